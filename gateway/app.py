@@ -1,0 +1,110 @@
+"""The application factory: one place where the gateway is assembled."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
+
+from aiohttp import web
+
+from crm_store.db import async_session_factory, make_async_engine, make_engine
+from gateway import api, health, twilio_views
+from gateway.keys import (
+    DB_ENGINE,
+    EXECUTOR,
+    METRICS,
+    REDIS,
+    RELAY_WAKE,
+    SESSIONS,
+    SETTINGS,
+    SIGNATURE,
+    SYNC_ENGINE,
+)
+from gateway.metrics import Metrics
+from gateway.middlewares import auth_middleware, error_middleware
+from telephony.signature import TwilioSignature
+from workers.queueing import connect_redis, relay_outbox
+from workers.runner import EmbeddedWorker
+from workers.settings import Settings
+
+log = logging.getLogger(__name__)
+CLIENT_MAX_SIZE = 1024 * 1024
+
+
+async def _database(app: web.Application) -> AsyncIterator[None]:
+    settings = app[SETTINGS]
+    engine = make_async_engine(settings.async_db_url)
+    app[DB_ENGINE] = engine
+    app[SESSIONS] = async_session_factory(engine)
+    # The outbox relay runs in a thread (rq is synchronous), with its own small pool.
+    app[SYNC_ENGINE] = make_engine(settings.sync_db_url, pool_size=2)
+    yield
+    await engine.dispose()
+    app[SYNC_ENGINE].dispose()
+
+
+async def _queue(app: web.Application) -> AsyncIterator[None]:
+    app[EXECUTOR] = ThreadPoolExecutor(max_workers=4, thread_name_prefix="hotline-io")
+    app[REDIS] = connect_redis(app[SETTINGS])
+    yield
+    app[EXECUTOR].shutdown(wait=True, cancel_futures=True)
+    app[REDIS].close()
+
+
+async def _relay_loop(app: web.Application) -> None:
+    """Relay promised jobs to the queue: at once when woken, and every few seconds to catch up after an outage."""
+    settings, wake = app[SETTINGS], app[RELAY_WAKE]
+    loop = asyncio.get_running_loop()
+    while True:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(wake.wait(), settings.outbox_interval)
+        wake.clear()
+        try:
+            relayed = await loop.run_in_executor(
+                app[EXECUTOR], relay_outbox, app[SYNC_ENGINE], app[REDIS], settings
+            )
+        except Exception:
+            log.exception("outbox relay failed; retrying in %.0f s", settings.outbox_interval)
+            continue
+        if relayed:
+            app[METRICS].outbox_relayed.inc(relayed)
+
+
+async def _outbox_relay(app: web.Application) -> AsyncIterator[None]:
+    app[RELAY_WAKE] = asyncio.Event()
+    task = asyncio.create_task(_relay_loop(app), name="outbox-relay")
+    yield
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+
+
+def _embedded_worker(app: web.Application) -> object:
+    async def context(app: web.Application) -> AsyncIterator[None]:
+        worker = EmbeddedWorker(app[SETTINGS], app[REDIS])
+        worker.start()
+        log.info("no REDIS_URL: jobs run in this process (in-process queue and worker)")
+        yield
+        await asyncio.get_running_loop().run_in_executor(None, worker.stop)
+
+    return context
+
+
+def create_app(settings: Settings, *, embedded_worker: bool | None = None) -> web.Application:
+    """The gateway: Twilio webhooks, the JSON API, health and metrics."""
+    app = web.Application(middlewares=[error_middleware, auth_middleware], client_max_size=CLIENT_MAX_SIZE)
+    app[SETTINGS] = settings
+    app[METRICS] = Metrics()
+    app[SIGNATURE] = TwilioSignature(settings.twilio_auth_token, settings.base_url)
+    app.cleanup_ctx.append(_database)
+    app.cleanup_ctx.append(_queue)
+    app.cleanup_ctx.append(_outbox_relay)
+    if embedded_worker if embedded_worker is not None else settings.redis_url is None:
+        app.cleanup_ctx.append(_embedded_worker(app))  # type: ignore[arg-type]
+    twilio_views.setup_routes(app)
+    api.setup_routes(app)
+    health.setup_routes(app)
+    return app

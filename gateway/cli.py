@@ -1,0 +1,264 @@
+"""The `hotline` command: serve, worker, migrate, seed-demo, simulate-call, transcribe, classify, token, jobs."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import sys
+from pathlib import Path
+
+from workers.settings import Settings, SettingsError
+
+log = logging.getLogger("hotline")
+
+
+def _settings() -> Settings:
+    try:
+        return Settings.from_env()
+    except SettingsError as err:
+        raise SystemExit(f"hotline: {err}") from err
+
+
+def _prepare_embedded_database(settings: Settings) -> None:
+    """No DATABASE_URL: a SQLite file, created and migrated on the spot."""
+    if settings.database_url is None:
+        from crm_store.migrate import upgrade
+
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        upgrade(settings.sync_db_url)
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from aiohttp import web
+
+    from gateway.app import create_app
+
+    settings = _settings()
+    _prepare_embedded_database(settings)
+    app = create_app(settings)
+    mode = "embedded (SQLite + in-process queue)" if settings.redis_url is None else "PostgreSQL/Redis workers"
+    print(f"Hotline listening on http://{settings.host}:{settings.port}  (Twilio base URL {settings.base_url}; "
+          f"{mode})", flush=True)
+    web.run_app(app, host=settings.host, port=settings.port, print=None, access_log=None)
+    return 0
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    from workers.queueing import ALL_QUEUES
+    from workers.runner import run_worker
+
+    settings = _settings()
+    if settings.redis_url is None:
+        raise SystemExit("hotline worker needs REDIS_URL; without it `hotline serve` runs the jobs itself")
+    queues = list(ALL_QUEUES) if args.queues == ["all"] else args.queues
+    run_worker(settings, queues, burst=args.burst, name=args.name)
+    return 0
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    from crm_store.migrate import current_revision, upgrade
+
+    settings = _settings()
+    if settings.database_url is None:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    upgrade(settings.sync_db_url, args.revision)
+    print(f"database at revision {current_revision(settings.sync_db_url)}")
+    return 0
+
+
+def cmd_seed_demo(args: argparse.Namespace) -> int:
+    from crm_store.demo import seed_demo
+
+    from crm_store.db import make_engine
+
+    settings = _settings()
+    _prepare_embedded_database(settings)
+    engine = make_engine(settings.sync_db_url)
+    try:
+        summary = seed_demo(engine, secret_key=settings.secret_key, customers=args.customers)
+    finally:
+        engine.dispose()
+    print(summary)
+    return 0
+
+
+def cmd_token(args: argparse.Namespace) -> int:
+    from crm_store.db import make_engine, session_scope
+    from crm_store.errors import NotFound
+    from crm_store.staff import issue_token
+
+    settings = _settings()
+    engine = make_engine(settings.sync_db_url)
+    try:
+        with session_scope(engine) as session:
+            token = issue_token(session, username=args.username, label=args.label)
+    except NotFound as err:
+        raise SystemExit(f"hotline token: {err}") from err
+    finally:
+        engine.dispose()
+    print(token)
+    return 0
+
+
+def cmd_simulate_call(args: argparse.Namespace) -> int:
+    from gateway.simulator import SimulatedCall, format_record, run_simulated_call, telephone_recording
+
+    settings = _settings()
+    audio_file = Path(args.audio)
+    if not audio_file.is_file():
+        raise SystemExit(f"hotline simulate-call: no such file {audio_file}")
+    audio = audio_file.read_bytes() if args.as_is else telephone_recording(audio_file)[0]
+    token = args.token
+    if token is None:
+        from crm_store.db import make_engine, session_scope
+        from crm_store.staff import issue_token
+
+        engine = make_engine(settings.sync_db_url)
+        try:
+            with session_scope(engine) as session:
+                token = issue_token(session, username=args.as_user, label="simulate-call")
+        finally:
+            engine.dispose()
+    call = SimulatedCall(
+        base_url=args.url or settings.base_url,
+        account_sid=settings.twilio_account_sid,
+        auth_token=settings.twilio_auth_token,
+        from_number=args.from_number,
+        to_number=args.to,
+        audio=audio,
+        api_token=token,
+        timeout=args.timeout,
+    )
+    record = asyncio.run(run_simulated_call(call, log=lambda line: print(line, file=sys.stderr)))
+    print(format_record(record))
+    state = record.get("processing", {}).get("state")
+    return 0 if state == "classified" else 1
+
+
+def cmd_transcribe(args: argparse.Namespace) -> int:
+    from telephony.asr import load_engine
+    from telephony.batch import transcribe_files
+
+    settings = _settings()
+    engine = load_engine(
+        args.engine or settings.asr_engine,
+        vosk_model_path=settings.vosk_model,
+        cache_dir=settings.model_cache_dir,
+        cpu_threads=settings.asr_threads,
+    )
+    failures = 0
+    for result in transcribe_files([Path(f) for f in args.files], engine, progress=not args.no_progress):
+        failures += "error" in result
+        if args.json:
+            print(json.dumps(result, ensure_ascii=False), flush=True)
+        elif "error" in result:
+            print(f"{result['file']}: ERROR {result['error']}", flush=True)
+        else:
+            print(f"{result['file']}\t{result['text']}", flush=True)
+    return 1 if failures else 0
+
+
+def cmd_classify(args: argparse.Namespace) -> int:
+    from workers.understanding import understand
+
+    for line in sys.stdin:
+        text = line.rstrip("\n")
+        if not text.strip():
+            continue
+        result = understand(text).to_dict()
+        if args.json:
+            print(json.dumps(result, ensure_ascii=False), flush=True)
+        else:
+            print(f"{result['type']}\t{result['topic']}\t{result['urgency']}\t{result['redacted']}", flush=True)
+    return 0
+
+
+def cmd_jobs(args: argparse.Namespace) -> int:
+    from workers.failures import failed_jobs, requeue_failed
+
+    settings = _settings()
+    if settings.redis_url is None:
+        raise SystemExit("hotline jobs needs REDIS_URL (the in-process queue lives inside `hotline serve`)")
+    from workers.queueing import connect_redis
+
+    redis = connect_redis(settings)
+    if args.action == "failed":
+        for job in failed_jobs(redis):
+            print(json.dumps(job, ensure_ascii=False))
+        return 0
+    count = requeue_failed(redis, args.job_ids or None)
+    print(f"requeued {count} job(s)")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="hotline", description="The insurer's contact-center integration service")
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    sub.add_parser("serve", help="run the gateway (and, without REDIS_URL, the jobs)").set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("worker", help="run an rq worker")
+    p.add_argument("--queues", nargs="+", default=["all"],
+                   help="hotline-transcription, hotline, or all (transcription runs without forking)")
+    p.add_argument("--burst", action="store_true", help="quit when the queues are empty")
+    p.add_argument("--name", help="worker name")
+    p.set_defaults(func=cmd_worker)
+
+    p = sub.add_parser("migrate", help="bring the database schema up to date")
+    p.add_argument("--revision", default="head")
+    p.set_defaults(func=cmd_migrate)
+
+    p = sub.add_parser("seed-demo", help="create demo organisation, staff and customers")
+    p.add_argument("--customers", type=int, default=1200)
+    p.set_defaults(func=cmd_seed_demo)
+
+    p = sub.add_parser("simulate-call", help="play Twilio's part: one call with a recording")
+    p.add_argument("--audio", required=True, help="audio file the caller says (WAV, FLAC)")
+    p.add_argument("--from", dest="from_number", required=True, help="caller number, e.g. +821012345678")
+    p.add_argument("--to", default="+8215881234", help="hotline number called")
+    p.add_argument("--url", help="gateway base URL (default PUBLIC_BASE_URL or http://HOST:PORT)")
+    p.add_argument("--token", help="API token to read the record (default: a new one for --as-user)")
+    p.add_argument("--as-user", default="admin", help="staff member whose token reads the record")
+    p.add_argument("--timeout", type=float, default=300.0, help="seconds to wait for the record")
+    p.add_argument("--as-is", action="store_true", help="serve the file unchanged instead of telephone audio")
+    p.set_defaults(func=cmd_simulate_call)
+
+    p = sub.add_parser("transcribe", help="transcribe audio files")
+    p.add_argument("files", nargs="+")
+    p.add_argument("--json", action="store_true", help="one JSON object per file")
+    p.add_argument("--engine", choices=["whisper", "vosk"], help="default HOTLINE_ASR_ENGINE")
+    p.add_argument("--no-progress", action="store_true")
+    p.set_defaults(func=cmd_transcribe)
+
+    p = sub.add_parser("classify", help="classify transcripts read from stdin, one per line")
+    p.add_argument("--json", action="store_true", help="one JSON object per line")
+    p.set_defaults(func=cmd_classify)
+
+    p = sub.add_parser("token", help="print a new API token for a staff member")
+    p.add_argument("username")
+    p.add_argument("--label", default="cli")
+    p.set_defaults(func=cmd_token)
+
+    p = sub.add_parser("jobs", help="failed jobs: list or requeue")
+    p.add_argument("action", choices=["failed", "requeue"])
+    p.add_argument("job_ids", nargs="*", help="requeue these (default: all failed)")
+    p.set_defaults(func=cmd_jobs)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the `hotline` console script."""
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    return int(args.func(args) or 0)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

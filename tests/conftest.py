@@ -1,0 +1,69 @@
+"""Shared fixtures: settings for a throwaway SQLite database, real Redis and PostgreSQL when asked for."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from redis import Redis
+from redis.exceptions import RedisError
+
+from workers.settings import Settings
+
+FIXTURES = Path(__file__).parent / "fixtures"
+IN_CI = os.environ.get("CI") == "true"
+
+
+def need_service(what: str, reason: str) -> None:
+    """Skip when a real service is missing on a developer machine; under CI that is a failure."""
+    if IN_CI:
+        pytest.fail(f"{what} is required under CI=true: {reason}")
+    pytest.skip(f"{what} not reachable ({reason}); integration test skipped")
+
+
+@pytest.fixture
+def sqlite_settings(tmp_path: Path) -> Settings:
+    """Embedded defaults (SQLite file, in-process queue) in a temporary data folder, migrated."""
+    from crm_store.migrate import upgrade
+
+    settings = Settings.from_env(
+        {
+            "HOTLINE_DATA_DIR": str(tmp_path),
+            "HOTLINE_RECORDING_HOSTS": "api.twilio.com,127.0.0.1",
+            "HOTLINE_JOB_RETRIES": "1",
+        }
+    )
+    upgrade(settings.sync_db_url)
+    return settings
+
+
+@pytest.fixture
+def redis_url() -> Iterator[str]:
+    """A real Redis database of its own (db 13 of the machine's server), emptied before and after."""
+    url = os.environ.get("HOTLINE_TEST_REDIS", "redis://127.0.0.1:6379/13")
+    client = Redis.from_url(url, socket_connect_timeout=1)
+    try:
+        client.flushdb()
+    except RedisError as err:
+        need_service("Redis", f"{url}: {err}")
+    yield url
+    client.flushdb()
+    client.close()
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A throwaway PostgreSQL database, migrated, dropped afterwards."""
+    from crm_store.migrate import upgrade
+    from tests.pg_helpers import create_database, drop_database, postgres_admin_url
+
+    admin = postgres_admin_url()
+    if admin is None:
+        need_service("PostgreSQL", "HOTLINE_TEST_POSTGRES")
+    assert admin is not None
+    url = create_database(admin)
+    upgrade(url)
+    yield url
+    drop_database(admin, url)

@@ -1,0 +1,82 @@
+"""What jobs need in a worker process: built once at process start, models loaded once."""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from dataclasses import dataclass, field
+
+from redis import Redis
+from sqlalchemy.engine import Engine
+
+from crm_store.db import make_engine
+from telephony.asr import SpeechEngine, load_engine
+from telephony.recordings import RecordingClient
+from workers.queueing import connect_redis
+from workers.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class WorkerContext:
+    """The settings, connections and (lazily) the speech engine of one worker process."""
+
+    settings: Settings
+    engine: Engine
+    redis: Redis
+    recordings: RecordingClient
+    _speech: SpeechEngine | None = None
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def speech_engine(self) -> SpeechEngine:
+        """The process's one speech engine, loaded on first use."""
+        with self._lock:
+            if self._speech is None:
+                log.info("loading speech engine %s", self.settings.asr_engine)
+                self._speech = load_engine(
+                    self.settings.asr_engine,
+                    vosk_model_path=self.settings.vosk_model,
+                    cache_dir=self.settings.model_cache_dir,
+                    cpu_threads=self.settings.asr_threads,
+                )
+            return self._speech
+
+    def close(self) -> None:
+        self.recordings.close()
+        self.engine.dispose()
+
+
+_current: WorkerContext | None = None
+
+
+def build_context(settings: Settings, *, redis: Redis | None = None) -> WorkerContext:
+    """Connections for jobs in this process."""
+    engine = make_engine(settings.sync_db_url)
+    # A forked work-horse must not share the parent's pooled connections.
+    os.register_at_fork(after_in_child=lambda: engine.dispose(close=False))
+    return WorkerContext(
+        settings=settings,
+        engine=engine,
+        redis=redis if redis is not None else connect_redis(settings),
+        recordings=RecordingClient(
+            settings.twilio_account_sid,
+            settings.twilio_auth_token,
+            settings.recording_hosts,
+            max_bytes=settings.recording_max_bytes,
+        ),
+    )
+
+
+def install(context: WorkerContext) -> None:
+    """Make `context` the one jobs in this process use."""
+    global _current
+    _current = context
+
+
+def current() -> WorkerContext:
+    """The installed context; jobs take ids, and find connections here."""
+    if _current is None:
+        raise RuntimeError("no worker context installed: start jobs through `hotline worker`")
+    return _current

@@ -1,0 +1,186 @@
+"""The rq jobs of a call's processing. Each takes a CallSid, is idempotent, and promises the next step."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from redis.exceptions import RedisError
+from rq import get_current_job
+from sqlmodel import Session, select
+
+from crm_store.calls import call_by_sid
+from crm_store.db import session_scope
+from crm_store.models import Call, OutboxJob, PipelineState, Recording
+from crm_store.outbox import mark_enqueued, promise_job
+from crm_store.types import utcnow
+from crm_store.upsert import insert_ignoring_conflict
+from telephony.audio import decode_audio
+from telephony.errors import AudioDecodeError
+from telephony.recordings import RecordingHostNotAllowed
+from workers.context import WorkerContext, current
+from workers.queueing import CLASSIFY, TRANSCRIBE, enqueue
+from workers.transcripts import transcribe_audio
+from workers.understanding import redact, understand
+
+log = logging.getLogger(__name__)
+
+
+class PermanentJobFailure(Exception):
+    """Retrying cannot help (undecodable audio, forbidden host, unknown call): fail once, visibly."""
+
+
+def _stop_retries() -> None:
+    job = get_current_job()
+    if job is not None:
+        job.retries_left = 0
+
+
+def _permanent(reason: str) -> PermanentJobFailure:
+    """The error to raise for a failure that retrying cannot mend; rq will not retry it."""
+    _stop_retries()
+    return PermanentJobFailure(reason)
+
+
+def _load_call(session: Session, call_sid: str) -> Call:
+    call = session.exec(call_by_sid(call_sid)).first()
+    if call is None:
+        raise _permanent(f"no call {call_sid}")
+    return call
+
+
+def _fail(ctx: WorkerContext, call_sid: str, reason: str, *, permanent: bool) -> None:
+    """Write the reason on the record; a permanent failure also stops rq's retries."""
+    with session_scope(ctx.engine) as session:
+        call = session.exec(call_by_sid(call_sid)).first()
+        if call is not None:
+            call.failure_reason = reason[:500]
+            if permanent:
+                call.pipeline_state = PipelineState.FAILED
+            call.updated_at = utcnow()
+            session.add(call)
+    if permanent:
+        _stop_retries()
+
+
+def _hand_on(ctx: WorkerContext, job: OutboxJob) -> None:
+    """Enqueue the promised next step now; if Redis is away, the outbox relay does it later."""
+    try:
+        enqueue(ctx.redis, job, ctx.settings)
+    except RedisError as err:
+        log.warning("could not enqueue %s now (%s); the outbox relay will", job.job_id, err)
+        return
+    with session_scope(ctx.engine) as session:
+        mark_enqueued(session, [job.job_id])
+
+
+def fetch_recording(call_sid: str) -> str:
+    """Download the call's recording from Twilio and store it; then promise transcription."""
+    ctx = current()
+    with session_scope(ctx.engine) as session:
+        call = _load_call(session, call_sid)
+        recording_sid, recording_url = call.recording_sid, call.recording_url
+        have = recording_sid is not None and session.exec(
+            select(Recording.id).where(Recording.recording_sid == recording_sid)
+        ).first()
+    if recording_sid is None or recording_url is None:
+        raise _permanent(f"call {call_sid} has no completed recording")
+    if not have:
+        try:
+            audio, content_type = ctx.recordings.download(recording_url)
+        except RecordingHostNotAllowed as err:
+            _fail(ctx, call_sid, str(err), permanent=True)
+            raise PermanentJobFailure(str(err)) from err
+        except Exception as err:
+            _fail(ctx, call_sid, f"recording download failed, will retry: {err}", permanent=False)
+            raise
+        with session_scope(ctx.engine) as session:
+            session.exec(
+                insert_ignoring_conflict(
+                    session.bind.dialect.name,  # type: ignore[union-attr]
+                    Recording,
+                    {
+                        "call_sid": call_sid,
+                        "recording_sid": recording_sid,
+                        "content_type": content_type,
+                        "audio": audio,
+                        "size": len(audio),
+                        "fetched_at": utcnow(),
+                    },
+                )
+            )
+    follow_up = TRANSCRIBE.promise(call_sid)
+    with session_scope(ctx.engine) as session:
+        call = _load_call(session, call_sid)
+        if call.pipeline_state in (PipelineState.RECEIVED, PipelineState.RECORDING_READY, PipelineState.FAILED):
+            call.pipeline_state = PipelineState.RECORDING_FETCHED
+            call.failure_reason = None
+            call.updated_at = utcnow()
+            session.add(call)
+        promise_job(session, follow_up)
+    _hand_on(ctx, follow_up)
+    return f"fetched {recording_sid}"
+
+
+def transcribe_call(call_sid: str) -> str:
+    """Transcribe the stored recording with this process's engine; store words, turns and the redacted text."""
+    ctx = current()
+    with session_scope(ctx.engine) as session:
+        call = _load_call(session, call_sid)
+        done = call.transcript is not None
+        recording = session.exec(
+            select(Recording).where(Recording.call_sid == call_sid).order_by(Recording.id.desc())  # type: ignore[union-attr]
+        ).first()
+    if not done:
+        if recording is None:
+            raise _permanent(f"call {call_sid} has no stored recording")
+        try:
+            audio = decode_audio(recording.audio)
+        except AudioDecodeError as err:
+            reason = f"recording could not be decoded: {err}"
+            _fail(ctx, call_sid, reason, permanent=True)
+            raise PermanentJobFailure(reason) from err
+        result = transcribe_audio(ctx.speech_engine(), audio)
+        with session_scope(ctx.engine) as session:
+            call = _load_call(session, call_sid)
+            if call.transcript is None:
+                call.transcript = redact(result.text)
+                call.transcript_raw = result.text if ctx.settings.keep_raw_transcript else None
+                call.transcript_detail = result.detail(redact)
+                call.asr_model = result.model
+                call.asr_sample_rate = result.sample_rate
+                call.pipeline_state = PipelineState.TRANSCRIBED
+                call.failure_reason = None
+                call.updated_at = utcnow()
+                session.add(call)
+            promise_job(session, CLASSIFY.promise(call_sid))
+    else:
+        with session_scope(ctx.engine) as session:
+            promise_job(session, CLASSIFY.promise(call_sid))
+    _hand_on(ctx, CLASSIFY.promise(call_sid))
+    return "transcribed"
+
+
+def classify_call(call_sid: str) -> dict[str, Any]:
+    """Classify the redacted transcript: type, topic, urgency, entities, and the reasons."""
+    ctx = current()
+    with session_scope(ctx.engine) as session:
+        call = _load_call(session, call_sid)
+        if call.transcript is None:
+            raise _permanent(f"call {call_sid} has no transcript to classify")
+        result = understand(call.transcript)
+        summary = result.to_dict()
+        call.type = result.type  # type: ignore[assignment]
+        call.topic = result.topic
+        call.urgency = result.urgency
+        call.entities = summary.get("entities", [])
+        call.classification = {
+            key: summary[key]
+            for key in ("scores", "reasons", "sentiment", "secondary_types", "proposed_changes", "model")
+            if key in summary
+        }
+        call.pipeline_state = PipelineState.CLASSIFIED
+        call.failure_reason = None
+        call.updated_at = utcnow()
+        session.add(call)
+    return {"type": result.type, "topic": result.topic}

@@ -1,0 +1,76 @@
+"""Worker processes: forking rq workers for light jobs, SimpleWorkers for transcription, or one in-process thread."""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from redis import Redis
+from rq import Queue, SimpleWorker, Worker
+from rq.timeouts import TimerDeathPenalty
+
+from workers.context import WorkerContext, build_context, install
+from workers.queueing import ALL_QUEUES, QUEUE_TRANSCRIPTION
+from workers.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def _queues(names: list[str], redis: Redis) -> list[Queue]:
+    unknown = sorted(set(names) - set(ALL_QUEUES))
+    if unknown:
+        raise ValueError(f"unknown queue(s) {', '.join(unknown)}; queues are {', '.join(ALL_QUEUES)}")
+    return [Queue(name, connection=redis) for name in names]
+
+
+def run_worker(settings: Settings, queue_names: list[str], *, burst: bool = False, name: str | None = None) -> bool:
+    """Serve the given queues in this process until stopped (or, in burst mode, until they are empty)."""
+    context = build_context(settings)
+    install(context)
+    queues = _queues(queue_names, context.redis)
+    if QUEUE_TRANSCRIPTION in queue_names:
+        # A loaded CTranslate2 model hangs a forked child: transcription never forks, and loads once, now.
+        context.speech_engine()
+        worker: Worker = SimpleWorker(queues, connection=context.redis, name=name)
+        with_scheduler = False
+    else:
+        worker = Worker(queues, connection=context.redis, name=name)
+        with_scheduler = True
+    try:
+        return worker.work(burst=burst, with_scheduler=with_scheduler, logging_level="INFO")
+    finally:
+        context.close()
+
+
+class ThreadWorker(SimpleWorker):
+    """A SimpleWorker that can live in a thread: no signal handlers, timer-based job timeouts."""
+
+    death_penalty_class = TimerDeathPenalty
+
+    def _install_signal_handlers(self) -> None:
+        pass
+
+
+class EmbeddedWorker:
+    """All queues served by one thread of this process: the laptop mode, with no Redis server."""
+
+    def __init__(self, settings: Settings, redis: Redis) -> None:
+        self.context: WorkerContext = build_context(settings, redis=redis)
+        install(self.context)
+        # A short TTL keeps the blocking dequeue short, so the thread stops promptly.
+        self._worker = ThreadWorker(_queues(list(ALL_QUEUES), redis), connection=redis, worker_ttl=20)
+        self._thread = threading.Thread(target=self._run, name="hotline-embedded-worker", daemon=True)
+
+    def _run(self) -> None:
+        try:
+            self._worker.work(burst=False, logging_level="INFO")
+        except Exception:
+            log.exception("embedded worker stopped")
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self, timeout: float = 30.0) -> None:
+        self._worker._stop_requested = True
+        self._thread.join(timeout)
+        self.context.close()
