@@ -82,8 +82,14 @@ async def store_event(
 async def lock_call(session: AsyncSession, call_sid: str, **defaults: Any) -> Call:
     """The call row, created from `defaults` if this is the first we hear of it, locked for update."""
     now = utcnow()
-    values = {"call_sid": call_sid, "created_at": now, "updated_at": now,
-              "pipeline_state": PipelineState.RECEIVED.value, "status_sequence": -1, **defaults}
+    values = {
+        "call_sid": call_sid,
+        "created_at": now,
+        "updated_at": now,
+        "pipeline_state": PipelineState.RECEIVED.value,
+        "status_sequence": -1,
+        **defaults,
+    }
     await session.exec(insert_ignoring_conflict(_dialect(session), Call, values))
     call = (await session.exec(call_by_sid(call_sid).with_for_update())).one()
     for name, value in defaults.items():
@@ -138,8 +144,12 @@ async def apply_status(
 ) -> bool:
     """Store a status callback once; apply it only if it is newer than what the record shows."""
     new = await store_event(
-        session, call_sid=call_sid, kind="status", dedup_key=dedup_key,
-        payload=payload, sequence_number=sequence_number,
+        session,
+        call_sid=call_sid,
+        kind="status",
+        dedup_key=dedup_key,
+        payload=payload,
+        sequence_number=sequence_number,
     )
     call = await lock_call(session, call_sid, **call_fields)
     if not new:
@@ -197,9 +207,7 @@ async def register_recording(
     call.failure_reason = None
     session.add(call)
     if follow_up is not None:
-        await session.exec(
-            insert_ignoring_conflict(_dialect(session), OutboxJob, follow_up.model_dump(exclude={"id"}))
-        )
+        await session.exec(insert_ignoring_conflict(_dialect(session), OutboxJob, follow_up.model_dump(exclude={"id"})))
     return True
 
 

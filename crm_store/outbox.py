@@ -28,6 +28,4 @@ def mark_enqueued(session: Session, job_ids: Iterable[str]) -> None:
     """Record that these jobs reached the queue."""
     ids = list(job_ids)
     if ids:
-        session.exec(
-            update(OutboxJob).where(col(OutboxJob.job_id).in_(ids)).values(enqueued_at=utcnow())
-        )
+        session.exec(update(OutboxJob).where(col(OutboxJob.job_id).in_(ids)).values(enqueued_at=utcnow()))

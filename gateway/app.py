@@ -63,9 +63,7 @@ async def _relay_loop(app: web.Application) -> None:
             await asyncio.wait_for(wake.wait(), settings.outbox_interval)
         wake.clear()
         try:
-            relayed = await loop.run_in_executor(
-                app[EXECUTOR], relay_outbox, app[SYNC_ENGINE], app[REDIS], settings
-            )
+            relayed = await loop.run_in_executor(app[EXECUTOR], relay_outbox, app[SYNC_ENGINE], app[REDIS], settings)
         except Exception:
             log.exception("outbox relay failed; retrying in %.0f s", settings.outbox_interval)
             continue

@@ -39,8 +39,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
     _prepare_embedded_database(settings)
     app = create_app(settings)
     mode = "embedded (SQLite + in-process queue)" if settings.redis_url is None else "PostgreSQL/Redis workers"
-    print(f"Hotline listening on http://{settings.host}:{settings.port}  (Twilio base URL {settings.base_url}; "
-          f"{mode})", flush=True)
+    print(
+        f"Hotline listening on http://{settings.host}:{settings.port}  (Twilio base URL {settings.base_url}; {mode})",
+        flush=True,
+    )
     web.run_app(app, host=settings.host, port=settings.port, print=None, access_log=None)
     return 0
 
@@ -69,9 +71,8 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 
 
 def cmd_seed_demo(args: argparse.Namespace) -> int:
-    from crm_store.demo import seed_demo
-
     from crm_store.db import make_engine
+    from crm_store.demo import seed_demo
 
     settings = _settings()
     _prepare_embedded_database(settings)
@@ -201,8 +202,12 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("serve", help="run the gateway (and, without REDIS_URL, the jobs)").set_defaults(func=cmd_serve)
 
     p = sub.add_parser("worker", help="run an rq worker")
-    p.add_argument("--queues", nargs="+", default=["all"],
-                   help="hotline-transcription, hotline, or all (transcription runs without forking)")
+    p.add_argument(
+        "--queues",
+        nargs="+",
+        default=["all"],
+        help="hotline-transcription, hotline, or all (transcription runs without forking)",
+    )
     p.add_argument("--burst", action="store_true", help="quit when the queues are empty")
     p.add_argument("--name", help="worker name")
     p.set_defaults(func=cmd_worker)

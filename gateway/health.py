@@ -42,8 +42,9 @@ async def healthz(request: web.Request) -> web.Response:
     except Exception as err:
         checks["queue"] = f"error: {type(err).__name__}"
     healthy = checks["database"] == "ok"
-    return web.json_response({"status": "ok" if healthy else "unavailable", "checks": checks},
-                             status=200 if healthy else 503)
+    return web.json_response(
+        {"status": "ok" if healthy else "unavailable", "checks": checks}, status=200 if healthy else 503
+    )
 
 
 async def metrics(request: web.Request) -> web.Response:
@@ -51,9 +52,11 @@ async def metrics(request: web.Request) -> web.Response:
     metrics = request.app[METRICS]
     try:
         async with request.app[SESSIONS]() as session:
-            pending = (await session.exec(
-                select(func.count()).select_from(OutboxJob).where(col(OutboxJob.enqueued_at).is_(None))
-            )).one()
+            pending = (
+                await session.exec(
+                    select(func.count()).select_from(OutboxJob).where(col(OutboxJob.enqueued_at).is_(None))
+                )
+            ).one()
         metrics.outbox_pending.set(pending)
     except Exception:
         log.warning("outbox gauge unavailable", exc_info=True)

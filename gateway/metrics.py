@@ -11,16 +11,21 @@ class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
         self.webhooks = Counter(
-            "hotline_webhooks_total", "Twilio webhooks by endpoint and outcome", ["endpoint", "outcome"],
+            "hotline_webhooks_total",
+            "Twilio webhooks by endpoint and outcome",
+            ["endpoint", "outcome"],
             registry=self.registry,
         )
         self.webhook_seconds = Histogram(
-            "hotline_webhook_seconds", "Time to answer a Twilio webhook", ["endpoint"],
+            "hotline_webhook_seconds",
+            "Time to answer a Twilio webhook",
+            ["endpoint"],
             buckets=(0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
             registry=self.registry,
         )
         self.fallback_answers = Counter(
-            "hotline_fallback_answers_total", "Incoming calls answered with the fallback TwiML after a failure",
+            "hotline_fallback_answers_total",
+            "Incoming calls answered with the fallback TwiML after a failure",
             registry=self.registry,
         )
         self.outbox_relayed = Counter(
@@ -29,9 +34,7 @@ class Metrics:
         self.outbox_pending = Gauge(
             "hotline_outbox_pending", "Jobs promised but not yet on a queue", registry=self.registry
         )
-        self.queue_length = Gauge(
-            "hotline_queue_length", "Jobs waiting per queue", ["queue"], registry=self.registry
-        )
+        self.queue_length = Gauge("hotline_queue_length", "Jobs waiting per queue", ["queue"], registry=self.registry)
         self.failed_jobs = Gauge(
             "hotline_failed_jobs", "Jobs in the failed registry per queue", ["queue"], registry=self.registry
         )

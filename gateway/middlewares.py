@@ -22,8 +22,9 @@ def json_http_error(
     error: type[web.HTTPException], message: str, headers: dict[str, str] | None = None
 ) -> web.HTTPException:
     """An HTTP error whose body is `{"error": message}`."""
-    return error(text=json.dumps({"error": message}, ensure_ascii=False), content_type="application/json",
-                 headers=headers)
+    return error(
+        text=json.dumps({"error": message}, ensure_ascii=False), content_type="application/json", headers=headers
+    )
 
 
 @web.middleware
@@ -60,7 +61,8 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
             staff = await authenticate_token(session, token.strip())
         except InvalidToken as err:
             raise json_http_error(
-                web.HTTPUnauthorized, "invalid or revoked token",
+                web.HTTPUnauthorized,
+                "invalid or revoked token",
                 {"WWW-Authenticate": 'Bearer realm="hotline", error="invalid_token"'},
             ) from err
     request[STAFF] = staff

@@ -6,8 +6,19 @@ from typing import Any
 
 _CALL: dict[str, Any] = {
     "type": "object",
-    "required": ["call_sid", "status", "from", "to", "customer_id", "type", "topic", "transcript",
-                 "started_at", "ended_at", "duration"],
+    "required": [
+        "call_sid",
+        "status",
+        "from",
+        "to",
+        "customer_id",
+        "type",
+        "topic",
+        "transcript",
+        "started_at",
+        "ended_at",
+        "duration",
+    ],
     "properties": {
         "call_sid": {"type": "string", "pattern": "^CA[0-9a-f]{32}$"},
         "status": {"type": ["string", "null"], "description": "Twilio's last call status"},
@@ -15,7 +26,10 @@ _CALL: dict[str, Any] = {
         "to": {"type": ["string", "null"]},
         "direction": {"type": ["string", "null"]},
         "customer_id": {"type": ["integer", "null"]},
-        "type": {"type": ["string", "null"], "enum": ["report", "inquiry", "complaint", "notification", "dispatch", None]},
+        "type": {
+            "type": ["string", "null"],
+            "enum": ["report", "inquiry", "complaint", "notification", "dispatch", None],
+        },
         "topic": {"type": ["string", "null"]},
         "urgency": {"type": ["string", "null"]},
         "sentiment": {"type": ["string", "null"]},
@@ -27,8 +41,10 @@ _CALL: dict[str, Any] = {
         "asr_model": {"type": ["string", "null"]},
         "asr_sample_rate": {"type": ["integer", "null"]},
         "recording": {"type": ["object", "null"]},
-        "processing": {"type": "object", "properties": {"state": {"type": "string"},
-                                                         "failure_reason": {"type": ["string", "null"]}}},
+        "processing": {
+            "type": "object",
+            "properties": {"state": {"type": "string"}, "failure_reason": {"type": ["string", "null"]}},
+        },
         "started_at": {"type": ["string", "null"], "format": "date-time"},
         "ended_at": {"type": ["string", "null"], "format": "date-time"},
         "duration": {"type": ["integer", "null"], "description": "seconds"},
@@ -41,7 +57,10 @@ _ERROR = {"type": "object", "properties": {"error": {"type": "string"}}, "requir
 def _errors(*codes: int) -> dict[str, Any]:
     text = {400: "invalid parameter", 401: "missing or invalid bearer token", 404: "not found"}
     return {
-        str(code): {"description": text[code], "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+        str(code): {
+            "description": text[code],
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+        }
         for code in codes
     }
 
@@ -63,14 +82,28 @@ def openapi_document() -> dict[str, Any]:
                     "summary": "Calls, newest first",
                     "parameters": [
                         {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 200}},
-                        {"name": "before", "in": "query", "schema": {"type": "integer", "minimum": 1},
-                         "description": "keyset cursor: the `next` link gives it"},
+                        {
+                            "name": "before",
+                            "in": "query",
+                            "schema": {"type": "integer", "minimum": 1},
+                            "description": "keyset cursor: the `next` link gives it",
+                        },
                     ],
                     "responses": {
-                        "200": {"description": "a page of calls", "content": {"application/json": {"schema": {
-                            "type": "object",
-                            "properties": {"items": {"type": "array", "items": {"$ref": "#/components/schemas/Call"}},
-                                           "next": {"type": ["string", "null"]}}}}}},
+                        "200": {
+                            "description": "a page of calls",
+                            "content": {
+                                "application/json": {
+                                    "schema": {
+                                        "type": "object",
+                                        "properties": {
+                                            "items": {"type": "array", "items": {"$ref": "#/components/schemas/Call"}},
+                                            "next": {"type": ["string", "null"]},
+                                        },
+                                    }
+                                }
+                            },
+                        },
                         **_errors(400, 401),
                     },
                 }
@@ -80,7 +113,10 @@ def openapi_document() -> dict[str, Any]:
                     "summary": "One call with its transcript and classification",
                     "parameters": [{"name": "call_sid", "in": "path", "required": True, "schema": {"type": "string"}}],
                     "responses": {
-                        "200": {"description": "the call", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Call"}}}},
+                        "200": {
+                            "description": "the call",
+                            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Call"}}},
+                        },
                         **_errors(401, 404),
                     },
                 }

@@ -108,14 +108,27 @@ async def run_simulated_call(call: SimulatedCall, *, log: Any = print) -> dict[s
     server = RecordingServer(call.account_sid, call.auth_token, recording_sid, call.audio)
     await server.start()
     base = {
-        "AccountSid": call.account_sid, "CallSid": call_sid, "From": call.from_number, "To": call.to_number,
-        "ApiVersion": "2010-04-01", "Direction": "inbound", "Caller": call.from_number, "Called": call.to_number,
-        "CallerCountry": "KR", "ToCountry": "KR",
+        "AccountSid": call.account_sid,
+        "CallSid": call_sid,
+        "From": call.from_number,
+        "To": call.to_number,
+        "ApiVersion": "2010-04-01",
+        "Direction": "inbound",
+        "Caller": call.from_number,
+        "Called": call.to_number,
+        "CallerCountry": "KR",
+        "ToCountry": "KR",
     }
 
     def progress(status: str, seq: int, **extra: str) -> dict[str, str]:
-        return {**base, "CallStatus": status, "SequenceNumber": str(seq), "Timestamp": _now(),
-                "CallbackSource": "call-progress-events", **extra}
+        return {
+            **base,
+            "CallStatus": status,
+            "SequenceNumber": str(seq),
+            "Timestamp": _now(),
+            "CallbackSource": "call-progress-events",
+            **extra,
+        }
 
     try:
         async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=15)) as http:
@@ -130,25 +143,49 @@ async def run_simulated_call(call: SimulatedCall, *, log: Any = print) -> dict[s
                 raise RuntimeError(f"the gateway answered the incoming call with HTTP {status}")
             await twilio.post("/twilio/status", progress("in-progress", 2))
             duration = max(1, round(len(call.audio) / 16000))
-            await twilio.post("/twilio/record-done", {
-                **base, "CallStatus": "in-progress", "RecordingUrl": server.url, "RecordingSid": recording_sid,
-                "RecordingDuration": str(duration), "Digits": "hangup",
-            })
-            status, text = await twilio.post("/twilio/recording", {
-                "AccountSid": call.account_sid, "CallSid": call_sid, "RecordingSid": recording_sid,
-                "RecordingUrl": server.url, "RecordingStatus": "completed", "RecordingDuration": str(duration),
-                "RecordingChannels": "1", "RecordingSource": "RecordVerb", "RecordingTrack": "inbound",
-                "RecordingStartTime": _now(), "ErrorCode": "0",
-            })
+            await twilio.post(
+                "/twilio/record-done",
+                {
+                    **base,
+                    "CallStatus": "in-progress",
+                    "RecordingUrl": server.url,
+                    "RecordingSid": recording_sid,
+                    "RecordingDuration": str(duration),
+                    "Digits": "hangup",
+                },
+            )
+            status, text = await twilio.post(
+                "/twilio/recording",
+                {
+                    "AccountSid": call.account_sid,
+                    "CallSid": call_sid,
+                    "RecordingSid": recording_sid,
+                    "RecordingUrl": server.url,
+                    "RecordingStatus": "completed",
+                    "RecordingDuration": str(duration),
+                    "RecordingChannels": "1",
+                    "RecordingSource": "RecordVerb",
+                    "RecordingTrack": "inbound",
+                    "RecordingStartTime": _now(),
+                    "ErrorCode": "0",
+                },
+            )
             log(f"[twilio] POST /twilio/recording -> {status} {text[:200]}")
-            await twilio.post("/twilio/status", progress(
-                "completed", 3, CallDuration=str(duration + 8), Duration=str(max(1, (duration + 8 + 59) // 60)),
-                SipResponseCode="200",
-            ))
+            await twilio.post(
+                "/twilio/status",
+                progress(
+                    "completed",
+                    3,
+                    CallDuration=str(duration + 8),
+                    Duration=str(max(1, (duration + 8 + 59) // 60)),
+                    SipResponseCode="200",
+                ),
+            )
             log(f"[twilio] call {call_sid} ended; waiting for the record ...")
             record = await wait_for_record(http, call.base_url, call_sid, call.api_token, call.timeout)
             record["_simulation"] = {
-                "recording_fetches": server.fetches, "seconds": round(time.monotonic() - started, 2),
+                "recording_fetches": server.fetches,
+                "seconds": round(time.monotonic() - started, 2),
             }
             return record
     finally:

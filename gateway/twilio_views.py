@@ -105,7 +105,10 @@ async def voice(request: web.Request) -> web.Response:
         return xml(twiml.fallback())
     log.info(
         "incoming call %s from %s customer=%s segment=%s%s",
-        call.call_sid, mask_phone(caller_e164) or call.from_number[:12], caller.customer_id, caller.segment,
+        call.call_sid,
+        mask_phone(caller_e164) or call.from_number[:12],
+        caller.customer_id,
+        caller.segment,
         " BLACKLISTED" if caller.blacklisted else "",
     )
     _observe(request, "voice", started, "ok")
@@ -120,8 +123,11 @@ async def record_done(request: web.Request) -> web.Response:
         call = parse_call_fields(form)
         async with async_session_scope(request.app[SESSIONS]) as session:
             await store_event(
-                session, call_sid=call.call_sid, kind="record-done",
-                dedup_key=f"record-done:{call.call_sid}:{form.get('RecordingSid', '')}", payload=_payload(form),
+                session,
+                call_sid=call.call_sid,
+                kind="record-done",
+                dedup_key=f"record-done:{call.call_sid}:{form.get('RecordingSid', '')}",
+                payload=_payload(form),
             )
     except MalformedWebhook as err:
         _observe(request, "record_done", started, "malformed")
@@ -143,7 +149,9 @@ async def gather(request: web.Request) -> web.Response:
         raise web.HTTPBadRequest(text=str(err)) from err
     async with async_session_scope(request.app[SESSIONS]) as session:
         await store_event(
-            session, call_sid=call.call_sid, kind="gather",
+            session,
+            call_sid=call.call_sid,
+            kind="gather",
             dedup_key=f"gather:{call.call_sid}:{request.headers.get(IDEMPOTENCY_HEADER) or time.time_ns()}",
             payload=_payload(form),
         )
@@ -189,8 +197,12 @@ async def recording(request: web.Request) -> web.Response:
     refusal = None
     if callback.status == "completed" and not host_allowed(callback.recording_url, settings.recording_hosts):
         refusal = "recording URL host is not in HOTLINE_RECORDING_HOSTS; not fetched"
-        log.warning("refused recording %s of call %s: host not allowed (%s)",
-                    callback.recording_sid, callback.call_sid, callback.recording_url[:80])
+        log.warning(
+            "refused recording %s of call %s: host not allowed (%s)",
+            callback.recording_sid,
+            callback.call_sid,
+            callback.recording_url[:80],
+        )
     async with async_session_scope(request.app[SESSIONS]) as session:
         promised = await register_recording(
             session,

@@ -21,11 +21,15 @@ def failed_jobs(redis: Redis) -> list[dict[str, Any]]:
                 continue
             result = job.latest_result()
             error = (result.exc_string or "").strip().splitlines()[-1:] if result else []
-            rows.append({
-                "job_id": job.id, "queue": name, "call_sid": job.args[0] if job.args else None,
-                "ended_at": job.ended_at.isoformat() if job.ended_at else None,
-                "error": error[0] if error else None,
-            })
+            rows.append(
+                {
+                    "job_id": job.id,
+                    "queue": name,
+                    "call_sid": job.args[0] if job.args else None,
+                    "ended_at": job.ended_at.isoformat() if job.ended_at else None,
+                    "error": error[0] if error else None,
+                }
+            )
     return rows
 
 

@@ -80,9 +80,10 @@ def fetch_recording(call_sid: str) -> str:
     with session_scope(ctx.engine) as session:
         call = _load_call(session, call_sid)
         recording_sid, recording_url = call.recording_sid, call.recording_url
-        have = recording_sid is not None and session.exec(
-            select(Recording.id).where(Recording.recording_sid == recording_sid)
-        ).first()
+        have = (
+            recording_sid is not None
+            and session.exec(select(Recording.id).where(Recording.recording_sid == recording_sid)).first()
+        )
     if recording_sid is None or recording_url is None:
         raise _permanent(f"call {call_sid} has no completed recording")
     if not have:

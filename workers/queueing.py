@@ -35,7 +35,8 @@ class Step:
     queue: str
 
     def job_id(self, call_sid: str) -> str:
-        return f"{self.name}:{call_sid}"
+        # rq 3 allows only letters, digits, "_" and "-" in job ids.
+        return f"{self.name}-{call_sid}"
 
     def promise(self, call_sid: str) -> OutboxJob:
         """The outbox row that promises this step for a call."""
@@ -104,6 +105,9 @@ def relay_outbox(engine: Engine, redis: Redis, settings: Settings, *, limit: int
         except RedisError as err:
             log.warning("queue unreachable, %d job(s) wait in the outbox: %s", len(jobs) - len(relayed), err)
             break
+        except Exception:
+            log.exception("job %s could not be enqueued; it stays in the outbox", job.job_id)
+            continue
         relayed.append(job.job_id)
     if relayed:
         with session_scope(engine) as session:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from crm_store.db import async_database_url, sync_database_url
@@ -64,7 +64,7 @@ class Settings:
     job_retries: int = 3
     outbox_interval: float = 5.0
     asr_threads: int = 0
-    extra: Mapping[str, str] = field(default_factory=dict)
+    model_dir: Path | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -97,6 +97,7 @@ class Settings:
             transcribe_timeout=_int(env, "HOTLINE_TRANSCRIBE_TIMEOUT", 900, minimum=5),
             job_retries=_int(env, "HOTLINE_JOB_RETRIES", 3),
             asr_threads=_int(env, "HOTLINE_ASR_THREADS", 0),
+            model_dir=Path(env["HOTLINE_MODEL_DIR"]) if env.get("HOTLINE_MODEL_DIR") else None,
         )
         settings.validate()
         return settings
@@ -132,5 +133,6 @@ class Settings:
         return async_database_url(self.database_url or f"sqlite:///{self.sqlite_path}")
 
     @property
-    def model_cache_dir(self) -> Path:
-        return self.data_dir / "models"
+    def model_cache_dir(self) -> Path | None:
+        """Where model files are assembled (None: the engine's default, ~/.cache/hotline)."""
+        return self.model_dir

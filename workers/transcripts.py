@@ -82,11 +82,10 @@ def transcribe_audio(engine: SpeechEngine, audio: DecodedAudio) -> Transcription
     speakers = SPEAKERS if len(audio.channels) == 2 else ("caller",)
     channels = audio.channels if len(audio.channels) == 2 else (audio.mono(),)
     transcripts = {
-        speaker: engine.transcribe(samples, audio.sample_rate) for speaker, samples in zip(speakers, channels, strict=True)
+        speaker: engine.transcribe(samples, audio.sample_rate)
+        for speaker, samples in zip(speakers, channels, strict=True)
     }
-    turns = sorted(
-        (turn for speaker, t in transcripts.items() for turn in _turns(speaker, t)), key=lambda t: t.start
-    )
+    turns = sorted((turn for speaker, t in transcripts.items() for turn in _turns(speaker, t)), key=lambda t: t.start)
     if len(speakers) == 1:
         text = transcripts["caller"].text.strip()
     else:

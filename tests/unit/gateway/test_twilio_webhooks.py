@@ -114,9 +114,7 @@ async def test_signature_is_checked_against_the_public_url_not_the_socket(
     assert (await post_signed(client, sqlite_settings, "/twilio/voice", params)).status == 403
 
 
-async def test_malformed_bodies_get_4xx_and_change_nothing(
-    client: Any, sqlite_settings: Settings, engine: Any
-) -> None:
+async def test_malformed_bodies_get_4xx_and_change_nothing(client: Any, sqlite_settings: Settings, engine: Any) -> None:
     sid = call_sid()
     for params in (
         {k: v for k, v in call_params(sqlite_settings, sid).items() if k != "CallSid"},
@@ -127,8 +125,9 @@ async def test_malformed_bodies_get_4xx_and_change_nothing(
         assert answer.status == 400, await answer.text()
     params = call_params(sqlite_settings, sid, SequenceNumber="minus one")
     assert (await post_signed(client, sqlite_settings, "/twilio/status", params)).status == 400
-    json_body = await client.post("/twilio/voice", json={"CallSid": sid},
-                                  headers=signed_headers(sqlite_settings, "/twilio/voice", {}))
+    json_body = await client.post(
+        "/twilio/voice", json={"CallSid": sid}, headers=signed_headers(sqlite_settings, "/twilio/voice", {})
+    )
     assert json_body.status == 415
     huge = call_params(sqlite_settings, sid, Padding="x" * 70_000)
     assert (await post_signed(client, sqlite_settings, "/twilio/voice", huge)).status == 413
@@ -144,8 +143,15 @@ async def test_unknown_fields_are_accepted(client: Any, sqlite_settings: Setting
 
 
 def status_params(settings: Settings, sid: str, status: str, seq: int, **extra: str) -> dict[str, str]:
-    return call_params(settings, sid, status=status, SequenceNumber=str(seq), CallbackSource="call-progress-events",
-                       Timestamp="Wed, 25 Nov 2026 11:00:0%d +0000" % seq, **extra)
+    return call_params(
+        settings,
+        sid,
+        status=status,
+        SequenceNumber=str(seq),
+        CallbackSource="call-progress-events",
+        Timestamp=f"Wed, 25 Nov 2026 11:00:0{seq} +0000",
+        **extra,
+    )
 
 
 async def test_duplicate_and_reordered_status_callbacks_are_stored_once_in_sequence_order(
@@ -169,21 +175,29 @@ async def test_duplicate_and_reordered_status_callbacks_are_stored_once_in_seque
 
 async def test_callbacks_for_an_unknown_call_are_kept(client: Any, sqlite_settings: Settings, engine: Any) -> None:
     sid = call_sid()
-    answer = await post_signed(client, sqlite_settings, "/twilio/status", status_params(sqlite_settings, sid, "completed", 3))
+    answer = await post_signed(
+        client, sqlite_settings, "/twilio/status", status_params(sqlite_settings, sid, "completed", 3)
+    )
     assert answer.status == 204
     assert count(engine, CallEvent, call_sid=sid) == 1
     assert the_call(engine, sid).status == "completed"
 
 
 def recording_params(settings: Settings, sid: str, rec: str, url: str, status: str = "completed") -> dict[str, str]:
-    return {"AccountSid": settings.twilio_account_sid, "CallSid": sid, "RecordingSid": rec, "RecordingUrl": url,
-            "RecordingStatus": status, "RecordingDuration": "9", "RecordingChannels": "1",
-            "RecordingSource": "RecordVerb", "ErrorCode": "0"}
+    return {
+        "AccountSid": settings.twilio_account_sid,
+        "CallSid": sid,
+        "RecordingSid": rec,
+        "RecordingUrl": url,
+        "RecordingStatus": status,
+        "RecordingDuration": "9",
+        "RecordingChannels": "1",
+        "RecordingSource": "RecordVerb",
+        "ErrorCode": "0",
+    }
 
 
-async def test_completed_recording_promises_one_fetch_job(
-    client: Any, sqlite_settings: Settings, engine: Any
-) -> None:
+async def test_completed_recording_promises_one_fetch_job(client: Any, sqlite_settings: Settings, engine: Any) -> None:
     sid, rec = call_sid(), recording_sid()
     url = f"https://api.twilio.com/2010-04-01/Accounts/{sqlite_settings.twilio_account_sid}/Recordings/{rec}"
     params = recording_params(sqlite_settings, sid, rec, url)
@@ -193,7 +207,7 @@ async def test_completed_recording_promises_one_fetch_job(
     assert call.pipeline_state == "recording_ready" and call.recording_sid == rec
     with Session(engine) as session:
         jobs = session.exec(select(OutboxJob)).all()
-    assert [job.job_id for job in jobs] == [f"fetch-recording:{sid}"]
+    assert [job.job_id for job in jobs] == [f"fetch-recording-{sid}"]
 
 
 async def test_recording_outside_allowed_hosts_is_refused_and_logged(
@@ -222,7 +236,9 @@ async def test_redis_down_the_caller_still_gets_twiml_and_the_work_waits_in_the_
     answer = await post_signed(client, settings, "/twilio/voice", call_params(settings, sid))
     assert answer.status == 200 and "<Record" in await answer.text()
     url = f"https://api.twilio.com/2010-04-01/Accounts/{settings.twilio_account_sid}/Recordings/{rec}"
-    assert (await post_signed(client, settings, "/twilio/recording", recording_params(settings, sid, rec, url))).status == 204
+    assert (
+        await post_signed(client, settings, "/twilio/recording", recording_params(settings, sid, rec, url))
+    ).status == 204
     health = await client.get("/healthz")
     assert health.status == 200 and (await health.json())["checks"]["queue"].startswith("error")
     with Session(engine) as session:

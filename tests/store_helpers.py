@@ -1,0 +1,47 @@
+"""Small store fixtures shared by tests: an org unit and a customer reachable by phone."""
+
+from __future__ import annotations
+
+from sqlmodel import select
+
+from crm_store.db import make_engine, session_scope
+from crm_store.models import Customer, CustomerPhone, OrgUnit
+
+
+def add_customer(
+    database_url: str, *, phone: str = "+821012345678", name: str = "김민준", segment: str = "quality"
+) -> int:
+    """A customer with one phone number (and the head office if the database has none)."""
+    engine = make_engine(database_url)
+    try:
+        with session_scope(engine) as session:
+            unit = session.exec(select(OrgUnit).where(OrgUnit.code == "HQ")).first()
+            if unit is None:
+                unit = OrgUnit(code="HQ", name="본사", level=0, path="/1/")
+                session.add(unit)
+                session.flush()
+            customer = Customer(kind="individual", name=name, org_unit_id=unit.id, segment=segment)
+            session.add(customer)
+            session.flush()
+            session.add(CustomerPhone(customer_id=customer.id, e164=phone))
+            return int(customer.id)  # type: ignore[arg-type]
+    finally:
+        engine.dispose()
+
+
+def add_admin(database_url: str) -> None:
+    """The head-office administrator `admin`, whose token the simulator uses."""
+    from crm_store.models import Staff
+
+    engine = make_engine(database_url)
+    try:
+        with session_scope(engine) as session:
+            unit = session.exec(select(OrgUnit).where(OrgUnit.code == "HQ")).first()
+            if unit is None:
+                unit = OrgUnit(code="HQ", name="본사", level=0, path="/1/")
+                session.add(unit)
+                session.flush()
+            if session.exec(select(Staff).where(Staff.username == "admin")).first() is None:
+                session.add(Staff(username="admin", full_name="관리자", role="admin", org_unit_id=unit.id, clearance=5))
+    finally:
+        engine.dispose()
