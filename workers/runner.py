@@ -31,11 +31,17 @@ def run_worker(settings: Settings, queue_names: list[str], *, burst: bool = Fals
     if QUEUE_TRANSCRIPTION in queue_names:
         # A loaded CTranslate2 model hangs a forked child: transcription never forks, and loads once, now.
         context.speech_engine()
-        worker: Worker = SimpleWorker(queues, connection=context.redis, name=name)
+        worker_class: type[SimpleWorker] | type[Worker] = SimpleWorker
         with_scheduler = False
     else:
-        worker = Worker(queues, connection=context.redis, name=name)
+        worker_class = Worker
         with_scheduler = True
+    # Jobs of a killed worker are found by the next maintenance pass, which runs between dequeues:
+    # a short interval and a short blocking dequeue make recovery minutes, not tens of minutes.
+    interval = settings.worker_maintenance_interval
+    worker = worker_class(
+        queues, connection=context.redis, name=name, maintenance_interval=interval, worker_ttl=interval + 15
+    )
     try:
         return worker.work(burst=burst, with_scheduler=with_scheduler, logging_level="INFO")
     finally:

@@ -65,6 +65,8 @@ class Settings:
     outbox_interval: float = 5.0
     asr_threads: int = 0
     model_dir: Path | None = None
+    # How often a worker looks for jobs abandoned by a dead worker (and how long it blocks on a dequeue).
+    worker_maintenance_interval: int = 60
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -97,6 +99,7 @@ class Settings:
             transcribe_timeout=_int(env, "HOTLINE_TRANSCRIBE_TIMEOUT", 900, minimum=5),
             job_retries=_int(env, "HOTLINE_JOB_RETRIES", 3),
             asr_threads=_int(env, "HOTLINE_ASR_THREADS", 0),
+            worker_maintenance_interval=_int(env, "HOTLINE_WORKER_MAINTENANCE_INTERVAL", 60, minimum=5),
             model_dir=Path(env["HOTLINE_MODEL_DIR"]) if env.get("HOTLINE_MODEL_DIR") else None,
         )
         settings.validate()

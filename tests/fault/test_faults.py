@@ -1,0 +1,190 @@
+"""Faults on real parts: Redis stopped during a call, a transcription worker killed mid-job.
+
+Each test starts its own throwaway redis-server on a free port, never touching the machine's shared one.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from redis import Redis
+from rq.registry import StartedJobRegistry
+from sqlmodel import Session, select
+
+from crm_store.db import make_engine
+from crm_store.models import Call, OutboxJob
+from telephony.audio import decode_audio, wav_bytes
+from tests.conftest import need_service
+from tests.processes import (
+    HOTLINE,
+    ROOT,
+    Process,
+    RedisServer,
+    free_port,
+    hotline_env,
+    processes,
+    redis_server_binary,
+    wait_http,
+)
+from tests.store_helpers import add_admin, add_customer
+
+AUDIO_DIR = ROOT / "tests" / "fixtures" / "audio"
+
+
+@pytest.fixture
+def redis_server(tmp_path: Path):  # type: ignore[no-untyped-def]
+    if redis_server_binary() is None:
+        need_service("redis-server", "binary not installed")
+    server = RedisServer(free_port(), tmp_path)
+    server.start()
+    yield server
+    server.stop()
+
+
+def start_simulation(env: dict[str, str], audio: Path, log_dir: Path, timeout: float) -> Process:
+    return Process(
+        "simulate-call",
+        [*HOTLINE, "simulate-call", "--audio", str(audio), "--from", "+821012345678", "--timeout", str(timeout)],
+        env,
+        log_dir,
+    )
+
+
+def calls(database_url: str) -> list[Call]:
+    engine = make_engine(database_url)
+    try:
+        with Session(engine) as session:
+            return list(session.exec(select(Call)).all())
+    finally:
+        engine.dispose()
+
+
+def pending_outbox(database_url: str) -> list[OutboxJob]:
+    engine = make_engine(database_url)
+    try:
+        with Session(engine) as session:
+            return list(session.exec(select(OutboxJob).where(OutboxJob.enqueued_at.is_(None))).all())  # type: ignore[union-attr]
+    finally:
+        engine.dispose()
+
+
+def wait_until(predicate, timeout: float, what: str) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.3)
+    raise TimeoutError(f"waited {timeout} s for {what}")
+
+
+def record_of(proc: Process) -> dict:
+    assert proc.popen.wait(400) == 0, proc.output()[-4000:]
+    out = proc.output()
+    return json.loads(out[out.index("\n{") + 1 :] if not out.startswith("{") else out)
+
+
+@pytest.mark.fault
+@pytest.mark.integration
+def test_redis_stopped_during_an_incoming_call_and_restarted(
+    postgres_url: str, redis_server: RedisServer, tmp_path: Path
+) -> None:
+    customer_id = add_customer(postgres_url)
+    add_admin(postgres_url)
+    port = free_port()
+    env = hotline_env(
+        DATABASE_URL=postgres_url,
+        REDIS_URL=redis_server.url,
+        PORT=str(port),
+        HOTLINE_DATA_DIR=str(tmp_path),
+        HOTLINE_RECORDING_HOSTS="127.0.0.1",
+        HOTLINE_WORKER_MAINTENANCE_INTERVAL="10",
+    )
+    with processes(tmp_path) as started:
+        web = Process("serve", [*HOTLINE, "serve"], env, tmp_path)
+        started.append(web)
+        wait_http(f"http://127.0.0.1:{port}/healthz", proc=web)
+        redis_server.stop()  # Redis goes down before the call comes in
+        sim = start_simulation(env, AUDIO_DIR / "zeroth_0294.ulaw8k.wav", tmp_path, timeout=300)
+        started.append(sim)
+        wait_until(lambda: bool(pending_outbox(postgres_url)), 60, "the recording's work to wait in the outbox")
+        assert "<Record" in sim.output(), "the caller must still get TwiML"
+        [call] = calls(postgres_url)
+        assert call.pipeline_state == "recording_ready" and call.customer_id == customer_id
+        time.sleep(2)
+        redis_server.start()  # back on the same port; nobody re-sends anything
+        started.append(Process("transcriber", [*HOTLINE, "worker", "--queues", "hotline-transcription"], env, tmp_path))
+        started.append(Process("worker", [*HOTLINE, "worker", "--queues", "hotline"], env, tmp_path))
+        record = record_of(sim)
+        assert record["processing"]["state"] == "classified", record["processing"]
+        assert "커피" in record["transcript"].replace(" ", "")
+        assert record["_simulation"]["recording_fetches"] == 1
+        assert not pending_outbox(postgres_url)
+
+
+def long_call_audio(path: Path, seconds: float) -> Path:
+    """A telephone-band recording long enough to kill a worker in the middle of transcribing it."""
+    clips = [
+        decode_audio((AUDIO_DIR / name).read_bytes()).mono()
+        for name in ("zeroth_0294.ulaw8k.wav", "zeroth_0352.ulaw8k.wav")
+    ]
+    pause = np.zeros(8000, dtype=np.float32)
+    pieces: list[np.ndarray] = []
+    while sum(len(p) for p in pieces) < seconds * 16000:
+        for clip in clips:
+            pieces += [clip, pause]
+    path.write_bytes(wav_bytes(np.concatenate(pieces), 16000))
+    return path
+
+
+@pytest.mark.fault
+@pytest.mark.integration
+def test_worker_killed_during_transcription_and_the_job_completes_once_later(
+    postgres_url: str, redis_server: RedisServer, tmp_path: Path
+) -> None:
+    add_customer(postgres_url)
+    add_admin(postgres_url)
+    port = free_port()
+    timeout = 20
+    env = hotline_env(
+        DATABASE_URL=postgres_url,
+        REDIS_URL=redis_server.url,
+        PORT=str(port),
+        HOTLINE_DATA_DIR=str(tmp_path),
+        HOTLINE_RECORDING_HOSTS="127.0.0.1",
+        HOTLINE_TRANSCRIBE_TIMEOUT=str(timeout),
+        HOTLINE_WORKER_MAINTENANCE_INTERVAL="5",
+    )
+    audio = long_call_audio(tmp_path / "long-call.wav", 90)
+    redis = Redis.from_url(redis_server.url)
+    with processes(tmp_path) as started:
+        web = Process("serve", [*HOTLINE, "serve"], env, tmp_path)
+        started.append(web)
+        started.append(Process("worker", [*HOTLINE, "worker", "--queues", "hotline"], env, tmp_path))
+        first = Process("transcriber-1", [*HOTLINE, "worker", "--queues", "hotline-transcription"], env, tmp_path)
+        started.append(first)
+        wait_http(f"http://127.0.0.1:{port}/healthz", proc=web)
+        sim = start_simulation(env, audio, tmp_path, timeout=360)
+        started.append(sim)
+        registry = StartedJobRegistry("hotline-transcription", connection=redis)
+        wait_until(lambda: registry.count > 0, 120, "transcription to start")
+        time.sleep(1.0)
+        first.kill()  # SIGKILL: no cleanup, the job stays "started"
+        first.popen.wait(10)
+        [call] = calls(postgres_url)
+        assert call.transcript is None, "a killed job must leave no half record"
+        started.append(
+            Process("transcriber-2", [*HOTLINE, "worker", "--queues", "hotline-transcription"], env, tmp_path)
+        )
+        record = record_of(sim)
+        assert record["processing"]["state"] == "classified", record["processing"]
+        assert "커피" in record["transcript"].replace(" ", "")
+        from rq.job import Job
+
+        job = Job.fetch(f"transcribe-{record['call_sid']}", connection=redis)
+        assert job.get_status() == "finished"
+        assert job.retries_left is not None and job.retries_left < 3  # it was retried, not enqueued twice
+        assert len(list(job.results())) == 1  # and it succeeded exactly once
