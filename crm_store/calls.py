@@ -6,9 +6,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, func
+from sqlalchemy import func
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlmodel.sql.expression import Select, SelectOfScalar
 
 from crm_store.errors import CallNotFound
 from crm_store.models import Call, CallEvent, Customer, CustomerPhone, OutboxJob, PipelineState
@@ -27,12 +28,12 @@ class Caller:
     blacklisted: bool
 
 
-def call_by_sid(call_sid: str) -> Select[tuple[Call]]:
+def call_by_sid(call_sid: str) -> SelectOfScalar[Call]:
     """The call with this CallSid."""
     return select(Call).where(Call.call_sid == call_sid)
 
 
-def caller_by_phone(e164: str) -> Select[tuple[int, str, bool]]:
+def caller_by_phone(e164: str) -> Select[int | None, str, bool]:
     """The customer owning this E.164 number: one unique-index probe and a primary-key join."""
     return (
         select(Customer.id, Customer.segment, Customer.blacklisted)
@@ -41,7 +42,7 @@ def caller_by_phone(e164: str) -> Select[tuple[int, str, bool]]:
     )
 
 
-def calls_page(*, limit: int, before_id: int | None = None) -> Select[tuple[Call]]:
+def calls_page(*, limit: int, before_id: int | None = None) -> SelectOfScalar[Call]:
     """Newest calls first, keyset-paged by id."""
     query = select(Call).order_by(col(Call.id).desc()).limit(limit)
     if before_id is not None:

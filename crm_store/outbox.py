@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import Select, update
+from sqlalchemy import update
 from sqlmodel import Session, col, select
+from sqlmodel.sql.expression import SelectOfScalar
 
 from crm_store.models import OutboxJob
 from crm_store.types import utcnow
 from crm_store.upsert import insert_ignoring_conflict
 
 
-def pending_jobs(limit: int = 100) -> Select[tuple[OutboxJob]]:
+def pending_jobs(limit: int = 100) -> SelectOfScalar[OutboxJob]:
     """Promised jobs not yet on a queue, oldest first."""
     query = select(OutboxJob).where(col(OutboxJob.enqueued_at).is_(None)).order_by(col(OutboxJob.id)).limit(limit)
     return query

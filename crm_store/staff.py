@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Select
 from sqlmodel import Session, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlmodel.sql.expression import SelectOfScalar
 
 from crm_store.errors import InvalidToken, NotFound
 from crm_store.identity import new_api_token, token_hash
 from crm_store.models import ApiToken, Staff
 
 
-def staff_by_token(token: str) -> Select[tuple[Staff]]:
+def staff_by_token(token: str) -> SelectOfScalar[Staff]:
     """The active staff member holding this unrevoked token."""
     return (
         select(Staff)

@@ -9,7 +9,7 @@ from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from rq import Queue
 from rq.registry import FailedJobRegistry
-from sqlalchemy import func, text
+from sqlalchemy import func
 from sqlmodel import col, select
 
 from crm_store.models import OutboxJob
@@ -31,7 +31,7 @@ async def healthz(request: web.Request) -> web.Response:
     checks: dict[str, str] = {}
     try:
         async with request.app[SESSIONS]() as session:
-            await session.exec(text("SELECT 1"))
+            await session.exec(select(1))
         checks["database"] = "ok"
     except Exception as err:
         checks["database"] = f"error: {type(err).__name__}"
