@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
-from sqlmodel import select
+from sqlmodel import Session, select
 
 from crm_store.db import make_engine, session_scope
 from crm_store.models import Customer, CustomerPhone, OrgUnit
+
+
+def head_office(session: Session) -> OrgUnit:
+    """The head office, with its materialised path."""
+    unit = OrgUnit(code="HQ", name="본사", level=0)
+    session.add(unit)
+    session.flush()
+    unit.path = f"/{unit.id}/"
+    session.add(unit)
+    return unit
 
 
 def add_customer(
@@ -17,9 +27,7 @@ def add_customer(
         with session_scope(engine) as session:
             unit = session.exec(select(OrgUnit).where(OrgUnit.code == "HQ")).first()
             if unit is None:
-                unit = OrgUnit(code="HQ", name="본사", level=0, path="/1/")
-                session.add(unit)
-                session.flush()
+                unit = head_office(session)
             customer = Customer(kind="individual", name=name, org_unit_id=unit.id, segment=segment)
             session.add(customer)
             session.flush()
@@ -38,9 +46,7 @@ def add_admin(database_url: str) -> None:
         with session_scope(engine) as session:
             unit = session.exec(select(OrgUnit).where(OrgUnit.code == "HQ")).first()
             if unit is None:
-                unit = OrgUnit(code="HQ", name="본사", level=0, path="/1/")
-                session.add(unit)
-                session.flush()
+                unit = head_office(session)
             if session.exec(select(Staff).where(Staff.username == "admin")).first() is None:
                 session.add(Staff(username="admin", full_name="관리자", role="admin", org_unit_id=unit.id, clearance=5))
     finally:
