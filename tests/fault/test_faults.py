@@ -106,8 +106,12 @@ def test_redis_stopped_during_an_incoming_call_and_restarted(
     with processes(tmp_path) as started:
         web = Process("serve", [*HOTLINE, "serve"], env, tmp_path)
         started.append(web)
+        transcriber = Process("transcriber", [*HOTLINE, "worker", "--queues", "hotline-transcription"], env, tmp_path)
+        worker = Process("worker", [*HOTLINE, "worker", "--queues", "hotline"], env, tmp_path)
+        started += [transcriber, worker]
         wait_http(f"http://127.0.0.1:{port}/healthz", proc=web)
-        redis_server.stop()  # Redis goes down before the call comes in
+        time.sleep(3)
+        redis_server.stop()  # Redis goes down under running workers, before the call comes in
         sim = start_simulation(env, AUDIO_DIR / "zeroth_0294.ulaw8k.wav", tmp_path, timeout=300)
         started.append(sim)
         wait_until(lambda: bool(pending_outbox(postgres_url)), 60, "the recording's work to wait in the outbox")
@@ -115,14 +119,13 @@ def test_redis_stopped_during_an_incoming_call_and_restarted(
         [call] = calls(postgres_url)
         assert call.pipeline_state == "recording_ready" and call.customer_id == customer_id
         time.sleep(2)
-        redis_server.start()  # back on the same port; nobody re-sends anything
-        started.append(Process("transcriber", [*HOTLINE, "worker", "--queues", "hotline-transcription"], env, tmp_path))
-        started.append(Process("worker", [*HOTLINE, "worker", "--queues", "hotline"], env, tmp_path))
+        redis_server.start()  # back on the same port; nobody re-sends anything, nobody restarts the workers
         record = record_of(sim)
         assert record["processing"]["state"] == "classified", record["processing"]
         assert "소비자" in record["transcript"]
         assert record["_simulation"]["recording_fetches"] == 1
         assert not pending_outbox(postgres_url)
+        assert transcriber.alive() and worker.alive(), "the workers ride out the outage"
 
 
 def long_call_audio(path: Path, seconds: float) -> Path:
