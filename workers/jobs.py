@@ -169,7 +169,7 @@ def classify_call(call_sid: str) -> dict[str, Any]:
         call = _load_call(session, call_sid)
         if call.transcript is None:
             raise _permanent(f"call {call_sid} has no transcript to classify")
-        result = understand(call.transcript)
+        result = understand(call.transcript, now=call.started_at)
         summary = result.to_dict()
         call.type = result.type  # type: ignore[assignment]
         call.topic = result.topic

@@ -12,6 +12,7 @@ from rq.timeouts import TimerDeathPenalty
 from workers.context import WorkerContext, build_context, install
 from workers.queueing import ALL_QUEUES, QUEUE_TRANSCRIPTION
 from workers.settings import Settings
+from workers.understanding import preload as preload_understanding
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +35,8 @@ def run_worker(settings: Settings, queue_names: list[str], *, burst: bool = Fals
         worker_class: type[SimpleWorker] | type[Worker] = SimpleWorker
         with_scheduler = False
     else:
+        # The classifier loads once in the parent; every forked work-horse inherits it.
+        preload_understanding()
         worker_class = Worker
         with_scheduler = True
     # Jobs of a killed worker are found by the next maintenance pass, which runs between dequeues:

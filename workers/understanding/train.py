@@ -1,0 +1,238 @@
+"""Train the call classifier and write ``workers/understanding/model.json``.
+
+Run ``python -m workers.understanding.train`` (needs scikit-learn and kiwipiepy).  It trains on
+the ``train`` split of ``data/understanding/generated.tsv``, then prints type macro-F1 and the
+confusion matrix, measured through the run-time code on the saved file, for (a) the ``test`` split
+(templates never seen in training) and (b) the hand-written ``heldout.tsv``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import csv
+import json
+import time
+from collections.abc import Sequence
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from workers.understanding.features import char_ngrams, morph_features_many, prepare
+from workers.understanding.model import MODEL_FILE, Model
+from workers.understanding.redaction import redact
+from workers.understanding.taxonomy import load_taxonomy
+
+DATA_DIR = Path(__file__).resolve().parents[2] / "data" / "understanding"
+OUT = Path(__file__).resolve().parent / MODEL_FILE
+NAME = "hotline-understanding"
+VERSION = "1.0.0"
+C = 10.0
+MIN_DF = 2
+FOLDS = 4
+MIX_THRESHOLD = 0.6
+MIX_WEIGHT = 0.5
+
+
+def read_tsv(path: Path) -> list[dict[str, str]]:
+    """Rows of a tab-separated file with a header."""
+    with path.open(encoding="utf-8", newline="") as handle:
+        return list(csv.DictReader(handle, delimiter="\t", quoting=csv.QUOTE_NONE, escapechar="\\"))
+
+
+def encode_array(array: np.ndarray) -> dict[str, Any]:
+    """Compact JSON form of a numpy array (base64 of its bytes)."""
+    array = np.ascontiguousarray(array)
+    return {"dtype": array.dtype.str, "shape": list(array.shape), "data": base64.b64encode(array.tobytes()).decode()}
+
+
+def quantise(weights: np.ndarray) -> tuple[np.ndarray, list[float]]:
+    """int8 weights with one scale per class (column)."""
+    scale = np.abs(weights).max(axis=0) / 127.0
+    scale[scale == 0] = 1.0
+    return np.round(weights / scale).astype(np.int8), [float(s) for s in scale]
+
+
+def fit_temperature(logits: np.ndarray, labels: np.ndarray) -> float:
+    """Temperature that minimises the negative log-likelihood of out-of-fold predictions."""
+    from scipy.optimize import minimize_scalar
+
+    def nll(log_t: float) -> float:
+        scaled = logits / np.exp(log_t)
+        scaled = scaled - scaled.max(axis=1, keepdims=True)
+        log_p = scaled - np.log(np.exp(scaled).sum(axis=1, keepdims=True))
+        return float(-log_p[np.arange(len(labels)), labels].mean())
+
+    result = minimize_scalar(nll, bounds=(-3.0, 3.0), method="bounded")
+    return float(np.exp(result.x))
+
+
+def train_head(x: Any, labels: Sequence[str], groups: Sequence[str]) -> dict[str, Any]:
+    """Logistic regression on all rows, temperature from grouped out-of-fold logits."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import GroupKFold
+
+    y = np.asarray(labels)
+    classes = sorted(set(labels))
+    y_index = np.searchsorted(classes, y)
+    oof = np.zeros((len(y), len(classes)), dtype=np.float64)
+    for fit_rows, eval_rows in GroupKFold(n_splits=FOLDS).split(x, y, groups):
+        fold = LogisticRegression(C=C, max_iter=3000).fit(x[fit_rows], y[fit_rows])
+        columns = np.searchsorted(classes, fold.classes_)
+        oof[np.ix_(eval_rows, columns)] = fold.decision_function(x[eval_rows])
+    temperature = fit_temperature(oof, y_index)
+    final = LogisticRegression(C=C, max_iter=3000).fit(x, y)
+    weights, scale = quantise(final.coef_.T.astype(np.float32))
+    return {
+        "classes": [str(c) for c in final.classes_],
+        "weights": encode_array(weights),
+        "scale": scale,
+        "intercept": [float(b) for b in final.intercept_],
+        "temperature": temperature,
+    }
+
+
+def vectorise(docs: list[Any], analyzer: Any) -> tuple[Any, Any]:
+    """Fit a TF-IDF space (sublinear tf, l2) on documents."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    vectoriser = TfidfVectorizer(analyzer=analyzer, sublinear_tf=True, min_df=MIN_DF, dtype=np.float32)
+    return vectoriser, vectoriser.fit_transform(docs)
+
+
+def space(vectoriser: Any) -> dict[str, Any]:
+    """Vocabulary in column order and idf."""
+    vocabulary = [""] * len(vectoriser.vocabulary_)
+    for term, column in vectoriser.vocabulary_.items():
+        vocabulary[column] = term
+    return {"vocabulary": vocabulary, "idf": encode_array(vectoriser.idf_.astype(np.float32))}
+
+
+def predict(model: Model, prepared: str, *, morphology: bool) -> tuple[str, str]:
+    """Type and topic as understand() decides them."""
+    result = model.classify(prepared, morphology=morphology, top_features=0)
+    call_type = max(result.type_probs, key=result.type_probs.__getitem__)
+    topics = {t: p for t, p in result.topic_probs.items() if t.startswith(call_type + ".")}
+    return call_type, max(topics, key=topics.__getitem__)
+
+
+def macro_f1(truth: Sequence[str], guess: Sequence[str]) -> float:
+    """Macro-averaged F1 over the labels present in the truth."""
+    scores = []
+    for label in sorted(set(truth)):
+        tp = sum(1 for t, g in zip(truth, guess, strict=True) if t == label and g == label)
+        fp = sum(1 for t, g in zip(truth, guess, strict=True) if t != label and g == label)
+        fn = sum(1 for t, g in zip(truth, guess, strict=True) if t == label and g != label)
+        scores.append(2 * tp / (2 * tp + fp + fn) if tp else 0.0)
+    return sum(scores) / len(scores)
+
+
+def confusion(truth: Sequence[str], guess: Sequence[str], labels: Sequence[str]) -> str:
+    """Confusion matrix as text: rows are the truth, columns the prediction."""
+    width = max(len(label) for label in labels) + 1
+    lines = ["truth \\ predicted".ljust(width + 2) + "".join(label[:12].rjust(13) for label in labels)]
+    for row in labels:
+        counts = [sum(1 for t, g in zip(truth, guess, strict=True) if t == row and g == col) for col in labels]
+        lines.append(row.ljust(width + 2) + "".join(str(c).rjust(13) for c in counts))
+    return "\n".join(lines)
+
+
+def evaluate(model: Model, rows: list[dict[str, str]], prepared: list[str], *, morphology: bool) -> dict[str, Any]:
+    """Type and topic macro-F1, type confusion matrix."""
+    guesses = [predict(model, text, morphology=morphology) for text in prepared]
+    types = [g[0] for g in guesses]
+    topics = [g[1] for g in guesses]
+    truth_types = [r["type"] for r in rows]
+    truth_topics = [r["topic"] for r in rows]
+    labels = sorted(set(truth_types))
+    return {
+        "n": len(rows),
+        "type_macro_f1": round(macro_f1(truth_types, types), 4),
+        "type_accuracy": round(sum(t == g for t, g in zip(truth_types, types, strict=True)) / len(rows), 4),
+        "topic_macro_f1": round(macro_f1(truth_topics, topics), 4),
+        "topic_accuracy": round(sum(t == g for t, g in zip(truth_topics, topics, strict=True)) / len(rows), 4),
+        "confusion": confusion(truth_types, types, labels),
+    }
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Train, save, reload and report."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=OUT)
+    parser.add_argument("--no-morphology", action="store_true", help="skip the Kiwi morpheme models")
+    args = parser.parse_args(argv)
+    started = time.perf_counter()
+    generated = read_tsv(DATA_DIR / "generated.tsv")
+    heldout = read_tsv(DATA_DIR / "heldout.tsv")
+    taxonomy = load_taxonomy()
+    unknown = {r["topic"] for r in generated + heldout} - set(taxonomy.topics)
+    if unknown:
+        raise SystemExit(f"topics not in taxonomy.json: {sorted(unknown)}")
+    train_rows = [r for r in generated if r["split"] == "train"]
+    test_rows = [r for r in generated if r["split"] == "test"]
+    prepared = {
+        name: [prepare(redact(r["text"])) for r in rows]
+        for name, rows in (("train", train_rows), ("test", test_rows), ("heldout", heldout))
+    }
+    groups = [r["template"] for r in train_rows]
+    char_vectoriser, char_x = vectorise(prepared["train"], char_ngrams)
+    payload: dict[str, Any] = {
+        "name": NAME,
+        "version": VERSION,
+        "trained_on": date.today().isoformat(),
+        "taxonomy_version": taxonomy.version,
+        "features": {"char_wb": [2, 4], "sublinear_tf": True, "min_df": MIN_DF, "C": C},
+        "char": {
+            **space(char_vectoriser),
+            "type": train_head(char_x, [r["type"] for r in train_rows], groups),
+            "topic": train_head(char_x, [r["topic"] for r in train_rows], groups),
+        },
+    }
+    if not args.no_morphology:
+        from kiwipiepy import Kiwi
+
+        kiwi = Kiwi(num_workers=-1)
+        morph_docs = morph_features_many(prepared["train"], kiwi)
+        morph_vectoriser, morph_x = vectorise(morph_docs, _identity)
+        payload["morph"] = {
+            **space(morph_vectoriser),
+            "type": train_head(morph_x, [r["type"] for r in train_rows], groups),
+            "topic": train_head(morph_x, [r["topic"] for r in train_rows], groups),
+        }
+        payload["mix"] = {"threshold": MIX_THRESHOLD, "weight": MIX_WEIGHT}
+    model = Model(json.loads(json.dumps(payload)))
+    metrics: dict[str, Any] = {}
+    for name, rows in (("test_split", test_rows), ("heldout", heldout)):
+        key = "test" if name == "test_split" else "heldout"
+        metrics[name] = evaluate(model, rows, prepared[key], morphology=False)
+        if not args.no_morphology:
+            metrics[name + "_with_morphology"] = evaluate(model, rows, prepared[key], morphology=True)
+    payload["metrics"] = {k: {m: v for m, v in d.items() if m != "confusion"} for k, d in metrics.items()}
+    payload["corpus"] = {
+        "train": len(train_rows),
+        "test": len(test_rows),
+        "heldout": len(heldout),
+        "templates": len({r["template"] for r in generated}),
+    }
+    args.out.write_text(json.dumps(payload, ensure_ascii=False, separators=(",", ":")), encoding="utf-8")
+    print(
+        f"trained on {len(train_rows)} examples ({len(set(groups))} templates) in "
+        f"{time.perf_counter() - started:.0f}s; wrote {args.out} ({args.out.stat().st_size / 1e6:.2f} MB)"
+    )
+    for name, result in metrics.items():
+        print(
+            f"\n== {name}: n={result['n']} type macro-F1 {result['type_macro_f1']:.3f} "
+            f"(accuracy {result['type_accuracy']:.3f}), topic macro-F1 {result['topic_macro_f1']:.3f} "
+            f"(accuracy {result['topic_accuracy']:.3f})"
+        )
+        print(result["confusion"])
+
+
+def _identity(document: list[str]) -> list[str]:
+    return document
+
+
+if __name__ == "__main__":
+    main()
