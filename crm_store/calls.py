@@ -21,11 +21,18 @@ TERMINAL_STATUSES = frozenset({"completed", "busy", "failed", "no-answer", "canc
 
 @dataclass(frozen=True)
 class Caller:
-    """What the incoming-call answer needs to know about who is calling."""
+    """What the incoming-call answer needs to know about who is calling.
+
+    `blacklisted` is true when any active blacklist entry matches the caller company-wide: the customer's own
+    listing, another branch's listing of the same registration number, phone or plate, or the calling number itself
+    (even for an unknown caller). `blacklist_reason` says which entry and on what, for the log and the agent.
+    """
 
     customer_id: int | None
     segment: str | None
     blacklisted: bool
+    blacklist_reason: str | None = None
+    alerts: tuple[str, ...] = ()
 
 
 def call_by_sid(call_sid: str) -> SelectOfScalar[Call]:
@@ -100,13 +107,20 @@ async def lock_call(session: AsyncSession, call_sid: str, **defaults: Any) -> Ca
 
 
 async def find_caller(session: AsyncSession, e164: str | None) -> Caller:
-    """Who is calling, from the caller's normalised number; an unknown caller is no error."""
+    """Who is calling, from the caller's normalised number, with blacklist matches; an unknown caller is no error."""
+    from crm_store.blacklist import find_hits  # the blacklist module imports the models, not this module
+
     if e164 is None:
         return Caller(None, None, False)
     row = (await session.exec(caller_by_phone(e164))).first()
-    if row is None:
-        return Caller(None, None, False)
-    return Caller(row[0], row[1], row[2])
+    customer_id, segment = (row[0], row[1]) if row is not None else (None, None)
+    hits = await find_hits(session, customer_id=customer_id, caller=e164)
+    reason = None
+    if hits:
+        hit = hits[0]
+        reason = f"entry {hit.entry_id} of {hit.org_unit_name}, matched on {hit.matched_on}"
+    alerts = (("blacklist",) if hits else ()) + (("key_customer",) if segment == "key" else ())
+    return Caller(customer_id, segment, bool(hits) or bool(row is not None and row[2]), reason, alerts)
 
 
 async def register_incoming_call(

@@ -132,7 +132,7 @@ LINE_WEIGHTS: dict[CustomerKind, dict[str, int]] = {
     CustomerKind.CORPORATE: {"property": 25, "fire": 25, "cargo": 15, "liability": 20, "auto": 15},
 }
 
-# Segment thresholds of the demo; issue 4 moves the real rules into configuration.
+# Segment thresholds of the bulk loader's first guess; the seeded demo is then re-segmented by crm_store/rules.json.
 KEY_PREMIUM = 50_000_000
 INFERIOR_LOSS_RATIO = 2.0
 INFERIOR_RECENT_CLAIMS = 5
@@ -236,13 +236,18 @@ def seed_demo(
     try:
         with engine.begin() as conn:
             _Seeder(conn, random.Random(seed), secret_key, as_of or date.today()).run(customers)
-            return demo_counts(conn, created=True)
     except IntegrityError:
         # Another process seeded at the same time: its head office won the unique index.
         with engine.connect() as conn:
             if conn.scalar(select(col(OrgUnit.id)).where(col(OrgUnit.code) == HEAD_OFFICE_CODE)) is None:
                 raise
             return demo_counts(conn, created=False)
+    # Issue 4: aggregates, blacklist keys and matches, segments by the configured rules, account managers.
+    from crm_store.demo_customers import seed_customer_extras
+
+    seed_customer_extras(engine, rng=random.Random(seed + 4), as_of=as_of or date.today())
+    with engine.connect() as conn:
+        return demo_counts(conn, created=True)
 
 
 def demo_counts(conn: Connection, *, created: bool = False) -> DemoSummary:

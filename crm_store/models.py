@@ -6,7 +6,7 @@ from datetime import date, datetime
 from enum import IntEnum, StrEnum
 from typing import Any
 
-from sqlalchemy import BigInteger, Column, Index, LargeBinary, String, UniqueConstraint
+from sqlalchemy import BigInteger, Column, Index, LargeBinary, String, UniqueConstraint, false, text
 from sqlmodel import Field, SQLModel
 
 from crm_store.types import JsonDocument, UtcDateTime, utcnow
@@ -40,6 +40,38 @@ class Segment(StrEnum):
     KEY = "key"
     ORDINARY = "ordinary"
     INFERIOR = "inferior"
+
+
+class KeyAccount(StrEnum):
+    """Why a customer counts as key whatever its premium: a group, a system or a large-project customer."""
+
+    GROUP = "group"
+    SYSTEM = "system"
+    LARGE_PROJECT = "large_project"
+
+
+class AlertKind(StrEnum):
+    BLACKLIST = "blacklist"
+    FREQUENT_CLAIMS = "frequent_claims"
+    HIGH_LOSS_RATIO = "high_loss_ratio"
+    KEY_CUSTOMER = "key_customer"
+    REPEAT_COMPLAINANT = "repeat_complainant"
+
+
+class AlertLevel(StrEnum):
+    INFO = "info"
+    WARNING = "warning"
+    CRITICAL = "critical"
+
+
+class ManagerGrade(StrEnum):
+    """The five account-manager grades, highest first (수석, 고급, 중급, 초급, 수습)."""
+
+    PRINCIPAL = "principal"
+    SENIOR = "senior"
+    INTERMEDIATE = "intermediate"
+    JUNIOR = "junior"
+    TRAINEE = "trainee"
 
 
 class CallType(StrEnum):
@@ -124,8 +156,17 @@ class Customer(SQLModel, table=True):
     registration_hash: str | None = Field(default=None, max_length=64, index=True)
     registration_masked: str | None = Field(default=None, max_length=20)
     segment: Segment = Field(default=Segment.ORDINARY, sa_type=String(16))
+    # Set only by the customer's own blacklist entry; a match on another customer's entry is found at read time.
     blacklisted: bool = Field(default=False, index=True)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
+    # Inputs of the segment rules that are not in policies and claims.
+    key_account: KeyAccount | None = Field(default=None, sa_type=String(16))
+    fraud_marker: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
+    late_payments: int = Field(default=0, ge=0, sa_column_kwargs={"server_default": text("0")})
+    # Family members (individuals) or business details and contacts (corporate customers).
+    profile: dict[str, Any] | None = Field(default=None, sa_type=JsonDocument)
+    segment_reason: str | None = Field(default=None, max_length=300)
+    segment_changed_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
 
 
 class CustomerPhone(SQLModel, table=True):
@@ -164,6 +205,183 @@ class BlacklistEntry(SQLModel, table=True):
     reason: str = Field(max_length=500)
     proposed_by_id: int | None = Field(default=None, foreign_key="staff.id")
     created_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
+    evidence: str | None = Field(default=None, max_length=2000)
+    approved_by_id: int | None = Field(default=None, foreign_key="staff.id")
+    approved_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    review_on: date | None = None
+    revoked_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+
+
+class BlacklistKey(SQLModel, table=True):
+    """What a listing is matched on company-wide: registration hash, phone numbers, vehicle plates."""
+
+    __tablename__ = "blacklist_key"
+    __table_args__ = (
+        UniqueConstraint("entry_id", "kind", "value", name="uq_blacklist_key_entry_kind_value"),
+        Index("ix_blacklist_key_kind_value", "kind", "value"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    entry_id: int = Field(foreign_key="blacklist_entry.id", index=True)
+    kind: str = Field(max_length=16)  # registration, phone, plate
+    value: str = Field(max_length=64)
+
+
+class Vehicle(SQLModel, table=True):
+    """A customer's vehicle; its plate is a blacklist matching key."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    customer_id: int = Field(foreign_key="customer.id", index=True)
+    plate: str = Field(max_length=16, index=True)
+    policy_id: int | None = Field(default=None, foreign_key="policy.id")
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
+
+
+# -- aggregates, kept current in the transaction that changes policies or claims -----------------
+
+
+class CustomerStats(SQLModel, table=True):
+    __tablename__ = "customer_stats"
+    customer_id: int = Field(foreign_key="customer.id", primary_key=True)
+    policy_count: int = 0
+    premium_total: int = Field(default=0, sa_type=BigInteger)
+    claim_count: int = 0
+    open_claims: int = 0
+    paid_total: int = Field(default=0, sa_type=BigInteger)
+    first_policy_on: date | None = None
+    last_claim_on: date | None = None
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
+
+
+class CustomerYearStats(SQLModel, table=True):
+    """Per calendar year: earned premium (each policy spread pro rata over its days), paid claims by accident year."""
+
+    __tablename__ = "customer_year_stats"
+    customer_id: int = Field(foreign_key="customer.id", primary_key=True)
+    year: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    premium: int = Field(default=0, sa_type=BigInteger)
+    paid: int = Field(default=0, sa_type=BigInteger)
+    claims: int = 0
+
+
+class OrgUnitPremium(SQLModel, table=True):
+    """In-force premium per owning unit at the last full segment run: the base of the key customers' share."""
+
+    __tablename__ = "org_unit_premium"
+    org_unit_id: int = Field(foreign_key="org_unit.id", primary_key=True, sa_column_kwargs={"autoincrement": False})
+    in_force_premium: int = Field(default=0, sa_type=BigInteger)
+    computed_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
+
+
+class SegmentChange(SQLModel, table=True):
+    """Every change of a customer's segment, with its reason and date."""
+
+    __tablename__ = "segment_change"
+    id: int | None = Field(default=None, primary_key=True)
+    customer_id: int = Field(foreign_key="customer.id", index=True)
+    old_segment: Segment | None = Field(default=None, sa_type=String(16))
+    new_segment: Segment = Field(sa_type=String(16))
+    reason: str = Field(max_length=300)
+    changed_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
+    changed_by: str = Field(default="rules", max_length=64)
+
+
+# -- account managers --------------------------------------------------------------------------
+
+
+class AccountManager(SQLModel, table=True):
+    """An account manager's current grade; the certifications behind it are in account_manager_grade."""
+
+    __tablename__ = "account_manager"
+    staff_id: int = Field(foreign_key="staff.id", primary_key=True, sa_column_kwargs={"autoincrement": False})
+    grade: ManagerGrade = Field(sa_type=String(16))
+    certified_on: date
+    valid_until: date
+
+
+class ManagerCertification(SQLModel, table=True):
+    """A yearly certification (or re-rating) of an account manager, with who approved it."""
+
+    __tablename__ = "account_manager_grade"
+    id: int | None = Field(default=None, primary_key=True)
+    staff_id: int = Field(foreign_key="staff.id", index=True)
+    grade: ManagerGrade = Field(sa_type=String(16))
+    certified_on: date
+    valid_until: date
+    evaluation: str | None = Field(default=None, max_length=200)
+    approved_by_id: int = Field(foreign_key="staff.id")
+    approving_unit_id: int = Field(foreign_key="org_unit.id")
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
+
+
+class AccountAssignment(SQLModel, table=True):
+    """Who manages a customer; the partial unique index allows one current assignment per customer."""
+
+    __tablename__ = "account_assignment"
+    __table_args__ = (
+        Index(
+            "ux_account_assignment_current",
+            "customer_id",
+            unique=True,
+            postgresql_where=text("ended_at IS NULL"),
+            sqlite_where=text("ended_at IS NULL"),
+        ),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    customer_id: int = Field(foreign_key="customer.id", index=True)
+    account_manager_id: int = Field(foreign_key="staff.id", index=True)
+    assigned_by_id: int | None = Field(default=None, foreign_key="staff.id")
+    reason: str = Field(default="", max_length=200)
+    assigned_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
+    ended_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+
+
+class CustomerEvent(SQLModel, table=True):
+    """A major customer event (alert raised, segment changed, blacklist hit), reported to the account manager."""
+
+    __tablename__ = "customer_event"
+    id: int | None = Field(default=None, primary_key=True)
+    customer_id: int = Field(foreign_key="customer.id", index=True)
+    account_manager_id: int | None = Field(default=None, foreign_key="staff.id", index=True)
+    kind: str = Field(max_length=32)
+    level: AlertLevel = Field(sa_type=String(16))
+    reason: str = Field(max_length=500)
+    call_sid: str | None = Field(default=None, max_length=34)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime, index=True)
+
+
+class ServiceTask(SQLModel, table=True):
+    """A scheduled service duty: visit of a key customer, phone interview of a quality one, renewal reminder."""
+
+    __tablename__ = "service_task"
+    __table_args__ = (UniqueConstraint("customer_id", "kind", "due_on", name="uq_service_task_customer_kind_due"),)
+    id: int | None = Field(default=None, primary_key=True)
+    customer_id: int = Field(foreign_key="customer.id", index=True)
+    account_manager_id: int | None = Field(default=None, foreign_key="staff.id", index=True)
+    kind: str = Field(max_length=32)
+    due_on: date = Field(index=True)
+    done_on: date | None = None
+    policy_id: int | None = Field(default=None, foreign_key="policy.id")
+    note: str = Field(default="", max_length=500)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
+
+
+# -- audit -------------------------------------------------------------------------------------
+
+
+class AuditEntry(SQLModel, table=True):
+    """One read of customer information: who, which customer, which fields, when, from where, for which call."""
+
+    __tablename__ = "audit_entry"
+    id: int | None = Field(default=None, primary_key=True)
+    staff_id: int = Field(foreign_key="staff.id", index=True)
+    username: str = Field(max_length=64)
+    customer_id: int = Field(foreign_key="customer.id", index=True)
+    action: str = Field(default="read", max_length=16)
+    fields: list[str] = Field(default_factory=list, sa_type=JsonDocument)
+    purpose: str | None = Field(default=None, max_length=64)
+    call_sid: str | None = Field(default=None, max_length=34)
+    remote_addr: str | None = Field(default=None, max_length=64)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime, index=True)
 
 
 # -- calls -------------------------------------------------------------------------------------

@@ -7,14 +7,18 @@ import logging
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
+from pydantic import ValidationError
 
 from crm_store.errors import InvalidToken, NotFound, StoreError
+from crm_store.models import Staff
 from crm_store.staff import authenticate_token
+from crm_store.validation import Conflict, InvalidInput, NotAllowed
 from gateway.keys import SESSIONS
 
 log = logging.getLogger(__name__)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-STAFF = "staff"
+# A typed request key (a plain string key warns, which fails the tests run with -W error).
+STAFF = web.RequestKey("staff", Staff)
 PUBLIC_API_PATHS = frozenset({"/api/v1/openapi.json"})
 
 
@@ -27,6 +31,21 @@ def json_http_error(
     )
 
 
+def json_field_error(error: type[web.HTTPException], message: str, fields: dict[str, str]) -> web.HTTPException:
+    """An HTTP error whose body is `{"error": message, "fields": {field: problem}}`."""
+    body = json.dumps({"error": message, "fields": fields}, ensure_ascii=False)
+    return error(text=body, content_type="application/json")
+
+
+def validation_fields(err: ValidationError) -> dict[str, str]:
+    """Field path to message, without echoing the input (it may be a registration number)."""
+    fields: dict[str, str] = {}
+    for problem in err.errors(include_input=False, include_url=False):
+        name = ".".join(str(part) for part in problem["loc"]) or "body"
+        fields.setdefault(name, problem["msg"])
+    return fields
+
+
 @web.middleware
 async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Named store errors become 4xx answers; API errors are always JSON; nothing leaks a traceback."""
@@ -34,6 +53,14 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         return await handler(request)
     except NotFound as err:
         raise json_http_error(web.HTTPNotFound, str(err) or "not found") from err
+    except ValidationError as err:
+        raise json_field_error(web.HTTPUnprocessableEntity, "invalid input", validation_fields(err)) from err
+    except Conflict as err:
+        raise json_field_error(web.HTTPConflict, str(err), err.fields) from err
+    except InvalidInput as err:
+        raise json_field_error(web.HTTPUnprocessableEntity, str(err), err.fields) from err
+    except NotAllowed as err:
+        raise json_http_error(web.HTTPForbidden, str(err)) from err
     except InvalidToken as err:
         raise json_http_error(web.HTTPUnauthorized, str(err)) from err
     except StoreError as err:

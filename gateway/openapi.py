@@ -55,14 +55,496 @@ _ERROR = {"type": "object", "properties": {"error": {"type": "string"}}, "requir
 
 
 def _errors(*codes: int) -> dict[str, Any]:
-    text = {400: "invalid parameter", 401: "missing or invalid bearer token", 404: "not found"}
+    text = {
+        400: "invalid parameter",
+        401: "missing or invalid bearer token",
+        403: "not allowed for this role or level",
+        404: "not found (or outside your scope)",
+        409: "conflicts with stored data",
+        422: "invalid body: `fields` names each problem",
+    }
+    schema = {409: "FieldError", 422: "FieldError", 400: "FieldError"}
     return {
         str(code): {
             "description": text[code],
-            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+            "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{schema.get(code, 'Error')}"}}},
         }
         for code in codes
     }
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def _items(name: str) -> dict[str, Any]:
+    return {"type": "object", "properties": {"items": {"type": "array", "items": _ref(name)}}}
+
+
+def _operation(
+    summary: str,
+    answer: dict[str, Any],
+    *errors: int,
+    status: int = 200,
+    body: str | None = None,
+    parameters: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    operation: dict[str, Any] = {
+        "summary": summary,
+        "responses": {str(status): _json(answer, summary), **_errors(401, *errors)},
+    }
+    if body is not None:
+        operation["requestBody"] = {"required": True, "content": {"application/json": {"schema": _ref(body)}}}
+    if parameters:
+        operation["parameters"] = parameters
+    return operation
+
+
+def _path(name: str, schema: dict[str, Any] | None = None) -> dict[str, Any]:
+    return {"name": name, "in": "path", "required": True, "schema": schema or {"type": "integer"}}
+
+
+def _query(name: str, schema: dict[str, Any], description: str = "", required: bool = False) -> dict[str, Any]:
+    return {"name": name, "in": "query", "required": required, "schema": schema, "description": description}
+
+
+_STRING, _INT, _DATE = {"type": "string"}, {"type": "integer"}, {"type": "string", "format": "date"}
+_CALL_SID = _query("call_sid", {"type": "string", "pattern": "^CA[0-9a-f]{32}$"}, "the call this read serves (audited)")
+_LINES = ["auto", "home", "fire", "cargo", "liability", "personal_accident", "travel", "property"]
+_ALERT_KINDS = ["blacklist", "frequent_claims", "high_loss_ratio", "key_customer", "repeat_complainant"]
+
+_CUSTOMER_SCHEMAS: dict[str, Any] = {
+    "FieldError": {
+        "type": "object",
+        "required": ["error", "fields"],
+        "properties": {"error": _STRING, "fields": {"type": "object", "additionalProperties": _STRING}},
+    },
+    "CustomerCreate": {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["kind", "name", "phones", "registration_number", "org_unit_id"],
+        "properties": {
+            "kind": {"enum": ["individual", "corporate"]},
+            "name": {"type": "string", "minLength": 1, "maxLength": 100},
+            "phones": {
+                "type": "array",
+                "minItems": 1,
+                "maxItems": 5,
+                "items": _STRING,
+                "description": "any common Korean format; stored as E.164",
+            },
+            "registration_number": {
+                "type": "string",
+                "writeOnly": True,
+                "description": "13-digit resident or 10-digit business number; stored only as a "
+                "keyed hash (matching) and a mask (display)",
+            },
+            "org_unit_id": {"type": "integer", "description": "owning unit, within your scope"},
+            "vehicles": {"type": "array", "items": _STRING, "description": "plates such as 12가3456"},
+            "key_account": {"enum": ["group", "system", "large_project", None]},
+            "profile": {"type": ["object", "null"], "description": "family members, or business details and contacts"},
+        },
+    },
+    "PolicyCreate": {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["line", "premium", "start_date", "end_date"],
+        "properties": {
+            "line": {"enum": _LINES},
+            "premium": {"type": "integer", "minimum": 0, "description": "annual premium, KRW"},
+            "start_date": _DATE,
+            "end_date": {**_DATE, "description": "after start_date, at most five years later"},
+            "vehicle_plate": {"type": ["string", "null"]},
+        },
+    },
+    "ClaimCreate": {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["policy_id", "occurred_on"],
+        "properties": {
+            "policy_id": {"type": "integer", "description": "one of this customer's policies"},
+            "occurred_on": {**_DATE, "description": "within the policy period, not in the future"},
+            "paid_amount": {"type": "integer", "minimum": 0, "default": 0},
+            "status": {"enum": ["open", "paid", "closed", "rejected"], "default": "open"},
+        },
+    },
+    "Policy": {
+        "type": "object",
+        "properties": {
+            "id": _INT,
+            "policy_number": _STRING,
+            "line": _STRING,
+            "premium": _INT,
+            "start_date": _DATE,
+            "end_date": _DATE,
+            "customer_id": _INT,
+            "segment": _STRING,
+        },
+    },
+    "Claim": {
+        "type": "object",
+        "properties": {
+            "id": _INT,
+            "policy_id": _INT,
+            "claim_number": _STRING,
+            "occurred_on": _DATE,
+            "paid_amount": _INT,
+            "status": _STRING,
+            "customer_id": _INT,
+            "segment": _STRING,
+            "alerts": {"type": "array", "items": _ref("Alert")},
+        },
+    },
+    "Alert": {
+        "type": "object",
+        "required": ["kind", "level", "reason"],
+        "properties": {
+            "kind": {"enum": _ALERT_KINDS},
+            "level": {"enum": ["info", "warning", "critical"]},
+            "reason": _STRING,
+        },
+    },
+    "CustomerPicture": {
+        "type": "object",
+        "required": [
+            "id",
+            "name",
+            "kind",
+            "org_unit_id",
+            "segment",
+            "blacklisted",
+            "alerts",
+            "loss_ratio",
+            "account_manager",
+            "policies",
+            "claims",
+        ],
+        "properties": {
+            "id": _INT,
+            "name": _STRING,
+            "kind": {"enum": ["individual", "corporate"]},
+            "org_unit_id": _INT,
+            "org_unit_name": _STRING,
+            "registration_number": {"type": ["string", "null"], "description": "masked (900101-1******)"},
+            "phones": {"type": "array", "items": {"type": "object"}},
+            "vehicles": {"type": "array", "items": _STRING},
+            "profile": {"type": "object"},
+            "segment": {"enum": ["quality", "key", "ordinary", "inferior"]},
+            "segment_reason": {"type": ["string", "null"]},
+            "segment_changed_at": {"type": ["string", "null"], "format": "date-time"},
+            "segment_history": {"type": "array", "items": _ref("SegmentChange")},
+            "key_account": {"type": ["string", "null"]},
+            "blacklisted": {"type": "boolean", "description": "listed, or matching a listing anywhere in the company"},
+            "blacklist": {
+                "type": "array",
+                "items": {"type": "object"},
+                "description": "matching entries: entry_id, reason, matched_on, listed_at_unit, own_entry",
+            },
+            "alerts": {"type": "array", "items": _ref("Alert")},
+            "loss_ratio": {
+                "type": ["number", "null"],
+                "description": "paid claims / earned premium over the window (default three years)",
+            },
+            "years": {
+                "type": "array",
+                "items": {"type": "object"},
+                "description": "per year: earned_premium, paid, claims, loss_ratio",
+            },
+            "premium_total": _INT,
+            "paid_total": _INT,
+            "claim_count": _INT,
+            "open_claims": _INT,
+            "in_force_premium": _INT,
+            "account_manager": {
+                "type": ["object", "null"],
+                "properties": {
+                    "username": _STRING,
+                    "full_name": _STRING,
+                    "grade": _STRING,
+                    "org_unit_id": _INT,
+                    "since": _STRING,
+                },
+            },
+            "entitlements": {"type": "array", "items": {"type": "object"}},
+            "policies": {"type": "array", "items": _ref("Policy")},
+            "claims": {"type": "array", "items": _ref("Claim")},
+            "recent_calls": {"type": "array", "items": {"type": "object"}},
+            "requests_90_days": {"type": "object", "description": "complaint, report, dispatch calls per type"},
+        },
+    },
+    "SegmentChange": {
+        "type": "object",
+        "properties": {
+            "from": {"type": ["string", "null"]},
+            "to": _STRING,
+            "reason": _STRING,
+            "at": {"type": "string", "format": "date-time"},
+            "by": _STRING,
+        },
+    },
+    "BlacklistCreate": {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["customer_id", "reason"],
+        "properties": {
+            "customer_id": _INT,
+            "reason": {"type": "string", "minLength": 2, "maxLength": 500},
+            "evidence": {"type": ["string", "null"]},
+            "review_on": {**_DATE, "type": ["string", "null"]},
+            "phones": {"type": "array", "items": _STRING, "description": "further numbers to match on"},
+            "plates": {"type": "array", "items": _STRING, "description": "further plates to match on"},
+        },
+    },
+    "BlacklistEntry": {
+        "type": "object",
+        "properties": {
+            "id": _INT,
+            "customer_id": _INT,
+            "reason": _STRING,
+            "approved": {"type": "boolean"},
+            "review_on": {"type": ["string", "null"]},
+            "created_at": _STRING,
+        },
+    },
+    "OrgUnit": {
+        "type": "object",
+        "required": ["id", "code", "name", "level", "parent_id"],
+        "properties": {
+            "id": _INT,
+            "code": _STRING,
+            "name": _STRING,
+            "level": {
+                "type": "integer",
+                "minimum": 0,
+                "maximum": 3,
+                "description": "0 head office, 1 provincial, 2 city, 3 county branch",
+            },
+            "parent_id": {"type": ["integer", "null"]},
+            "path": _STRING,
+        },
+    },
+    "Staff": {
+        "type": "object",
+        "required": ["username", "role", "org_unit_id"],
+        "properties": {
+            "id": _INT,
+            "username": _STRING,
+            "full_name": _STRING,
+            "clearance": _INT,
+            "org_unit_id": _INT,
+            "role": {
+                "enum": [
+                    "agent",
+                    "operator",
+                    "center_manager",
+                    "account_manager",
+                    "dispatcher",
+                    "surveyor",
+                    "executive",
+                    "admin",
+                ]
+            },
+        },
+    },
+    "AuditEntry": {
+        "type": "object",
+        "required": ["username", "customer_id", "fields", "at"],
+        "properties": {
+            "id": _INT,
+            "username": _STRING,
+            "staff_id": _INT,
+            "customer_id": _INT,
+            "action": _STRING,
+            "fields": {"type": "array", "items": _STRING},
+            "purpose": {"type": ["string", "null"]},
+            "call_sid": {"type": ["string", "null"]},
+            "remote_addr": {"type": ["string", "null"]},
+            "at": {"type": "string", "format": "date-time"},
+        },
+    },
+    "Assignment": {
+        "type": "object",
+        "properties": {
+            "username": _STRING,
+            "full_name": _STRING,
+            "assigned_at": _STRING,
+            "ended_at": {"type": ["string", "null"]},
+            "reason": _STRING,
+            "current": {"type": "boolean"},
+        },
+    },
+    "AssignmentCreate": {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["username"],
+        "properties": {"username": _STRING, "reason": _STRING},
+    },
+    "CertificationCreate": {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["grade", "certified_on"],
+        "properties": {
+            "grade": {"enum": ["principal", "senior", "intermediate", "junior", "trainee"]},
+            "certified_on": _DATE,
+            "evaluation": {"type": ["string", "null"]},
+        },
+    },
+    "AccountManager": {
+        "type": "object",
+        "properties": {
+            "username": _STRING,
+            "grade": {"type": ["string", "null"]},
+            "certified_on": _STRING,
+            "valid_until": _STRING,
+            "customers": _INT,
+            "certifications": {"type": "array", "items": {"type": "object"}},
+        },
+    },
+}
+
+_CUSTOMER_ID = _path("customer_id")
+_USERNAME = _path("username", _STRING)
+_CUSTOMER_PATHS: dict[str, Any] = {
+    "/customers": {
+        "post": _operation(
+            "Create a customer (answers its picture)",
+            _ref("CustomerPicture"),
+            409,
+            422,
+            status=201,
+            body="CustomerCreate",
+        ),
+    },
+    "/customers/lookup": {
+        "get": _operation(
+            "Screen-pop: the customer picture by phone number (audited)",
+            _ref("CustomerPicture"),
+            400,
+            404,
+            parameters=[_query("phone", _STRING, "any common Korean format", required=True), _CALL_SID],
+        ),
+    },
+    "/customers/{customer_id}": {
+        "get": _operation(
+            "The customer picture (audited)", _ref("CustomerPicture"), 400, 404, parameters=[_CUSTOMER_ID, _CALL_SID]
+        ),
+    },
+    "/customers/{customer_id}/policies": {
+        "post": _operation(
+            "Add a policy; aggregates and segment follow at once",
+            _ref("Policy"),
+            404,
+            422,
+            status=201,
+            body="PolicyCreate",
+            parameters=[_CUSTOMER_ID],
+        ),
+    },
+    "/customers/{customer_id}/claims": {
+        "post": _operation(
+            "Add a claim; aggregates, segment and claim alerts follow at once",
+            _ref("Claim"),
+            404,
+            422,
+            status=201,
+            body="ClaimCreate",
+            parameters=[_CUSTOMER_ID],
+        ),
+    },
+    "/customers/{customer_id}/segment-history": {
+        "get": _operation(
+            "Every segment change with its reason and date", _items("SegmentChange"), 404, parameters=[_CUSTOMER_ID]
+        ),
+    },
+    "/customers/{customer_id}/account-manager": {
+        "put": _operation(
+            "Make a certified manager the customer's one account manager",
+            _ref("Assignment"),
+            404,
+            409,
+            422,
+            body="AssignmentCreate",
+            parameters=[_CUSTOMER_ID],
+        ),
+    },
+    "/customers/{customer_id}/account-manager/history": {
+        "get": _operation(
+            "Account managers of the customer, newest first", _items("Assignment"), 404, parameters=[_CUSTOMER_ID]
+        ),
+    },
+    "/account-managers/{username}": {
+        "get": _operation(
+            "An account manager: grade, certifications, customers", _ref("AccountManager"), 404, parameters=[_USERNAME]
+        ),
+    },
+    "/account-managers/{username}/certifications": {
+        "post": _operation(
+            "Certify or re-rate for a year (principal and senior: provincial branch; others: city branch)",
+            _ref("AccountManager"),
+            403,
+            404,
+            422,
+            status=201,
+            body="CertificationCreate",
+            parameters=[_USERNAME],
+        ),
+    },
+    "/account-managers/{username}/report": {
+        "get": _operation(
+            "Monthly visit analysis report",
+            {"type": "object"},
+            400,
+            404,
+            parameters=[_USERNAME, _query("month", {"type": "string", "pattern": "^\\d{4}-\\d{2}$"})],
+        ),
+    },
+    "/account-managers/{username}/events": {
+        "get": _operation(
+            "Major customer events reported to the manager",
+            {"type": "object"},
+            400,
+            404,
+            parameters=[_USERNAME, _query("limit", {"type": "integer", "minimum": 1, "maximum": 200})],
+        ),
+    },
+    "/blacklist": {
+        "post": _operation(
+            "List a customer (a center manager's listing is approved at once)",
+            _ref("BlacklistEntry"),
+            404,
+            422,
+            status=201,
+            body="BlacklistCreate",
+        ),
+    },
+    "/blacklist/{entry_id}/approve": {
+        "post": _operation(
+            "A center manager approves a listing", _ref("BlacklistEntry"), 403, 404, parameters=[_path("entry_id")]
+        ),
+    },
+    "/org-units": {"get": _operation("The organisation tree", _items("OrgUnit"))},
+    "/staff": {
+        "get": _operation(
+            "Staff of your unit and below",
+            _items("Staff"),
+            400,
+            parameters=[_query("role", _STRING), _query("org_unit_id", _INT)],
+        ),
+    },
+    "/audit": {
+        "get": _operation(
+            "Reads of a customer's information, newest first",
+            {**_items("AuditEntry")},
+            400,
+            404,
+            parameters=[_query("customer_id", _INT, required=True), _query("limit", _INT), _query("before", _INT)],
+        ),
+    },
+}
 
 
 def openapi_document() -> dict[str, Any]:
@@ -74,9 +556,10 @@ def openapi_document() -> dict[str, Any]:
         "security": [{"bearer": []}],
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
-            "schemas": {"Call": _CALL, "Error": _ERROR},
+            "schemas": {"Call": _CALL, "Error": _ERROR, **_CUSTOMER_SCHEMAS},
         },
         "paths": {
+            **_CUSTOMER_PATHS,
             "/calls": {
                 "get": {
                     "summary": "Calls, newest first",

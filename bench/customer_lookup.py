@@ -1,0 +1,200 @@
+"""The screen-pop lookup `GET /api/v1/customers/lookup?phone=...` end to end over HTTP, and the segment run.
+
+    flock /tmp/hotline-bench.lock python bench/customer_lookup.py \\
+        --database-url postgresql://postgres@127.0.0.1:5432/hotline_bench [--prepare] [--segments] \\
+        [--requests 20000] [--concurrency 32]
+
+--prepare migrates the database and backfills what issue 4 added (customer aggregates, blacklist keys; timed).
+--segments times "recompute all segments" (crm_store.segment_store.recompute_all_segments) on the whole database.
+The lookup runs against one `hotline serve` process (PostgreSQL + Redis, as in production) with an API token of
+`admin`; numbers come from bench/results/phones.txt (90% known customers, written in mixed Korean formats) and
+bench/results/phones_unknown.txt (10%, answered 404). Reports requests per second and latency percentiles, and
+writes bench/results/customer_lookup.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import random
+import subprocess
+import sys
+import time
+from datetime import date
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import aiohttp  # noqa: E402
+
+from bench.voice_webhook import free_port, wait_ready  # noqa: E402
+
+
+def prepare(database_url: str) -> dict[str, float]:
+    """Migrate, then backfill aggregates and blacklist keys; seconds of each step."""
+    from crm_store.blacklist import backfill_keys
+    from crm_store.db import make_engine
+    from crm_store.migrate import upgrade
+    from crm_store.stats import rebuild_stats
+
+    timings: dict[str, float] = {}
+    started = time.perf_counter()
+    upgrade(database_url)
+    timings["migrate_s"] = round(time.perf_counter() - started, 1)
+    engine = make_engine(database_url)
+    try:
+        started = time.perf_counter()
+        timings["customers_with_stats"] = rebuild_stats(engine)
+        timings["rebuild_stats_s"] = round(time.perf_counter() - started, 1)
+        started = time.perf_counter()
+        timings["blacklist_keys"] = backfill_keys(engine)
+        timings["blacklist_keys_s"] = round(time.perf_counter() - started, 1)
+        with engine.begin() as conn:
+            conn.exec_driver_sql("ANALYZE")
+    finally:
+        engine.dispose()
+    return timings
+
+
+def segments(database_url: str, as_of: date) -> dict[str, object]:
+    """Time the scheduled job that recomputes every customer's segment."""
+    from crm_store.db import make_engine
+    from crm_store.rules import load_rules
+    from crm_store.segment_store import recompute_all_segments
+
+    engine = make_engine(database_url)
+    try:
+        run = recompute_all_segments(engine, rules=load_rules(), as_of=as_of)
+    finally:
+        engine.dispose()
+    return {"customers": run.customers, "changed": run.changed, "seconds": run.seconds, "by_segment": run.by_segment}
+
+
+def written_like_people(e164: str, rng: random.Random) -> str:
+    """An E.164 number as an agent or a CTI might pass it: 010-1234-5678, 01012345678, +82 10 1234 5678."""
+    national = "0" + e164.removeprefix("+82")
+    style = rng.random()
+    if style < 0.4 and national.startswith("010"):
+        return f"{national[:3]}-{national[3:7]}-{national[7:]}"
+    if style < 0.7:
+        return national
+    return e164
+
+
+async def fire(base: str, token: str, numbers: list[str], concurrency: int) -> dict[str, float]:
+    latencies: list[float] = []
+    statuses: dict[int, int] = {}
+    index = 0
+
+    async def one_client(http: aiohttp.ClientSession) -> None:
+        nonlocal index
+        while index < len(numbers):
+            number = numbers[index]
+            index += 1
+            started = time.perf_counter()
+            async with http.get(f"{base}/api/v1/customers/lookup", params={"phone": number}) as answer:
+                await answer.read()
+                statuses[answer.status] = statuses.get(answer.status, 0) + 1
+            latencies.append(time.perf_counter() - started)
+
+    headers = {"Authorization": f"Bearer {token}"}
+    connector = aiohttp.TCPConnector(limit=concurrency)
+    async with aiohttp.ClientSession(connector=connector, headers=headers) as http:
+        started = time.perf_counter()
+        await asyncio.gather(*(one_client(http) for _ in range(concurrency)))
+        wall = time.perf_counter() - started
+    latencies.sort()
+
+    def pct(p: float) -> float:
+        return round(latencies[min(len(latencies) - 1, int(p * len(latencies)))] * 1000, 2)
+
+    return {
+        "requests": len(latencies),
+        "statuses": {str(k): v for k, v in sorted(statuses.items())},
+        "rps": round(len(latencies) / wall, 1),
+        "p50_ms": pct(0.50),
+        "p90_ms": pct(0.90),
+        "p99_ms": pct(0.99),
+        "max_ms": round(latencies[-1] * 1000, 2),
+    }
+
+
+def lookup(args: argparse.Namespace) -> dict[str, object]:
+    rng = random.Random(11)
+    known = (ROOT / "bench" / "results" / "phones.txt").read_text().split()
+    unknown = (ROOT / "bench" / "results" / "phones_unknown.txt").read_text().split()
+    total = args.warmup + args.requests
+    numbers = [
+        written_like_people(rng.choice(known), rng) if rng.random() < 0.9 else rng.choice(unknown) for _ in range(total)
+    ]
+    port = free_port()
+    env = {
+        **os.environ,
+        "DATABASE_URL": args.database_url,
+        "REDIS_URL": args.redis_url,
+        "PORT": str(port),
+        "PYTHONUNBUFFERED": "1",
+    }
+    token = subprocess.run(
+        [sys.executable, "-m", "gateway.cli", "token", "admin", "--label", "bench"],
+        env=env,
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "gateway.cli", "serve"],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    results: dict[str, object] = {}
+    try:
+        wait_ready(f"{base}/healthz", server)
+        asyncio.run(fire(base, token, numbers[: args.warmup], args.concurrency))
+        results["lookup"] = asyncio.run(fire(base, token, numbers[args.warmup :], args.concurrency))
+        results["lookup_one_connection"] = asyncio.run(fire(base, token, numbers[args.warmup :][:2000], 1))
+    finally:
+        server.terminate()
+        server.wait(30)
+    results["concurrency"] = args.concurrency
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--database-url", default="postgresql://postgres@127.0.0.1:5432/hotline_bench")
+    parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/10")
+    parser.add_argument("--requests", type=int, default=20000)
+    parser.add_argument("--warmup", type=int, default=2000)
+    parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--prepare", action="store_true", help="migrate and backfill aggregates and keys first")
+    parser.add_argument("--segments", action="store_true", help="time recomputing all segments")
+    parser.add_argument("--no-lookup", action="store_true")
+    parser.add_argument("--as-of", type=date.fromisoformat, default=date.today())
+    args = parser.parse_args()
+    results: dict[str, object] = {}
+    if args.prepare:
+        results["prepare"] = prepare(args.database_url)
+        print(json.dumps(results["prepare"]), flush=True)
+    if args.segments:
+        results["segments"] = segments(args.database_url, args.as_of)
+        print(json.dumps(results["segments"], ensure_ascii=False), flush=True)
+    if not args.no_lookup:
+        results.update(lookup(args))
+    results["machine"] = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
+    print(json.dumps(results, indent=2, ensure_ascii=False))
+    out = ROOT / "bench" / "results"
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "customer_lookup.json").write_text(json.dumps(results, indent=2, ensure_ascii=False))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,577 @@
+"""Customers: creation, policies and claims (aggregates and segment kept current), and the 360 picture.
+
+Every read goes through the viewer's scope and appends an audit row in the same transaction; an out-of-scope
+customer is not found. Registration numbers are stored only as a keyed hash (matching) and a mask (display).
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from datetime import date, timedelta
+from typing import Any, Literal
+
+from pydantic import ConfigDict, SecretStr, StrictInt, field_validator, model_validator
+from sqlalchemy import literal, union_all
+from sqlalchemy import select as sa_select
+from sqlmodel import Field, SQLModel, col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from crm_store.alerts import Alert, evaluate_alerts
+from crm_store.audit import record_read
+from crm_store.blacklist import find_hits, normalise_plate
+from crm_store.errors import CustomerNotFound
+from crm_store.events import customer_event
+from crm_store.identity import InvalidRegistrationNumber, registration_digits, registration_hash, registration_mask
+from crm_store.models import (
+    AccountAssignment,
+    AccountManager,
+    AlertKind,
+    AlertLevel,
+    Call,
+    CallType,
+    Claim,
+    Customer,
+    CustomerKind,
+    CustomerPhone,
+    CustomerStats,
+    CustomerYearStats,
+    KeyAccount,
+    OrgUnit,
+    Policy,
+    Segment,
+    SegmentChange,
+    Staff,
+    Vehicle,
+)
+from crm_store.phones import mask_phone, normalise_phone
+from crm_store.rules import Rules
+from crm_store.scope import Viewer, customer_in_scope, unit_in_scope
+from crm_store.segment_store import recompute_customer
+from crm_store.segments import CustomerFacts, YearFigures
+from crm_store.stats import claim_increments, policy_increments
+from crm_store.validation import Conflict, InvalidInput
+
+log = logging.getLogger(__name__)
+
+LINE_CODES = {
+    "auto": "AU",
+    "home": "HM",
+    "fire": "FI",
+    "cargo": "CG",
+    "liability": "LI",
+    "personal_accident": "PA",
+    "travel": "TR",
+    "property": "PR",
+}
+Line = Literal["auto", "home", "fire", "cargo", "liability", "personal_accident", "travel", "property"]
+ClaimStatus = Literal["open", "paid", "closed", "rejected"]
+MAX_AMOUNT = 10**13
+PICTURE_CLAIMS = 100
+PICTURE_CALLS = 20
+PICTURE_HISTORY = 10
+
+
+class _Input(SQLModel):
+    model_config = ConfigDict(extra="forbid")  # type: ignore[assignment]
+
+
+class CustomerCreate(_Input):
+    """POST /api/v1/customers."""
+
+    kind: CustomerKind
+    name: str = Field(min_length=1, max_length=100)
+    phones: list[str] = Field(min_length=1, max_length=5)
+    registration_number: SecretStr
+    org_unit_id: StrictInt = Field(gt=0)
+    vehicles: list[str] = Field(default_factory=list, max_length=10)
+    key_account: KeyAccount | None = None
+    profile: dict[str, Any] | None = None
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("a name is required")
+        return value.strip()
+
+    @field_validator("phones")
+    @classmethod
+    def _phones(cls, values: list[str]) -> list[str]:
+        normalised = [normalise_phone(v) for v in values]
+        if any(n is None for n in normalised):
+            raise ValueError("not a Korean phone number (010-1234-5678, 02-123-4567, +82 10 ...)")
+        return list(dict.fromkeys(n for n in normalised if n is not None))
+
+    @field_validator("registration_number")
+    @classmethod
+    def _registration(cls, value: SecretStr) -> SecretStr:
+        try:
+            registration_digits(value.get_secret_value())
+        except InvalidRegistrationNumber as err:
+            raise ValueError(str(err)) from None
+        return value
+
+    @field_validator("vehicles")
+    @classmethod
+    def _plates(cls, values: list[str]) -> list[str]:
+        plates = [normalise_plate(v) for v in values]
+        if any(p is None for p in plates):
+            raise ValueError("not a vehicle plate such as 12가3456")
+        return list(dict.fromkeys(p for p in plates if p is not None))
+
+
+class PolicyCreate(_Input):
+    """POST /api/v1/customers/{id}/policies."""
+
+    line: Line
+    premium: StrictInt = Field(ge=0, le=MAX_AMOUNT)
+    start_date: date
+    end_date: date
+    vehicle_plate: str | None = None
+
+    @field_validator("vehicle_plate")
+    @classmethod
+    def _plate(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        plate = normalise_plate(value)
+        if plate is None:
+            raise ValueError("not a vehicle plate such as 12가3456")
+        return plate
+
+    @model_validator(mode="after")
+    def _period(self) -> PolicyCreate:
+        if self.end_date <= self.start_date:
+            raise ValueError("end_date must be after start_date")
+        if self.end_date > self.start_date + timedelta(days=5 * 366):
+            raise ValueError("a policy runs at most five years")
+        return self
+
+
+class ClaimCreate(_Input):
+    """POST /api/v1/customers/{id}/claims."""
+
+    policy_id: StrictInt = Field(gt=0)
+    occurred_on: date
+    paid_amount: StrictInt = Field(default=0, ge=0, le=MAX_AMOUNT)
+    status: ClaimStatus = "open"
+
+
+class PolicyPublic(SQLModel):
+    id: int
+    policy_number: str
+    line: str
+    premium: int
+    start_date: date
+    end_date: date
+
+
+class ClaimPublic(SQLModel):
+    id: int
+    policy_id: int
+    claim_number: str
+    occurred_on: date
+    paid_amount: int
+    status: str
+
+
+# -- writing -------------------------------------------------------------------------------------
+
+
+def _dialect(session: AsyncSession) -> str:
+    return session.bind.dialect.name  # type: ignore[union-attr]
+
+
+async def _visible_customer(session: AsyncSession, viewer: Viewer, customer_id: int) -> Customer:
+    customer = (
+        await session.exec(select(Customer).where(col(Customer.id) == customer_id, customer_in_scope(viewer)))
+    ).first()
+    if customer is None:
+        raise CustomerNotFound(f"no customer {customer_id}")
+    return customer
+
+
+async def create_customer(
+    session: AsyncSession, viewer: Viewer, data: CustomerCreate, *, secret_key: str, rules: Rules, as_of: date
+) -> int:
+    """A new customer owned by a unit in the viewer's scope; a blacklist match elsewhere is reported at once."""
+    unit = (
+        await session.exec(
+            select(col(OrgUnit.id)).where(col(OrgUnit.id) == data.org_unit_id, unit_in_scope(viewer, col(OrgUnit.id)))
+        )
+    ).first()
+    if unit is None:
+        raise InvalidInput({"org_unit_id": "unknown org unit, or outside your scope"})
+    taken = (await session.exec(select(col(CustomerPhone.e164)).where(col(CustomerPhone.e164).in_(data.phones)))).all()
+    if taken:
+        raise Conflict(
+            {"phones": f"already a customer's number: {', '.join(mask_phone(p) or '' for p in taken)}"},
+            "phone number already registered",
+        )
+    raw = data.registration_number.get_secret_value()
+    customer = Customer(
+        kind=data.kind,
+        name=data.name,
+        org_unit_id=data.org_unit_id,
+        registration_hash=registration_hash(raw, key=secret_key),
+        registration_masked=registration_mask(raw),
+        key_account=data.key_account,
+        profile=data.profile,
+    )
+    session.add(customer)
+    await session.flush()
+    assert customer.id is not None
+    for e164 in data.phones:
+        session.add(
+            CustomerPhone(customer_id=customer.id, e164=e164, label="mobile" if e164.startswith("+8210") else "phone")
+        )
+    for plate in data.vehicles:
+        session.add(Vehicle(customer_id=customer.id, plate=plate))
+    session.add(CustomerStats(customer_id=customer.id))
+    await session.flush()
+    hits = await find_hits(session, customer_id=customer.id)
+    if hits:
+        hit = hits[0]
+        log.warning(
+            "new customer %s matches blacklist entry %s (%s) of %s",
+            customer.id,
+            hit.entry_id,
+            hit.matched_on,
+            hit.org_unit_name,
+        )
+        await session.exec(
+            customer_event(
+                customer.id,
+                kind="blacklist_match",
+                level=AlertLevel.CRITICAL,
+                reason=f"신규 고객이 블랙리스트 #{hit.entry_id} ({hit.org_unit_name})와 일치",
+            )
+        )
+    await recompute_customer(session, customer.id, rules=rules, as_of=as_of, changed_by=viewer.username)
+    return customer.id
+
+
+async def add_policy(
+    session: AsyncSession, viewer: Viewer, customer_id: int, data: PolicyCreate, *, rules: Rules, as_of: date
+) -> tuple[Policy, Segment]:
+    """A policy for a customer in scope; aggregates and segment follow in the same transaction."""
+    customer = await _visible_customer(session, viewer, customer_id)
+    number = f"{LINE_CODES[data.line]}-{data.start_date.year}-{secrets.token_hex(5).upper()}"
+    policy = Policy(
+        customer_id=customer_id,
+        policy_number=number,
+        line=data.line,
+        premium=data.premium,
+        start_date=data.start_date,
+        end_date=data.end_date,
+    )
+    session.add(policy)
+    await session.flush()
+    if data.vehicle_plate:
+        known = (
+            await session.exec(
+                select(col(Vehicle.id)).where(
+                    col(Vehicle.customer_id) == customer_id, col(Vehicle.plate) == data.vehicle_plate
+                )
+            )
+        ).first()
+        if known is None:
+            session.add(Vehicle(customer_id=customer_id, plate=data.vehicle_plate, policy_id=policy.id))
+    for statement in policy_increments(
+        _dialect(session), customer_id=customer_id, premium=data.premium, start=data.start_date, end=data.end_date
+    ):
+        await session.exec(statement)
+    segment, _facts = await recompute_customer(
+        session, customer.id or customer_id, rules=rules, as_of=as_of, changed_by=viewer.username
+    )
+    return policy, segment
+
+
+async def add_claim(
+    session: AsyncSession, viewer: Viewer, customer_id: int, data: ClaimCreate, *, rules: Rules, as_of: date
+) -> tuple[Claim, Segment, list[Alert]]:
+    """A claim on one of the customer's policies; aggregates, segment and claim alerts follow at once."""
+    await _visible_customer(session, viewer, customer_id)
+    policy = (
+        await session.exec(
+            select(Policy).where(col(Policy.id) == data.policy_id, col(Policy.customer_id) == customer_id)
+        )
+    ).first()
+    if policy is None:
+        raise InvalidInput({"policy_id": "no such policy of this customer"})
+    if not policy.start_date <= data.occurred_on < policy.end_date:
+        raise InvalidInput({"occurred_on": f"outside the policy period {policy.start_date} to {policy.end_date}"})
+    if data.occurred_on > as_of:
+        raise InvalidInput({"occurred_on": "in the future"})
+    number = f"CL-{data.occurred_on.year}-{secrets.token_hex(5).upper()}"
+    claim = Claim(
+        customer_id=customer_id,
+        policy_id=data.policy_id,
+        claim_number=number,
+        occurred_on=data.occurred_on,
+        paid_amount=data.paid_amount,
+        status=data.status,
+    )
+    session.add(claim)
+    await session.flush()
+    for statement in claim_increments(
+        _dialect(session),
+        customer_id=customer_id,
+        occurred_on=data.occurred_on,
+        paid=data.paid_amount,
+        status=data.status,
+    ):
+        await session.exec(statement)
+    segment, facts = await recompute_customer(
+        session, customer_id, rules=rules, as_of=as_of, changed_by=viewer.username
+    )
+    alerts = [
+        a
+        for a in evaluate_alerts(
+            facts,
+            segment=segment,
+            hits=(),
+            complaint_dates=(),
+            rules=rules.alerts,
+            window_years=rules.segments.window_years,
+            as_of=as_of,
+        )
+        if a.kind in (AlertKind.FREQUENT_CLAIMS, AlertKind.HIGH_LOSS_RATIO)
+    ]
+    for alert in alerts:
+        await session.exec(
+            customer_event(
+                customer_id, kind=alert.kind.value, level=alert.level, reason=f"청구 {number}: {alert.reason}"
+            )
+        )
+    return claim, segment, alerts
+
+
+# -- the picture ---------------------------------------------------------------------------------
+
+
+def _picture_head(viewer: Viewer) -> Any:
+    """The customer with its unit, aggregates and current account manager, within the viewer's scope."""
+    return (
+        sa_select(  # type: ignore[call-overload]
+            Customer,
+            OrgUnit.name,
+            CustomerStats,
+            Staff.username,
+            Staff.full_name,
+            Staff.org_unit_id,
+            AccountManager.grade,
+            AccountAssignment.assigned_at,
+        )
+        .join(OrgUnit, col(OrgUnit.id) == col(Customer.org_unit_id))
+        .outerjoin(CustomerStats, col(CustomerStats.customer_id) == col(Customer.id))
+        .outerjoin(
+            AccountAssignment,
+            (col(AccountAssignment.customer_id) == col(Customer.id)) & col(AccountAssignment.ended_at).is_(None),
+        )
+        .outerjoin(Staff, col(Staff.id) == col(AccountAssignment.account_manager_id))
+        .outerjoin(AccountManager, col(AccountManager.staff_id) == col(Staff.id))
+        .where(customer_in_scope(viewer))
+        .execution_options(populate_existing=True)
+    )
+
+
+def picture_by_id(viewer: Viewer, customer_id: int) -> Any:
+    return _picture_head(viewer).where(col(Customer.id) == customer_id)
+
+
+def picture_by_phone(viewer: Viewer, e164: str) -> Any:
+    return (
+        _picture_head(viewer)
+        .join(CustomerPhone, col(CustomerPhone.customer_id) == col(Customer.id))
+        .where(col(CustomerPhone.e164) == e164)
+    )
+
+
+def contacts_query(customer_id: int) -> Any:
+    """Phones and plates of a customer in one round trip."""
+    return union_all(
+        select(literal("phone"), col(CustomerPhone.e164), col(CustomerPhone.label)).where(
+            col(CustomerPhone.customer_id) == customer_id
+        ),
+        select(literal("plate"), col(Vehicle.plate), literal("vehicle")).where(col(Vehicle.customer_id) == customer_id),
+    )
+
+
+def entitlements_for(rules: Rules, segment: Segment, kind: CustomerKind, lines: set[str]) -> list[dict[str, str]]:
+    """Services the customer is entitled to by segment, kind and the lines of the policies in force."""
+    codes: list[str] = []
+    for rule in rules.entitlements:
+        if rule.segment is not segment or (rule.kinds and kind not in rule.kinds):
+            continue
+        if rule.lines and not lines & set(rule.lines):
+            continue
+        codes += [c for c in rule.services if c not in codes]
+    return [{"code": c, "name": rules.service_names.get(c, c)} for c in codes]
+
+
+def _rounded(ratio: float | None) -> float | None:
+    return round(ratio, 4) if ratio is not None else None
+
+
+def _iso(value: Any) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+async def customer_picture(
+    session: AsyncSession,
+    viewer: Viewer,
+    *,
+    rules: Rules,
+    as_of: date,
+    customer_id: int | None = None,
+    phone: str | None = None,
+    call_sid: str | None = None,
+) -> dict[str, Any]:
+    """The whole picture of one customer in scope (by id or E.164 number), audited as a read."""
+    query = picture_by_id(viewer, customer_id) if customer_id is not None else picture_by_phone(viewer, phone or "")
+    head = (await session.exec(query)).first()
+    if head is None:
+        raise CustomerNotFound(
+            f"no customer {customer_id}" if customer_id is not None else "no customer with this number"
+        )
+    customer, unit_name, stats, am_username, am_name, am_unit, am_grade, am_since = head
+    cid: int = customer.id
+    window = rules.segments.window_years
+    first_year = as_of.year - window + 1
+    contacts = (await session.exec(contacts_query(cid))).all()
+    policies = (
+        await session.exec(select(Policy).where(col(Policy.customer_id) == cid).order_by(col(Policy.start_date).desc()))
+    ).all()
+    claims = (
+        await session.exec(
+            select(Claim)
+            .where(col(Claim.customer_id) == cid)
+            .order_by(col(Claim.occurred_on).desc())
+            .limit(PICTURE_CLAIMS)
+        )
+    ).all()
+    years = (
+        await session.exec(
+            select(CustomerYearStats).where(
+                col(CustomerYearStats.customer_id) == cid, col(CustomerYearStats.year) >= first_year - 1
+            )
+        )
+    ).all()
+    hits = await find_hits(session, customer_id=cid, caller=phone)
+    calls = (
+        await session.exec(
+            select(Call).where(col(Call.customer_id) == cid).order_by(col(Call.id).desc()).limit(PICTURE_CALLS)
+        )
+    ).all()
+    history = (
+        await session.exec(
+            select(SegmentChange)
+            .where(col(SegmentChange.customer_id) == cid)
+            .order_by(col(SegmentChange.id).desc())
+            .limit(PICTURE_HISTORY)
+        )
+    ).all()
+    in_force = [p for p in policies if p.start_date <= as_of < p.end_date]
+    facts = CustomerFacts(
+        kind=CustomerKind(customer.kind),
+        years={y.year: YearFigures(y.premium, y.paid, y.claims) for y in years},
+        claim_dates=[c.occurred_on for c in claims],
+        first_policy_on=stats.first_policy_on if stats else None,
+        in_force_premium=sum(p.premium for p in in_force),
+        blacklisted=bool(hits),
+    )
+    segment = Segment(customer.segment)
+    complaint_dates = [c.created_at.date() for c in calls if c.type == CallType.COMPLAINT]
+    alerts = evaluate_alerts(
+        facts,
+        segment=segment,
+        hits=hits,
+        complaint_dates=complaint_dates,
+        rules=rules.alerts,
+        window_years=window,
+        as_of=as_of,
+    )
+    by_year = []
+    for y in sorted(years, key=lambda y: y.year, reverse=True):
+        ratio = round(y.paid / y.premium, 4) if y.premium else None
+        by_year.append(
+            {"year": y.year, "earned_premium": y.premium, "paid": y.paid, "claims": y.claims, "loss_ratio": ratio}
+        )
+    requests: dict[str, int] = {}
+    for c in calls:
+        if c.type in (
+            CallType.COMPLAINT,
+            CallType.REPORT,
+            CallType.DISPATCH,
+        ) and c.created_at.date() > as_of - timedelta(days=90):
+            requests[c.type] = requests.get(c.type, 0) + 1
+    picture: dict[str, Any] = {
+        "id": cid,
+        "name": customer.name,
+        "kind": customer.kind,
+        "org_unit_id": customer.org_unit_id,
+        "org_unit_name": unit_name,
+        "registration_number": customer.registration_masked,
+        "phones": [{"number": v, "label": label} for kind, v, label in contacts if kind == "phone"],
+        "vehicles": [v for kind, v, _ in contacts if kind == "plate"],
+        "profile": customer.profile or {},
+        "segment": customer.segment,
+        "segment_reason": customer.segment_reason,
+        "segment_changed_at": _iso(customer.segment_changed_at),
+        "segment_history": [
+            {
+                "from": h.old_segment,
+                "to": h.new_segment,
+                "reason": h.reason,
+                "at": h.changed_at.isoformat(),
+                "by": h.changed_by,
+            }
+            for h in history
+        ],
+        "key_account": customer.key_account,
+        "blacklisted": bool(hits),
+        "blacklist": [h.as_dict() for h in hits],
+        "alerts": [a.as_dict() for a in alerts],
+        "loss_ratio": _rounded(facts.loss_ratio(window, as_of)),
+        "loss_ratio_window_years": window,
+        "years": by_year,
+        "premium_total": stats.premium_total if stats else 0,
+        "paid_total": stats.paid_total if stats else 0,
+        "claim_count": stats.claim_count if stats else 0,
+        "open_claims": stats.open_claims if stats else 0,
+        "in_force_premium": facts.in_force_premium,
+        "account_manager": {
+            "username": am_username,
+            "full_name": am_name,
+            "grade": am_grade,
+            "org_unit_id": am_unit,
+            "since": _iso(am_since),
+        }
+        if am_username
+        else None,
+        "entitlements": entitlements_for(rules, segment, CustomerKind(customer.kind), {p.line for p in in_force}),
+        "policies": [PolicyPublic.model_validate(p).model_dump(mode="json") for p in policies],
+        "claims": [ClaimPublic.model_validate(c).model_dump(mode="json") for c in claims],
+        "recent_calls": [
+            {
+                "call_sid": c.call_sid,
+                "type": c.type,
+                "topic": c.topic,
+                "status": c.status,
+                "started_at": _iso(c.started_at),
+            }
+            for c in calls[:10]
+        ],
+        "requests_90_days": requests,
+    }
+    record_read(
+        session,
+        viewer,
+        customer_id=cid,
+        fields=picture.keys(),
+        call_sid=call_sid,
+        purpose="lookup" if phone is not None else "detail",
+    )
+    return picture

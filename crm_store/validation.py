@@ -1,0 +1,31 @@
+"""Named errors of the customer store that carry per-field messages (mapped to 4xx by the gateway)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from crm_store.errors import StoreError
+
+BUSINESS_TZ = ZoneInfo("Asia/Seoul")
+
+
+class InvalidInput(StoreError):
+    """Input that is well-formed but not acceptable (unknown policy, org unit outside scope, ...)."""
+
+    def __init__(self, fields: dict[str, str], message: str = "invalid input") -> None:
+        super().__init__(message)
+        self.fields = fields
+
+
+class Conflict(InvalidInput):
+    """The input collides with what is stored (a phone number owned by another customer, ...)."""
+
+
+class NotAllowed(StoreError):
+    """The staff member may see the record but not do this to it (approve, certify)."""
+
+
+def business_today() -> date:
+    """Today in Korea: the date policies, claims and rules are reckoned in."""
+    return datetime.now(BUSINESS_TZ).date()

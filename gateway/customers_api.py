@@ -1,0 +1,309 @@
+"""The customer API under /api/v1/: customers and their 360 picture, policies, claims, blacklist, organisation,
+account managers and the audit trail. Thin handlers: parse, call the store with the viewer, answer."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from typing import Any, TypeVar
+
+from aiohttp import web
+from pydantic import BaseModel
+
+from crm_store import account_managers, audit, blacklist, customers, org
+from crm_store.db import async_session_scope
+from crm_store.phones import normalise_phone
+from crm_store.rules import Rules, load_rules
+from crm_store.scope import Viewer
+from crm_store.segment_store import changes_of
+from crm_store.validation import business_today
+from gateway.keys import SESSIONS, SETTINGS
+from gateway.middlewares import STAFF, json_field_error
+
+RULES = web.AppKey("customer_rules", Rules)
+CALL_SID = re.compile(r"CA[0-9a-f]{32}")
+MONTH = re.compile(r"(\d{4})-(\d{2})")
+MAX_PAGE = 200
+Input = TypeVar("Input", bound=BaseModel)
+
+
+def _viewer(request: web.Request) -> Viewer:
+    return Viewer.of(request[STAFF], remote_addr=request.remote)
+
+
+async def _body(request: web.Request, model: type[Input]) -> Input:
+    """The JSON body validated strictly against its input model (errors become 422 with the fields)."""
+    return model.model_validate_json(await request.read())
+
+
+def _bad_param(name: str, problem: str) -> web.HTTPException:
+    return json_field_error(web.HTTPBadRequest, f"invalid parameter {name}", {name: problem})
+
+
+def _int_param(request: web.Request, name: str, *, default: int | None = None, high: int = 2**62) -> int | None:
+    raw = request.query.get(name)
+    if raw is None or raw == "":
+        return default
+    if not raw.isdigit() or not 1 <= int(raw) <= high:
+        raise _bad_param(name, f"a whole number from 1 to {high}")
+    return int(raw)
+
+
+def _call_sid(request: web.Request) -> str | None:
+    raw = request.query.get("call_sid") or None
+    if raw is not None and not CALL_SID.fullmatch(raw):
+        raise _bad_param("call_sid", "a Twilio CallSid (CA followed by 32 hex digits)")
+    return raw
+
+
+def _customer_id(request: web.Request) -> int:
+    return int(request.match_info["customer_id"])
+
+
+# -- customers -------------------------------------------------------------------------------------
+
+
+async def create_customer(request: web.Request) -> web.Response:
+    """POST /api/v1/customers"""
+    data = await _body(request, customers.CustomerCreate)
+    viewer, today = _viewer(request), business_today()
+    async with async_session_scope(request.app[SESSIONS]) as session:
+        customer_id = await customers.create_customer(
+            session, viewer, data, secret_key=request.app[SETTINGS].secret_key, rules=request.app[RULES], as_of=today
+        )
+        picture = await customers.customer_picture(
+            session, viewer, rules=request.app[RULES], as_of=today, customer_id=customer_id
+        )
+    return web.json_response(picture, status=201, headers={"Location": f"/api/v1/customers/{customer_id}"})
+
+
+async def get_customer(request: web.Request) -> web.Response:
+    """GET /api/v1/customers/{id}"""
+    call_sid = _call_sid(request)
+    async with async_session_scope(request.app[SESSIONS]) as session:
+        picture = await customers.customer_picture(
+            session,
+            _viewer(request),
+            rules=request.app[RULES],
+            as_of=business_today(),
+            customer_id=_customer_id(request),
+            call_sid=call_sid,
+        )
+    return web.json_response(picture)
+
+
+async def lookup_customer(request: web.Request) -> web.Response:
+    """GET /api/v1/customers/lookup?phone=...: the screen-pop."""
+    raw = request.query.get("phone", "")
+    phone = normalise_phone(raw)
+    if phone is None:
+        raise _bad_param("phone", "a Korean phone number (010-1234-5678, 02-123-4567, +82 10 ...)")
+    call_sid = _call_sid(request)
+    async with async_session_scope(request.app[SESSIONS]) as session:
+        picture = await customers.customer_picture(
+            session, _viewer(request), rules=request.app[RULES], as_of=business_today(), phone=phone, call_sid=call_sid
+        )
+    return web.json_response(picture)
+
+
+async def add_policy(request: web.Request) -> web.Response:
+    """POST /api/v1/customers/{id}/policies"""
+    data = await _body(request, customers.PolicyCreate)
+    customer_id = _customer_id(request)
+    async with async_session_scope(request.app[SESSIONS]) as session:
+        policy, segment = await customers.add_policy(
+            session, _viewer(request), customer_id, data, rules=request.app[RULES], as_of=business_today()
+        )
+        body = {
+            **customers.PolicyPublic.model_validate(policy).model_dump(mode="json"),
+            "customer_id": customer_id,
+            "segment": segment.value,
+        }
+    return web.json_response(body, status=201)
+
+
+async def add_claim(request: web.Request) -> web.Response:
+    """POST /api/v1/customers/{id}/claims"""
+    data = await _body(request, customers.ClaimCreate)
+    customer_id = _customer_id(request)
+    async with async_session_scope(request.app[SESSIONS]) as session:
+        claim, segment, alerts = await customers.add_claim(
+            session, _viewer(request), customer_id, data, rules=request.app[RULES], as_of=business_today()
+        )
+        body = {
+            **customers.ClaimPublic.model_validate(claim).model_dump(mode="json"),
+            "customer_id": customer_id,
+            "segment": segment.value,
+            "alerts": [a.as_dict() for a in alerts],
+        }
+    return web.json_response(body, status=201)
+
+
+async def segment_history(request: web.Request) -> web.Response:
+    """GET /api/v1/customers/{id}/segment-history"""
+    customer_id = _customer_id(request)
+    viewer = _viewer(request)
+    async with async_session_scope(request.app[SESSIONS]) as session:
+        await account_managers.assignment_history(session, viewer, customer_id)  # scope check (404 outside)
+        changes = (await session.exec(changes_of([customer_id]))).all()
+        audit.record_read(session, viewer, customer_id=customer_id, fields=["segment_history"])
+    items = [
+        {
+            "from": c.old_segment,
+            "to": c.new_segment,
+            "reason": c.reason,
+            "at": c.changed_at.isoformat(),
+            "by": c.changed_by,
+        }
+        for c in changes
+    ]
+    return web.json_response({"items": items})
+
+
+# -- account managers ------------------------------------------------------------------------------
+
+
+async def assign_manager(request: web.Request) -> web.Response:
+    """PUT /api/v1/customers/{id}/account-manager"""
+    data = await _body(request, account_managers.AssignmentCreate)
+    customer_id = _customer_id(request)
+    async with async_session_scope(request.app[SESSIONS]) as session:
+        await account_managers.assign(session, _viewer(request), customer_id, data, as_of=business_today())
+        history = await account_managers.assignment_history(session, _viewer(request), customer_id)
+    return web.json_response(history[0])
+
+
+async def manager_history(request: web.Request) -> web.Response:
+    """GET /api/v1/customers/{id}/account-manager/history"""
+    async with request.app[SESSIONS]() as session:
+        items = await account_managers.assignment_history(session, _viewer(request), _customer_id(request))
+    return web.json_response({"items": items})
+
+
+async def manager_profile(request: web.Request) -> web.Response:
+    """GET /api/v1/account-managers/{username}"""
+    async with request.app[SESSIONS]() as session:
+        body = await account_managers.manager_profile(session, _viewer(request), request.match_info["username"])
+    return web.json_response(body)
+
+
+async def certify_manager(request: web.Request) -> web.Response:
+    """POST /api/v1/account-managers/{username}/certifications"""
+    data = await _body(request, account_managers.CertificationCreate)
+    username = request.match_info["username"]
+    async with async_session_scope(request.app[SESSIONS]) as session:
+        await account_managers.certify(session, _viewer(request), username, data)
+        body = await account_managers.manager_profile(session, _viewer(request), username)
+    return web.json_response(body, status=201)
+
+
+async def manager_report(request: web.Request) -> web.Response:
+    """GET /api/v1/account-managers/{username}/report?month=YYYY-MM"""
+    raw = request.query.get("month") or business_today().strftime("%Y-%m")
+    match = MONTH.fullmatch(raw)
+    if match is None or not 1 <= int(match[2]) <= 12:
+        raise _bad_param("month", "a month as YYYY-MM")
+    month = date(int(match[1]), int(match[2]), 1)
+    async with request.app[SESSIONS]() as session:
+        body = await account_managers.monthly_report(
+            session, _viewer(request), request.match_info["username"], month=month
+        )
+    return web.json_response(body)
+
+
+async def manager_events(request: web.Request) -> web.Response:
+    """GET /api/v1/account-managers/{username}/events"""
+    limit = _int_param(request, "limit", default=100, high=MAX_PAGE) or 100
+    async with request.app[SESSIONS]() as session:
+        items = await account_managers.manager_events(
+            session, _viewer(request), request.match_info["username"], limit=limit
+        )
+    return web.json_response({"items": items})
+
+
+# -- blacklist, organisation, audit ----------------------------------------------------------------
+
+
+async def add_blacklist_entry(request: web.Request) -> web.Response:
+    """POST /api/v1/blacklist"""
+    data = await _body(request, blacklist.BlacklistCreate)
+    async with async_session_scope(request.app[SESSIONS]) as session:
+        entry = await blacklist.list_customer(
+            session, _viewer(request), data, rules=request.app[RULES], as_of=business_today()
+        )
+    return web.json_response(_entry_public(entry), status=201)
+
+
+async def approve_blacklist_entry(request: web.Request) -> web.Response:
+    """POST /api/v1/blacklist/{entry_id}/approve"""
+    async with async_session_scope(request.app[SESSIONS]) as session:
+        entry = await blacklist.approve_entry(session, _viewer(request), int(request.match_info["entry_id"]))
+    return web.json_response(_entry_public(entry))
+
+
+def _entry_public(entry: Any) -> dict[str, Any]:
+    return {
+        "id": entry.id,
+        "customer_id": entry.customer_id,
+        "reason": entry.reason,
+        "approved": entry.approved_at is not None,
+        "review_on": entry.review_on.isoformat() if entry.review_on else None,
+        "created_at": entry.created_at.isoformat(),
+    }
+
+
+async def org_units(request: web.Request) -> web.Response:
+    """GET /api/v1/org-units"""
+    async with request.app[SESSIONS]() as session:
+        items = await org.list_org_units(session)
+    return web.json_response({"items": items})
+
+
+async def staff(request: web.Request) -> web.Response:
+    """GET /api/v1/staff?role=&org_unit_id="""
+    unit = _int_param(request, "org_unit_id")
+    role = request.query.get("role") or None
+    async with request.app[SESSIONS]() as session:
+        items = await org.list_staff(session, _viewer(request), role=role, org_unit_id=unit)
+    return web.json_response({"items": items})
+
+
+async def audit_trail(request: web.Request) -> web.Response:
+    """GET /api/v1/audit?customer_id=...&limit=&before="""
+    customer_id = _int_param(request, "customer_id")
+    if customer_id is None:
+        raise _bad_param("customer_id", "required")
+    limit = _int_param(request, "limit", default=100, high=MAX_PAGE) or 100
+    before = _int_param(request, "before")
+    async with request.app[SESSIONS]() as session:
+        entries = await audit.audit_of_customer(
+            session, _viewer(request), customer_id, limit=limit + 1, before_id=before
+        )
+    page, more = entries[:limit], len(entries) > limit
+    body: dict[str, Any] = {"items": [audit.audit_public(e) for e in page], "next": None}
+    if more and page:
+        body["next"] = f"/api/v1/audit?customer_id={customer_id}&limit={limit}&before={page[-1].id}"
+    return web.json_response(body)
+
+
+def setup_routes(app: web.Application, *, rules: Rules | None = None) -> None:
+    """Register the customer API; the rules are loaded once here (the packaged defaults unless given)."""
+    app[RULES] = rules if rules is not None else load_rules()
+    r = app.router
+    r.add_post("/api/v1/customers", create_customer)
+    r.add_get("/api/v1/customers/lookup", lookup_customer)
+    r.add_get(r"/api/v1/customers/{customer_id:\d+}", get_customer)
+    r.add_post(r"/api/v1/customers/{customer_id:\d+}/policies", add_policy)
+    r.add_post(r"/api/v1/customers/{customer_id:\d+}/claims", add_claim)
+    r.add_get(r"/api/v1/customers/{customer_id:\d+}/segment-history", segment_history)
+    r.add_put(r"/api/v1/customers/{customer_id:\d+}/account-manager", assign_manager)
+    r.add_get(r"/api/v1/customers/{customer_id:\d+}/account-manager/history", manager_history)
+    r.add_get("/api/v1/account-managers/{username}", manager_profile)
+    r.add_post("/api/v1/account-managers/{username}/certifications", certify_manager)
+    r.add_get("/api/v1/account-managers/{username}/report", manager_report)
+    r.add_get("/api/v1/account-managers/{username}/events", manager_events)
+    r.add_post("/api/v1/blacklist", add_blacklist_entry)
+    r.add_post(r"/api/v1/blacklist/{entry_id:\d+}/approve", approve_blacklist_entry)
+    r.add_get("/api/v1/org-units", org_units)
+    r.add_get("/api/v1/staff", staff)
+    r.add_get("/api/v1/audit", audit_trail)

@@ -1,0 +1,68 @@
+"""A small organisation for customer tests: two provinces with a city and a county each, staff and tokens."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlalchemy.engine import Engine
+
+from crm_store.db import session_scope
+from crm_store.models import OrgUnit, Staff
+from crm_store.staff import issue_token
+
+SECRET = "customer-test-secret-key-0123456789"
+# code, name, level, parent code
+UNITS = (
+    ("HQ", "본사", 0, None),
+    ("SEOUL", "서울지역본부", 1, "HQ"),
+    ("SEOUL-GANGNAM", "서울강남지점", 2, "SEOUL"),
+    ("SEOUL-GANGNAM-SEOCHO", "서초구지점", 3, "SEOUL-GANGNAM"),
+    ("BUSAN", "부산경남지역본부", 1, "HQ"),
+    ("BUSAN-DONGBU", "부산동부지점", 2, "BUSAN"),
+    ("BUSAN-DONGBU-HAEUNDAE", "해운대구지점", 3, "BUSAN-DONGBU"),
+)
+# username, role, unit code
+STAFF = (
+    ("admin", "admin", "HQ"),
+    ("agent.hq", "agent", "HQ"),
+    ("cm.seoul", "center_manager", "SEOUL"),
+    ("cm.gangnam", "center_manager", "SEOUL-GANGNAM"),
+    ("agent.seocho", "agent", "SEOUL-GANGNAM-SEOCHO"),
+    ("am.seocho", "account_manager", "SEOUL-GANGNAM-SEOCHO"),
+    ("am.gangnam", "account_manager", "SEOUL-GANGNAM"),
+    ("agent.haeundae", "agent", "BUSAN-DONGBU-HAEUNDAE"),
+    ("am.haeundae", "account_manager", "BUSAN-DONGBU-HAEUNDAE"),
+    ("cm.busan", "center_manager", "BUSAN"),
+)
+
+
+@dataclass
+class Org:
+    units: dict[str, int] = field(default_factory=dict)
+    staff: dict[str, int] = field(default_factory=dict)
+    tokens: dict[str, str] = field(default_factory=dict)
+
+    def auth(self, username: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.tokens[username]}"}
+
+
+def build_org(engine: Engine) -> Org:
+    """The units and staff above, each staff member with an API token."""
+    org = Org()
+    with session_scope(engine) as session:
+        for code, name, level, parent in UNITS:
+            unit = OrgUnit(code=code, name=name, level=level, parent_id=org.units.get(parent or ""))
+            session.add(unit)
+            session.flush()
+            parent_path = "/" if parent is None else session.get(OrgUnit, org.units[parent]).path  # type: ignore[union-attr]
+            unit.path = f"{parent_path}{unit.id}/"
+            session.add(unit)
+            org.units[code] = int(unit.id)  # type: ignore[arg-type]
+        for username, role, code in STAFF:
+            staff = Staff(username=username, full_name="홍길동", role=role, org_unit_id=org.units[code])
+            session.add(staff)
+            session.flush()
+            org.staff[username] = int(staff.id)  # type: ignore[arg-type]
+        for username, *_ in STAFF:
+            org.tokens[username] = issue_token(session, username=username)
+    return org
