@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+import re
+from functools import lru_cache
+
 import phonenumbers
 
+_KOREAN_E164 = re.compile(r"\+8210[2-9]\d{7}")
 ANONYMOUS = frozenset({"anonymous", "unknown", "restricted", "private", ""})
 
 
+@lru_cache(maxsize=65536)
 def normalise_phone(raw: str | None, *, region: str = "KR") -> str | None:
     """E.164 form of a number written any common way (010-1234-5678, +82 10..., 02)123-4567), or None."""
     if raw is None or raw.strip().lower() in ANONYMOUS:
         return None
+    if _KOREAN_E164.fullmatch(raw):
+        # Twilio sends E.164 already; a well-formed Korean mobile needs no full parse on the hot path.
+        return raw
     try:
         number = phonenumbers.parse(raw, region)
     except phonenumbers.NumberParseException:

@@ -11,10 +11,12 @@ from concurrent.futures import ThreadPoolExecutor
 from aiohttp import web
 
 from crm_store.db import async_session_factory, make_async_engine, make_engine
-from gateway import api, health, twilio_views
+from crm_store.incoming import IncomingCallWriter
+from gateway import api, customers_api, health, twilio_views
 from gateway.keys import (
     DB_ENGINE,
     EXECUTOR,
+    INCOMING,
     METRICS,
     REDIS,
     RELAY_WAKE,
@@ -39,9 +41,11 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
     engine = make_async_engine(settings.async_db_url)
     app[DB_ENGINE] = engine
     app[SESSIONS] = async_session_factory(engine)
+    app[INCOMING] = IncomingCallWriter(engine, app[SESSIONS])
     # The outbox relay runs in a thread (rq is synchronous), with its own small pool.
     app[SYNC_ENGINE] = make_engine(settings.sync_db_url, pool_size=2)
     yield
+    await app[INCOMING].close()
     await engine.dispose()
     app[SYNC_ENGINE].dispose()
 
@@ -104,5 +108,6 @@ def create_app(settings: Settings, *, embedded_worker: bool | None = None) -> we
         app.cleanup_ctx.append(_embedded_worker(app))  # type: ignore[arg-type]
     twilio_views.setup_routes(app)
     api.setup_routes(app)
+    customers_api.setup_routes(app)
     health.setup_routes(app)
     return app

@@ -11,11 +11,13 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from crm_store.incoming import IncomingCallWriter
 from gateway.metrics import Metrics
 from telephony.signature import TwilioSignature
 from workers.settings import Settings
 
 SETTINGS = web.AppKey("settings", Settings)
+INCOMING = web.AppKey("incoming", IncomingCallWriter)
 DB_ENGINE = web.AppKey("db_engine", AsyncEngine)
 SESSIONS = web.AppKey("sessions", async_sessionmaker[AsyncSession])
 SYNC_ENGINE = web.AppKey("sync_engine", Engine)

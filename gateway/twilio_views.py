@@ -10,10 +10,11 @@ from urllib.parse import parse_qsl
 from aiohttp import web
 from multidict import MultiDict, MultiDictProxy
 
-from crm_store.calls import apply_status, register_incoming_call, register_recording, store_event
+from crm_store.calls import apply_status, register_recording, store_event
 from crm_store.db import async_session_scope
+from crm_store.incoming import incoming_call
 from crm_store.phones import mask_phone, normalise_phone
-from gateway.keys import METRICS, RELAY_WAKE, SESSIONS, SETTINGS, SIGNATURE
+from gateway.keys import INCOMING, METRICS, RELAY_WAKE, SESSIONS, SETTINGS, SIGNATURE
 from telephony import twiml
 from telephony.recordings import host_allowed
 from telephony.webhooks import (
@@ -88,28 +89,29 @@ async def voice(request: web.Request) -> web.Response:
     settings = request.app[SETTINGS]
     caller_e164 = normalise_phone(call.from_number)
     try:
-        async with async_session_scope(request.app[SESSIONS]) as session:
-            caller = await register_incoming_call(
-                session,
+        caller = await request.app[INCOMING].open(
+            incoming_call(
                 call_sid=call.call_sid,
                 caller_e164=caller_e164,
                 call_fields={**call.as_record(), "status": call.status},
                 dedup_key=voice_dedup_key(call, request.headers.get(IDEMPOTENCY_HEADER), form),
                 payload=_payload(form),
             )
+        )
     except Exception:
         # Twilio must never hear an error: the caller still gets a greeting and a queue.
         log.exception("incoming call %s could not be stored; answering the fallback", call.call_sid)
         request.app[METRICS].fallback_answers.inc()
         _observe(request, "voice", started, "fallback")
         return xml(twiml.fallback())
-    log.info(
+    log.log(
+        logging.WARNING if caller.blacklisted else logging.INFO,
         "incoming call %s from %s customer=%s segment=%s%s",
         call.call_sid,
         mask_phone(caller_e164) or call.from_number[:12],
         caller.customer_id,
         caller.segment,
-        " BLACKLISTED" if caller.blacklisted else "",
+        f" BLACKLISTED ({caller.blacklist_reason})" if caller.blacklisted else "",
     )
     _observe(request, "voice", started, "ok")
     return xml(twiml.incoming_call(settings.base_url, segment=caller.segment))

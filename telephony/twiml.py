@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from twilio.twiml.voice_response import VoiceResponse
 
 LANGUAGE = "ko-KR"
@@ -18,6 +20,7 @@ def _say(response: VoiceResponse, text: str) -> None:
     response.say(text, language=LANGUAGE, voice=VOICE)
 
 
+@lru_cache(maxsize=64)
 def incoming_call(base_url: str, *, segment: str | None, max_length: int = 300) -> str:
     """Greeting, then the caller's account recorded with a status callback; priority for good customers."""
     response = VoiceResponse()

@@ -1,0 +1,209 @@
+"""The incoming-call hot path: store the webhook, open the call and find the caller before Twilio hears back.
+
+On PostgreSQL, concurrent incoming calls are written together (group commit): while one statement is in
+flight, the next calls gather, and go in one statement and one commit. Each webhook is still answered only
+after its own row is durable. SQLite (the laptop mode) takes the plain ORM path.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from crm_store.calls import Caller, register_incoming_call
+from crm_store.db import async_session_scope
+from crm_store.types import utcnow
+
+log = logging.getLogger(__name__)
+
+# One statement, one implicit transaction, any number of calls. Data-modifying CTEs are PostgreSQL's.
+# A redelivered webhook (same delivery key) is stored once; a call row that a status callback opened
+# first is completed, never overwritten.
+_OPEN_CALLS_PG = """
+    WITH incoming AS (
+        SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[],
+                             $6::text[], $7::text[], $8::text[], $9::text[], $10::text[])
+            AS i(call_sid, e164, dedup_key, payload, received_at,
+                 account_sid, from_number, to_number, direction, status)
+    ), caller AS (
+        SELECT DISTINCT ON (i.call_sid) i.call_sid, c.id, c.segment, c.blacklisted
+        FROM incoming i
+        JOIN customer_phone p ON p.e164 = i.e164
+        JOIN customer c ON c.id = p.customer_id
+        ORDER BY i.call_sid
+    ), event AS (
+        INSERT INTO call_event (call_sid, kind, dedup_key, payload, received_at)
+        SELECT call_sid, 'voice', dedup_key, payload::jsonb, received_at FROM incoming
+        ON CONFLICT (dedup_key) DO NOTHING
+    ), opened AS (
+        INSERT INTO call AS c (call_sid, account_sid, from_number, to_number, direction, status,
+                               status_sequence, customer_id, started_at, pipeline_state,
+                               created_at, updated_at)
+        SELECT DISTINCT ON (i.call_sid) i.call_sid, i.account_sid, i.from_number, i.to_number,
+               i.direction, i.status, -1, k.id, i.received_at, 'received', i.received_at, i.received_at
+        FROM incoming i LEFT JOIN caller k ON k.call_sid = i.call_sid
+        ORDER BY i.call_sid
+        ON CONFLICT (call_sid) DO UPDATE SET
+            account_sid = COALESCE(c.account_sid, EXCLUDED.account_sid),
+            from_number = COALESCE(c.from_number, EXCLUDED.from_number),
+            to_number = COALESCE(c.to_number, EXCLUDED.to_number),
+            direction = COALESCE(c.direction, EXCLUDED.direction),
+            status = COALESCE(c.status, EXCLUDED.status),
+            customer_id = COALESCE(c.customer_id, EXCLUDED.customer_id),
+            started_at = COALESCE(c.started_at, EXCLUDED.started_at),
+            updated_at = EXCLUDED.updated_at
+    )
+    SELECT call_sid, id, segment, blacklisted FROM caller
+"""
+_COLUMNS = 10
+
+
+@dataclass(frozen=True)
+class IncomingCall:
+    """One incoming-call webhook, as the store needs it."""
+
+    call_sid: str
+    caller_e164: str | None
+    dedup_key: str
+    payload: dict[str, Any]
+    received_at: datetime
+    account_sid: str | None
+    from_number: str | None
+    to_number: str | None
+    direction: str | None
+    status: str | None
+
+
+def _columns(calls: list[IncomingCall]) -> list[list[Any]]:
+    columns: list[list[Any]] = [[] for _ in range(_COLUMNS)]
+    for call in calls:
+        values = (
+            call.call_sid,
+            call.caller_e164,
+            call.dedup_key,
+            json.dumps(call.payload, ensure_ascii=False),
+            call.received_at,
+            call.account_sid,
+            # Twilio's numbers fit; anything longer is cut rather than lose the call.
+            (call.from_number or "")[:32] or None,
+            (call.to_number or "")[:32] or None,
+            call.direction,
+            call.status,
+        )
+        for column, value in zip(columns, values, strict=True):
+            column.append(value)
+    return columns
+
+
+class IncomingCallWriter:
+    """Opens incoming calls: batched into one statement on PostgreSQL, one transaction each on SQLite."""
+
+    def __init__(
+        self, engine: AsyncEngine, sessions: async_sessionmaker[AsyncSession], *, max_batch: int = 100
+    ) -> None:
+        self._engine = engine
+        self._sessions = sessions
+        self._batched = engine.dialect.name == "postgresql"
+        self._max_batch = max_batch
+        self._pending: list[tuple[IncomingCall, asyncio.Future[Caller]]] = []
+        self._flusher: asyncio.Task[None] | None = None
+
+    async def open(self, call: IncomingCall) -> Caller:
+        """Store the webhook and open the call; returns who is calling once the row is durable."""
+        if not self._batched:
+            return await self._open_one_orm(call)
+        future: asyncio.Future[Caller] = asyncio.get_running_loop().create_future()
+        self._pending.append((call, future))
+        if self._flusher is None or self._flusher.done():
+            self._flusher = asyncio.create_task(self._flush(), name="incoming-call-writer")
+        return await future
+
+    async def _flush(self) -> None:
+        while self._pending:
+            batch = self._pending[: self._max_batch]
+            del self._pending[: self._max_batch]
+            try:
+                callers = await self._write([call for call, _ in batch])
+            except Exception as err:
+                if len(batch) == 1:
+                    _settle(batch[0][1], error=err)
+                    continue
+                # One bad row must not sink the others: write them one by one.
+                log.warning("batch of %d incoming calls failed (%s); writing one by one", len(batch), err)
+                for call, future in batch:
+                    try:
+                        _settle(future, result=(await self._write([call])).get(call.call_sid, _UNKNOWN))
+                    except Exception as single:
+                        _settle(future, error=single)
+                continue
+            for call, future in batch:
+                _settle(future, result=callers.get(call.call_sid, _UNKNOWN))
+
+    async def _write(self, calls: list[IncomingCall]) -> dict[str, Caller]:
+        async with self._engine.connect() as conn:
+            raw = await conn.get_raw_connection()
+            # The driver's own connection (asyncpg: prepared once per connection, autocommit).
+            rows = await raw.driver_connection.fetch(_OPEN_CALLS_PG, *_columns(calls))  # type: ignore[union-attr]
+        return {row[0]: Caller(row[1], row[2], row[3]) for row in rows}
+
+    async def _open_one_orm(self, call: IncomingCall) -> Caller:
+        async with async_session_scope(self._sessions) as session:
+            return await register_incoming_call(
+                session,
+                call_sid=call.call_sid,
+                caller_e164=call.caller_e164,
+                call_fields={
+                    "account_sid": call.account_sid,
+                    "from_number": call.from_number,
+                    "to_number": call.to_number,
+                    "direction": call.direction,
+                    "status": call.status,
+                },
+                dedup_key=call.dedup_key,
+                payload=call.payload,
+            )
+
+    async def close(self) -> None:
+        """Let the calls already handed in be written."""
+        if self._flusher is not None:
+            await asyncio.shield(self._flusher)
+
+
+_UNKNOWN = Caller(None, None, False)
+
+
+def _settle(
+    future: asyncio.Future[Caller], *, result: Caller | None = None, error: BaseException | None = None
+) -> None:
+    if future.done():  # the webhook's request was cancelled (Twilio hung up on us)
+        return
+    if error is not None:
+        future.set_exception(error)
+    else:
+        assert result is not None
+        future.set_result(result)
+
+
+def incoming_call(
+    *, call_sid: str, caller_e164: str | None, call_fields: dict[str, Any], dedup_key: str, payload: dict[str, Any]
+) -> IncomingCall:
+    """An IncomingCall received now."""
+    return IncomingCall(
+        call_sid=call_sid,
+        caller_e164=caller_e164,
+        dedup_key=dedup_key,
+        payload=payload,
+        received_at=utcnow(),
+        account_sid=call_fields.get("account_sid"),
+        from_number=call_fields.get("from_number"),
+        to_number=call_fields.get("to_number"),
+        direction=call_fields.get("direction"),
+        status=call_fields.get("status"),
+    )
