@@ -1,11 +1,12 @@
 """Transcription through the queue against the same engine called directly, same files, same run.
 
-    python bench/transcription_queue.py [--database-url postgresql://...] [--redis-url redis://...] [--rounds 3]
+    flock /tmp/hotline-bench.lock python bench/transcription_queue.py [--engine whisper|vosk] [--rounds 3] \
+        [--workers N] [--threads T] [--database-url postgresql://...] [--redis-url redis://...]
 
 Direct: one process loads the engine and transcribes every file (decode included).
 Queue: the same files stored as recordings of calls, `transcribe` jobs enqueued through the outbox, and
-one `hotline worker --queues hotline-transcription` process (rq SimpleWorker, model loaded once) doing
-them; timed from the first enqueue to the last transcript written to PostgreSQL.
+N `hotline worker --queues hotline-transcription` processes (rq SimpleWorker, model loaded once each,
+T engine threads each) doing them; timed from the first enqueue to the last transcript written to PostgreSQL.
 Figure: audio seconds per wall second, and queue / direct.
 """
 
@@ -49,10 +50,12 @@ def telephone_files() -> list[tuple[str, bytes]]:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--database-url", default="postgresql://postgres@127.0.0.1:5432/hotline_bench_asr")
-    parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/12")
+    parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/9")
     parser.add_argument("--rounds", type=int, default=3, help="each file is transcribed this many times")
     parser.add_argument("--engine", default="whisper")
     parser.add_argument("--threads", type=int, default=2, help="CPU threads of the engine, both sides")
+    parser.add_argument("--workers", type=int, default=1, help="transcription worker processes")
+    parser.add_argument("--output", type=Path, default=ROOT / "bench" / "results" / "transcription_queue.json")
     args = parser.parse_args()
 
     files = telephone_files() * args.rounds
@@ -89,14 +92,17 @@ def main() -> None:
             session.add(Call(call_sid=sid, pipeline_state="recording_fetched", recording_sid="RE" + sid[2:]))
             session.add(Recording(call_sid=sid, recording_sid="RE" + sid[2:], content_type="audio/x-wav",
                                   audio=data, size=len(data)))
-    worker = subprocess.Popen([sys.executable, "-m", "gateway.cli", "worker", "--queues", "hotline-transcription"],
-                              env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    workers = [
+        subprocess.Popen([sys.executable, "-m", "gateway.cli", "worker", "--queues", "hotline-transcription"],
+                         env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        for _ in range(args.workers)
+    ]
     try:
-        # Wait until the worker has loaded its model and listens.
+        # Wait until every worker has loaded its model and listens.
         from rq import Worker
 
-        deadline = time.monotonic() + 120
-        while not Worker.all(connection=redis) and time.monotonic() < deadline:
+        deadline = time.monotonic() + 180
+        while len(Worker.all(connection=redis)) < args.workers and time.monotonic() < deadline:
             time.sleep(0.2)
         time.sleep(1.0)
         started = time.perf_counter()
@@ -111,16 +117,21 @@ def main() -> None:
                 ).one()
             if done >= len(sids):
                 break
-            if worker.poll() is not None:
-                raise SystemExit(f"worker died: {worker.stderr.read()[-3000:] if worker.stderr else ''}")
+            for worker in workers:
+                if worker.poll() is not None:
+                    raise SystemExit(f"worker died: {worker.stderr.read()[-3000:] if worker.stderr else ''}")
             time.sleep(0.05)
         queue_wall = time.perf_counter() - started
     finally:
-        worker.terminate()
-        worker.wait(30)
+        for worker in workers:
+            worker.terminate()
+        for worker in workers:
+            worker.wait(30)
         db.dispose()
     result = {
         "engine": args.engine,
+        "workers": args.workers,
+        "threads_per_worker": args.threads,
         "files": len(files),
         "audio_seconds": round(audio_seconds, 2),
         "direct_audio_s_per_wall_s": round(audio_seconds / direct_wall, 2),
@@ -129,9 +140,8 @@ def main() -> None:
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
     }
     print(json.dumps(result, indent=2))
-    out = ROOT / "bench" / "results"
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "transcription_queue.json").write_text(json.dumps(result, indent=2))
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(json.dumps(result, indent=2))
 
 
 if __name__ == "__main__":

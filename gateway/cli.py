@@ -1,4 +1,4 @@
-"""The `hotline` command: serve, worker, migrate, seed-demo, simulate-call, transcribe, classify, token, jobs."""
+"""The `hotline` command: serve, worker, migrate, seed-demo, simulate-call, (re)transcribe, classify, token, jobs."""
 
 from __future__ import annotations
 
@@ -6,7 +6,10 @@ import argparse
 import asyncio
 import json
 import logging
+import logging.handlers
+import queue
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 from workers.settings import Settings, SettingsError
@@ -148,6 +151,7 @@ def cmd_transcribe(args: argparse.Namespace) -> int:
         vosk_model_path=settings.vosk_model,
         cache_dir=settings.model_cache_dir,
         cpu_threads=settings.asr_threads,
+        vad=settings.asr_vad and not args.no_vad,
     )
     failures = 0
     for result in transcribe_files([Path(f) for f in args.files], engine, progress=not args.no_progress):
@@ -159,6 +163,74 @@ def cmd_transcribe(args: argparse.Namespace) -> int:
         else:
             print(f"{result['file']}\t{result['text']}", flush=True)
     return 1 if failures else 0
+
+
+def _since(value: str) -> datetime:
+    """A date or date-time for --since; naive values are UTC."""
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(f"not an ISO date or date-time: {value!r}") from err
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def cmd_retranscribe(args: argparse.Namespace) -> int:
+    from dataclasses import replace
+
+    from crm_store.db import session_scope
+    from workers.context import build_context, install
+    from workers.retranscribe import (
+        enqueue_retranscription,
+        new_request_id,
+        retranscribe_in_process,
+        stored_calls,
+        wait_for,
+    )
+
+    settings = _settings()
+    if not (args.all or args.since or args.call_sids):
+        raise SystemExit("hotline retranscribe: name calls (CALL_SID ...), or use --all or --since DATE")
+    in_process = args.in_process or settings.redis_url is None
+    if args.engine and not in_process and args.engine != settings.asr_engine:
+        raise SystemExit(
+            f"hotline retranscribe: the transcription workers run HOTLINE_ASR_ENGINE={settings.asr_engine}; "
+            f"add --in-process to re-transcribe with {args.engine} here"
+        )
+    if args.engine:
+        settings = replace(settings, asr_engine=args.engine)
+    if args.no_vad:
+        settings = replace(settings, asr_vad=False)
+    context = build_context(settings)
+    install(context)
+    try:
+        with session_scope(context.engine) as session:
+            sids = stored_calls(session, call_sids=args.call_sids or None, since=args.since)
+        missing = sorted(set(args.call_sids) - set(sids))
+        if missing:
+            raise SystemExit(f"hotline retranscribe: no stored recording for {', '.join(missing)}")
+        request = new_request_id()
+        progress = not args.no_progress
+        if in_process:
+            outcome = retranscribe_in_process(context, sids, request=request, progress=progress)
+            for sid, reason in outcome.failures.items():
+                print(f"{sid}: FAILED {reason}", file=sys.stderr)
+            print(f"re-transcription {request}: {outcome.done} of {outcome.calls} call(s) re-transcribed, classified")
+            return 1 if outcome.failures else 0
+        outcome = enqueue_retranscription(context, sids, request=request, progress=progress)
+        print(
+            f"re-transcription {request}: {outcome.calls} call(s) promised, {outcome.queued} queued"
+            + ("" if outcome.queued == outcome.calls else " (the outbox relay queues the rest)")
+        )
+        if args.wait:
+            done, failed = wait_for(context, sids, request=request, progress=progress, timeout=args.timeout)
+            waiting = len(sids) - done - len(failed)
+            print(f"re-transcription {request}: {done} done, {len(failed)} failed, {waiting} still waiting")
+            for sid in failed:
+                print(f"{sid}: FAILED (hotline jobs failed)", file=sys.stderr)
+            return 1 if failed or done < len(sids) else 0
+        return 0
+    finally:
+        context.close()
 
 
 def cmd_classify(args: argparse.Namespace) -> int:
@@ -236,7 +308,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="one JSON object per file")
     p.add_argument("--engine", choices=["whisper", "vosk"], help="default HOTLINE_ASR_ENGINE")
     p.add_argument("--no-progress", action="store_true")
+    p.add_argument("--no-vad", action="store_true", help="decode silence and hold music too (HOTLINE_ASR_VAD)")
     p.set_defaults(func=cmd_transcribe)
+
+    p = sub.add_parser("retranscribe", help="transcribe and classify stored calls again")
+    p.add_argument("call_sids", nargs="*", metavar="CALL_SID")
+    p.add_argument("--all", action="store_true", help="every call with a stored recording")
+    p.add_argument("--since", type=_since, help="calls started at or after this date (ISO, UTC)")
+    p.add_argument("--engine", choices=["whisper", "vosk"], help="needs --in-process unless it is the workers' own")
+    p.add_argument("--in-process", action="store_true", help="do the work here instead of on the workers' queue")
+    p.add_argument("--wait", action="store_true", help="follow the queued jobs until they finish")
+    p.add_argument("--timeout", type=float, default=3600.0, help="seconds --wait follows the jobs")
+    p.add_argument("--no-vad", action="store_true", help="with --in-process: decode silence and hold music too")
+    p.add_argument("--no-progress", action="store_true")
+    p.set_defaults(func=cmd_retranscribe)
 
     p = sub.add_parser("classify", help="classify transcripts read from stdin, one per line")
     p.add_argument("--json", action="store_true", help="one JSON object per line")
@@ -254,15 +339,27 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _configure_logging(verbose: bool) -> logging.handlers.QueueListener:
+    """Log records go through a queue to a thread that writes them: the event loop never blocks on stderr."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    records: queue.SimpleQueue[logging.LogRecord] = queue.SimpleQueue()
+    listener = logging.handlers.QueueListener(records, handler)
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO, handlers=[logging.handlers.QueueHandler(records)]
+    )
+    listener.start()
+    return listener
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `hotline` console script."""
     args = build_parser().parse_args(argv)
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
-    return int(args.func(args) or 0)
+    listener = _configure_logging(args.verbose)
+    try:
+        return int(args.func(args) or 0)
+    finally:
+        listener.stop()
 
 
 if __name__ == "__main__":

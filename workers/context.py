@@ -40,6 +40,7 @@ class WorkerContext:
                     vosk_model_path=self.settings.vosk_model,
                     cache_dir=self.settings.model_cache_dir,
                     cpu_threads=self.settings.asr_threads,
+                    vad=self.settings.asr_vad,
                 )
             return self._speech
 

@@ -64,6 +64,8 @@ class Settings:
     job_retries: int = 3
     outbox_interval: float = 5.0
     asr_threads: int = 0
+    # Voice activity detection before decoding: silence and hold music are skipped (HOTLINE_ASR_VAD).
+    asr_vad: bool = True
     model_dir: Path | None = None
     # How often a worker looks for jobs abandoned by a dead worker (and how long it blocks on a dequeue).
     worker_maintenance_interval: int = 60
@@ -99,6 +101,7 @@ class Settings:
             transcribe_timeout=_int(env, "HOTLINE_TRANSCRIBE_TIMEOUT", 900, minimum=5),
             job_retries=_int(env, "HOTLINE_JOB_RETRIES", 3),
             asr_threads=_int(env, "HOTLINE_ASR_THREADS", 0),
+            asr_vad=_flag(env.get("HOTLINE_ASR_VAD", "true")),
             worker_maintenance_interval=_int(env, "HOTLINE_WORKER_MAINTENANCE_INTERVAL", 60, minimum=5),
             model_dir=Path(env["HOTLINE_MODEL_DIR"]) if env.get("HOTLINE_MODEL_DIR") else None,
         )

@@ -18,16 +18,17 @@ def load_engine(
     vosk_model_path: str | None = None,
     cache_dir: Path | None = None,
     cpu_threads: int = 0,
+    vad: bool = True,
 ) -> SpeechEngine:
-    """Load the named speech engine and its model (slow: keep one per process)."""
+    """Load the named speech engine and its model (slow: keep one per process); `vad` skips non-speech."""
     # Engine modules are imported here so that importing telephony.asr stays cheap.
     key = name.strip().lower()
     if key == "whisper":
         from telephony.asr.whisper import WhisperEngine
 
-        return WhisperEngine(cache_dir=cache_dir, cpu_threads=cpu_threads)
+        return WhisperEngine(cache_dir=cache_dir, cpu_threads=cpu_threads, vad=vad)
     if key == "vosk":
         from telephony.asr.vosk import VoskEngine
 
-        return VoskEngine(model_path=vosk_model_path)
+        return VoskEngine(model_path=vosk_model_path, vad=vad)
     raise SpeechEngineError(f"unknown speech engine {name!r}; expected one of: {', '.join(ENGINE_NAMES)}")

