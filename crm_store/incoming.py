@@ -33,11 +33,29 @@ _OPEN_CALLS_PG = """
             AS i(call_sid, e164, dedup_key, payload, received_at,
                  account_sid, from_number, to_number, direction, status)
     ), caller AS (
-        SELECT DISTINCT ON (i.call_sid) i.call_sid, c.id, c.segment, c.blacklisted
+        SELECT DISTINCT ON (i.call_sid) i.call_sid, c.id, c.segment, c.blacklisted, c.registration_hash
         FROM incoming i
         JOIN customer_phone p ON p.e164 = i.e164
         JOIN customer c ON c.id = p.customer_id
         ORDER BY i.call_sid
+    ), match_keys AS (
+        -- What a listing anywhere in the company is matched on: the calling number itself, and the
+        -- caller's registration hash, other phones and vehicle plates. Each probe is one index lookup.
+        SELECT i.call_sid, 'phone'::text AS kind, i.e164 AS value FROM incoming i WHERE i.e164 IS NOT NULL
+        UNION ALL
+        SELECT k.call_sid, 'registration', k.registration_hash FROM caller k WHERE k.registration_hash IS NOT NULL
+        UNION ALL
+        SELECT k.call_sid, 'phone', p.e164 FROM caller k JOIN customer_phone p ON p.customer_id = k.id
+        UNION ALL
+        SELECT k.call_sid, 'plate', v.plate FROM caller k JOIN vehicle v ON v.customer_id = k.id
+    ), listed AS (
+        SELECT DISTINCT ON (m.call_sid) m.call_sid, e.id AS entry_id, m.kind, u.name AS unit_name
+        FROM match_keys m
+        JOIN blacklist_key b ON b.kind = m.kind AND b.value = m.value
+        JOIN blacklist_entry e ON e.id = b.entry_id AND e.revoked_at IS NULL
+        JOIN customer lc ON lc.id = e.customer_id
+        JOIN org_unit u ON u.id = lc.org_unit_id
+        ORDER BY m.call_sid, e.id
     ), event AS (
         INSERT INTO call_event (call_sid, kind, dedup_key, payload, received_at)
         SELECT call_sid, 'voice', dedup_key, payload::jsonb, received_at FROM incoming
@@ -60,7 +78,12 @@ _OPEN_CALLS_PG = """
             started_at = COALESCE(c.started_at, EXCLUDED.started_at),
             updated_at = EXCLUDED.updated_at
     )
-    SELECT call_sid, id, segment, blacklisted FROM caller
+    SELECT DISTINCT ON (i.call_sid) i.call_sid, k.id, k.segment,
+           COALESCE(k.blacklisted, false) OR l.entry_id IS NOT NULL, l.entry_id, l.kind, l.unit_name
+    FROM incoming i
+    LEFT JOIN caller k ON k.call_sid = i.call_sid
+    LEFT JOIN listed l ON l.call_sid = i.call_sid
+    ORDER BY i.call_sid
 """
 _COLUMNS = 10
 
@@ -151,7 +174,7 @@ class IncomingCallWriter:
             raw = await conn.get_raw_connection()
             # The driver's own connection (asyncpg: prepared once per connection, autocommit).
             rows = await raw.driver_connection.fetch(_OPEN_CALLS_PG, *_columns(calls))  # type: ignore[union-attr]
-        return {row[0]: Caller(row[1], row[2], row[3]) for row in rows}
+        return {row[0]: _caller(row) for row in rows}
 
     async def _open_one_orm(self, call: IncomingCall) -> Caller:
         async with async_session_scope(self._sessions) as session:
@@ -177,6 +200,13 @@ class IncomingCallWriter:
 
 
 _UNKNOWN = Caller(None, None, False)
+
+
+def _caller(row: Any) -> Caller:
+    _, customer_id, segment, blacklisted, entry_id, matched_on, unit_name = row
+    reason = f"entry {entry_id} of {unit_name}, matched on {matched_on}" if entry_id is not None else None
+    alerts = (("blacklist",) if blacklisted else ()) + (("key_customer",) if segment == "key" else ())
+    return Caller(customer_id, segment, bool(blacklisted), reason, alerts)
 
 
 def _settle(
