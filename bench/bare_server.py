@@ -18,6 +18,10 @@ async def voice(request: web.Request) -> web.Response:
 
 
 if __name__ == "__main__":
+    if "--uvloop" in sys.argv:
+        import uvloop
+
+        uvloop.install()
     app = web.Application()
     app.router.add_post("/twilio/voice", voice)
     web.run_app(app, host="127.0.0.1", port=int(sys.argv[1]), print=None, access_log=None)

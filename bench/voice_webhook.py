@@ -65,9 +65,16 @@ def requests_for(base_url: str, phones: list[str], count: int) -> list[tuple[byt
     for _ in range(count):
         caller = rng.choice(phones) if rng.random() < 0.9 else f"+8210{rng.randrange(10**8):08d}"
         params = {
-            "AccountSid": DEV_ACCOUNT_SID, "CallSid": "CA" + secrets.token_hex(16), "From": caller,
-            "To": "+8215881234", "CallStatus": "ringing", "ApiVersion": "2010-04-01", "Direction": "inbound",
-            "Caller": caller, "Called": "+8215881234", "CallerCountry": "KR",
+            "AccountSid": DEV_ACCOUNT_SID,
+            "CallSid": "CA" + secrets.token_hex(16),
+            "From": caller,
+            "To": "+8215881234",
+            "CallStatus": "ringing",
+            "ApiVersion": "2010-04-01",
+            "Direction": "inbound",
+            "Caller": caller,
+            "Called": "+8215881234",
+            "CallerCountry": "KR",
         }
         body = urlencode(params)
         headers = {
@@ -106,8 +113,14 @@ async def fire(url: str, prepared: list[tuple[bytes, dict[str, str]]], concurren
     def pct(p: float) -> float:
         return round(latencies[min(len(latencies) - 1, int(p * len(latencies)))] * 1000, 2)
 
-    return {"requests": len(latencies), "errors": errors, "rps": round(len(latencies) / wall, 1),
-            "p50_ms": pct(0.50), "p99_ms": pct(0.99), "max_ms": round(latencies[-1] * 1000, 2)}
+    return {
+        "requests": len(latencies),
+        "errors": errors,
+        "rps": round(len(latencies) / wall, 1),
+        "p50_ms": pct(0.50),
+        "p99_ms": pct(0.99),
+        "max_ms": round(latencies[-1] * 1000, 2),
+    }
 
 
 def main() -> None:
@@ -122,12 +135,27 @@ def main() -> None:
     phones = Path(args.phones).read_text().split()
 
     gw_port, bare_port = free_port(), free_port()
-    env = {**os.environ, "DATABASE_URL": args.database_url, "REDIS_URL": args.redis_url, "PORT": str(gw_port),
-           "PYTHONUNBUFFERED": "1"}
-    gateway = subprocess.Popen([sys.executable, "-m", "gateway.cli", "serve"], env=env, cwd=ROOT,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    bare = subprocess.Popen([sys.executable, str(ROOT / "bench" / "bare_server.py"), str(bare_port)], cwd=ROOT,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    env = {
+        **os.environ,
+        "DATABASE_URL": args.database_url,
+        "REDIS_URL": args.redis_url,
+        "PORT": str(gw_port),
+        "PYTHONUNBUFFERED": "1",
+    }
+    gateway = subprocess.Popen(
+        [sys.executable, "-m", "gateway.cli", "serve"],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    # The same event loop on both sides: `hotline serve` runs on uvloop when it is installed.
+    bare = subprocess.Popen(
+        [sys.executable, str(ROOT / "bench" / "bare_server.py"), str(bare_port), "--uvloop"],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     results = {}
     try:
         wait_ready(f"http://127.0.0.1:{gw_port}/healthz", gateway)

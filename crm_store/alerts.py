@@ -76,42 +76,64 @@ def evaluate_alerts(
     as_of: date,
 ) -> list[Alert]:
     """Every alert that holds for the customer today, most severe first."""
+    return alerts_for(
+        recent_claims=count_within(facts.claim_dates, months=rules.frequent_claims.months, as_of=as_of),
+        loss_ratio=facts.loss_ratio(window_years, as_of),
+        segment=segment,
+        hits=hits,
+        recent_complaints=count_within(complaint_dates, months=rules.repeat_complainant.months, as_of=as_of),
+        rules=rules,
+        window_years=window_years,
+    )
+
+
+def alerts_for(
+    *,
+    recent_claims: int,
+    loss_ratio: float | None,
+    segment: Segment,
+    hits: Sequence[BlacklistHit],
+    recent_complaints: int,
+    rules: AlertRules,
+    window_years: int,
+) -> list[Alert]:
+    """The alerts, most severe first, from what is already counted: claims and complaints within the rules'
+    months, and the window loss ratio (the customer picture counts them over its own rows)."""
     alerts: list[Alert] = []
     listed = blacklist_alert(hits, rules)
     if listed is not None:
         alerts.append(listed)
     frequent = rules.frequent_claims
-    recent = count_within(facts.claim_dates, months=frequent.months, as_of=as_of)
-    if recent >= frequent.claims:
+    if recent_claims >= frequent.claims:
         alerts.append(
             Alert(
                 AlertKind.FREQUENT_CLAIMS,
                 frequent.level,
-                f"최근 {frequent.months}개월 청구 {recent}건 (기준 {frequent.claims}건 이상)",
+                f"최근 {frequent.months}개월 청구 {recent_claims}건 (기준 {frequent.claims}건 이상)",
             )
         )
     high = rules.high_loss_ratio
-    ratio = facts.loss_ratio(window_years, as_of)
-    if ratio is not None and ratio >= high.loss_ratio:
-        level = AlertLevel.CRITICAL if ratio >= high.critical_loss_ratio else high.level
+    if loss_ratio is not None and loss_ratio >= high.loss_ratio:
+        level = AlertLevel.CRITICAL if loss_ratio >= high.critical_loss_ratio else high.level
         alerts.append(
             Alert(
                 AlertKind.HIGH_LOSS_RATIO,
                 level,
-                f"{window_years}년 손해율 {loss_ratio_text(ratio)} (기준 {loss_ratio_text(high.loss_ratio)} 이상)",
+                f"{window_years}년 손해율 {loss_ratio_text(loss_ratio)} (기준 {loss_ratio_text(high.loss_ratio)} 이상)",
             )
         )
     if segment is Segment.KEY:
         alerts.append(Alert(AlertKind.KEY_CUSTOMER, rules.key_customer.level, "중점/대형 고객: 우선 응대 (녹색 채널)"))
     repeat = rules.repeat_complainant
-    complaints = count_within(complaint_dates, months=repeat.months, as_of=as_of)
-    if complaints >= repeat.complaints:
+    if recent_complaints >= repeat.complaints:
         alerts.append(
             Alert(
                 AlertKind.REPEAT_COMPLAINANT,
                 repeat.level,
-                f"최근 {repeat.months}개월 민원 {complaints}건 (기준 {repeat.complaints}건 이상)",
+                f"최근 {repeat.months}개월 민원 {recent_complaints}건 (기준 {repeat.complaints}건 이상)",
             )
         )
-    order = {AlertLevel.CRITICAL: 0, AlertLevel.WARNING: 1, AlertLevel.INFO: 2}
-    return sorted(alerts, key=lambda a: order[a.level])
+    return sorted(alerts, key=lambda a: _SEVERITY[a.level])
+
+
+_SEVERITY = {AlertLevel.CRITICAL: 0, AlertLevel.WARNING: 1, AlertLevel.INFO: 2}

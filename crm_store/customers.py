@@ -12,14 +12,14 @@ from datetime import date, timedelta
 from typing import Any, Literal
 
 from pydantic import ConfigDict, SecretStr, StrictInt, field_validator, model_validator
-from sqlalchemy import literal, union_all
+from sqlalchemy import literal, literal_column, union_all
 from sqlalchemy import select as sa_select
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from crm_store.alerts import Alert, evaluate_alerts
 from crm_store.audit import record_read
-from crm_store.blacklist import find_hits, normalise_plate
+from crm_store.blacklist import blacklist_hits_query, find_hits, normalise_plate
 from crm_store.errors import CustomerNotFound
 from crm_store.events import customer_event
 from crm_store.identity import InvalidRegistrationNumber, registration_digits, registration_hash, registration_mask
@@ -29,7 +29,6 @@ from crm_store.models import (
     AlertKind,
     AlertLevel,
     Call,
-    CallType,
     Claim,
     Customer,
     CustomerKind,
@@ -45,10 +44,19 @@ from crm_store.models import (
     Vehicle,
 )
 from crm_store.phones import mask_phone, normalise_phone
+from crm_store.picture import (
+    PICTURE_CALLS,
+    PICTURE_CLAIMS,
+    PICTURE_FIELDS,
+    PICTURE_HISTORY,
+    PICTURE_RECENT_CALLS,
+    PictureSource,
+    customer_document,
+    first_year_shown,
+)
 from crm_store.rules import Rules
 from crm_store.scope import Viewer, customer_in_scope, unit_in_scope
 from crm_store.segment_store import recompute_customer
-from crm_store.segments import CustomerFacts, YearFigures
 from crm_store.stats import claim_increments, policy_increments
 from crm_store.validation import Conflict, InvalidInput
 
@@ -67,9 +75,6 @@ LINE_CODES = {
 Line = Literal["auto", "home", "fire", "cargo", "liability", "personal_accident", "travel", "property"]
 ClaimStatus = Literal["open", "paid", "closed", "rejected"]
 MAX_AMOUNT = 10**13
-PICTURE_CLAIMS = 100
-PICTURE_CALLS = 20
-PICTURE_HISTORY = 10
 
 
 class _Input(SQLModel):
@@ -390,33 +395,128 @@ def picture_by_phone(viewer: Viewer, e164: str) -> Any:
 
 
 def contacts_query(customer_id: int) -> Any:
-    """Phones and plates of a customer in one round trip."""
+    """Phones and plates of a customer in one round trip, each in the order they were added."""
     return union_all(
-        select(literal("phone"), col(CustomerPhone.e164), col(CustomerPhone.label)).where(
+        select(literal("phone"), col(CustomerPhone.e164), col(CustomerPhone.label), col(CustomerPhone.id)).where(
             col(CustomerPhone.customer_id) == customer_id
         ),
-        select(literal("plate"), col(Vehicle.plate), literal("vehicle")).where(col(Vehicle.customer_id) == customer_id),
-    )
-
-
-def entitlements_for(rules: Rules, segment: Segment, kind: CustomerKind, lines: set[str]) -> list[dict[str, str]]:
-    """Services the customer is entitled to by segment, kind and the lines of the policies in force."""
-    codes: list[str] = []
-    for rule in rules.entitlements:
-        if rule.segment is not segment or (rule.kinds and kind not in rule.kinds):
-            continue
-        if rule.lines and not lines & set(rule.lines):
-            continue
-        codes += [c for c in rule.services if c not in codes]
-    return [{"code": c, "name": rules.service_names.get(c, c)} for c in codes]
-
-
-def _rounded(ratio: float | None) -> float | None:
-    return round(ratio, 4) if ratio is not None else None
+        select(literal("plate"), col(Vehicle.plate), literal("vehicle"), col(Vehicle.id)).where(
+            col(Vehicle.customer_id) == customer_id
+        ),
+    ).order_by(literal_column("4"))
 
 
 def _iso(value: Any) -> str | None:
     return value.isoformat() if value is not None else None
+
+
+async def picture_source(
+    session: AsyncSession, viewer: Viewer, *, first_year: int, customer_id: int | None = None, phone: str | None = None
+) -> PictureSource:
+    """The rows of one customer in scope (by id or E.164 number), loaded through the ORM (any database)."""
+    query = picture_by_id(viewer, customer_id) if customer_id is not None else picture_by_phone(viewer, phone or "")
+    head = (await session.exec(query)).first()
+    if head is None:
+        raise CustomerNotFound(
+            f"no customer {customer_id}" if customer_id is not None else "no customer with this number"
+        )
+    customer, unit_name, stats, am_username, am_name, am_unit, am_grade, am_since = head
+    cid: int = customer.id
+    contacts = (await session.exec(contacts_query(cid))).all()
+    policies = (
+        await session.exec(
+            select(Policy)
+            .where(col(Policy.customer_id) == cid)
+            .order_by(col(Policy.start_date).desc(), col(Policy.id).desc())
+        )
+    ).all()
+    claims = (
+        await session.exec(
+            select(Claim)
+            .where(col(Claim.customer_id) == cid)
+            .order_by(col(Claim.occurred_on).desc(), col(Claim.id).desc())
+            .limit(PICTURE_CLAIMS)
+        )
+    ).all()
+    years = (
+        await session.exec(
+            select(CustomerYearStats).where(
+                col(CustomerYearStats.customer_id) == cid,
+                col(CustomerYearStats.year) >= first_year,
+            )
+        )
+    ).all()
+    hits = (await session.exec(blacklist_hits_query(cid, phone))).all()
+    calls = (
+        await session.exec(  # type: ignore[call-overload]
+            sa_select(
+                col(Call.call_sid),
+                col(Call.type),
+                col(Call.topic),
+                col(Call.status),
+                col(Call.started_at),
+                col(Call.created_at),
+            )
+            .where(col(Call.customer_id) == cid)
+            .order_by(col(Call.id).desc())
+            .limit(PICTURE_CALLS)
+        )
+    ).all()
+    history = (
+        await session.exec(
+            select(SegmentChange)
+            .where(col(SegmentChange.customer_id) == cid)
+            .order_by(col(SegmentChange.id).desc())
+            .limit(PICTURE_HISTORY)
+        )
+    ).all()
+    return {
+        "id": cid,
+        "name": customer.name,
+        "kind": customer.kind,
+        "org_unit_id": customer.org_unit_id,
+        "org_unit_name": unit_name,
+        "registration_number": customer.registration_masked,
+        "profile": customer.profile or {},
+        "segment": customer.segment,
+        "segment_reason": customer.segment_reason,
+        "segment_changed_at": _iso(customer.segment_changed_at),
+        "key_account": customer.key_account,
+        "premium_total": stats.premium_total if stats else 0,
+        "paid_total": stats.paid_total if stats else 0,
+        "claim_count": stats.claim_count if stats else 0,
+        "open_claims": stats.open_claims if stats else 0,
+        "account_manager": {
+            "username": am_username,
+            "full_name": am_name,
+            "grade": am_grade,
+            "org_unit_id": am_unit,
+            "since": _iso(am_since),
+        }
+        if am_username
+        else None,
+        "phones": [{"number": v, "label": label} for kind, v, label, _ in contacts if kind == "phone"],
+        "vehicles": [v for kind, v, _, _ in contacts if kind == "plate"],
+        "policies": [PolicyPublic.model_validate(p).model_dump(mode="json") for p in policies],
+        "claims": [ClaimPublic.model_validate(c).model_dump(mode="json") for c in claims],
+        "years": [[y.year, y.premium, y.paid, y.claims] for y in years],
+        "hits": [list(h) for h in hits],
+        "calls": [[call_type, created.date().isoformat()] for _, call_type, _, _, _, created in calls],
+        "recent_calls": [
+            {"call_sid": sid, "type": call_type, "topic": topic, "status": status, "started_at": _iso(started)}
+            for sid, call_type, topic, status, started, _ in calls[:PICTURE_RECENT_CALLS]
+        ],
+        "segment_history": [
+            {
+                "from": h.old_segment,
+                "to": h.new_segment,
+                "reason": h.reason,
+                "at": h.changed_at.isoformat(),
+                "by": h.changed_by,
+            }
+            for h in history
+        ],
+    }
 
 
 async def customer_picture(
@@ -429,148 +529,19 @@ async def customer_picture(
     phone: str | None = None,
     call_sid: str | None = None,
 ) -> dict[str, Any]:
-    """The whole picture of one customer in scope (by id or E.164 number), audited as a read."""
-    query = picture_by_id(viewer, customer_id) if customer_id is not None else picture_by_phone(viewer, phone or "")
-    head = (await session.exec(query)).first()
-    if head is None:
-        raise CustomerNotFound(
-            f"no customer {customer_id}" if customer_id is not None else "no customer with this number"
-        )
-    customer, unit_name, stats, am_username, am_name, am_unit, am_grade, am_since = head
-    cid: int = customer.id
-    window = rules.segments.window_years
-    first_year = as_of.year - window + 1
-    contacts = (await session.exec(contacts_query(cid))).all()
-    policies = (
-        await session.exec(select(Policy).where(col(Policy.customer_id) == cid).order_by(col(Policy.start_date).desc()))
-    ).all()
-    claims = (
-        await session.exec(
-            select(Claim)
-            .where(col(Claim.customer_id) == cid)
-            .order_by(col(Claim.occurred_on).desc())
-            .limit(PICTURE_CLAIMS)
-        )
-    ).all()
-    years = (
-        await session.exec(
-            select(CustomerYearStats).where(
-                col(CustomerYearStats.customer_id) == cid, col(CustomerYearStats.year) >= first_year - 1
-            )
-        )
-    ).all()
-    hits = await find_hits(session, customer_id=cid, caller=phone)
-    calls = (
-        await session.exec(
-            select(Call).where(col(Call.customer_id) == cid).order_by(col(Call.id).desc()).limit(PICTURE_CALLS)
-        )
-    ).all()
-    history = (
-        await session.exec(
-            select(SegmentChange)
-            .where(col(SegmentChange.customer_id) == cid)
-            .order_by(col(SegmentChange.id).desc())
-            .limit(PICTURE_HISTORY)
-        )
-    ).all()
-    in_force = [p for p in policies if p.start_date <= as_of < p.end_date]
-    facts = CustomerFacts(
-        kind=CustomerKind(customer.kind),
-        years={y.year: YearFigures(y.premium, y.paid, y.claims) for y in years},
-        claim_dates=[c.occurred_on for c in claims],
-        first_policy_on=stats.first_policy_on if stats else None,
-        in_force_premium=sum(p.premium for p in in_force),
-        blacklisted=bool(hits),
+    """The whole picture of one customer in scope (by id or E.164 number), audited as a read in the session.
+
+    The ORM reader: it sees the session's own writes (a customer just created) and runs on SQLite too. The
+    screen-pop on PostgreSQL takes `crm_store.picture_reader` (one statement), which answers the same."""
+    source = await picture_source(
+        session, viewer, first_year=first_year_shown(rules, as_of), customer_id=customer_id, phone=phone
     )
-    segment = Segment(customer.segment)
-    complaint_dates = [c.created_at.date() for c in calls if c.type == CallType.COMPLAINT]
-    alerts = evaluate_alerts(
-        facts,
-        segment=segment,
-        hits=hits,
-        complaint_dates=complaint_dates,
-        rules=rules.alerts,
-        window_years=window,
-        as_of=as_of,
-    )
-    by_year = []
-    for y in sorted(years, key=lambda y: y.year, reverse=True):
-        ratio = round(y.paid / y.premium, 4) if y.premium else None
-        by_year.append(
-            {"year": y.year, "earned_premium": y.premium, "paid": y.paid, "claims": y.claims, "loss_ratio": ratio}
-        )
-    requests: dict[str, int] = {}
-    for c in calls:
-        if c.type in (
-            CallType.COMPLAINT,
-            CallType.REPORT,
-            CallType.DISPATCH,
-        ) and c.created_at.date() > as_of - timedelta(days=90):
-            requests[c.type] = requests.get(c.type, 0) + 1
-    picture: dict[str, Any] = {
-        "id": cid,
-        "name": customer.name,
-        "kind": customer.kind,
-        "org_unit_id": customer.org_unit_id,
-        "org_unit_name": unit_name,
-        "registration_number": customer.registration_masked,
-        "phones": [{"number": v, "label": label} for kind, v, label in contacts if kind == "phone"],
-        "vehicles": [v for kind, v, _ in contacts if kind == "plate"],
-        "profile": customer.profile or {},
-        "segment": customer.segment,
-        "segment_reason": customer.segment_reason,
-        "segment_changed_at": _iso(customer.segment_changed_at),
-        "segment_history": [
-            {
-                "from": h.old_segment,
-                "to": h.new_segment,
-                "reason": h.reason,
-                "at": h.changed_at.isoformat(),
-                "by": h.changed_by,
-            }
-            for h in history
-        ],
-        "key_account": customer.key_account,
-        "blacklisted": bool(hits),
-        "blacklist": [h.as_dict() for h in hits],
-        "alerts": [a.as_dict() for a in alerts],
-        "loss_ratio": _rounded(facts.loss_ratio(window, as_of)),
-        "loss_ratio_window_years": window,
-        "years": by_year,
-        "premium_total": stats.premium_total if stats else 0,
-        "paid_total": stats.paid_total if stats else 0,
-        "claim_count": stats.claim_count if stats else 0,
-        "open_claims": stats.open_claims if stats else 0,
-        "in_force_premium": facts.in_force_premium,
-        "account_manager": {
-            "username": am_username,
-            "full_name": am_name,
-            "grade": am_grade,
-            "org_unit_id": am_unit,
-            "since": _iso(am_since),
-        }
-        if am_username
-        else None,
-        "entitlements": entitlements_for(rules, segment, CustomerKind(customer.kind), {p.line for p in in_force}),
-        "policies": [PolicyPublic.model_validate(p).model_dump(mode="json") for p in policies],
-        "claims": [ClaimPublic.model_validate(c).model_dump(mode="json") for c in claims],
-        "recent_calls": [
-            {
-                "call_sid": c.call_sid,
-                "type": c.type,
-                "topic": c.topic,
-                "status": c.status,
-                "started_at": _iso(c.started_at),
-            }
-            for c in calls[:10]
-        ],
-        "requests_90_days": requests,
-    }
+    picture = customer_document(source, viewer, rules=rules, as_of=as_of)
     record_read(
         session,
         viewer,
-        customer_id=cid,
-        fields=picture.keys(),
+        customer_id=source["id"],
+        fields=PICTURE_FIELDS,
         call_sid=call_sid,
         purpose="lookup" if phone is not None else "detail",
     )

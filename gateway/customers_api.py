@@ -4,23 +4,27 @@ account managers and the audit trail. Thin handlers: parse, call the store with 
 from __future__ import annotations
 
 import re
+from collections.abc import AsyncIterator
 from datetime import date
 from typing import Any, TypeVar
 
+import orjson
 from aiohttp import web
 from pydantic import BaseModel
 
 from crm_store import account_managers, audit, blacklist, customers, org
 from crm_store.db import async_session_scope
 from crm_store.phones import normalise_phone
+from crm_store.picture_reader import PictureReader
 from crm_store.rules import Rules, load_rules
 from crm_store.scope import Viewer
 from crm_store.segment_store import changes_of
 from crm_store.validation import business_today
-from gateway.keys import SESSIONS, SETTINGS
+from gateway.keys import DB_ENGINE, SESSIONS, SETTINGS
 from gateway.middlewares import STAFF, json_field_error
 
 RULES = web.AppKey("customer_rules", Rules)
+PICTURES = web.AppKey("customer_pictures", PictureReader)
 CALL_SID = re.compile(r"CA[0-9a-f]{32}")
 MONTH = re.compile(r"(\d{4})-(\d{2})")
 MAX_PAGE = 200
@@ -60,6 +64,11 @@ def _customer_id(request: web.Request) -> int:
     return int(request.match_info["customer_id"])
 
 
+def _picture_response(picture: dict[str, Any], **kwargs: Any) -> web.Response:
+    # orjson: the picture (up to 100 claims) is the largest answer on the agent's hot path.
+    return web.Response(body=orjson.dumps(picture), content_type="application/json", **kwargs)
+
+
 # -- customers -------------------------------------------------------------------------------------
 
 
@@ -74,22 +83,19 @@ async def create_customer(request: web.Request) -> web.Response:
         picture = await customers.customer_picture(
             session, viewer, rules=request.app[RULES], as_of=today, customer_id=customer_id
         )
-    return web.json_response(picture, status=201, headers={"Location": f"/api/v1/customers/{customer_id}"})
+    return _picture_response(picture, status=201, headers={"Location": f"/api/v1/customers/{customer_id}"})
 
 
 async def get_customer(request: web.Request) -> web.Response:
     """GET /api/v1/customers/{id}"""
-    call_sid = _call_sid(request)
-    async with async_session_scope(request.app[SESSIONS]) as session:
-        picture = await customers.customer_picture(
-            session,
-            _viewer(request),
-            rules=request.app[RULES],
-            as_of=business_today(),
-            customer_id=_customer_id(request),
-            call_sid=call_sid,
-        )
-    return web.json_response(picture)
+    picture = await request.app[PICTURES].picture(
+        _viewer(request),
+        rules=request.app[RULES],
+        as_of=business_today(),
+        customer_id=_customer_id(request),
+        call_sid=_call_sid(request),
+    )
+    return _picture_response(picture)
 
 
 async def lookup_customer(request: web.Request) -> web.Response:
@@ -98,12 +104,10 @@ async def lookup_customer(request: web.Request) -> web.Response:
     phone = normalise_phone(raw)
     if phone is None:
         raise _bad_param("phone", "a Korean phone number (010-1234-5678, 02-123-4567, +82 10 ...)")
-    call_sid = _call_sid(request)
-    async with async_session_scope(request.app[SESSIONS]) as session:
-        picture = await customers.customer_picture(
-            session, _viewer(request), rules=request.app[RULES], as_of=business_today(), phone=phone, call_sid=call_sid
-        )
-    return web.json_response(picture)
+    picture = await request.app[PICTURES].picture(
+        _viewer(request), rules=request.app[RULES], as_of=business_today(), phone=phone, call_sid=_call_sid(request)
+    )
+    return _picture_response(picture)
 
 
 async def add_policy(request: web.Request) -> web.Response:
@@ -286,9 +290,17 @@ async def audit_trail(request: web.Request) -> web.Response:
     return web.json_response(body)
 
 
+async def _picture_reader(app: web.Application) -> AsyncIterator[None]:
+    app[PICTURES] = PictureReader(app[DB_ENGINE], app[SESSIONS])
+    yield
+    await app[PICTURES].close()
+
+
 def setup_routes(app: web.Application, *, rules: Rules | None = None) -> None:
     """Register the customer API; the rules are loaded once here (the packaged defaults unless given)."""
     app[RULES] = rules if rules is not None else load_rules()
+    # After the database context (appended earlier by create_app), before the routes serve.
+    app.cleanup_ctx.append(_picture_reader)
     r = app.router
     r.add_post("/api/v1/customers", create_customer)
     r.add_get("/api/v1/customers/lookup", lookup_customer)

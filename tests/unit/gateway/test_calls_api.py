@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
 from typing import Any
 
@@ -13,6 +14,7 @@ from crm_store.identity import token_hash
 from crm_store.models import ApiToken, Call, OrgUnit, Staff
 from crm_store.staff import issue_token
 from gateway.app import create_app
+from gateway.middlewares import TOKEN_TTL, token_cache
 from tests.twilio_helpers import call_sid
 from workers.settings import Settings
 
@@ -124,6 +126,8 @@ async def test_revoked_tokens_and_inactive_staff_are_refused(
         gone = session.exec(select(Staff).where(Staff.username == "gone")).one()
         session.add(ApiToken(staff_id=gone.id, token_hash=token_hash("hl_x")))
     assert (await client.get("/api/v1/calls", headers=auth(gone_token))).status == 200
+    # Revoked behind the gateway's back (in the database): refused once the token cache entry expires.
+    token_cache(client.app).clock = lambda: time.monotonic() + TOKEN_TTL + 1
     with session_scope(engine) as session:
         for token in session.exec(select(ApiToken)).all():
             token.revoked_at = datetime.now(UTC)

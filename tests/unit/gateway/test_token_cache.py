@@ -1,0 +1,87 @@
+"""Bearer tokens are cached for a few seconds in the gateway: a revocation takes effect within that TTL."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import replace
+from typing import Any
+
+import pytest
+from sqlalchemy import update
+
+from crm_store.db import make_engine, session_scope
+from crm_store.identity import token_hash
+from crm_store.models import ApiToken, Staff
+from gateway.app import create_app
+from gateway.middlewares import TOKEN_TTL, token_cache
+from tests.customer_helpers import SECRET, Org, build_org
+from workers.settings import Settings
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def engine(sqlite_settings: Settings) -> Iterator[Any]:
+    engine = make_engine(sqlite_settings.sync_db_url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def org(engine: Any) -> Org:
+    return build_org(engine)
+
+
+@pytest.fixture
+async def client(aiohttp_client: Any, sqlite_settings: Settings, org: Org) -> Any:
+    return await aiohttp_client(create_app(replace(sqlite_settings, secret_key=SECRET), embedded_worker=False))
+
+
+async def test_revoked_token_is_refused_within_the_ttl(client: Any, org: Org, engine: Any) -> None:
+    clock = Clock()
+    token_cache(client.app).clock = clock
+    headers = org.auth("agent.seocho")
+    assert (await client.get("/api/v1/org-units", headers=headers)).status == 200
+    with session_scope(engine) as session:
+        session.exec(  # type: ignore[call-overload]
+            update(ApiToken)
+            .where(ApiToken.token_hash == token_hash(org.tokens["agent.seocho"]))  # type: ignore[arg-type]
+            .values(revoked_at=ApiToken.created_at)
+        )
+    clock.now += TOKEN_TTL - 0.5
+    assert (await client.get("/api/v1/org-units", headers=headers)).status == 200  # still cached
+    clock.now += 1.0
+    answer = await client.get("/api/v1/org-units", headers=headers)
+    assert answer.status == 401 and "revoked" in (await answer.json())["error"]
+    # A refused token is not cached: it stays refused.
+    assert (await client.get("/api/v1/org-units", headers=headers)).status == 401
+
+
+async def test_deactivated_staff_is_refused_within_the_ttl(client: Any, org: Org, engine: Any) -> None:
+    clock = Clock()
+    token_cache(client.app).clock = clock
+    headers = org.auth("agent.haeundae")
+    assert (await client.get("/api/v1/org-units", headers=headers)).status == 200
+    with session_scope(engine) as session:
+        session.exec(  # type: ignore[call-overload]
+            update(Staff).where(Staff.username == "agent.haeundae").values(active=False)  # type: ignore[arg-type]
+        )
+    clock.now += TOKEN_TTL + 0.1
+    assert (await client.get("/api/v1/org-units", headers=headers)).status == 401
+    assert (await client.get("/api/v1/org-units", headers=org.auth("admin"))).status == 200
+
+
+def test_cache_is_bounded() -> None:
+    from gateway.middlewares import TokenCache
+
+    cache = TokenCache(ttl=5.0, size=2)
+    staff = Staff(username="x", full_name="x", role="agent", org_unit_id=1)
+    for key in ("a", "b", "c"):
+        cache.put(key, staff)
+    assert cache.get("c") is staff and len(cache._entries) <= 2
