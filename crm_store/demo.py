@@ -32,6 +32,8 @@ from crm_store.models import (
 from crm_store.phones import normalise_phone
 
 DEMO_CALLER = "+821012345678"
+# Every demo staff member signs in to the console with this password (hashed once per seeding run).
+DEMO_PASSWORD = "hotline-demo"
 DEMO_BLACKLISTED_CALLER = "+821099990000"
 HEAD_OFFICE_CODE = "HQ"
 
@@ -327,6 +329,9 @@ class _Seeder:
         self.phones_taken = {DEMO_CALLER, DEMO_BLACKLISTED_CALLER}
         self.registrations_taken: set[str] = set()
         self.company_names: set[str] = set()
+        from crm_store.auth import hash_password
+
+        self.password_hash = hash_password(DEMO_PASSWORD)
 
     def run(self, customers: int) -> None:
         self._org_tree()
@@ -392,7 +397,7 @@ class _Seeder:
             "role": role.value,
             "org_unit_id": unit_id,
             "clearance": min(5, _BASE_CLEARANCE[role] + int(senior)),
-            "password_hash": None,
+            "password_hash": self.password_hash,
             "active": True,
         }
 

@@ -6,10 +6,12 @@ from typing import Any
 
 from aiohttp import web
 
-from crm_store.calls import calls_page, get_call
+from crm_store.clearance import mask_fields
 from crm_store.models import Call
+from crm_store.review import visible_call, visible_calls_page
+from crm_store.scope import Viewer
 from gateway.keys import SESSIONS
-from gateway.middlewares import json_http_error
+from gateway.middlewares import STAFF, json_http_error
 from gateway.openapi import openapi_document
 
 MAX_PAGE = 200
@@ -75,21 +77,28 @@ def _int_param(request: web.Request, name: str, default: int | None, *, low: int
     return value
 
 
+def call_for_viewer(viewer: Viewer, call: Call) -> dict[str, Any]:
+    """A call as this viewer may see it, graded fields masked (the raw transcript never leaves by the API)."""
+    return mask_fields(viewer, "call", call_public(call))
+
+
 async def get_call_view(request: web.Request) -> web.Response:
-    """GET /api/v1/calls/{call_sid}"""
+    """GET /api/v1/calls/{call_sid}: only calls in the viewer's scope."""
+    viewer = Viewer.of(request[STAFF], remote_addr=request.remote)
     async with request.app[SESSIONS]() as session:
-        call = await get_call(session, request.match_info["call_sid"])
-    return web.json_response(call_public(call))
+        call = await visible_call(session, viewer, request.match_info["call_sid"])
+    return web.json_response(call_for_viewer(viewer, call))
 
 
 async def list_calls(request: web.Request) -> web.Response:
     """GET /api/v1/calls?limit=&before= : newest first, keyset-paged."""
     limit = _int_param(request, "limit", 50, low=1, high=MAX_PAGE) or 50
     before = _int_param(request, "before", None, low=1, high=2**62)
+    viewer = Viewer.of(request[STAFF], remote_addr=request.remote)
     async with request.app[SESSIONS]() as session:
-        calls = list((await session.exec(calls_page(limit=limit + 1, before_id=before))).all())
+        calls = list((await session.exec(visible_calls_page(viewer, limit=limit + 1, before_id=before))).all())
     page, more = calls[:limit], len(calls) > limit
-    body: dict[str, Any] = {"items": [call_public(c) for c in page], "next": None}
+    body: dict[str, Any] = {"items": [call_for_viewer(viewer, c) for c in page], "next": None}
     if more and page:
         body["next"] = f"/api/v1/calls?limit={limit}&before={page[-1].id}"
     return web.json_response(body)

@@ -1,17 +1,22 @@
-"""Cross-cutting request handling: store errors to HTTP answers, bearer authentication for the API."""
+"""Cross-cutting request handling: store errors to HTTP answers; bearer or session authentication, CSRF."""
 
 from __future__ import annotations
 
 import json
 import logging
+import time
+import weakref
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 from pydantic import ValidationError
 
 from crm_store.errors import InvalidToken, NotFound, StoreError
+from crm_store.identity import token_hash
 from crm_store.models import Staff
+from crm_store.sessions import ActiveSession, active_session, csrf_matches
 from crm_store.staff import authenticate_token
+from crm_store.types import utcnow
 from crm_store.validation import Conflict, InvalidInput, NotAllowed
 from gateway.keys import SESSIONS
 
@@ -72,25 +77,144 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         raise
 
 
-@web.middleware
-async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """API requests need `Authorization: Bearer <token>` of an active staff member."""
-    if not request.path.startswith("/api/") or request.path in PUBLIC_API_PATHS:
-        return await handler(request)
-    header = request.headers.get("Authorization", "")
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        raise json_http_error(
-            web.HTTPUnauthorized, "bearer token required", {"WWW-Authenticate": 'Bearer realm="hotline"'}
-        )
+SESSION_COOKIE = "hotline_session"
+CSRF_HEADER = "X-CSRF-Token"
+CSRF_FIELD = "csrf_token"
+UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+CONSOLE_PREFIX = "/console/"
+PUBLIC_CONSOLE_PATHS = frozenset({"/console/login"})
+# The session behind the request (console, or the API used from a browser) and its CSRF token.
+SESSION_ID = web.RequestKey("session_id", int)
+CSRF_TOKEN = web.RequestKey("csrf_token", str)
+
+
+async def _session_staff(request: web.Request) -> ActiveSession | None:
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if not cookie:
+        return None
+    async with request.app[SESSIONS]() as session:
+        return await active_session(session, cookie, now=utcnow())
+
+
+async def _submitted_csrf(request: web.Request) -> str | None:
+    header = request.headers.get(CSRF_HEADER)
+    if header:
+        return header
+    if request.content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
+        form = await request.post()
+        value = form.get(CSRF_FIELD)
+        return value if isinstance(value, str) else None
+    return None
+
+
+async def _check_csrf(request: web.Request, expected: str) -> None:
+    """Unsafe methods on a session need the session's synchronizer token (form field or header)."""
+    if request.method in UNSAFE_METHODS and not csrf_matches(expected, await _submitted_csrf(request)):
+        if request.path.startswith("/api/"):
+            raise json_http_error(web.HTTPForbidden, "CSRF token missing or wrong")
+        raise web.HTTPForbidden(text="CSRF 토큰이 없거나 올바르지 않습니다. 페이지를 새로 고친 뒤 다시 시도하세요.")
+
+
+# -- bearer-token cache (the screen-pop's hot path) ---------------------------------------------------
+# A token checked against the database is trusted for TOKEN_TTL seconds in this process: revoking a token, or
+# deactivating its staff member, elsewhere (another gateway process, the CLI, the database) takes effect within
+# TOKEN_TTL seconds; a revocation through this process's API takes effect at once. Unknown tokens are never
+# cached. One cache per application (tests run several apps in one process).
+TOKEN_TTL = 5.0
+TOKEN_CACHE_SIZE = 10_000
+
+
+class TokenCache:
+    """Staff by bearer-token hash, each entry good for `ttl` seconds."""
+
+    def __init__(self, ttl: float = TOKEN_TTL, *, size: int = TOKEN_CACHE_SIZE) -> None:
+        self.ttl = ttl
+        self.size = size
+        self.clock: Callable[[], float] = time.monotonic
+        self._entries: dict[str, tuple[float, Staff]] = {}
+
+    def get(self, key: str) -> Staff | None:
+        """The staff member while the entry is fresh, else None."""
+        entry = self._entries.get(key)
+        if entry is None:
+            return None
+        if entry[0] <= self.clock():
+            del self._entries[key]
+            return None
+        return entry[1]
+
+    def drop(self, key: str) -> None:
+        """Forget one token at once (revoked through this process's API)."""
+        self._entries.pop(key, None)
+
+    def put(self, key: str, staff: Staff) -> None:
+        if len(self._entries) >= self.size:
+            self._entries.clear()  # crude but bounded; a full cache only means a few extra queries
+        self._entries[key] = (self.clock() + self.ttl, staff)
+
+
+_TOKEN_CACHES: weakref.WeakKeyDictionary[web.Application, TokenCache] = weakref.WeakKeyDictionary()
+
+
+def token_cache(app: web.Application) -> TokenCache:
+    """The application's token cache (made on first use, so that the factory needs no change)."""
+    cache = _TOKEN_CACHES.get(app)
+    if cache is None:
+        cache = _TOKEN_CACHES[app] = TokenCache()
+    return cache
+
+
+async def _bearer_staff(request: web.Request, token: str) -> Staff:
+    token = token.strip()
+    cache, key = token_cache(request.app), token_hash(token)
+    staff = cache.get(key)
+    if staff is not None:
+        return staff
     async with request.app[SESSIONS]() as session:
         try:
-            staff = await authenticate_token(session, token.strip())
+            staff = await authenticate_token(session, token)
         except InvalidToken as err:
             raise json_http_error(
                 web.HTTPUnauthorized,
                 "invalid or revoked token",
                 {"WWW-Authenticate": 'Bearer realm="hotline", error="invalid_token"'},
             ) from err
-    request[STAFF] = staff
+    cache.put(key, staff)
+    return staff
+
+
+# -- end of the bearer-token cache -----------------------------------------------------------------
+
+
+@web.middleware
+async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """API: `Authorization: Bearer <token>`, or the console session plus its CSRF token on unsafe methods.
+    Console pages: the session (else the login page), CSRF token on every unsafe method."""
+    path = request.path
+    if path.startswith("/api/") and path not in PUBLIC_API_PATHS:
+        header = request.headers.get("Authorization", "")
+        if header:
+            scheme, _, token = header.partition(" ")
+            if scheme.lower() != "bearer" or not token.strip():
+                raise json_http_error(
+                    web.HTTPUnauthorized, "bearer token required", {"WWW-Authenticate": 'Bearer realm="hotline"'}
+                )
+            request[STAFF] = await _bearer_staff(request, token)
+            return await handler(request)
+        active = await _session_staff(request)
+        if active is None:
+            raise json_http_error(
+                web.HTTPUnauthorized, "bearer token required", {"WWW-Authenticate": 'Bearer realm="hotline"'}
+            )
+        await _check_csrf(request, active.csrf_token)
+        request[STAFF], request[SESSION_ID], request[CSRF_TOKEN] = active.staff, active.session_id, active.csrf_token
+        return await handler(request)
+    if path == "/console" or (path.startswith(CONSOLE_PREFIX) and path not in PUBLIC_CONSOLE_PATHS):
+        active = await _session_staff(request)
+        if active is None:
+            if request.method in UNSAFE_METHODS:
+                raise web.HTTPUnauthorized(text="로그인이 필요합니다.")
+            raise web.HTTPSeeOther("/console/login")
+        await _check_csrf(request, active.csrf_token)
+        request[STAFF], request[SESSION_ID], request[CSRF_TOKEN] = active.staff, active.session_id, active.csrf_token
     return await handler(request)

@@ -547,19 +547,104 @@ _CUSTOMER_PATHS: dict[str, Any] = {
 }
 
 
+_OBJECT = {"type": "object"}
+_REVIEW_SCHEMAS: dict[str, Any] = {
+    "ReviewItem": {
+        "type": "object",
+        "description": "A processed call record in the review queue of one org unit's operators",
+        "properties": {
+            "id": _INT,
+            "call_sid": _STRING,
+            "customer_id": {"type": ["integer", "null"]},
+            "org_unit_id": _INT,
+            "state": {"type": "string", "enum": ["open", "taken", "closed"]},
+            "type": {"type": ["string", "null"]},
+            "topic": {"type": ["string", "null"]},
+            "urgency": {"type": ["string", "null"]},
+            "route_reason": _STRING,
+            "due_at": {"type": "string", "format": "date-time"},
+            "escalations": _INT,
+            "taken_by_id": {"type": ["integer", "null"]},
+        },
+    },
+    "ApiToken": {
+        "type": "object",
+        "properties": {
+            "id": _INT,
+            "staff_id": _INT,
+            "label": _STRING,
+            "created_at": _STRING,
+            "revoked_at": {"type": ["string", "null"]},
+        },
+    },
+    "Correction": {
+        "type": "object",
+        "description": "An operator's confirmed or corrected classification: one training row (redacted text)",
+        "properties": {
+            "id": _INT,
+            "call_sid": _STRING,
+            "text": _STRING,
+            "type": _STRING,
+            "topic": _STRING,
+            "entities": {"type": "array", "items": _OBJECT},
+            "predicted": _OBJECT,
+            "changed": {"type": "boolean"},
+        },
+    },
+}
+_REVIEW_PATHS: dict[str, Any] = {
+    "/review-items": {
+        "get": _operation(
+            "The caller's own review queue, most urgent and newest first",
+            _items("ReviewItem"),
+            parameters=[_query("type", _STRING), _query("urgency", _STRING), _query("state", _STRING)],
+        )
+    },
+    "/review-items/{item_id}/take": {
+        "post": {
+            **_operation(
+                "Take an open item of one's own queue (one operator per item)", _ref("ReviewItem"), 403, 404, 409
+            ),
+            "parameters": [_path("item_id")],
+        }
+    },
+    "/tokens": {"get": _operation("The caller's API tokens (an administrator sees all)", _items("ApiToken"))},
+    "/tokens/{token_id}": {
+        "delete": {**_operation("Revoke an API token", _ref("ApiToken"), 404), "parameters": [_path("token_id")]}
+    },
+    "/corrections": {
+        "get": _operation(
+            "Operators' corrections as classifier training data (administrators, executives)",
+            _items("Correction"),
+            403,
+            parameters=[_query("after", _INT, "keyset cursor: the last id seen")],
+        )
+    },
+}
+
+
 def openapi_document() -> dict[str, Any]:
     """The OpenAPI 3.1 document of the JSON API."""
     return {
         "openapi": "3.1.0",
         "info": {"title": "Hotline API", "version": "1", "description": "Contact-center records of the insurer."},
         "servers": [{"url": "/api/v1"}],
-        "security": [{"bearer": []}],
+        "security": [{"bearer": []}, {"session": []}],
         "components": {
-            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
-            "schemas": {"Call": _CALL, "Error": _ERROR, **_CUSTOMER_SCHEMAS},
+            "securitySchemes": {
+                "bearer": {"type": "http", "scheme": "bearer"},
+                "session": {
+                    "type": "apiKey",
+                    "in": "cookie",
+                    "name": "hotline_session",
+                    "description": "the console session; unsafe methods also need the X-CSRF-Token header",
+                },
+            },
+            "schemas": {"Call": _CALL, "Error": _ERROR, **_CUSTOMER_SCHEMAS, **_REVIEW_SCHEMAS},
         },
         "paths": {
             **_CUSTOMER_PATHS,
+            **_REVIEW_PATHS,
             "/calls": {
                 "get": {
                     "summary": "Calls, newest first",

@@ -13,6 +13,7 @@ from crm_store.calls import call_by_sid
 from crm_store.db import session_scope
 from crm_store.models import Call, OutboxJob, PipelineState, Recording
 from crm_store.outbox import mark_enqueued, promise_job
+from crm_store.routing import route_call
 from crm_store.types import utcnow
 from crm_store.upsert import insert_ignoring_conflict
 from telephony.audio import decode_audio
@@ -184,4 +185,7 @@ def classify_call(call_sid: str) -> dict[str, Any]:
         call.failure_reason = None
         call.updated_at = utcnow()
         session.add(call)
+        session.flush()
+        # Same transaction: a classified record is always in a review queue (once; a rerun changes nothing).
+        route_call(session, call_sid, now=utcnow())
     return {"type": result.type, "topic": result.topic}

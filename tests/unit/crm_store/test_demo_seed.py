@@ -14,8 +14,9 @@ from sqlalchemy import inspect, text
 from sqlalchemy.engine import Engine
 
 from crm_store import demo
+from crm_store.auth import verify_password
 from crm_store.db import make_engine
-from crm_store.demo import DEMO_BLACKLISTED_CALLER, DEMO_CALLER, DemoSummary, demo_counts, seed_demo
+from crm_store.demo import DEMO_BLACKLISTED_CALLER, DEMO_CALLER, DEMO_PASSWORD, DemoSummary, demo_counts, seed_demo
 from crm_store.identity import registration_hash
 from crm_store.migrate import upgrade
 from crm_store.models import OrgLevel, Role, Segment
@@ -109,7 +110,9 @@ def test_every_role_at_the_promised_levels(engine: Engine) -> None:
         OR NOT EXISTS (SELECT 1 FROM staff s WHERE s.org_unit_id = u.id AND s.role = 'operator')""")
     assert units_without_center == []
     assert all(re.fullmatch(r"[가-힣]{2,4}", name) for *_, name, _, _ in staff)
-    assert all(1 <= clearance <= 5 and pw is None for *_, clearance, pw in staff)
+    assert all(1 <= clearance <= 5 for *_, clearance, _pw in staff)
+    # Every demo staff member signs in with the documented demo password.
+    assert all(verify_password(pw, DEMO_PASSWORD) for *_, pw in staff[:3])
     assert len({username for *_, username, _, _, _ in staff}) == len(staff)
     assert _rows(engine, "SELECT role FROM staff WHERE username = 'op.seoul.gangnam'") == [("operator",)]
 

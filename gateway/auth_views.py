@@ -1,0 +1,96 @@
+"""Console sign-in and sign-out: password check off the event loop, lockout, server-side session cookie."""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+
+from aiohttp import web
+
+from crm_store import auth
+from crm_store.db import async_session_scope
+from crm_store.sessions import SESSION_LIFETIME, csrf_matches, end_session, open_session
+from crm_store.types import utcnow
+from gateway.console.templates import login_body, page
+from gateway.keys import EXECUTOR, SESSIONS, SETTINGS
+from gateway.middlewares import SESSION_COOKIE, SESSION_ID
+
+LOGIN_CSRF_COOKIE = "hotline_login_csrf"
+LOGIN_PATH = "/console/login"
+
+
+def _secure(request: web.Request) -> bool:
+    """Secure cookies whenever the service is reached over HTTPS (directly or behind a proxy's public URL)."""
+    return request.secure or (request.app[SETTINGS].public_base_url or "").startswith("https://")
+
+
+def _login_page(
+    request: web.Request, *, error: str | None = None, username: str = "", status: int = 200
+) -> web.Response:
+    # Login CSRF: a random value in a SameSite=Strict cookie that the form must echo (double submit).
+    token = secrets.token_urlsafe(24)
+    response = page("로그인", login_body(token, error, username), status=status)
+    response.set_cookie(
+        LOGIN_CSRF_COOKIE, token, httponly=True, samesite="Strict", secure=_secure(request), path=LOGIN_PATH
+    )
+    return response
+
+
+async def login_form(request: web.Request) -> web.Response:
+    """GET /console/login"""
+    return _login_page(request)
+
+
+async def login(request: web.Request) -> web.StreamResponse:
+    """POST /console/login: username and password; five failures in a row lock the account for 15 minutes."""
+    form = await request.post()
+    username, password = str(form.get("username", "")).strip(), str(form.get("password", ""))
+    if not csrf_matches(request.cookies.get(LOGIN_CSRF_COOKIE, ""), str(form.get("csrf_token", ""))):
+        return _login_page(request, error="로그인 양식이 만료되었습니다. 다시 시도하세요.", status=403)
+    now = utcnow()
+    loop = asyncio.get_running_loop()
+    try:
+        async with request.app[SESSIONS]() as session:
+            candidate = await auth.sign_in_candidate(session, username[:64], now=now)
+    except auth.AccountLocked as err:
+        until = err.until.astimezone().strftime("%H:%M")
+        return _login_page(
+            request, error=f"로그인 실패가 반복되어 계정이 잠겼습니다 ({until}까지).", username=username, status=403
+        )
+    ok = await loop.run_in_executor(request.app[EXECUTOR], auth.verify_password, candidate.password_hash, password)
+    staff = candidate.staff
+    if not ok or staff is None or staff.id is None:
+        if staff is not None and staff.id is not None:
+            async with async_session_scope(request.app[SESSIONS]) as session:
+                await auth.record_failure(session, staff.id, now=now)
+        return _login_page(request, error="아이디 또는 비밀번호가 올바르지 않습니다.", username=username, status=401)
+    async with async_session_scope(request.app[SESSIONS]) as session:
+        await auth.record_success(session, staff.id)
+        opened = await open_session(session, staff_id=staff.id, now=now, remote_addr=request.remote)
+    response = web.HTTPSeeOther("/console/queue")
+    response.set_cookie(
+        SESSION_COOKIE,
+        opened.cookie,
+        httponly=True,
+        samesite="Strict",
+        secure=_secure(request),
+        path="/",
+        max_age=int(SESSION_LIFETIME.total_seconds()),
+    )
+    response.del_cookie(LOGIN_CSRF_COOKIE, path=LOGIN_PATH)
+    raise response
+
+
+async def logout(request: web.Request) -> web.StreamResponse:
+    """POST /console/logout (the middleware checked the session and its CSRF token)."""
+    async with async_session_scope(request.app[SESSIONS]) as session:
+        await end_session(session, request[SESSION_ID], now=utcnow())
+    response = web.HTTPSeeOther(LOGIN_PATH)
+    response.del_cookie(SESSION_COOKIE, path="/")
+    raise response
+
+
+def setup_routes(app: web.Application) -> None:
+    app.router.add_get(LOGIN_PATH, login_form)
+    app.router.add_post(LOGIN_PATH, login)
+    app.router.add_post("/console/logout", logout)

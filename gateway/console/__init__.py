@@ -1,0 +1,1 @@
+"""The operators' review console: server-rendered pages over the review store."""

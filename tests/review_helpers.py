@@ -1,0 +1,140 @@
+"""An organisation for access and review tests: every role at every level of one province, a second province,
+two customers (one in each province), a classified call of each routed to its review queue."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy.engine import Engine
+from sqlmodel import select
+
+from crm_store.auth import hash_password
+from crm_store.db import session_scope
+from crm_store.models import Call, OrgUnit, ReviewItem, Role, Staff
+from crm_store.routing import route_call
+from crm_store.staff import issue_token
+
+PASSWORD = "hotline-demo"
+UNITS = (
+    ("HQ", "본사", 0, None),
+    ("SEOUL", "서울지역본부", 1, "HQ"),
+    ("SEOUL-GANGNAM", "서울강남지점", 2, "SEOUL"),
+    ("SEOUL-GANGNAM-SEOCHO", "서초구지점", 3, "SEOUL-GANGNAM"),
+    ("BUSAN", "부산경남지역본부", 1, "HQ"),
+    ("BUSAN-DONGBU", "부산동부지점", 2, "BUSAN"),
+    ("BUSAN-DONGBU-HAEUNDAE", "해운대구지점", 3, "BUSAN-DONGBU"),
+)
+LEVEL_SLUG = {0: "hq", 1: "seoul", 2: "gangnam", 3: "seocho"}
+BASE_CLEARANCE = {
+    Role.AGENT: 1, Role.SURVEYOR: 1, Role.DISPATCHER: 2, Role.ACCOUNT_MANAGER: 2, Role.OPERATOR: 2,
+    Role.CENTER_MANAGER: 3, Role.EXECUTIVE: 4, Role.ADMIN: 5,
+}  # fmt: skip
+INSIDE_NAME, OUTSIDE_NAME = "김안쪽", "박바깥"
+INSIDE_RRN, OUTSIDE_RRN = "880315-1234567", "900101-2345678"
+BLACKLIST_REASON = "보험사기 혐의 (접근 행렬 시험)"
+
+
+def call_sid() -> str:
+    return "CA" + secrets.token_hex(16)
+
+
+@dataclass
+class World:
+    units: dict[str, int] = field(default_factory=dict)
+    paths: dict[int, str] = field(default_factory=dict)
+    staff: dict[str, dict[str, Any]] = field(default_factory=dict)  # username -> id, role, unit, clearance, token
+    customers: dict[str, int] = field(default_factory=dict)  # "inside", "outside"
+    calls: dict[str, str] = field(default_factory=dict)
+    items: dict[str, int] = field(default_factory=dict)
+
+    def auth(self, username: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.staff[username]['token']}"}
+
+    def sees_unit(self, username: str, unit_id: int) -> bool:
+        return self.paths[unit_id].startswith(self.paths[self.staff[username]["unit"]])
+
+
+def build_world(engine: Engine) -> World:
+    """Units; every role at every level of the Seoul chain; operators and agents in Busan; tokens; passwords."""
+    world = World()
+    password_hash = hash_password(PASSWORD)
+    with session_scope(engine) as session:
+        for code, name, level, parent in UNITS:
+            unit = OrgUnit(code=code, name=name, level=level, parent_id=world.units.get(parent or ""))
+            session.add(unit)
+            session.flush()
+            parent_path = "/" if parent is None else world.paths[world.units[parent]]
+            unit.path = f"{parent_path}{unit.id}/"
+            session.add(unit)
+            world.units[code] = int(unit.id)  # type: ignore[arg-type]
+            world.paths[int(unit.id)] = unit.path  # type: ignore[arg-type]
+        plan: list[tuple[str, Role, str]] = []
+        for code, _name, level, _parent in UNITS[:4]:
+            for role in Role:
+                plan.append((f"{role.value}.{LEVEL_SLUG[level]}", role, code))
+        plan += [
+            ("operator.busan", Role.OPERATOR, "BUSAN"),
+            ("operator.haeundae", Role.OPERATOR, "BUSAN-DONGBU-HAEUNDAE"),
+            ("account_manager.haeundae", Role.ACCOUNT_MANAGER, "BUSAN-DONGBU-HAEUNDAE"),
+        ]
+        for username, role, code in plan:
+            level = next(lv for c, _n, lv, _p in UNITS if c == code)
+            senior = level == 0 or (level == 1 and role in (Role.OPERATOR, Role.CENTER_MANAGER))
+            clearance = min(5, BASE_CLEARANCE[role] + int(senior))
+            staff = Staff(
+                username=username, full_name="홍길동", role=role.value, org_unit_id=world.units[code],
+                clearance=clearance, password_hash=password_hash,
+            )  # fmt: skip
+            session.add(staff)
+            session.flush()
+            world.staff[username] = {"id": staff.id, "role": role, "unit": world.units[code], "clearance": clearance}
+        for username in world.staff:
+            world.staff[username]["token"] = issue_token(session, username=username)
+    return world
+
+
+async def add_customers_and_calls(client: Any, world: World, engine: Engine) -> None:
+    """Two customers through the API (one in each province), a classified call of each routed, both blacklisted."""
+    for key, name, rrn, phone, unit in (
+        ("inside", INSIDE_NAME, INSIDE_RRN, "010-1111-2222", "SEOUL-GANGNAM-SEOCHO"),
+        ("outside", OUTSIDE_NAME, OUTSIDE_RRN, "010-3333-4444", "BUSAN-DONGBU-HAEUNDAE"),
+    ):
+        body = {"kind": "individual", "name": name, "phones": [phone], "registration_number": rrn,
+                "org_unit_id": world.units[unit]}  # fmt: skip
+        answer = await client.post("/api/v1/customers", json=body, headers=world.auth("admin.hq"))
+        assert answer.status == 201, await answer.text()
+        world.customers[key] = (await answer.json())["id"]
+    now = datetime.now(UTC)
+    with session_scope(engine) as session:
+        for key in ("inside", "outside"):
+            sid = call_sid()
+            world.calls[key] = sid
+            session.add(
+                Call(
+                    call_sid=sid, status="completed", from_number="+821011112222", to_number="+8215881234",
+                    customer_id=world.customers[key], started_at=now, ended_at=now, duration=60,
+                    transcript="이사를 해서 주소가 바뀌었습니다. 서울시 서초구 반포대로 1 입니다.",
+                    type="notification", topic="notification.address_change", urgency="normal",
+                    entities=[{"kind": "place", "value": "서울시 서초구 반포대로 1"}],
+                    classification={"reasons": ["주소 변경 표현"], "model": "test",
+                                    "proposed_changes": [{"field": "address", "value": "서울시 서초구 반포대로 1",
+                                                          "evidence": "주소가 바뀌었습니다"}]},
+                    pipeline_state="classified",
+                )
+            )  # fmt: skip
+            session.flush()
+            route_call(session, sid, now=now)
+        for key in ("inside", "outside"):
+            item = session.exec(select(ReviewItem).where(ReviewItem.call_sid == world.calls[key])).one()
+            world.items[key] = int(item.id)  # type: ignore[arg-type]
+    # Listed after routing (a blacklisted customer's call would be lifted to the province by the rules).
+    for key in ("inside", "outside"):
+        answer = await client.post(
+            "/api/v1/blacklist",
+            json={"customer_id": world.customers[key], "reason": BLACKLIST_REASON},
+            headers=world.auth("admin.hq"),
+        )
+        assert answer.status == 201, await answer.text()

@@ -1,0 +1,234 @@
+"""The access matrix: every role at every level against every /api/v1/ endpoint and console page, for a customer
+inside and one outside the viewer's scope. Nothing outside scope is returned, masked fields stay masked, and a
+route added to the application without a line in MATRIX fails this test."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import replace
+from typing import Any
+
+import pytest
+
+from crm_store.db import make_engine
+from gateway.app import create_app
+from tests.customer_helpers import SECRET
+from tests.review_helpers import (
+    BLACKLIST_REASON,
+    INSIDE_NAME,
+    INSIDE_RRN,
+    OUTSIDE_NAME,
+    OUTSIDE_RRN,
+    PASSWORD,
+    World,
+    add_customers_and_calls,
+    build_world,
+)
+from workers.settings import Settings
+
+CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+Target = str  # "inside" or "outside"
+# (method, canonical path) -> how to call it for a target: (path, query, json body) or None (not per customer).
+Probe = Callable[[World, Target], tuple[str, dict[str, str], Any]]
+
+
+def _c(world: World, t: Target) -> int:
+    return world.customers[t]
+
+
+MATRIX: dict[tuple[str, str], Probe] = {
+    ("GET", "/api/v1/openapi.json"): lambda w, t: ("/api/v1/openapi.json", {}, None),
+    ("GET", "/api/v1/calls"): lambda w, t: ("/api/v1/calls", {}, None),
+    ("GET", "/api/v1/calls/{call_sid}"): lambda w, t: (f"/api/v1/calls/{w.calls[t]}", {}, None),
+    ("POST", "/api/v1/customers"): lambda w, t: (
+        "/api/v1/customers",
+        {},
+        {"kind": "individual", "name": "최신규", "phones": ["010-5555-6666"], "registration_number": "850505-1234567",
+         "org_unit_id": w.units["SEOUL-GANGNAM-SEOCHO" if t == "inside" else "BUSAN-DONGBU-HAEUNDAE"]},
+    ),  # fmt: skip
+    ("GET", "/api/v1/customers/lookup"): lambda w, t: (
+        "/api/v1/customers/lookup",
+        {"phone": "010-1111-2222" if t == "inside" else "010-3333-4444"},
+        None,
+    ),
+    ("GET", "/api/v1/customers/{customer_id}"): lambda w, t: (f"/api/v1/customers/{_c(w, t)}", {}, None),
+    ("POST", "/api/v1/customers/{customer_id}/policies"): lambda w, t: (
+        f"/api/v1/customers/{_c(w, t)}/policies",
+        {},
+        {"line": "auto", "premium": 1000, "start_date": "2025-01-01", "end_date": "2026-01-01"},
+    ),
+    ("POST", "/api/v1/customers/{customer_id}/claims"): lambda w, t: (
+        f"/api/v1/customers/{_c(w, t)}/claims",
+        {},
+        {"policy_id": 1, "occurred_on": "2025-02-01", "paid_amount": 0},
+    ),
+    ("GET", "/api/v1/customers/{customer_id}/segment-history"): lambda w, t: (
+        f"/api/v1/customers/{_c(w, t)}/segment-history", {}, None),
+    ("PUT", "/api/v1/customers/{customer_id}/account-manager"): lambda w, t: (
+        f"/api/v1/customers/{_c(w, t)}/account-manager", {}, {"username": "account_manager.seocho"}),
+    ("GET", "/api/v1/customers/{customer_id}/account-manager/history"): lambda w, t: (
+        f"/api/v1/customers/{_c(w, t)}/account-manager/history", {}, None),
+    ("GET", "/api/v1/account-managers/{username}"): lambda w, t: (
+        f"/api/v1/account-managers/{'account_manager.seocho' if t == 'inside' else 'account_manager.haeundae'}",
+        {}, None),
+    ("POST", "/api/v1/account-managers/{username}/certifications"): lambda w, t: (
+        f"/api/v1/account-managers/{'account_manager.seocho' if t == 'inside' else 'account_manager.haeundae'}"
+        "/certifications", {}, {"grade": "junior"}),
+    ("GET", "/api/v1/account-managers/{username}/report"): lambda w, t: (
+        f"/api/v1/account-managers/{'account_manager.seocho' if t == 'inside' else 'account_manager.haeundae'}"
+        "/report", {}, None),
+    ("GET", "/api/v1/account-managers/{username}/events"): lambda w, t: (
+        f"/api/v1/account-managers/{'account_manager.seocho' if t == 'inside' else 'account_manager.haeundae'}"
+        "/events", {}, None),
+    ("POST", "/api/v1/blacklist"): lambda w, t: ("/api/v1/blacklist", {}, {"customer_id": _c(w, t), "reason": "x"}),
+    ("POST", "/api/v1/blacklist/{entry_id}/approve"): lambda w, t: (
+        f"/api/v1/blacklist/{1 if t == 'inside' else 2}/approve", {}, None),
+    ("GET", "/api/v1/org-units"): lambda w, t: ("/api/v1/org-units", {}, None),
+    ("GET", "/api/v1/staff"): lambda w, t: ("/api/v1/staff", {}, None),
+    ("GET", "/api/v1/audit"): lambda w, t: ("/api/v1/audit", {"customer_id": str(_c(w, t))}, None),
+    ("GET", "/api/v1/review-items"): lambda w, t: ("/api/v1/review-items", {}, None),
+    ("POST", "/api/v1/review-items/{item_id}/take"): lambda w, t: (f"/api/v1/review-items/{w.items[t]}/take", {}, None),
+    ("GET", "/api/v1/tokens"): lambda w, t: ("/api/v1/tokens", {}, None),
+    ("DELETE", "/api/v1/tokens/{token_id}"): lambda w, t: ("/api/v1/tokens/999999", {}, None),
+    ("GET", "/api/v1/corrections"): lambda w, t: ("/api/v1/corrections", {}, None),
+    ("GET", "/console/login"): lambda w, t: ("/console/login", {}, None),
+    ("POST", "/console/login"): lambda w, t: ("/console/login", {}, {}),
+    ("POST", "/console/logout"): lambda w, t: ("/console/logout", {}, None),
+    ("GET", "/console/"): lambda w, t: ("/console/", {}, None),
+    ("GET", "/console/queue"): lambda w, t: ("/console/queue", {}, None),
+    ("GET", "/console/items/{item_id}"): lambda w, t: (f"/console/items/{w.items[t]}", {}, None),
+    ("GET", "/console/items/{item_id}/recording"): lambda w, t: (f"/console/items/{w.items[t]}/recording", {}, None),
+    ("POST", "/console/items/{item_id}/take"): lambda w, t: (f"/console/items/{w.items[t]}/take", {}, {}),
+    ("POST", "/console/items/{item_id}/classification"): lambda w, t: (
+        f"/console/items/{w.items[t]}/classification", {}, {"type": "inquiry", "topic": "inquiry.other"}),
+    ("POST", "/console/items/{item_id}/changes/{index}"): lambda w, t: (
+        f"/console/items/{w.items[t]}/changes/0", {}, {"decision": "apply", "value": "부산시"}),
+    ("POST", "/console/items/{item_id}/forward"): lambda w, t: (
+        f"/console/items/{w.items[t]}/forward", {}, {"note": "이관"}),
+    ("POST", "/console/items/{item_id}/close"): lambda w, t: (f"/console/items/{w.items[t]}/close", {}, {}),
+}  # fmt: skip
+# Reads every viewer must get for a customer in scope (the matrix must not pass by refusing everything).
+READABLE = {
+    "/api/v1/customers/{customer_id}",
+    "/api/v1/customers/lookup",
+    "/api/v1/calls/{call_sid}",
+    "/api/v1/audit",
+    "/console/items/{item_id}",
+}
+# Routes outside the matrix's subject (Twilio webhooks check signatures; health and metrics hold no customer data).
+NOT_CUSTOMER_DATA = ("/twilio/", "/healthz", "/metrics")
+SECRETS_OF = {
+    "inside": (INSIDE_NAME, INSIDE_RRN[:8]),
+    "outside": (OUTSIDE_NAME, OUTSIDE_RRN[:8]),
+}
+
+
+@pytest.fixture
+def settings(sqlite_settings: Settings) -> Settings:
+    return replace(sqlite_settings, secret_key=SECRET)
+
+
+@pytest.fixture
+def engine(settings: Settings) -> Iterator[Any]:
+    engine = make_engine(settings.sync_db_url)
+    yield engine
+    engine.dispose()
+
+
+def _routes(app: Any) -> set[tuple[str, str]]:
+    return {
+        (r.method, r.resource.canonical)
+        for r in app.router.routes()
+        if r.method != "HEAD" and r.resource is not None and not r.resource.canonical.startswith(NOT_CUSTOMER_DATA)
+    }
+
+
+def test_every_route_is_in_the_matrix(settings: Settings) -> None:
+    routes = _routes(create_app(settings, embedded_worker=False))
+    missing = routes - set(MATRIX)
+    assert not missing, f"routes without a line in the access matrix: {sorted(missing)}"
+    assert not set(MATRIX) - routes, "matrix lines for routes that no longer exist"
+
+
+def _leaks(world: World, username: str, target: Target, body: str) -> list[str]:
+    """What this answer shows that the viewer may not see."""
+    problems = []
+    staff = world.staff[username]
+    inside_scope = world.sees_unit(username, world.units[
+        "SEOUL-GANGNAM-SEOCHO" if target == "inside" else "BUSAN-DONGBU-HAEUNDAE"])  # fmt: skip
+    for key, (name, rrn_prefix) in SECRETS_OF.items():
+        unit = world.units["SEOUL-GANGNAM-SEOCHO" if key == "inside" else "BUSAN-DONGBU-HAEUNDAE"]
+        if not world.sees_unit(username, unit):
+            if name in body or world.calls[key] in body or rrn_prefix in body:
+                problems.append(f"{key} customer outside scope shown")
+        elif staff["clearance"] < 3 and (rrn_prefix in body or BLACKLIST_REASON in body):
+            problems.append(f"graded field of the {key} customer shown at clearance {staff['clearance']}")
+    del inside_scope
+    return problems
+
+
+async def _console_login(client: Any, username: str) -> str:
+    form = await (await client.get("/console/login")).text()
+    token = CSRF.search(form)[1]  # type: ignore[index]
+    answer = await client.post("/console/login", data={"username": username, "password": PASSWORD, "csrf_token": token})
+    assert answer.status == 200, await answer.text()
+    return CSRF.search(await answer.text())[1]  # type: ignore[index]
+
+
+async def test_access_matrix(aiohttp_client: Any, settings: Settings, engine: Any) -> None:
+    world = build_world(engine)
+    app = create_app(settings, embedded_worker=False)
+    client = await aiohttp_client(app)
+    await add_customers_and_calls(client, world, engine)
+    routes = sorted(_routes(app))
+    failures: list[str] = []
+    # Read-only first for every viewer, then the unsafe methods (which may change what later reads see).
+    ordered = [r for r in routes if r[0] == "GET"] + [r for r in routes if r[0] != "GET"]
+    for username in world.staff:
+        if username == "admin.hq":
+            continue  # the administrator's token seeded the data; it is probed last below
+        csrf = await _console_login(client, username)
+        for method, canonical in ordered:
+            if canonical in ("/console/logout", "/console/login"):
+                continue
+            for target in ("outside", "inside"):
+                path, query, body = MATRIX[(method, canonical)](world, target)
+                console = path.startswith("/console/")
+                kwargs: dict[str, Any] = {"params": query, "allow_redirects": False}
+                if console:
+                    if method != "GET":
+                        kwargs["data"] = {**(body or {}), "csrf_token": csrf}
+                    headers: dict[str, str] = {}
+                else:
+                    headers = world.auth(username)
+                    if body is not None:
+                        kwargs["json"] = body
+                answer = await client.request(method, path, headers=headers, **kwargs)
+                text = await answer.text(errors="replace")
+                if answer.status == 404:
+                    text = text.replace(world.calls[target], "")  # "no call CA...": the asker's own words
+                problems = _leaks(world, username, target, text)
+                outside = not world.sees_unit(username, world.units["BUSAN-DONGBU-HAEUNDAE"])
+                if (
+                    target == "outside"
+                    and outside
+                    and method != "GET"
+                    and answer.status < 400
+                    and canonical not in ("/api/v1/tokens/{token_id}",)
+                ):
+                    problems.append(f"unsafe {method} on an out-of-scope target answered {answer.status}")
+                visible = world.sees_unit(username, world.units["SEOUL-GANGNAM-SEOCHO"])
+                if (
+                    method == "GET"
+                    and target == "inside"
+                    and visible
+                    and canonical in READABLE
+                    and answer.status != 200
+                ):
+                    problems.append(f"in-scope read refused with {answer.status}")
+                if answer.status >= 500:
+                    problems.append(f"server error {answer.status}")
+                failures += [f"{username} {method} {path} [{target}]: {p}" for p in problems]
+        client.session.cookie_jar.clear()
+    assert not failures, "\n".join(failures[:40])

@@ -1,0 +1,177 @@
+"""Console sign-in (password, lockout, CSRF, logout), the review workflow, masking, tokens, corrections."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import replace
+from typing import Any
+
+import pytest
+from sqlmodel import select
+
+from crm_store.db import make_engine, session_scope
+from crm_store.models import AuditEntry, ClassificationCorrection, Customer, LoginLockout, ReviewItem
+from gateway.app import create_app
+from tests.customer_helpers import SECRET
+from tests.review_helpers import BLACKLIST_REASON, PASSWORD, World, add_customers_and_calls, build_world
+from workers.settings import Settings
+
+CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+@pytest.fixture
+def settings(sqlite_settings: Settings) -> Settings:
+    return replace(sqlite_settings, secret_key=SECRET)
+
+
+@pytest.fixture
+def engine(settings: Settings) -> Iterator[Any]:
+    engine = make_engine(settings.sync_db_url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+async def world_client(aiohttp_client: Any, settings: Settings, engine: Any) -> tuple[World, Any]:
+    world = build_world(engine)
+    client = await aiohttp_client(create_app(settings, embedded_worker=False))
+    await add_customers_and_calls(client, world, engine)
+    return world, client
+
+
+async def login(client: Any, username: str, password: str = PASSWORD) -> tuple[int, str]:
+    """Sign in through the form; the status of the POST and the page it leads to."""
+    form = await (await client.get("/console/login")).text()
+    token = CSRF.search(form)[1]  # type: ignore[index]
+    answer = await client.post(
+        "/console/login",
+        data={"username": username, "password": password, "csrf_token": token},
+        allow_redirects=False,
+    )
+    if answer.status != 303:
+        return answer.status, await answer.text()
+    page = await client.get(answer.headers["Location"])
+    return 303, await page.text()
+
+
+async def test_login_sets_a_strict_httponly_session_and_logout_ends_it(world_client: tuple[World, Any]) -> None:
+    world, client = world_client
+    assert (await client.get("/console/queue", allow_redirects=False)).headers["Location"] == "/console/login"
+    form = await (await client.get("/console/login")).text()
+    token = CSRF.search(form)[1]  # type: ignore[index]
+    answer = await client.post(
+        "/console/login",
+        data={"username": "operator.seocho", "password": PASSWORD, "csrf_token": token},
+        allow_redirects=False,
+    )
+    assert answer.status == 303
+    cookie = answer.headers["Set-Cookie"] if "hotline_session" in answer.headers["Set-Cookie"] else ""
+    set_cookies = " ".join(answer.headers.getall("Set-Cookie"))
+    assert "hotline_session=" in set_cookies and "HttpOnly" in set_cookies and "SameSite=Strict" in set_cookies
+    del cookie
+    queue = await client.get("/console/queue")
+    assert queue.status == 200 and "서초구지점" in await queue.text()
+    assert queue.headers["X-Frame-Options"] == "DENY"
+    csrf = CSRF.search(await queue.text())[1]  # type: ignore[index]
+    assert (await client.post("/console/logout", data={"csrf_token": csrf}, allow_redirects=False)).status == 303
+    assert (await client.get("/console/queue", allow_redirects=False)).status == 303
+
+
+async def test_login_form_needs_its_csrf_cookie(world_client: tuple[World, Any]) -> None:
+    _world, client = world_client
+    answer = await client.post(
+        "/console/login", data={"username": "operator.seocho", "password": PASSWORD, "csrf_token": "forged"}
+    )
+    assert answer.status == 403
+
+
+async def test_five_failures_lock_the_account(world_client: tuple[World, Any], engine: Any) -> None:
+    world, client = world_client
+    for _ in range(5):
+        status, _page = await login(client, "operator.seocho", "wrong-password")
+        assert status == 401
+    status, page = await login(client, "operator.seocho")
+    assert status == 403 and "잠겼" in page
+    with session_scope(engine) as session:
+        lockout = session.get(LoginLockout, world.staff["operator.seocho"]["id"])
+        assert lockout is not None and lockout.locked_until is not None
+    status, _page = await login(client, "nobody", "whatever-password")
+    assert status == 401
+
+
+async def test_unsafe_methods_need_the_session_csrf_token(world_client: tuple[World, Any]) -> None:
+    world, client = world_client
+    await login(client, "operator.seocho")
+    item = world.items["inside"]
+    assert (await client.post(f"/console/items/{item}/take", data={})).status == 403
+    assert (await client.post(f"/console/items/{item}/take", data={"csrf_token": "nope"})).status == 403
+    # The JSON API accepts the session too, but then unsafe methods need the X-CSRF-Token header.
+    assert (await client.get("/api/v1/review-items")).status == 200
+    assert (await client.post(f"/api/v1/review-items/{item}/take")).status == 403
+
+
+async def test_review_take_correct_apply_forward(world_client: tuple[World, Any], engine: Any) -> None:
+    world, client = world_client
+    _status, page = await login(client, "operator.seocho")
+    assert world.calls["inside"] in page and world.calls["outside"] not in page
+    csrf = CSRF.search(page)[1]  # type: ignore[index]
+    item = world.items["inside"]
+    taken = await client.post(f"/console/items/{item}/take", data={"csrf_token": csrf})
+    assert taken.status == 200 and "처리 중" in await taken.text()
+    # No two operators work one item.
+    answer = await client.post(f"/api/v1/review-items/{item}/take", headers=world.auth("center_manager.seocho"))
+    assert answer.status == 409
+    page = await client.post(
+        f"/console/items/{item}/classification",
+        data={"csrf_token": csrf, "type": "complaint", "topic": "complaint.staff_attitude", "entities": "place: 서초"},
+    )
+    assert page.status == 200 and "complaint.staff_attitude" in await page.text()
+    page = await client.post(
+        f"/console/items/{item}/changes/0",
+        data={"csrf_token": csrf, "decision": "apply", "value": "서울시 서초구 반포대로 2"},
+    )
+    assert page.status == 200
+    with session_scope(engine) as session:
+        customer = session.get(Customer, world.customers["inside"])
+        assert customer is not None and (customer.profile or {}).get("address") == "서울시 서초구 반포대로 2"
+        correction = session.exec(select(ClassificationCorrection)).one()
+        assert correction.changed and correction.corrected["topic"] == "complaint.staff_attitude"
+    answer = await client.post(
+        f"/console/items/{item}/forward", data={"csrf_token": csrf, "note": "직원 응대 불만: 시 센터 확인 필요"}
+    )
+    assert answer.status == 200 and world.calls["inside"] not in await answer.text()
+    with session_scope(engine) as session:
+        moved = session.get(ReviewItem, item)
+        assert moved is not None and moved.org_unit_id == world.units["SEOUL-GANGNAM"] and moved.state == "open"
+        reads = session.exec(select(AuditEntry).where(AuditEntry.call_sid == world.calls["inside"])).all()
+        assert {r.username for r in reads} == {"operator.seocho"}
+    exported = await client.get("/api/v1/corrections", headers=world.auth("admin.hq"))
+    rows = (await exported.json())["items"]
+    assert rows[0]["topic"] == "complaint.staff_attitude" and rows[0]["text"]
+    assert (await client.get("/api/v1/corrections", headers=world.auth("operator.seocho"))).status == 403
+
+
+async def test_fields_are_masked_below_their_grade(world_client: tuple[World, Any]) -> None:
+    world, client = world_client
+    cid = world.customers["inside"]
+    low = await (await client.get(f"/api/v1/customers/{cid}", headers=world.auth("operator.seocho"))).json()
+    high = await (await client.get(f"/api/v1/customers/{cid}", headers=world.auth("operator.seoul"))).json()
+    assert low["registration_number"] == "●●●●" and "registration_number" in low["masked_fields"]
+    assert high["registration_number"].startswith("880315-") and high["masked_fields"] == []
+    assert low["blacklisted"] and all(h["reason"] == "●●●●" for h in low["blacklist"])
+    assert BLACKLIST_REASON in {h["reason"] for h in high["blacklist"]}
+
+
+async def test_tokens_are_listed_and_revoked(world_client: tuple[World, Any]) -> None:
+    world, client = world_client
+    mine = await (await client.get("/api/v1/tokens", headers=world.auth("agent.seocho"))).json()
+    assert [t["staff_id"] for t in mine["items"]] == [world.staff["agent.seocho"]["id"]]
+    other = (await (await client.get("/api/v1/tokens", headers=world.auth("agent.hq"))).json())["items"][0]["id"]
+    answer = await client.delete(f"/api/v1/tokens/{other}", headers=world.auth("agent.seocho"))
+    assert answer.status == 404
+    answer = await client.delete(f"/api/v1/tokens/{mine['items'][0]['id']}", headers=world.auth("agent.seocho"))
+    assert answer.status == 200 and (await answer.json())["revoked_at"]
+    # Revoked through this gateway: refused at once, not after the token cache's few seconds.
+    answer = await client.get("/api/v1/tokens", headers=world.auth("agent.seocho"))
+    assert answer.status == 401
