@@ -7,7 +7,6 @@ after its own row is durable. SQLite (the laptop mode) takes the plain ORM path.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 from dataclasses import dataclass
@@ -18,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from crm_store.calls import Caller, register_incoming_call
+from crm_store.coalesce import Coalescer
 from crm_store.db import async_session_scope
 from crm_store.types import utcnow
 
@@ -134,47 +134,22 @@ class IncomingCallWriter:
         self._engine = engine
         self._sessions = sessions
         self._batched = engine.dialect.name == "postgresql"
-        self._max_batch = max_batch
-        self._pending: list[tuple[IncomingCall, asyncio.Future[Caller]]] = []
-        self._flusher: asyncio.Task[None] | None = None
+        # One statement in flight: the calls that arrive meanwhile go in the next one, with one commit.
+        self._writes = Coalescer(self._write, name="incoming-call-writer", max_batch=max_batch)
 
     async def open(self, call: IncomingCall) -> Caller:
         """Store the webhook and open the call; returns who is calling once the row is durable."""
         if not self._batched:
             return await self._open_one_orm(call)
-        future: asyncio.Future[Caller] = asyncio.get_running_loop().create_future()
-        self._pending.append((call, future))
-        if self._flusher is None or self._flusher.done():
-            self._flusher = asyncio.create_task(self._flush(), name="incoming-call-writer")
-        return await future
+        return await self._writes.submit(call)
 
-    async def _flush(self) -> None:
-        while self._pending:
-            batch = self._pending[: self._max_batch]
-            del self._pending[: self._max_batch]
-            try:
-                callers = await self._write([call for call, _ in batch])
-            except Exception as err:
-                if len(batch) == 1:
-                    _settle(batch[0][1], error=err)
-                    continue
-                # One bad row must not sink the others: write them one by one.
-                log.warning("batch of %d incoming calls failed (%s); writing one by one", len(batch), err)
-                for call, future in batch:
-                    try:
-                        _settle(future, result=(await self._write([call])).get(call.call_sid, _UNKNOWN))
-                    except Exception as single:
-                        _settle(future, error=single)
-                continue
-            for call, future in batch:
-                _settle(future, result=callers.get(call.call_sid, _UNKNOWN))
-
-    async def _write(self, calls: list[IncomingCall]) -> dict[str, Caller]:
+    async def _write(self, calls: list[IncomingCall]) -> list[Caller]:
         async with self._engine.connect() as conn:
             raw = await conn.get_raw_connection()
             # The driver's own connection (asyncpg: prepared once per connection, autocommit).
             rows = await raw.driver_connection.fetch(_OPEN_CALLS_PG, *_columns(calls))  # type: ignore[union-attr]
-        return {row[0]: _caller(row) for row in rows}
+        callers = {row[0]: _caller(row) for row in rows}
+        return [callers.get(call.call_sid, _UNKNOWN) for call in calls]
 
     async def _open_one_orm(self, call: IncomingCall) -> Caller:
         async with async_session_scope(self._sessions) as session:
@@ -195,8 +170,7 @@ class IncomingCallWriter:
 
     async def close(self) -> None:
         """Let the calls already handed in be written."""
-        if self._flusher is not None:
-            await asyncio.shield(self._flusher)
+        await self._writes.close()
 
 
 _UNKNOWN = Caller(None, None, False)
@@ -207,18 +181,6 @@ def _caller(row: Any) -> Caller:
     reason = f"entry {entry_id} of {unit_name}, matched on {matched_on}" if entry_id is not None else None
     alerts = (("blacklist",) if blacklisted else ()) + (("key_customer",) if segment == "key" else ())
     return Caller(customer_id, segment, bool(blacklisted), reason, alerts)
-
-
-def _settle(
-    future: asyncio.Future[Caller], *, result: Caller | None = None, error: BaseException | None = None
-) -> None:
-    if future.done():  # the webhook's request was cancelled (Twilio hung up on us)
-        return
-    if error is not None:
-        future.set_exception(error)
-    else:
-        assert result is not None
-        future.set_result(result)
 
 
 def incoming_call(

@@ -11,7 +11,6 @@ form and `crm_store.picture` assembles the answer, exactly as for the ORM reader
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from dataclasses import dataclass
 from datetime import date
@@ -21,6 +20,7 @@ import orjson
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from crm_store.coalesce import Coalescer
 from crm_store.customers import customer_picture
 from crm_store.db import async_session_scope
 from crm_store.errors import CustomerNotFound
@@ -212,12 +212,11 @@ class PictureReader:
         self._engine = engine
         self._sessions = sessions
         self._batched = engine.dialect.name == "postgresql"
-        self._max_batch = max_batch
         # Unlike the webhook's writes, reads may run side by side: one statement runs on one PostgreSQL backend
         # (one core), so two in flight keep both cores of a small server busy while the next batch gathers.
-        self._max_statements = max_statements
-        self._pending: list[tuple[PictureRequest, asyncio.Future[PictureSource | None]]] = []
-        self._flushers: set[asyncio.Task[None]] = set()
+        self._reads = Coalescer(
+            self.read, name="customer-picture-reader", max_batch=max_batch, max_in_flight=max_statements
+        )
 
     async def picture(
         self,
@@ -236,42 +235,12 @@ class PictureReader:
                     session, viewer, rules=rules, as_of=as_of, customer_id=customer_id, phone=phone, call_sid=call_sid
                 )
         request = PictureRequest(viewer, first_year_shown(rules, as_of), customer_id, phone, call_sid)
-        source = await self._submit(request)
+        source = await self._reads.submit(request)
         if source is None:
             raise CustomerNotFound(
                 f"no customer {customer_id}" if customer_id is not None else "no customer with this number"
             )
         return customer_document(source, viewer, rules=rules, as_of=as_of)
-
-    async def _submit(self, request: PictureRequest) -> PictureSource | None:
-        future: asyncio.Future[PictureSource | None] = asyncio.get_running_loop().create_future()
-        self._pending.append((request, future))
-        if len(self._flushers) < self._max_statements:
-            flusher = asyncio.create_task(self._flush(), name="customer-picture-reader")
-            self._flushers.add(flusher)
-            flusher.add_done_callback(self._flushers.discard)
-        return await future
-
-    async def _flush(self) -> None:
-        while self._pending:
-            batch = self._pending[: self._max_batch]
-            del self._pending[: self._max_batch]
-            try:
-                sources = await self.read([request for request, _ in batch])
-            except Exception as err:
-                if len(batch) == 1:
-                    _settle(batch[0][1], error=err)
-                    continue
-                # One bad request must not sink the others: read them one by one.
-                log.warning("batch of %d picture reads failed (%s); reading one by one", len(batch), err)
-                for request, future in batch:
-                    try:
-                        _settle(future, result=(await self.read([request]))[0])
-                    except Exception as single:
-                        _settle(future, error=single)
-                continue
-            for (_, future), source in zip(batch, sources, strict=True):
-                _settle(future, result=source)
 
     async def read(self, requests: list[PictureRequest]) -> list[PictureSource | None]:
         """The sources of the pictures asked for, in order (None: unknown or out of scope), audited."""
@@ -286,19 +255,4 @@ class PictureReader:
 
     async def close(self) -> None:
         """Let the reads already asked for finish."""
-        if self._flushers:
-            await asyncio.shield(asyncio.gather(*self._flushers))
-
-
-def _settle(
-    future: asyncio.Future[PictureSource | None],
-    *,
-    result: PictureSource | None = None,
-    error: BaseException | None = None,
-) -> None:
-    if future.done():  # the request was cancelled (the agent's client went away)
-        return
-    if error is not None:
-        future.set_exception(error)
-    else:
-        future.set_result(result)
+        await self._reads.close()

@@ -7,7 +7,7 @@ from typing import Any
 
 from redis.exceptions import RedisError
 from rq import get_current_job
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from crm_store.calls import call_by_sid
 from crm_store.db import session_scope
@@ -21,7 +21,7 @@ from telephony.errors import AudioDecodeError
 from telephony.recordings import RecordingHostNotAllowed
 from workers.context import WorkerContext, current
 from workers.queueing import CLASSIFY, TRANSCRIBE, enqueue
-from workers.transcripts import transcribe_audio
+from workers.transcripts import TranscriptionResult, transcribe_audio
 from workers.understanding import redact, understand
 
 log = logging.getLogger(__name__)
@@ -37,20 +37,20 @@ def _stop_retries() -> None:
         job.retries_left = 0
 
 
-def _permanent(reason: str) -> PermanentJobFailure:
+def permanent_failure(reason: str) -> PermanentJobFailure:
     """The error to raise for a failure that retrying cannot mend; rq will not retry it."""
     _stop_retries()
     return PermanentJobFailure(reason)
 
 
-def _load_call(session: Session, call_sid: str) -> Call:
+def load_call(session: Session, call_sid: str) -> Call:
     call = session.exec(call_by_sid(call_sid)).first()
     if call is None:
-        raise _permanent(f"no call {call_sid}")
+        raise permanent_failure(f"no call {call_sid}")
     return call
 
 
-def _fail(ctx: WorkerContext, call_sid: str, reason: str, *, permanent: bool) -> None:
+def fail_call(ctx: WorkerContext, call_sid: str, reason: str, *, permanent: bool) -> None:
     """Write the reason on the record; a permanent failure also stops rq's retries."""
     with session_scope(ctx.engine) as session:
         call = session.exec(call_by_sid(call_sid)).first()
@@ -64,7 +64,7 @@ def _fail(ctx: WorkerContext, call_sid: str, reason: str, *, permanent: bool) ->
         _stop_retries()
 
 
-def _hand_on(ctx: WorkerContext, job: OutboxJob) -> None:
+def hand_on(ctx: WorkerContext, job: OutboxJob) -> None:
     """Enqueue the promised next step now; if Redis is away, the outbox relay does it later."""
     try:
         enqueue(ctx.redis, job, ctx.settings)
@@ -79,22 +79,22 @@ def fetch_recording(call_sid: str) -> str:
     """Download the call's recording from Twilio and store it; then promise transcription."""
     ctx = current()
     with session_scope(ctx.engine) as session:
-        call = _load_call(session, call_sid)
+        call = load_call(session, call_sid)
         recording_sid, recording_url = call.recording_sid, call.recording_url
         have = (
             recording_sid is not None
             and session.exec(select(Recording.id).where(Recording.recording_sid == recording_sid)).first()
         )
     if recording_sid is None or recording_url is None:
-        raise _permanent(f"call {call_sid} has no completed recording")
+        raise permanent_failure(f"call {call_sid} has no completed recording")
     if not have:
         try:
             audio, content_type = ctx.recordings.download(recording_url)
         except RecordingHostNotAllowed as err:
-            _fail(ctx, call_sid, str(err), permanent=True)
+            fail_call(ctx, call_sid, str(err), permanent=True)
             raise PermanentJobFailure(str(err)) from err
         except Exception as err:
-            _fail(ctx, call_sid, f"recording download failed, will retry: {err}", permanent=False)
+            fail_call(ctx, call_sid, f"recording download failed, will retry: {err}", permanent=False)
             raise
         with session_scope(ctx.engine) as session:
             session.exec(
@@ -113,53 +113,72 @@ def fetch_recording(call_sid: str) -> str:
             )
     follow_up = TRANSCRIBE.promise(call_sid)
     with session_scope(ctx.engine) as session:
-        call = _load_call(session, call_sid)
+        call = load_call(session, call_sid)
         if call.pipeline_state in (PipelineState.RECEIVED, PipelineState.RECORDING_READY, PipelineState.FAILED):
             call.pipeline_state = PipelineState.RECORDING_FETCHED
             call.failure_reason = None
             call.updated_at = utcnow()
             session.add(call)
         promise_job(session, follow_up)
-    _hand_on(ctx, follow_up)
+    hand_on(ctx, follow_up)
     return f"fetched {recording_sid}"
+
+
+def latest_recording(session: Session, call_sid: str) -> Recording | None:
+    """The call's most recent stored recording."""
+    return session.exec(
+        select(Recording).where(Recording.call_sid == call_sid).order_by(col(Recording.id).desc())
+    ).first()
+
+
+def transcribe_recording(ctx: WorkerContext, call_sid: str, recording: Recording | None) -> TranscriptionResult:
+    """Decode and transcribe a stored recording; audio that cannot be decoded fails the call for good, with why."""
+    if recording is None:
+        raise permanent_failure(f"call {call_sid} has no stored recording")
+    try:
+        audio = decode_audio(recording.audio)
+    except AudioDecodeError as err:
+        reason = f"recording could not be decoded: {err}"
+        fail_call(ctx, call_sid, reason, permanent=True)
+        raise PermanentJobFailure(reason) from err
+    return transcribe_audio(ctx.speech_engine(), audio)
+
+
+def store_transcript(
+    ctx: WorkerContext, call: Call, result: TranscriptionResult, *, extra: dict[str, Any] | None = None
+) -> None:
+    """Write the transcript on the record: redacted text and words, the raw text only if the setting keeps it."""
+    detail = result.detail(redact)
+    if extra:
+        detail.update(extra)
+    call.transcript = redact(result.text)
+    call.transcript_raw = result.text if ctx.settings.keep_raw_transcript else None
+    call.transcript_detail = detail
+    call.asr_model = result.model
+    call.asr_sample_rate = result.sample_rate
+    call.pipeline_state = PipelineState.TRANSCRIBED
+    call.failure_reason = None
+    call.updated_at = utcnow()
 
 
 def transcribe_call(call_sid: str) -> str:
     """Transcribe the stored recording with this process's engine; store words, turns and the redacted text."""
     ctx = current()
     with session_scope(ctx.engine) as session:
-        call = _load_call(session, call_sid)
-        done = call.transcript is not None
-        recording = session.exec(
-            select(Recording).where(Recording.call_sid == call_sid).order_by(Recording.id.desc())  # type: ignore[union-attr]
-        ).first()
+        done = load_call(session, call_sid).transcript is not None
+        recording = latest_recording(session, call_sid)
     if not done:
-        if recording is None:
-            raise _permanent(f"call {call_sid} has no stored recording")
-        try:
-            audio = decode_audio(recording.audio)
-        except AudioDecodeError as err:
-            reason = f"recording could not be decoded: {err}"
-            _fail(ctx, call_sid, reason, permanent=True)
-            raise PermanentJobFailure(reason) from err
-        result = transcribe_audio(ctx.speech_engine(), audio)
+        result = transcribe_recording(ctx, call_sid, recording)
         with session_scope(ctx.engine) as session:
-            call = _load_call(session, call_sid)
+            call = load_call(session, call_sid)
             if call.transcript is None:
-                call.transcript = redact(result.text)
-                call.transcript_raw = result.text if ctx.settings.keep_raw_transcript else None
-                call.transcript_detail = result.detail(redact)
-                call.asr_model = result.model
-                call.asr_sample_rate = result.sample_rate
-                call.pipeline_state = PipelineState.TRANSCRIBED
-                call.failure_reason = None
-                call.updated_at = utcnow()
+                store_transcript(ctx, call, result)
                 session.add(call)
             promise_job(session, CLASSIFY.promise(call_sid))
     else:
         with session_scope(ctx.engine) as session:
             promise_job(session, CLASSIFY.promise(call_sid))
-    _hand_on(ctx, CLASSIFY.promise(call_sid))
+    hand_on(ctx, CLASSIFY.promise(call_sid))
     return "transcribed"
 
 
@@ -167,9 +186,9 @@ def classify_call(call_sid: str) -> dict[str, Any]:
     """Classify the redacted transcript: type, topic, urgency, entities, and the reasons."""
     ctx = current()
     with session_scope(ctx.engine) as session:
-        call = _load_call(session, call_sid)
+        call = load_call(session, call_sid)
         if call.transcript is None:
-            raise _permanent(f"call {call_sid} has no transcript to classify")
+            raise permanent_failure(f"call {call_sid} has no transcript to classify")
         result = understand(call.transcript, now=call.started_at)
         summary = result.to_dict()
         call.type = result.type  # type: ignore[assignment]

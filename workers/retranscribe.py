@@ -23,16 +23,21 @@ from sqlmodel import Session, col, select
 from tqdm import tqdm
 
 from crm_store.db import session_scope
-from crm_store.models import Call, OutboxJob, PipelineState, Recording
+from crm_store.models import Call, OutboxJob, Recording
 from crm_store.outbox import mark_enqueued, promise_job
 from crm_store.types import utcnow
-from telephony.audio import decode_audio
-from telephony.errors import AudioDecodeError
 from workers.context import WorkerContext, current
-from workers.jobs import PermanentJobFailure, _fail, _hand_on, _load_call, _permanent, classify_call
+from workers.jobs import (
+    PermanentJobFailure,
+    classify_call,
+    hand_on,
+    latest_recording,
+    load_call,
+    permanent_failure,
+    store_transcript,
+    transcribe_recording,
+)
 from workers.queueing import QUEUE_DEFAULT, QUEUE_TRANSCRIPTION, enqueue
-from workers.transcripts import transcribe_audio
-from workers.understanding import redact
 
 log = logging.getLogger(__name__)
 
@@ -80,7 +85,7 @@ def _request_of_current_job(call_sid: str) -> str:
     job = get_current_job()
     prefix = f"{_RETRANSCRIBE_PREFIX}{call_sid}-"
     if job is None or not job.id.startswith(prefix):
-        raise _permanent(f"re-transcription of {call_sid} needs a request id (job id {prefix}REQUEST)")
+        raise permanent_failure(f"re-transcription of {call_sid} needs a request id (job id {prefix}REQUEST)")
     return job.id[len(prefix) :]
 
 
@@ -92,40 +97,17 @@ def _done_for(call: Call, request: str) -> bool:
 def transcribe_again(ctx: WorkerContext, call_sid: str, request: str, *, promise_classification: bool) -> bool:
     """Replace the call's transcript with a new one from its stored recording; False if this request did it already."""
     with session_scope(ctx.engine) as session:
-        call = _load_call(session, call_sid)
-        already = _done_for(call, request)
-        recording = session.exec(
-            select(Recording).where(Recording.call_sid == call_sid).order_by(col(Recording.id).desc())
-        ).first()
+        already = _done_for(load_call(session, call_sid), request)
+        recording = latest_recording(session, call_sid)
     if already:
         return False
-    if recording is None:
-        raise _permanent(f"call {call_sid} has no stored recording")
-    try:
-        audio = decode_audio(recording.audio)
-    except AudioDecodeError as err:
-        reason = f"recording could not be decoded: {err}"
-        _fail(ctx, call_sid, reason, permanent=True)
-        raise PermanentJobFailure(reason) from err
-    result = transcribe_audio(ctx.speech_engine(), audio)
+    result = transcribe_recording(ctx, call_sid, recording)
     with session_scope(ctx.engine) as session:
-        call = _load_call(session, call_sid)
+        call = load_call(session, call_sid)
         if _done_for(call, request):  # a twin delivery of this job finished first
             return False
-        detail = result.detail(redact)
-        detail["retranscription"] = {
-            "request": request,
-            "at": utcnow().isoformat(),
-            "previous_model": call.asr_model,
-        }
-        call.transcript = redact(result.text)
-        call.transcript_raw = result.text if ctx.settings.keep_raw_transcript else None
-        call.transcript_detail = detail
-        call.asr_model = result.model
-        call.asr_sample_rate = result.sample_rate
-        call.pipeline_state = PipelineState.TRANSCRIBED
-        call.failure_reason = None
-        call.updated_at = utcnow()
+        retranscription = {"request": request, "at": utcnow().isoformat(), "previous_model": call.asr_model}
+        store_transcript(ctx, call, result, extra={"retranscription": retranscription})
         session.add(call)
         if promise_classification:
             promise_job(session, reclassify_job(call_sid, request))
@@ -140,7 +122,7 @@ def retranscribe_call(call_sid: str) -> str:
     if not changed:
         with session_scope(ctx.engine) as session:
             promise_job(session, reclassify_job(call_sid, request))
-    _hand_on(ctx, reclassify_job(call_sid, request))
+    hand_on(ctx, reclassify_job(call_sid, request))
     return "re-transcribed" if changed else "already re-transcribed"
 
 
