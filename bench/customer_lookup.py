@@ -25,13 +25,14 @@ import sys
 import time
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import aiohttp  # noqa: E402
 
-from bench.voice_webhook import free_port, wait_ready  # noqa: E402
+from bench.loadgen import closed_loop, free_port, wait_ready  # noqa: E402
 
 
 def prepare(database_url: str) -> dict[str, float]:
@@ -85,42 +86,13 @@ def written_like_people(e164: str, rng: random.Random) -> str:
     return e164
 
 
-async def fire(base: str, token: str, numbers: list[str], concurrency: int) -> dict[str, float]:
-    latencies: list[float] = []
-    statuses: dict[int, int] = {}
-    index = 0
+async def fire(base: str, token: str, numbers: list[str], concurrency: int) -> dict[str, Any]:
+    async def send(http: aiohttp.ClientSession, n: int) -> int:
+        async with http.get(f"{base}/api/v1/customers/lookup", params={"phone": numbers[n]}) as answer:
+            await answer.read()
+            return answer.status
 
-    async def one_client(http: aiohttp.ClientSession) -> None:
-        nonlocal index
-        while index < len(numbers):
-            number = numbers[index]
-            index += 1
-            started = time.perf_counter()
-            async with http.get(f"{base}/api/v1/customers/lookup", params={"phone": number}) as answer:
-                await answer.read()
-                statuses[answer.status] = statuses.get(answer.status, 0) + 1
-            latencies.append(time.perf_counter() - started)
-
-    headers = {"Authorization": f"Bearer {token}"}
-    connector = aiohttp.TCPConnector(limit=concurrency)
-    async with aiohttp.ClientSession(connector=connector, headers=headers) as http:
-        started = time.perf_counter()
-        await asyncio.gather(*(one_client(http) for _ in range(concurrency)))
-        wall = time.perf_counter() - started
-    latencies.sort()
-
-    def pct(p: float) -> float:
-        return round(latencies[min(len(latencies) - 1, int(p * len(latencies)))] * 1000, 2)
-
-    return {
-        "requests": len(latencies),
-        "statuses": {str(k): v for k, v in sorted(statuses.items())},
-        "rps": round(len(latencies) / wall, 1),
-        "p50_ms": pct(0.50),
-        "p90_ms": pct(0.90),
-        "p99_ms": pct(0.99),
-        "max_ms": round(latencies[-1] * 1000, 2),
-    }
+    return await closed_loop(send, len(numbers), concurrency, headers={"Authorization": f"Bearer {token}"})
 
 
 def lookup(args: argparse.Namespace) -> dict[str, object]:

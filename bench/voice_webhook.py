@@ -21,9 +21,8 @@ import random
 import secrets
 import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlencode
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -31,31 +30,9 @@ sys.path.insert(0, str(ROOT))
 
 import aiohttp  # noqa: E402
 
+from bench.loadgen import closed_loop, free_port, wait_ready  # noqa: E402
 from telephony.signature import TwilioSignature  # noqa: E402
 from workers.settings import DEV_ACCOUNT_SID, DEV_AUTH_TOKEN  # noqa: E402
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def wait_ready(url: str, proc: subprocess.Popen, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise SystemExit(f"server exited: {proc.args}")
-        try:
-            urllib.request.urlopen(url, timeout=1)
-            return
-        except OSError as err:
-            if getattr(err, "code", None):  # an HTTP error status means it is up
-                return
-        time.sleep(0.2)
-    raise SystemExit(f"{url} not ready")
 
 
 def requests_for(base_url: str, phones: list[str], count: int) -> list[tuple[bytes, dict[str, str]]]:
@@ -86,41 +63,16 @@ def requests_for(base_url: str, phones: list[str], count: int) -> list[tuple[byt
     return prepared
 
 
-async def fire(url: str, prepared: list[tuple[bytes, dict[str, str]]], concurrency: int) -> dict[str, float]:
-    latencies: list[float] = []
-    errors = 0
-    index = 0
+async def fire(url: str, prepared: list[tuple[bytes, dict[str, str]]], concurrency: int) -> dict[str, Any]:
+    async def send(http: aiohttp.ClientSession, n: int) -> int:
+        body, headers = prepared[n]
+        async with http.post(url, data=body, headers=headers) as answer:
+            await answer.read()
+            return answer.status
 
-    async def one_client(http: aiohttp.ClientSession) -> None:
-        nonlocal index, errors
-        while index < len(prepared):
-            body, headers = prepared[index]
-            index += 1
-            started = time.perf_counter()
-            async with http.post(url, data=body, headers=headers) as answer:
-                await answer.read()
-                if answer.status != 200:
-                    errors += 1
-            latencies.append(time.perf_counter() - started)
-
-    connector = aiohttp.TCPConnector(limit=concurrency)
-    async with aiohttp.ClientSession(connector=connector) as http:
-        started = time.perf_counter()
-        await asyncio.gather(*(one_client(http) for _ in range(concurrency)))
-        wall = time.perf_counter() - started
-    latencies.sort()
-
-    def pct(p: float) -> float:
-        return round(latencies[min(len(latencies) - 1, int(p * len(latencies)))] * 1000, 2)
-
-    return {
-        "requests": len(latencies),
-        "errors": errors,
-        "rps": round(len(latencies) / wall, 1),
-        "p50_ms": pct(0.50),
-        "p99_ms": pct(0.99),
-        "max_ms": round(latencies[-1] * 1000, 2),
-    }
+    result = await closed_loop(send, len(prepared), concurrency)
+    result["errors"] = result["requests"] - result["statuses"].get("200", 0)
+    return result
 
 
 def main() -> None:

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 
 from redis import Redis
+from redis.exceptions import RedisError
 from rq import Queue, SimpleWorker, Worker
 from rq.timeouts import TimerDeathPenalty
 
@@ -22,6 +24,19 @@ def _queues(names: list[str], redis: Redis) -> list[Queue]:
     if unknown:
         raise ValueError(f"unknown queue(s) {', '.join(unknown)}; queues are {', '.join(ALL_QUEUES)}")
     return [Queue(name, connection=redis) for name in names]
+
+
+def wait_for_redis(redis: Redis, *, first_delay: float = 0.5, max_delay: float = 10.0) -> None:
+    """Block until Redis answers: a worker started (or restarted) while Redis is away waits, it does not crash."""
+    delay = first_delay
+    while True:
+        try:
+            redis.ping()
+            return
+        except RedisError as err:
+            log.warning("Redis unreachable (%s); the worker waits and retries in %.1f s", err, delay)
+            time.sleep(delay)
+            delay = min(delay * 2, max_delay)
 
 
 def run_worker(settings: Settings, queue_names: list[str], *, burst: bool = False, name: str | None = None) -> bool:
@@ -42,6 +57,7 @@ def run_worker(settings: Settings, queue_names: list[str], *, burst: bool = Fals
     # Jobs of a killed worker are found by the next maintenance pass, which runs between dequeues:
     # a short interval and a short blocking dequeue make recovery minutes, not tens of minutes.
     interval = settings.worker_maintenance_interval
+    wait_for_redis(context.redis)  # rq's Worker talks to Redis as soon as it is made
     worker = worker_class(
         queues, connection=context.redis, name=name, maintenance_interval=interval, worker_ttl=interval + 15
     )

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from redis import Redis
+from rq import Worker
 from rq.registry import StartedJobRegistry
 from sqlmodel import Session, select
 
@@ -110,7 +111,8 @@ def test_redis_stopped_during_an_incoming_call_and_restarted(
         worker = Process("worker", [*HOTLINE, "worker", "--queues", "hotline"], env, tmp_path)
         started += [transcriber, worker]
         wait_http(f"http://127.0.0.1:{port}/healthz", proc=web)
-        time.sleep(3)
+        with Redis.from_url(redis_server.url) as redis:  # both workers listening (models loaded) before the outage
+            wait_until(lambda: len(Worker.all(connection=redis)) == 2, 180, "both workers to listen")
         redis_server.stop()  # Redis goes down under running workers, before the call comes in
         sim = start_simulation(env, AUDIO_DIR / "zeroth_0294.ulaw8k.wav", tmp_path, timeout=300)
         started.append(sim)

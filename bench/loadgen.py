@@ -1,0 +1,76 @@
+"""What the HTTP benchmarks share: free ports, waiting for a server, and a closed-loop load generator."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import subprocess
+import time
+import urllib.request
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import aiohttp
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_ready(url: str, proc: subprocess.Popen, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise SystemExit(f"server exited: {proc.args}")
+        try:
+            urllib.request.urlopen(url, timeout=1)
+            return
+        except OSError as err:
+            if getattr(err, "code", None):  # an HTTP error status means it is up
+                return
+        time.sleep(0.2)
+    raise SystemExit(f"{url} not ready")
+
+
+async def closed_loop(
+    send: Callable[[aiohttp.ClientSession, int], Awaitable[int]],
+    count: int,
+    concurrency: int,
+    **session_options: Any,
+) -> dict[str, Any]:
+    """`concurrency` clients send requests 0..count-1 back to back (`send` returns the HTTP status)."""
+    latencies: list[float] = []
+    statuses: dict[int, int] = {}
+    index = 0
+
+    async def one_client(http: aiohttp.ClientSession) -> None:
+        nonlocal index
+        while index < count:
+            n = index
+            index += 1
+            started = time.perf_counter()
+            status = await send(http, n)
+            latencies.append(time.perf_counter() - started)
+            statuses[status] = statuses.get(status, 0) + 1
+
+    connector = aiohttp.TCPConnector(limit=concurrency)
+    async with aiohttp.ClientSession(connector=connector, **session_options) as http:
+        started = time.perf_counter()
+        await asyncio.gather(*(one_client(http) for _ in range(concurrency)))
+        wall = time.perf_counter() - started
+    latencies.sort()
+
+    def pct(p: float) -> float:
+        return round(latencies[min(len(latencies) - 1, int(p * len(latencies)))] * 1000, 2)
+
+    return {
+        "requests": len(latencies),
+        "statuses": {str(k): v for k, v in sorted(statuses.items())},
+        "rps": round(len(latencies) / wall, 1),
+        "p50_ms": pct(0.50),
+        "p90_ms": pct(0.90),
+        "p99_ms": pct(0.99),
+        "max_ms": round(latencies[-1] * 1000, 2),
+    }

@@ -1,0 +1,40 @@
+"""A worker started while Redis is away waits for it instead of crashing."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+from redis.exceptions import ConnectionError as RedisConnectionError
+
+from workers import runner
+
+
+class FlakyRedis:
+    def __init__(self, failures: int) -> None:
+        self.failures = failures
+        self.pings = 0
+
+    def ping(self) -> bool:
+        self.pings += 1
+        if self.pings <= self.failures:
+            raise RedisConnectionError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+        return True
+
+
+def test_waits_with_backoff_until_redis_answers(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    slept: list[float] = []
+    monkeypatch.setattr(runner.time, "sleep", slept.append)
+    redis = FlakyRedis(failures=5)
+    with caplog.at_level(logging.WARNING, logger="workers.runner"):
+        runner.wait_for_redis(redis, first_delay=0.5, max_delay=4.0)  # type: ignore[arg-type]
+    assert redis.pings == 6
+    assert slept == [0.5, 1.0, 2.0, 4.0, 4.0]
+    assert "Redis unreachable" in caplog.text
+
+
+def test_answers_at_once_when_redis_is_up(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(runner.time, "sleep", lambda _: pytest.fail("must not wait"))
+    runner.wait_for_redis(FlakyRedis(failures=0))  # type: ignore[arg-type]
