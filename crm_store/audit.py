@@ -103,6 +103,7 @@ class AuditFilter:
     action: str | None = None
     since: datetime | None = None
     until: datetime | None = None
+    target: str | None = None
 
 
 def entry_in_scope(viewer: Viewer) -> ColumnElement[bool]:
@@ -127,6 +128,8 @@ def audit_query(viewer: Viewer, wanted: AuditFilter, *, limit: int, before_id: i
         query = query.where(col(AuditEntry.action) != READ)
     elif wanted.action:
         query = query.where(col(AuditEntry.action) == wanted.action)
+    if wanted.target:
+        query = query.where(col(AuditEntry.target) == wanted.target)
     if wanted.since is not None:
         query = query.where(col(AuditEntry.created_at) >= wanted.since)
     if wanted.until is not None:
