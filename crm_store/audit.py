@@ -1,17 +1,45 @@
-"""The audit of reads of customer information: appended in the reading transaction, never changed."""
+"""The audit trail: reads of customer information and administrative changes, appended in the transaction that
+reads or changes, never changed afterwards; queried by auditors (administrators and executives) within their scope.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
 
+from sqlalchemy import ColumnElement, and_, exists, or_
+from sqlalchemy.orm import aliased
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from crm_store.errors import CustomerNotFound
-from crm_store.models import AuditEntry, Customer
-from crm_store.scope import Viewer, customer_in_scope
+from crm_store.models import AuditEntry, Customer, Role
+from crm_store.scope import Viewer, customer_in_scope, unit_in_scope
 from crm_store.types import utcnow
+from crm_store.validation import NotAllowed
+
+# Who may query the whole trail (by person, date, action) of their part of the organisation. Anyone may still read
+# the trail of one customer they can see.
+AUDITORS = frozenset({Role.ADMIN, Role.EXECUTIVE})
+READ = "read"
+# `action` filter value that selects every administrative change (anything but a read).
+CHANGES = "change"
+_AUDITED_CUSTOMER = aliased(Customer, name="audited_customer")
+
+
+class Actor(Protocol):
+    """Whoever reads or changes: a signed-in staff member (Viewer) or the command line (no staff id)."""
+
+    @property
+    def staff_id(self) -> int | None: ...
+
+    @property
+    def username(self) -> str: ...
+
+    @property
+    def remote_addr(self) -> str | None: ...
 
 
 def record_read(
@@ -37,6 +65,94 @@ def record_read(
             created_at=utcnow(),
         )
     )
+
+
+def record_change(
+    session: AsyncSession,
+    actor: Actor,
+    *,
+    action: str,
+    target: str,
+    org_unit_id: int,
+    detail: dict[str, Any],
+    now: datetime | None = None,
+) -> None:
+    """Append an administrative change: who changed what (`staff:12`), in which unit, values before and after."""
+    session.add(
+        AuditEntry(
+            staff_id=actor.staff_id,
+            username=actor.username[:64],
+            customer_id=None,
+            action=action,
+            fields=sorted(detail),
+            target=target,
+            org_unit_id=org_unit_id,
+            detail=detail,
+            remote_addr=(actor.remote_addr or "")[:64] or None,
+            created_at=now or utcnow(),
+        )
+    )
+
+
+@dataclass(frozen=True)
+class AuditFilter:
+    """What an auditor asks for; every part is optional (`until` is exclusive)."""
+
+    customer_id: int | None = None
+    username: str | None = None
+    action: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    target: str | None = None
+
+
+def entry_in_scope(viewer: Viewer) -> ColumnElement[bool]:
+    """A read is visible with its customer; a change with the org unit it concerns."""
+    return or_(
+        exists().where(
+            col(_AUDITED_CUSTOMER.id) == col(AuditEntry.customer_id),
+            unit_in_scope(viewer, col(_AUDITED_CUSTOMER.org_unit_id)),
+        ),
+        and_(col(AuditEntry.customer_id).is_(None), unit_in_scope(viewer, col(AuditEntry.org_unit_id))),
+    )
+
+
+def audit_query(viewer: Viewer, wanted: AuditFilter, *, limit: int, before_id: int | None = None) -> Any:
+    """Entries in the viewer's scope matching the filter, newest first, keyset-paged by id."""
+    query = select(AuditEntry).where(entry_in_scope(viewer))
+    if wanted.customer_id is not None:
+        query = query.where(col(AuditEntry.customer_id) == wanted.customer_id)
+    if wanted.username:
+        query = query.where(col(AuditEntry.username) == wanted.username)
+    if wanted.action == CHANGES:
+        query = query.where(col(AuditEntry.action) != READ)
+    elif wanted.action:
+        query = query.where(col(AuditEntry.action) == wanted.action)
+    if wanted.target:
+        query = query.where(col(AuditEntry.target) == wanted.target)
+    if wanted.since is not None:
+        query = query.where(col(AuditEntry.created_at) >= wanted.since)
+    if wanted.until is not None:
+        query = query.where(col(AuditEntry.created_at) < wanted.until)
+    if before_id is not None:
+        query = query.where(col(AuditEntry.id) < before_id)
+    return query.order_by(col(AuditEntry.id).desc()).limit(limit)
+
+
+async def search_audit(
+    session: AsyncSession, viewer: Viewer, wanted: AuditFilter, *, limit: int = 100, before_id: int | None = None
+) -> list[AuditEntry]:
+    """The trail as an auditor queries it. One customer's trail is open to anyone who can see the customer
+    (CustomerNotFound otherwise); the rest (by person, date, action) to administrators and executives only."""
+    if wanted.customer_id is not None:
+        visible = await session.exec(
+            select(col(Customer.id)).where(col(Customer.id) == wanted.customer_id, customer_in_scope(viewer))
+        )
+        if visible.first() is None:
+            raise CustomerNotFound(f"no customer {wanted.customer_id}")
+    elif viewer.role not in AUDITORS:
+        raise NotAllowed("the audit trail is queried by administrators and executives; name a customer_id")
+    return list((await session.exec(audit_query(viewer, wanted, limit=limit, before_id=before_id))).all())
 
 
 def audit_page(customer_id: int, *, limit: int, before_id: int | None = None) -> Any:
@@ -72,4 +188,7 @@ def audit_public(entry: AuditEntry) -> dict[str, Any]:
         "call_sid": entry.call_sid,
         "remote_addr": entry.remote_addr,
         "at": entry.created_at.isoformat(),
+        "target": entry.target,
+        "org_unit_id": entry.org_unit_id,
+        "detail": entry.detail,
     }

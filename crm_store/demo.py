@@ -40,20 +40,32 @@ HEAD_OFFICE_CODE = "HQ"
 # -- the organisation ------------------------------------------------------------------------------
 # province slug, name; city slug, name, landline area code; county slug, name
 _ORG_TREE: tuple[tuple[str, str, tuple[tuple[str, str, str, tuple[tuple[str, str], ...]], ...]], ...] = (
-    ("seoul", "서울지역본부", (
-        ("gangnam", "서울강남지점", "02", (("seocho", "서초구지점"), ("songpa", "송파구지점"))),
-        ("gangbuk", "서울강북지점", "02", (("jongno", "종로구지점"), ("nowon", "노원구지점"))),
-        ("seobu", "서울서부지점", "02", (("mapo", "마포구지점"), ("gangseo", "강서구지점"))),
-    )),
-    ("gyeonggi", "경기지역본부", (
-        ("suwon", "수원시지점", "031", (("paldal", "팔달구지점"), ("yeongtong", "영통구지점"))),
-        ("seongnam", "성남시지점", "031", (("bundang", "분당구지점"), ("sujeong", "수정구지점"))),
-        ("goyang", "고양시지점", "031", (("ilsan", "일산동구지점"), ("gapyeong", "가평군지점"))),
-    )),
-    ("busan", "부산경남지역본부", (
-        ("dongbu", "부산동부지점", "051", (("haeundae", "해운대구지점"), ("gijang", "기장군지점"))),
-        ("changwon", "창원시지점", "055", (("seongsan", "성산구지점"), ("haman", "함안군지점"))),
-    )),
+    (
+        "seoul",
+        "서울지역본부",
+        (
+            ("gangnam", "서울강남지점", "02", (("seocho", "서초구지점"), ("songpa", "송파구지점"))),
+            ("gangbuk", "서울강북지점", "02", (("jongno", "종로구지점"), ("nowon", "노원구지점"))),
+            ("seobu", "서울서부지점", "02", (("mapo", "마포구지점"), ("gangseo", "강서구지점"))),
+        ),
+    ),
+    (
+        "gyeonggi",
+        "경기지역본부",
+        (
+            ("suwon", "수원시지점", "031", (("paldal", "팔달구지점"), ("yeongtong", "영통구지점"))),
+            ("seongnam", "성남시지점", "031", (("bundang", "분당구지점"), ("sujeong", "수정구지점"))),
+            ("goyang", "고양시지점", "031", (("ilsan", "일산동구지점"), ("gapyeong", "가평군지점"))),
+        ),
+    ),
+    (
+        "busan",
+        "부산경남지역본부",
+        (
+            ("dongbu", "부산동부지점", "051", (("haeundae", "해운대구지점"), ("gijang", "기장군지점"))),
+            ("changwon", "창원시지점", "055", (("seongsan", "성산구지점"), ("haman", "함안군지점"))),
+        ),
+    ),
 )
 
 # (role, how many) at each unit of a level; the administrator is added to the head office apart.
@@ -61,48 +73,127 @@ _STAFF_PLAN: dict[OrgLevel, tuple[tuple[Role, int], ...]] = {
     OrgLevel.HEAD_OFFICE: ((Role.EXECUTIVE, 2), (Role.CENTER_MANAGER, 1), (Role.OPERATOR, 2), (Role.AGENT, 3)),
     OrgLevel.PROVINCE: ((Role.EXECUTIVE, 1), (Role.CENTER_MANAGER, 1), (Role.OPERATOR, 1), (Role.AGENT, 2)),
     OrgLevel.CITY: (
-        (Role.CENTER_MANAGER, 1), (Role.OPERATOR, 1), (Role.AGENT, 3), (Role.DISPATCHER, 1),
-        (Role.ACCOUNT_MANAGER, 2), (Role.SURVEYOR, 2),
+        (Role.CENTER_MANAGER, 1),
+        (Role.OPERATOR, 1),
+        (Role.AGENT, 3),
+        (Role.DISPATCHER, 1),
+        (Role.ACCOUNT_MANAGER, 2),
+        (Role.SURVEYOR, 2),
     ),
     OrgLevel.COUNTY: (
-        (Role.CENTER_MANAGER, 1), (Role.OPERATOR, 1), (Role.AGENT, 2), (Role.ACCOUNT_MANAGER, 2),
+        (Role.CENTER_MANAGER, 1),
+        (Role.OPERATOR, 1),
+        (Role.AGENT, 2),
+        (Role.ACCOUNT_MANAGER, 2),
         (Role.SURVEYOR, 1),
     ),
 }
+# The roles the plan above leaves out at a level, added after it (their own random draws, so that the customers and
+# the staff of the plan above stay what they were): with them every role is at every level of every province.
+_MORE_ROLES: dict[OrgLevel, tuple[Role, ...]] = {
+    OrgLevel.HEAD_OFFICE: (Role.ACCOUNT_MANAGER, Role.DISPATCHER, Role.SURVEYOR),
+    OrgLevel.PROVINCE: (Role.ACCOUNT_MANAGER, Role.DISPATCHER, Role.SURVEYOR, Role.ADMIN),
+    OrgLevel.CITY: (Role.EXECUTIVE, Role.ADMIN),
+    OrgLevel.COUNTY: (Role.EXECUTIVE, Role.DISPATCHER, Role.ADMIN),
+}
 _USERNAME_PREFIX = {
-    Role.AGENT: "agent", Role.OPERATOR: "op", Role.CENTER_MANAGER: "cm", Role.ACCOUNT_MANAGER: "am",
-    Role.DISPATCHER: "disp", Role.SURVEYOR: "surv", Role.EXECUTIVE: "exec", Role.ADMIN: "admin",
+    Role.AGENT: "agent",
+    Role.OPERATOR: "op",
+    Role.CENTER_MANAGER: "cm",
+    Role.ACCOUNT_MANAGER: "am",
+    Role.DISPATCHER: "disp",
+    Role.SURVEYOR: "surv",
+    Role.EXECUTIVE: "exec",
+    Role.ADMIN: "admin",
 }
 _BASE_CLEARANCE = {
-    Role.AGENT: 1, Role.SURVEYOR: 1, Role.DISPATCHER: 2, Role.ACCOUNT_MANAGER: 2, Role.OPERATOR: 2,
-    Role.CENTER_MANAGER: 3, Role.EXECUTIVE: 4, Role.ADMIN: 5,
+    Role.AGENT: 1,
+    Role.SURVEYOR: 1,
+    Role.DISPATCHER: 2,
+    Role.ACCOUNT_MANAGER: 2,
+    Role.OPERATOR: 2,
+    Role.CENTER_MANAGER: 3,
+    Role.EXECUTIVE: 4,
+    Role.ADMIN: 5,
 }
 
 # -- names -----------------------------------------------------------------------------------------
 # Surnames weighted roughly by their share of the population (김 21%, 이 15%, 박 8% ...).
 _SURNAMES = "김이박최정강조윤장임한오서신권황안송류전홍고문양손배백허유남심노하곽성차주우구민진나엄채원천방공현"
-_SURNAME_WEIGHTS = [21.5, 14.7, 8.4, 4.7, 4.3, 2.4, 2.1, 2.1, 2.0, 1.7, 1.5, 1.5, 1.5, 1.5, 1.4, 1.3, 1.3,
-                    1.3, 1.1, 1.1, 1.1, 0.9, 0.9, 0.9, 0.9, 0.8, 0.8, 0.7, 0.7, 0.6, 0.6, 0.5, 0.5, 0.4,
-                    0.4, 0.4, 0.4, 0.4, 0.4, 0.3, 0.3, 0.3, 0.3, 0.3, 0.3, 0.3, 0.3, 0.2, 0.2]
+_SURNAME_WEIGHTS = [
+    21.5,
+    14.7,
+    8.4,
+    4.7,
+    4.3,
+    2.4,
+    2.1,
+    2.1,
+    2.0,
+    1.7,
+    1.5,
+    1.5,
+    1.5,
+    1.5,
+    1.4,
+    1.3,
+    1.3,
+    1.3,
+    1.1,
+    1.1,
+    1.1,
+    0.9,
+    0.9,
+    0.9,
+    0.9,
+    0.8,
+    0.8,
+    0.7,
+    0.7,
+    0.6,
+    0.6,
+    0.5,
+    0.5,
+    0.4,
+    0.4,
+    0.4,
+    0.4,
+    0.4,
+    0.4,
+    0.3,
+    0.3,
+    0.3,
+    0.3,
+    0.3,
+    0.3,
+    0.3,
+    0.3,
+    0.2,
+    0.2,
+]
 _SURNAME_CUM_WEIGHTS = list(accumulate(_SURNAME_WEIGHTS))
 # Given names differ by generation: (born before 1980, from 1980) x (male, female).
 _GIVEN_NAMES = {
     (True, True): "영수 영호 영식 정호 성호 상철 성수 상훈 정훈 성훈 동훈 상우 광수 경수 종수 병철 재석 용준 진호 "
-                  "기현 태호 명수 승철 준호 재훈 동욱 종훈 창호 형준 현철 대호 성민 정수 봉수".split(),
+    "기현 태호 명수 승철 준호 재훈 동욱 종훈 창호 형준 현철 대호 성민 정수 봉수".split(),
     (True, False): "영숙 영희 순자 정숙 미숙 경숙 영자 정희 미경 은정 은영 미영 현정 지영 수진 혜진 은주 명숙 "
-                   "경희 정미 순희 옥순 미정 선희 정순 혜숙 경자 미란 연희 말순 금순 은숙".split(),
+    "경희 정미 순희 옥순 미정 선희 정순 혜숙 경자 미란 연희 말순 금순 은숙".split(),
     (False, True): "민준 서준 도윤 예준 시우 하준 지호 주원 지후 준우 준서 건우 도현 현우 지훈 우진 선우 서진 "
-                   "민재 현준 연우 유준 정우 승우 승현 시윤 준혁 은우 지환 승민 재윤 동현 수호 태윤 민규 재원 "
-                   "한결 민우 재민 은찬 윤호 시원 성현 태민 지성 민호 태현 민혁 성준 규민 정민 준수 민석".split(),
+    "민재 현준 연우 유준 정우 승우 승현 시윤 준혁 은우 지환 승민 재윤 동현 수호 태윤 민규 재원 "
+    "한결 민우 재민 은찬 윤호 시원 성현 태민 지성 민호 태현 민혁 성준 규민 정민 준수 민석".split(),
     (False, False): "서연 서윤 지우 서현 민서 하은 하윤 윤서 지유 지민 채원 수아 지아 지윤 은서 다은 예은 수빈 "
-                    "소율 예린 예원 지원 소윤 지안 하린 시은 유진 채은 수진 혜진 지혜 정은 미진 선영 혜원 "
-                    "소연 유나 가은 나연 수민 예지 민지 은지 보람 아름".split(),
+    "소율 예린 예원 지원 소윤 지안 하린 시은 유진 채은 수진 혜진 지혜 정은 미진 선영 혜원 "
+    "소연 유나 가은 나연 수민 예지 민지 은지 보람 아름".split(),
 }
-_COMPANY_STEMS = ("한빛 대성 삼우 동양 신라 태평양 한솔 금강 세원 미래 대한 우리 동아 서해 남해 백두 한라 청솔 새한 "
-                  "일신 성진 진흥 경인 영남 중앙 제일 태광 동방 한일 고려 광명 신흥 대양 현성 삼일 동원 해성 "
-                  "영진 창신 우성").split()
-_COMPANY_TRADES = ("물산 건설 산업 상사 물류 해운 전자 정밀 화학 식품 기계 운수 개발 에너지 엔지니어링 테크 "
-                   "종합건설 수산 섬유 제약 유통 항운 철강 중공업 산업개발").split()
+_COMPANY_STEMS = (
+    "한빛 대성 삼우 동양 신라 태평양 한솔 금강 세원 미래 대한 우리 동아 서해 남해 백두 한라 청솔 새한 "
+    "일신 성진 진흥 경인 영남 중앙 제일 태광 동방 한일 고려 광명 신흥 대양 현성 삼일 동원 해성 "
+    "영진 창신 우성"
+).split()
+_COMPANY_TRADES = (
+    "물산 건설 산업 상사 물류 해운 전자 정밀 화학 식품 기계 운수 개발 에너지 엔지니어링 테크 "
+    "종합건설 수산 섬유 제약 유통 항운 철강 중공업 산업개발"
+).split()
 BLACKLIST_REASONS = (
     "보험사기 혐의 (허위 사고 접수)",
     "고의 사고 유발 의심 (동일 유형 사고 반복)",
@@ -115,18 +206,30 @@ BLACKLIST_REASONS = (
 
 # -- policies and claims ---------------------------------------------------------------------------
 LINE_CODES = {
-    "auto": "AU", "home": "HM", "fire": "FI", "cargo": "CG", "liability": "LI",
-    "personal_accident": "PA", "travel": "TR", "property": "PR",
+    "auto": "AU",
+    "home": "HM",
+    "fire": "FI",
+    "cargo": "CG",
+    "liability": "LI",
+    "personal_accident": "PA",
+    "travel": "TR",
+    "property": "PR",
 }
 # Annual premium ranges in KRW, by line and customer kind.
 PREMIUM_RANGES: dict[CustomerKind, dict[str, tuple[int, int]]] = {
     CustomerKind.INDIVIDUAL: {
-        "auto": (600_000, 1_800_000), "home": (150_000, 600_000), "fire": (100_000, 500_000),
-        "personal_accident": (200_000, 1_200_000), "travel": (30_000, 150_000),
+        "auto": (600_000, 1_800_000),
+        "home": (150_000, 600_000),
+        "fire": (100_000, 500_000),
+        "personal_accident": (200_000, 1_200_000),
+        "travel": (30_000, 150_000),
     },
     CustomerKind.CORPORATE: {
-        "property": (5_000_000, 120_000_000), "fire": (2_000_000, 40_000_000), "cargo": (3_000_000, 90_000_000),
-        "liability": (1_000_000, 30_000_000), "auto": (4_000_000, 60_000_000),
+        "property": (5_000_000, 120_000_000),
+        "fire": (2_000_000, 40_000_000),
+        "cargo": (3_000_000, 90_000_000),
+        "liability": (1_000_000, 30_000_000),
+        "auto": (4_000_000, 60_000_000),
     },
 }
 LINE_WEIGHTS: dict[CustomerKind, dict[str, int]] = {
@@ -237,7 +340,9 @@ def seed_demo(
             return demo_counts(conn, created=False)
     try:
         with engine.begin() as conn:
-            _Seeder(conn, random.Random(seed), secret_key, as_of or date.today()).run(customers)
+            _Seeder(conn, random.Random(seed), secret_key, as_of or date.today(), random.Random(seed + 5)).run(
+                customers
+            )
     except IntegrityError:
         # Another process seeded at the same time: its head office won the unique index.
         with engine.connect() as conn:
@@ -321,8 +426,11 @@ def _years_later(day: date, years: int) -> date:
 class _Seeder:
     """One seeding run inside one transaction."""
 
-    def __init__(self, conn: Connection, rng: random.Random, secret_key: str, as_of: date) -> None:
+    def __init__(
+        self, conn: Connection, rng: random.Random, secret_key: str, as_of: date, staff_rng: random.Random
+    ) -> None:
         self.conn, self.rng, self.secret_key, self.as_of = conn, rng, secret_key, as_of
+        self.staff_rng = staff_rng
         self.units: dict[str, tuple[int, OrgLevel, str]] = {}  # code -> id, level, area code
         self.slugs: dict[int, str] = {}  # unit id -> "seoul.gangnam"
         self.center_managers: dict[int, int] = {}  # unit id -> staff id
@@ -347,11 +455,12 @@ class _Seeder:
     # -- organisation and staff --
 
     def _unit(self, code: str, name: str, level: OrgLevel, parent: int | None, slug: str, area: str) -> int:
-        parent_path = "/" if parent is None else self.conn.scalar(
-            select(col(OrgUnit.path)).where(col(OrgUnit.id) == parent)
+        parent_path = (
+            "/" if parent is None else self.conn.scalar(select(col(OrgUnit.path)).where(col(OrgUnit.id) == parent))
         )
         unit_id = self.conn.scalar(
-            insert(OrgUnit).values(code=code, name=name, level=int(level), parent_id=parent, path="/")
+            insert(OrgUnit)
+            .values(code=code, name=name, level=int(level), parent_id=parent, path="/")
             .returning(col(OrgUnit.id))
         )
         assert unit_id is not None and parent_path is not None
@@ -368,8 +477,9 @@ class _Seeder:
                 code = f"{province}-{city}".upper()
                 c = self._unit(code, city_name, OrgLevel.CITY, p, f"{province}.{city}", area)
                 for county, county_name in counties:
-                    self._unit(f"{code}-{county}".upper(), county_name, OrgLevel.COUNTY, c,
-                               f"{province}.{county}", area)
+                    self._unit(
+                        f"{code}-{county}".upper(), county_name, OrgLevel.COUNTY, c, f"{province}.{county}", area
+                    )
 
     def _staff(self) -> None:
         rows: list[dict[str, Any]] = []
@@ -381,19 +491,26 @@ class _Seeder:
                     suffix = f".{n}" if how_many > 1 else ""
                     username = f"{_USERNAME_PREFIX[role]}.{self.slugs[unit_id]}{suffix}"
                     rows.append(self._staff_row(username, role, unit_id, level))
+        for unit_id, level, _area in self.units.values():
+            for role in _MORE_ROLES[level]:
+                username = f"{_USERNAME_PREFIX[role]}.{self.slugs[unit_id]}"
+                rows.append(self._staff_row(username, role, unit_id, level, rng=self.staff_rng))
         ids = self.conn.scalars(insert(Staff).returning(col(Staff.id), sort_by_parameter_order=True), rows).all()
         for row, staff_id in zip(rows, ids, strict=True):
             if row["role"] == Role.CENTER_MANAGER.value and staff_id is not None:
                 self.center_managers[row["org_unit_id"]] = staff_id
 
-    def _staff_row(self, username: str, role: Role, unit_id: int, level: OrgLevel) -> dict[str, Any]:
+    def _staff_row(
+        self, username: str, role: Role, unit_id: int, level: OrgLevel, *, rng: random.Random | None = None
+    ) -> dict[str, Any]:
+        rng = rng or self.rng
         senior = level == OrgLevel.HEAD_OFFICE or (
             level == OrgLevel.PROVINCE and role in (Role.OPERATOR, Role.CENTER_MANAGER)
         )
-        born = self.rng.randint(1962, 1999)
+        born = rng.randint(1962, 1999)
         return {
             "username": username,
-            "full_name": korean_person_name(self.rng, born=born, male=self.rng.random() < 0.5),
+            "full_name": korean_person_name(rng, born=born, male=rng.random() < 0.5),
             "role": role.value,
             "org_unit_id": unit_id,
             "clearance": min(5, _BASE_CLEARANCE[role] + int(senior)),
@@ -410,8 +527,11 @@ class _Seeder:
         unit_id, _level, area = rng.choice([u for u in self.units.values() if u[1] == wanted])
         profile = rng.random()  # frequent claims 3%, high loss ratio 3%, other claimants 29%, no claim 65%
         frequent, high_loss = profile < 0.03, 0.03 <= profile < 0.06
-        policies = self._policies(kind, count=rng.randint(3, 4) if frequent or high_loss else rng.randint(1, 4),
-                                  chained_to_now=frequent or high_loss)
+        policies = self._policies(
+            kind,
+            count=rng.randint(3, 4) if frequent or high_loss else rng.randint(1, 4),
+            chained_to_now=frequent or high_loss,
+        )
         if kind is CustomerKind.INDIVIDUAL:
             born = self.as_of.year - rng.randint(20, 80)
             male = rng.random() < 0.5
@@ -446,16 +566,22 @@ class _Seeder:
             renewals.append(PolicyDraft("auto", 920_000 + 30_000 * len(renewals), start, end))
             start = end
         regular = _CustomerDraft(
-            CustomerKind.INDIVIDUAL, "김민준", seocho,
+            CustomerKind.INDIVIDUAL,
+            "김민준",
+            seocho,
             self._unique_registration(lambda: resident_number(rng, birth=date(1988, 3, 15), male=True)),
-            [(DEMO_CALLER, "mobile")], renewals,
+            [(DEMO_CALLER, "mobile")],
+            renewals,
         )
         haeundae = self.units["BUSAN-DONGBU-HAEUNDAE"][0]
         policies = self._policies(CustomerKind.INDIVIDUAL, count=3, chained_to_now=True, line="auto")
         listed = _CustomerDraft(
-            CustomerKind.INDIVIDUAL, "박정호", haeundae,
+            CustomerKind.INDIVIDUAL,
+            "박정호",
+            haeundae,
             self._unique_registration(lambda: resident_number(rng, birth=date(1979, 11, 2), male=True)),
-            [(DEMO_BLACKLISTED_CALLER, "mobile")], policies,
+            [(DEMO_BLACKLISTED_CALLER, "mobile")],
+            policies,
             claims=self._claims(policies, 7, since=self.as_of - timedelta(days=720)),
             blacklist_reason=BLACKLIST_REASONS[0],
         )
@@ -523,8 +649,10 @@ class _Seeder:
                 paid = _round_krw(premium * rng.uniform(*severity))
             else:
                 recent = (self.as_of - occurred).days < 60
-                status = rng.choices(("open", "paid") if recent else ("paid", "closed", "rejected"),
-                                     weights=(65, 35) if recent else (55, 30, 15))[0]
+                status = rng.choices(
+                    ("open", "paid") if recent else ("paid", "closed", "rejected"),
+                    weights=(65, 35) if recent else (55, 30, 15),
+                )[0]
                 amount = max(100_000, _round_krw(premium * min(rng.lognormvariate(-0.7, 0.7), 6.0)))
                 paid = amount if status in ("paid", "closed") else 0
             claims.append(ClaimDraft(i, occurred, paid, status))
@@ -587,10 +715,16 @@ class _Seeder:
             phone_rows += [{"customer_id": customer_id, "e164": e164, "label": label} for e164, label in d.phones]
             for p in d.policies:
                 number = f"{LINE_CODES[p.line]}-{p.start_date.year}-{len(policy_rows) + 1:07d}"
-                policy_rows.append({
-                    "customer_id": customer_id, "policy_number": number, "line": p.line, "premium": p.premium,
-                    "start_date": p.start_date, "end_date": p.end_date,
-                })
+                policy_rows.append(
+                    {
+                        "customer_id": customer_id,
+                        "policy_number": number,
+                        "line": p.line,
+                        "premium": p.premium,
+                        "start_date": p.start_date,
+                        "end_date": p.end_date,
+                    }
+                )
         conn.execute(insert(CustomerPhone), phone_rows)
         policy_ids = conn.scalars(
             insert(Policy).returning(col(Policy.id), sort_by_parameter_order=True), policy_rows
@@ -600,17 +734,25 @@ class _Seeder:
         first_policy = 0
         for d, customer_id in zip(drafts, customer_ids, strict=True):
             for c in d.claims:
-                claim_rows.append({
-                    "customer_id": customer_id, "policy_id": policy_ids[first_policy + c.policy],
-                    "claim_number": f"CL-{c.occurred_on.year}-{len(claim_rows) + 1:07d}",
-                    "occurred_on": c.occurred_on, "paid_amount": c.paid_amount, "status": c.status,
-                })
+                claim_rows.append(
+                    {
+                        "customer_id": customer_id,
+                        "policy_id": policy_ids[first_policy + c.policy],
+                        "claim_number": f"CL-{c.occurred_on.year}-{len(claim_rows) + 1:07d}",
+                        "occurred_on": c.occurred_on,
+                        "paid_amount": c.paid_amount,
+                        "status": c.status,
+                    }
+                )
             first_policy += len(d.policies)
             if d.blacklist_reason:
-                blacklist_rows.append({
-                    "customer_id": customer_id, "reason": d.blacklist_reason,
-                    "proposed_by_id": self.center_managers[d.org_unit_id],
-                })
+                blacklist_rows.append(
+                    {
+                        "customer_id": customer_id,
+                        "reason": d.blacklist_reason,
+                        "proposed_by_id": self.center_managers[d.org_unit_id],
+                    }
+                )
         if claim_rows:
             conn.execute(insert(Claim), claim_rows)
         if blacklist_rows:

@@ -150,10 +150,12 @@ def _ancestor(units: dict[int, Any], unit_id: int, level: OrgLevel) -> Any:
 
 
 def _certify_managers(conn: Any, units: dict[int, Any], as_of: date) -> None:
-    """Every account manager certified this year, the grades cycling through all five; right approvers."""
+    """Every grass-roots (city and county) account manager certified this year, the grades cycling through all
+    five; right approvers. The account managers of the head office and the provinces are not certified here."""
     managers = conn.execute(
         select(col(Staff.id), col(Staff.org_unit_id))
-        .where(col(Staff.role) == Role.ACCOUNT_MANAGER.value)
+        .join(OrgUnit, col(OrgUnit.id) == col(Staff.org_unit_id))
+        .where(col(Staff.role) == Role.ACCOUNT_MANAGER.value, col(OrgUnit.level) >= OrgLevel.CITY)
         .order_by(col(Staff.id))
     ).all()
     centers = {

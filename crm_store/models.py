@@ -6,7 +6,7 @@ from datetime import date, datetime
 from enum import IntEnum, StrEnum
 from typing import Any
 
-from sqlalchemy import BigInteger, Column, Index, LargeBinary, String, UniqueConstraint, false, text
+from sqlalchemy import BigInteger, Column, Index, LargeBinary, String, UniqueConstraint, false, text, true
 from sqlmodel import Field, SQLModel
 
 from crm_store.types import JsonDocument, UtcDateTime, utcnow
@@ -108,10 +108,13 @@ class OrgUnit(OrgUnitBase, table=True):
     id: int | None = Field(default=None, primary_key=True)
     # Materialised path "/1/4/17/": a subtree is one indexed prefix match.
     path: str = Field(default="/", max_length=255, index=True)
+    # A closed branch keeps its history (staff, customers, audit) but takes no new staff, units or calls.
+    active: bool = Field(default=True, sa_column_kwargs={"server_default": true()})
 
 
 class OrgUnitPublic(OrgUnitBase):
     id: int
+    active: bool = True
 
 
 class StaffBase(SQLModel):
@@ -369,19 +372,28 @@ class ServiceTask(SQLModel, table=True):
 
 
 class AuditEntry(SQLModel, table=True):
-    """One read of customer information: who, which customer, which fields, when, from where, for which call."""
+    """The audit trail, append-only: every read of customer information (who, which customer, which fields, when,
+    from where, for which call) and every administrative change (org units, staff, roles, grades, passwords).
+
+    A change made from the command line has no staff member: `username` then names the operating-system user.
+    """
 
     __tablename__ = "audit_entry"
     id: int | None = Field(default=None, primary_key=True)
-    staff_id: int = Field(foreign_key="staff.id", index=True)
-    username: str = Field(max_length=64)
-    customer_id: int = Field(foreign_key="customer.id", index=True)
-    action: str = Field(default="read", max_length=16)
+    staff_id: int | None = Field(default=None, foreign_key="staff.id", index=True)
+    username: str = Field(max_length=64, index=True)
+    customer_id: int | None = Field(default=None, foreign_key="customer.id", index=True)
+    action: str = Field(default="read", max_length=32)
     fields: list[str] = Field(default_factory=list, sa_type=JsonDocument)
     purpose: str | None = Field(default=None, max_length=64)
     call_sid: str | None = Field(default=None, max_length=34)
     remote_addr: str | None = Field(default=None, max_length=64)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime, index=True)
+    # Administrative changes: what was changed ("staff:12", "org_unit:5"), the org unit it concerns (the scope an
+    # auditor needs to see it), and the values before and after (never a password or its hash).
+    target: str | None = Field(default=None, max_length=64)
+    org_unit_id: int | None = Field(default=None, foreign_key="org_unit.id", index=True)
+    detail: dict[str, Any] | None = Field(default=None, sa_type=JsonDocument)
 
 
 # -- calls -------------------------------------------------------------------------------------

@@ -12,7 +12,8 @@ from aiohttp import web
 
 from crm_store.db import async_session_factory, make_async_engine, make_engine
 from crm_store.incoming import IncomingCallWriter
-from gateway import api, auth_views, customers_api, health, review_api, twilio_views
+from gateway import admin_api, api, auth_views, customers_api, health, review_api, twilio_views
+from gateway.console import admin as console_admin
 from gateway.console import views as console_views
 from gateway.keys import (
     DB_ENGINE,
@@ -111,7 +112,9 @@ def create_app(settings: Settings, *, embedded_worker: bool | None = None) -> we
     api.setup_routes(app)
     customers_api.setup_routes(app)
     review_api.setup_routes(app)
+    admin_api.setup_routes(app)
     auth_views.setup_routes(app)
     console_views.setup_routes(app)
+    console_admin.setup_routes(app)
     health.setup_routes(app)
     return app

@@ -1,4 +1,5 @@
-"""The `hotline` command: serve, worker, migrate, seed-demo, simulate-call, (re)transcribe, classify, token, jobs."""
+"""The `hotline` command: serve, worker, migrate, seed-demo, simulate-call, (re)transcribe, classify, token, jobs;
+administration (org-unit, staff, passwd) lives in `gateway.admin_cli`."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
+from gateway import admin_cli
 from workers.settings import Settings, SettingsError
 
 log = logging.getLogger("hotline")
@@ -109,36 +111,6 @@ def cmd_token(args: argparse.Namespace) -> int:
     finally:
         engine.dispose()
     print(token)
-    return 0
-
-
-def cmd_passwd(args: argparse.Namespace) -> int:
-    """Set a staff member's console password (read twice from the terminal, or one line of stdin)."""
-    import getpass
-
-    from crm_store.auth import WeakPassword, hash_password, set_password
-    from crm_store.db import make_engine, session_scope
-    from crm_store.errors import NotFound
-
-    if sys.stdin.isatty():
-        password = getpass.getpass("새 비밀번호: ")
-        if getpass.getpass("다시 입력: ") != password:
-            raise SystemExit("hotline passwd: the two passwords differ")
-    else:
-        password = sys.stdin.readline().rstrip("\n")
-    try:
-        password_hash = hash_password(password)
-    except WeakPassword as err:
-        raise SystemExit(f"hotline passwd: {err}") from err
-    engine = make_engine(_settings().sync_db_url)
-    try:
-        with session_scope(engine) as session:
-            set_password(session, username=args.username, password_hash=password_hash)
-    except NotFound as err:
-        raise SystemExit(f"hotline passwd: {err}") from err
-    finally:
-        engine.dispose()
-    print(f"password set for {args.username}")
     return 0
 
 
@@ -384,9 +356,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--label", default="cli")
     p.set_defaults(func=cmd_token)
 
-    p = sub.add_parser("passwd", help="set a staff member's console password")
-    p.add_argument("username")
-    p.set_defaults(func=cmd_passwd)
+    admin_cli.add_parsers(sub)
     sub.add_parser("escalate", help="escalate review items nobody took in time").set_defaults(func=cmd_escalate)
 
     p = sub.add_parser("jobs", help="failed jobs: list or requeue")

@@ -272,24 +272,6 @@ async def staff(request: web.Request) -> web.Response:
     return web.json_response({"items": items})
 
 
-async def audit_trail(request: web.Request) -> web.Response:
-    """GET /api/v1/audit?customer_id=...&limit=&before="""
-    customer_id = _int_param(request, "customer_id")
-    if customer_id is None:
-        raise _bad_param("customer_id", "required")
-    limit = _int_param(request, "limit", default=100, high=MAX_PAGE) or 100
-    before = _int_param(request, "before")
-    async with request.app[SESSIONS]() as session:
-        entries = await audit.audit_of_customer(
-            session, _viewer(request), customer_id, limit=limit + 1, before_id=before
-        )
-    page, more = entries[:limit], len(entries) > limit
-    body: dict[str, Any] = {"items": [audit.audit_public(e) for e in page], "next": None}
-    if more and page:
-        body["next"] = f"/api/v1/audit?customer_id={customer_id}&limit={limit}&before={page[-1].id}"
-    return web.json_response(body)
-
-
 async def _picture_reader(app: web.Application) -> AsyncIterator[None]:
     app[PICTURES] = PictureReader(app[DB_ENGINE], app[SESSIONS])
     yield
@@ -318,4 +300,3 @@ def setup_routes(app: web.Application, *, rules: Rules | None = None) -> None:
     r.add_post(r"/api/v1/blacklist/{entry_id:\d+}/approve", approve_blacklist_entry)
     r.add_get("/api/v1/org-units", org_units)
     r.add_get("/api/v1/staff", staff)
-    r.add_get("/api/v1/audit", audit_trail)

@@ -147,6 +147,11 @@ class TokenCache:
         """Forget one token at once (revoked through this process's API)."""
         self._entries.pop(key, None)
 
+    def drop_staff(self, staff_id: int | None) -> None:
+        """Forget every token of one staff member at once (deactivated through this process's API)."""
+        for key in [k for k, (_until, staff) in self._entries.items() if staff.id == staff_id]:
+            del self._entries[key]
+
     def put(self, key: str, staff: Staff) -> None:
         if len(self._entries) >= self.size:
             self._entries.clear()  # crude but bounded; a full cache only means a few extra queries

@@ -115,6 +115,7 @@ def _query(name: str, schema: dict[str, Any], description: str = "", required: b
 _STRING, _INT, _DATE = {"type": "string"}, {"type": "integer"}, {"type": "string", "format": "date"}
 _CALL_SID = _query("call_sid", {"type": "string", "pattern": "^CA[0-9a-f]{32}$"}, "the call this read serves (audited)")
 _LINES = ["auto", "home", "fire", "cargo", "liability", "personal_accident", "travel", "property"]
+_ROLES = ["agent", "operator", "center_manager", "account_manager", "dispatcher", "surveyor", "executive", "admin"]
 _ALERT_KINDS = ["blacklist", "frequent_claims", "high_loss_ratio", "key_customer", "repeat_complainant"]
 
 _CUSTOMER_SCHEMAS: dict[str, Any] = {
@@ -350,6 +351,71 @@ _CUSTOMER_SCHEMAS: dict[str, Any] = {
             },
         },
     },
+    "OrgUnitCreate": {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["code", "name", "parent_id"],
+        "properties": {
+            "code": {
+                "type": "string",
+                "pattern": "^[A-Za-z0-9][A-Za-z0-9-]{1,31}$",
+                "description": "stored in capitals",
+            },
+            "name": {"type": "string", "minLength": 1, "maxLength": 100},
+            "parent_id": {"type": "integer", "description": "an open unit above the county level"},
+        },
+    },
+    "OrgUnitUpdate": {
+        "type": "object",
+        "additionalProperties": False,
+        "minProperties": 1,
+        "properties": {"name": {"type": "string", "minLength": 1, "maxLength": 100}, "active": {"type": "boolean"}},
+    },
+    "StaffMember": {
+        "type": "object",
+        "properties": {
+            "id": _INT,
+            "username": _STRING,
+            "full_name": _STRING,
+            "role": _STRING,
+            "org_unit_id": _INT,
+            "clearance": _INT,
+            "active": {"type": "boolean"},
+            "has_password": {"type": "boolean"},
+            "created_at": {"type": "string", "format": "date-time"},
+        },
+    },
+    "StaffCreate": {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["username", "full_name", "role", "org_unit_id", "clearance"],
+        "properties": {
+            "username": {"type": "string", "pattern": "^[a-z0-9][a-z0-9._-]{1,63}$"},
+            "full_name": {"type": "string", "minLength": 1, "maxLength": 100},
+            "role": {"enum": _ROLES},
+            "org_unit_id": {"type": "integer", "description": "an open unit of your part of the organisation"},
+            "clearance": {"type": "integer", "minimum": 0, "maximum": 5},
+            "password": {"type": "string", "minLength": 8, "writeOnly": True, "description": "optional first password"},
+        },
+    },
+    "StaffUpdate": {
+        "type": "object",
+        "additionalProperties": False,
+        "minProperties": 1,
+        "properties": {
+            "full_name": {"type": "string", "minLength": 1, "maxLength": 100},
+            "role": {"enum": _ROLES},
+            "org_unit_id": _INT,
+            "clearance": {"type": "integer", "minimum": 0, "maximum": 5},
+            "active": {"type": "boolean"},
+        },
+    },
+    "PasswordReset": {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["password"],
+        "properties": {"password": {"type": "string", "minLength": 8, "writeOnly": True}},
+    },
     "AuditEntry": {
         "type": "object",
         "required": ["username", "customer_id", "fields", "at"],
@@ -357,13 +423,16 @@ _CUSTOMER_SCHEMAS: dict[str, Any] = {
             "id": _INT,
             "username": _STRING,
             "staff_id": _INT,
-            "customer_id": _INT,
+            "customer_id": {"type": ["integer", "null"], "description": "null for an administrative change"},
             "action": _STRING,
             "fields": {"type": "array", "items": _STRING},
             "purpose": {"type": ["string", "null"]},
             "call_sid": {"type": ["string", "null"]},
             "remote_addr": {"type": ["string", "null"]},
             "at": {"type": "string", "format": "date-time"},
+            "target": {"type": ["string", "null"], "description": "what a change concerned: staff:12, org_unit:5"},
+            "org_unit_id": {"type": ["integer", "null"], "description": "the unit a change concerned"},
+            "detail": {"type": ["object", "null"], "description": "values before and after, never a password"},
         },
     },
     "Assignment": {
@@ -526,7 +595,31 @@ _CUSTOMER_PATHS: dict[str, Any] = {
             "A center manager approves a listing", _ref("BlacklistEntry"), 403, 404, parameters=[_path("entry_id")]
         ),
     },
-    "/org-units": {"get": _operation("The organisation tree", _items("OrgUnit"))},
+    "/org-units": {
+        "get": _operation("The organisation tree", _items("OrgUnit")),
+        "post": _operation(
+            "Open an org unit one level below its parent (administrators, within their part of the organisation)",
+            _ref("OrgUnit"),
+            400,
+            403,
+            409,
+            status=201,
+            body="OrgUnitCreate",
+        ),
+    },
+    "/org-units/{unit_id}": {
+        "patch": _operation(
+            "Rename, close (active false: no open units, active staff, customers or review items left) or reopen "
+            "a unit below the administrator's own",
+            _ref("OrgUnit"),
+            400,
+            403,
+            404,
+            409,
+            body="OrgUnitUpdate",
+            parameters=[_path("unit_id")],
+        ),
+    },
     "/staff": {
         "get": _operation(
             "Staff of your unit and below",
@@ -534,14 +627,65 @@ _CUSTOMER_PATHS: dict[str, Any] = {
             400,
             parameters=[_query("role", _STRING), _query("org_unit_id", _INT)],
         ),
+        "post": _operation(
+            "Create a staff member with role, org unit and clearance grade (administrators; a grade no higher than "
+            "their own)",
+            _ref("StaffMember"),
+            400,
+            403,
+            409,
+            status=201,
+            body="StaffCreate",
+        ),
+    },
+    "/staff/{staff_id}": {
+        "patch": _operation(
+            "Change name, role, org unit, clearance grade, or deactivate (signs out everywhere, revokes API tokens) "
+            "and reactivate",
+            _ref("StaffMember"),
+            400,
+            403,
+            404,
+            409,
+            body="StaffUpdate",
+            parameters=[_path("staff_id")],
+        ),
+    },
+    "/staff/{staff_id}/password": {
+        "post": _operation(
+            "Reset the password: any lockout lifted, every console session of the staff member ended",
+            _ref("StaffMember"),
+            400,
+            403,
+            404,
+            body="PasswordReset",
+            parameters=[_path("staff_id")],
+        ),
     },
     "/audit": {
         "get": _operation(
-            "Reads of a customer's information, newest first",
-            {**_items("AuditEntry")},
+            "The audit trail, newest first: reads of customer information and administrative changes. One "
+            "customer's trail (customer_id) for anyone who sees the customer; otherwise administrators and "
+            "executives, within their part of the organisation",
+            {
+                **_items("AuditEntry"),
+                "properties": {
+                    "items": {"type": "array", "items": _ref("AuditEntry")},
+                    "next": {"type": ["string", "null"]},
+                },
+            },
             400,
+            403,
             404,
-            parameters=[_query("customer_id", _INT, required=True), _query("limit", _INT), _query("before", _INT)],
+            parameters=[
+                _query("customer_id", _INT, "one customer's trail"),
+                _query("username", _STRING, "who read or changed"),
+                _query("action", _STRING, "read, change (every administrative change), or one such as staff.created"),
+                _query("since", _STRING, "from this date (Korean business day) or date-time"),
+                _query("until", _STRING, "up to this date (inclusive) or date-time (exclusive)"),
+                _query("limit", {"type": "integer", "minimum": 1, "maximum": 200}),
+                _query("before", _INT, "keyset cursor: the `next` link gives it"),
+            ],
         ),
     },
 }

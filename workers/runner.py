@@ -12,11 +12,20 @@ from rq import Queue, SimpleWorker, Worker
 from rq.timeouts import TimerDeathPenalty
 
 from workers.context import WorkerContext, build_context, install
-from workers.queueing import ALL_QUEUES, QUEUE_TRANSCRIPTION
+from workers.periodic import PeriodicDuties, PeriodicDutiesMixin
+from workers.queueing import ALL_QUEUES, QUEUE_DEFAULT, QUEUE_TRANSCRIPTION
 from workers.settings import Settings
 from workers.understanding import preload as preload_understanding
 
 log = logging.getLogger(__name__)
+
+
+class DutyWorker(PeriodicDutiesMixin, Worker):
+    """rq's forking worker that also enqueues the periodic duties (escalation of late review items)."""
+
+
+class DutySimpleWorker(PeriodicDutiesMixin, SimpleWorker):
+    """rq's non-forking worker that also enqueues the periodic duties."""
 
 
 def _queues(names: list[str], redis: Redis) -> list[Queue]:
@@ -47,12 +56,12 @@ def run_worker(settings: Settings, queue_names: list[str], *, burst: bool = Fals
     if QUEUE_TRANSCRIPTION in queue_names:
         # A loaded CTranslate2 model hangs a forked child: transcription never forks, and loads once, now.
         context.speech_engine()
-        worker_class: type[SimpleWorker] | type[Worker] = SimpleWorker
+        worker_class: type[SimpleWorker] | type[Worker] = DutySimpleWorker
         with_scheduler = False
     else:
         # The classifier loads once in the parent; every forked work-horse inherits it.
         preload_understanding()
-        worker_class = Worker
+        worker_class = DutyWorker
         with_scheduler = True
     # Jobs of a killed worker are found by the next maintenance pass, which runs between dequeues:
     # a short interval and a short blocking dequeue make recovery minutes, not tens of minutes.
@@ -61,14 +70,18 @@ def run_worker(settings: Settings, queue_names: list[str], *, burst: bool = Fals
     worker = worker_class(
         queues, connection=context.redis, name=name, maintenance_interval=interval, worker_ttl=interval + 15
     )
+    if QUEUE_DEFAULT in queue_names:
+        # Whoever serves the `hotline` queue also enqueues the periodic escalation of late review items.
+        worker.duties = PeriodicDuties(context.redis, every=interval)  # type: ignore[union-attr]
     try:
         return worker.work(burst=burst, with_scheduler=with_scheduler, logging_level="INFO")
     finally:
         context.close()
 
 
-class ThreadWorker(SimpleWorker):
-    """A SimpleWorker that can live in a thread: no signal handlers, timer-based job timeouts."""
+class ThreadWorker(PeriodicDutiesMixin, SimpleWorker):
+    """A SimpleWorker that can live in a thread: no signal handlers, timer-based job timeouts; it enqueues the
+    periodic duties too (the embedded mode has no other worker)."""
 
     death_penalty_class = TimerDeathPenalty
 
@@ -83,7 +96,11 @@ class EmbeddedWorker:
         self.context: WorkerContext = build_context(settings, redis=redis)
         install(self.context)
         # A short TTL keeps the blocking dequeue short, so the thread stops promptly.
-        self._worker = ThreadWorker(_queues(list(ALL_QUEUES), redis), connection=redis, worker_ttl=20)
+        interval = settings.worker_maintenance_interval
+        self._worker = ThreadWorker(
+            _queues(list(ALL_QUEUES), redis), connection=redis, worker_ttl=20, maintenance_interval=interval
+        )
+        self._worker.duties = PeriodicDuties(redis, every=interval)
         self._thread = threading.Thread(target=self._run, name="hotline-embedded-worker", daemon=True)
 
     def _run(self) -> None:

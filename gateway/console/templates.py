@@ -26,6 +26,7 @@ ACTION_LABELS = {
     "change_applied": "변경 반영",
     "change_rejected": "변경 거부",
     "closed": "종결",
+    "released": "담당 해제",
 }
 SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; style-src 'self' 'unsafe-inline'; media-src 'self'; "
@@ -59,8 +60,14 @@ def page(title: str, body: str, *, user: Any = None, csrf: str | None = None, st
     """A whole console page with the security headers."""
     bar = ""
     if user is not None:
+        role = str(getattr(user, "role", ""))
+        links = '<a href="/console/queue">검토 대기열</a>'
+        if role == "admin":
+            links += '<a href="/console/admin/org-units">조직 관리</a><a href="/console/admin/staff">직원 관리</a>'
+        if role in ("admin", "executive"):
+            links += '<a href="/console/audit">감사 기록</a>'
         bar = (
-            f'<header><strong>핫라인 검토 콘솔</strong><a href="/console/queue">검토 대기열</a>'
+            f"<header><strong>핫라인 검토 콘솔</strong>{links}"
             f'<span id="whoami">{e(user.full_name)} ({e(user.username)})</span>'
             f'<form method="post" action="/console/logout">{csrf_field(csrf or "")}'
             f'<button type="submit" id="logout">로그아웃</button></form></header>'

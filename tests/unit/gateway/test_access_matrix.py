@@ -5,6 +5,7 @@ route added to the application without a line in MATRIX fails this test."""
 from __future__ import annotations
 
 import re
+import secrets
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from typing import Any
@@ -12,6 +13,7 @@ from typing import Any
 import pytest
 
 from crm_store.db import make_engine
+from crm_store.models import Role
 from gateway.app import create_app
 from tests.customer_helpers import SECRET
 from tests.review_helpers import (
@@ -35,6 +37,21 @@ Probe = Callable[[World, Target], tuple[str, dict[str, str], Any]]
 
 def _c(world: World, t: Target) -> int:
     return world.customers[t]
+
+
+def _unit(world: World, t: Target, *, city: bool = False) -> int:
+    """The county branch of the target's customer (or the city branch above it)."""
+    inside, outside = ("SEOUL-GANGNAM", "BUSAN-DONGBU") if city else ("SEOUL-GANGNAM-SEOCHO", "BUSAN-DONGBU-HAEUNDAE")
+    return world.units[inside if t == "inside" else outside]
+
+
+def _member(world: World, t: Target) -> int:
+    """A staff member of the target's county branch (changed to what they already are: probes change nothing)."""
+    return int(world.staff["agent.seocho" if t == "inside" else "operator.haeundae"]["id"])
+
+
+def _fresh(prefix: str) -> str:
+    return f"{prefix}{secrets.token_hex(4)}"
 
 
 MATRIX: dict[tuple[str, str], Probe] = {
@@ -87,6 +104,17 @@ MATRIX: dict[tuple[str, str], Probe] = {
     ("GET", "/api/v1/org-units"): lambda w, t: ("/api/v1/org-units", {}, None),
     ("GET", "/api/v1/staff"): lambda w, t: ("/api/v1/staff", {}, None),
     ("GET", "/api/v1/audit"): lambda w, t: ("/api/v1/audit", {"customer_id": str(_c(w, t))}, None),
+    ("POST", "/api/v1/org-units"): lambda w, t: (
+        "/api/v1/org-units", {},
+        {"code": _fresh("T-").upper(), "name": "시험지점", "parent_id": _unit(w, t, city=True)}),
+    ("PATCH", "/api/v1/org-units/{unit_id}"): lambda w, t: (
+        f"/api/v1/org-units/{_unit(w, t)}", {}, {"name": "서초구지점" if t == "inside" else "해운대구지점"}),
+    ("POST", "/api/v1/staff"): lambda w, t: (
+        "/api/v1/staff", {}, {"username": _fresh("agent.t"), "full_name": "시험", "role": "agent",
+                              "org_unit_id": _unit(w, t), "clearance": 1}),
+    ("PATCH", "/api/v1/staff/{staff_id}"): lambda w, t: (f"/api/v1/staff/{_member(w, t)}", {}, {"full_name": "홍길동"}),
+    ("POST", "/api/v1/staff/{staff_id}/password"): lambda w, t: (
+        f"/api/v1/staff/{_member(w, t)}/password", {}, {"password": PASSWORD}),
     ("GET", "/api/v1/review-items"): lambda w, t: ("/api/v1/review-items", {}, None),
     ("POST", "/api/v1/review-items/{item_id}/take"): lambda w, t: (f"/api/v1/review-items/{w.items[t]}/take", {}, None),
     ("GET", "/api/v1/tokens"): lambda w, t: ("/api/v1/tokens", {}, None),
@@ -107,6 +135,72 @@ MATRIX: dict[tuple[str, str], Probe] = {
     ("POST", "/console/items/{item_id}/forward"): lambda w, t: (
         f"/console/items/{w.items[t]}/forward", {}, {"note": "이관"}),
     ("POST", "/console/items/{item_id}/close"): lambda w, t: (f"/console/items/{w.items[t]}/close", {}, {}),
+    ("GET", "/console/admin/org-units"): lambda w, t: ("/console/admin/org-units", {}, None),
+    ("POST", "/console/admin/org-units"): lambda w, t: (
+        "/console/admin/org-units", {},
+        {"code": _fresh("T-").upper(), "name": "시험지점", "parent_id": str(_unit(w, t, city=True))}),
+    ("POST", "/console/admin/org-units/{unit_id}"): lambda w, t: (
+        f"/console/admin/org-units/{_unit(w, t)}", {}, {"name": "서초구지점" if t == "inside" else "해운대구지점"}),
+    ("GET", "/console/admin/staff"): lambda w, t: ("/console/admin/staff", {"org_unit_id": str(_unit(w, t))}, None),
+    ("POST", "/console/admin/staff"): lambda w, t: (
+        "/console/admin/staff", {}, {"username": _fresh("agent.t"), "full_name": "시험", "role": "agent",
+                                     "org_unit_id": str(_unit(w, t)), "clearance": "1"}),
+    ("GET", "/console/admin/staff/{staff_id}"): lambda w, t: (f"/console/admin/staff/{_member(w, t)}", {}, None),
+    ("POST", "/console/admin/staff/{staff_id}"): lambda w, t: (
+        f"/console/admin/staff/{_member(w, t)}", {}, {"full_name": "홍길동"}),
+    ("POST", "/console/admin/staff/{staff_id}/password"): lambda w, t: (
+        f"/console/admin/staff/{_member(w, t)}/password", {}, {"password": PASSWORD}),
+    ("GET", "/console/audit"): lambda w, t: ("/console/audit", {"customer_id": str(_c(w, t))}, None),
+}  # fmt: skip
+
+
+def _admin_of(world: World, username: str, unit_id: int, *, strictly_below: bool = False) -> bool:
+    """An administrator whose part of the organisation holds the unit (for org units: strictly below their own)."""
+    staff = world.staff[username]
+    if staff["role"] is not Role.ADMIN or not world.sees_unit(username, unit_id):
+        return False
+    return not strictly_below or unit_id != staff["unit"]
+
+
+def _admin_answer(ok: int, outside: int) -> Callable[[World, str, Target, int], int]:
+    """Not an administrator: 403; the administrator of the unit: `ok`; any other administrator: `outside`."""
+
+    def answer(world: World, username: str, target: Target, unit_id: int) -> int:
+        if world.staff[username]["role"] is not Role.ADMIN:
+            return 403
+        return ok if _admin_of(world, username, unit_id) else outside
+
+    return answer
+
+
+def _unit_change(ok: int) -> Callable[[World, str, Target], int]:
+    return lambda w, u, t: ok if _admin_of(w, u, _unit(w, t), strictly_below=True) else 403
+
+
+def _auditor(w: World, u: str, t: Target) -> int:
+    if w.staff[u]["role"] not in (Role.ADMIN, Role.EXECUTIVE):
+        return 403
+    return 200 if w.sees_unit(u, _unit(w, t)) else 404
+
+
+# The expected answer of each role at each level, for the target inside and outside their scope.
+EXPECTED: dict[tuple[str, str], Callable[[World, str, Target], int]] = {
+    ("GET", "/api/v1/audit"): lambda w, u, t: 200 if w.sees_unit(u, _unit(w, t)) else 404,
+    ("POST", "/api/v1/org-units"): lambda w, u, t: _admin_answer(201, 403)(w, u, t, _unit(w, t, city=True)),
+    ("PATCH", "/api/v1/org-units/{unit_id}"): _unit_change(200),
+    ("POST", "/api/v1/staff"): lambda w, u, t: _admin_answer(201, 403)(w, u, t, _unit(w, t)),
+    ("PATCH", "/api/v1/staff/{staff_id}"): lambda w, u, t: _admin_answer(200, 404)(w, u, t, _unit(w, t)),
+    ("POST", "/api/v1/staff/{staff_id}/password"): lambda w, u, t: _admin_answer(200, 404)(w, u, t, _unit(w, t)),
+    ("GET", "/console/admin/org-units"): lambda w, u, t: 200 if w.staff[u]["role"] is Role.ADMIN else 403,
+    ("POST", "/console/admin/org-units"): lambda w, u, t: _admin_answer(303, 403)(w, u, t, _unit(w, t, city=True)),
+    ("POST", "/console/admin/org-units/{unit_id}"): _unit_change(303),
+    ("GET", "/console/admin/staff"): lambda w, u, t: 200 if w.staff[u]["role"] is Role.ADMIN else 403,
+    ("POST", "/console/admin/staff"): lambda w, u, t: _admin_answer(303, 403)(w, u, t, _unit(w, t)),
+    ("GET", "/console/admin/staff/{staff_id}"): lambda w, u, t: _admin_answer(200, 404)(w, u, t, _unit(w, t)),
+    ("POST", "/console/admin/staff/{staff_id}"): lambda w, u, t: _admin_answer(303, 404)(w, u, t, _unit(w, t)),
+    ("POST", "/console/admin/staff/{staff_id}/password"): lambda w, u, t: _admin_answer(303, 404)(
+        w, u, t, _unit(w, t)),
+    ("GET", "/console/audit"): _auditor,
 }  # fmt: skip
 # Reads every viewer must get for a customer in scope (the matrix must not pass by refusing everything).
 READABLE = {
@@ -149,6 +243,10 @@ def test_every_route_is_in_the_matrix(settings: Settings) -> None:
     missing = routes - set(MATRIX)
     assert not missing, f"routes without a line in the access matrix: {sorted(missing)}"
     assert not set(MATRIX) - routes, "matrix lines for routes that no longer exist"
+    assert set(EXPECTED) <= set(MATRIX)
+    administration = {r for r in routes if "/admin/" in r[1] or r[1] in ("/console/audit", "/api/v1/audit")}
+    administration |= {r for r in routes if r[0] != "GET" and r[1].startswith(("/api/v1/org-units", "/api/v1/staff"))}
+    assert administration <= set(EXPECTED), f"administration routes without expected answers: {administration}"
 
 
 def _leaks(world: World, username: str, target: Target, body: str) -> list[str]:
@@ -229,6 +327,9 @@ async def test_access_matrix(aiohttp_client: Any, settings: Settings, engine: An
                     problems.append(f"in-scope read refused with {answer.status}")
                 if answer.status >= 500:
                     problems.append(f"server error {answer.status}")
+                expected = EXPECTED.get((method, canonical))
+                if expected is not None and answer.status != expected(world, username, target):
+                    problems.append(f"answered {answer.status}, expected {expected(world, username, target)}")
                 failures += [f"{username} {method} {path} [{target}]: {p}" for p in problems]
         client.session.cookie_jar.clear()
     assert not failures, "\n".join(failures[:40])

@@ -1,0 +1,316 @@
+"""Administration from the API and the console: org units and staff within the administrator's part of the
+organisation, clear refusals, every change in the audit trail, and the audit trail as an auditor queries it."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import replace
+from typing import Any
+
+import pytest
+from sqlmodel import select
+
+from crm_store.db import make_engine, session_scope
+from crm_store.models import AuditEntry, LoginLockout, LoginSession, OrgUnit, Staff
+from crm_store.staff import issue_token
+from gateway.app import create_app
+from tests.customer_helpers import SECRET
+from tests.review_helpers import PASSWORD, World, add_customers_and_calls, build_world
+from workers.settings import Settings
+
+CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+@pytest.fixture
+def settings(sqlite_settings: Settings) -> Settings:
+    return replace(sqlite_settings, secret_key=SECRET)
+
+
+@pytest.fixture
+def engine(settings: Settings) -> Iterator[Any]:
+    engine = make_engine(settings.sync_db_url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+async def world_client(aiohttp_client: Any, settings: Settings, engine: Any) -> tuple[World, Any]:
+    world = build_world(engine)
+    client = await aiohttp_client(create_app(settings, embedded_worker=False))
+    await add_customers_and_calls(client, world, engine)
+    return world, client
+
+
+async def _login(client: Any, username: str, password: str = PASSWORD) -> str | None:
+    """Sign in through the form; the session's CSRF token, or None when refused."""
+    form = await (await client.get("/console/login")).text()
+    answer = await client.post(
+        "/console/login",
+        data={"username": username, "password": password, "csrf_token": CSRF.search(form)[1]},  # type: ignore[index]
+    )
+    if answer.status != 200 or "/console/queue" not in str(answer.url):
+        return None
+    return CSRF.search(await answer.text())[1]  # type: ignore[index]
+
+
+def _changes(engine: Any, action: str) -> list[AuditEntry]:
+    with session_scope(engine) as session:
+        return list(session.exec(select(AuditEntry).where(AuditEntry.action == action)).all())
+
+
+async def test_an_administrator_opens_units_in_their_own_subtree(world_client: tuple[World, Any], engine: Any) -> None:
+    world, client = world_client
+    body = {"code": "seoul-gangnam-banpo", "name": "반포지점", "parent_id": world.units["SEOUL-GANGNAM"]}
+    answer = await client.post("/api/v1/org-units", json=body, headers=world.auth("admin.gangnam"))
+    assert answer.status == 201, await answer.text()
+    unit = await answer.json()
+    assert (unit["code"], unit["level"], unit["parent_id"], unit["active"]) == (
+        "SEOUL-GANGNAM-BANPO", 3, world.units["SEOUL-GANGNAM"], True)  # fmt: skip
+    assert unit["path"] == f"{world.paths[world.units['SEOUL-GANGNAM']]}{unit['id']}/"
+    listed = await (await client.get("/api/v1/org-units", headers=world.auth("agent.seocho"))).json()
+    assert unit["id"] in {u["id"] for u in listed["items"]}
+    (entry,) = _changes(engine, "org_unit.created")
+    assert (entry.username, entry.org_unit_id, entry.target) == ("admin.gangnam", unit["id"], f"org_unit:{unit['id']}")
+    assert entry.detail == {"code": "SEOUL-GANGNAM-BANPO", "name": "반포지점", "level": 3,
+                            "parent_id": world.units["SEOUL-GANGNAM"]}  # fmt: skip
+
+    # Clear answers: invalid fields 400, a code taken 409, not an administrator 403, outside the subtree 403.
+    bad = await client.post(
+        "/api/v1/org-units",
+        json={"code": "반포!", "name": " ", "parent_id": world.units["SEOUL-GANGNAM"]},
+        headers=world.auth("admin.gangnam"),
+    )
+    assert bad.status == 400
+    assert set((await bad.json())["fields"]) == {"code", "name"}
+    too_deep = {"code": "SEOCHO-X", "name": "하위", "parent_id": world.units["SEOUL-GANGNAM-SEOCHO"]}
+    answer = await client.post("/api/v1/org-units", json=too_deep, headers=world.auth("admin.gangnam"))
+    assert answer.status == 400 and "parent_id" in (await answer.json())["fields"]
+    assert (await client.post("/api/v1/org-units", json=body, headers=world.auth("admin.gangnam"))).status == 409
+    busan = {"code": "BUSAN-DONGBU-X", "name": "기장지점", "parent_id": world.units["BUSAN-DONGBU"]}
+    assert (await client.post("/api/v1/org-units", json=busan, headers=world.auth("admin.gangnam"))).status == 403
+    assert (await client.post("/api/v1/org-units", json=busan, headers=world.auth("center_manager.hq"))).status == 403
+    # Renaming: only units below one's own.
+    rename = {"name": "서초반포지점"}
+    seocho = world.units["SEOUL-GANGNAM-SEOCHO"]
+    path = f"/api/v1/org-units/{seocho}"
+    assert (await client.patch(path, json=rename, headers=world.auth("admin.seocho"))).status == 403
+    answer = await client.patch(path, json=rename, headers=world.auth("admin.gangnam"))
+    assert answer.status == 200 and (await answer.json())["name"] == "서초반포지점"
+    assert _changes(engine, "org_unit.renamed")[0].detail == {"name": ["서초구지점", "서초반포지점"]}
+    assert (await client.patch(path, json={}, headers=world.auth("admin.gangnam"))).status == 400
+
+
+async def test_a_unit_closes_only_when_nothing_depends_on_it(world_client: tuple[World, Any], engine: Any) -> None:
+    world, client = world_client
+    hq = world.auth("admin.hq")
+    unit = await (
+        await client.post(
+            "/api/v1/org-units", json={"code": "BUSAN-NEW", "name": "신설지점", "parent_id": world.units["BUSAN"]},
+            headers=hq)
+    ).json()  # fmt: skip
+    staff = await client.post(
+        "/api/v1/staff",
+        json={"username": "agent.new", "full_name": "신입", "role": "agent", "org_unit_id": unit["id"],
+              "clearance": 1},
+        headers=hq,
+    )  # fmt: skip
+    assert staff.status == 201
+    member = await staff.json()
+    assert member["has_password"] is False and member["active"] is True
+    closing = await client.patch(f"/api/v1/org-units/{unit['id']}", json={"active": False}, headers=hq)
+    assert closing.status == 409 and "active staff" in (await closing.json())["fields"]["active"]
+    assert (await client.patch(f"/api/v1/staff/{member['id']}", json={"active": False}, headers=hq)).status == 200
+    closed = await client.patch(f"/api/v1/org-units/{unit['id']}", json={"active": False}, headers=hq)
+    assert closed.status == 200 and (await closed.json())["active"] is False
+    # A closed unit takes no staff and no units; the unit owning customers cannot close.
+    answer = await client.patch(f"/api/v1/staff/{member['id']}", json={"active": True}, headers=hq)
+    assert answer.status == 200  # reactivated where they were: allowed, the unit is only closed to newcomers
+    again = {"username": "agent.new2", "full_name": "신입", "role": "agent", "org_unit_id": unit["id"], "clearance": 1}
+    answer = await client.post("/api/v1/staff", json=again, headers=hq)
+    assert answer.status == 400 and "org_unit_id" in (await answer.json())["fields"]
+    seocho = world.units["SEOUL-GANGNAM-SEOCHO"]
+    answer = await client.patch(f"/api/v1/org-units/{seocho}", json={"active": False}, headers=hq)
+    assert answer.status == 409 and "customers" in (await answer.json())["fields"]["active"]
+    assert [e.action for e in _changes(engine, "org_unit.deactivated")] == ["org_unit.deactivated"]
+
+
+async def test_staff_are_created_and_changed_within_scope_and_grade(
+    world_client: tuple[World, Any], engine: Any
+) -> None:
+    world, client = world_client
+    seoul = world.auth("admin.seoul")
+    seocho, gangnam = world.units["SEOUL-GANGNAM-SEOCHO"], world.units["SEOUL-GANGNAM"]
+    body = {"username": "op.seocho.2", "full_name": "김운영", "role": "operator",
+            "org_unit_id": seocho, "clearance": 2, "password": "first-password"}  # fmt: skip
+    answer = await client.post("/api/v1/staff", json=body, headers=seoul)
+    assert answer.status == 201, await answer.text()
+    member = await answer.json()
+    assert "password" not in member and "password_hash" not in member and member["has_password"] is True
+    assert await _login(client, "op.seocho.2", "first-password") is not None
+    client.session.cookie_jar.clear()
+    # Refusals: taken username 409; bad fields 400; clearance above one's own 403; outside the subtree 403.
+    assert (await client.post("/api/v1/staff", json=body, headers=seoul)).status == 409
+    answer = await client.post(
+        "/api/v1/staff", json={**body, "username": "X Y", "role": "boss", "clearance": 9, "password": "short"},
+        headers=seoul)  # fmt: skip
+    assert answer.status == 400
+    assert set((await answer.json())["fields"]) == {"username", "role", "clearance", "password"}
+    high = {**body, "username": "op.high", "clearance": 5}
+    assert (await client.post("/api/v1/staff", json=high, headers=world.auth("admin.seocho"))).status == 201
+    with session_scope(engine) as session:
+        session.add(Staff(username="admin.low", full_name="관리자", role="admin", clearance=3,
+                          org_unit_id=world.units["SEOUL-GANGNAM-SEOCHO"]))  # fmt: skip
+        session.flush()
+        low = {"Authorization": f"Bearer {issue_token(session, username='admin.low')}"}
+    assert (await client.post("/api/v1/staff", json={**high, "username": "op.higher"}, headers=low)).status == 403
+    busan = {**body, "username": "op.busan.2", "org_unit_id": world.units["BUSAN"]}
+    assert (await client.post("/api/v1/staff", json=busan, headers=seoul)).status == 403
+    assert (await client.post("/api/v1/staff", json=busan, headers=world.auth("executive.hq"))).status == 403
+
+    # Changes: role, unit and grade; out of scope is not found; one's own role is someone else's to change.
+    path = f"/api/v1/staff/{member['id']}"
+    answer = await client.patch(
+        path, json={"role": "center_manager", "clearance": 3, "org_unit_id": world.units["SEOUL-GANGNAM"]},
+        headers=seoul)  # fmt: skip
+    assert answer.status == 200
+    changed = await answer.json()
+    assert (changed["role"], changed["clearance"], changed["org_unit_id"]) == (
+        "center_manager", 3, world.units["SEOUL-GANGNAM"])  # fmt: skip
+    (entry,) = _changes(engine, "staff.changed")
+    assert entry.detail == {"role": ["operator", "center_manager"], "clearance": [2, 3],
+                            "org_unit_id": [seocho, gangnam]}  # fmt: skip
+    haeundae = world.staff["operator.haeundae"]["id"]
+    assert (await client.patch(f"/api/v1/staff/{haeundae}", json={"clearance": 1}, headers=seoul)).status == 404
+    own = world.staff["admin.seoul"]["id"]
+    assert (await client.patch(f"/api/v1/staff/{own}", json={"role": "agent"}, headers=seoul)).status == 403
+    assert (await client.patch(f"/api/v1/staff/{own}", json={"role": "agent"},
+                               headers=world.auth("admin.hq"))).status == 200  # fmt: skip
+    # The last head-office administrator stays one.
+    hq_admin = world.staff["admin.hq"]["id"]
+    with session_scope(engine) as session:
+        session.add(Staff(username="admin.hq.2", full_name="관리자", role="admin", org_unit_id=world.units["HQ"],
+                          clearance=5))  # fmt: skip
+    second = world.auth("admin.hq")
+    answer = await client.patch(f"/api/v1/staff/{hq_admin}", json={"active": False}, headers=second)
+    assert answer.status == 403  # one's own status
+    with session_scope(engine) as session:
+        session.exec(select(Staff).where(Staff.username == "admin.hq.2")).one().active = False
+    assert (await client.patch(path, json={"clearance": 9}, headers=seoul)).status == 400
+
+
+async def test_deactivation_and_password_reset_end_sessions(world_client: tuple[World, Any], engine: Any) -> None:
+    world, client = world_client
+    agent = world.staff["agent.seocho"]["id"]
+    assert await _login(client, "agent.seocho") is not None
+    assert (await client.get("/api/v1/review-items", headers=world.auth("agent.seocho"))).status == 200
+    answer = await client.patch(f"/api/v1/staff/{agent}", json={"active": False}, headers=world.auth("admin.gangnam"))
+    assert answer.status == 200 and (await answer.json())["active"] is False
+    # Their console session is over, their API token revoked (reactivation does not bring either back).
+    assert (await client.get("/console/queue", allow_redirects=False)).status == 303
+    client.session.cookie_jar.clear()
+    await client.patch(f"/api/v1/staff/{agent}", json={"active": True}, headers=world.auth("admin.gangnam"))
+    assert (await client.get("/api/v1/review-items", headers=world.auth("agent.seocho"))).status == 401
+    assert [e.username for e in _changes(engine, "staff.deactivated")] == ["admin.gangnam"]
+    assert [e.detail for e in _changes(engine, "staff.reactivated")] == [{"active": [False, True]}]
+
+    # A reset lifts a lockout and ends the staff member's sessions.
+    operator = world.staff["operator.seocho"]["id"]
+    assert await _login(client, "operator.seocho") is not None
+    with session_scope(engine) as session:
+        session.add(LoginLockout(staff_id=operator, failures=0, locked_until=None))
+    reset = f"/api/v1/staff/{operator}/password"
+    short = await client.post(reset, json={"password": "short"}, headers=world.auth("admin.seoul"))
+    assert short.status == 400 and "password" in (await short.json())["fields"]
+    assert (await client.post(reset, json={"password": "new-password-1"}, headers=world.auth("agent.hq"))).status == 403
+    answer = await client.post(reset, json={"password": "new-password-1"}, headers=world.auth("admin.seoul"))
+    assert answer.status == 200
+    with session_scope(engine) as session:
+        assert session.get(LoginLockout, operator) is None
+        live = session.exec(select(LoginSession).where(LoginSession.staff_id == operator,
+                                                       LoginSession.ended_at.is_(None))).all()  # type: ignore[union-attr]  # fmt: skip
+        assert live == []
+    client.session.cookie_jar.clear()
+    assert await _login(client, "operator.seocho") is None
+    assert await _login(client, "operator.seocho", "new-password-1") is not None
+    (entry,) = _changes(engine, "staff.password_reset")
+    assert entry.detail == {"password": "reset"} and "new-password-1" not in str(entry.detail)
+
+
+async def test_auditors_query_the_trail_of_their_part_of_the_organisation(world_client: tuple[World, Any]) -> None:
+    world, client = world_client
+    await client.get(f"/api/v1/customers/{world.customers['inside']}", headers=world.auth("agent.seocho"))
+    await client.get(f"/api/v1/customers/{world.customers['outside']}", headers=world.auth("operator.haeundae"))
+    await client.post("/api/v1/staff", json={"username": "agent.haeundae.2", "full_name": "부산", "role": "agent",
+                      "org_unit_id": world.units["BUSAN-DONGBU-HAEUNDAE"], "clearance": 1},
+                      headers=world.auth("admin.hq"))  # fmt: skip
+
+    async def trail(asker: str, **query: str) -> Any:
+        return await client.get("/api/v1/audit", params=query, headers=world.auth(asker))
+
+    everything = await (await trail("executive.hq")).json()
+    users = {e["username"] for e in everything["items"]}
+    assert {"agent.seocho", "operator.haeundae", "admin.hq"} <= users
+    seoul = await (await trail("executive.seoul")).json()
+    assert {e["customer_id"] for e in seoul["items"]} == {world.customers["inside"]}
+    assert "operator.haeundae" not in {e["username"] for e in seoul["items"]}
+    busan_changes = await (await trail("executive.hq", action="change")).json()
+    assert [e["action"] for e in busan_changes["items"]] == ["staff.created"]
+    assert (await (await trail("executive.seoul", action="change")).json())["items"] == []
+    by_person = await (await trail("admin.hq", username="agent.seocho", since="2000-01-01", until="2999-12-31")).json()
+    assert {e["username"] for e in by_person["items"]} == {"agent.seocho"} and by_person["items"]
+    assert (await (await trail("admin.hq", until="2000-01-01")).json())["items"] == []
+    paged = await (await trail("executive.hq", limit="1")).json()
+    assert len(paged["items"]) == 1 and "before=" in paged["next"] and "limit=1" in paged["next"]
+    # Others read one customer's trail only; malformed filters are 400.
+    assert (await trail("agent.seocho")).status == 403
+    assert (await trail("agent.seocho", customer_id=str(world.customers["inside"]))).status == 200
+    assert (await trail("admin.hq", since="yesterday")).status == 400
+    assert (await trail("admin.hq", customer_id="x")).status == 400
+
+
+async def test_console_administration_and_audit_pages(world_client: tuple[World, Any], engine: Any) -> None:
+    world, client = world_client
+    csrf = await _login(client, "admin.gangnam")
+    assert csrf is not None
+    listing = await client.get("/console/admin/staff")
+    assert listing.status == 200
+    text = await listing.text()
+    assert "agent.seocho" in text and "operator.haeundae" not in text and "admin.seoul" not in text
+    form = {"username": "agent.seocho.2", "full_name": "이상담", "role": "agent",
+            "org_unit_id": str(world.units["SEOUL-GANGNAM-SEOCHO"]), "clearance": "1", "password": "console-pass-1",
+            "csrf_token": csrf}  # fmt: skip
+    answer = await client.post("/console/admin/staff", data=form, allow_redirects=False)
+    assert answer.status == 303
+    member_page = answer.headers["Location"]
+    page = await (await client.get(member_page)).text()
+    assert "이상담" in page and "직원 등록" in page  # its change history
+    # An invalid form comes back with its reason; without the CSRF token nothing happens.
+    answer = await client.post("/console/admin/staff", data={**form, "username": "agent.seocho.3", "clearance": "9"})
+    assert answer.status == 400 and "clearance" in await answer.text()
+    no_csrf = {k: v for k, v in form.items() if k != "csrf_token"}
+    assert (await client.post("/console/admin/staff", data={**no_csrf, "username": "agent.x"})).status == 403
+    staff_id = int(member_page.rsplit("/", 1)[1])
+    answer = await client.post(f"/console/admin/staff/{staff_id}", data={"active": "0", "csrf_token": csrf})
+    assert answer.status == 200 and "비활성" in await answer.text()
+    answer = await client.post(
+        "/console/admin/org-units",
+        data={"parent_id": str(world.units["SEOUL-GANGNAM"]), "code": "SEOUL-GANGNAM-JAMWON", "name": "잠원지점",
+              "csrf_token": csrf},
+    )  # fmt: skip
+    assert answer.status == 200 and "SEOUL-GANGNAM-JAMWON" in await answer.text()
+    with session_scope(engine) as session:
+        assert session.exec(select(OrgUnit).where(OrgUnit.code == "SEOUL-GANGNAM-JAMWON")).one().level == 3
+    audit = await client.get("/console/audit", params={"action": "change"})
+    text = await audit.text()
+    assert audit.status == 200 and "직원 등록" in text and "조직 신설" in text and "비활성화" in text
+    client.session.cookie_jar.clear()
+    # Not an administrator: refused; an executive reads the audit trail.
+    await _login(client, "center_manager.gangnam")
+    assert (await client.get("/console/admin/staff")).status == 403
+    assert (await client.get("/console/audit")).status == 403
+    client.session.cookie_jar.clear()
+    await _login(client, "executive.seoul")
+    audit = await client.get("/console/audit")
+    assert audit.status == 200 and "admin.gangnam" in await audit.text()
+    assert (await client.get("/console/admin/org-units")).status == 403
