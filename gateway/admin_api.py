@@ -1,7 +1,8 @@
 """JSON API of administration: org units and staff (create, change, deactivate, reset a password), and the
 audit trail as an auditor queries it. Thin handlers: the store checks who may do what and records it.
 
-Invalid fields answer 400 with `{"error", "fields"}`; a non-administrator 403; a staff member outside the
+Invalid fields of a body answer 422 with `{"error", "fields"}` (as everywhere in the API; a malformed query
+parameter 400); a non-administrator 403; a staff member outside the
 administrator's part of the organisation 404; a collision with stored data (a code or username taken, a unit
 that still has staff) 409.
 """
@@ -35,25 +36,30 @@ def _viewer(request: web.Request) -> Viewer:
 
 
 def bad_request(fields: dict[str, str], message: str = "invalid input") -> web.HTTPException:
-    """400 naming each invalid field."""
+    """400 naming each invalid query parameter."""
     return json_field_error(web.HTTPBadRequest, message, fields)
+
+
+def invalid_body(fields: dict[str, str], message: str = "invalid input") -> web.HTTPException:
+    """422 naming each invalid field of the body."""
+    return json_field_error(web.HTTPUnprocessableEntity, message, fields)
 
 
 async def _body(request: web.Request, model: type[Input]) -> Input:
     try:
         return model.model_validate_json(await request.read())
     except ValidationError as err:
-        raise bad_request(validation_fields(err)) from err
+        raise invalid_body(validation_fields(err)) from err
 
 
 async def _checked(work: Awaitable[Result]) -> Result:
-    """Run a store call; its invalid-field errors become 400 (conflicts stay 409, refusals 403)."""
+    """Run a store call; its invalid-field errors become 422 (conflicts stay 409, refusals 403)."""
     try:
         return await work
     except Conflict:
         raise
     except InvalidInput as err:
-        raise bad_request(err.fields, str(err)) from err
+        raise invalid_body(err.fields, str(err)) from err
 
 
 async def hash_off_loop(request: web.Request, password: SecretStr | None) -> str | None:

@@ -600,7 +600,7 @@ _CUSTOMER_PATHS: dict[str, Any] = {
         "post": _operation(
             "Open an org unit one level below its parent (administrators, within their part of the organisation)",
             _ref("OrgUnit"),
-            400,
+            422,
             403,
             409,
             status=201,
@@ -612,7 +612,7 @@ _CUSTOMER_PATHS: dict[str, Any] = {
             "Rename, close (active false: no open units, active staff, customers or review items left) or reopen "
             "a unit below the administrator's own",
             _ref("OrgUnit"),
-            400,
+            422,
             403,
             404,
             409,
@@ -631,7 +631,7 @@ _CUSTOMER_PATHS: dict[str, Any] = {
             "Create a staff member with role, org unit and clearance grade (administrators; a grade no higher than "
             "their own)",
             _ref("StaffMember"),
-            400,
+            422,
             403,
             409,
             status=201,
@@ -643,7 +643,7 @@ _CUSTOMER_PATHS: dict[str, Any] = {
             "Change name, role, org unit, clearance grade, or deactivate (signs out everywhere, revokes API tokens) "
             "and reactivate",
             _ref("StaffMember"),
-            400,
+            422,
             403,
             404,
             409,
@@ -655,7 +655,7 @@ _CUSTOMER_PATHS: dict[str, Any] = {
         "post": _operation(
             "Reset the password: any lockout lifted, every console session of the staff member ended",
             _ref("StaffMember"),
-            400,
+            422,
             403,
             404,
             body="PasswordReset",

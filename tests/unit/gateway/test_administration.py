@@ -75,17 +75,17 @@ async def test_an_administrator_opens_units_in_their_own_subtree(world_client: t
     assert entry.detail == {"code": "SEOUL-GANGNAM-BANPO", "name": "반포지점", "level": 3,
                             "parent_id": world.units["SEOUL-GANGNAM"]}  # fmt: skip
 
-    # Clear answers: invalid fields 400, a code taken 409, not an administrator 403, outside the subtree 403.
+    # Clear answers: invalid fields 422, a code taken 409, not an administrator 403, outside the subtree 403.
     bad = await client.post(
         "/api/v1/org-units",
         json={"code": "반포!", "name": " ", "parent_id": world.units["SEOUL-GANGNAM"]},
         headers=world.auth("admin.gangnam"),
     )
-    assert bad.status == 400
+    assert bad.status == 422
     assert set((await bad.json())["fields"]) == {"code", "name"}
     too_deep = {"code": "SEOCHO-X", "name": "하위", "parent_id": world.units["SEOUL-GANGNAM-SEOCHO"]}
     answer = await client.post("/api/v1/org-units", json=too_deep, headers=world.auth("admin.gangnam"))
-    assert answer.status == 400 and "parent_id" in (await answer.json())["fields"]
+    assert answer.status == 422 and "parent_id" in (await answer.json())["fields"]
     assert (await client.post("/api/v1/org-units", json=body, headers=world.auth("admin.gangnam"))).status == 409
     busan = {"code": "BUSAN-DONGBU-X", "name": "기장지점", "parent_id": world.units["BUSAN-DONGBU"]}
     assert (await client.post("/api/v1/org-units", json=busan, headers=world.auth("admin.gangnam"))).status == 403
@@ -98,7 +98,7 @@ async def test_an_administrator_opens_units_in_their_own_subtree(world_client: t
     answer = await client.patch(path, json=rename, headers=world.auth("admin.gangnam"))
     assert answer.status == 200 and (await answer.json())["name"] == "서초반포지점"
     assert _changes(engine, "org_unit.renamed")[0].detail == {"name": ["서초구지점", "서초반포지점"]}
-    assert (await client.patch(path, json={}, headers=world.auth("admin.gangnam"))).status == 400
+    assert (await client.patch(path, json={}, headers=world.auth("admin.gangnam"))).status == 422
 
 
 async def test_a_unit_closes_only_when_nothing_depends_on_it(world_client: tuple[World, Any], engine: Any) -> None:
@@ -128,7 +128,7 @@ async def test_a_unit_closes_only_when_nothing_depends_on_it(world_client: tuple
     assert answer.status == 200  # reactivated where they were: allowed, the unit is only closed to newcomers
     again = {"username": "agent.new2", "full_name": "신입", "role": "agent", "org_unit_id": unit["id"], "clearance": 1}
     answer = await client.post("/api/v1/staff", json=again, headers=hq)
-    assert answer.status == 400 and "org_unit_id" in (await answer.json())["fields"]
+    assert answer.status == 422 and "org_unit_id" in (await answer.json())["fields"]
     seocho = world.units["SEOUL-GANGNAM-SEOCHO"]
     answer = await client.patch(f"/api/v1/org-units/{seocho}", json={"active": False}, headers=hq)
     assert answer.status == 409 and "customers" in (await answer.json())["fields"]["active"]
@@ -149,12 +149,12 @@ async def test_staff_are_created_and_changed_within_scope_and_grade(
     assert "password" not in member and "password_hash" not in member and member["has_password"] is True
     assert await _login(client, "op.seocho.2", "first-password") is not None
     client.session.cookie_jar.clear()
-    # Refusals: taken username 409; bad fields 400; clearance above one's own 403; outside the subtree 403.
+    # Refusals: taken username 409; bad fields 422; clearance above one's own 403; outside the subtree 403.
     assert (await client.post("/api/v1/staff", json=body, headers=seoul)).status == 409
     answer = await client.post(
         "/api/v1/staff", json={**body, "username": "X Y", "role": "boss", "clearance": 9, "password": "short"},
         headers=seoul)  # fmt: skip
-    assert answer.status == 400
+    assert answer.status == 422
     assert set((await answer.json())["fields"]) == {"username", "role", "clearance", "password"}
     high = {**body, "username": "op.high", "clearance": 5}
     assert (await client.post("/api/v1/staff", json=high, headers=world.auth("admin.seocho"))).status == 201
@@ -196,7 +196,7 @@ async def test_staff_are_created_and_changed_within_scope_and_grade(
     assert answer.status == 403  # one's own status
     with session_scope(engine) as session:
         session.exec(select(Staff).where(Staff.username == "admin.hq.2")).one().active = False
-    assert (await client.patch(path, json={"clearance": 9}, headers=seoul)).status == 400
+    assert (await client.patch(path, json={"clearance": 9}, headers=seoul)).status == 422
 
 
 async def test_deactivation_and_password_reset_end_sessions(world_client: tuple[World, Any], engine: Any) -> None:
@@ -221,7 +221,7 @@ async def test_deactivation_and_password_reset_end_sessions(world_client: tuple[
         session.add(LoginLockout(staff_id=operator, failures=0, locked_until=None))
     reset = f"/api/v1/staff/{operator}/password"
     short = await client.post(reset, json={"password": "short"}, headers=world.auth("admin.seoul"))
-    assert short.status == 400 and "password" in (await short.json())["fields"]
+    assert short.status == 422 and "password" in (await short.json())["fields"]
     assert (await client.post(reset, json={"password": "new-password-1"}, headers=world.auth("agent.hq"))).status == 403
     answer = await client.post(reset, json={"password": "new-password-1"}, headers=world.auth("admin.seoul"))
     assert answer.status == 200
