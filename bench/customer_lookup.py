@@ -23,6 +23,7 @@ import random
 import subprocess
 import sys
 import time
+from collections.abc import Awaitable, Callable
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -32,7 +33,7 @@ sys.path.insert(0, str(ROOT))
 
 import aiohttp  # noqa: E402
 
-from bench.loadgen import closed_loop, free_port, wait_ready  # noqa: E402
+from bench.loadgen import closed_loop, free_port, open_loop, wait_ready  # noqa: E402
 
 
 def prepare(database_url: str) -> dict[str, float]:
@@ -86,13 +87,25 @@ def written_like_people(e164: str, rng: random.Random) -> str:
     return e164
 
 
-async def fire(base: str, token: str, numbers: list[str], concurrency: int) -> dict[str, Any]:
+def _sender(base: str, numbers: list[str]) -> Callable[[aiohttp.ClientSession, int], Awaitable[int]]:
     async def send(http: aiohttp.ClientSession, n: int) -> int:
         async with http.get(f"{base}/api/v1/customers/lookup", params={"phone": numbers[n]}) as answer:
             await answer.read()
             return answer.status
 
-    return await closed_loop(send, len(numbers), concurrency, headers={"Authorization": f"Bearer {token}"})
+    return send
+
+
+async def fire(base: str, token: str, numbers: list[str], concurrency: int) -> dict[str, Any]:
+    """Closed loop: `concurrency` clients back to back (saturation throughput, and latency under it)."""
+    return await closed_loop(
+        _sender(base, numbers), len(numbers), concurrency, headers={"Authorization": f"Bearer {token}"}
+    )
+
+
+async def arrive(base: str, token: str, numbers: list[str], rate: float) -> dict[str, Any]:
+    """Open loop: screen-pops arriving at `rate` per second."""
+    return await open_loop(_sender(base, numbers), len(numbers), rate, headers={"Authorization": f"Bearer {token}"})
 
 
 def lookup(args: argparse.Namespace) -> dict[str, object]:
@@ -133,6 +146,9 @@ def lookup(args: argparse.Namespace) -> dict[str, object]:
         asyncio.run(fire(base, token, numbers[: args.warmup], args.concurrency))
         results["lookup"] = asyncio.run(fire(base, token, numbers[args.warmup :], args.concurrency))
         results["lookup_one_connection"] = asyncio.run(fire(base, token, numbers[args.warmup :][:2000], 1))
+        for rate in args.rates:
+            sample = numbers[args.warmup :][: int(rate * args.seconds)]
+            results[f"lookup_at_{rate:g}_per_s"] = asyncio.run(arrive(base, token, sample, rate))
     finally:
         server.terminate()
         server.wait(30)
@@ -147,6 +163,10 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=20000)
     parser.add_argument("--warmup", type=int, default=2000)
     parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument(
+        "--rates", type=float, nargs="*", default=[100, 300, 600], help="open-loop arrival rates (per second)"
+    )
+    parser.add_argument("--seconds", type=float, default=15, help="length of each open-loop run")
     parser.add_argument("--prepare", action="store_true", help="migrate and backfill aggregates and keys first")
     parser.add_argument("--segments", action="store_true", help="time recomputing all segments")
     parser.add_argument("--no-lookup", action="store_true")

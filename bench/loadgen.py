@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import random
 import socket
 import subprocess
 import time
@@ -60,7 +61,45 @@ async def closed_loop(
         started = time.perf_counter()
         await asyncio.gather(*(one_client(http) for _ in range(concurrency)))
         wall = time.perf_counter() - started
-    latencies.sort()
+    return _summary(latencies, statuses, wall)
+
+
+async def open_loop(
+    send: Callable[[aiohttp.ClientSession, int], Awaitable[int]],
+    count: int,
+    rate: float,
+    *,
+    seed: int = 7,
+    **session_options: Any,
+) -> dict[str, Any]:
+    """Requests arrive at `rate` per second (Poisson), whether or not earlier ones are answered, as screen-pops
+    of independent agents do. Latency counts from the arrival time, so time spent queued is never hidden."""
+    rng = random.Random(seed)
+    latencies: list[float] = []
+    statuses: dict[int, int] = {}
+
+    async def one(http: aiohttp.ClientSession, n: int, due: float) -> None:
+        status = await send(http, n)
+        latencies.append(time.perf_counter() - due)
+        statuses[status] = statuses.get(status, 0) + 1
+
+    connector = aiohttp.TCPConnector(limit=0)
+    async with aiohttp.ClientSession(connector=connector, **session_options) as http:
+        tasks = []
+        started = due = time.perf_counter()
+        for n in range(count):
+            due += rng.expovariate(rate)
+            delay = due - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            tasks.append(asyncio.create_task(one(http, n, due)))
+        await asyncio.gather(*tasks)
+        wall = time.perf_counter() - started
+    return {"offered_rps": rate, **_summary(latencies, statuses, wall)}
+
+
+def _summary(latencies: list[float], statuses: dict[int, int], wall: float) -> dict[str, Any]:
+    latencies = sorted(latencies)
 
     def pct(p: float) -> float:
         return round(latencies[min(len(latencies) - 1, int(p * len(latencies)))] * 1000, 2)
