@@ -51,9 +51,50 @@ def validation_fields(err: ValidationError) -> dict[str, str]:
     return fields
 
 
+# What an operator reads when a console page or action fails (the store's own words stay in a note below).
+CONSOLE_ERRORS: dict[int, str] = {
+    400: "요청을 처리할 수 없습니다.",
+    403: "이 작업을 할 권한이 없습니다.",
+    404: "찾을 수 없거나 볼 권한이 없는 항목입니다.",
+    409: "다른 담당자가 먼저 맡았거나 이미 처리된 항목입니다.",
+    422: "입력값을 확인하세요.",
+}
+
+
+def _console_error_page(err: web.HTTPException) -> web.HTTPException:
+    """A store error on a console page, as an HTML page with the same status (not a JSON body in the browser)."""
+    from gateway.console.templates import SECURITY_HEADERS, e, page
+
+    try:
+        answer = json.loads(err.text or "{}")
+    except ValueError:
+        answer = {}
+    details = [str(answer.get("error") or "")] + [f"{k}: {v}" for k, v in (answer.get("fields") or {}).items()]
+    notes = "".join(f'<li class="note">{e(d)}</li>' for d in details if d)
+    body = (
+        f'<p class="error" id="error">{e(CONSOLE_ERRORS[err.status])}</p><ul id="error-detail">{notes}</ul>'
+        f'<p><a href="/console/queue" id="back-to-queue">검토 대기열로</a></p>'
+    )
+    shown = page(f"오류 {err.status}", body, status=err.status)
+    return type(err)(text=shown.text, content_type="text/html", headers=SECURITY_HEADERS)
+
+
 @web.middleware
 async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Named store errors become 4xx answers; API errors are always JSON; nothing leaks a traceback."""
+    """Named store errors become 4xx answers: JSON on the API, an HTML page on the console; never a traceback."""
+    try:
+        return await _answer_store_errors(request, handler)
+    except web.HTTPException as err:
+        if (
+            request.path.startswith(CONSOLE_PREFIX)
+            and err.status in CONSOLE_ERRORS
+            and err.content_type == "application/json"
+        ):
+            raise _console_error_page(err) from err
+        raise
+
+
+async def _answer_store_errors(request: web.Request, handler: Handler) -> web.StreamResponse:
     try:
         return await handler(request)
     except NotFound as err:

@@ -152,6 +152,31 @@ async def test_review_take_correct_apply_forward(world_client: tuple[World, Any]
     assert (await client.get("/api/v1/corrections", headers=world.auth("operator.seocho"))).status == 403
 
 
+async def test_console_errors_are_html_pages_and_api_errors_stay_json(world_client: tuple[World, Any]) -> None:
+    world, client = world_client
+    _status, page = await login(client, "operator.seocho")
+    csrf = CSRF.search(page)[1]  # type: ignore[index]
+    item, outside = world.items["inside"], world.items["outside"]
+    # Another province's item: a 404 page that says nothing about the item.
+    answer = await client.get(f"/console/items/{outside}")
+    text = await answer.text()
+    assert answer.status == 404 and answer.content_type == "text/html"
+    assert 'id="error"' in text and "검토 대기열로" in text and world.calls["outside"] not in text
+    assert answer.headers["X-Frame-Options"] == "DENY"
+    # Forwarding without a note: a 422 page naming the field's problem.
+    assert (await client.post(f"/console/items/{item}/take", data={"csrf_token": csrf})).status == 200
+    answer = await client.post(f"/console/items/{item}/forward", data={"csrf_token": csrf, "note": " "})
+    assert answer.status == 422 and answer.content_type == "text/html"
+    assert "note: say why it goes up" in await answer.text()
+    # Taking an item that is no longer open: a 409 page, not a JSON body in the browser.
+    answer = await client.post(f"/console/items/{item}/take", data={"csrf_token": csrf})
+    assert answer.status == 409 and answer.content_type == "text/html"
+    assert "다른 담당자가 먼저 맡았거나" in await answer.text()
+    # The API keeps its JSON errors.
+    answer = await client.get(f"/api/v1/customers/{world.customers['outside']}", headers=world.auth("operator.seocho"))
+    assert answer.status == 404 and answer.content_type == "application/json"
+
+
 async def test_fields_are_masked_below_their_grade(world_client: tuple[World, Any]) -> None:
     world, client = world_client
     cid = world.customers["inside"]
