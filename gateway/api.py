@@ -5,8 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from aiohttp import web
+from sqlmodel.ext.asyncio.session import AsyncSession
 
+from crm_store.audit import record_read
 from crm_store.clearance import mask_fields
+from crm_store.db import async_session_scope
 from crm_store.models import Call
 from crm_store.review import visible_call, visible_calls_page
 from crm_store.scope import Viewer
@@ -77,6 +80,25 @@ def _int_param(request: web.Request, name: str, default: int | None, *, low: int
     return value
 
 
+# What a call record tells about its customer: each read of a linked call is in the customer's audit trail.
+CALL_RECORD_FIELDS = ("call.entities", "call.from", "call.proposed_changes", "call.transcript", "call.turns")
+CALL_RECORD_PURPOSE = "call-record"
+
+
+def audit_call_reads(session: AsyncSession, viewer: Viewer, calls: list[Call]) -> None:
+    """Append one read per call linked to a customer (unknown callers' calls name no customer)."""
+    for call in calls:
+        if call.customer_id is not None:
+            record_read(
+                session,
+                viewer,
+                customer_id=call.customer_id,
+                fields=CALL_RECORD_FIELDS,
+                call_sid=call.call_sid,
+                purpose=CALL_RECORD_PURPOSE,
+            )
+
+
 def call_for_viewer(viewer: Viewer, call: Call) -> dict[str, Any]:
     """A call as this viewer may see it, graded fields masked (the raw transcript never leaves by the API)."""
     return mask_fields(viewer, "call", call_public(call))
@@ -85,9 +107,11 @@ def call_for_viewer(viewer: Viewer, call: Call) -> dict[str, Any]:
 async def get_call_view(request: web.Request) -> web.Response:
     """GET /api/v1/calls/{call_sid}: only calls in the viewer's scope."""
     viewer = Viewer.of(request[STAFF], remote_addr=request.remote)
-    async with request.app[SESSIONS]() as session:
+    async with async_session_scope(request.app[SESSIONS]) as session:
         call = await visible_call(session, viewer, request.match_info["call_sid"])
-    return web.json_response(call_for_viewer(viewer, call))
+        audit_call_reads(session, viewer, [call])
+        body = call_for_viewer(viewer, call)
+    return web.json_response(body)
 
 
 async def list_calls(request: web.Request) -> web.Response:
@@ -95,10 +119,11 @@ async def list_calls(request: web.Request) -> web.Response:
     limit = _int_param(request, "limit", 50, low=1, high=MAX_PAGE) or 50
     before = _int_param(request, "before", None, low=1, high=2**62)
     viewer = Viewer.of(request[STAFF], remote_addr=request.remote)
-    async with request.app[SESSIONS]() as session:
+    async with async_session_scope(request.app[SESSIONS]) as session:
         calls = list((await session.exec(visible_calls_page(viewer, limit=limit + 1, before_id=before))).all())
-    page, more = calls[:limit], len(calls) > limit
-    body: dict[str, Any] = {"items": [call_for_viewer(viewer, c) for c in page], "next": None}
+        page, more = calls[:limit], len(calls) > limit
+        audit_call_reads(session, viewer, page)
+        body: dict[str, Any] = {"items": [call_for_viewer(viewer, c) for c in page], "next": None}
     if more and page:
         body["next"] = f"/api/v1/calls?limit={limit}&before={page[-1].id}"
     return web.json_response(body)

@@ -11,8 +11,9 @@ from sqlmodel import select
 
 from crm_store.db import make_engine, session_scope
 from crm_store.identity import token_hash
-from crm_store.models import ApiToken, Call, OrgUnit, Staff
+from crm_store.models import ApiToken, AuditEntry, Call, Customer, OrgUnit, Staff
 from crm_store.staff import issue_token
+from gateway.api import CALL_RECORD_FIELDS, CALL_RECORD_PURPOSE
 from gateway.app import create_app
 from gateway.middlewares import TOKEN_TTL, token_cache
 from tests.twilio_helpers import call_sid
@@ -143,3 +144,27 @@ async def test_openapi_document_is_public_and_describes_calls(client: Any) -> No
     document = await answer.json()
     assert document["openapi"].startswith("3.")
     assert "/calls/{call_sid}" in document["paths"]
+
+
+async def test_reading_a_customers_call_is_audited_and_an_unknown_callers_is_not(
+    client: Any, seeded: dict, sqlite_settings: Settings
+) -> None:
+    known, unknown = seeded["sids"][0], seeded["sids"][1]
+    engine = make_engine(sqlite_settings.sync_db_url)
+    with session_scope(engine) as session:
+        customer = Customer(kind="individual", name="김민수", org_unit_id=1)
+        session.add(customer)
+        session.flush()
+        call = session.exec(select(Call).where(Call.call_sid == known)).one()
+        call.customer_id = customer.id
+        session.add(call)
+        customer_id = customer.id
+    assert (await client.get(f"/api/v1/calls/{known}", headers=auth(seeded["token"]))).status == 200
+    assert (await client.get(f"/api/v1/calls/{unknown}", headers=auth(seeded["token"]))).status == 200
+    assert (await client.get("/api/v1/calls?limit=50", headers=auth(seeded["token"]))).status == 200
+    with session_scope(engine) as session:
+        entries = session.exec(select(AuditEntry).where(AuditEntry.action == "read")).all()
+        trail = [(e.username, e.customer_id, e.call_sid, e.purpose, tuple(e.fields or [])) for e in entries]
+    engine.dispose()
+    one = ("admin", customer_id, known, CALL_RECORD_PURPOSE, CALL_RECORD_FIELDS)
+    assert trail == [one, one]  # the call itself, then the page that lists it; nothing for the unknown caller
