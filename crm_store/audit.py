@@ -23,6 +23,9 @@ from crm_store.validation import NotAllowed
 # Who may query the whole trail (by person, date, action) of their part of the organisation. Anyone may still read
 # the trail of one customer they can see.
 AUDITORS = frozenset({Role.ADMIN, Role.EXECUTIVE})
+# Who may read the trail of one customer in their scope: the auditors, and a center manager (the branch's
+# supervisor). Agents, operators and the rest do not learn who else looked at a customer.
+CUSTOMER_TRAIL_READERS = AUDITORS | {Role.CENTER_MANAGER}
 READ = "read"
 # `action` filter value that selects every administrative change (anything but a read).
 CHANGES = "change"
@@ -142,9 +145,11 @@ def audit_query(viewer: Viewer, wanted: AuditFilter, *, limit: int, before_id: i
 async def search_audit(
     session: AsyncSession, viewer: Viewer, wanted: AuditFilter, *, limit: int = 100, before_id: int | None = None
 ) -> list[AuditEntry]:
-    """The trail as an auditor queries it. One customer's trail is open to anyone who can see the customer
-    (CustomerNotFound otherwise); the rest (by person, date, action) to administrators and executives only."""
+    """The trail as an auditor queries it. One customer's trail is open to auditors and center managers who can
+    see the customer (CustomerNotFound otherwise); the rest (by person, date, action) to auditors only."""
     if wanted.customer_id is not None:
+        if viewer.role not in CUSTOMER_TRAIL_READERS:
+            raise NotAllowed("a customer's audit trail is read by center managers, executives and administrators")
         visible = await session.exec(
             select(col(Customer.id)).where(col(Customer.id) == wanted.customer_id, customer_in_scope(viewer))
         )

@@ -665,8 +665,8 @@ _CUSTOMER_PATHS: dict[str, Any] = {
     "/audit": {
         "get": _operation(
             "The audit trail, newest first: reads of customer information and administrative changes. One "
-            "customer's trail (customer_id) for anyone who sees the customer; otherwise administrators and "
-            "executives, within their part of the organisation",
+            "customer's trail (customer_id) for center managers, executives and administrators who see the "
+            "customer; otherwise administrators and executives, within their part of the organisation",
             {
                 **_items("AuditEntry"),
                 "properties": {

@@ -185,7 +185,13 @@ def _auditor(w: World, u: str, t: Target) -> int:
 
 # The expected answer of each role at each level, for the target inside and outside their scope.
 EXPECTED: dict[tuple[str, str], Callable[[World, str, Target], int]] = {
-    ("GET", "/api/v1/audit"): lambda w, u, t: 200 if w.sees_unit(u, _unit(w, t)) else 404,
+    ("GET", "/api/v1/audit"): lambda w, u, t: (
+        403
+        if w.staff[u]["role"] not in (Role.ADMIN, Role.EXECUTIVE, Role.CENTER_MANAGER)
+        else 200
+        if w.sees_unit(u, _unit(w, t))
+        else 404
+    ),
     ("POST", "/api/v1/org-units"): lambda w, u, t: _admin_answer(201, 403)(w, u, t, _unit(w, t, city=True)),
     ("PATCH", "/api/v1/org-units/{unit_id}"): _unit_change(200),
     ("POST", "/api/v1/staff"): lambda w, u, t: _admin_answer(201, 403)(w, u, t, _unit(w, t)),
@@ -203,11 +209,11 @@ EXPECTED: dict[tuple[str, str], Callable[[World, str, Target], int]] = {
     ("GET", "/console/audit"): _auditor,
 }  # fmt: skip
 # Reads every viewer must get for a customer in scope (the matrix must not pass by refusing everything).
+# Reads everyone may make of a customer in their scope (a customer's audit trail is for supervisors: EXPECTED).
 READABLE = {
     "/api/v1/customers/{customer_id}",
     "/api/v1/customers/lookup",
     "/api/v1/calls/{call_sid}",
-    "/api/v1/audit",
     "/console/items/{item_id}",
 }
 # Routes outside the matrix's subject (Twilio webhooks check signatures; health and metrics hold no customer data).

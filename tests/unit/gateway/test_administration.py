@@ -262,9 +262,11 @@ async def test_auditors_query_the_trail_of_their_part_of_the_organisation(world_
     assert (await (await trail("admin.hq", until="2000-01-01")).json())["items"] == []
     paged = await (await trail("executive.hq", limit="1")).json()
     assert len(paged["items"]) == 1 and "before=" in paged["next"] and "limit=1" in paged["next"]
-    # Others read one customer's trail only; malformed filters are 400.
+    # A center manager reads one customer's trail only; an agent none; malformed filters are 400.
     assert (await trail("agent.seocho")).status == 403
-    assert (await trail("agent.seocho", customer_id=str(world.customers["inside"]))).status == 200
+    assert (await trail("agent.seocho", customer_id=str(world.customers["inside"]))).status == 403
+    assert (await trail("center_manager.seocho")).status == 403
+    assert (await trail("center_manager.seocho", customer_id=str(world.customers["inside"]))).status == 200
     assert (await trail("admin.hq", since="yesterday")).status == 400
     assert (await trail("admin.hq", customer_id="x")).status == 400
 

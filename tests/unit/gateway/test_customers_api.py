@@ -208,7 +208,8 @@ async def test_scope_county_staff_cannot_read_another_province(client: Any, org:
         json={"line": "auto", "premium": 1, "start_date": "2024-01-01", "end_date": "2025-01-01"},
     )
     assert answer.status == 404
-    assert (await client.get(f"/api/v1/audit?customer_id={cid}", headers=org.auth("agent.haeundae"))).status == 404
+    assert (await client.get(f"/api/v1/audit?customer_id={cid}", headers=org.auth("agent.haeundae"))).status == 403
+    assert (await client.get(f"/api/v1/audit?customer_id={cid}", headers=org.auth("cm.busan"))).status == 404
     staff = await (await client.get("/api/v1/staff", headers=org.auth("cm.busan"))).json()
     assert {s["username"] for s in staff["items"]} == {"cm.busan", "agent.haeundae", "am.haeundae"}
     assert all("password_hash" not in s for s in staff["items"])
