@@ -241,8 +241,15 @@ async def item_page(request: web.Request) -> web.Response:
 
 
 async def recording(request: web.Request) -> web.StreamResponse:
-    """GET /console/items/{id}/recording: the stored audio, for a viewer who may see the item (audited)."""
+    """GET /console/items/{id}/recording: the stored audio, for a viewer who may see the item (audited).
+
+    Byte ranges are served (206), so that the browser's player can seek; a listening is audited once, at its
+    first byte, not at every seek."""
     viewer, item_id = _viewer(request), _item_id(request)
+    try:
+        wanted = request.http_range
+    except ValueError:
+        wanted = slice(None, None)  # a malformed Range header: the whole file, as RFC 9110 allows
     async with async_session_scope(request.app[SESSIONS]) as session:
         item = await review.visible_item(session, viewer, item_id)
         stored = (
@@ -252,7 +259,12 @@ async def recording(request: web.Request) -> web.StreamResponse:
         ).first()
         if stored is None:
             raise NotFound("no recording")
-        if item.customer_id is not None:
+        size = len(stored.audio)
+        start, stop, _ = wanted.indices(size)
+        partial = "Range" in request.headers and wanted != slice(None, None)
+        if partial and (start >= size or stop <= start):
+            raise web.HTTPRequestRangeNotSatisfiable(headers={"Content-Range": f"bytes */{size}"})
+        if item.customer_id is not None and start == 0:
             record_read(
                 session,
                 viewer,
@@ -261,11 +273,11 @@ async def recording(request: web.Request) -> web.StreamResponse:
                 call_sid=item.call_sid,
                 purpose="review",
             )
-    return web.Response(
-        body=stored.audio,
-        content_type=stored.content_type,
-        headers={"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"},
-    )
+    headers = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff", "Accept-Ranges": "bytes"}
+    if not partial:
+        return web.Response(body=stored.audio, content_type=stored.content_type, headers=headers)
+    headers["Content-Range"] = f"bytes {start}-{stop - 1}/{size}"
+    return web.Response(status=206, body=stored.audio[start:stop], content_type=stored.content_type, headers=headers)
 
 
 def _entities(text: str) -> list[dict[str, Any]]:

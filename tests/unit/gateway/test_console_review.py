@@ -11,7 +11,7 @@ import pytest
 from sqlmodel import select
 
 from crm_store.db import make_engine, session_scope
-from crm_store.models import AuditEntry, ClassificationCorrection, Customer, LoginLockout, ReviewItem
+from crm_store.models import AuditEntry, ClassificationCorrection, Customer, LoginLockout, Recording, ReviewItem
 from gateway.app import create_app
 from tests.customer_helpers import SECRET
 from tests.review_helpers import BLACKLIST_REASON, PASSWORD, World, add_customers_and_calls, build_world
@@ -200,3 +200,46 @@ async def test_tokens_are_listed_and_revoked(world_client: tuple[World, Any]) ->
     # Revoked through this gateway: refused at once, not after the token cache's few seconds.
     answer = await client.get("/api/v1/tokens", headers=world.auth("agent.seocho"))
     assert answer.status == 401
+
+
+async def test_the_recording_is_served_in_byte_ranges_and_audited_once_per_listening(
+    world_client: tuple[World, Any], engine: Any
+) -> None:
+    world, client = world_client
+    audio = bytes(range(256)) * 40  # 10,240 bytes standing in for a WAV file
+    with session_scope(engine) as session:
+        session.add(
+            Recording(
+                call_sid=world.calls["inside"], recording_sid="RE" + "0" * 32, content_type="audio/wav",
+                audio=audio, size=len(audio),
+            )
+        )  # fmt: skip
+    await login(client, "operator.seocho")
+    path = f"/console/items/{world.items['inside']}/recording"
+
+    def reads() -> int:
+        with session_scope(engine) as session:
+            return len(
+                session.exec(
+                    select(AuditEntry).where(
+                        AuditEntry.call_sid == world.calls["inside"], AuditEntry.purpose == "review"
+                    )
+                ).all()
+            )
+
+    whole = await client.get(path)
+    assert whole.status == 200 and await whole.read() == audio and whole.headers["Accept-Ranges"] == "bytes"
+    assert reads() == 1
+    first = await client.get(path, headers={"Range": "bytes=0-1023"})
+    assert first.status == 206 and first.headers["Content-Range"] == f"bytes 0-1023/{len(audio)}"
+    assert await first.read() == audio[:1024]
+    assert reads() == 2  # a new listening from the start
+    seek = await client.get(path, headers={"Range": "bytes=5000-"})
+    assert seek.status == 206 and await seek.read() == audio[5000:]
+    assert seek.headers["Content-Range"] == f"bytes 5000-{len(audio) - 1}/{len(audio)}"
+    assert reads() == 2  # seeking within it is not another read
+    beyond = await client.get(path, headers={"Range": f"bytes={len(audio)}-"})
+    assert beyond.status == 416 and beyond.headers["Content-Range"] == f"bytes */{len(audio)}"
+    # Out of scope: nothing, in ranges or whole.
+    await login(client, "operator.haeundae")
+    assert (await client.get(path, headers={"Range": "bytes=0-10"})).status == 404
