@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 from redis import Redis
@@ -67,3 +69,33 @@ def postgres_url() -> Iterator[str]:
     upgrade(url)
     yield url
     drop_database(admin, url)
+
+
+@pytest.fixture
+def settings(sqlite_settings: Settings) -> Settings:
+    """Embedded defaults with the tests' registration-number key (tests.customer_helpers.SECRET)."""
+    from tests.customer_helpers import SECRET
+
+    return replace(sqlite_settings, secret_key=SECRET)
+
+
+@pytest.fixture
+def engine(settings: Settings) -> Iterator[Any]:
+    """A synchronous engine on the test's SQLite database, for arranging and checking rows."""
+    from crm_store.db import make_engine
+
+    engine = make_engine(settings.sync_db_url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+async def world_client(aiohttp_client: Any, settings: Settings, engine: Any) -> tuple[Any, Any]:
+    """The review world (tests.review_helpers: every role at every level, two customers, routed calls) and a client."""
+    from gateway.app import create_app
+    from tests.review_helpers import add_customers_and_calls, build_world
+
+    world = build_world(engine)
+    client = await aiohttp_client(create_app(settings, embedded_worker=False))
+    await add_customers_and_calls(client, world, engine)
+    return world, client

@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 import shutil
-from collections.abc import Iterator
-from dataclasses import replace
 from typing import Any
 
 import pytest
 
-from crm_store.db import make_engine, session_scope
+from crm_store.db import session_scope
 from crm_store.models import ReviewItem
 from gateway.app import create_app
 from tests.conftest import need_service
-from tests.customer_helpers import SECRET
 from tests.review_helpers import PASSWORD, World, add_customers_and_calls, build_world
 from workers.settings import Settings
 
@@ -27,18 +24,6 @@ FLAGS = [
     "--disable-sync",
     "--no-first-run",
 ]
-
-
-@pytest.fixture
-def settings(sqlite_settings: Settings) -> Settings:
-    return replace(sqlite_settings, secret_key=SECRET)
-
-
-@pytest.fixture
-def engine(settings: Settings) -> Iterator[Any]:
-    engine = make_engine(settings.sync_db_url)
-    yield engine
-    engine.dispose()
 
 
 @pytest.fixture

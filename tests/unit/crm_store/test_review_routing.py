@@ -2,27 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from sqlmodel import select
 
-from crm_store.db import make_engine, session_scope
+from crm_store.db import session_scope
 from crm_store.models import Call, Customer, ReviewEvent, ReviewItem
 from crm_store.routing import escalate_overdue, load_routing_rules, route_call
 from tests.review_helpers import World, build_world, call_sid
-from workers.settings import Settings
 
 T0 = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def engine(sqlite_settings: Settings) -> Iterator[Any]:
-    engine = make_engine(sqlite_settings.sync_db_url)
-    yield engine
-    engine.dispose()
 
 
 @pytest.fixture

@@ -6,16 +6,11 @@ from __future__ import annotations
 
 import re
 import secrets
-from collections.abc import Callable, Iterator
-from dataclasses import replace
+from collections.abc import Callable
 from typing import Any
 
-import pytest
-
-from crm_store.db import make_engine
 from crm_store.models import Role
 from gateway.app import create_app
-from tests.customer_helpers import SECRET
 from tests.review_helpers import (
     BLACKLIST_REASON,
     INSIDE_NAME,
@@ -222,18 +217,6 @@ SECRETS_OF = {
     "inside": (INSIDE_NAME, INSIDE_RRN[:8]),
     "outside": (OUTSIDE_NAME, OUTSIDE_RRN[:8]),
 }
-
-
-@pytest.fixture
-def settings(sqlite_settings: Settings) -> Settings:
-    return replace(sqlite_settings, secret_key=SECRET)
-
-
-@pytest.fixture
-def engine(settings: Settings) -> Iterator[Any]:
-    engine = make_engine(settings.sync_db_url)
-    yield engine
-    engine.dispose()
 
 
 def _routes(app: Any) -> set[tuple[str, str]]:

@@ -4,42 +4,16 @@ organisation, clear refusals, every change in the audit trail, and the audit tra
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from dataclasses import replace
 from typing import Any
 
-import pytest
 from sqlmodel import select
 
-from crm_store.db import make_engine, session_scope
+from crm_store.db import session_scope
 from crm_store.models import AuditEntry, LoginLockout, LoginSession, OrgUnit, Staff
 from crm_store.staff import issue_token
-from gateway.app import create_app
-from tests.customer_helpers import SECRET
-from tests.review_helpers import PASSWORD, World, add_customers_and_calls, build_world
-from workers.settings import Settings
+from tests.review_helpers import PASSWORD, World
 
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
-
-
-@pytest.fixture
-def settings(sqlite_settings: Settings) -> Settings:
-    return replace(sqlite_settings, secret_key=SECRET)
-
-
-@pytest.fixture
-def engine(settings: Settings) -> Iterator[Any]:
-    engine = make_engine(settings.sync_db_url)
-    yield engine
-    engine.dispose()
-
-
-@pytest.fixture
-async def world_client(aiohttp_client: Any, settings: Settings, engine: Any) -> tuple[World, Any]:
-    world = build_world(engine)
-    client = await aiohttp_client(create_app(settings, embedded_worker=False))
-    await add_customers_and_calls(client, world, engine)
-    return world, client
 
 
 async def _login(client: Any, username: str, password: str = PASSWORD) -> str | None:

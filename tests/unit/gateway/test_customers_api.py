@@ -3,8 +3,6 @@ account managers (grades, the one-manager constraint)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -12,26 +10,14 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from crm_store.calls import find_caller
-from crm_store.db import async_session_factory, make_async_engine, make_engine, session_scope
+from crm_store.db import async_session_factory, make_async_engine, session_scope
 from crm_store.models import AccountAssignment, AuditEntry
 from gateway.app import create_app
-from tests.customer_helpers import SECRET, Org, build_org
+from tests.customer_helpers import Org, build_org
 from workers.settings import Settings
 
 RRN = "880315-1234567"
 OTHER_RRN = "900101-2345678"
-
-
-@pytest.fixture
-def settings(sqlite_settings: Settings) -> Settings:
-    return replace(sqlite_settings, secret_key=SECRET)
-
-
-@pytest.fixture
-def engine(settings: Settings) -> Iterator[Any]:
-    engine = make_engine(settings.sync_db_url)
-    yield engine
-    engine.dispose()
 
 
 @pytest.fixture

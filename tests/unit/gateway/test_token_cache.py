@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any
 
 import pytest
 from sqlalchemy import update
 
-from crm_store.db import make_engine, session_scope
+from crm_store.db import session_scope
 from crm_store.identity import token_hash
 from crm_store.models import ApiToken, Staff
 from gateway.app import create_app
@@ -24,13 +23,6 @@ class Clock:
 
     def __call__(self) -> float:
         return self.now
-
-
-@pytest.fixture
-def engine(sqlite_settings: Settings) -> Iterator[Any]:
-    engine = make_engine(sqlite_settings.sync_db_url)
-    yield engine
-    engine.dispose()
 
 
 @pytest.fixture
