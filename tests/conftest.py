@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+import shutil
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,17 @@ from workers.settings import Settings
 
 FIXTURES = Path(__file__).parent / "fixtures"
 IN_CI = os.environ.get("CI") == "true"
+# Browser tests drive Debian's Chromium (installed by .ci/run), never a browser downloaded by a test tool.
+CHROMIUM = "/usr/bin/chromium"
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 
 
 def need_service(what: str, reason: str) -> None:
@@ -99,3 +111,16 @@ async def world_client(aiohttp_client: Any, settings: Settings, engine: Any) -> 
     client = await aiohttp_client(create_app(settings, embedded_worker=False))
     await add_customers_and_calls(client, world, engine)
     return world, client
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Any]:
+    """Headless Chromium through playwright; missing Chromium skips the test (fails it under CI)."""
+    if shutil.which(CHROMIUM) is None:
+        need_service("Chromium", f"{CHROMIUM} (Debian package chromium)")
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as playwright:
+        chromium = await playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        yield chromium
+        await chromium.close()

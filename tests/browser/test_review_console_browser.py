@@ -2,40 +2,13 @@
 
 from __future__ import annotations
 
-import shutil
 from typing import Any
-
-import pytest
 
 from crm_store.db import session_scope
 from crm_store.models import ReviewItem
 from gateway.app import create_app
-from tests.conftest import need_service
 from tests.review_helpers import PASSWORD, World, add_customers_and_calls, build_world
 from workers.settings import Settings
-
-CHROMIUM = "/usr/bin/chromium"
-FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-
-
-@pytest.fixture
-async def browser() -> Any:
-    if shutil.which(CHROMIUM) is None:
-        need_service("Chromium", f"{CHROMIUM} (Debian package chromium)")
-    from playwright.async_api import async_playwright
-
-    async with async_playwright() as playwright:
-        chromium = await playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-        yield chromium
-        await chromium.close()
 
 
 async def _login(browser: Any, base: str, username: str) -> Any:

@@ -12,9 +12,8 @@ the customer reads the browsers made: who, which customer, which fields, when, f
 from __future__ import annotations
 
 import asyncio
-import shutil
 from collections import Counter
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -32,7 +31,6 @@ from crm_store.picture import PICTURE_FIELDS
 from crm_store.routing import load_routing_rules
 from gateway.api import CALL_RECORD_FIELDS, CALL_RECORD_PURPOSE
 from gateway.simulator import SimulatedCall, run_simulated_call, telephone_recording
-from tests.conftest import need_service
 from tests.processes import HOTLINE, ROOT, Process, free_port, hotline_env, processes, wait_http
 from tests.review_helpers import PASSWORD, World, build_world
 from workers.settings import Settings
@@ -41,16 +39,6 @@ pytestmark = [pytest.mark.integration, pytest.mark.browser]
 
 AUDIO = ROOT / "tests" / "fixtures" / "audio"
 SEOCHO_CLIP, HAEUNDAE_CLIP = "zeroth_0294.ulaw8k.wav", "zeroth_0352.ulaw8k.wav"
-CHROMIUM = "/usr/bin/chromium"
-FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 MASK = "●●●●"
 SEOCHO_CALLER, SEOCHO_RRN, SEOCHO_NAME = "+821012345678", "880315-1234567", "김서초"
 SONGPA_RRN, SONGPA_NAME = "850505-1234567", "이송파"
@@ -76,18 +64,6 @@ def engine(postgres_url: str) -> Iterator[Engine]:
     engine = make_engine(postgres_url)
     yield engine
     engine.dispose()
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Any]:
-    if shutil.which(CHROMIUM) is None:
-        need_service("Chromium", f"{CHROMIUM} (Debian package chromium)")
-    from playwright.async_api import async_playwright
-
-    async with async_playwright() as playwright:
-        chromium = await playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-        yield chromium
-        await chromium.close()
 
 
 async def login(browser: Any, base: str, username: str) -> tuple[Any, Seen]:
