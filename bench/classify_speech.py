@@ -77,7 +77,7 @@ def scores(rows: list[dict[str, str]], guesses: list[tuple[str, str]]) -> dict[s
         "type_accuracy": round(sum(t == g for t, g in zip(truth_types, types, strict=True)) / len(rows), 4),
         "topic_macro_f1": round(macro_f1(truth_topics, topics), 4),
         "topic_accuracy": round(sum(t == g for t, g in zip(truth_topics, topics, strict=True)) / len(rows), 4),
-        "confusion": confusion(truth_types, types, sorted(set(truth_types))),
+        "confusion": confusion(truth_types, types, sorted(set(truth_types) | set(types))),
     }
 
 
