@@ -167,9 +167,8 @@ def speech_windows(
 
 def _keep_short_edges(spans: list[SpeechSpan], size: int, min_silence: int) -> list[SpeechSpan]:
     """Stretch the first and last span to the recording's edges when what they leave out is short."""
-    first, last = spans[0], spans[-1]
-    if first.start < min_silence:
-        spans[0] = first = SpeechSpan(0, first.end)
-    if size - last.end < min_silence:
+    if spans[0].start < min_silence:
+        spans[0] = SpeechSpan(0, spans[0].end)
+    if size - spans[-1].end < min_silence:
         spans[-1] = SpeechSpan(spans[-1].start, size)
     return spans
