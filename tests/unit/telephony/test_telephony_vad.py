@@ -7,10 +7,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from telephony import vad
 from telephony.asr.vosk import VoskEngine
 from telephony.asr.whisper import WhisperEngine
 from telephony.audio import decode_audio, mulaw_decode, resample, to_telephone_band
-from telephony.vad import SpeechOnly, SpeechSpan, is_narrowband, keep_speech, vad_options
+from telephony.vad import SpeechOnly, SpeechSpan, is_narrowband, keep_speech, speech_windows, vad_options
 
 RATE = 16000
 LEAD = 9.0  # seconds of line noise and hold music before the caller speaks
@@ -60,6 +61,46 @@ def test_joined_speech_maps_back_to_the_recordings_time_base() -> None:
     assert SpeechOnly(np.zeros(0, np.float32), (), 1.0).original_times(0.1, 0.2) == (0.1, 0.2)
 
 
+def test_speech_is_packed_into_windows_of_whole_stretches(monkeypatch: pytest.MonkeyPatch) -> None:
+    found = [SpeechSpan(3 * RATE, 13 * RATE), SpeechSpan(20 * RATE, 32 * RATE), SpeechSpan(40 * RATE, 50 * RATE)]
+    found += [SpeechSpan(60 * RATE, 95 * RATE)]
+    monkeypatch.setattr(vad, "speech_spans", lambda audio, options: list(found))
+    audio = np.arange(100 * RATE, dtype=np.float32)  # each sample holds its own index
+    windows = speech_windows(audio, vad_options(noise(1.0)), max_seconds=30.0)
+    # Whole stretches, in order, never split: 10 + 12 s fit in 30 s, the next 10 s does not; a stretch
+    # longer than a window is a window of its own.
+    assert [w.spans for w in windows] == [tuple(found[:2]), (found[2],), (found[3],)]
+    assert [w.speech_seconds for w in windows] == [22.0, 10.0, 35.0]
+    assert all(w.duration == 100.0 for w in windows)
+    first = windows[0]
+    assert first.samples[0] == 3 * RATE and first.samples[10 * RATE] == 20 * RATE
+    # Word times in a window map back to the recording, through the cut between its stretches.
+    assert first.original_times(9.5, 9.75) == (12.5, 12.75)
+    assert first.original_times(10.5, 11.0) == (20.5, 21.0)
+    assert windows[1].original_times(0.0, 2.0) == (40.0, 42.0)
+    assert windows[2].original_times(31.0, 34.5) == (91.0, 94.5)
+
+
+def test_short_silence_at_the_edges_is_not_cut(monkeypatch: pytest.MonkeyPatch) -> None:
+    audio = np.zeros(10 * RATE, dtype=np.float32)
+    options = vad_options(audio)  # minimum silence 2 s
+    monkeypatch.setattr(vad, "speech_spans", lambda samples, opts: [SpeechSpan(RATE, 9 * RATE)])
+    (whole,) = speech_windows(audio, options)
+    assert whole.spans == (SpeechSpan(0, 10 * RATE),) and whole.samples.size == audio.size
+    assert whole.original_times(1.0, 2.0) == (1.0, 2.0)
+    monkeypatch.setattr(vad, "speech_spans", lambda samples, opts: [SpeechSpan(3 * RATE, 7 * RATE)])
+    (middle,) = speech_windows(audio, options)
+    assert middle.spans == (SpeechSpan(3 * RATE, 7 * RATE),)
+    monkeypatch.setattr(vad, "speech_spans", lambda samples, opts: [])
+    assert speech_windows(audio, options) == []
+
+
+def test_a_recording_without_long_pauses_is_decoded_whole(clip: np.ndarray) -> None:
+    for audio in (clip, phone(clip)):
+        (window,) = speech_windows(audio)
+        assert np.array_equal(window.samples, audio)
+
+
 def test_telephone_audio_is_recognised_as_narrowband(clip: np.ndarray) -> None:
     assert not is_narrowband(clip)
     assert is_narrowband(phone(clip))
@@ -96,6 +137,28 @@ def test_whisper_words_keep_the_original_times_after_the_pause_is_skipped(
     assert "소비자" in transcript.text and transcript.duration == pytest.approx(on_hold.size / RATE, abs=0.01)
     assert transcript.words[0].start >= LEAD - 0.5
     assert transcript.words[-1].end <= transcript.duration
+    assert all(a.start <= b.start for a, b in zip(transcript.words, transcript.words[1:], strict=False))
+
+
+def test_whisper_words_keep_the_original_times_across_several_windows(
+    whisper_engine: WhisperEngine, clip: np.ndarray, audio_fixtures: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Two utterances, each after a pause with hold music, decoded in two windows (one each): every word
+    # lands inside its own utterance's time in the recording.
+    other = decode_audio((audio_fixtures / "zeroth_0352.ulaw8k.wav").read_bytes()).mono()
+    pause = np.concatenate([noise(3.0, 3), hold_music(6.0) + noise(6.0, 4), noise(1.0, 5)])
+    audio = phone(np.concatenate([pause, clip, pause, other, noise(4.0, 6)]))
+    first = (pause.size / RATE, (pause.size + clip.size) / RATE)
+    second = (first[1] + pause.size / RATE, first[1] + (pause.size + other.size) / RATE)
+    monkeypatch.setattr(whisper_engine, "window_seconds", 10.0)
+    assert len(speech_windows(audio, max_seconds=10.0)) >= 2
+    transcript = whisper_engine.transcribe(audio)
+    assert "소비자" in transcript.text and "지역" in transcript.text
+    for word in transcript.words:
+        start, end = first if word.start < first[1] + 2.0 else second
+        assert start - 0.5 <= word.start <= word.end <= end + 0.5, word
+    assert next(w for w in transcript.words if "소비자" in w.text).end <= first[1]
+    assert next(w for w in transcript.words if "지역" in w.text).start >= second[0]
     assert all(a.start <= b.start for a, b in zip(transcript.words, transcript.words[1:], strict=False))
 
 
