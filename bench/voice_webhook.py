@@ -1,13 +1,14 @@
 """`POST /twilio/voice` with the caller lookup, against a bare aiohttp handler, in the same run.
 
     python bench/voice_webhook.py --database-url postgresql://postgres@127.0.0.1:5432/hotline_bench \
-        [--requests 20000] [--concurrency 32]
+        [--requests 20000] [--concurrency 32] [--rounds 3]
 
 The database must hold the customers (bench/bulk_customers.py loads 1,000,000 and writes a sample of
 their numbers to bench/results/phones.txt). Every request is a distinct call (its own CallSid), signed
 like Twilio signs it; 90% of callers are known customers, 10% unknown numbers. One gateway process
 (`hotline serve`, PostgreSQL + Redis) against one bare aiohttp process; the load generator is an
-aiohttp client in this process. Reports requests per second and latency percentiles of each.
+aiohttp client in this process. Reports requests per second and latency percentiles of each, per round
+and the median over rounds (rounds alternate which side goes first).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import os
 import platform
 import random
 import secrets
+import statistics
 import subprocess
 import sys
 from pathlib import Path
@@ -82,6 +84,7 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=20000)
     parser.add_argument("--warmup", type=int, default=2000)
     parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--rounds", type=int, default=3, help="rounds of both sides, alternating which goes first")
     parser.add_argument("--phones", default=str(ROOT / "bench" / "results" / "phones.txt"))
     args = parser.parse_args()
     phones = Path(args.phones).read_text().split()
@@ -108,22 +111,38 @@ def main() -> None:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    results = {}
+    runs: dict[str, list[dict[str, Any]]] = {"bare": [], "gateway": []}
+    results: dict[str, Any] = {}
     try:
         wait_ready(f"http://127.0.0.1:{gw_port}/healthz", gateway)
         wait_ready(f"http://127.0.0.1:{bare_port}/twilio/voice", bare)
-        for name, port in (("bare", bare_port), ("gateway", gw_port)):
-            base = f"http://127.0.0.1:{port}"
-            gateway_base = f"http://127.0.0.1:{gw_port}"
-            # The gateway checks signatures against its own base URL (PUBLIC_BASE_URL or HOST:PORT).
-            prepared = requests_for(gateway_base, phones, args.warmup + args.requests)
-            asyncio.run(fire(base + "/twilio/voice", prepared[: args.warmup], args.concurrency))
-            results[name] = asyncio.run(fire(base + "/twilio/voice", prepared[args.warmup :], args.concurrency))
+        gateway_base = f"http://127.0.0.1:{gw_port}"
+        sides = [("bare", bare_port), ("gateway", gw_port)]
+        # Rounds alternate which side goes first, so that a slow spell of a shared machine hits both sides.
+        for round_no in range(args.rounds):
+            for name, port in sides if round_no % 2 == 0 else sides[::-1]:
+                base = f"http://127.0.0.1:{port}"
+                # The gateway checks signatures against its own base URL (PUBLIC_BASE_URL or HOST:PORT); each
+                # round has calls of its own (new CallSids).
+                prepared = requests_for(gateway_base, phones, args.warmup + args.requests)
+                asyncio.run(fire(base + "/twilio/voice", prepared[: args.warmup], args.concurrency))
+                runs[name].append(asyncio.run(fire(base + "/twilio/voice", prepared[args.warmup :], args.concurrency)))
     finally:
         for proc in (gateway, bare):
             proc.terminate()
             proc.wait(30)
-    results["gateway_vs_bare"] = round(results["gateway"]["rps"] / results["bare"]["rps"], 3)
+    for name, side in runs.items():
+        results[name] = {
+            "median_rps": statistics.median(r["rps"] for r in side),
+            "median_p50_ms": statistics.median(r["p50_ms"] for r in side),
+            "median_p99_ms": statistics.median(r["p99_ms"] for r in side),
+            "errors": sum(r["errors"] for r in side),
+            "rounds": side,
+        }
+    results["gateway_vs_bare"] = round(results["gateway"]["median_rps"] / results["bare"]["median_rps"], 3)
+    results["gateway_vs_bare_by_round"] = [
+        round(g["rps"] / b["rps"], 3) for g, b in zip(runs["gateway"], runs["bare"], strict=True)
+    ]
     results["concurrency"] = args.concurrency
     results["machine"] = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
     print(json.dumps(results, indent=2))

@@ -44,7 +44,9 @@ class Coalescer(Generic[Request, Answer]):
         """The answer to one request, once the batch it went in has run."""
         future: asyncio.Future[Answer] = asyncio.get_running_loop().create_future()
         self._pending.append((request, future))
-        if len(self._flushers) < self._max_in_flight:
+        # A flusher that has just finished is done before its done-callback drops it from the set: count only
+        # those still running, or a request submitted in that moment would wait for nobody.
+        if sum(not flusher.done() for flusher in self._flushers) < self._max_in_flight:
             flusher = asyncio.create_task(self._flush(), name=self._name)
             self._flushers.add(flusher)
             flusher.add_done_callback(self._flushers.discard)

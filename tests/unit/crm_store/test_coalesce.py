@@ -67,3 +67,20 @@ async def test_reads_may_run_side_by_side() -> None:
     assert len(store.batches) == 2  # two statements in flight, the third waits
     store.gate.set()
     assert [await f for f in futures] == [10, 20, 30]
+
+
+async def test_a_request_right_after_a_batch_finishes_is_not_stranded() -> None:
+    # The caller of a finished batch wakes before the finished flusher's done-callbacks run: a request it
+    # submits at once (same task, no hop through another task) must start a new flusher, not wait for one
+    # that is already over.
+    store = Store()
+    store.gate.set()
+    coalescer = Coalescer(store.run, name="test", max_batch=10)
+    watchdog = asyncio.get_running_loop().call_later(2, asyncio.current_task().cancel)  # type: ignore[union-attr]
+    try:
+        for n in range(1, 6):
+            assert await coalescer.submit(n) == n * 10
+    except asyncio.CancelledError:
+        pytest.fail("a request was stranded: no flusher ran it")
+    finally:
+        watchdog.cancel()
