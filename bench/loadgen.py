@@ -76,9 +76,11 @@ async def open_loop(
     of independent agents do. Latency counts from the arrival time, so time spent queued is never hidden."""
     rng = random.Random(seed)
     latencies: list[float] = []
+    lags: list[float] = []  # how late the generator itself sent each request (its own share of the latency)
     statuses: dict[int, int] = {}
 
     async def one(http: aiohttp.ClientSession, n: int, due: float) -> None:
+        lags.append(time.perf_counter() - due)
         status = await send(http, n)
         latencies.append(time.perf_counter() - due)
         statuses[status] = statuses.get(status, 0) + 1
@@ -95,7 +97,12 @@ async def open_loop(
             tasks.append(asyncio.create_task(one(http, n, due)))
         await asyncio.gather(*tasks)
         wall = time.perf_counter() - started
-    return {"offered_rps": rate, **_summary(latencies, statuses, wall)}
+    lags.sort()
+    lag = {
+        "generator_lag_p50_ms": round(lags[len(lags) // 2] * 1000, 2),
+        "generator_lag_p99_ms": round(lags[int(0.99 * len(lags))] * 1000, 2),
+    }
+    return {"offered_rps": rate, **_summary(latencies, statuses, wall), **lag}
 
 
 def _summary(latencies: list[float], statuses: dict[int, int], wall: float) -> dict[str, Any]:
