@@ -1,7 +1,8 @@
 """Train the call classifier and write ``workers/understanding/model.json``.
 
 Run ``python -m workers.understanding.train`` (needs scikit-learn and kiwipiepy).  It trains on
-the ``train`` split of ``data/understanding/generated.tsv``, then prints type macro-F1 and the
+the ``train`` split of ``data/understanding/generated.tsv`` (plus, with ``--corrections FILE``, the
+operators' corrections exported by ``GET /api/v1/corrections``), then prints type macro-F1 and the
 confusion matrix, measured through the run-time code on the saved file, for (a) the ``test`` split
 (templates never seen in training) and (b) the hand-written ``heldout.tsv``.
 """
@@ -40,6 +41,32 @@ def read_tsv(path: Path) -> list[dict[str, str]]:
     """Rows of a tab-separated file with a header."""
     with path.open(encoding="utf-8", newline="") as handle:
         return list(csv.DictReader(handle, delimiter="\t", quoting=csv.QUOTE_NONE, escapechar="\\"))
+
+
+def load_corrections(path: Path, *, types: set[str], topics: set[str]) -> list[dict[str, str]]:
+    """Training rows from operators' corrections: the JSON answer of GET /api/v1/corrections ({"items": [...]},
+    pages concatenated as a list of such answers, or one item per line). Each row is its own group, so that
+    cross-validation never splits a correction from itself; rows without text, or with a type or topic the
+    taxonomy does not know, are refused with the reason."""
+    raw = path.read_text(encoding="utf-8").strip()
+    try:
+        documents = [json.loads(raw)]
+    except json.JSONDecodeError:
+        documents = [json.loads(line) for line in raw.splitlines() if line.strip()]
+    items: list[dict[str, Any]] = []
+    for document in documents:
+        for page in document if isinstance(document, list) else [document]:
+            items.extend(page["items"] if isinstance(page, dict) and "items" in page else [page])
+    rows = []
+    for item in items:
+        text, kind, topic = item.get("text"), item.get("type"), item.get("topic")
+        where = f"correction {item.get('id')} (call {item.get('call_sid')})"
+        if not text:
+            raise SystemExit(f"{where}: no transcript")
+        if kind not in types or topic not in topics or topic.split(".", 1)[0] != kind:
+            raise SystemExit(f"{where}: type {kind!r} / topic {topic!r} not in taxonomy.json")
+        rows.append({"text": text, "type": kind, "topic": topic, "template": f"correction:{item.get('id')}"})
+    return rows
 
 
 def encode_array(array: np.ndarray) -> dict[str, Any]:
@@ -162,6 +189,9 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=OUT)
     parser.add_argument("--no-morphology", action="store_true", help="skip the Kiwi morpheme models")
+    parser.add_argument(
+        "--corrections", type=Path, help="operators' corrections (GET /api/v1/corrections answers) to train on too"
+    )
     args = parser.parse_args(argv)
     started = time.perf_counter()
     generated = read_tsv(DATA_DIR / "generated.tsv")
@@ -171,6 +201,10 @@ def main(argv: list[str] | None = None) -> None:
     if unknown:
         raise SystemExit(f"topics not in taxonomy.json: {sorted(unknown)}")
     train_rows = [r for r in generated if r["split"] == "train"]
+    if args.corrections:
+        corrections = load_corrections(args.corrections, types=set(taxonomy.types), topics=set(taxonomy.topics))
+        print(f"training on {len(corrections)} operators' corrections too")
+        train_rows += corrections
     test_rows = [r for r in generated if r["split"] == "test"]
     prepared = {
         name: [prepare(redact(r["text"])) for r in rows]
