@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 
 from redis import Redis
 from redis.exceptions import RedisError
@@ -66,17 +67,42 @@ def run_worker(settings: Settings, queue_names: list[str], *, burst: bool = Fals
     # Jobs of a killed worker are found by the next maintenance pass, which runs between dequeues:
     # a short interval and a short blocking dequeue make recovery minutes, not tens of minutes.
     interval = settings.worker_maintenance_interval
-    wait_for_redis(context.redis)  # rq's Worker talks to Redis as soon as it is made
-    worker = worker_class(
-        queues, connection=context.redis, name=name, maintenance_interval=interval, worker_ttl=interval + 15
-    )
-    if QUEUE_DEFAULT in queue_names:
-        # Whoever serves the `hotline` queue also enqueues the periodic escalation of late review items.
-        worker.duties = PeriodicDuties(context.redis, every=interval)  # type: ignore[union-attr]
+
+    def make_worker(attempt: int) -> SimpleWorker | Worker:
+        # A name given on the command line gets a suffix after an outage: the dead worker's key may linger.
+        worker = worker_class(
+            queues,
+            connection=context.redis,
+            name=name if name is None or attempt == 0 else f"{name}-{attempt}",
+            maintenance_interval=interval,
+            worker_ttl=interval + 15,
+        )
+        if QUEUE_DEFAULT in queue_names:
+            # Whoever serves the `hotline` queue also enqueues the periodic escalation of late review items.
+            worker.duties = PeriodicDuties(context.redis, every=interval)  # type: ignore[union-attr]
+        return worker
+
     try:
-        return worker.work(burst=burst, with_scheduler=with_scheduler, logging_level="INFO")
+        return serve_through_outages(make_worker, context.redis, burst=burst, with_scheduler=with_scheduler)
     finally:
         context.close()
+
+
+def serve_through_outages(
+    make_worker: Callable[[int], SimpleWorker | Worker], redis: Redis, *, burst: bool, with_scheduler: bool
+) -> bool:
+    """Run a worker until it is stopped; when rq's loop gives up because Redis went away (its maintenance, its
+    scheduler or its heartbeat fail), wait for Redis and serve again with a new worker, never exit. Jobs a lost
+    worker had started are recovered by the next worker's maintenance (abandoned-job handling)."""
+    attempt = 0
+    while True:
+        wait_for_redis(redis)  # rq's Worker talks to Redis as soon as it is made
+        worker = make_worker(attempt)
+        try:
+            return bool(worker.work(burst=burst, with_scheduler=with_scheduler, logging_level="INFO"))
+        except RedisError as err:
+            log.warning("worker %s lost Redis (%s); waiting for it to serve again", worker.name, err)
+            attempt += 1
 
 
 class ThreadWorker(PeriodicDutiesMixin, SimpleWorker):

@@ -120,7 +120,10 @@ def test_redis_stopped_during_an_incoming_call_and_restarted(
         assert "<Record" in sim.output(), "the caller must still get TwiML"
         [call] = calls(postgres_url)
         assert call.pipeline_state == "recording_ready" and call.customer_id == customer_id
-        time.sleep(2)
+        # Down longer than the workers' maintenance interval (10 s): their maintenance, heartbeat and scheduler
+        # all fail against the dead server in the meantime, and they must still be serving when it is back.
+        time.sleep(12)
+        assert worker.popen.poll() is None and transcriber.popen.poll() is None, "a worker exited during the outage"
         redis_server.start()  # back on the same port; nobody re-sends anything, nobody restarts the workers
         record = record_of(sim)
         assert record["processing"]["state"] == "classified", record["processing"]

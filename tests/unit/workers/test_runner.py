@@ -38,3 +38,42 @@ def test_waits_with_backoff_until_redis_answers(
 def test_answers_at_once_when_redis_is_up(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(runner.time, "sleep", lambda _: pytest.fail("must not wait"))
     runner.wait_for_redis(FlakyRedis(failures=0))  # type: ignore[arg-type]
+
+
+class FakeWorker:
+    def __init__(self, name: str, outcomes: list[object]) -> None:
+        self.name = name
+        self.outcomes = outcomes
+
+    def work(self, **_: object) -> bool:
+        outcome = self.outcomes.pop(0)
+        if isinstance(outcome, Exception):
+            raise outcome
+        return bool(outcome)
+
+
+def test_a_worker_that_loses_redis_is_replaced_once_redis_answers(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(runner.time, "sleep", lambda _: None)
+    outcomes: list[object] = [
+        RedisConnectionError("Error 111 connecting"),  # maintenance during the outage
+        RedisConnectionError("Error 111 connecting"),  # again, right after
+        True,  # stopped normally (SIGTERM) after serving
+    ]
+    made: list[int] = []
+
+    def make_worker(attempt: int) -> FakeWorker:
+        made.append(attempt)
+        return FakeWorker(f"w{attempt}", outcomes)
+
+    redis = FlakyRedis(failures=2)
+    assert runner.serve_through_outages(make_worker, redis, burst=False, with_scheduler=True) is True  # type: ignore[arg-type]
+    assert made == [0, 1, 2]
+    assert redis.pings >= 3  # Redis was checked before every new worker
+
+
+def test_other_errors_still_stop_the_worker(monkeypatch: pytest.MonkeyPatch) -> None:
+    def make_worker(attempt: int) -> FakeWorker:
+        return FakeWorker("w", [ValueError("There exists an active worker named 'w' already")])
+
+    with pytest.raises(ValueError):
+        runner.serve_through_outages(make_worker, FlakyRedis(0), burst=False, with_scheduler=True)  # type: ignore[arg-type]
