@@ -15,6 +15,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col
 
+from crm_store.customers import LINE_CODES
 from crm_store.identity import registration_hash, registration_mask
 from crm_store.models import (
     BlacklistEntry,
@@ -205,16 +206,6 @@ BLACKLIST_REASONS = (
 )
 
 # -- policies and claims ---------------------------------------------------------------------------
-LINE_CODES = {
-    "auto": "AU",
-    "home": "HM",
-    "fire": "FI",
-    "cargo": "CG",
-    "liability": "LI",
-    "personal_accident": "PA",
-    "travel": "TR",
-    "property": "PR",
-}
 # Annual premium ranges in KRW, by line and customer kind.
 PREMIUM_RANGES: dict[CustomerKind, dict[str, tuple[int, int]]] = {
     CustomerKind.INDIVIDUAL: {
