@@ -99,10 +99,21 @@ def serve_through_outages(
         wait_for_redis(redis)  # rq's Worker talks to Redis as soon as it is made
         worker = make_worker(attempt)
         try:
-            return bool(worker.work(burst=burst, with_scheduler=with_scheduler, logging_level="INFO"))
+            worked = bool(worker.work(burst=burst, with_scheduler=with_scheduler, logging_level="INFO"))
         except RedisError as err:
             log.warning("worker %s lost Redis (%s); waiting for it to serve again", worker.name, err)
             attempt += 1
+            continue
+        if burst or worker._stop_requested:
+            return worked
+        # rq's loop quits on an unexpected error (logged by rq: "found an unhandled exception, quitting"),
+        # for example Redis failing during maintenance; if it could still write its own death, it returns.
+        log.warning("worker %s quit without a stop request; serving again", worker.name)
+        attempt += 1
+
+
+def wake() -> None:
+    """A job that does nothing: it wakes an idle embedded worker so that it notices a stop request."""
 
 
 class ThreadWorker(PeriodicDutiesMixin, SimpleWorker):
@@ -120,6 +131,7 @@ class EmbeddedWorker:
 
     def __init__(self, settings: Settings, redis: Redis) -> None:
         self.context: WorkerContext = build_context(settings, redis=redis)
+        self._redis = redis
         install(self.context)
         # A short TTL keeps the blocking dequeue short, so the thread stops promptly.
         interval = settings.worker_maintenance_interval
@@ -140,5 +152,11 @@ class EmbeddedWorker:
 
     def stop(self, timeout: float = 30.0) -> None:
         self._worker._stop_requested = True
+        # A thread gets no signal: its blocking dequeue only ends with a job. A no-op job wakes it; it then sees
+        # the stop request (after the job it is running, if any).
+        try:
+            Queue(QUEUE_DEFAULT, connection=self._redis).enqueue(wake, result_ttl=0)
+        except RedisError:
+            pass
         self._thread.join(timeout)
         self.context.close()

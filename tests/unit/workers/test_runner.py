@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import logging
+import time
 
 import pytest
 from redis.exceptions import ConnectionError as RedisConnectionError
 
 from workers import runner
+from workers.queueing import connect_redis
+from workers.settings import Settings
 
 
 class FlakyRedis:
@@ -44,6 +47,7 @@ class FakeWorker:
     def __init__(self, name: str, outcomes: list[object]) -> None:
         self.name = name
         self.outcomes = outcomes
+        self._stop_requested = True  # when work() returns: stopped by a signal
 
     def work(self, **_: object) -> bool:
         outcome = self.outcomes.pop(0)
@@ -77,3 +81,34 @@ def test_other_errors_still_stop_the_worker(monkeypatch: pytest.MonkeyPatch) -> 
 
     with pytest.raises(ValueError):
         runner.serve_through_outages(make_worker, FlakyRedis(0), burst=False, with_scheduler=True)  # type: ignore[arg-type]
+
+
+def test_a_worker_that_quits_on_an_error_without_a_stop_request_serves_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(runner.time, "sleep", lambda _: None)
+
+    class Quitting(FakeWorker):
+        def __init__(self, name: str, outcomes: list[object], stop: bool) -> None:
+            super().__init__(name, outcomes)
+            self._stop_requested = stop
+
+    made: list[int] = []
+    outcomes: list[object] = [False, True]  # rq quit on an error (returned), then a SIGTERM after serving
+
+    def make_worker(attempt: int) -> Quitting:
+        made.append(attempt)
+        return Quitting(f"w{attempt}", outcomes, stop=attempt == 1)
+
+    assert runner.serve_through_outages(make_worker, FlakyRedis(0), burst=False, with_scheduler=True) is True  # type: ignore[arg-type]
+    assert made == [0, 1]
+
+
+def test_the_embedded_worker_stops_when_asked_although_idle(sqlite_settings: Settings) -> None:
+    worker = runner.EmbeddedWorker(sqlite_settings, connect_redis(sqlite_settings))
+    worker.start()
+    deadline = time.monotonic() + 30
+    while worker._worker.get_state() != "idle" and time.monotonic() < deadline:  # in its blocking dequeue
+        time.sleep(0.05)
+    assert worker._worker.get_state() == "idle"
+    time.sleep(0.2)
+    worker.stop(timeout=20)
+    assert not worker._thread.is_alive()  # before: an idle thread never left its blocking dequeue
