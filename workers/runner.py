@@ -108,8 +108,10 @@ def serve_through_outages(
             return worked
         # rq's loop quits on an unexpected error (logged by rq: "found an unhandled exception, quitting"),
         # for example Redis failing during maintenance; if it could still write its own death, it returns.
-        log.warning("worker %s quit without a stop request; serving again", worker.name)
         attempt += 1
+        pause = min(30.0, 2.0**attempt)  # an error that recurs at once must not spin the process
+        log.warning("worker %s quit without a stop request; serving again in %.0f s", worker.name, pause)
+        time.sleep(pause)
 
 
 def wake() -> None:
