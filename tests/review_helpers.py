@@ -16,17 +16,9 @@ from crm_store.db import session_scope
 from crm_store.models import Call, OrgUnit, ReviewItem, Role, Staff
 from crm_store.routing import route_call
 from crm_store.staff import issue_token
+from tests.customer_helpers import UNITS  # the same two-province chain
 
 PASSWORD = "hotline-demo"
-UNITS = (
-    ("HQ", "본사", 0, None),
-    ("SEOUL", "서울지역본부", 1, "HQ"),
-    ("SEOUL-GANGNAM", "서울강남지점", 2, "SEOUL"),
-    ("SEOUL-GANGNAM-SEOCHO", "서초구지점", 3, "SEOUL-GANGNAM"),
-    ("BUSAN", "부산경남지역본부", 1, "HQ"),
-    ("BUSAN-DONGBU", "부산동부지점", 2, "BUSAN"),
-    ("BUSAN-DONGBU-HAEUNDAE", "해운대구지점", 3, "BUSAN-DONGBU"),
-)
 LEVEL_SLUG = {0: "hq", 1: "seoul", 2: "gangnam", 3: "seocho"}
 BASE_CLEARANCE = {
     Role.AGENT: 1, Role.SURVEYOR: 1, Role.DISPATCHER: 2, Role.ACCOUNT_MANAGER: 2, Role.OPERATOR: 2,
