@@ -13,6 +13,7 @@ from aiohttp import web
 from crm_store.db import async_session_factory, make_async_engine, make_engine
 from crm_store.incoming import IncomingCallWriter
 from gateway import admin_api, api, auth_views, customers_api, health, review_api, twilio_views
+from gateway.client_address import client_address_middleware, parse_networks
 from gateway.console import admin as console_admin
 from gateway.console import views as console_views
 from gateway.keys import (
@@ -26,6 +27,7 @@ from gateway.keys import (
     SETTINGS,
     SIGNATURE,
     SYNC_ENGINE,
+    TRUSTED_PROXIES,
 )
 from gateway.metrics import Metrics
 from gateway.middlewares import auth_middleware, error_middleware
@@ -99,8 +101,11 @@ def _embedded_worker(app: web.Application) -> object:
 
 def create_app(settings: Settings, *, embedded_worker: bool | None = None) -> web.Application:
     """The gateway: Twilio webhooks, the JSON API, health and metrics."""
-    app = web.Application(middlewares=[error_middleware, auth_middleware], client_max_size=CLIENT_MAX_SIZE)
+    app = web.Application(
+        middlewares=[client_address_middleware, error_middleware, auth_middleware], client_max_size=CLIENT_MAX_SIZE
+    )
     app[SETTINGS] = settings
+    app[TRUSTED_PROXIES] = parse_networks(settings.trusted_proxies)
     app[METRICS] = Metrics()
     app[SIGNATURE] = TwilioSignature(settings.twilio_auth_token, settings.base_url)
     app.cleanup_ctx.append(_database)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 from concurrent.futures import ThreadPoolExecutor
 
 from aiohttp import web
@@ -26,3 +27,4 @@ SIGNATURE = web.AppKey("signature", TwilioSignature)
 METRICS = web.AppKey("metrics", Metrics)
 EXECUTOR = web.AppKey("executor", ThreadPoolExecutor)
 RELAY_WAKE = web.AppKey("relay_wake", asyncio.Event)
+TRUSTED_PROXIES = web.AppKey("trusted_proxies", tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...])

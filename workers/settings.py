@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -69,6 +70,8 @@ class Settings:
     model_dir: Path | None = None
     # How often a worker looks for jobs abandoned by a dead worker (and how long it blocks on a dequeue).
     worker_maintenance_interval: int = 60
+    # Reverse proxies whose X-Forwarded-For names the client (HOTLINE_TRUSTED_PROXIES: addresses or networks).
+    trusted_proxies: tuple[str, ...] = ()
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -83,6 +86,12 @@ class Settings:
         )
         if not hosts:
             raise SettingsError("HOTLINE_RECORDING_HOSTS names no host")
+        proxies = tuple(p.strip() for p in env.get("HOTLINE_TRUSTED_PROXIES", "").split(",") if p.strip())
+        for proxy in proxies:
+            try:
+                ipaddress.ip_network(proxy, strict=False)
+            except ValueError as err:
+                raise SettingsError(f"HOTLINE_TRUSTED_PROXIES: not an address or network: {proxy!r}") from err
         settings = cls(
             environment=environment,
             data_dir=Path(env.get("HOTLINE_DATA_DIR", "var")),
@@ -104,6 +113,7 @@ class Settings:
             asr_vad=_flag(env.get("HOTLINE_ASR_VAD", "true")),
             worker_maintenance_interval=_int(env, "HOTLINE_WORKER_MAINTENANCE_INTERVAL", 60, minimum=5),
             model_dir=Path(env["HOTLINE_MODEL_DIR"]) if env.get("HOTLINE_MODEL_DIR") else None,
+            trusted_proxies=proxies,
         )
         settings.validate()
         return settings
