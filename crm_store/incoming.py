@@ -52,7 +52,8 @@ _OPEN_CALLS_PG = """
         SELECT DISTINCT ON (m.call_sid) m.call_sid, e.id AS entry_id, m.kind, u.name AS unit_name
         FROM match_keys m
         JOIN blacklist_key b ON b.kind = m.kind AND b.value = m.value
-        JOIN blacklist_entry e ON e.id = b.entry_id AND e.revoked_at IS NULL
+        -- In force only: approved by a center manager, not revoked (crm_store.blacklist.in_force).
+        JOIN blacklist_entry e ON e.id = b.entry_id AND e.approved_at IS NOT NULL AND e.revoked_at IS NULL
         JOIN customer lc ON lc.id = e.customer_id
         JOIN org_unit u ON u.id = lc.org_unit_id
         ORDER BY m.call_sid, e.id

@@ -128,7 +128,8 @@ _PICTURES_PG = f"""
                 UNION ALL
                 SELECT b.entry_id, b.kind FROM blacklist_key b WHERE b.kind = 'plate' AND b.value = ANY(vh.plates)
             ) m
-            JOIN blacklist_entry e ON e.id = m.entry_id AND e.revoked_at IS NULL
+            -- In force only: approved by a center manager, not revoked (crm_store.blacklist.in_force).
+            JOIN blacklist_entry e ON e.id = m.entry_id AND e.approved_at IS NOT NULL AND e.revoked_at IS NULL
             JOIN customer lc ON lc.id = e.customer_id
             JOIN org_unit lu ON lu.id = lc.org_unit_id), '[]'),
         'calls', COALESCE((

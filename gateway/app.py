@@ -12,7 +12,7 @@ from aiohttp import web
 
 from crm_store.db import async_session_factory, make_async_engine, make_engine
 from crm_store.incoming import IncomingCallWriter
-from gateway import admin_api, api, auth_views, customers_api, health, review_api, twilio_views
+from gateway import admin_api, api, auth_views, customers_api, health, review_api, supervision_api, twilio_views
 from gateway.console import admin as console_admin
 from gateway.console import views as console_views
 from gateway.keys import (
@@ -111,6 +111,7 @@ def create_app(settings: Settings, *, embedded_worker: bool | None = None) -> we
     twilio_views.setup_routes(app)
     api.setup_routes(app)
     customers_api.setup_routes(app)
+    supervision_api.setup_routes(app)
     review_api.setup_routes(app)
     admin_api.setup_routes(app)
     auth_views.setup_routes(app)

@@ -305,11 +305,32 @@ _CUSTOMER_SCHEMAS: dict[str, Any] = {
         "properties": {
             "id": _INT,
             "customer_id": _INT,
-            "reason": _STRING,
+            "reason": {"type": "string", "description": "masked below its confidentiality grade"},
+            "evidence": {"type": ["string", "null"], "description": "masked below its confidentiality grade"},
+            "state": {
+                "enum": ["pending", "in_force", "revoked"],
+                "description": "a proposal matches nothing until a center manager approves it",
+            },
             "approved": {"type": "boolean"},
+            "approved_at": {"type": ["string", "null"], "format": "date-time"},
             "review_on": {"type": ["string", "null"]},
+            "review_due": {"type": "boolean", "description": "in force and its review date has come"},
             "created_at": _STRING,
+            "revoked_at": {"type": ["string", "null"], "format": "date-time"},
+            "customer_name": {"type": "string", "description": "in the listing"},
+            "org_unit_id": {"type": "integer", "description": "in the listing: the listed customer's unit"},
+            "org_unit_name": {"type": "string", "description": "in the listing"},
+            "proposed_by": {"type": ["string", "null"], "description": "in the listing"},
+            "approved_by": {"type": ["string", "null"], "description": "in the listing"},
+            "revoked_by": {"type": ["string", "null"], "description": "in the listing"},
+            "revocation_reason": {"type": ["string", "null"], "description": "in the listing; masked like reason"},
         },
+    },
+    "BlacklistRevoke": {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["reason"],
+        "properties": {"reason": {"type": "string", "minLength": 2, "maxLength": 500}},
     },
     "OrgUnit": {
         "type": "object",
@@ -581,8 +602,25 @@ _CUSTOMER_PATHS: dict[str, Any] = {
         ),
     },
     "/blacklist": {
+        "get": _operation(
+            "Entries of your part of the organisation (center managers, executives, administrators), newest first;"
+            " each customer shown is an audited read",
+            {**_items("BlacklistEntry"), "properties": {**_items("BlacklistEntry")["properties"], "next": _STRING}},
+            400,
+            403,
+            parameters=[
+                _query(
+                    "state",
+                    {"enum": ["open", "pending", "in_force", "review_due", "revoked", "all"]},
+                    "open (default): pending and in force; review_due: in force past their review date",
+                ),
+                _query("customer_id", _INT),
+                _query("limit", {"type": "integer", "minimum": 1, "maximum": 200}),
+                _query("before", _INT, "keyset paging: entries with a smaller id"),
+            ],
+        ),
         "post": _operation(
-            "List a customer (a center manager's listing is approved at once)",
+            "Propose listing a customer (a center manager's listing is approved at once; others wait for one)",
             _ref("BlacklistEntry"),
             404,
             422,
@@ -592,7 +630,24 @@ _CUSTOMER_PATHS: dict[str, Any] = {
     },
     "/blacklist/{entry_id}/approve": {
         "post": _operation(
-            "A center manager approves a listing", _ref("BlacklistEntry"), 403, 404, parameters=[_path("entry_id")]
+            "A center manager approves a proposal: it matches company-wide from now on",
+            _ref("BlacklistEntry"),
+            403,
+            404,
+            409,
+            parameters=[_path("entry_id")],
+        ),
+    },
+    "/blacklist/{entry_id}/revoke": {
+        "post": _operation(
+            "A center manager revokes an entry (or rejects a proposal) with a reason; audited",
+            _ref("BlacklistEntry"),
+            403,
+            404,
+            409,
+            422,
+            body="BlacklistRevoke",
+            parameters=[_path("entry_id")],
         ),
     },
     "/org-units": {
