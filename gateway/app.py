@@ -30,7 +30,7 @@ from gateway.keys import (
 from gateway.metrics import Metrics
 from gateway.middlewares import auth_middleware, error_middleware
 from telephony.signature import TwilioSignature
-from workers.queueing import connect_redis, relay_outbox
+from workers.queueing import CALL_ALERTS, connect_redis, relay_outbox
 from workers.runner import EmbeddedWorker
 from workers.settings import Settings
 
@@ -43,7 +43,7 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
     engine = make_async_engine(settings.async_db_url)
     app[DB_ENGINE] = engine
     app[SESSIONS] = async_session_factory(engine)
-    app[INCOMING] = IncomingCallWriter(engine, app[SESSIONS])
+    app[INCOMING] = IncomingCallWriter(engine, app[SESSIONS], alert_job=CALL_ALERTS.promise)
     # The outbox relay runs in a thread (rq is synchronous), with its own small pool.
     app[SYNC_ENGINE] = make_engine(settings.sync_db_url, pool_size=2)
     yield

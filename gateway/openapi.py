@@ -326,6 +326,19 @@ _CUSTOMER_SCHEMAS: dict[str, Any] = {
             "revocation_reason": {"type": ["string", "null"], "description": "in the listing; masked like reason"},
         },
     },
+    "CustomerEvent": {
+        "type": "object",
+        "properties": {
+            "id": _INT,
+            "customer_id": _INT,
+            "account_manager": {"type": ["string", "null"], "description": "null: the customer has no manager"},
+            "kind": _STRING,
+            "level": {"enum": ["info", "warning", "critical"]},
+            "reason": _STRING,
+            "call_sid": {"type": ["string", "null"], "description": "the call that raised it"},
+            "at": {"type": "string", "format": "date-time"},
+        },
+    },
     "BlacklistRevoke": {
         "type": "object",
         "additionalProperties": False,
@@ -648,6 +661,22 @@ _CUSTOMER_PATHS: dict[str, Any] = {
             422,
             body="BlacklistRevoke",
             parameters=[_path("entry_id")],
+        ),
+    },
+    "/customer-events": {
+        "get": _operation(
+            "Customer events of your part of the organisation (center managers, executives, administrators);"
+            " unaddressed=true: those of customers without an account manager. Each customer shown is an audited read",
+            {**_items("CustomerEvent"), "properties": {**_items("CustomerEvent")["properties"], "next": _STRING}},
+            400,
+            403,
+            parameters=[
+                _query("unaddressed", {"type": "boolean"}),
+                _query("customer_id", _INT),
+                _query("kind", _STRING, "blacklist, key_customer, repeat_complainant, segment_changed, ..."),
+                _query("limit", {"type": "integer", "minimum": 1, "maximum": 200}),
+                _query("before", _INT),
+            ],
         ),
     },
     "/org-units": {

@@ -1,11 +1,11 @@
-"""What center managers oversee, under /api/v1/: the blacklist (listing with review dates, revocation). Thin
-handlers: parse, call the store with the viewer, answer."""
+"""What center managers oversee, under /api/v1/: the blacklist (listing with review dates, revocation) and
+customer events nobody is addressed to. Thin handlers: parse, call the store with the viewer, answer."""
 
 from __future__ import annotations
 
 from aiohttp import web
 
-from crm_store import blacklist_decisions
+from crm_store import blacklist_decisions, events
 from crm_store.db import async_session_scope
 from crm_store.scope import Viewer
 from crm_store.validation import business_today
@@ -68,8 +68,31 @@ async def revoke_blacklist_entry(request: web.Request) -> web.Response:
     return web.json_response(blacklist_decisions.entry_public(entry, viewer, as_of=business_today()))
 
 
+async def customer_events(request: web.Request) -> web.Response:
+    """GET /api/v1/customer-events?unaddressed=&customer_id=&kind=&limit=&before="""
+    unaddressed = request.query.get("unaddressed", "false").lower()
+    if unaddressed not in ("true", "false"):
+        raise _bad_param("unaddressed", "true or false")
+    limit = _int_param(request, "limit", default=100, high=MAX_PAGE) or 100
+    async with async_session_scope(request.app[SESSIONS]) as session:
+        items = await events.list_events(
+            session,
+            _viewer(request),
+            unaddressed=unaddressed == "true",
+            customer_id=_int_param(request, "customer_id"),
+            kind=request.query.get("kind") or None,
+            limit=limit,
+            before_id=_int_param(request, "before"),
+        )
+    following = None
+    if len(items) == limit:
+        following = f"/api/v1/customer-events?unaddressed={unaddressed}&limit={limit}&before={items[-1]['id']}"
+    return web.json_response({"items": items, "next": following})
+
+
 def setup_routes(app: web.Application) -> None:
     """Register the oversight routes (after the customer API, whose rules they share)."""
     r = app.router
     r.add_get("/api/v1/blacklist", blacklist_entries)
     r.add_post(r"/api/v1/blacklist/{entry_id:\d+}/revoke", revoke_blacklist_entry)
+    r.add_get("/api/v1/customer-events", customer_events)

@@ -10,9 +10,20 @@ from sqlmodel import Session, func, select
 
 from crm_store.db import async_session_factory, make_async_engine, make_engine, session_scope
 from crm_store.incoming import IncomingCallWriter, incoming_call
-from crm_store.models import BlacklistEntry, BlacklistKey, Call, CallEvent, Customer, CustomerPhone, OrgUnit, Vehicle
+from crm_store.models import (
+    BlacklistEntry,
+    BlacklistKey,
+    Call,
+    CallEvent,
+    Customer,
+    CustomerPhone,
+    OrgUnit,
+    OutboxJob,
+    Vehicle,
+)
 from crm_store.types import utcnow
 from tests.twilio_helpers import call_sid
+from workers.queueing import CALL_ALERTS
 
 LISTED, CAR_OWNER, LISTED_UNKNOWN, STRANGER = "+821011110000", "+821022220000", "+821033330000", "+821044440000"
 PROPOSED, REVOKED = "+821055550000", "+821066660000"  # keys of a pending proposal and of a revoked entry
@@ -70,7 +81,7 @@ def fields(caller: str) -> dict[str, Any]:
 async def test_concurrent_incoming_calls_are_grouped_and_each_stored_once(postgres_url: str) -> None:
     ids = seed(postgres_url)
     engine = make_async_engine(postgres_url)
-    writer = IncomingCallWriter(engine, async_session_factory(engine))
+    writer = IncomingCallWriter(engine, async_session_factory(engine), alert_job=CALL_ALERTS.promise)
     sync = make_engine(postgres_url)
     status_first = call_sid()
     with session_scope(sync) as session:  # a status callback opened this call before the voice webhook
@@ -110,6 +121,13 @@ async def test_concurrent_incoming_calls_are_grouped_and_each_stored_once(postgr
             first = session.exec(select(Call).where(Call.call_sid == status_first)).one()
             assert first.status == "completed" and first.duration == 40  # not overwritten by "ringing"
             assert first.from_number == callers[-1] and first.started_at is not None
+            # The same statement promised the alert job of each blacklisted or key caller's call, once each
+            # (the redelivery in the batch included); none for the others.
+            alerting = {CALL_ALERTS.job_id(sid) for sid, c in zip(sids, callers, strict=True)
+                        if c in (LISTED, CAR_OWNER, LISTED_UNKNOWN)}  # fmt: skip
+            jobs = session.exec(select(OutboxJob)).all()
+            assert sorted(j.job_id for j in jobs) == sorted(alerting) and len(alerting) == 15
+            assert {(j.queue, j.func) for j in jobs} == {(CALL_ALERTS.queue, CALL_ALERTS.func)}
     finally:
         await writer.close()
         await engine.dispose()

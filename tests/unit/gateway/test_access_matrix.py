@@ -97,6 +97,7 @@ MATRIX: dict[tuple[str, str], Probe] = {
     ("POST", "/api/v1/blacklist/{entry_id}/approve"): lambda w, t: (
         f"/api/v1/blacklist/{1 if t == 'inside' else 2}/approve", {}, None),
     ("GET", "/api/v1/blacklist"): lambda w, t: ("/api/v1/blacklist", {"customer_id": str(_c(w, t))}, None),
+    ("GET", "/api/v1/customer-events"): lambda w, t: ("/api/v1/customer-events", {"customer_id": str(_c(w, t))}, None),
     # A one-letter reason: whoever may revoke gets 422 (the entry stays in force for the other probes).
     ("POST", "/api/v1/blacklist/{entry_id}/revoke"): lambda w, t: (
         f"/api/v1/blacklist/{1 if t == 'inside' else 2}/revoke", {}, {"reason": "x"}),
@@ -216,6 +217,8 @@ EXPECTED: dict[tuple[str, str], Callable[[World, str, Target], int]] = {
     ("GET", "/api/v1/blacklist"): lambda w, u, t: (
         200 if w.staff[u]["role"] in (Role.CENTER_MANAGER, Role.EXECUTIVE, Role.ADMIN) else 403),
     ("POST", "/api/v1/blacklist/{entry_id}/revoke"): _blacklist_decider,
+    ("GET", "/api/v1/customer-events"): lambda w, u, t: (
+        200 if w.staff[u]["role"] in (Role.CENTER_MANAGER, Role.EXECUTIVE, Role.ADMIN) else 403),
 }  # fmt: skip
 # Reads every viewer must get for a customer in scope (the matrix must not pass by refusing everything).
 # Reads everyone may make of a customer in their scope (a customer's audit trail is for supervisors: EXPECTED).
