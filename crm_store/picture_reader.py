@@ -90,7 +90,8 @@ _PICTURES_PG = f"""
         'open_claims', COALESCE(s.open_claims, 0),
         'account_manager', (
             SELECT json_build_object('username', st.username, 'full_name', st.full_name, 'grade', m.grade,
-                                     'org_unit_id', st.org_unit_id, 'since', {_iso("aa.assigned_at")})
+                                     'org_unit_id', st.org_unit_id, 'since', {_iso("aa.assigned_at")},
+                                     'certified_on', m.certified_on, 'valid_until', m.valid_until)
             FROM account_assignment aa
             JOIN staff st ON st.id = aa.account_manager_id
             LEFT JOIN account_manager m ON m.staff_id = st.id

@@ -268,6 +268,12 @@ _CUSTOMER_SCHEMAS: dict[str, Any] = {
                     "grade": _STRING,
                     "org_unit_id": _INT,
                     "since": _STRING,
+                    "certified_on": {"type": ["string", "null"], "format": "date"},
+                    "valid_until": {"type": ["string", "null"], "format": "date"},
+                    "certification_lapsed": {
+                        "type": "boolean",
+                        "description": "the yearly certification ran out (or was never granted)",
+                    },
                 },
             },
             "entitlements": {"type": "array", "items": {"type": "object"}},
@@ -503,6 +509,11 @@ _CUSTOMER_SCHEMAS: dict[str, Any] = {
             "grade": {"type": ["string", "null"]},
             "certified_on": _STRING,
             "valid_until": _STRING,
+            "certification": {
+                "enum": ["uncertified", "lapsed", "due", "valid"],
+                "description": "in the listing: the yearly certification's state",
+            },
+            "recertification_due": {"type": "boolean", "description": "in the listing"},
             "customers": _INT,
             "certifications": {"type": "array", "items": {"type": "object"}},
         },
@@ -577,6 +588,18 @@ _CUSTOMER_PATHS: dict[str, Any] = {
     "/customers/{customer_id}/account-manager/history": {
         "get": _operation(
             "Account managers of the customer, newest first", _items("Assignment"), 404, parameters=[_CUSTOMER_ID]
+        ),
+    },
+    "/account-managers": {
+        "get": _operation(
+            "Account managers of your part of the organisation with their yearly certification, those needing one"
+            " first (certification: uncertified, lapsed, due within within_days, valid)",
+            _items("AccountManager"),
+            400,
+            parameters=[
+                _query("due", {"type": "boolean"}, "only those lapsed, due within within_days or never certified"),
+                _query("within_days", {"type": "integer", "minimum": 0, "maximum": 366}, "default 30"),
+            ],
         ),
     },
     "/account-managers/{username}": {

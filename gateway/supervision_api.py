@@ -1,11 +1,12 @@
-"""What center managers oversee, under /api/v1/: the blacklist (listing with review dates, revocation) and
-customer events nobody is addressed to. Thin handlers: parse, call the store with the viewer, answer."""
+"""What center managers oversee, under /api/v1/: the blacklist (listing with review dates, revocation), customer
+events nobody is addressed to, account managers due for their yearly certification. Thin handlers: parse, call
+the store with the viewer, answer."""
 
 from __future__ import annotations
 
 from aiohttp import web
 
-from crm_store import blacklist_decisions, events
+from crm_store import blacklist_decisions, certifications, events
 from crm_store.db import async_session_scope
 from crm_store.scope import Viewer
 from crm_store.validation import business_today
@@ -90,9 +91,25 @@ async def customer_events(request: web.Request) -> web.Response:
     return web.json_response({"items": items, "next": following})
 
 
+async def account_managers(request: web.Request) -> web.Response:
+    """GET /api/v1/account-managers?due=&within_days="""
+    due = request.query.get("due", "false").lower()
+    if due not in ("true", "false"):
+        raise _bad_param("due", "true or false")
+    raw = request.query.get("within_days") or str(certifications.DUE_DAYS)
+    if not raw.isdigit() or int(raw) > 366:
+        raise _bad_param("within_days", "a whole number of days from 0 to 366")
+    async with request.app[SESSIONS]() as session:
+        items = await certifications.list_managers(
+            session, _viewer(request), as_of=business_today(), due_only=due == "true", within_days=int(raw)
+        )
+    return web.json_response({"items": items})
+
+
 def setup_routes(app: web.Application) -> None:
     """Register the oversight routes (after the customer API, whose rules they share)."""
     r = app.router
     r.add_get("/api/v1/blacklist", blacklist_entries)
     r.add_post(r"/api/v1/blacklist/{entry_id:\d+}/revoke", revoke_blacklist_entry)
     r.add_get("/api/v1/customer-events", customer_events)
+    r.add_get("/api/v1/account-managers", account_managers)

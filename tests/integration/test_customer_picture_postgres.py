@@ -197,6 +197,8 @@ async def test_fast_picture_equals_orm_picture(aiohttp_client: Any, postgres_url
         assert pictures["twin"]["blacklist"][0]["matched_on"] == "registration"
         assert pictures["car"]["blacklist"][0]["matched_on"] == "plate"
         assert key["segment"] == "key" and key["account_manager"]["grade"] == "senior" and key["entitlements"]
+        certified = key["account_manager"]
+        assert certified["certified_on"] == str(business_today()) and certified["certification_lapsed"] is False
         assert pictures["plain"]["policies"] == [] and pictures["plain"]["loss_ratio"] is None
         assert not pictures["plain"]["blacklisted"] and not key["blacklisted"] and not key["blacklist"]
 

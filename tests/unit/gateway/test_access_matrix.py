@@ -81,6 +81,7 @@ MATRIX: dict[tuple[str, str], Probe] = {
         f"/api/v1/customers/{_c(w, t)}/account-manager", {}, {"username": "account_manager.seocho"}),
     ("GET", "/api/v1/customers/{customer_id}/account-manager/history"): lambda w, t: (
         f"/api/v1/customers/{_c(w, t)}/account-manager/history", {}, None),
+    ("GET", "/api/v1/account-managers"): lambda w, t: ("/api/v1/account-managers", {"due": "true"}, None),
     ("GET", "/api/v1/account-managers/{username}"): lambda w, t: (
         f"/api/v1/account-managers/{'account_manager.seocho' if t == 'inside' else 'account_manager.haeundae'}",
         {}, None),
