@@ -62,7 +62,8 @@ CUSTOMER_COLUMNS = (
 PHONE_COLUMNS = "customer_id, e164, label"
 POLICY_COLUMNS = "id, customer_id, policy_number, line, premium, start_date, end_date"
 CLAIM_COLUMNS = "customer_id, policy_id, claim_number, occurred_on, paid_amount, status"
-BLACKLIST_COLUMNS = "customer_id, reason, proposed_by_id, created_at"
+# Listed by the branch's center manager, who approves at once (only approved entries match).
+BLACKLIST_COLUMNS = "customer_id, reason, proposed_by_id, created_at, approved_by_id, approved_at"
 
 
 class PhoneSpace:
@@ -262,7 +263,9 @@ def generate(plan: Plan) -> Iterator[Chunk]:
                 since = as_of - timedelta(days=rng.randrange(window))
             if blacklisted:
                 reason = BLACKLIST_REASONS[int(rng.random() * len(BLACKLIST_REASONS))]
-                blacklist.append(f"{customer_id}\t{reason}\t{plan.center_managers[unit_id]}\t{as_of} 09:00:00+00\n")
+                manager = plan.center_managers[unit_id]
+                at = f"{as_of} 09:00:00+00"
+                blacklist.append(f"{customer_id}\t{reason}\t{manager}\t{at}\t{manager}\t{at}\n")
             customers.append(
                 f"{customer_id}\t{kind.value}\t{name}\t{unit_id}\t{reg_hash}\t{mask}\t{segment.value}"
                 f"\t{'t' if blacklisted else 'f'}\t{since} 09:00:00+00\n"

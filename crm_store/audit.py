@@ -79,13 +79,15 @@ def record_change(
     org_unit_id: int,
     detail: dict[str, Any],
     now: datetime | None = None,
+    customer_id: int | None = None,
 ) -> None:
-    """Append an administrative change: who changed what (`staff:12`), in which unit, values before and after."""
+    """Append an administrative change: who changed what (`staff:12`), in which unit, values before and after; a
+    change of a customer's record (a blacklist decision) names the customer, so it is in the customer's trail."""
     session.add(
         AuditEntry(
             staff_id=actor.staff_id,
             username=actor.username[:64],
-            customer_id=None,
+            customer_id=customer_id,
             action=action,
             fields=sorted(detail),
             target=target,

@@ -3,6 +3,9 @@
 An entry is matched on the listed customer's registration-number hash, phone numbers and vehicle plates (and any
 further numbers or plates given as evidence), whichever branch the customer turns up at. Matches are found at read
 time, so no branch can hide them; only the listed customer's own record carries `Customer.blacklisted`.
+
+Only entries in force match: approved by a center manager and not revoked (`in_force`). Proposals, approval,
+revocation and the center managers' listing are in `crm_store.blacklist_decisions`.
 """
 
 from __future__ import annotations
@@ -19,10 +22,7 @@ from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from crm_store.alerts import BlacklistHit
-from crm_store.errors import CustomerNotFound
-from crm_store.events import customer_event
 from crm_store.models import (
-    AlertLevel,
     BlacklistEntry,
     BlacklistKey,
     Customer,
@@ -32,10 +32,6 @@ from crm_store.models import (
     Vehicle,
 )
 from crm_store.phones import normalise_phone
-from crm_store.rules import Rules
-from crm_store.scope import Viewer, customer_in_scope
-from crm_store.types import utcnow
-from crm_store.validation import NotAllowed
 
 # Korean plates: optional region (서울), 2 or 3 digits, one Hangul syllable, 4 digits: 12가3456, 서울12가3456.
 _PLATE = re.compile(r"(?:[가-힣]{2})?\d{2,3}[가-힣]\d{4}")
@@ -83,12 +79,17 @@ class BlacklistCreate(SQLModel):
         return [p for p in plates if p is not None]
 
 
+def in_force(entry: Any = BlacklistEntry) -> Any:
+    """True for entries that match: approved by a center manager and not revoked."""
+    return col(entry.approved_at).is_not(None) & col(entry.revoked_at).is_(None)
+
+
 def _entry_columns(entry: Any, unit: Any, matched_on: Any) -> tuple[Any, ...]:
     return (col(entry.id), col(entry.customer_id), col(entry.reason), matched_on, col(unit.name))
 
 
 def blacklist_hits_query(customer_id: int | None, caller: str | None = None) -> Any:
-    """Active entries matching the customer (own entry, registration hash, phones, plates) or the calling number."""
+    """Entries in force matching the customer (own entry, registration hash, phones, plates) or the calling number."""
     entry, key, listed, unit = BlacklistEntry, BlacklistKey, aliased(Customer), OrgUnit
 
     def keyed(kind: str, condition: Any) -> Any:
@@ -97,7 +98,7 @@ def blacklist_hits_query(customer_id: int | None, caller: str | None = None) -> 
             .join(key, col(key.entry_id) == col(entry.id))
             .join(listed, col(listed.id) == col(entry.customer_id))
             .join(unit, col(unit.id) == col(listed.org_unit_id))
-            .where(col(entry.revoked_at).is_(None), col(key.kind) == kind, condition)
+            .where(in_force(entry), col(key.kind) == kind, condition)
         )
 
     parts = []
@@ -109,7 +110,7 @@ def blacklist_hits_query(customer_id: int | None, caller: str | None = None) -> 
             select(*_entry_columns(entry, unit, literal("customer")))
             .join(listed, col(listed.id) == col(entry.customer_id))
             .join(unit, col(unit.id) == col(listed.org_unit_id))
-            .where(col(entry.revoked_at).is_(None), col(entry.customer_id) == customer_id),
+            .where(in_force(entry), col(entry.customer_id) == customer_id),
             keyed("registration", col(key.value) == registration.scalar_subquery()),
             keyed("phone", col(key.value).in_(phones)),
             keyed("plate", col(key.value).in_(plates)),
@@ -134,7 +135,7 @@ def hits_from_rows(rows: Iterable[Sequence[Any]], customer_id: int | None) -> li
 
 
 async def find_hits(session: AsyncSession, *, customer_id: int | None, caller: str | None = None) -> list[BlacklistHit]:
-    """The active blacklist entries matching a customer or a calling number, company-wide."""
+    """The blacklist entries in force matching a customer or a calling number, company-wide."""
     if customer_id is None and caller is None:
         return []
     rows = (await session.exec(blacklist_hits_query(customer_id, caller))).all()
@@ -169,77 +170,10 @@ def customers_matching_entry(entry_id: int) -> Any:
     )
 
 
-async def list_customer(
-    session: AsyncSession, viewer: Viewer, data: BlacklistCreate, *, rules: Rules, as_of: date
-) -> BlacklistEntry:
-    """List a customer the viewer can see; a center manager's (or administrator's) listing is approved at once.
-
-    The listed customer and every customer the listing matches elsewhere are re-segmented at once."""
-    from crm_store.segment_store import recompute_customer  # segment_store reads blacklist matches from here
-
-    customer = (
-        await session.exec(select(Customer).where(col(Customer.id) == data.customer_id, customer_in_scope(viewer)))
-    ).first()
-    if customer is None:
-        raise CustomerNotFound(f"no customer {data.customer_id}")
-    now = utcnow()
-    approved = viewer.role in APPROVERS
-    entry = BlacklistEntry(
-        customer_id=data.customer_id,
-        reason=data.reason,
-        evidence=data.evidence,
-        review_on=data.review_on,
-        proposed_by_id=viewer.staff_id,
-        created_at=now,
-        approved_by_id=viewer.staff_id if approved else None,
-        approved_at=now if approved else None,
-    )
-    session.add(entry)
-    await session.flush()
-    assert entry.id is not None
-    keys = {(kind, value) for kind, value in (await session.exec(keys_of_customer(data.customer_id))).all()}
-    keys |= {("phone", p) for p in data.phones} | {("plate", p) for p in data.plates}
-    for kind, value in sorted(keys):
-        session.add(BlacklistKey(entry_id=entry.id, kind=kind, value=value))
-    customer.blacklisted = True
-    session.add(customer)
-    await session.exec(
-        customer_event(
-            data.customer_id, kind="blacklisted", level=AlertLevel.CRITICAL, reason=f"블랙리스트 등재: {data.reason}"
-        )
-    )  # type: ignore[call-overload]
-    await session.flush()
-    matched = {int(c) for (c,) in (await session.exec(customers_matching_entry(entry.id))).all()}
-    for customer_id in sorted(matched | {data.customer_id}):
-        await recompute_customer(session, customer_id, rules=rules, as_of=as_of, changed_by=viewer.username)
-    return entry
-
-
-async def approve_entry(session: AsyncSession, viewer: Viewer, entry_id: int) -> BlacklistEntry:
-    """A center manager (or administrator) whose scope holds the listed customer approves the entry."""
-    entry = (
-        await session.exec(
-            select(BlacklistEntry)
-            .join(Customer, col(Customer.id) == col(BlacklistEntry.customer_id))
-            .where(col(BlacklistEntry.id) == entry_id, customer_in_scope(viewer))
-        )
-    ).first()
-    if entry is None:
-        from crm_store.errors import NotFound
-
-        raise NotFound(f"no blacklist entry {entry_id}")
-    if viewer.role not in APPROVERS:
-        raise NotAllowed("only a center manager approves blacklist entries")
-    if entry.approved_at is None:
-        entry.approved_by_id, entry.approved_at = viewer.staff_id, utcnow()
-        session.add(entry)
-    return entry
-
-
 def matched_customers_query(low: int, high: int) -> Any:
-    """Customers with ids in [low, high] that an active entry lists or matches (for the segment run)."""
+    """Customers with ids in [low, high] that an entry in force lists or matches (for the segment run)."""
     entry, key = BlacklistEntry, BlacklistKey
-    active = col(entry.revoked_at).is_(None)
+    active = in_force(entry)
     return union_all(
         select(col(entry.customer_id)).where(active, col(entry.customer_id).between(low, high)),
         select(col(Customer.id))

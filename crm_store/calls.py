@@ -131,10 +131,14 @@ async def register_incoming_call(
     call_fields: dict[str, Any],
     dedup_key: str,
     payload: dict[str, Any],
+    alert_job: OutboxJob | None = None,
 ) -> Caller:
-    """Store the incoming-call webhook, open or complete the call record, link the caller."""
+    """Store the incoming-call webhook, open or complete the call record, link the caller; a blacklisted or key
+    caller's call also promises `alert_job` (once per call), which reports it to the account manager."""
     await store_event(session, call_sid=call_sid, kind="voice", dedup_key=dedup_key, payload=payload)
     caller = await find_caller(session, caller_e164)
+    if alert_job is not None and caller.alerts:
+        await session.exec(insert_ignoring_conflict(_dialect(session), OutboxJob, alert_job.model_dump(exclude={"id"})))
     call = await lock_call(session, call_sid, started_at=utcnow(), **call_fields)
     if call.customer_id is None:
         call.customer_id = caller.customer_id

@@ -368,6 +368,8 @@ def _picture_head(viewer: Viewer) -> Any:
             Staff.org_unit_id,
             AccountManager.grade,
             AccountAssignment.assigned_at,
+            AccountManager.certified_on,
+            AccountManager.valid_until,
         )
         .join(OrgUnit, col(OrgUnit.id) == col(Customer.org_unit_id))
         .outerjoin(CustomerStats, col(CustomerStats.customer_id) == col(Customer.id))
@@ -420,7 +422,7 @@ async def picture_source(
         raise CustomerNotFound(
             f"no customer {customer_id}" if customer_id is not None else "no customer with this number"
         )
-    customer, unit_name, stats, am_username, am_name, am_unit, am_grade, am_since = head
+    customer, unit_name, stats, am_username, am_name, am_unit, am_grade, am_since, am_certified, am_valid = head
     cid: int = customer.id
     contacts = (await session.exec(contacts_query(cid))).all()
     policies = (
@@ -492,6 +494,8 @@ async def picture_source(
             "grade": am_grade,
             "org_unit_id": am_unit,
             "since": _iso(am_since),
+            "certified_on": _iso(am_certified),
+            "valid_until": _iso(am_valid),
         }
         if am_username
         else None,

@@ -737,11 +737,16 @@ class _Seeder:
                 )
             first_policy += len(d.policies)
             if d.blacklist_reason:
+                # Listed by the branch's center manager, which is also the approval: these entries are in force.
+                listed_at = datetime.combine(self.as_of - timedelta(days=30), time(9), tzinfo=UTC)
                 blacklist_rows.append(
                     {
                         "customer_id": customer_id,
                         "reason": d.blacklist_reason,
                         "proposed_by_id": self.center_managers[d.org_unit_id],
+                        "created_at": listed_at,
+                        "approved_by_id": self.center_managers[d.org_unit_id],
+                        "approved_at": listed_at,
                     }
                 )
         if claim_rows:

@@ -123,8 +123,53 @@ def seed_customer_extras(engine: Engine, *, rng: random.Random, as_of: date, rul
         )
         _certify_managers(conn, units, as_of)
         _assign_managers(conn, units)
+        picked = {fraud, complainer, *late}
+        _pending_proposal(conn, next(int(c) for c in individuals if c is not None and c not in picked), as_of)
+        # An entry in force whose yearly review has come: center managers see it as due for review.
+        conn.execute(
+            update(BlacklistEntry)
+            .where(col(BlacklistEntry.id) == _first_other_entry(conn, int(entry_id or 0)))
+            .values(review_on=as_of - timedelta(days=7))
+        )
+    backfill_keys(engine)  # the proposal's keys: a proposal is matched on them once approved
     recompute_all_segments(engine, rules=rules, as_of=as_of, changed_by="demo")
     schedule_service_tasks(engine, rules=rules, as_of=as_of)
+
+
+def _pending_proposal(conn: Any, customer_id: int, as_of: date) -> None:
+    """A listing proposed by an agent of the customer's branch, waiting for its center manager: it matches nothing
+    and the customer is not flagged until approved."""
+    unit = conn.scalar(select(col(Customer.org_unit_id)).where(col(Customer.id) == customer_id))
+    agent = conn.scalar(
+        select(col(Staff.id))
+        .where(col(Staff.org_unit_id) == unit, col(Staff.role) == Role.AGENT.value)
+        .order_by(col(Staff.id))
+        .limit(1)
+    )
+    conn.execute(
+        insert(BlacklistEntry),
+        [
+            {
+                "customer_id": customer_id,
+                "reason": "허위 사고 접수 의심 (상담원 제보, 승인 대기)",
+                "evidence": "통화 중 사고 경위 진술 불일치",
+                "proposed_by_id": agent,
+                "created_at": _at(as_of - timedelta(days=2)),
+                "review_on": as_of + timedelta(days=365),
+            }
+        ],
+    )
+
+
+def _first_other_entry(conn: Any, entry_id: int) -> int:
+    return int(
+        conn.scalar(
+            select(col(BlacklistEntry.id))
+            .where(col(BlacklistEntry.id) != entry_id, col(BlacklistEntry.approved_at).is_not(None))
+            .order_by(col(BlacklistEntry.id))
+            .limit(1)
+        )
+    )
 
 
 def _at(day: date) -> datetime:

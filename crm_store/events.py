@@ -1,13 +1,24 @@
-"""Major customer events (alerts raised, segment changes, blacklist hits), addressed to the account manager."""
+"""Major customer events (alerts raised, segment changes, blacklist hits), addressed to the account manager.
+
+An event goes to whoever manages the customer when it happens. A customer without an account manager gets the
+event with no addressee; `list_events(unaddressed=True)` shows those to the branch's center managers, so none is
+lost silently (and a manager assigned later does not inherit the past: the history stays as it happened).
+"""
 
 from __future__ import annotations
+
+from typing import Any
 
 from sqlalchemy import insert
 from sqlalchemy.sql.dml import Insert
 from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
 
-from crm_store.models import AccountAssignment, AlertLevel, CustomerEvent
+from crm_store.audit import record_read
+from crm_store.models import AccountAssignment, AlertLevel, Customer, CustomerEvent, Role, Staff
+from crm_store.scope import Viewer, customer_in_scope
 from crm_store.types import utcnow
+from crm_store.validation import NotAllowed
 
 
 def current_manager_id(customer_id: int) -> object:
@@ -32,3 +43,79 @@ def customer_event(
         call_sid=call_sid,
         created_at=utcnow(),
     )
+
+
+# Who lists events by customer rather than by manager: a branch's supervisors (events nobody is addressed to
+# included: the customer has no account manager).
+EVENT_READERS = frozenset({Role.CENTER_MANAGER, Role.EXECUTIVE, Role.ADMIN})
+
+
+def events_query(
+    viewer: Viewer,
+    *,
+    unaddressed: bool,
+    customer_id: int | None,
+    kind: str | None,
+    limit: int,
+    before_id: int | None,
+) -> Any:
+    """Events of customers in the viewer's scope, newest first, with the username they are addressed to."""
+    query = (
+        select(CustomerEvent, Staff.username)
+        .join(Customer, col(Customer.id) == col(CustomerEvent.customer_id))
+        .outerjoin(Staff, col(Staff.id) == col(CustomerEvent.account_manager_id))
+        .where(customer_in_scope(viewer))
+    )
+    if unaddressed:
+        query = query.where(col(CustomerEvent.account_manager_id).is_(None))
+    if customer_id is not None:
+        query = query.where(col(CustomerEvent.customer_id) == customer_id)
+    if kind:
+        query = query.where(col(CustomerEvent.kind) == kind)
+    if before_id is not None:
+        query = query.where(col(CustomerEvent.id) < before_id)
+    return query.order_by(col(CustomerEvent.id).desc()).limit(limit)
+
+
+async def list_events(
+    session: AsyncSession,
+    viewer: Viewer,
+    *,
+    unaddressed: bool = False,
+    customer_id: int | None = None,
+    kind: str | None = None,
+    limit: int = 100,
+    before_id: int | None = None,
+) -> list[dict[str, Any]]:
+    """Customer events of the viewer's part of the organisation for center managers, executives and administrators:
+    with `unaddressed`, those of customers without an account manager, which no manager's list shows. Each
+    customer shown is an audited read."""
+    if viewer.role not in EVENT_READERS:
+        raise NotAllowed("customer events are listed by center managers, executives and administrators")
+    rows = (
+        await session.exec(
+            events_query(
+                viewer,
+                unaddressed=unaddressed,
+                customer_id=customer_id,
+                kind=kind,
+                limit=limit,
+                before_id=before_id,
+            )
+        )
+    ).all()
+    for listed in sorted({e.customer_id for e, _ in rows}):
+        record_read(session, viewer, customer_id=listed, fields=["events"], purpose="customer-events")
+    return [
+        {
+            "id": e.id,
+            "customer_id": e.customer_id,
+            "account_manager": manager,
+            "kind": e.kind,
+            "level": e.level,
+            "reason": e.reason,
+            "call_sid": e.call_sid,
+            "at": e.created_at.isoformat(),
+        }
+        for e, manager in rows
+    ]

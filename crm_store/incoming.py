@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -19,9 +20,12 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from crm_store.calls import Caller, register_incoming_call
 from crm_store.coalesce import Coalescer
 from crm_store.db import async_session_scope
+from crm_store.models import OutboxJob
 from crm_store.types import utcnow
 
 log = logging.getLogger(__name__)
+# The outbox row promising a call's alert job (`workers.queueing.CALL_ALERTS.promise`).
+AlertJob = Callable[[str], OutboxJob]
 
 # One statement, one implicit transaction, any number of calls. Data-modifying CTEs are PostgreSQL's.
 # A redelivered webhook (same delivery key) is stored once; a call row that a status callback opened
@@ -29,9 +33,11 @@ log = logging.getLogger(__name__)
 _OPEN_CALLS_PG = """
     WITH incoming AS (
         SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[],
-                             $6::text[], $7::text[], $8::text[], $9::text[], $10::text[])
+                             $6::text[], $7::text[], $8::text[], $9::text[], $10::text[],
+                             $11::text[], $12::text[], $13::text[])
             AS i(call_sid, e164, dedup_key, payload, received_at,
-                 account_sid, from_number, to_number, direction, status)
+                 account_sid, from_number, to_number, direction, status,
+                 alert_job, alert_queue, alert_func)
     ), caller AS (
         SELECT DISTINCT ON (i.call_sid) i.call_sid, c.id, c.segment, c.blacklisted, c.registration_hash
         FROM incoming i
@@ -52,10 +58,22 @@ _OPEN_CALLS_PG = """
         SELECT DISTINCT ON (m.call_sid) m.call_sid, e.id AS entry_id, m.kind, u.name AS unit_name
         FROM match_keys m
         JOIN blacklist_key b ON b.kind = m.kind AND b.value = m.value
-        JOIN blacklist_entry e ON e.id = b.entry_id AND e.revoked_at IS NULL
+        -- In force only: approved by a center manager, not revoked (crm_store.blacklist.in_force).
+        JOIN blacklist_entry e ON e.id = b.entry_id AND e.approved_at IS NOT NULL AND e.revoked_at IS NULL
         JOIN customer lc ON lc.id = e.customer_id
         JOIN org_unit u ON u.id = lc.org_unit_id
         ORDER BY m.call_sid, e.id
+    ), promised AS (
+        -- A blacklist hit or a key customer calling: the account manager's event is written by a job
+        -- (crm_store.call_alerts), off this path; its promise is durable with the call, once per call.
+        INSERT INTO outbox_job (job_id, queue, func, call_sid, created_at)
+        SELECT DISTINCT ON (i.call_sid) i.alert_job, i.alert_queue, i.alert_func, i.call_sid, i.received_at
+        FROM incoming i
+        LEFT JOIN caller k ON k.call_sid = i.call_sid
+        LEFT JOIN listed l ON l.call_sid = i.call_sid
+        WHERE i.alert_job IS NOT NULL AND (l.entry_id IS NOT NULL OR k.blacklisted OR k.segment = 'key')
+        ORDER BY i.call_sid
+        ON CONFLICT (job_id) DO NOTHING
     ), event AS (
         INSERT INTO call_event (call_sid, kind, dedup_key, payload, received_at)
         SELECT call_sid, 'voice', dedup_key, payload::jsonb, received_at FROM incoming
@@ -85,7 +103,7 @@ _OPEN_CALLS_PG = """
     LEFT JOIN listed l ON l.call_sid = i.call_sid
     ORDER BY i.call_sid
 """
-_COLUMNS = 10
+_COLUMNS = 13
 
 
 @dataclass(frozen=True)
@@ -104,9 +122,10 @@ class IncomingCall:
     status: str | None
 
 
-def _columns(calls: list[IncomingCall]) -> list[list[Any]]:
+def _columns(calls: list[IncomingCall], alert_job: AlertJob | None) -> list[list[Any]]:
     columns: list[list[Any]] = [[] for _ in range(_COLUMNS)]
     for call in calls:
+        promise = alert_job(call.call_sid) if alert_job is not None else None
         values = (
             call.call_sid,
             call.caller_e164,
@@ -119,6 +138,9 @@ def _columns(calls: list[IncomingCall]) -> list[list[Any]]:
             (call.to_number or "")[:32] or None,
             call.direction,
             call.status,
+            promise.job_id if promise is not None else None,
+            promise.queue if promise is not None else None,
+            promise.func if promise is not None else None,
         )
         for column, value in zip(columns, values, strict=True):
             column.append(value)
@@ -126,13 +148,22 @@ def _columns(calls: list[IncomingCall]) -> list[list[Any]]:
 
 
 class IncomingCallWriter:
-    """Opens incoming calls: batched into one statement on PostgreSQL, one transaction each on SQLite."""
+    """Opens incoming calls: batched into one statement on PostgreSQL, one transaction each on SQLite.
+
+    `alert_job` makes the outbox row that promises the alert job of a call (the gateway passes the worker step's);
+    it is written only for a blacklisted or key caller, in the same statement and commit as the call."""
 
     def __init__(
-        self, engine: AsyncEngine, sessions: async_sessionmaker[AsyncSession], *, max_batch: int = 100
+        self,
+        engine: AsyncEngine,
+        sessions: async_sessionmaker[AsyncSession],
+        *,
+        max_batch: int = 100,
+        alert_job: AlertJob | None = None,
     ) -> None:
         self._engine = engine
         self._sessions = sessions
+        self._alert_job = alert_job
         self._batched = engine.dialect.name == "postgresql"
         # One statement in flight: the calls that arrive meanwhile go in the next one, with one commit.
         self._writes = Coalescer(self._write, name="incoming-call-writer", max_batch=max_batch)
@@ -147,7 +178,8 @@ class IncomingCallWriter:
         async with self._engine.connect() as conn:
             raw = await conn.get_raw_connection()
             # The driver's own connection (asyncpg: prepared once per connection, autocommit).
-            rows = await raw.driver_connection.fetch(_OPEN_CALLS_PG, *_columns(calls))  # type: ignore[union-attr]
+            columns = _columns(calls, self._alert_job)
+            rows = await raw.driver_connection.fetch(_OPEN_CALLS_PG, *columns)  # type: ignore[union-attr]
         callers = {row[0]: _caller(row) for row in rows}
         return [callers.get(call.call_sid, _UNKNOWN) for call in calls]
 
@@ -166,6 +198,7 @@ class IncomingCallWriter:
                 },
                 dedup_key=call.dedup_key,
                 payload=call.payload,
+                alert_job=self._alert_job(call.call_sid) if self._alert_job is not None else None,
             )
 
     async def close(self) -> None:

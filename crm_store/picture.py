@@ -83,7 +83,7 @@ class PictureSource(TypedDict):
     paid_total: int
     claim_count: int
     open_claims: int
-    # username, full_name, grade, org_unit_id, since; None without a current manager
+    # username, full_name, grade, org_unit_id, since, certified_on, valid_until; None without a current manager
     account_manager: dict[str, Any] | None
     phones: list[dict[str, str]]  # number, label
     vehicles: list[str]
@@ -106,6 +106,15 @@ def entitlements_for(rules: Rules, segment: Segment, kind: CustomerKind, lines: 
             continue
         codes += [c for c in rule.services if c not in codes]
     return [{"code": c, "name": rules.service_names.get(c, c)} for c in codes]
+
+
+def manager_with_certification(manager: dict[str, Any] | None, as_of: date) -> dict[str, Any] | None:
+    """The account manager as the agent sees them, with whether their yearly certification has lapsed (past its
+    valid_until, a year after it was granted; or never granted): the customer is then owed a re-certified manager."""
+    if manager is None:
+        return None
+    valid_until = manager.get("valid_until")
+    return {**manager, "certification_lapsed": valid_until is None or valid_until < as_of.isoformat()}
 
 
 def first_year_shown(rules: Rules, as_of: date) -> int:
@@ -200,7 +209,7 @@ def assemble_picture(source: PictureSource, *, rules: Rules, as_of: date) -> dic
         "claim_count": source["claim_count"],
         "open_claims": source["open_claims"],
         "in_force_premium": in_force_premium,
-        "account_manager": source["account_manager"],
+        "account_manager": manager_with_certification(source["account_manager"], as_of),
         "entitlements": entitlements_for(rules, segment, kind, {p["line"] for p in in_force}),
         "policies": source["policies"],
         "claims": source["claims"],

@@ -90,7 +90,8 @@ _PICTURES_PG = f"""
         'open_claims', COALESCE(s.open_claims, 0),
         'account_manager', (
             SELECT json_build_object('username', st.username, 'full_name', st.full_name, 'grade', m.grade,
-                                     'org_unit_id', st.org_unit_id, 'since', {_iso("aa.assigned_at")})
+                                     'org_unit_id', st.org_unit_id, 'since', {_iso("aa.assigned_at")},
+                                     'certified_on', m.certified_on, 'valid_until', m.valid_until)
             FROM account_assignment aa
             JOIN staff st ON st.id = aa.account_manager_id
             LEFT JOIN account_manager m ON m.staff_id = st.id
@@ -128,7 +129,8 @@ _PICTURES_PG = f"""
                 UNION ALL
                 SELECT b.entry_id, b.kind FROM blacklist_key b WHERE b.kind = 'plate' AND b.value = ANY(vh.plates)
             ) m
-            JOIN blacklist_entry e ON e.id = m.entry_id AND e.revoked_at IS NULL
+            -- In force only: approved by a center manager, not revoked (crm_store.blacklist.in_force).
+            JOIN blacklist_entry e ON e.id = m.entry_id AND e.approved_at IS NOT NULL AND e.revoked_at IS NULL
             JOIN customer lc ON lc.id = e.customer_id
             JOIN org_unit lu ON lu.id = lc.org_unit_id), '[]'),
         'calls', COALESCE((

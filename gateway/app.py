@@ -12,7 +12,7 @@ from aiohttp import web
 
 from crm_store.db import async_session_factory, make_async_engine, make_engine
 from crm_store.incoming import IncomingCallWriter
-from gateway import admin_api, api, auth_views, customers_api, health, review_api, twilio_views
+from gateway import admin_api, api, auth_views, customers_api, health, review_api, supervision_api, twilio_views
 from gateway.client_address import client_address_middleware, parse_networks
 from gateway.console import admin as console_admin
 from gateway.console import views as console_views
@@ -32,7 +32,7 @@ from gateway.keys import (
 from gateway.metrics import Metrics
 from gateway.middlewares import auth_middleware, error_middleware
 from telephony.signature import TwilioSignature
-from workers.queueing import connect_redis, relay_outbox
+from workers.queueing import CALL_ALERTS, connect_redis, relay_outbox
 from workers.runner import EmbeddedWorker
 from workers.settings import Settings
 
@@ -45,7 +45,7 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
     engine = make_async_engine(settings.async_db_url)
     app[DB_ENGINE] = engine
     app[SESSIONS] = async_session_factory(engine)
-    app[INCOMING] = IncomingCallWriter(engine, app[SESSIONS])
+    app[INCOMING] = IncomingCallWriter(engine, app[SESSIONS], alert_job=CALL_ALERTS.promise)
     # The outbox relay runs in a thread (rq is synchronous), with its own small pool.
     app[SYNC_ENGINE] = make_engine(settings.sync_db_url, pool_size=2)
     yield
@@ -116,6 +116,7 @@ def create_app(settings: Settings, *, embedded_worker: bool | None = None) -> we
     twilio_views.setup_routes(app)
     api.setup_routes(app)
     customers_api.setup_routes(app)
+    supervision_api.setup_routes(app)
     review_api.setup_routes(app)
     admin_api.setup_routes(app)
     auth_views.setup_routes(app)

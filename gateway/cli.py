@@ -1,4 +1,5 @@
-"""The `hotline` command: serve, worker, migrate, seed-demo, simulate-call, (re)transcribe, classify, token, jobs;
+"""The `hotline` command: serve, worker, migrate, seed-demo, simulate-call, (re)transcribe, classify, token, jobs,
+escalate, recompute-segments, service-duties;
 administration (org-unit, staff, passwd) lives in `gateway.admin_cli`."""
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import logging
 import logging.handlers
 import queue
 import sys
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 from gateway import admin_cli
@@ -127,6 +128,49 @@ def cmd_escalate(args: argparse.Namespace) -> int:
     finally:
         engine.dispose()
     print(f"{len(moved)} review items escalated")
+    return 0
+
+
+def _business_day(value: str) -> date:
+    """A date for --as-of."""
+    try:
+        return date.fromisoformat(value)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(f"not an ISO date: {value!r}") from err
+
+
+def cmd_recompute_segments(args: argparse.Namespace) -> int:
+    """Every customer's segment now (the workers also run this once per business day)."""
+    from crm_store.db import make_engine
+    from crm_store.rules import load_rules
+    from crm_store.segment_store import recompute_all_segments
+    from crm_store.validation import business_today
+
+    engine = make_engine(_settings().sync_db_url)
+    try:
+        run = recompute_all_segments(
+            engine, rules=load_rules(), as_of=args.as_of or business_today(), changed_by="segment-cli"
+        )
+    finally:
+        engine.dispose()
+    segments = ", ".join(f"{name} {count:,}" for name, count in sorted(run.by_segment.items()))
+    print(f"{run.customers:,} customers, {run.changed:,} changed, {run.seconds:.1f} s; segments: {segments or '-'}")
+    return 0
+
+
+def cmd_service_duties(args: argparse.Namespace) -> int:
+    """Schedule the account managers' service tasks now (the workers also run this once per business day)."""
+    from crm_store.account_managers import schedule_service_tasks
+    from crm_store.db import make_engine
+    from crm_store.rules import load_rules
+    from crm_store.validation import business_today
+
+    engine = make_engine(_settings().sync_db_url)
+    try:
+        created = schedule_service_tasks(engine, rules=load_rules(), as_of=args.as_of or business_today())
+    finally:
+        engine.dispose()
+    print(f"{created} service task(s) scheduled")
     return 0
 
 
@@ -358,6 +402,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     admin_cli.add_parsers(sub)
     sub.add_parser("escalate", help="escalate review items nobody took in time").set_defaults(func=cmd_escalate)
+    p = sub.add_parser("recompute-segments", help="recompute every customer's segment now (workers: once a day)")
+    p.add_argument("--as-of", type=_business_day, help="business day the rules are applied on (default today)")
+    p.set_defaults(func=cmd_recompute_segments)
+    p = sub.add_parser("service-duties", help="schedule account managers' service tasks now (workers: once a day)")
+    p.add_argument("--as-of", type=_business_day, help="business day the duties are due on (default today)")
+    p.set_defaults(func=cmd_service_duties)
 
     p = sub.add_parser("jobs", help="failed jobs: list or requeue")
     p.add_argument("action", choices=["failed", "requeue"])

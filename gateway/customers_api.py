@@ -12,7 +12,7 @@ import orjson
 from aiohttp import web
 from pydantic import BaseModel
 
-from crm_store import account_managers, audit, blacklist, customers, org
+from crm_store import account_managers, audit, blacklist, blacklist_decisions, customers, org
 from crm_store.db import async_session_scope
 from crm_store.phones import normalise_phone
 from crm_store.picture_reader import PictureReader
@@ -232,28 +232,25 @@ async def add_blacklist_entry(request: web.Request) -> web.Response:
     """POST /api/v1/blacklist"""
     data = await _body(request, blacklist.BlacklistCreate)
     async with async_session_scope(request.app[SESSIONS]) as session:
-        entry = await blacklist.list_customer(
+        entry = await blacklist_decisions.list_customer(
             session, _viewer(request), data, rules=request.app[RULES], as_of=business_today()
         )
-    return web.json_response(_entry_public(entry), status=201)
+    return web.json_response(
+        blacklist_decisions.entry_public(entry, _viewer(request), as_of=business_today()), status=201
+    )
 
 
 async def approve_blacklist_entry(request: web.Request) -> web.Response:
     """POST /api/v1/blacklist/{entry_id}/approve"""
     async with async_session_scope(request.app[SESSIONS]) as session:
-        entry = await blacklist.approve_entry(session, _viewer(request), int(request.match_info["entry_id"]))
-    return web.json_response(_entry_public(entry))
-
-
-def _entry_public(entry: Any) -> dict[str, Any]:
-    return {
-        "id": entry.id,
-        "customer_id": entry.customer_id,
-        "reason": entry.reason,
-        "approved": entry.approved_at is not None,
-        "review_on": entry.review_on.isoformat() if entry.review_on else None,
-        "created_at": entry.created_at.isoformat(),
-    }
+        entry = await blacklist_decisions.approve_entry(
+            session,
+            _viewer(request),
+            int(request.match_info["entry_id"]),
+            rules=request.app[RULES],
+            as_of=business_today(),
+        )
+    return web.json_response(blacklist_decisions.entry_public(entry, _viewer(request), as_of=business_today()))
 
 
 async def org_units(request: web.Request) -> web.Response:

@@ -268,6 +268,12 @@ _CUSTOMER_SCHEMAS: dict[str, Any] = {
                     "grade": _STRING,
                     "org_unit_id": _INT,
                     "since": _STRING,
+                    "certified_on": {"type": ["string", "null"], "format": "date"},
+                    "valid_until": {"type": ["string", "null"], "format": "date"},
+                    "certification_lapsed": {
+                        "type": "boolean",
+                        "description": "the yearly certification ran out (or was never granted)",
+                    },
                 },
             },
             "entitlements": {"type": "array", "items": {"type": "object"}},
@@ -305,11 +311,45 @@ _CUSTOMER_SCHEMAS: dict[str, Any] = {
         "properties": {
             "id": _INT,
             "customer_id": _INT,
-            "reason": _STRING,
+            "reason": {"type": "string", "description": "masked below its confidentiality grade"},
+            "evidence": {"type": ["string", "null"], "description": "masked below its confidentiality grade"},
+            "state": {
+                "enum": ["pending", "in_force", "revoked"],
+                "description": "a proposal matches nothing until a center manager approves it",
+            },
             "approved": {"type": "boolean"},
+            "approved_at": {"type": ["string", "null"], "format": "date-time"},
             "review_on": {"type": ["string", "null"]},
+            "review_due": {"type": "boolean", "description": "in force and its review date has come"},
             "created_at": _STRING,
+            "revoked_at": {"type": ["string", "null"], "format": "date-time"},
+            "customer_name": {"type": "string", "description": "in the listing"},
+            "org_unit_id": {"type": "integer", "description": "in the listing: the listed customer's unit"},
+            "org_unit_name": {"type": "string", "description": "in the listing"},
+            "proposed_by": {"type": ["string", "null"], "description": "in the listing"},
+            "approved_by": {"type": ["string", "null"], "description": "in the listing"},
+            "revoked_by": {"type": ["string", "null"], "description": "in the listing"},
+            "revocation_reason": {"type": ["string", "null"], "description": "in the listing; masked like reason"},
         },
+    },
+    "CustomerEvent": {
+        "type": "object",
+        "properties": {
+            "id": _INT,
+            "customer_id": _INT,
+            "account_manager": {"type": ["string", "null"], "description": "null: the customer has no manager"},
+            "kind": _STRING,
+            "level": {"enum": ["info", "warning", "critical"]},
+            "reason": _STRING,
+            "call_sid": {"type": ["string", "null"], "description": "the call that raised it"},
+            "at": {"type": "string", "format": "date-time"},
+        },
+    },
+    "BlacklistRevoke": {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["reason"],
+        "properties": {"reason": {"type": "string", "minLength": 2, "maxLength": 500}},
     },
     "OrgUnit": {
         "type": "object",
@@ -469,6 +509,11 @@ _CUSTOMER_SCHEMAS: dict[str, Any] = {
             "grade": {"type": ["string", "null"]},
             "certified_on": _STRING,
             "valid_until": _STRING,
+            "certification": {
+                "enum": ["uncertified", "lapsed", "due", "valid"],
+                "description": "in the listing: the yearly certification's state",
+            },
+            "recertification_due": {"type": "boolean", "description": "in the listing"},
             "customers": _INT,
             "certifications": {"type": "array", "items": {"type": "object"}},
         },
@@ -545,6 +590,18 @@ _CUSTOMER_PATHS: dict[str, Any] = {
             "Account managers of the customer, newest first", _items("Assignment"), 404, parameters=[_CUSTOMER_ID]
         ),
     },
+    "/account-managers": {
+        "get": _operation(
+            "Account managers of your part of the organisation with their yearly certification, those needing one"
+            " first (certification: uncertified, lapsed, due within within_days, valid)",
+            _items("AccountManager"),
+            400,
+            parameters=[
+                _query("due", {"type": "boolean"}, "only those lapsed, due within within_days or never certified"),
+                _query("within_days", {"type": "integer", "minimum": 0, "maximum": 366}, "default 30"),
+            ],
+        ),
+    },
     "/account-managers/{username}": {
         "get": _operation(
             "An account manager: grade, certifications, customers", _ref("AccountManager"), 404, parameters=[_USERNAME]
@@ -581,8 +638,25 @@ _CUSTOMER_PATHS: dict[str, Any] = {
         ),
     },
     "/blacklist": {
+        "get": _operation(
+            "Entries of your part of the organisation (center managers, executives, administrators), newest first;"
+            " each customer shown is an audited read",
+            {**_items("BlacklistEntry"), "properties": {**_items("BlacklistEntry")["properties"], "next": _STRING}},
+            400,
+            403,
+            parameters=[
+                _query(
+                    "state",
+                    {"enum": ["open", "pending", "in_force", "review_due", "revoked", "all"]},
+                    "open (default): pending and in force; review_due: in force past their review date",
+                ),
+                _query("customer_id", _INT),
+                _query("limit", {"type": "integer", "minimum": 1, "maximum": 200}),
+                _query("before", _INT, "keyset paging: entries with a smaller id"),
+            ],
+        ),
         "post": _operation(
-            "List a customer (a center manager's listing is approved at once)",
+            "Propose listing a customer (a center manager's listing is approved at once; others wait for one)",
             _ref("BlacklistEntry"),
             404,
             422,
@@ -592,7 +666,40 @@ _CUSTOMER_PATHS: dict[str, Any] = {
     },
     "/blacklist/{entry_id}/approve": {
         "post": _operation(
-            "A center manager approves a listing", _ref("BlacklistEntry"), 403, 404, parameters=[_path("entry_id")]
+            "A center manager approves a proposal: it matches company-wide from now on",
+            _ref("BlacklistEntry"),
+            403,
+            404,
+            409,
+            parameters=[_path("entry_id")],
+        ),
+    },
+    "/blacklist/{entry_id}/revoke": {
+        "post": _operation(
+            "A center manager revokes an entry (or rejects a proposal) with a reason; audited",
+            _ref("BlacklistEntry"),
+            403,
+            404,
+            409,
+            422,
+            body="BlacklistRevoke",
+            parameters=[_path("entry_id")],
+        ),
+    },
+    "/customer-events": {
+        "get": _operation(
+            "Customer events of your part of the organisation (center managers, executives, administrators);"
+            " unaddressed=true: those of customers without an account manager. Each customer shown is an audited read",
+            {**_items("CustomerEvent"), "properties": {**_items("CustomerEvent")["properties"], "next": _STRING}},
+            400,
+            403,
+            parameters=[
+                _query("unaddressed", {"type": "boolean"}),
+                _query("customer_id", _INT),
+                _query("kind", _STRING, "blacklist, key_customer, repeat_complainant, segment_changed, ..."),
+                _query("limit", {"type": "integer", "minimum": 1, "maximum": 200}),
+                _query("before", _INT),
+            ],
         ),
     },
     "/org-units": {

@@ -113,6 +113,9 @@ async def voice(request: web.Request) -> web.Response:
         caller.segment,
         f" BLACKLISTED ({caller.blacklist_reason})" if caller.blacklisted else "",
     )
+    if caller.alerts:
+        # The statement promised the alert job (blacklist hit, key customer): relay it now, not at the next tick.
+        request.app[RELAY_WAKE].set()
     _observe(request, "voice", started, "ok")
     return xml(twiml.incoming_call(settings.base_url, segment=caller.segment))
 

@@ -1,11 +1,14 @@
-"""Scheduled customer jobs (segment run, service duties): module-level functions for rq or a scheduler.
+"""Scheduled customer jobs: the segment run and the account managers' service duties.
 
-Wiring them to a schedule (nightly, say) is left to the scheduler; both are idempotent and safe to rerun.
+The workers enqueue them once per business day (`workers.periodic`); `hotline recompute-segments` and
+`hotline service-duties` run them at once. Both are idempotent and safe to rerun.
 """
 
 from __future__ import annotations
 
+import logging
 from dataclasses import asdict
+from datetime import date
 from typing import Any
 
 from crm_store.account_managers import schedule_service_tasks
@@ -14,13 +17,22 @@ from crm_store.segment_store import recompute_all_segments
 from crm_store.validation import business_today
 from workers.context import current
 
+log = logging.getLogger(__name__)
 
-def recompute_segments() -> dict[str, Any]:
-    """Every customer's segment by the configured rules; changes kept with their reason and date."""
-    run = recompute_all_segments(current().engine, rules=load_rules(), as_of=business_today())
+
+def _day(as_of: str | None) -> date:
+    return date.fromisoformat(as_of) if as_of else business_today()
+
+
+def recompute_segments(as_of: str | None = None) -> dict[str, Any]:
+    """Every customer's segment on business day `as_of` (ISO; today by default) by the configured rules, after
+    refreshing the branch and company premium the key shares are reckoned on; changes kept with reason and date."""
+    run = recompute_all_segments(current().engine, rules=load_rules(), as_of=_day(as_of))
     return asdict(run)
 
 
-def schedule_service_duties() -> int:
-    """Key-customer visits, quality-individual interviews and renewal reminders due for account managers."""
-    return schedule_service_tasks(current().engine, rules=load_rules(), as_of=business_today())
+def schedule_service_duties(as_of: str | None = None) -> int:
+    """Key-customer visits, quality-individual interviews and renewal reminders due on `as_of` (ISO; today)."""
+    created = schedule_service_tasks(current().engine, rules=load_rules(), as_of=_day(as_of))
+    log.info("service duties scheduled: %d new task(s)", created)
+    return created

@@ -9,13 +9,17 @@ from redis.exceptions import RedisError
 from rq import get_current_job
 from sqlmodel import Session, col, select
 
+from crm_store.call_alerts import report_incoming_alerts, report_repeat_complainant
 from crm_store.calls import call_by_sid
 from crm_store.db import session_scope
+from crm_store.errors import CallNotFound
 from crm_store.models import Call, OutboxJob, PipelineState, Recording
 from crm_store.outbox import mark_enqueued, promise_job
 from crm_store.routing import route_call
+from crm_store.rules import Rules, load_rules
 from crm_store.types import utcnow
 from crm_store.upsert import insert_ignoring_conflict
+from crm_store.validation import business_today
 from telephony.audio import decode_audio
 from telephony.errors import AudioDecodeError
 from telephony.recordings import RecordingHostNotAllowed
@@ -25,6 +29,15 @@ from workers.transcripts import TranscriptionResult, transcribe_audio
 from workers.understanding import redact, understand
 
 log = logging.getLogger(__name__)
+_rules: Rules | None = None
+
+
+def customer_rules() -> Rules:
+    """The customer rules, loaded once per process."""
+    global _rules
+    if _rules is None:
+        _rules = load_rules()
+    return _rules
 
 
 class PermanentJobFailure(Exception):
@@ -205,6 +218,21 @@ def classify_call(call_sid: str) -> dict[str, Any]:
         call.updated_at = utcnow()
         session.add(call)
         session.flush()
-        # Same transaction: a classified record is always in a review queue (once; a rerun changes nothing).
+        # Same transaction: a classified record is always in a review queue (once; a rerun changes nothing), and a
+        # repeat complainant's manager hears of it (once per call).
         route_call(session, call_sid, now=utcnow())
+        report_repeat_complainant(session, call_sid, rules=customer_rules(), as_of=business_today())
     return {"type": result.type, "topic": result.topic}
+
+
+def report_call_alerts(call_sid: str) -> list[str]:
+    """A blacklisted or key caller: the customer events for the account manager (each once per call)."""
+    ctx = current()
+    try:
+        with session_scope(ctx.engine) as session:
+            written = report_incoming_alerts(session, call_sid, rules=customer_rules())
+    except CallNotFound as err:
+        raise permanent_failure(f"no call {call_sid}") from err
+    if written:
+        log.info("call %s: %s reported to the account manager", call_sid, ", ".join(written))
+    return written

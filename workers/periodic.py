@@ -1,16 +1,28 @@
-"""Periodic duties of the workers: escalation of review items nobody took within their queue's time limit.
+"""Periodic duties of the workers: escalation of late review items, the segment run, the account managers' duties.
 
 Every worker serving the `hotline` queue (the `hotline worker` processes, and the in-process worker of the embedded
 mode) checks at each maintenance pass (HOTLINE_WORKER_MAINTENANCE_INTERVAL, default 60 s) whether a duty is due,
-and enqueues it as an ordinary job whose id names its time slot (`escalate-reviews-<slot>`): however many workers
-look, one job per slot runs. The job is idempotent (`escalate_overdue` moves an item only while it is open in the
-queue it was late in), so a retried or doubled run changes nothing.
+and enqueues it as an ordinary job whose id names its time slot:
+
+- `escalate-reviews-<slot start, epoch seconds>`: every maintenance interval;
+- `recompute-segments-<business day, YYYYMMDD>`: every HOTLINE_SEGMENT_RECOMPUTE_INTERVAL (default one day; slots
+  start at midnight in Korea). It also refreshes the branch and company premium that key-by-share is decided on;
+- `service-duties-<business day>`: every HOTLINE_SERVICE_DUTIES_INTERVAL (default one day): key-customer visits,
+  quality-individual interviews and renewal reminders for the account managers.
+
+However many workers look, one job per slot runs: the id stays known to Redis for the whole slot (and a while after),
+and rq refuses a second job of the same id. Each job is idempotent (escalation moves an item only while it is open
+in the queue it was late in; the segment run writes only changes; service tasks are unique per customer, kind and
+due day), so a retried or doubled run changes nothing. An interval of 0 turns a daily duty off, for a site that runs
+`hotline recompute-segments` and `hotline service-duties` from cron instead. A failed run stays in rq's failed
+registry (`hotline jobs failed`); the next slot runs again anyway.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -21,14 +33,22 @@ from rq.exceptions import DuplicateJobError
 from crm_store.db import session_scope
 from crm_store.routing import escalate_overdue
 from crm_store.types import utcnow
+from crm_store.validation import BUSINESS_TZ
 from workers.context import current
 from workers.queueing import FAILURE_TTL, QUEUE_DEFAULT
+from workers.settings import Settings
 
 log = logging.getLogger(__name__)
 
 ESCALATE_REVIEWS = "workers.periodic.escalate_reviews"
-# A slot's job id stays known to Redis this long after the job ran, so a late worker cannot run the slot again.
+RECOMPUTE_SEGMENTS = "workers.customer_jobs.recompute_segments"
+SERVICE_DUTIES = "workers.customer_jobs.schedule_service_duties"
+# A slot's job id stays known to Redis this long after its slot ended, so a late worker cannot run the slot again.
 SLOT_MEMORY = 3600
+DAY = 86400
+# The segment run over 1,000,000 customers takes about 100 s here (BENCHMARKS.md) and grows linearly: room for 30x.
+SEGMENT_RUN_TIMEOUT = 3600
+SERVICE_DUTIES_TIMEOUT = 1800
 
 
 def escalate_reviews(as_of: str) -> list[int]:
@@ -40,36 +60,109 @@ def escalate_reviews(as_of: str) -> list[int]:
     return moved
 
 
+@dataclass(frozen=True)
+class Duty:
+    """One periodic duty: the job function, how often, and how its slots are reckoned and named."""
+
+    name: str  # the job id's prefix
+    func: str
+    every: int  # seconds
+    job_timeout: int
+    # Business-day duties: slots start at midnight in Korea, the job gets the business day (ISO date) and a daily
+    # slot is named by that day; the others get the moment they were found due (ISO) and are named in epoch seconds.
+    business_day: bool = False
+
+    def _offset(self, now: datetime) -> int:
+        if not self.business_day:
+            return 0
+        offset = now.astimezone(BUSINESS_TZ).utcoffset()
+        return int(offset.total_seconds()) if offset is not None else 0
+
+    def slot_start(self, now: datetime) -> datetime:
+        """The start of the slot `now` falls in."""
+        offset = self._offset(now)
+        start = (int(now.timestamp()) + offset) // self.every * self.every - offset
+        return datetime.fromtimestamp(start, UTC)
+
+    def job_id(self, now: datetime) -> str:
+        """The id of this duty's job in the slot `now` falls in."""
+        start = self.slot_start(now)
+        if self.business_day and self.every % DAY == 0:
+            return f"{self.name}-{start.astimezone(BUSINESS_TZ):%Y%m%d}"
+        return f"{self.name}-{int(start.timestamp())}"
+
+    def args(self, now: datetime) -> tuple[Any, ...]:
+        if self.business_day:
+            return (now.astimezone(BUSINESS_TZ).date().isoformat(),)
+        return (now.isoformat(),)
+
+
+def escalation_duty(every: int) -> Duty:
+    """Escalation of late review items, every `every` seconds."""
+    return Duty("escalate-reviews", ESCALATE_REVIEWS, max(1, every), job_timeout=300)
+
+
+def segment_duty(every: int = DAY) -> Duty:
+    """The segment run (and the premium shares of branches and company it rests on)."""
+    return Duty("recompute-segments", RECOMPUTE_SEGMENTS, every, job_timeout=SEGMENT_RUN_TIMEOUT, business_day=True)
+
+
+def service_duty(every: int = DAY) -> Duty:
+    """The account managers' service tasks."""
+    return Duty("service-duties", SERVICE_DUTIES, every, job_timeout=SERVICE_DUTIES_TIMEOUT, business_day=True)
+
+
+def duties_of(settings: Settings) -> list[Duty]:
+    """The duties a worker of these settings carries (a daily duty with interval 0 is off)."""
+    duties = [escalation_duty(settings.worker_maintenance_interval)]
+    if settings.segment_recompute_interval:
+        duties.append(segment_duty(settings.segment_recompute_interval))
+    if settings.service_duties_interval:
+        duties.append(service_duty(settings.service_duties_interval))
+    return duties
+
+
 class PeriodicDuties:
-    """Enqueues the escalation job once per slot of `every` seconds (the clock is injectable for tests)."""
+    """Enqueues each duty once per slot of its own interval (the clock is injectable for tests)."""
 
-    def __init__(self, redis: Redis, *, every: int, clock: Callable[[], datetime] = utcnow) -> None:
+    def __init__(self, redis: Redis, duties: Sequence[Duty], *, clock: Callable[[], datetime] = utcnow) -> None:
         self.redis = redis
-        self.every = max(1, every)
+        self.duties = tuple(duties)
         self.clock = clock
-        self._next: datetime | None = None
+        self._next: dict[str, datetime] = {}
 
-    def slot_job_id(self, now: datetime) -> str:
-        """The id of the escalation job of the slot `now` falls in."""
-        return f"escalate-reviews-{int(now.timestamp()) // self.every * self.every}"
+    @classmethod
+    def of(cls, redis: Redis, settings: Settings, *, clock: Callable[[], datetime] = utcnow) -> PeriodicDuties:
+        """The duties configured by `settings`."""
+        return cls(redis, duties_of(settings), clock=clock)
 
-    def run_due(self) -> str | None:
-        """Enqueue the escalation job if its slot has come; its id (None when not due or already there)."""
+    def run_due(self) -> list[str]:
+        """Enqueue every duty whose slot has come; the ids enqueued (not those another worker enqueued first)."""
         now = self.clock()
-        if self._next is not None and now < self._next:
-            return None
-        slot_start = int(now.timestamp()) // self.every * self.every
-        self._next = datetime.fromtimestamp(slot_start, UTC) + timedelta(seconds=self.every)
-        job_id = self.slot_job_id(now)
+        enqueued = []
+        for duty in self.duties:
+            due = self._next.get(duty.name)
+            if due is not None and now < due:
+                continue
+            slot_end = duty.slot_start(now) + timedelta(seconds=duty.every)
+            job_id = self._enqueue(duty, now, memory=int((slot_end - now).total_seconds()) + SLOT_MEMORY)
+            # Only once it is enqueued (or found there): Redis away means the next pass tries again.
+            self._next[duty.name] = slot_end
+            if job_id is not None:
+                enqueued.append(job_id)
+        return enqueued
+
+    def _enqueue(self, duty: Duty, now: datetime, *, memory: int) -> str | None:
+        job_id = duty.job_id(now)
         try:
             Queue(QUEUE_DEFAULT, connection=self.redis).enqueue(
-                ESCALATE_REVIEWS,
-                now.isoformat(),
+                duty.func,
+                *duty.args(now),
                 job_id=job_id,
                 unique=True,
-                job_timeout=300,
-                result_ttl=SLOT_MEMORY,
-                failure_ttl=FAILURE_TTL,
+                job_timeout=duty.job_timeout,
+                result_ttl=memory,
+                failure_ttl=max(FAILURE_TTL, memory),
                 description=job_id,
             )
         except DuplicateJobError:
@@ -90,8 +183,3 @@ class PeriodicDutiesMixin:
             self.duties.run_due()
         except Exception:  # Redis away: the next maintenance pass tries again; the worker keeps working
             log.exception("periodic duties could not be enqueued; retrying at the next maintenance pass")
-
-
-def attach_duties(worker: Any, redis: Redis, *, every: int) -> None:
-    """Give a worker built from PeriodicDutiesMixin its duties."""
-    worker.duties = PeriodicDuties(redis, every=every)

@@ -46,6 +46,8 @@ class Step:
 FETCH_RECORDING = Step("fetch-recording", "workers.jobs.fetch_recording", QUEUE_DEFAULT)
 TRANSCRIBE = Step("transcribe", "workers.jobs.transcribe_call", QUEUE_TRANSCRIPTION)
 CLASSIFY = Step("classify", "workers.jobs.classify_call", QUEUE_DEFAULT)
+# Promised by the incoming-call statement for a blacklisted or key caller only (crm_store.incoming).
+CALL_ALERTS = Step("call-alerts", "workers.jobs.report_call_alerts", QUEUE_DEFAULT)
 
 _embedded_server: fakeredis.FakeServer | None = None
 

@@ -22,7 +22,7 @@ log = logging.getLogger(__name__)
 
 
 class DutyWorker(PeriodicDutiesMixin, Worker):
-    """rq's forking worker that also enqueues the periodic duties (escalation of late review items)."""
+    """rq's forking worker that also enqueues the periodic duties (escalation, segment run, service duties)."""
 
 
 class DutySimpleWorker(PeriodicDutiesMixin, SimpleWorker):
@@ -78,8 +78,8 @@ def run_worker(settings: Settings, queue_names: list[str], *, burst: bool = Fals
             worker_ttl=interval + 15,
         )
         if QUEUE_DEFAULT in queue_names:
-            # Whoever serves the `hotline` queue also enqueues the periodic escalation of late review items.
-            worker.duties = PeriodicDuties(context.redis, every=interval)  # type: ignore[union-attr]
+            # Whoever serves the `hotline` queue also enqueues the periodic duties (escalation, segments, services).
+            worker.duties = PeriodicDuties.of(context.redis, settings)  # type: ignore[union-attr]
         return worker
 
     try:
@@ -140,7 +140,7 @@ class EmbeddedWorker:
         self._worker = ThreadWorker(
             _queues(list(ALL_QUEUES), redis), connection=redis, worker_ttl=20, maintenance_interval=interval
         )
-        self._worker.duties = PeriodicDuties(redis, every=interval)
+        self._worker.duties = PeriodicDuties.of(redis, settings)
         self._thread = threading.Thread(target=self._run, name="hotline-embedded-worker", daemon=True)
 
     def _run(self) -> None:

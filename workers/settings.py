@@ -41,6 +41,14 @@ def _int(env: Mapping[str, str], name: str, default: int, *, minimum: int = 0) -
     return value
 
 
+def _interval(env: Mapping[str, str], name: str, default: int) -> int:
+    """A duty's interval in seconds: 0 (off) or at least a minute."""
+    value = _int(env, name, default)
+    if 0 < value < 60:
+        raise SettingsError(f"{name} must be 0 (off) or at least 60 seconds, got {value}")
+    return value
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything configurable, with embedded defaults for a laptop."""
@@ -72,6 +80,10 @@ class Settings:
     worker_maintenance_interval: int = 60
     # Reverse proxies whose X-Forwarded-For names the client (HOTLINE_TRUSTED_PROXIES: addresses or networks).
     trusted_proxies: tuple[str, ...] = ()
+    # How often the workers run the segment run and the account managers' service duties (seconds; one business day
+    # by default; 0: not by the workers, e.g. from cron with `hotline recompute-segments` / `hotline service-duties`).
+    segment_recompute_interval: int = 86400
+    service_duties_interval: int = 86400
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -112,6 +124,8 @@ class Settings:
             asr_threads=_int(env, "HOTLINE_ASR_THREADS", 0),
             asr_vad=_flag(env.get("HOTLINE_ASR_VAD", "true")),
             worker_maintenance_interval=_int(env, "HOTLINE_WORKER_MAINTENANCE_INTERVAL", 60, minimum=5),
+            segment_recompute_interval=_interval(env, "HOTLINE_SEGMENT_RECOMPUTE_INTERVAL", 86400),
+            service_duties_interval=_interval(env, "HOTLINE_SERVICE_DUTIES_INTERVAL", 86400),
             model_dir=Path(env["HOTLINE_MODEL_DIR"]) if env.get("HOTLINE_MODEL_DIR") else None,
             trusted_proxies=proxies,
         )

@@ -111,6 +111,10 @@ async def _seed(client: Any, org: Org) -> dict[str, dict[str, Any]]:
     made["plain"] = await create(
         "agent.seocho", phones=["010-9999-0000"], registration_number="9001011234567", org_unit_id=seocho
     )
+    # A proposal nobody approved, and a listing revoked: neither matches on either reader.
+    await post("agent.seocho", "/api/v1/blacklist", {"customer_id": made["plain"]["id"], "reason": "미승인 제보"})
+    revoked = await post("cm.gangnam", "/api/v1/blacklist", {"customer_id": key["id"], "reason": "해제될 등재"})
+    await post("cm.gangnam", f"/api/v1/blacklist/{revoked['id']}/revoke", {"reason": "무혐의 확인"})
     await post(
         "cm.seoul", "/api/v1/account-managers/am.seocho/certifications", {"grade": "senior", "certified_on": str(today)}
     )
@@ -193,7 +197,10 @@ async def test_fast_picture_equals_orm_picture(aiohttp_client: Any, postgres_url
         assert pictures["twin"]["blacklist"][0]["matched_on"] == "registration"
         assert pictures["car"]["blacklist"][0]["matched_on"] == "plate"
         assert key["segment"] == "key" and key["account_manager"]["grade"] == "senior" and key["entitlements"]
+        certified = key["account_manager"]
+        assert certified["certified_on"] == str(business_today()) and certified["certification_lapsed"] is False
         assert pictures["plain"]["policies"] == [] and pictures["plain"]["loss_ratio"] is None
+        assert not pictures["plain"]["blacklisted"] and not key["blacklisted"] and not key["blacklist"]
 
         # Grouped: many reads in one statement, each answered with its own customer (or not found).
         admin = _viewer(engine, org, "admin")

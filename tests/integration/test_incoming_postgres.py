@@ -10,10 +10,23 @@ from sqlmodel import Session, func, select
 
 from crm_store.db import async_session_factory, make_async_engine, make_engine, session_scope
 from crm_store.incoming import IncomingCallWriter, incoming_call
-from crm_store.models import BlacklistEntry, BlacklistKey, Call, CallEvent, Customer, CustomerPhone, OrgUnit, Vehicle
+from crm_store.models import (
+    BlacklistEntry,
+    BlacklistKey,
+    Call,
+    CallEvent,
+    Customer,
+    CustomerPhone,
+    OrgUnit,
+    OutboxJob,
+    Vehicle,
+)
+from crm_store.types import utcnow
 from tests.twilio_helpers import call_sid
+from workers.queueing import CALL_ALERTS
 
 LISTED, CAR_OWNER, LISTED_UNKNOWN, STRANGER = "+821011110000", "+821022220000", "+821033330000", "+821044440000"
+PROPOSED, REVOKED = "+821055550000", "+821066660000"  # keys of a pending proposal and of a revoked entry
 
 
 def seed(url: str) -> dict[str, int]:
@@ -34,14 +47,19 @@ def seed(url: str) -> dict[str, int]:
                 Vehicle(customer_id=owner.id, plate="12가3456"),
             ]
         )
-        entry = BlacklistEntry(customer_id=listed.id, reason="보험사기 혐의")
-        session.add(entry)
+        now = utcnow()
+        entry = BlacklistEntry(customer_id=listed.id, reason="보험사기 혐의", approved_at=now)
+        proposal = BlacklistEntry(customer_id=listed.id, reason="제보 (승인 대기)")
+        revoked = BlacklistEntry(customer_id=listed.id, reason="해제", approved_at=now, revoked_at=now)
+        session.add_all([entry, proposal, revoked])
         session.flush()
         session.add_all(
             [
                 BlacklistKey(entry_id=entry.id, kind="phone", value=LISTED),
                 BlacklistKey(entry_id=entry.id, kind="phone", value=LISTED_UNKNOWN),
                 BlacklistKey(entry_id=entry.id, kind="plate", value="12가3456"),
+                BlacklistKey(entry_id=proposal.id, kind="phone", value=PROPOSED),
+                BlacklistKey(entry_id=revoked.id, kind="phone", value=REVOKED),
             ]
         )
         ids = {"listed": int(listed.id), "owner": int(owner.id), "entry": int(entry.id)}  # type: ignore[arg-type]
@@ -63,13 +81,13 @@ def fields(caller: str) -> dict[str, Any]:
 async def test_concurrent_incoming_calls_are_grouped_and_each_stored_once(postgres_url: str) -> None:
     ids = seed(postgres_url)
     engine = make_async_engine(postgres_url)
-    writer = IncomingCallWriter(engine, async_session_factory(engine))
+    writer = IncomingCallWriter(engine, async_session_factory(engine), alert_job=CALL_ALERTS.promise)
     sync = make_engine(postgres_url)
     status_first = call_sid()
     with session_scope(sync) as session:  # a status callback opened this call before the voice webhook
         session.add(Call(call_sid=status_first, status="completed", status_sequence=3, duration=40))
     try:
-        callers = [LISTED, CAR_OWNER, LISTED_UNKNOWN, STRANGER] * 5
+        callers = [LISTED, CAR_OWNER, LISTED_UNKNOWN, STRANGER, PROPOSED, REVOKED] * 5
         sids = [call_sid() for _ in callers]
         sids[-1] = status_first
         calls = [
@@ -94,13 +112,22 @@ async def test_concurrent_incoming_calls_are_grouped_and_each_stored_once(postgr
         unknown = by_sid[sids[2]]
         assert unknown.customer_id is None and unknown.blacklisted  # the number itself is listed
         assert not by_sid[sids[3]].blacklisted and by_sid[sids[3]].customer_id is None
+        # Only entries in force match: not a proposal nobody approved, not a revoked entry.
+        assert not by_sid[sids[4]].blacklisted and not by_sid[sids[5]].blacklisted
 
         with Session(sync) as session:
             assert session.exec(select(func.count()).select_from(Call)).one() == len(sids)
             assert session.exec(select(func.count()).select_from(CallEvent)).one() == len(sids)
             first = session.exec(select(Call).where(Call.call_sid == status_first)).one()
             assert first.status == "completed" and first.duration == 40  # not overwritten by "ringing"
-            assert first.from_number == STRANGER and first.started_at is not None
+            assert first.from_number == callers[-1] and first.started_at is not None
+            # The same statement promised the alert job of each blacklisted or key caller's call, once each
+            # (the redelivery in the batch included); none for the others.
+            alerting = {CALL_ALERTS.job_id(sid) for sid, c in zip(sids, callers, strict=True)
+                        if c in (LISTED, CAR_OWNER, LISTED_UNKNOWN)}  # fmt: skip
+            jobs = session.exec(select(OutboxJob)).all()
+            assert sorted(j.job_id for j in jobs) == sorted(alerting) and len(alerting) == 15
+            assert {(j.queue, j.func) for j in jobs} == {(CALL_ALERTS.queue, CALL_ALERTS.func)}
     finally:
         await writer.close()
         await engine.dispose()

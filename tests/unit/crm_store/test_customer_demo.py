@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
+from crm_store.blacklist_decisions import list_entries
 from crm_store.customers import customer_picture
 from crm_store.db import async_session_factory, make_async_engine, make_engine
 from crm_store.demo import DEMO_BLACKLISTED_CALLER, seed_demo
@@ -104,3 +105,19 @@ async def test_cross_branch_matches_and_each_alert_kind(seeded: tuple[Engine, st
         assert picture["segment"] == "inferior" and picture["account_manager"] is not None
     for kind, cid in ids.items():
         assert kind in {a["kind"] for a in found[cid]["alerts"]}, kind
+
+
+async def test_center_managers_see_the_pending_proposal_and_a_review_due(seeded: tuple[Engine, str]) -> None:
+    _, url = seeded
+    engine = make_async_engine(url)
+    admin = Viewer(staff_id=1, username="admin", role=Role.ADMIN, org_unit_id=1, clearance=5)
+    try:
+        async with async_session_factory(engine)() as session:
+            pending = await list_entries(session, admin, as_of=AS_OF, state="pending")
+            due = await list_entries(session, admin, as_of=AS_OF, state="review_due")
+            await session.rollback()
+    finally:
+        await engine.dispose()
+    [proposal] = pending
+    assert proposal["approved_by"] is None and proposal["proposed_by"].startswith("agent.")
+    assert len(due) == 1 and due[0]["review_due"] and due[0]["approved_by"].startswith("cm.")

@@ -183,13 +183,22 @@ def test_segments_and_blacklist(engine: Engine) -> None:
     segments = dict(_rows(engine, "SELECT segment, count(*) FROM customer GROUP BY segment"))
     assert set(segments) == set(Segment)
     assert _rows(engine, "SELECT DISTINCT kind FROM customer WHERE segment = 'key'") == [("corporate",)]
+    # Entries in force: listed and approved by a center manager; the listed customers flagged and inferior.
     entries = _rows(engine, """
-        SELECT c.blacklisted, c.segment, b.reason, s.role FROM blacklist_entry b
-        JOIN customer c ON c.id = b.customer_id JOIN staff s ON s.id = b.proposed_by_id""")
+        SELECT c.blacklisted, c.segment, b.reason, s.role, a.role FROM blacklist_entry b
+        JOIN customer c ON c.id = b.customer_id JOIN staff s ON s.id = b.proposed_by_id
+        JOIN staff a ON a.id = b.approved_by_id
+        WHERE b.approved_at IS NOT NULL AND b.revoked_at IS NULL""")
     (listed,) = _rows(engine, "SELECT count(*) FROM customer WHERE blacklisted")[0]
     assert len(entries) == listed >= 1
-    assert all(flag and segment == "inferior" and re.search(r"[가-힣]", reason) and role == "center_manager"
-               for flag, segment, reason, role in entries)
+    assert all(flag and segment == "inferior" and re.search(r"[가-힣]", reason) and role == approver == "center_manager"
+               for flag, segment, reason, role, approver in entries)
+    # One proposal by an agent waits for its center manager: the customer is neither flagged nor inferior for it.
+    [(flag, segment, proposer)] = _rows(engine, """
+        SELECT c.blacklisted, c.segment_reason, s.role FROM blacklist_entry b
+        JOIN customer c ON c.id = b.customer_id JOIN staff s ON s.id = b.proposed_by_id
+        WHERE b.approved_at IS NULL""")
+    assert (flag, proposer) == (0, "agent") and "블랙리스트" not in segment
 
 
 def test_demo_callers(engine: Engine) -> None:

@@ -81,6 +81,7 @@ MATRIX: dict[tuple[str, str], Probe] = {
         f"/api/v1/customers/{_c(w, t)}/account-manager", {}, {"username": "account_manager.seocho"}),
     ("GET", "/api/v1/customers/{customer_id}/account-manager/history"): lambda w, t: (
         f"/api/v1/customers/{_c(w, t)}/account-manager/history", {}, None),
+    ("GET", "/api/v1/account-managers"): lambda w, t: ("/api/v1/account-managers", {"due": "true"}, None),
     ("GET", "/api/v1/account-managers/{username}"): lambda w, t: (
         f"/api/v1/account-managers/{'account_manager.seocho' if t == 'inside' else 'account_manager.haeundae'}",
         {}, None),
@@ -96,6 +97,11 @@ MATRIX: dict[tuple[str, str], Probe] = {
     ("POST", "/api/v1/blacklist"): lambda w, t: ("/api/v1/blacklist", {}, {"customer_id": _c(w, t), "reason": "x"}),
     ("POST", "/api/v1/blacklist/{entry_id}/approve"): lambda w, t: (
         f"/api/v1/blacklist/{1 if t == 'inside' else 2}/approve", {}, None),
+    ("GET", "/api/v1/blacklist"): lambda w, t: ("/api/v1/blacklist", {"customer_id": str(_c(w, t))}, None),
+    ("GET", "/api/v1/customer-events"): lambda w, t: ("/api/v1/customer-events", {"customer_id": str(_c(w, t))}, None),
+    # A one-letter reason: whoever may revoke gets 422 (the entry stays in force for the other probes).
+    ("POST", "/api/v1/blacklist/{entry_id}/revoke"): lambda w, t: (
+        f"/api/v1/blacklist/{1 if t == 'inside' else 2}/revoke", {}, {"reason": "x"}),
     ("GET", "/api/v1/org-units"): lambda w, t: ("/api/v1/org-units", {}, None),
     ("GET", "/api/v1/staff"): lambda w, t: ("/api/v1/staff", {}, None),
     ("GET", "/api/v1/audit"): lambda w, t: ("/api/v1/audit", {"customer_id": str(_c(w, t))}, None),
@@ -172,6 +178,13 @@ def _unit_change(ok: int) -> Callable[[World, str, Target], int]:
     return lambda w, u, t: ok if _admin_of(w, u, _unit(w, t), strictly_below=True) else 403
 
 
+def _blacklist_decider(w: World, u: str, t: Target) -> int:
+    """Scope first (404), then the role (403); a decider then gets to the reason (422 for one letter)."""
+    if not w.sees_unit(u, _unit(w, t)):
+        return 404
+    return 422 if w.staff[u]["role"] in (Role.CENTER_MANAGER, Role.ADMIN) else 403
+
+
 def _auditor(w: World, u: str, t: Target) -> int:
     if w.staff[u]["role"] not in (Role.ADMIN, Role.EXECUTIVE):
         return 403
@@ -202,6 +215,11 @@ EXPECTED: dict[tuple[str, str], Callable[[World, str, Target], int]] = {
     ("POST", "/console/admin/staff/{staff_id}/password"): lambda w, u, t: _admin_answer(303, 404)(
         w, u, t, _unit(w, t)),
     ("GET", "/console/audit"): _auditor,
+    ("GET", "/api/v1/blacklist"): lambda w, u, t: (
+        200 if w.staff[u]["role"] in (Role.CENTER_MANAGER, Role.EXECUTIVE, Role.ADMIN) else 403),
+    ("POST", "/api/v1/blacklist/{entry_id}/revoke"): _blacklist_decider,
+    ("GET", "/api/v1/customer-events"): lambda w, u, t: (
+        200 if w.staff[u]["role"] in (Role.CENTER_MANAGER, Role.EXECUTIVE, Role.ADMIN) else 403),
 }  # fmt: skip
 # Reads every viewer must get for a customer in scope (the matrix must not pass by refusing everything).
 # Reads everyone may make of a customer in their scope (a customer's audit trail is for supervisors: EXPECTED).

@@ -17,7 +17,7 @@ from crm_store.models import Call, Customer, ReviewEvent, ReviewItem
 from crm_store.routing import route_call
 from tests.review_helpers import World, build_world, call_sid
 from workers.context import build_context, install
-from workers.periodic import PeriodicDuties
+from workers.periodic import PeriodicDuties, escalation_duty
 from workers.queueing import ALL_QUEUES, QUEUE_DEFAULT
 from workers.runner import DutySimpleWorker, DutyWorker, EmbeddedWorker, ThreadWorker
 from workers.settings import Settings
@@ -70,6 +70,10 @@ def _item(context: Any, item_id: int) -> ReviewItem:
         return item
 
 
+def _duties(context: Any, clock: FakeClock) -> PeriodicDuties:
+    return PeriodicDuties(context.redis, [escalation_duty(60)], clock=clock)
+
+
 def _work(context: Any, duties: PeriodicDuties) -> None:
     """One burst of a worker carrying the duties: its first maintenance pass enqueues, then it works the queue."""
     worker = DutySimpleWorker([Queue(name, connection=context.redis) for name in ALL_QUEUES], connection=context.redis)
@@ -79,14 +83,13 @@ def _work(context: Any, duties: PeriodicDuties) -> None:
 
 def test_one_job_per_slot_whichever_worker_looks(context: Any) -> None:
     clock = FakeClock(T0)
-    first, second = PeriodicDuties(context.redis, every=60, clock=clock), PeriodicDuties(context.redis, every=60,
-                                                                                         clock=clock)  # fmt: skip
-    assert first.run_due() == f"escalate-reviews-{SLOT0}"
-    assert second.run_due() is None  # the same slot: already enqueued by the other worker
+    first, second = _duties(context, clock), _duties(context, clock)
+    assert first.run_due() == [f"escalate-reviews-{SLOT0}"]
+    assert second.run_due() == []  # the same slot: already enqueued by the other worker
     clock.now = T0 + timedelta(seconds=20)
-    assert first.run_due() is None  # not due again within its slot
+    assert first.run_due() == []  # not due again within its slot
     clock.now = T0 + timedelta(seconds=31)
-    assert first.run_due() == f"escalate-reviews-{SLOT0 + 60}"
+    assert first.run_due() == [f"escalate-reviews-{SLOT0 + 60}"]
     queue = Queue(QUEUE_DEFAULT, connection=context.redis)
     assert queue.job_ids == [f"escalate-reviews-{SLOT0}", f"escalate-reviews-{SLOT0 + 60}"]
     job = queue.fetch_job(f"escalate-reviews-{SLOT0 + 60}")
@@ -96,7 +99,7 @@ def test_one_job_per_slot_whichever_worker_looks(context: Any) -> None:
 def test_untaken_items_escalate_on_schedule_once(context: Any, world: World) -> None:
     item_id = _routed_item(context, world)
     clock = FakeClock(T0 + COUNTY_LIMIT - timedelta(minutes=1))
-    duties = PeriodicDuties(context.redis, every=60, clock=clock)
+    duties = _duties(context, clock)
     _work(context, duties)
     assert _item(context, item_id).org_unit_id == world.units["SEOUL-GANGNAM-SEOCHO"]  # not late yet
 
@@ -107,7 +110,7 @@ def test_untaken_items_escalate_on_schedule_once(context: Any, world: World) -> 
     assert item.due_at == clock.now + timedelta(minutes=240)  # the city center's limit starts now
 
     # Another worker in the same slot, and the next slots before the city's limit: nothing more moves.
-    _work(context, PeriodicDuties(context.redis, every=60, clock=clock))
+    _work(context, _duties(context, clock))
     clock.now += timedelta(minutes=5)
     _work(context, duties)
     item = _item(context, item_id)
@@ -128,7 +131,7 @@ def test_a_taken_item_stays_with_its_operator(context: Any, world: World) -> Non
         item = session.get(ReviewItem, item_id)
         assert item is not None
         item.state, item.taken_by_id = "taken", world.staff["operator.seocho"]["id"]
-    _work(context, PeriodicDuties(context.redis, every=60, clock=FakeClock(T0 + 3 * COUNTY_LIMIT)))
+    _work(context, _duties(context, FakeClock(T0 + 3 * COUNTY_LIMIT)))
     assert _item(context, item_id).org_unit_id == world.units["SEOUL-GANGNAM-SEOCHO"]
 
 
