@@ -403,8 +403,11 @@ def schedule_service_tasks(engine: Engine, *, rules: Rules, as_of: date) -> int:
             )
         now = utcnow()
         for row in rows:
-            result = conn.execute(
-                insert_ignoring_conflict(dialect, ServiceTask, {"policy_id": None, **row, "created_at": now})
+            # Counted by the ids returned: psycopg reports no rowcount (-1) for INSERT ... ON CONFLICT DO NOTHING.
+            inserted = conn.execute(
+                insert_ignoring_conflict(dialect, ServiceTask, {"policy_id": None, **row, "created_at": now}).returning(
+                    col(ServiceTask.id)
+                )
             )
-            created += result.rowcount or 0
+            created += len(inserted.all())
     return created

@@ -15,6 +15,7 @@ from typing import Any
 
 from pydantic import ConfigDict, field_validator
 from sqlalchemy import or_, update
+from sqlalchemy import select as sa_select
 from sqlalchemy.orm import aliased
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -92,8 +93,10 @@ async def manager_tasks(
     if state not in TASK_STATES:
         raise InvalidInput({"state": f"one of {', '.join(TASK_STATES)}"})
     done_by = aliased(Staff, name="done_by")
-    query = (
-        select(ServiceTask, Customer.name, Customer.segment, Policy.policy_number, done_by.username)
+    query: Any = (
+        sa_select(  # type: ignore[call-overload]
+            ServiceTask, col(Customer.name), col(Customer.segment), col(Policy.policy_number), col(done_by.username)
+        )
         .join(Customer, col(Customer.id) == col(ServiceTask.customer_id))
         .outerjoin(Policy, col(Policy.id) == col(ServiceTask.policy_id))
         .outerjoin(done_by, col(done_by.id) == col(ServiceTask.done_by_id))
