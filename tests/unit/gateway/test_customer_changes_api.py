@@ -281,3 +281,45 @@ async def test_invalid_claim_changes_are_refused(client: Any, org: Org, engine: 
     assert (await _send(client, org, "agent.seocho", "PATCH", "/api/v1/claims/999999", {"status": "paid"}))[0] == 404
     assert _aggregates(engine) == before
     assert [c for c in _changes(engine, cid) if c.action == "claim.changed"] == []
+
+
+async def test_profiles_are_validated_on_create_and_change(client: Any, org: Org, engine: Any) -> None:
+    status, body = await _send(
+        client, org, "agent.seocho", "POST", "/api/v1/customers",
+        {"kind": "individual", "name": "김민준", "phones": ["010-1234-5678"], "registration_number": RRN,
+         "org_unit_id": org.units["SEOUL-GANGNAM-SEOCHO"],
+         "profile": {"family": [{"relation": "배우자", "name": "김영희", "phone": "999"}], "industry": "제조업"}},
+    )  # fmt: skip
+    assert status == 422 and set(body["fields"]) == {"profile.family.0.phone", "profile.industry"}
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM customer")).scalar() == 0
+    created = await _customer(
+        client, org, profile={"family": [{"relation": "배우자", "name": "김영희", "phone": "010 2345 6789"}]}
+    )
+    assert created["profile"] == {"family": [{"relation": "배우자", "name": "김영희", "phone": "+821023456789"}]}
+    path = f"/api/v1/customers/{created['id']}"
+    status, picture = await _send(client, org, "agent.seocho", "PATCH", path, {"profile": {"occupation": "교사"}})
+    assert status == 200 and picture["profile"]["occupation"] == "교사" and picture["profile"]["family"]
+    status, body = await _send(client, org, "agent.seocho", "PATCH", path, {"profile": {"contacts": []}})
+    assert status == 422 and set(body["fields"]) == {"profile.contacts"}
+    status, picture = await _send(client, org, "agent.seocho", "PATCH", path, {"profile": {"family": None}})
+    assert picture["profile"] == {"occupation": "교사"}
+    details = [c.detail for c in _changes(engine, created["id"])]
+    assert details == [{"profile": {"changed": ["occupation"]}, "segment": "ordinary"},
+                       {"profile": {"changed": ["family"]}, "segment": "ordinary"}]  # fmt: skip
+    assert "김영희" not in str(details)  # what changed, not the contents
+
+    company = await _customer(
+        client, org, kind="corporate", name="(주)한빛물산", phones=["02-777-8888"], registration_number="123-45-67890",
+        profile={"industry": "제조업", "size": {"employees": 120, "revenue_band": "10b_100b"},
+                 "financial_notes": "최근 2년 영업이익 흑자",
+                 "contacts": [{"name": "박총무", "title": "총무팀장", "phone": "02)555-1234"}]},
+    )  # fmt: skip
+    assert company["profile"]["contacts"][0]["phone"] == "+8225551234"
+    # Graded: the business situation is for cleared staff only (clearance 3; the org's staff have it).
+    assert company["profile"]["financial_notes"] == "최근 2년 영업이익 흑자"
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE staff SET clearance = 1 WHERE username = 'agent.hq'"))  # not signed in yet
+    _, picture = await _send(client, org, "agent.hq", "GET", f"/api/v1/customers/{company['id']}")
+    assert picture["profile"]["financial_notes"] == "●●●●" and "profile.financial_notes" in picture["masked_fields"]
+    assert picture["profile"]["industry"] == "제조업"
