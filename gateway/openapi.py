@@ -890,6 +890,7 @@ _CHANGE_SCHEMAS: dict[str, Any] = {
         "type": "object",
         "properties": {
             "id": _INT,
+            "account_manager": {"type": ["string", "null"], "description": "whose duty it is"},
             "kind": {"enum": ["key_visit", "quality_interview", "renewal_reminder"]},
             "kind_name": _STRING,
             "customer_id": _INT,
