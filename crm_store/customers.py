@@ -84,6 +84,7 @@ class _Input(SQLModel):
 
 
 def customer_phones(values: list[str]) -> list[str]:
+    """A customer's numbers in E.164, each once, in the order given; ValueError names the format expected."""
     normalised = [normalise_phone(v) for v in values]
     if any(n is None for n in normalised):
         raise ValueError("not a Korean phone number (010-1234-5678, 02-123-4567, +82 10 ...)")
