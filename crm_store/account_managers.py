@@ -13,7 +13,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from pydantic import ConfigDict
-from sqlalchemy import func
+from sqlalchemy import func, update
 from sqlalchemy import select as sa_select
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
@@ -86,6 +86,11 @@ async def _manager(session: AsyncSession, viewer: Viewer, username: str) -> tupl
     if row is None:
         raise NotFound(f"no account manager {username!r}")
     return row[0], row[1]
+
+
+async def visible_manager(session: AsyncSession, viewer: Viewer, username: str) -> tuple[Staff, OrgUnit]:
+    """An account manager of the viewer's part of the organisation, with their unit; NotFound otherwise."""
+    return await _manager(session, viewer, username)
 
 
 async def certify(session: AsyncSession, viewer: Viewer, username: str, data: CertificationCreate) -> AccountManager:
@@ -167,6 +172,12 @@ async def assign(
                 assigned_at=now,
             )
             session.add(assignment)
+            # The customer's duties still to do go with the customer to the new manager; done ones stay.
+            await session.exec(
+                update(ServiceTask)
+                .where(col(ServiceTask.customer_id) == customer_id, col(ServiceTask.done_on).is_(None))
+                .values(account_manager_id=staff.id)
+            )
             await session.flush()
     except IntegrityError as err:
         raise Conflict(
@@ -392,8 +403,11 @@ def schedule_service_tasks(engine: Engine, *, rules: Rules, as_of: date) -> int:
             )
         now = utcnow()
         for row in rows:
-            result = conn.execute(
-                insert_ignoring_conflict(dialect, ServiceTask, {"policy_id": None, **row, "created_at": now})
+            # Counted by the ids returned: psycopg reports no rowcount (-1) for INSERT ... ON CONFLICT DO NOTHING.
+            inserted = conn.execute(
+                insert_ignoring_conflict(dialect, ServiceTask, {"policy_id": None, **row, "created_at": now}).returning(
+                    col(ServiceTask.id)
+                )
             )
-            created += result.rowcount or 0
+            created += len(inserted.all())
     return created

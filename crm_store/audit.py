@@ -99,6 +99,33 @@ def record_change(
     )
 
 
+def record_customer_change(
+    session: AsyncSession,
+    viewer: Viewer,
+    *,
+    customer_id: int,
+    org_unit_id: int,
+    action: str,
+    target: str,
+    detail: dict[str, Any],
+) -> None:
+    """Append a change to a customer's record (its data, a claim, a service duty): in the customer's own trail."""
+    session.add(
+        AuditEntry(
+            staff_id=viewer.staff_id,
+            username=viewer.username,
+            customer_id=customer_id,
+            action=action,
+            fields=sorted(detail),
+            target=target,
+            org_unit_id=org_unit_id,
+            detail=detail,
+            remote_addr=(viewer.remote_addr or "")[:64] or None,
+            created_at=utcnow(),
+        )
+    )
+
+
 @dataclass(frozen=True)
 class AuditFilter:
     """What an auditor asks for; every part is optional (`until` is exclusive)."""

@@ -54,9 +54,11 @@ from crm_store.picture import (
     customer_document,
     first_year_shown,
 )
+from crm_store.profiles import parse_profile
 from crm_store.rules import Rules
 from crm_store.scope import Viewer, customer_in_scope, unit_in_scope
 from crm_store.segment_store import recompute_customer
+from crm_store.segments import CustomerFacts
 from crm_store.stats import claim_increments, policy_increments
 from crm_store.validation import Conflict, InvalidInput
 
@@ -81,6 +83,14 @@ class _Input(SQLModel):
     model_config = ConfigDict(extra="forbid")  # type: ignore[assignment]
 
 
+def customer_phones(values: list[str]) -> list[str]:
+    """A customer's numbers in E.164, each once, in the order given; ValueError names the format expected."""
+    normalised = [normalise_phone(v) for v in values]
+    if any(n is None for n in normalised):
+        raise ValueError("not a Korean phone number (010-1234-5678, 02-123-4567, +82 10 ...)")
+    return list(dict.fromkeys(n for n in normalised if n is not None))
+
+
 class CustomerCreate(_Input):
     """POST /api/v1/customers."""
 
@@ -103,10 +113,7 @@ class CustomerCreate(_Input):
     @field_validator("phones")
     @classmethod
     def _phones(cls, values: list[str]) -> list[str]:
-        normalised = [normalise_phone(v) for v in values]
-        if any(n is None for n in normalised):
-            raise ValueError("not a Korean phone number (010-1234-5678, 02-123-4567, +82 10 ...)")
-        return list(dict.fromkeys(n for n in normalised if n is not None))
+        return customer_phones(values)
 
     @field_validator("registration_number")
     @classmethod
@@ -179,6 +186,7 @@ class ClaimPublic(SQLModel):
     occurred_on: date
     paid_amount: int
     status: str
+    closed_on: date | None = None
 
 
 # -- writing -------------------------------------------------------------------------------------
@@ -188,7 +196,8 @@ def _dialect(session: AsyncSession) -> str:
     return session.bind.dialect.name  # type: ignore[union-attr]
 
 
-async def _visible_customer(session: AsyncSession, viewer: Viewer, customer_id: int) -> Customer:
+async def visible_customer(session: AsyncSession, viewer: Viewer, customer_id: int) -> Customer:
+    """The customer if the viewer may see it; CustomerNotFound otherwise."""
     customer = (
         await session.exec(select(Customer).where(col(Customer.id) == customer_id, customer_in_scope(viewer)))
     ).first()
@@ -201,6 +210,7 @@ async def create_customer(
     session: AsyncSession, viewer: Viewer, data: CustomerCreate, *, secret_key: str, rules: Rules, as_of: date
 ) -> int:
     """A new customer owned by a unit in the viewer's scope; a blacklist match elsewhere is reported at once."""
+    profile = parse_profile(data.kind, data.profile)
     unit = (
         await session.exec(
             select(col(OrgUnit.id)).where(col(OrgUnit.id) == data.org_unit_id, unit_in_scope(viewer, col(OrgUnit.id)))
@@ -222,7 +232,7 @@ async def create_customer(
         registration_hash=registration_hash(raw, key=secret_key),
         registration_masked=registration_mask(raw),
         key_account=data.key_account,
-        profile=data.profile,
+        profile=profile,
     )
     session.add(customer)
     await session.flush()
@@ -261,7 +271,7 @@ async def add_policy(
     session: AsyncSession, viewer: Viewer, customer_id: int, data: PolicyCreate, *, rules: Rules, as_of: date
 ) -> tuple[Policy, Segment]:
     """A policy for a customer in scope; aggregates and segment follow in the same transaction."""
-    customer = await _visible_customer(session, viewer, customer_id)
+    customer = await visible_customer(session, viewer, customer_id)
     number = f"{LINE_CODES[data.line]}-{data.start_date.year}-{secrets.token_hex(5).upper()}"
     policy = Policy(
         customer_id=customer_id,
@@ -297,7 +307,7 @@ async def add_claim(
     session: AsyncSession, viewer: Viewer, customer_id: int, data: ClaimCreate, *, rules: Rules, as_of: date
 ) -> tuple[Claim, Segment, list[Alert]]:
     """A claim on one of the customer's policies; aggregates, segment and claim alerts follow at once."""
-    await _visible_customer(session, viewer, customer_id)
+    await visible_customer(session, viewer, customer_id)
     policy = (
         await session.exec(
             select(Policy).where(col(Policy.id) == data.policy_id, col(Policy.customer_id) == customer_id)
@@ -331,7 +341,19 @@ async def add_claim(
     segment, facts = await recompute_customer(
         session, customer_id, rules=rules, as_of=as_of, changed_by=viewer.username
     )
-    alerts = [
+    alerts = claim_alerts(facts, segment, rules=rules, as_of=as_of)
+    for alert in alerts:
+        await session.exec(
+            customer_event(
+                customer_id, kind=alert.kind.value, level=alert.level, reason=f"청구 {number}: {alert.reason}"
+            )
+        )
+    return claim, segment, alerts
+
+
+def claim_alerts(facts: CustomerFacts, segment: Segment, *, rules: Rules, as_of: date) -> list[Alert]:
+    """The alerts a claim can raise (frequent claims, high loss ratio), on the customer's facts after it."""
+    return [
         a
         for a in evaluate_alerts(
             facts,
@@ -344,13 +366,6 @@ async def add_claim(
         )
         if a.kind in (AlertKind.FREQUENT_CLAIMS, AlertKind.HIGH_LOSS_RATIO)
     ]
-    for alert in alerts:
-        await session.exec(
-            customer_event(
-                customer_id, kind=alert.kind.value, level=alert.level, reason=f"청구 {number}: {alert.reason}"
-            )
-        )
-    return claim, segment, alerts
 
 
 # -- the picture ---------------------------------------------------------------------------------

@@ -733,6 +733,10 @@ class _Seeder:
                         "occurred_on": c.occurred_on,
                         "paid_amount": c.paid_amount,
                         "status": c.status,
+                        # Settled one to seven weeks after the loss (no draw from the rng: the data stay the same).
+                        "closed_on": None
+                        if c.status == "open"
+                        else min(self.as_of, c.occurred_on + timedelta(days=7 + len(claim_rows) % 43)),
                     }
                 )
             first_policy += len(d.policies)

@@ -1,6 +1,7 @@
 """Issue 4's part of the demo: aggregates, blacklist keys and cross-branch matches, segments by the configured
-rules (with history), account managers of all five grades with one manager per customer, complaint calls, and
-the scheduled service duties. Runs once, right after the base demo seed."""
+rules (with history), account managers of all five grades with one manager per customer, complaint calls, the
+scheduled service duties, and customer profiles (family, occupation, contact preferences; industry, size,
+business situation, contacts). Runs once, right after the base demo seed."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from sqlmodel import col
 from crm_store.account_managers import approving_level, schedule_service_tasks
 from crm_store.blacklist import backfill_keys
 from crm_store.demo import DEMO_BLACKLISTED_CALLER, DEMO_CALLER
+from crm_store.demo_profiles import seed_profiles
 from crm_store.models import (
     AccountAssignment,
     AccountManager,
@@ -134,6 +136,8 @@ def seed_customer_extras(engine: Engine, *, rng: random.Random, as_of: date, rul
     backfill_keys(engine)  # the proposal's keys: a proposal is matched on them once approved
     recompute_all_segments(engine, rules=rules, as_of=as_of, changed_by="demo")
     schedule_service_tasks(engine, rules=rules, as_of=as_of)
+    with engine.begin() as conn:
+        seed_profiles(conn, rng, as_of=as_of, always=regular_id)
 
 
 def _pending_proposal(conn: Any, customer_id: int, as_of: date) -> None:

@@ -19,3 +19,11 @@ class CustomerNotFound(NotFound):
 
 class InvalidToken(StoreError):
     """The bearer token is unknown or revoked."""
+
+
+class ClaimNotFound(NotFound):
+    """No claim with this id (or its customer is outside the caller's scope)."""
+
+
+class ServiceTaskNotFound(NotFound):
+    """No service task with this id (or its customer is outside the caller's scope)."""

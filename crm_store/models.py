@@ -199,6 +199,8 @@ class Claim(SQLModel, table=True):
     occurred_on: date
     paid_amount: int = Field(default=0, ge=0, sa_type=BigInteger)
     status: str = Field(default="open", max_length=16)
+    # Set when the claim leaves "open" (paid, closed, rejected); cleared when it is reopened.
+    closed_on: date | None = None
 
 
 class BlacklistEntry(SQLModel, table=True):
@@ -353,10 +355,33 @@ class CustomerEvent(SQLModel, table=True):
 
 
 class ServiceTask(SQLModel, table=True):
-    """A scheduled service duty: visit of a key customer, phone interview of a quality one, renewal reminder."""
+    """A scheduled service duty: visit of a key customer, phone interview of a quality one, renewal reminder.
+
+    One duty per customer, kind, due date and policy: two partial unique indexes, because a NULL policy_id never
+    equals another in a unique key (a renewal reminder names its policy, a visit or an interview names none)."""
 
     __tablename__ = "service_task"
-    __table_args__ = (UniqueConstraint("customer_id", "kind", "due_on", name="uq_service_task_customer_kind_due"),)
+    __table_args__ = (
+        Index(
+            "ux_service_task_duty",
+            "customer_id",
+            "kind",
+            "due_on",
+            unique=True,
+            postgresql_where=text("policy_id IS NULL"),
+            sqlite_where=text("policy_id IS NULL"),
+        ),
+        Index(
+            "ux_service_task_policy_duty",
+            "customer_id",
+            "kind",
+            "due_on",
+            "policy_id",
+            unique=True,
+            postgresql_where=text("policy_id IS NOT NULL"),
+            sqlite_where=text("policy_id IS NOT NULL"),
+        ),
+    )
     id: int | None = Field(default=None, primary_key=True)
     customer_id: int = Field(foreign_key="customer.id", index=True)
     account_manager_id: int | None = Field(default=None, foreign_key="staff.id", index=True)
@@ -366,6 +391,9 @@ class ServiceTask(SQLModel, table=True):
     policy_id: int | None = Field(default=None, foreign_key="policy.id")
     note: str = Field(default="", max_length=500)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
+    # What came of the visit, interview or reminder, and who marked it done (the manager or a center manager).
+    outcome: str | None = Field(default=None, max_length=1000)
+    done_by_id: int | None = Field(default=None, foreign_key="staff.id")
 
 
 # -- audit -------------------------------------------------------------------------------------

@@ -88,7 +88,8 @@ class PictureSource(TypedDict):
     phones: list[dict[str, str]]  # number, label
     vehicles: list[str]
     policies: list[dict[str, Any]]  # id, policy_number, line, premium, start_date, end_date (newest first)
-    claims: list[dict[str, Any]]  # id, policy_id, claim_number, occurred_on, paid_amount, status (newest first)
+    # id, policy_id, claim_number, occurred_on, paid_amount, status, closed_on (newest first)
+    claims: list[dict[str, Any]]
     years: list[list[int]]  # [year, earned premium, paid, claims] from the year before the window on
     hits: list[list[Any]]  # [entry_id, listed customer id, reason, matched on, listing unit name]
     calls: list[list[Any]]  # [type, day created (UTC)] of the last PICTURE_CALLS calls, newest first

@@ -148,6 +148,46 @@ def claim_increments(dialect: str, *, customer_id: int, occurred_on: date, paid:
     ]
 
 
+def claim_adjustments(
+    dialect: str, *, customer_id: int, occurred_on: date, paid_delta: int, open_delta: int
+) -> list[Insert]:
+    """The statements that move a changed claim's paid amount and open state in the customer's aggregates."""
+    stats = CustomerStats.__table__  # type: ignore[attr-defined]
+    years = CustomerYearStats.__table__  # type: ignore[attr-defined]
+    statements = [
+        _upsert(
+            dialect,
+            stats,
+            {
+                "customer_id": customer_id,
+                "policy_count": 0,
+                "premium_total": 0,
+                "claim_count": 0,
+                "open_claims": open_delta,
+                "paid_total": paid_delta,
+                "updated_at": utcnow(),
+            },
+            ("customer_id",),
+            {
+                "open_claims": _add("open_claims"),
+                "paid_total": _add("paid_total"),
+                "updated_at": lambda current, excluded: excluded.updated_at,
+            },
+        )
+    ]
+    if paid_delta:
+        statements.append(
+            _upsert(
+                dialect,
+                years,
+                {"customer_id": customer_id, "year": occurred_on.year, "premium": 0, "paid": paid_delta, "claims": 0},
+                ("customer_id", "year"),
+                {"paid": _add("paid")},
+            )
+        )
+    return statements
+
+
 def _chunk_rows(
     policies: Iterable[tuple[int, int, date, date]], claims: Iterable[tuple[int, date, int, str]]
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:

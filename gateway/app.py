@@ -15,6 +15,7 @@ from crm_store.incoming import IncomingCallWriter
 from gateway import admin_api, api, auth_views, customers_api, health, review_api, supervision_api, twilio_views
 from gateway.client_address import client_address_middleware, parse_networks
 from gateway.console import admin as console_admin
+from gateway.console import tasks as console_tasks
 from gateway.console import views as console_views
 from gateway.keys import (
     DB_ENGINE,
@@ -122,5 +123,6 @@ def create_app(settings: Settings, *, embedded_worker: bool | None = None) -> we
     auth_views.setup_routes(app)
     console_views.setup_routes(app)
     console_admin.setup_routes(app)
+    console_tasks.setup_routes(app)
     health.setup_routes(app)
     return app

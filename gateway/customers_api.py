@@ -12,7 +12,16 @@ import orjson
 from aiohttp import web
 from pydantic import BaseModel
 
-from crm_store import account_managers, audit, blacklist, blacklist_decisions, customers, org
+from crm_store import (
+    account_managers,
+    audit,
+    blacklist,
+    blacklist_decisions,
+    customer_updates,
+    customers,
+    org,
+    service_tasks,
+)
 from crm_store.db import async_session_scope
 from crm_store.phones import normalise_phone
 from crm_store.picture_reader import PictureReader
@@ -225,6 +234,76 @@ async def manager_events(request: web.Request) -> web.Response:
     return web.json_response({"items": items})
 
 
+# -- changes after creation: rule inputs, contacts and profile; claims; service duties ----------------------------
+
+
+async def update_customer(request: web.Request) -> web.Response:
+    """PATCH /api/v1/customers/{id}: answers the picture after the change (segment decided again)."""
+    data = await _body(request, customer_updates.CustomerUpdate)
+    customer_id, viewer, today = _customer_id(request), _viewer(request), business_today()
+    async with async_session_scope(request.app[SESSIONS]) as session:
+        await customer_updates.update_customer(
+            session, viewer, customer_id, data, rules=request.app[RULES], as_of=today
+        )
+        picture = await customers.customer_picture(
+            session, viewer, rules=request.app[RULES], as_of=today, customer_id=customer_id
+        )
+    return _picture_response(picture)
+
+
+async def update_claim(request: web.Request) -> web.Response:
+    """PATCH /api/v1/claims/{id}"""
+    data = await _body(request, customer_updates.ClaimUpdate)
+    async with async_session_scope(request.app[SESSIONS]) as session:
+        claim, segment, alerts = await customer_updates.update_claim(
+            session,
+            _viewer(request),
+            int(request.match_info["claim_id"]),
+            data,
+            rules=request.app[RULES],
+            as_of=business_today(),
+        )
+        body = {
+            **customers.ClaimPublic.model_validate(claim).model_dump(mode="json"),
+            "customer_id": claim.customer_id,
+            "segment": segment.value,
+            "alerts": [a.as_dict() for a in alerts],
+        }
+    return web.json_response(body)
+
+
+async def manager_tasks(request: web.Request) -> web.Response:
+    """GET /api/v1/account-managers/{username}/tasks?state=open|done|all&kind=&limit="""
+    state = request.query.get("state") or "open"
+    if state not in service_tasks.TASK_STATES:
+        raise _bad_param("state", f"one of {', '.join(service_tasks.TASK_STATES)}")
+    kind = request.query.get("kind") or None
+    if kind is not None and kind not in service_tasks.DUTY_NAMES:
+        raise _bad_param("kind", f"one of {', '.join(service_tasks.DUTY_NAMES)}")
+    limit = _int_param(request, "limit", default=100, high=MAX_PAGE) or 100
+    async with async_session_scope(request.app[SESSIONS]) as session:
+        items = await service_tasks.manager_tasks(
+            session,
+            _viewer(request),
+            request.match_info["username"],
+            as_of=business_today(),
+            state=state,
+            kind=kind,
+            limit=limit,
+        )
+    return web.json_response({"items": items})
+
+
+async def complete_task(request: web.Request) -> web.Response:
+    """POST /api/v1/service-tasks/{id}/done"""
+    data = await _body(request, service_tasks.TaskCompletion)
+    async with async_session_scope(request.app[SESSIONS]) as session:
+        body = await service_tasks.complete_task(
+            session, _viewer(request), int(request.match_info["task_id"]), data, as_of=business_today()
+        )
+    return web.json_response(body)
+
+
 # -- blacklist, organisation, audit ----------------------------------------------------------------
 
 
@@ -297,3 +376,8 @@ def setup_routes(app: web.Application, *, rules: Rules | None = None) -> None:
     r.add_post(r"/api/v1/blacklist/{entry_id:\d+}/approve", approve_blacklist_entry)
     r.add_get("/api/v1/org-units", org_units)
     r.add_get("/api/v1/staff", staff)
+    # Changes after creation and the account managers' duties.
+    r.add_patch(r"/api/v1/customers/{customer_id:\d+}", update_customer)
+    r.add_patch(r"/api/v1/claims/{claim_id:\d+}", update_claim)
+    r.add_get("/api/v1/account-managers/{username}/tasks", manager_tasks)
+    r.add_post(r"/api/v1/service-tasks/{task_id:\d+}/done", complete_task)

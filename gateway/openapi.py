@@ -147,7 +147,10 @@ _CUSTOMER_SCHEMAS: dict[str, Any] = {
             "org_unit_id": {"type": "integer", "description": "owning unit, within your scope"},
             "vehicles": {"type": "array", "items": _STRING, "description": "plates such as 12가3456"},
             "key_account": {"enum": ["group", "system", "large_project", None]},
-            "profile": {"type": ["object", "null"], "description": "family members, or business details and contacts"},
+            "profile": {
+                "oneOf": [_ref("IndividualProfile"), _ref("CorporateProfile"), {"type": "null"}],
+                "description": "by kind: family, occupation, contact preferences; or industry, size, contacts",
+            },
         },
     },
     "PolicyCreate": {
@@ -195,6 +198,7 @@ _CUSTOMER_SCHEMAS: dict[str, Any] = {
             "occurred_on": _DATE,
             "paid_amount": _INT,
             "status": _STRING,
+            "closed_on": {**_DATE, "type": ["string", "null"]},
             "customer_id": _INT,
             "segment": _STRING,
             "alerts": {"type": "array", "items": _ref("Alert")},
@@ -874,6 +878,211 @@ _REVIEW_PATHS: dict[str, Any] = {
 }
 
 
+# -- changes after creation (rule inputs, contacts, profile; claims) and the account managers' duties -----------
+_PHONE_TEXT = {"type": "string", "description": "any common Korean format; stored as E.164"}
+_FAMILY_MEMBER = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["relation", "name"],
+    "properties": {
+        "relation": {"type": "string", "maxLength": 20, "description": "배우자, 자녀, 부, 모 ..."},
+        "name": {"type": "string", "maxLength": 50},
+        "birth_year": {"type": "integer", "minimum": 1900},
+        "phone": _PHONE_TEXT,
+    },
+}
+_CONTACT = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["name", "title", "phone"],
+    "properties": {
+        "name": {"type": "string", "maxLength": 50},
+        "title": {"type": "string", "maxLength": 50},
+        "phone": _PHONE_TEXT,
+        "email": {"type": "string", "format": "email"},
+    },
+}
+_REVIEW_DESK = {
+    name: {"type": "string", "maxLength": 300, "description": "written by the review desk from a notification"}
+    for name in ("address", "beneficiary", "policyholder", "vehicle_model", "vehicle_status", "policy_status")
+}
+_PROFILE_COMMON = {
+    "note": {"type": "string", "maxLength": 1000},
+    "email": {"type": "string", "format": "email"},
+    "occupation": {"type": "string", "maxLength": 100},
+    **_REVIEW_DESK,
+}
+_NOTE_KEYS = {"^note_[a-z0-9_]{1,40}$": {"type": "string", "maxLength": 500, "description": "review desk note"}}
+_CHANGE_SCHEMAS: dict[str, Any] = {
+    "IndividualProfile": {
+        "type": "object",
+        "additionalProperties": False,
+        "patternProperties": _NOTE_KEYS,
+        "description": "the profile of an individual (가족 구성, 직업, 연락 선호)",
+        "properties": {
+            **_PROFILE_COMMON,
+            "family": {"type": "array", "maxItems": 20, "items": _FAMILY_MEMBER},
+            "contact_preferences": {
+                "type": "object",
+                "additionalProperties": False,
+                "properties": {
+                    "channels": {"type": "array", "items": {"enum": ["phone", "sms", "email", "mail", "kakao"]}},
+                    "best_time": {"type": "string", "maxLength": 50},
+                    "do_not_call": {"type": "boolean"},
+                },
+            },
+        },
+    },
+    "CorporateProfile": {
+        "type": "object",
+        "additionalProperties": False,
+        "patternProperties": _NOTE_KEYS,
+        "description": "the profile of a corporate customer (업종, 규모, 경영 상황, 담당자)",
+        "properties": {
+            **_PROFILE_COMMON,
+            "industry": {"type": "string", "maxLength": 100},
+            "size": {
+                "type": "object",
+                "additionalProperties": False,
+                "properties": {
+                    "employees": {"type": "integer", "minimum": 0},
+                    "revenue_band": {
+                        "enum": ["under_1b", "1b_10b", "10b_100b", "100b_1t", "over_1t"],
+                        "description": "yearly revenue in KRW",
+                    },
+                },
+            },
+            "financial_notes": {"type": "string", "maxLength": 2000},
+            "contacts": {"type": "array", "maxItems": 20, "items": _CONTACT},
+        },
+    },
+    "CustomerUpdate": {
+        "type": "object",
+        "additionalProperties": False,
+        "minProperties": 1,
+        "description": "only the fields given change; the segment is decided again at once",
+        "properties": {
+            "name": {"type": "string", "minLength": 1, "maxLength": 100},
+            "phones": {
+                "type": "array",
+                "minItems": 1,
+                "maxItems": 5,
+                "items": _STRING,
+                "description": "the customer's numbers from now on (any common Korean format)",
+            },
+            "key_account": {"enum": ["group", "system", "large_project", None], "description": "null removes it"},
+            "fraud_marker": {"type": "boolean"},
+            "late_payments": {"type": "integer", "minimum": 0, "maximum": 1000},
+            "profile": {
+                "oneOf": [_ref("IndividualProfile"), _ref("CorporateProfile"), {"type": "null"}],
+                "description": "by the customer's kind; keys given replace the stored ones, null removes one",
+            },
+        },
+    },
+    "ClaimUpdate": {
+        "type": "object",
+        "additionalProperties": False,
+        "minProperties": 1,
+        "properties": {
+            "status": {"enum": ["open", "paid", "closed", "rejected"]},
+            "paid_amount": {"type": "integer", "minimum": 0},
+            "closed_on": {
+                **_DATE,
+                "type": ["string", "null"],
+                "description": "a claim leaving open is closed today unless given; reopening clears it",
+            },
+        },
+    },
+    "ServiceTask": {
+        "type": "object",
+        "properties": {
+            "id": _INT,
+            "account_manager": {"type": ["string", "null"], "description": "whose duty it is"},
+            "kind": {"enum": ["key_visit", "quality_interview", "renewal_reminder"]},
+            "kind_name": _STRING,
+            "customer_id": _INT,
+            "customer_name": {**_STRING, "description": "in the list only (audited read)"},
+            "customer_segment": _STRING,
+            "policy_id": {"type": ["integer", "null"]},
+            "policy_number": {"type": ["string", "null"]},
+            "due_on": _DATE,
+            "done_on": {**_DATE, "type": ["string", "null"]},
+            "overdue": {"type": "boolean"},
+            "note": _STRING,
+            "outcome": {"type": ["string", "null"]},
+            "done_by": {"type": ["string", "null"]},
+        },
+    },
+    "TaskCompletion": {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["outcome"],
+        "properties": {
+            "outcome": {"type": "string", "minLength": 1, "maxLength": 1000},
+            "done_on": {**_DATE, "description": "today unless given; not in the future"},
+        },
+    },
+}
+_CHANGE_PATHS: dict[str, Any] = {
+    "/customers/{customer_id}": {
+        "patch": _operation(
+            "Change rule inputs, name, phones or profile; the segment follows at once (answers the picture)",
+            _ref("CustomerPicture"),
+            404,
+            409,
+            422,
+            body="CustomerUpdate",
+            parameters=[_CUSTOMER_ID],
+        ),
+    },
+    "/claims/{claim_id}": {
+        "patch": _operation(
+            "Change a claim's status, amount paid or closing date; aggregates, segment and alerts follow at once",
+            _ref("Claim"),
+            404,
+            422,
+            body="ClaimUpdate",
+            parameters=[_path("claim_id")],
+        ),
+    },
+    "/account-managers/{username}/tasks": {
+        "get": _operation(
+            "A manager's service duties in due-date order (the manager, center managers and levels above)",
+            _items("ServiceTask"),
+            400,
+            403,
+            404,
+            parameters=[
+                _USERNAME,
+                _query("state", {"enum": ["open", "done", "all"], "default": "open"}),
+                _query("kind", {"enum": ["key_visit", "quality_interview", "renewal_reminder"]}),
+                _query("limit", {"type": "integer", "minimum": 1, "maximum": 200}),
+            ],
+        ),
+    },
+    "/service-tasks/{task_id}/done": {
+        "post": _operation(
+            "Mark a duty done with its outcome (its manager or a center manager; again: answers it unchanged)",
+            _ref("ServiceTask"),
+            403,
+            404,
+            422,
+            body="TaskCompletion",
+            parameters=[_path("task_id")],
+        ),
+    },
+}
+
+
+def _merged_paths(*groups: dict[str, Any]) -> dict[str, Any]:
+    """Path items of several groups; the operations of one path given in two groups are joined."""
+    paths: dict[str, Any] = {}
+    for group in groups:
+        for path, item in group.items():
+            paths[path] = {**paths.get(path, {}), **item}
+    return paths
+
+
 def openapi_document() -> dict[str, Any]:
     """The OpenAPI 3.1 document of the JSON API."""
     return {
@@ -891,11 +1100,10 @@ def openapi_document() -> dict[str, Any]:
                     "description": "the console session; unsafe methods also need the X-CSRF-Token header",
                 },
             },
-            "schemas": {"Call": _CALL, "Error": _ERROR, **_CUSTOMER_SCHEMAS, **_REVIEW_SCHEMAS},
+            "schemas": {"Call": _CALL, "Error": _ERROR, **_CUSTOMER_SCHEMAS, **_REVIEW_SCHEMAS, **_CHANGE_SCHEMAS},
         },
         "paths": {
-            **_CUSTOMER_PATHS,
-            **_REVIEW_PATHS,
+            **_merged_paths(_CUSTOMER_PATHS, _REVIEW_PATHS, _CHANGE_PATHS),
             "/calls": {
                 "get": {
                     "summary": "Calls, newest first",

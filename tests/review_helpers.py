@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy.engine import Engine
@@ -13,9 +13,10 @@ from sqlmodel import select
 
 from crm_store.auth import hash_password
 from crm_store.db import session_scope
-from crm_store.models import Call, OrgUnit, ReviewItem, Role, Staff
+from crm_store.models import Call, OrgUnit, ReviewItem, Role, ServiceTask, Staff
 from crm_store.routing import route_call
 from crm_store.staff import issue_token
+from crm_store.validation import business_today
 from tests.customer_helpers import UNITS  # the same two-province chain
 
 PASSWORD = "hotline-demo"
@@ -41,6 +42,8 @@ class World:
     customers: dict[str, int] = field(default_factory=dict)  # "inside", "outside"
     calls: dict[str, str] = field(default_factory=dict)
     items: dict[str, int] = field(default_factory=dict)
+    claims: dict[str, int] = field(default_factory=dict)  # a claim of each customer
+    tasks: dict[str, int] = field(default_factory=dict)  # a service duty of each customer, for its branch's manager
 
     def auth(self, username: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.staff[username]['token']}"}
@@ -130,3 +133,41 @@ async def add_customers_and_calls(client: Any, world: World, engine: Engine) -> 
             headers=world.auth("admin.hq"),
         )
         assert answer.status == 201, await answer.text()
+    await add_claims_and_duties(client, world, engine)
+
+
+async def add_claims_and_duties(client: Any, world: World, engine: Engine) -> None:
+    """A policy and an open claim of each customer (through the API), and a visit due today for the account manager
+    of the customer's county branch."""
+    today = business_today()
+    start = today - timedelta(days=100)
+    for key in ("inside", "outside"):
+        customer = world.customers[key]
+        answer = await client.post(
+            f"/api/v1/customers/{customer}/policies",
+            json={
+                "line": "fire",
+                "premium": 500_000,
+                "start_date": str(start),
+                "end_date": str(start + timedelta(days=365)),
+            },
+            headers=world.auth("admin.hq"),
+        )
+        assert answer.status == 201, await answer.text()
+        policy = (await answer.json())["id"]
+        answer = await client.post(
+            f"/api/v1/customers/{customer}/claims",
+            json={"policy_id": policy, "occurred_on": str(today - timedelta(days=10)), "status": "open"},
+            headers=world.auth("admin.hq"),
+        )
+        assert answer.status == 201, await answer.text()
+        world.claims[key] = (await answer.json())["id"]
+    with session_scope(engine) as session:
+        for key, manager in (("inside", "account_manager.seocho"), ("outside", "account_manager.haeundae")):
+            task = ServiceTask(
+                customer_id=world.customers[key], account_manager_id=world.staff[manager]["id"], kind="key_visit",
+                due_on=today,
+            )  # fmt: skip
+            session.add(task)
+            session.flush()
+            world.tasks[key] = int(task.id)  # type: ignore[arg-type]

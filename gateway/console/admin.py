@@ -39,6 +39,9 @@ AUDIT_ACTIONS = {
     "staff.deactivated": "직원 비활성화",
     "staff.reactivated": "직원 재활성화",
     "staff.password_reset": "비밀번호 재설정",
+    "customer.changed": "고객정보 변경",
+    "claim.changed": "청구 변경",
+    "service_task.done": "서비스 업무 완료",
 }
 AUDIT_PAGE = 100
 

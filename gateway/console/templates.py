@@ -66,6 +66,8 @@ def page(title: str, body: str, *, user: Any = None, csrf: str | None = None, st
             links += '<a href="/console/admin/org-units">조직 관리</a><a href="/console/admin/staff">직원 관리</a>'
         if role in ("admin", "executive"):
             links += '<a href="/console/audit">감사 기록</a>'
+        if role in ("account_manager", "center_manager", "executive", "admin"):
+            links += '<a href="/console/tasks" id="tasks-link">서비스 업무</a>'
         bar = (
             f"<header><strong>핫라인 검토 콘솔</strong>{links}"
             f'<span id="whoami">{e(user.full_name)} ({e(user.username)})</span>'

@@ -67,7 +67,7 @@ async def _seed(client: Any, org: Org) -> dict[str, dict[str, Any]]:
         {"line": "home", "premium": 300_000, "start_date": str(start), "end_date": str(start + timedelta(days=365))},
     )
     for days in (20, 40, 60, 400):
-        await post(
+        claim = await post(
             "agent.seocho",
             f"/api/v1/customers/{listed['id']}/claims",
             {
@@ -77,6 +77,13 @@ async def _seed(client: Any, org: Org) -> dict[str, dict[str, Any]]:
                 "status": "paid" if days > 30 else "open",
             },
         )
+    # A settled claim carries its closing date (both readers show it).
+    answer = await client.patch(
+        f"/api/v1/claims/{claim['id']}",
+        json={"status": "closed", "closed_on": str(today)},
+        headers=org.auth("agent.seocho"),
+    )
+    assert answer.status == 200, await answer.text()
     await post("cm.gangnam", "/api/v1/blacklist", {"customer_id": listed["id"], "reason": "보험사기 혐의"})
     made["twin"] = await create(
         "agent.haeundae", phones=["051-123-4567"], registration_number="7901021234567", org_unit_id=haeundae
@@ -96,6 +103,12 @@ async def _seed(client: Any, org: Org) -> dict[str, dict[str, Any]]:
         registration_number="123-45-67890",
         org_unit_id=seocho,
         key_account="group",
+        profile={
+            "industry": "무역",
+            "size": {"employees": 85, "revenue_band": "10b_100b"},
+            "financial_notes": "수출 비중이 높아 환율 영향이 큼",
+            "contacts": [{"name": "박총무", "title": "총무팀장", "phone": "02)555-0001", "email": "gm@example.co.kr"}],
+        },
     )
     for line in ("fire", "cargo"):
         await post(
@@ -199,6 +212,8 @@ async def test_fast_picture_equals_orm_picture(aiohttp_client: Any, postgres_url
         assert key["segment"] == "key" and key["account_manager"]["grade"] == "senior" and key["entitlements"]
         certified = key["account_manager"]
         assert certified["certified_on"] == str(business_today()) and certified["certification_lapsed"] is False
+        assert key["profile"]["contacts"][0]["phone"] == "+8225550001" and key["profile"]["size"]["employees"] == 85
+        assert [c["closed_on"] for c in listed["claims"]].count(str(today)) == 1
         assert pictures["plain"]["policies"] == [] and pictures["plain"]["loss_ratio"] is None
         assert not pictures["plain"]["blacklisted"] and not key["blacklisted"] and not key["blacklist"]
 

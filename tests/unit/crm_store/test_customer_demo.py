@@ -3,6 +3,7 @@ branches, each alert kind, account managers of all five grades, one manager per 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import date
 from typing import Any
@@ -14,10 +15,12 @@ from sqlalchemy.engine import Engine
 from crm_store.blacklist_decisions import list_entries
 from crm_store.customers import customer_picture
 from crm_store.db import async_session_factory, make_async_engine, make_engine
-from crm_store.demo import DEMO_BLACKLISTED_CALLER, seed_demo
+from crm_store.demo import DEMO_BLACKLISTED_CALLER, DEMO_CALLER, seed_demo
 from crm_store.demo_customers import DEMO_PLATE
 from crm_store.migrate import upgrade
-from crm_store.models import ManagerGrade, Role, Segment
+from crm_store.models import CustomerKind, ManagerGrade, Role, Segment
+from crm_store.phones import normalise_phone
+from crm_store.profiles import parse_profile
 from crm_store.rules import load_rules
 from crm_store.scope import Viewer
 
@@ -121,3 +124,27 @@ async def test_center_managers_see_the_pending_proposal_and_a_review_due(seeded:
     [proposal] = pending
     assert proposal["approved_by"] is None and proposal["proposed_by"].startswith("agent.")
     assert len(due) == 1 and due[0]["review_due"] and due[0]["approved_by"].startswith("cm.")
+
+
+async def test_profiles_for_a_good_share_of_both_kinds(seeded: tuple[Engine, str]) -> None:
+    engine, url = seeded
+    stored = rows(engine, "SELECT id, kind, profile FROM customer")
+    with_profile = [(cid, kind, json.loads(p)) for cid, kind, p in stored if p is not None]
+    assert len(with_profile) >= len(stored) // 2
+    for cid, kind, profile in with_profile:
+        assert parse_profile(CustomerKind(kind), profile) == profile, cid  # already in the API's stored form
+    individuals = [p for _, kind, p in with_profile if kind == "individual"]
+    corporates = [p for _, kind, p in with_profile if kind == "corporate"]
+    assert individuals and corporates
+    assert sum(1 for p in individuals if p.get("family")) > len(individuals) // 2
+    assert all(p["occupation"] for p in individuals) and all(p["industry"] and p["contacts"] for p in corporates)
+    phones = [m["phone"] for p in individuals for m in p["family"] if "phone" in m]
+    phones += [c["phone"] for p in corporates for c in p["contacts"]]
+    assert phones and all(normalise_phone(n) == n and n.startswith("+82") for n in phones)
+    # The demo caller's picture shows a family (both readers take the profile from the same column).
+    ((caller,),) = rows(engine, "SELECT customer_id FROM customer_phone WHERE e164 = :p", p=DEMO_CALLER)
+    picture = (await pictures(url, [caller]))[caller]
+    assert picture["profile"]["family"] and picture["profile"]["occupation"]
+    # Settled claims carry their closing date; open ones none.
+    assert rows(engine, "SELECT count(*) FROM claim WHERE (status = 'open') = (closed_on IS NOT NULL)") == [(0,)]
+    assert rows(engine, "SELECT count(*) FROM claim WHERE closed_on < occurred_on OR closed_on > :d", d=AS_OF) == [(0,)]

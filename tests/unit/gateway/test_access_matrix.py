@@ -221,6 +221,59 @@ EXPECTED: dict[tuple[str, str], Callable[[World, str, Target], int]] = {
     ("GET", "/api/v1/customer-events"): lambda w, u, t: (
         200 if w.staff[u]["role"] in (Role.CENTER_MANAGER, Role.EXECUTIVE, Role.ADMIN) else 403),
 }  # fmt: skip
+# -- changes after creation and the account managers' duties (PATCH customer and claim, tasks) ----------------------
+
+
+def _manager_of(t: Target) -> str:
+    """The account manager of the target customer's county branch (the world's duty of that customer is theirs)."""
+    return "account_manager.seocho" if t == "inside" else "account_manager.haeundae"
+
+
+def _duties_seen(ok: int) -> Callable[[World, str, Target], int]:
+    """A manager's duties: the manager, and center managers, executives, administrators above; others 403."""
+    return lambda w, u, t: (
+        404 if not w.sees_unit(u, _unit(w, t))
+        else ok if u == _manager_of(t) or w.staff[u]["role"] in (Role.CENTER_MANAGER, Role.EXECUTIVE, Role.ADMIN)
+        else 403
+    )  # fmt: skip
+
+
+def _duty_done(ok: int) -> Callable[[World, str, Target], int]:
+    """Marking a duty done: its manager, or a center manager who sees the customer; others 403."""
+    return lambda w, u, t: (
+        ok if u == _manager_of(t)
+        else 404 if not w.sees_unit(u, _unit(w, t))
+        else ok if w.staff[u]["role"] is Role.CENTER_MANAGER
+        else 403
+    )  # fmt: skip
+
+
+def _in_scope(ok: int) -> Callable[[World, str, Target], int]:
+    return lambda w, u, t: ok if w.sees_unit(u, _unit(w, t)) else 404
+
+
+MATRIX.update({
+    # Probes that change nothing: the values the records already hold.
+    ("PATCH", "/api/v1/customers/{customer_id}"): lambda w, t: (
+        f"/api/v1/customers/{_c(w, t)}", {}, {"late_payments": 0}),
+    ("PATCH", "/api/v1/claims/{claim_id}"): lambda w, t: (f"/api/v1/claims/{w.claims[t]}", {}, {"status": "open"}),
+    ("GET", "/api/v1/account-managers/{username}/tasks"): lambda w, t: (
+        f"/api/v1/account-managers/{_manager_of(t)}/tasks", {"state": "all"}, None),
+    ("POST", "/api/v1/service-tasks/{task_id}/done"): lambda w, t: (
+        f"/api/v1/service-tasks/{w.tasks[t]}/done", {}, {"outcome": "방문 상담 완료"}),
+    ("GET", "/console/tasks"): lambda w, t: ("/console/tasks", {"manager": _manager_of(t), "state": "all"}, None),
+    ("POST", "/console/tasks/{task_id}/done"): lambda w, t: (
+        f"/console/tasks/{w.tasks[t]}/done", {}, {"outcome": "방문 상담 완료"}),
+})  # fmt: skip
+EXPECTED.update({
+    ("PATCH", "/api/v1/customers/{customer_id}"): _in_scope(200),
+    ("PATCH", "/api/v1/claims/{claim_id}"): _in_scope(200),
+    ("GET", "/api/v1/account-managers/{username}/tasks"): _duties_seen(200),
+    ("POST", "/api/v1/service-tasks/{task_id}/done"): _duty_done(200),
+    ("GET", "/console/tasks"): _duties_seen(200),
+    ("POST", "/console/tasks/{task_id}/done"): _duty_done(303),
+})  # fmt: skip
+# -- end of the changes and duties section -------------------------------------------------------------------------
 # Reads every viewer must get for a customer in scope (the matrix must not pass by refusing everything).
 # Reads everyone may make of a customer in their scope (a customer's audit trail is for supervisors: EXPECTED).
 READABLE = {
