@@ -94,3 +94,12 @@ def mask_fields(
         _mask_path(result, path.split("."), grades.mask, hidden, "")
     result["masked_fields"] = sorted(hidden)
     return result
+
+
+def masked_items(
+    viewer: Viewer, document: str, key: str, items: list[Any], grades: FieldGrades | None = None
+) -> set[int]:
+    """The indexes of the items of list `key` that the viewer would see (partly) masked in `document`."""
+    masked = mask_fields(viewer, document, {key: items}, grades)["masked_fields"]
+    prefix = f"{key}["
+    return {int(path[len(prefix) : path.index("]")]) for path in masked if path.startswith(prefix)}

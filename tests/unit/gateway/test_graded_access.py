@@ -1,0 +1,146 @@
+"""Graded information written back, exported and listed: what a viewer below a field's grade cannot see, they
+cannot overwrite with the mask, export, or read through a side door (account-manager events); API tokens stay
+within an administrator's part of the organisation."""
+
+from __future__ import annotations
+
+import html
+import re
+from typing import Any
+
+from sqlmodel import col, select
+
+from crm_store.db import session_scope
+from crm_store.models import Call, ClassificationCorrection
+from tests.review_helpers import World
+
+CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+TEXTAREA = re.compile(r'<textarea name="entities" id="entities"[^>]*>(.*?)</textarea>', re.S)
+MASK = "●●●●"
+HEALTH = "허리 디스크 수술"
+HEALTH_ENTITY = {"kind": "health", "text": HEALTH, "value": HEALTH, "start": 0, "end": 9}
+PLACE_ENTITY = {"kind": "place", "value": "서울시 서초구 반포대로 1"}
+
+
+async def console_login(client: Any, username: str) -> str:
+    """Sign in through the form; the CSRF token of the signed-in pages."""
+    form = await (await client.get("/console/login")).text()
+    token = CSRF.search(form)[1]  # type: ignore[index]
+    answer = await client.post("/console/login", data={"username": username, "password": "hotline-demo",
+                                                       "csrf_token": token})  # fmt: skip
+    assert answer.status == 200, await answer.text()
+    return CSRF.search(await answer.text())[1]  # type: ignore[index]
+
+
+def set_entities(engine: Any, call_sid: str, entities: list[dict[str, Any]]) -> None:
+    with session_scope(engine) as session:
+        call = session.exec(select(Call).where(col(Call.call_sid) == call_sid)).one()
+        call.entities = entities
+        session.add(call)
+
+
+def stored_entities(engine: Any, call_sid: str) -> list[dict[str, Any]]:
+    with session_scope(engine) as session:
+        return list(session.exec(select(Call).where(col(Call.call_sid) == call_sid)).one().entities or [])
+
+
+# -- 1. masked entities are never saved back over the real ones ------------------------------------------------
+
+
+async def test_an_unchanged_save_below_the_grade_keeps_the_hidden_entity(
+    world_client: tuple[World, Any], engine: Any
+) -> None:
+    world, client = world_client
+    sid, item = world.calls["inside"], world.items["inside"]
+    set_entities(engine, sid, [PLACE_ENTITY, HEALTH_ENTITY])
+    csrf = await console_login(client, "operator.seocho")  # clearance 2; health details need 4
+    page = await (await client.post(f"/console/items/{item}/take", data={"csrf_token": csrf})).text()
+    assert HEALTH not in page
+    editable = html.unescape(TEXTAREA.search(page)[1])  # type: ignore[index]
+    assert MASK not in editable and "place: 서울시 서초구 반포대로 1" in editable
+    assert f"health: {MASK}" in page  # shown, read-only, outside the form's fields
+    answer = await client.post(
+        f"/console/items/{item}/classification",
+        data={"csrf_token": csrf, "type": "notification", "topic": "notification.address_change",
+              "entities": editable},
+    )  # fmt: skip
+    assert answer.status == 200
+    assert stored_entities(engine, sid) == [PLACE_ENTITY, HEALTH_ENTITY]
+    with session_scope(engine) as session:
+        correction = session.exec(select(ClassificationCorrection)).one()
+        assert correction.corrected["entities"] == [PLACE_ENTITY, HEALTH_ENTITY]
+        assert not correction.changed  # nothing was corrected: the training row says so
+
+
+async def test_a_submitted_mask_is_never_stored(world_client: tuple[World, Any], engine: Any) -> None:
+    world, client = world_client
+    sid, item = world.calls["inside"], world.items["inside"]
+    set_entities(engine, sid, [HEALTH_ENTITY])
+    csrf = await console_login(client, "operator.seocho")
+    await client.post(f"/console/items/{item}/take", data={"csrf_token": csrf})
+    # An old page (or a hand-made form) sends the masked line back, and a new masked value besides.
+    answer = await client.post(
+        f"/console/items/{item}/classification",
+        data={"csrf_token": csrf, "type": "notification", "topic": "notification.address_change",
+              "entities": f"health: {MASK}\nperson: 김{MASK}\nplace: 반포대로"},
+    )  # fmt: skip
+    assert answer.status == 200
+    assert stored_entities(engine, sid) == [{"kind": "place", "value": "반포대로"}, HEALTH_ENTITY]
+
+
+async def test_operator_typed_entities_are_redacted_like_the_classifiers(
+    world_client: tuple[World, Any], engine: Any
+) -> None:
+    world, client = world_client
+    sid, item = world.calls["inside"], world.items["inside"]
+    set_entities(engine, sid, [])
+    csrf = await console_login(client, "operator.seocho")
+    await client.post(f"/console/items/{item}/take", data={"csrf_token": csrf})
+    typed = "\n".join(
+        (
+            "resident_number: 880315-1234567",
+            "registration_number: 880315-1234567",
+            "note: 고객 주민번호 880315-1234567 확인, 카드 1234-5678-9012-3456",
+            "policy_number: AU-2024-0012345",
+            "place: 이천 공장",
+        )
+    )
+    answer = await client.post(
+        f"/console/items/{item}/classification",
+        data={"csrf_token": csrf, "type": "inquiry", "topic": "inquiry.other", "entities": typed},
+    )
+    assert answer.status == 200
+    stored = stored_entities(engine, sid)
+    assert "1234567" not in repr(stored) and "9012" not in repr(stored)
+    assert stored == [
+        {"kind": "resident_number", "value": "[주민번호]"},
+        {"kind": "registration_number", "value": "[주민번호]"},
+        {"kind": "note", "value": "고객 주민번호 [주민번호] 확인, 카드 [카드번호]"},
+        {"kind": "policy_number", "value": "AU-2024-0012345"},  # not a personal number: kept, as the classifier does
+        {"kind": "place", "value": "이천 공장"},  # typed words stay as typed (no number-word rewriting)
+    ]
+    with session_scope(engine) as session:
+        correction = session.exec(select(ClassificationCorrection)).one()
+        assert "1234567" not in repr(correction.corrected)
+
+
+async def test_a_cleared_operator_edits_the_graded_entity(world_client: tuple[World, Any], engine: Any) -> None:
+    world, client = world_client
+    sid, item = world.calls["inside"], world.items["inside"]
+    set_entities(engine, sid, [HEALTH_ENTITY])
+    with session_scope(engine) as session:  # the county operator, cleared for health details
+        from crm_store.models import Staff
+
+        staff = session.get(Staff, world.staff["operator.seocho"]["id"])
+        assert staff is not None
+        staff.clearance = 4
+        session.add(staff)
+    csrf = await console_login(client, "operator.seocho")
+    page = await (await client.post(f"/console/items/{item}/take", data={"csrf_token": csrf})).text()
+    assert f"health: {HEALTH}" in html.unescape(TEXTAREA.search(page)[1])  # type: ignore[index]
+    answer = await client.post(
+        f"/console/items/{item}/classification",
+        data={"csrf_token": csrf, "type": "report", "topic": "report.injury", "entities": "health: 목 염좌"},
+    )
+    assert answer.status == 200
+    assert stored_entities(engine, sid) == [{"kind": "health", "value": "목 염좌"}]
