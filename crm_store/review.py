@@ -17,6 +17,7 @@ from sqlalchemy.orm import aliased
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from crm_store.audit import record_read
 from crm_store.blacklist import normalise_plate
 from crm_store.clearance import load_field_grades, mask_fields, masked_items
 from crm_store.errors import CallNotFound, NotFound
@@ -185,7 +186,9 @@ async def _worked_item(session: AsyncSession, viewer: Viewer, item_id: int) -> R
     return item
 
 
-def entities_for_viewer(viewer: Viewer, entities: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+def entities_for_viewer(
+    viewer: Viewer, entities: list[dict[str, Any]]
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """The call's entities split for a reviewer: those they may see and edit, and those above their clearance
     (masked), which are shown read-only and kept as they are when the classification is saved."""
     hidden = masked_items(viewer, "call", "entities", entities)
@@ -415,33 +418,48 @@ async def item_events(session: AsyncSession, item_id: int) -> list[ReviewEvent]:
     return list((await session.exec(query)).all())
 
 
+# What a training row tells about the caller: each export is in the trail of every customer it names.
+CORRECTION_FIELDS = ("correction.entities", "correction.predicted", "correction.text")
+CORRECTIONS_EXPORT = "corrections-export"
+
+
+def _correction_row(viewer: Viewer, correction: ClassificationCorrection, transcript: str | None) -> dict[str, Any]:
+    """A training row as this viewer may see it: the entities (corrected and predicted) masked by the call's grades."""
+    corrected = mask_fields(viewer, "call", {"entities": correction.corrected.get("entities") or []})
+    predicted = mask_fields(viewer, "call", {"entities": (correction.predicted or {}).get("entities") or []})
+    return {
+        "id": correction.id,
+        "call_sid": correction.call_sid,
+        "text": transcript,
+        "type": correction.corrected.get("type"),
+        "topic": correction.corrected.get("topic"),
+        "entities": corrected["entities"],
+        "predicted": {**(correction.predicted or {}), "entities": predicted["entities"]},
+        "changed": correction.changed,
+        "model": correction.model,
+        "at": correction.created_at.isoformat(),
+        "masked_fields": corrected["masked_fields"] + [f"predicted.{path}" for path in predicted["masked_fields"]],
+    }
+
+
 async def corrections_export(
     session: AsyncSession, viewer: Viewer, *, after_id: int | None = None, limit: int = 1000
 ) -> list[dict[str, Any]]:
-    """Corrections as training rows (redacted transcript, predicted, corrected); administrators and executives."""
+    """Corrections of the calls in the viewer's scope as training rows (redacted transcript, predicted, corrected),
+    graded entities masked by the viewer's clearance; administrators and executives. The export is a read of
+    every customer it names: one audit entry each, appended in the session."""
     if viewer.role not in TRAINING_DATA_READERS:
         raise NotAllowed("training data is exported by administrators and executives")
     query = (
-        select(ClassificationCorrection, Call.transcript)
+        select(ClassificationCorrection, Call.transcript, Call.customer_id)
         .join(Call, col(Call.call_sid) == col(ClassificationCorrection.call_sid))
+        .where(call_in_scope(viewer))
         .order_by(col(ClassificationCorrection.id))
         .limit(limit)
     )
     if after_id is not None:
         query = query.where(col(ClassificationCorrection.id) > after_id)
     rows = (await session.exec(query)).all()
-    return [
-        {
-            "id": c.id,
-            "call_sid": c.call_sid,
-            "text": transcript,
-            "type": c.corrected.get("type"),
-            "topic": c.corrected.get("topic"),
-            "entities": c.corrected.get("entities"),
-            "predicted": c.predicted,
-            "changed": c.changed,
-            "model": c.model,
-            "at": c.created_at.isoformat(),
-        }
-        for c, transcript in rows
-    ]
+    for customer_id in sorted({customer_id for _c, _t, customer_id in rows if customer_id is not None}):
+        record_read(session, viewer, customer_id=customer_id, fields=CORRECTION_FIELDS, purpose=CORRECTIONS_EXPORT)
+    return [_correction_row(viewer, correction, transcript) for correction, transcript, _customer in rows]

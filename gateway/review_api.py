@@ -52,11 +52,11 @@ async def revoke_token(request: web.Request) -> web.Response:
 
 
 async def corrections(request: web.Request) -> web.Response:
-    """GET /api/v1/corrections?after=: operators' corrections as training rows (administrators, executives)."""
+    """GET /api/v1/corrections?after=: corrections of calls in scope as training rows, masked, audited."""
     raw = request.query.get("after", "")
     if raw and not raw.isdigit():
         raise json_http_error(web.HTTPBadRequest, "after must be a whole number")
-    async with request.app[SESSIONS]() as session:
+    async with async_session_scope(request.app[SESSIONS]) as session:  # the export is audited: commit
         items = await review.corrections_export(session, _viewer(request), after_id=int(raw) if raw else None)
     return web.json_response({"items": items})
 

@@ -5,15 +5,26 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy.engine import Engine
-from sqlmodel import select
+from sqlmodel import col, select
 
 from crm_store.auth import hash_password
 from crm_store.db import session_scope
-from crm_store.models import Call, OrgUnit, ReviewItem, Role, Staff
+from crm_store.models import (
+    AccountManager,
+    Call,
+    ClassificationCorrection,
+    Customer,
+    CustomerEvent,
+    ManagerGrade,
+    OrgUnit,
+    ReviewItem,
+    Role,
+    Staff,
+)
 from crm_store.routing import route_call
 from crm_store.staff import issue_token
 from tests.customer_helpers import UNITS  # the same two-province chain
@@ -27,6 +38,8 @@ BASE_CLEARANCE = {
 INSIDE_NAME, OUTSIDE_NAME = "김안쪽", "박바깥"
 INSIDE_RRN, OUTSIDE_RRN = "880315-1234567", "900101-2345678"
 BLACKLIST_REASON = "보험사기 혐의 (접근 행렬 시험)"
+HEALTH_DETAIL = "허리 디스크 수술 (등급 4 시험)"  # a grade-4 field: health details
+MANAGERS = {"inside": "account_manager.seocho", "outside": "account_manager.haeundae"}
 
 
 def call_sid() -> str:
@@ -130,3 +143,54 @@ async def add_customers_and_calls(client: Any, world: World, engine: Engine) -> 
             headers=world.auth("admin.hq"),
         )
         assert answer.status == 201, await answer.text()
+
+
+async def add_graded_records(client: Any, world: World, engine: Engine) -> None:
+    """Graded information where a leak would show: a health entity on each call and health details in each
+    customer's profile (grade 4); each customer's account manager, with the event of a new blacklist listing that
+    carries its reason (grade 3); and an operator's correction of each call (training data)."""
+    today = date.today()
+    with session_scope(engine) as session:
+        for key in ("inside", "outside"):
+            session.add(
+                AccountManager(
+                    staff_id=world.staff[MANAGERS[key]]["id"], grade=ManagerGrade.JUNIOR, certified_on=today,
+                    valid_until=today + timedelta(days=365),
+                )
+            )  # fmt: skip
+            customer = session.get(Customer, world.customers[key])
+            assert customer is not None
+            customer.profile = {**(customer.profile or {}), "health": HEALTH_DETAIL}
+            call = session.exec(select(Call).where(col(Call.call_sid) == world.calls[key])).one()
+            health = {"kind": "health", "text": HEALTH_DETAIL, "value": HEALTH_DETAIL, "start": 0, "end": 1}
+            call.entities = [*(call.entities or []), health]
+            session.add_all([customer, call])
+            session.add(
+                ClassificationCorrection(
+                    call_sid=call.call_sid, item_id=world.items[key], staff_id=world.staff["operator.seocho"]["id"],
+                    predicted={"type": call.type, "topic": call.topic, "entities": call.entities},
+                    corrected={"type": "report", "topic": "report.injury", "entities": call.entities},
+                    changed=True, model="test",
+                )
+            )  # fmt: skip
+    for key in ("inside", "outside"):
+        answer = await client.put(
+            f"/api/v1/customers/{world.customers[key]}/account-manager",
+            json={"username": MANAGERS[key]},
+            headers=world.auth("admin.hq"),
+        )
+        assert answer.status == 200, await answer.text()
+        answer = await client.post(
+            "/api/v1/blacklist",
+            json={"customer_id": world.customers[key], "reason": BLACKLIST_REASON},
+            headers=world.auth("admin.hq"),
+        )
+        assert answer.status == 201, await answer.text()
+    with session_scope(engine) as session:
+        for key in ("inside", "outside"):
+            reasons = session.exec(
+                select(CustomerEvent.reason).where(
+                    col(CustomerEvent.account_manager_id) == world.staff[MANAGERS[key]]["id"]
+                )
+            ).all()
+            assert any(BLACKLIST_REASON in reason for reason in reasons), reasons  # the seed must show the leak

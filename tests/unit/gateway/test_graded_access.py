@@ -5,14 +5,18 @@ within an administrator's part of the organisation."""
 from __future__ import annotations
 
 import html
+import json
 import re
+from pathlib import Path
 from typing import Any
 
 from sqlmodel import col, select
 
 from crm_store.db import session_scope
-from crm_store.models import Call, ClassificationCorrection
-from tests.review_helpers import World
+from crm_store.models import AuditEntry, Call, ClassificationCorrection, Staff
+from tests.review_helpers import HEALTH_DETAIL, World, add_graded_records
+from workers.understanding.taxonomy import load_taxonomy
+from workers.understanding.train import load_corrections
 
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 TEXTAREA = re.compile(r'<textarea name="entities" id="entities"[^>]*>(.*?)</textarea>', re.S)
@@ -37,6 +41,15 @@ def set_entities(engine: Any, call_sid: str, entities: list[dict[str, Any]]) -> 
         call = session.exec(select(Call).where(col(Call.call_sid) == call_sid)).one()
         call.entities = entities
         session.add(call)
+
+
+def set_clearance(engine: Any, world: World, username: str, clearance: int) -> None:
+    with session_scope(engine) as session:
+        staff = session.get(Staff, world.staff[username]["id"])
+        assert staff is not None
+        staff.clearance = clearance
+        session.add(staff)
+    world.staff[username]["clearance"] = clearance
 
 
 def stored_entities(engine: Any, call_sid: str) -> list[dict[str, Any]]:
@@ -128,13 +141,7 @@ async def test_a_cleared_operator_edits_the_graded_entity(world_client: tuple[Wo
     world, client = world_client
     sid, item = world.calls["inside"], world.items["inside"]
     set_entities(engine, sid, [HEALTH_ENTITY])
-    with session_scope(engine) as session:  # the county operator, cleared for health details
-        from crm_store.models import Staff
-
-        staff = session.get(Staff, world.staff["operator.seocho"]["id"])
-        assert staff is not None
-        staff.clearance = 4
-        session.add(staff)
+    set_clearance(engine, world, "operator.seocho", 4)  # the county operator, cleared for health details
     csrf = await console_login(client, "operator.seocho")
     page = await (await client.post(f"/console/items/{item}/take", data={"csrf_token": csrf})).text()
     assert f"health: {HEALTH}" in html.unescape(TEXTAREA.search(page)[1])  # type: ignore[index]
@@ -144,3 +151,53 @@ async def test_a_cleared_operator_edits_the_graded_entity(world_client: tuple[Wo
     )
     assert answer.status == 200
     assert stored_entities(engine, sid) == [{"kind": "health", "value": "목 염좌"}]
+
+
+# -- 2. the corrections export: scope, masking, audit --------------------------------------------------------------
+
+
+def export_reads(engine: Any, username: str) -> list[tuple[int | None, str | None]]:
+    with session_scope(engine) as session:
+        rows = session.exec(
+            select(AuditEntry).where(
+                col(AuditEntry.username) == username, col(AuditEntry.purpose) == "corrections-export"
+            )
+        ).all()
+        return sorted((r.customer_id, r.call_sid) for r in rows)
+
+
+async def test_the_corrections_export_keeps_to_scope_masks_by_clearance_and_is_audited(
+    world_client: tuple[World, Any], engine: Any
+) -> None:
+    world, client = world_client
+    await add_graded_records(client, world, engine)
+    set_clearance(engine, world, "executive.seocho", 3)  # a county executive, not cleared for health details
+    answer = await client.get("/api/v1/corrections", headers=world.auth("executive.seocho"))
+    assert answer.status == 200
+    text = json.dumps(await answer.json(), ensure_ascii=False)
+    rows = (await answer.json())["items"]
+    assert [r["call_sid"] for r in rows] == [world.calls["inside"]]
+    assert world.calls["outside"] not in text and HEALTH_DETAIL not in text
+    health = [e for e in rows[0]["entities"] if e["kind"] == "health"]
+    assert health and all(e["value"] == MASK for e in health)
+    assert all(e["value"] == MASK for e in rows[0]["predicted"]["entities"] if e["kind"] == "health")
+    assert "entities[1].value" in rows[0]["masked_fields"]
+    assert export_reads(engine, "executive.seocho") == [(world.customers["inside"], None)]
+
+
+async def test_a_full_clearance_export_trains_the_classifier(
+    world_client: tuple[World, Any], engine: Any, tmp_path: Path
+) -> None:
+    world, client = world_client
+    await add_graded_records(client, world, engine)
+    answer = await client.get("/api/v1/corrections", headers=world.auth("admin.hq"))
+    assert answer.status == 200
+    body = await answer.json()
+    assert sorted(r["call_sid"] for r in body["items"]) == sorted(world.calls.values())
+    assert HEALTH_DETAIL in json.dumps(body, ensure_ascii=False)
+    assert export_reads(engine, "admin.hq") == sorted((c, None) for c in world.customers.values())
+    exported = tmp_path / "corrections.json"
+    exported.write_text(json.dumps(body, ensure_ascii=False), encoding="utf-8")
+    taxonomy = load_taxonomy()
+    rows = load_corrections(exported, types=set(taxonomy.types), topics=set(taxonomy.topics))
+    assert [(r["type"], r["topic"]) for r in rows] == [("report", "report.injury")] * 2
