@@ -7,14 +7,17 @@ from __future__ import annotations
 import html
 import json
 import re
+import subprocess
 from pathlib import Path
 from typing import Any
 
 from sqlmodel import col, select
 
 from crm_store.db import session_scope
-from crm_store.models import AuditEntry, Call, ClassificationCorrection, Staff
+from crm_store.models import ApiToken, AuditEntry, Call, ClassificationCorrection, Staff
+from tests.processes import HOTLINE, ROOT, hotline_env
 from tests.review_helpers import HEALTH_DETAIL, World, add_graded_records
+from workers.settings import Settings
 from workers.understanding.taxonomy import load_taxonomy
 from workers.understanding.train import load_corrections
 
@@ -201,3 +204,77 @@ async def test_a_full_clearance_export_trains_the_classifier(
     taxonomy = load_taxonomy()
     rows = load_corrections(exported, types=set(taxonomy.types), topics=set(taxonomy.topics))
     assert [(r["type"], r["topic"]) for r in rows] == [("report", "report.injury")] * 2
+
+
+# -- 3. API tokens: an administrator's reach is their part of the organisation ------------------------------------
+
+
+def token_ids(engine: Any, world: World, username: str) -> list[int]:
+    with session_scope(engine) as session:
+        query = select(ApiToken.id).where(col(ApiToken.staff_id) == world.staff[username]["id"])
+        return [int(i) for i in session.exec(query).all() if i is not None]
+
+
+def revocations(engine: Any) -> list[tuple[str, str | None, int | None]]:
+    with session_scope(engine) as session:
+        rows = session.exec(select(AuditEntry).where(col(AuditEntry.action) == "token.revoked")).all()
+        return [(r.username, r.target, r.org_unit_id) for r in rows]
+
+
+async def test_an_administrator_lists_and_revokes_only_the_tokens_of_their_subtree(
+    world_client: tuple[World, Any], engine: Any
+) -> None:
+    world, client = world_client
+    listed = await (await client.get("/api/v1/tokens", headers=world.auth("admin.gangnam"))).json()
+    holders = {t["staff_id"] for t in listed["items"]}
+    units = {w["id"]: w["unit"] for w in world.staff.values()}
+    assert holders and all(world.sees_unit("admin.gangnam", units[h]) for h in holders)
+    assert world.staff["agent.seocho"]["id"] in holders
+    assert world.staff["admin.hq"]["id"] not in holders and world.staff["operator.haeundae"]["id"] not in holders
+
+    # The county administrator cannot revoke head office's token: 404, as for a token that does not exist.
+    (head_office,) = token_ids(engine, world, "admin.hq")
+    answer = await client.delete(f"/api/v1/tokens/{head_office}", headers=world.auth("admin.seocho"))
+    unknown = await client.delete("/api/v1/tokens/999999", headers=world.auth("admin.seocho"))
+    assert answer.status == unknown.status == 404
+    assert (await answer.text()).replace(str(head_office), "N") == (await unknown.text()).replace("999999", "N")
+    assert (await client.get("/api/v1/tokens", headers=world.auth("admin.hq"))).status == 200
+    (busan,) = token_ids(engine, world, "operator.haeundae")
+    assert (await client.delete(f"/api/v1/tokens/{busan}", headers=world.auth("admin.seoul"))).status == 404
+    assert (await client.get("/api/v1/review-items", headers=world.auth("operator.haeundae"))).status == 200
+    assert revocations(engine) == []
+
+    # Within the subtree: revoked, and on record.
+    (agent,) = token_ids(engine, world, "agent.seocho")
+    answer = await client.delete(f"/api/v1/tokens/{agent}", headers=world.auth("admin.seocho"))
+    assert answer.status == 200 and (await answer.json())["revoked_at"]
+    assert (await client.get("/api/v1/tokens", headers=world.auth("agent.seocho"))).status == 401
+    assert revocations(engine) == [("admin.seocho", f"token:{agent}", world.units["SEOUL-GANGNAM-SEOCHO"])]
+
+
+def test_a_token_is_revoked_from_the_command_line_and_audited(settings: Settings, engine: Any) -> None:
+    from tests.review_helpers import build_world
+
+    world = build_world(engine)
+    (token,) = token_ids(engine, world, "admin.hq")
+    env = hotline_env(HOTLINE_DATA_DIR=str(settings.data_dir))
+    done = subprocess.run(
+        [*HOTLINE, "token", "revoke", str(token)], env=env, cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    assert f"#{token}" in done.stdout and "admin.hq" in done.stdout
+    with session_scope(engine) as session:
+        row = session.get(ApiToken, token)
+        assert row is not None and row.revoked_at is not None
+    ((who, target, unit),) = revocations(engine)
+    assert who.startswith("cli:") and (target, unit) == (f"token:{token}", world.units["HQ"])
+    unknown = subprocess.run(
+        [*HOTLINE, "token", "revoke", "999999"], env=env, cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
+    assert unknown.returncode != 0 and "no token 999999" in unknown.stderr
+    # Issuing is unchanged: `hotline token USERNAME` prints the token alone on stdout (its id on stderr).
+    issued = subprocess.run(
+        [*HOTLINE, "token", "agent.seocho"], env=env, cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
+    assert issued.returncode == 0 and len(issued.stdout.split()) == 1
+    assert max(token_ids(engine, world, "agent.seocho")) == int(re.findall(r"#(\d+)", issued.stderr)[0])
