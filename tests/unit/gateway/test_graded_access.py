@@ -13,10 +13,11 @@ from typing import Any
 
 from sqlmodel import col, select
 
+from crm_store.clearance import load_field_grades
 from crm_store.db import session_scope
 from crm_store.models import ApiToken, AuditEntry, Call, ClassificationCorrection, Staff
 from tests.processes import HOTLINE, ROOT, hotline_env
-from tests.review_helpers import HEALTH_DETAIL, World, add_graded_records
+from tests.review_helpers import BLACKLIST_REASON, HEALTH_DETAIL, MANAGERS, World, add_graded_records
 from workers.settings import Settings
 from workers.understanding.taxonomy import load_taxonomy
 from workers.understanding.train import load_corrections
@@ -278,3 +279,61 @@ def test_a_token_is_revoked_from_the_command_line_and_audited(settings: Settings
     )
     assert issued.returncode == 0 and len(issued.stdout.split()) == 1
     assert max(token_ids(engine, world, "agent.seocho")) == int(re.findall(r"#(\d+)", issued.stderr)[0])
+
+
+# -- 4. account-manager events and assignment history: masked and audited like the picture -------------------------
+
+
+def reads_of(engine: Any, username: str, purpose: str) -> list[tuple[int | None, tuple[str, ...]]]:
+    with session_scope(engine) as session:
+        rows = session.exec(
+            select(AuditEntry).where(col(AuditEntry.username) == username, col(AuditEntry.purpose) == purpose)
+        ).all()
+        return sorted((r.customer_id, tuple(r.fields)) for r in rows)
+
+
+def test_an_event_reason_has_the_grade_of_the_blacklist_reason() -> None:
+    grades = load_field_grades()
+    assert grades.grade("customer_event", "events[kind=blacklisted].reason") == grades.grade(
+        "customer", "blacklist[].reason"
+    )
+
+
+async def test_manager_events_mask_the_blacklist_reason_below_its_grade_and_are_audited(
+    world_client: tuple[World, Any], engine: Any
+) -> None:
+    world, client = world_client
+    await add_graded_records(client, world, engine)
+    path = f"/api/v1/account-managers/{MANAGERS['inside']}/events"
+    answer = await client.get(path, headers=world.auth("agent.seocho"))  # clearance 1
+    assert answer.status == 200
+    body = await answer.json()
+    assert BLACKLIST_REASON not in json.dumps(body, ensure_ascii=False)
+    listed = [e for e in body["items"] if e["kind"] == "blacklisted"]
+    assert listed and all(e["reason"] == MASK and e["masked_fields"] == ["reason"] for e in listed)
+    inside = world.customers["inside"]
+    assert reads_of(engine, "agent.seocho", "account-manager-events") == [
+        (inside, ("customer_event.at", "customer_event.kind", "customer_event.level"))
+    ]
+    cleared = await (await client.get(path, headers=world.auth("operator.seoul"))).json()  # clearance 3
+    assert any(BLACKLIST_REASON in e["reason"] for e in cleared["items"])
+    assert reads_of(engine, "operator.seoul", "account-manager-events") == [
+        (inside, ("customer_event.at", "customer_event.kind", "customer_event.level", "customer_event.reason"))
+    ]
+
+
+async def test_the_account_manager_history_of_a_customer_is_an_audited_read(
+    world_client: tuple[World, Any], engine: Any
+) -> None:
+    world, client = world_client
+    await add_graded_records(client, world, engine)
+    inside = world.customers["inside"]
+    answer = await client.get(f"/api/v1/customers/{inside}/account-manager/history", headers=world.auth("agent.seocho"))
+    assert answer.status == 200 and (await answer.json())["items"][0]["username"] == MANAGERS["inside"]
+    assert reads_of(engine, "agent.seocho", "account-manager-history") == [(inside, ("account_manager.history",))]
+    outside = world.customers["outside"]
+    answer = await client.get(
+        f"/api/v1/customers/{outside}/account-manager/history", headers=world.auth("agent.seocho")
+    )
+    assert answer.status == 404
+    assert reads_of(engine, "agent.seocho", "account-manager-history") == [(inside, ("account_manager.history",))]
