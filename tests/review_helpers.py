@@ -13,8 +13,10 @@ from sqlmodel import col, select
 
 from crm_store.auth import hash_password
 from crm_store.db import session_scope
+from crm_store.identity import token_hash
 from crm_store.models import (
     AccountManager,
+    ApiToken,
     Call,
     ClassificationCorrection,
     Customer,
@@ -38,8 +40,10 @@ BASE_CLEARANCE = {
 INSIDE_NAME, OUTSIDE_NAME = "김안쪽", "박바깥"
 INSIDE_RRN, OUTSIDE_RRN = "880315-1234567", "900101-2345678"
 BLACKLIST_REASON = "보험사기 혐의 (접근 행렬 시험)"
-HEALTH_DETAIL = "허리 디스크 수술 (등급 4 시험)"  # a grade-4 field: health details
+# A grade-4 field (health details), different for each customer so that a leak names whose.
+HEALTH_DETAILS = {"inside": "허리 디스크 수술 (서초 등급 4 시험)", "outside": "목 디스크 시술 (해운대 등급 4 시험)"}
 MANAGERS = {"inside": "account_manager.seocho", "outside": "account_manager.haeundae"}
+SPARE_TOKEN_HOLDERS = {"inside": "agent.seocho", "outside": "operator.haeundae"}
 
 
 def call_sid() -> str:
@@ -54,6 +58,8 @@ class World:
     customers: dict[str, int] = field(default_factory=dict)  # "inside", "outside"
     calls: dict[str, str] = field(default_factory=dict)
     items: dict[str, int] = field(default_factory=dict)
+    # "inside", "outside": a spare API token of a staff member of the target's county branch (id, token)
+    spare_tokens: dict[str, tuple[int, str]] = field(default_factory=dict)
 
     def auth(self, username: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.staff[username]['token']}"}
@@ -148,9 +154,15 @@ async def add_customers_and_calls(client: Any, world: World, engine: Engine) -> 
 async def add_graded_records(client: Any, world: World, engine: Engine) -> None:
     """Graded information where a leak would show: a health entity on each call and health details in each
     customer's profile (grade 4); each customer's account manager, with the event of a new blacklist listing that
-    carries its reason (grade 3); and an operator's correction of each call (training data)."""
+    carries its reason (grade 3); an operator's correction of each call (training data); and a spare API token
+    of a staff member of each customer's county branch, to revoke."""
     today = date.today()
     with session_scope(engine) as session:
+        for key, holder in SPARE_TOKEN_HOLDERS.items():
+            token = issue_token(session, username=holder, label="spare")
+            session.flush()
+            (spare,) = session.exec(select(ApiToken.id).where(col(ApiToken.token_hash) == token_hash(token))).all()
+            world.spare_tokens[key] = (int(spare), token)  # type: ignore[arg-type]
         for key in ("inside", "outside"):
             session.add(
                 AccountManager(
@@ -160,9 +172,9 @@ async def add_graded_records(client: Any, world: World, engine: Engine) -> None:
             )  # fmt: skip
             customer = session.get(Customer, world.customers[key])
             assert customer is not None
-            customer.profile = {**(customer.profile or {}), "health": HEALTH_DETAIL}
+            customer.profile = {**(customer.profile or {}), "health": HEALTH_DETAILS[key]}
             call = session.exec(select(Call).where(col(Call.call_sid) == world.calls[key])).one()
-            health = {"kind": "health", "text": HEALTH_DETAIL, "value": HEALTH_DETAIL, "start": 0, "end": 1}
+            health = {"kind": "health", "text": HEALTH_DETAILS[key], "value": HEALTH_DETAILS[key], "start": 0, "end": 1}
             call.entities = [*(call.entities or []), health]
             session.add_all([customer, call])
             session.add(

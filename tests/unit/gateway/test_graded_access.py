@@ -17,7 +17,7 @@ from crm_store.clearance import load_field_grades
 from crm_store.db import session_scope
 from crm_store.models import ApiToken, AuditEntry, Call, ClassificationCorrection, Staff
 from tests.processes import HOTLINE, ROOT, hotline_env
-from tests.review_helpers import BLACKLIST_REASON, HEALTH_DETAIL, MANAGERS, World, add_graded_records
+from tests.review_helpers import BLACKLIST_REASON, HEALTH_DETAILS, MANAGERS, World, add_graded_records
 from workers.settings import Settings
 from workers.understanding.taxonomy import load_taxonomy
 from workers.understanding.train import load_corrections
@@ -181,7 +181,7 @@ async def test_the_corrections_export_keeps_to_scope_masks_by_clearance_and_is_a
     text = json.dumps(await answer.json(), ensure_ascii=False)
     rows = (await answer.json())["items"]
     assert [r["call_sid"] for r in rows] == [world.calls["inside"]]
-    assert world.calls["outside"] not in text and HEALTH_DETAIL not in text
+    assert world.calls["outside"] not in text and HEALTH_DETAILS["inside"] not in text
     health = [e for e in rows[0]["entities"] if e["kind"] == "health"]
     assert health and all(e["value"] == MASK for e in health)
     assert all(e["value"] == MASK for e in rows[0]["predicted"]["entities"] if e["kind"] == "health")
@@ -198,7 +198,7 @@ async def test_a_full_clearance_export_trains_the_classifier(
     assert answer.status == 200
     body = await answer.json()
     assert sorted(r["call_sid"] for r in body["items"]) == sorted(world.calls.values())
-    assert HEALTH_DETAIL in json.dumps(body, ensure_ascii=False)
+    assert all(health in json.dumps(body, ensure_ascii=False) for health in HEALTH_DETAILS.values())
     assert export_reads(engine, "admin.hq") == sorted((c, None) for c in world.customers.values())
     exported = tmp_path / "corrections.json"
     exported.write_text(json.dumps(body, ensure_ascii=False), encoding="utf-8")
