@@ -337,3 +337,30 @@ async def test_the_account_manager_history_of_a_customer_is_an_audited_read(
     )
     assert answer.status == 404
     assert reads_of(engine, "agent.seocho", "account-manager-history") == [(inside, ("account_manager.history",))]
+
+
+# -- the audit trail names only what was shown unmasked ----------------------------------------------------------
+
+
+async def test_a_picture_read_is_audited_with_the_fields_shown_unmasked(
+    world_client: tuple[World, Any], engine: Any
+) -> None:
+    from crm_store.picture import PICTURE_FIELDS
+
+    world, client = world_client
+    inside = world.customers["inside"]
+    for username in ("agent.seocho", "operator.seoul", "admin.hq"):
+        assert (await client.get(f"/api/v1/customers/{inside}", headers=world.auth(username))).status == 200
+    fields = {u: set(reads_of(engine, u, "detail")[0][1]) for u in ("agent.seocho", "operator.seoul", "admin.hq")}
+    everything = set(PICTURE_FIELDS)
+    grade_3_parts = {"alerts[kind=blacklist].reason", "blacklist[].evidence", "blacklist[].reason"}
+    grade_4_parts = {
+        "claims[].diagnosis",
+        "claims[].health",
+        "claims[].injury",
+        "profile.health",
+        "profile.medical_history",
+    }
+    assert fields["agent.seocho"] == everything - {"registration_number"}  # clearance 1
+    assert fields["operator.seoul"] == everything | grade_3_parts  # clearance 3
+    assert fields["admin.hq"] == everything | grade_3_parts | grade_4_parts  # clearance 5
