@@ -328,6 +328,8 @@ async def decide_change(
         new = (value or "").strip()
         if not new:
             raise InvalidInput({"value": "the value to store is required"})
+        if load_field_grades().mask in new:
+            raise InvalidInput({"value": "a masked value stands for hidden data: type the value to store"})
         if field == "phone":
             e164 = normalise_phone(new)
             if e164 is None:

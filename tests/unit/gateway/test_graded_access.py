@@ -141,6 +141,22 @@ async def test_operator_typed_entities_are_redacted_like_the_classifiers(
         assert "1234567" not in repr(correction.corrected)
 
 
+async def test_a_masked_value_is_never_applied_to_the_customer(world_client: tuple[World, Any], engine: Any) -> None:
+    world, client = world_client
+    item = world.items["inside"]
+    csrf = await console_login(client, "operator.seocho")
+    await client.post(f"/console/items/{item}/take", data={"csrf_token": csrf})
+    answer = await client.post(
+        f"/console/items/{item}/changes/0", data={"csrf_token": csrf, "decision": "apply", "value": f"서울시 {MASK}"}
+    )
+    assert answer.status == 422
+    with session_scope(engine) as session:
+        from crm_store.models import Customer
+
+        customer = session.get(Customer, world.customers["inside"])
+        assert customer is not None and MASK not in repr(customer.profile)
+
+
 async def test_a_cleared_operator_edits_the_graded_entity(world_client: tuple[World, Any], engine: Any) -> None:
     world, client = world_client
     sid, item = world.calls["inside"], world.items["inside"]
