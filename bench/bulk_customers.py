@@ -77,7 +77,8 @@ class PhoneSpace:
         self.next_index = 0
         # Blocks the numbering plan never assigns (010-597x to 010-599x): possible numbers, but not valid ones.
         self.unassigned = {
-            block for block in range(low // 10_000, high // 10_000)
+            block
+            for block in range(low // 10_000, high // 10_000)
             if not phonenumbers.is_valid_number(phonenumbers.parse(f"{prefix}{block}1234"))
         }
 
@@ -254,9 +255,12 @@ def generate(plan: Plan) -> Iterator[Chunk]:
             else:
                 roll = rng.random()
                 segment = (
-                    Segment.INFERIOR if blacklisted or roll < 0.07
-                    else Segment.KEY if kind is CustomerKind.CORPORATE and roll < 0.3
-                    else Segment.QUALITY if roll < 0.25
+                    Segment.INFERIOR
+                    if blacklisted or roll < 0.07
+                    else Segment.KEY
+                    if kind is CustomerKind.CORPORATE and roll < 0.3
+                    else Segment.QUALITY
+                    if roll < 0.25
                     else Segment.ORDINARY
                 )
                 since = as_of - timedelta(days=rng.randrange(window))
@@ -270,8 +274,15 @@ def generate(plan: Plan) -> Iterator[Chunk]:
             n_policies += len(drafts)
             n_claims += len(claim_drafts)
         yield Chunk(
-            len(customers), "".join(customers), "".join(phones), "".join(policies), "".join(claims),
-            "".join(blacklist), n_policies, n_claims, len(phones),
+            len(customers),
+            "".join(customers),
+            "".join(phones),
+            "".join(policies),
+            "".join(claims),
+            "".join(blacklist),
+            n_policies,
+            n_claims,
+            len(phones),
         )
 
 
@@ -321,10 +332,12 @@ def _write_samples(conn: psycopg.Connection, plan_rng: random.Random, sample: in
     unknown: list[str] = []
     while len(unknown) < max(1, sample // 10):
         candidates = [f"+8210{plan_rng.randrange(20_000_000, 100_000_000)}" for _ in range(sample)]
-        present = {row[0] for row in conn.execute(
-            "SELECT e164 FROM customer_phone WHERE e164 = ANY(%s)", (candidates,))}
+        present = {
+            row[0] for row in conn.execute("SELECT e164 FROM customer_phone WHERE e164 = ANY(%s)", (candidates,))
+        }
         unknown += [
-            c for c in dict.fromkeys(candidates)
+            c
+            for c in dict.fromkeys(candidates)
             if c not in present and normalise_phone(c) == c and phonenumbers.is_valid_number(phonenumbers.parse(c))
         ]
     unknown_path = RESULTS / "phones_unknown.txt"
@@ -363,25 +376,38 @@ def main(argv: list[str] | None = None) -> int:
     prepared = time.perf_counter()
     print(f"migrations and demo seed: {prepared - started:.1f} s ({demo.customers:,} customers present)")
     if demo.customers > DEMO_CUSTOMERS:
-        print(f"the database already holds {demo.customers:,} customers; run again with --reset to reload",
-              file=sys.stderr)
+        print(
+            f"the database already holds {demo.customers:,} customers; run again with --reset to reload",
+            file=sys.stderr,
+        )
         return 1
 
     with psycopg.connect(_libpq_url(args.database_url)) as conn:
-        units = [(uid, code) for uid, code in conn.execute(
-            "SELECT id, code FROM org_unit WHERE level IN (2, 3) ORDER BY id")]
+        units = [
+            (uid, code) for uid, code in conn.execute("SELECT id, code FROM org_unit WHERE level IN (2, 3) ORDER BY id")
+        ]
         area = {"SEOUL": "+822", "GYEONGGI": "+8231", "BUSAN-CHANGWON": "+8255", "BUSAN": "+8251"}
         plan_units = [(uid, next(v for k, v in area.items() if code.startswith(k))) for uid, code in units]
-        center_managers: dict[int, int] = dict(conn.execute(
-            "SELECT org_unit_id, min(id) FROM staff WHERE role = 'center_manager' GROUP BY org_unit_id").fetchall())
+        center_managers: dict[int, int] = dict(
+            conn.execute(
+                "SELECT org_unit_id, min(id) FROM staff WHERE role = 'center_manager' GROUP BY org_unit_id"
+            ).fetchall()
+        )
         taken = {row[0] for row in conn.execute("SELECT e164 FROM customer_phone")}
         policy_count = args.customers * args.policies_per_customer
         plan = Plan(
-            customers=args.customers, policies_per_customer=args.policies_per_customer, claims=args.claims,
-            chunk=args.chunk, seed=args.seed, secret_key=args.secret_key, as_of=date.today(),
+            customers=args.customers,
+            policies_per_customer=args.policies_per_customer,
+            claims=args.claims,
+            chunk=args.chunk,
+            seed=args.seed,
+            secret_key=args.secret_key,
+            as_of=date.today(),
             customer_base=_reserve_ids(conn, "customer", args.customers),
             policy_base=_reserve_ids(conn, "policy", policy_count),
-            units=plan_units, center_managers=center_managers, taken_phones=taken,
+            units=plan_units,
+            center_managers=center_managers,
+            taken_phones=taken,
         )
         conn.commit()  # the reserved id blocks hold whatever happens to the load
 
@@ -404,8 +430,9 @@ def main(argv: list[str] | None = None) -> int:
                 totals["policies"] += chunk.policies
                 totals["claims"] += chunk.claims
                 if totals["customers"] % (10 * args.chunk) == 0:
-                    print(f"  {totals['customers']:>10,} customers, {time.perf_counter() - prepared:6.1f} s",
-                          flush=True)
+                    print(
+                        f"  {totals['customers']:>10,} customers, {time.perf_counter() - prepared:6.1f} s", flush=True
+                    )
         loaded = time.perf_counter()
         conn.autocommit = True
         conn.execute("ANALYZE customer, customer_phone, policy, claim, blacklist_entry")
@@ -419,8 +446,10 @@ def main(argv: list[str] | None = None) -> int:
         f"{totals['claims']:,} claims in {load:.1f} s ({totals['customers'] / load:,.0f} customers/s)"
     )
     print("  time waiting on COPY per table: " + ", ".join(f"{t} {s:.1f} s" for t, s in seconds.items()))
-    print(f"ANALYZE: {analysed - loaded:.1f} s; total with migrations and seed: {analysed - started:.1f} s; "
-          f"database size {size}")
+    print(
+        f"ANALYZE: {analysed - loaded:.1f} s; total with migrations and seed: {analysed - started:.1f} s; "
+        f"database size {size}"
+    )
     print(f"wrote {known_path} and {unknown_path}")
     return 0
 

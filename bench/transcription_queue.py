@@ -71,15 +71,33 @@ def main() -> None:
     del engine
 
     # Queue: PostgreSQL + Redis + one SimpleWorker process.
-    subprocess.run(["psql", "-h", "127.0.0.1", "-U", "postgres", "-qc",
-                    f"DROP DATABASE IF EXISTS {args.database_url.rsplit('/', 1)[1]}"], check=True)
-    subprocess.run(["psql", "-h", "127.0.0.1", "-U", "postgres", "-qc",
-                    f"CREATE DATABASE {args.database_url.rsplit('/', 1)[1]}"], check=True)
+    subprocess.run(
+        [
+            "psql",
+            "-h",
+            "127.0.0.1",
+            "-U",
+            "postgres",
+            "-qc",
+            f"DROP DATABASE IF EXISTS {args.database_url.rsplit('/', 1)[1]}",
+        ],
+        check=True,
+    )
+    subprocess.run(
+        ["psql", "-h", "127.0.0.1", "-U", "postgres", "-qc", f"CREATE DATABASE {args.database_url.rsplit('/', 1)[1]}"],
+        check=True,
+    )
     from crm_store.migrate import upgrade
 
     upgrade(args.database_url)
-    env = {**os.environ, "DATABASE_URL": args.database_url, "REDIS_URL": args.redis_url,
-           "HOTLINE_ASR_ENGINE": args.engine, "HOTLINE_ASR_THREADS": str(args.threads), "PYTHONUNBUFFERED": "1"}
+    env = {
+        **os.environ,
+        "DATABASE_URL": args.database_url,
+        "REDIS_URL": args.redis_url,
+        "HOTLINE_ASR_ENGINE": args.engine,
+        "HOTLINE_ASR_THREADS": str(args.threads),
+        "PYTHONUNBUFFERED": "1",
+    }
     settings = Settings.from_env(env)
     redis = connect_redis(settings)
     redis.flushdb()
@@ -90,11 +108,20 @@ def main() -> None:
             sid = "CA" + uuid.uuid4().hex
             sids.append(sid)
             session.add(Call(call_sid=sid, pipeline_state="recording_fetched", recording_sid="RE" + sid[2:]))
-            session.add(Recording(call_sid=sid, recording_sid="RE" + sid[2:], content_type="audio/x-wav",
-                                  audio=data, size=len(data)))
+            session.add(
+                Recording(
+                    call_sid=sid, recording_sid="RE" + sid[2:], content_type="audio/x-wav", audio=data, size=len(data)
+                )
+            )
     workers = [
-        subprocess.Popen([sys.executable, "-m", "gateway.cli", "worker", "--queues", "hotline-transcription"],
-                         env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        subprocess.Popen(
+            [sys.executable, "-m", "gateway.cli", "worker", "--queues", "hotline-transcription"],
+            env=env,
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         for _ in range(args.workers)
     ]
     try:

@@ -51,15 +51,25 @@ def test_counts_and_idempotence(seeded: tuple[Engine, DemoSummary]) -> None:
 
 def test_tree_roles_and_admin(seeded: tuple[Engine, DemoSummary]) -> None:
     engine, _ = seeded
-    bad_paths = _rows(engine, """
+    bad_paths = _rows(
+        engine,
+        """
         SELECT u.code FROM org_unit u LEFT JOIN org_unit p ON p.id = u.parent_id
-        WHERE u.path != coalesce(p.path, '/') || u.id || '/'""")
+        WHERE u.path != coalesce(p.path, '/') || u.id || '/'""",
+    )
     assert bad_paths == []
-    present = {(Role(r), OrgLevel(lv)) for r, lv in _rows(
-        engine, "SELECT DISTINCT s.role, u.level FROM staff s JOIN org_unit u ON u.id = s.org_unit_id")}
+    present = {
+        (Role(r), OrgLevel(lv))
+        for r, lv in _rows(
+            engine, "SELECT DISTINCT s.role, u.level FROM staff s JOIN org_unit u ON u.id = s.org_unit_id"
+        )
+    }
     assert present == {(role, level) for role in Role for level in OrgLevel}  # every role at every level
-    assert _rows(engine, "SELECT s.role, s.clearance, u.level FROM staff s JOIN org_unit u "
-                         "ON u.id = s.org_unit_id WHERE s.username = 'admin'") == [("admin", 5, 0)]
+    assert _rows(
+        engine,
+        "SELECT s.role, s.clearance, u.level FROM staff s JOIN org_unit u "
+        "ON u.id = s.org_unit_id WHERE s.username = 'admin'",
+    ) == [("admin", 5, 0)]
 
 
 def test_phones_and_registration_numbers(seeded: tuple[Engine, DemoSummary]) -> None:
@@ -67,10 +77,13 @@ def test_phones_and_registration_numbers(seeded: tuple[Engine, DemoSummary]) -> 
     phones = [p for (p,) in _rows(engine, "SELECT e164 FROM customer_phone")]
     assert len(phones) == len(set(phones)) and all(re.fullmatch(r"\+82[1-9]\d{7,9}", p) for p in phones)
     # Every text column of customer, cast as text: no 13-digit run outside a hexadecimal hash.
-    clear = _rows(engine, r"""
+    clear = _rows(
+        engine,
+        r"""
         SELECT id FROM customer
         WHERE concat_ws(' ', name, kind, segment, registration_masked, registration_hash)
-              ~ '(^|[^0-9a-f])[0-9]{6}-?[0-9]{7}([^0-9a-f]|$)'""")
+              ~ '(^|[^0-9a-f])[0-9]{6}-?[0-9]{7}([^0-9a-f]|$)'""",
+    )
     assert clear == []
     assert _rows(engine, "SELECT count(*) FROM customer WHERE registration_hash !~ '^[0-9a-f]{64}$'") == [(0,)]
 
@@ -78,10 +91,15 @@ def test_phones_and_registration_numbers(seeded: tuple[Engine, DemoSummary]) -> 
 def test_segments_blacklist_and_demo_callers(seeded: tuple[Engine, DemoSummary]) -> None:
     engine, summary = seeded
     assert set(summary.segments) == set(Segment) and summary.blacklisted >= 1
-    assert _rows(engine, "SELECT count(*) FROM customer c WHERE c.blacklisted AND NOT EXISTS "
-                         "(SELECT 1 FROM blacklist_entry b WHERE b.customer_id = c.id)") == [(0,)]
-    query = ("SELECT c.name, c.segment, c.blacklisted FROM customer c "
-             "JOIN customer_phone p ON p.customer_id = c.id WHERE p.e164 = :phone")
+    assert _rows(
+        engine,
+        "SELECT count(*) FROM customer c WHERE c.blacklisted AND NOT EXISTS "
+        "(SELECT 1 FROM blacklist_entry b WHERE b.customer_id = c.id)",
+    ) == [(0,)]
+    query = (
+        "SELECT c.name, c.segment, c.blacklisted FROM customer c "
+        "JOIN customer_phone p ON p.customer_id = c.id WHERE p.e164 = :phone"
+    )
     assert _rows(engine, query, phone=DEMO_CALLER) == [("김민준", "quality", False)]
     ((_, segment, blacklisted),) = _rows(engine, query, phone=DEMO_BLACKLISTED_CALLER)
     assert blacklisted and segment == "inferior"
@@ -91,8 +109,12 @@ def test_sequences_continue_after_the_bulk_insert(seeded: tuple[Engine, DemoSumm
     engine, _ = seeded
     with engine.begin() as conn:
         org_unit = conn.scalar(text("SELECT id FROM org_unit WHERE code = 'HQ'"))
-        new_id = conn.scalar(text("INSERT INTO customer (kind, name, org_unit_id, segment, blacklisted, created_at) "
-                                  "VALUES ('individual', '홍길동', :unit, 'ordinary', false, now()) RETURNING id"),
-                             {"unit": org_unit})
+        new_id = conn.scalar(
+            text(
+                "INSERT INTO customer (kind, name, org_unit_id, segment, blacklisted, created_at) "
+                "VALUES ('individual', '홍길동', :unit, 'ordinary', false, now()) RETURNING id"
+            ),
+            {"unit": org_unit},
+        )
         assert new_id > CUSTOMERS
         conn.rollback()

@@ -73,8 +73,10 @@ def test_counts(seeded: tuple[Engine, DemoSummary]) -> None:
 
 
 def test_org_tree_and_materialised_paths(engine: Engine) -> None:
-    units = {uid: (code, level, parent, path) for uid, code, level, parent, path in
-             _rows(engine, "SELECT id, code, level, parent_id, path FROM org_unit")}
+    units = {
+        uid: (code, level, parent, path)
+        for uid, code, level, parent, path in _rows(engine, "SELECT id, code, level, parent_id, path FROM org_unit")
+    }
     by_level = Counter(level for _, level, _, _ in units.values())
     assert by_level == {0: 1, 1: 3, 2: 8, 3: 16}
     (head,) = [uid for uid, (code, level, _, _) in units.items() if level == 0]
@@ -89,8 +91,11 @@ def test_org_tree_and_materialised_paths(engine: Engine) -> None:
 
 
 def test_every_role_at_the_promised_levels(engine: Engine) -> None:
-    staff = _rows(engine, "SELECT s.role, u.level, u.path, s.username, s.full_name, s.clearance, s.password_hash "
-                          "FROM staff s JOIN org_unit u ON u.id = s.org_unit_id")
+    staff = _rows(
+        engine,
+        "SELECT s.role, u.level, u.path, s.username, s.full_name, s.clearance, s.password_hash "
+        "FROM staff s JOIN org_unit u ON u.id = s.org_unit_id",
+    )
     present = {(Role(role), OrgLevel(level)) for role, level, *_ in staff}
     assert PROMISED <= present
     # Each province holds every role at each of its three levels.
@@ -99,10 +104,13 @@ def test_every_role_at_the_promised_levels(engine: Engine) -> None:
     for province in provinces:
         present_here = {(Role(role), OrgLevel(level)) for role, level, path, *_ in staff if path.startswith(province)}
         assert present_here == {(role, level) for role in Role for level in OrgLevel if level != OrgLevel.HEAD_OFFICE}
-    units_without_center = _rows(engine, """
+    units_without_center = _rows(
+        engine,
+        """
         SELECT u.code FROM org_unit u WHERE NOT EXISTS (
             SELECT 1 FROM staff s WHERE s.org_unit_id = u.id AND s.role = 'center_manager')
-        OR NOT EXISTS (SELECT 1 FROM staff s WHERE s.org_unit_id = u.id AND s.role = 'operator')""")
+        OR NOT EXISTS (SELECT 1 FROM staff s WHERE s.org_unit_id = u.id AND s.role = 'operator')""",
+    )
     assert units_without_center == []
     assert all(re.fullmatch(r"[가-힣]{2,4}", name) for *_, name, _, _ in staff)
     assert all(1 <= clearance <= 5 for *_, clearance, _pw in staff)
@@ -113,8 +121,11 @@ def test_every_role_at_the_promised_levels(engine: Engine) -> None:
 
 
 def test_admin_at_head_office(engine: Engine) -> None:
-    rows = _rows(engine, "SELECT s.role, s.clearance, u.level, u.code FROM staff s "
-                         "JOIN org_unit u ON u.id = s.org_unit_id WHERE s.username = 'admin'")
+    rows = _rows(
+        engine,
+        "SELECT s.role, s.clearance, u.level, u.code FROM staff s "
+        "JOIN org_unit u ON u.id = s.org_unit_id WHERE s.username = 'admin'",
+    )
     assert rows == [("admin", 5, 0, "HQ")]
 
 
@@ -126,14 +137,15 @@ def test_phones_are_unique_e164(engine: Engine) -> None:
     assert any(p.startswith("+8210") for p in phones)
     landlines = [p for p in phones if not p.startswith("+8210")]
     assert all(any(p.startswith(area) for p in landlines) for area in ("+822", "+8231", "+8251", "+8255"))
-    (without_phone,) = _rows(engine, "SELECT count(*) FROM customer c WHERE NOT EXISTS "
-                                     "(SELECT 1 FROM customer_phone p WHERE p.customer_id = c.id)")[0]
+    (without_phone,) = _rows(
+        engine,
+        "SELECT count(*) FROM customer c WHERE NOT EXISTS (SELECT 1 FROM customer_phone p WHERE p.customer_id = c.id)",
+    )[0]
     assert without_phone == 0
 
 
 def test_no_registration_number_in_clear(engine: Engine) -> None:
-    string_columns = [c["name"] for c in inspect(engine).get_columns("customer")
-                      if c["type"].python_type is str]
+    string_columns = [c["name"] for c in inspect(engine).get_columns("customer") if c["type"].python_type is str]
     assert {"name", "registration_hash", "registration_masked"} <= set(string_columns)
     # 13 digits, written plain or 6-7, and not a run inside a hexadecimal hash.
     thirteen_digits = re.compile(r"(?<![0-9a-fA-F])\d{6}-?\d{7}(?![0-9a-fA-F])")
@@ -153,29 +165,49 @@ def test_names_policies_and_claims_look_real(engine: Engine) -> None:
     policies = _rows(engine, "SELECT policy_number, line, premium, start_date, end_date FROM policy")
     assert len({p[0] for p in policies}) == len(policies)
     assert {line for _, line, *_ in policies} == {
-        "auto", "home", "fire", "cargo", "liability", "personal_accident", "travel", "property"}
+        "auto",
+        "home",
+        "fire",
+        "cargo",
+        "liability",
+        "personal_accident",
+        "travel",
+        "property",
+    }
     for number, _line, _premium, start, end in policies:
         start, end = date.fromisoformat(str(start)), date.fromisoformat(str(end))
         assert re.fullmatch(rf"[A-Z]{{2}}-{start.year}-\d{{7}}", number)
         assert 365 <= (end - start).days <= 366
         assert AS_OF - timedelta(days=4 * 366) <= start <= AS_OF
-    auto = _rows(engine, "SELECT min(p.premium), max(p.premium) FROM policy p JOIN customer c "
-                         "ON c.id = p.customer_id WHERE c.kind = 'individual' AND p.line = 'auto'")[0]
+    auto = _rows(
+        engine,
+        "SELECT min(p.premium), max(p.premium) FROM policy p JOIN customer c "
+        "ON c.id = p.customer_id WHERE c.kind = 'individual' AND p.line = 'auto'",
+    )[0]
     assert 600_000 <= auto[0] and auto[1] <= 1_800_000
     statuses = {s for (s,) in _rows(engine, "SELECT DISTINCT status FROM claim")}
     assert statuses == {"open", "paid", "closed", "rejected"}
-    (bad,) = _rows(engine, "SELECT count(*) FROM claim k JOIN policy p ON p.id = k.policy_id "
-                           "WHERE k.customer_id != p.customer_id OR k.occurred_on < p.start_date "
-                           "OR k.occurred_on >= p.end_date")[0]
+    (bad,) = _rows(
+        engine,
+        "SELECT count(*) FROM claim k JOIN policy p ON p.id = k.policy_id "
+        "WHERE k.customer_id != p.customer_id OR k.occurred_on < p.start_date "
+        "OR k.occurred_on >= p.end_date",
+    )[0]
     assert bad == 0
     two_years_ago = (AS_OF - timedelta(days=730)).isoformat()
-    frequent = _rows(engine, "SELECT customer_id FROM claim WHERE occurred_on > :since "
-                             "GROUP BY customer_id HAVING count(*) >= 5", since=two_years_ago)
+    frequent = _rows(
+        engine,
+        "SELECT customer_id FROM claim WHERE occurred_on > :since GROUP BY customer_id HAVING count(*) >= 5",
+        since=two_years_ago,
+    )
     assert len(frequent) >= 10
-    high_loss = _rows(engine, """
+    high_loss = _rows(
+        engine,
+        """
         SELECT c.id FROM customer c
         WHERE (SELECT sum(paid_amount) FROM claim WHERE customer_id = c.id)
-            > 3 * (SELECT sum(premium) FROM policy WHERE customer_id = c.id)""")
+            > 3 * (SELECT sum(premium) FROM policy WHERE customer_id = c.id)""",
+    )
     assert len(high_loss) >= 10
 
 
@@ -183,18 +215,25 @@ def test_segments_and_blacklist(engine: Engine) -> None:
     segments = dict(_rows(engine, "SELECT segment, count(*) FROM customer GROUP BY segment"))
     assert set(segments) == set(Segment)
     assert _rows(engine, "SELECT DISTINCT kind FROM customer WHERE segment = 'key'") == [("corporate",)]
-    entries = _rows(engine, """
+    entries = _rows(
+        engine,
+        """
         SELECT c.blacklisted, c.segment, b.reason, s.role FROM blacklist_entry b
-        JOIN customer c ON c.id = b.customer_id JOIN staff s ON s.id = b.proposed_by_id""")
+        JOIN customer c ON c.id = b.customer_id JOIN staff s ON s.id = b.proposed_by_id""",
+    )
     (listed,) = _rows(engine, "SELECT count(*) FROM customer WHERE blacklisted")[0]
     assert len(entries) == listed >= 1
-    assert all(flag and segment == "inferior" and re.search(r"[가-힣]", reason) and role == "center_manager"
-               for flag, segment, reason, role in entries)
+    assert all(
+        flag and segment == "inferior" and re.search(r"[가-힣]", reason) and role == "center_manager"
+        for flag, segment, reason, role in entries
+    )
 
 
 def test_demo_callers(engine: Engine) -> None:
-    query = ("SELECT c.name, c.kind, c.segment, c.blacklisted, c.id FROM customer c "
-             "JOIN customer_phone p ON p.customer_id = c.id WHERE p.e164 = :phone")
+    query = (
+        "SELECT c.name, c.kind, c.segment, c.blacklisted, c.id FROM customer c "
+        "JOIN customer_phone p ON p.customer_id = c.id WHERE p.e164 = :phone"
+    )
     ((name, kind, segment, blacklisted, customer_id),) = _rows(engine, query, phone=DEMO_CALLER)
     assert (name, kind, segment, blacklisted) == ("김민준", "individual", "quality", False)
     assert ("auto",) in _rows(engine, "SELECT line FROM policy WHERE customer_id = :id", id=customer_id)
@@ -219,8 +258,13 @@ def test_same_seed_same_data(tmp_path: Path) -> None:
         engine = _migrated_engine(tmp_path / f"{name}.sqlite3")
         try:
             seed_demo(engine, secret_key=SECRET, customers=150, as_of=AS_OF)
-            snapshots.append(_rows(engine, "SELECT c.name, c.registration_hash, p.e164 FROM customer c "
-                                           "JOIN customer_phone p ON p.customer_id = c.id ORDER BY p.id"))
+            snapshots.append(
+                _rows(
+                    engine,
+                    "SELECT c.name, c.registration_hash, p.e164 FROM customer c "
+                    "JOIN customer_phone p ON p.customer_id = c.id ORDER BY p.id",
+                )
+            )
         finally:
             engine.dispose()
     assert snapshots[0] == snapshots[1]
