@@ -28,6 +28,7 @@ from sqlmodel import col, select
 from crm_store.db import make_engine, session_scope
 from crm_store.models import Call, OrgUnit, ReviewEvent, ReviewItem
 from crm_store.picture import PICTURE_FIELDS, picture_audit_fields
+from crm_store.review import CORRECTION_FIELDS, CORRECTIONS_EXPORT
 from crm_store.routing import load_routing_rules
 from gateway.api import CALL_RECORD_FIELDS, CALL_RECORD_PURPOSE
 from gateway.simulator import SimulatedCall, run_simulated_call, telephone_recording
@@ -367,6 +368,8 @@ async def test_calls_are_routed_reviewed_forwarded_closed_and_every_read_audited
             ("operator.seocho", "review", sid, ("recording",)): county_seen.count("GET", f"{item_path}/recording")
             + county_seen.count("GET", f"{item_path}/recording", 206),
             ("operator.gangnam", "detail", sid, picture): city_seen.count("GET", item_path),
+            # The administrator's export of the corrections (training data) read the customer's call too.
+            ("admin.hq", CORRECTIONS_EXPORT, None, tuple(sorted(CORRECTION_FIELDS))): 1,
         }
     )
     # The county operator opened the page after taking, after the correction (and after a change decision).
