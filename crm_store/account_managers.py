@@ -21,6 +21,8 @@ from sqlalchemy.orm import aliased
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from crm_store.audit import record_read
+from crm_store.clearance import mask_fields
 from crm_store.errors import CustomerNotFound, NotFound
 from crm_store.models import (
     AccountAssignment,
@@ -47,6 +49,11 @@ from crm_store.validation import Conflict, InvalidInput, NotAllowed
 PROVINCE_APPROVED = frozenset({ManagerGrade.PRINCIPAL, ManagerGrade.SENIOR})
 APPROVER_ROLES = frozenset({Role.CENTER_MANAGER, Role.EXECUTIVE, Role.ADMIN})
 GRASS_ROOTS = frozenset({OrgLevel.CITY, OrgLevel.COUNTY})
+# Audit trail of the reads here: which fields of the customer were shown, and why.
+HISTORY_FIELDS = ("account_manager.history",)
+HISTORY_PURPOSE = "account-manager-history"
+EVENT_FIELDS = ("customer_event.at", "customer_event.kind", "customer_event.level")  # reason: when shown unmasked
+EVENTS_PURPOSE = "account-manager-events"
 
 
 class CertificationCreate(SQLModel):
@@ -196,13 +203,14 @@ def assignment_history_query(customer_id: int) -> Any:
 
 
 async def assignment_history(session: AsyncSession, viewer: Viewer, customer_id: int) -> list[dict[str, Any]]:
-    """Every manager the customer has had, newest first."""
+    """Every manager the customer has had, newest first: a read of the customer, audited in the session."""
     visible = (
         await session.exec(select(col(Customer.id)).where(col(Customer.id) == customer_id, customer_in_scope(viewer)))
     ).first()
     if visible is None:
         raise CustomerNotFound(f"no customer {customer_id}")
     rows = (await session.exec(assignment_history_query(customer_id))).all()
+    record_read(session, viewer, customer_id=customer_id, fields=HISTORY_FIELDS, purpose=HISTORY_PURPOSE)
     return [
         {
             "username": username,
@@ -261,28 +269,48 @@ async def manager_profile(session: AsyncSession, viewer: Viewer, username: str) 
 async def manager_events(
     session: AsyncSession, viewer: Viewer, username: str, *, limit: int = 100
 ) -> list[dict[str, Any]]:
-    """The manager's customer events, newest first."""
+    """The manager's events about customers in the viewer's scope, newest first. Graded text (a blacklist reason)
+    is masked below its grade (the `customer_event` document of the field grades); each customer named is read,
+    audited in the session with the fields shown."""
     staff, _ = await _manager(session, viewer, username)
     events = (
         await session.exec(
             select(CustomerEvent)
-            .where(col(CustomerEvent.account_manager_id) == staff.id)
+            .join(Customer, col(Customer.id) == col(CustomerEvent.customer_id))
+            .where(col(CustomerEvent.account_manager_id) == staff.id, customer_in_scope(viewer))
             .order_by(col(CustomerEvent.id).desc())
             .limit(limit)
         )
     ).all()
-    return [
+    shown = mask_fields(
+        viewer,
+        "customer_event",
         {
-            "id": e.id,
-            "customer_id": e.customer_id,
-            "kind": e.kind,
-            "level": e.level,
-            "reason": e.reason,
-            "call_sid": e.call_sid,
-            "at": e.created_at.isoformat(),
-        }
-        for e in events
-    ]
+            "events": [
+                {
+                    "id": e.id,
+                    "customer_id": e.customer_id,
+                    "kind": e.kind,
+                    "level": e.level,
+                    "reason": e.reason,
+                    "call_sid": e.call_sid,
+                    "at": e.created_at.isoformat(),
+                }
+                for e in events
+            ]
+        },
+    )
+    masked = {int(path[len("events[") : path.index("]")]) for path in shown["masked_fields"]}
+    fields: dict[int, set[str]] = {}
+    items = []
+    for index, event in enumerate(shown["events"]):
+        items.append({**event, "masked_fields": ["reason"] if index in masked else []})
+        seen = fields.setdefault(event["customer_id"], set(EVENT_FIELDS))
+        if index not in masked:
+            seen.add("customer_event.reason")
+    for customer_id in sorted(fields):
+        record_read(session, viewer, customer_id=customer_id, fields=fields[customer_id], purpose=EVENTS_PURPOSE)
+    return items
 
 
 async def monthly_report(session: AsyncSession, viewer: Viewer, username: str, *, month: date) -> dict[str, Any]:

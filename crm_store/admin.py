@@ -40,7 +40,7 @@ from crm_store.models import (
     Staff,
     StaffPublic,
 )
-from crm_store.scope import Viewer
+from crm_store.scope import CommandLine, Viewer
 from crm_store.validation import Conflict, InvalidInput, NotAllowed
 
 USERNAME = re.compile(r"[a-z0-9][a-z0-9._-]{1,63}")
@@ -57,15 +57,6 @@ ROLE_LABELS = {
     Role.ADMIN: "관리자",
 }
 LEVEL_LABELS = {0: "본사", 1: "지역본부", 2: "시 지점", 3: "현/군 지점"}
-
-
-@dataclass(frozen=True)
-class CommandLine:
-    """The server's operator at the command line: full authority, recorded under the operating-system user."""
-
-    username: str
-    staff_id: int | None = None
-    remote_addr: str | None = None
 
 
 Actor = Viewer | CommandLine

@@ -12,12 +12,15 @@ from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import ColumnElement, exists, or_
+from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from crm_store.audit import record_change
 from crm_store.errors import NotFound, StoreError
 from crm_store.models import ApiToken, LoginLockout, Role, Staff
-from crm_store.scope import Viewer
+from crm_store.scope import CommandLine, Viewer, unit_in_scope
 
 MAX_FAILURES = 5
 LOCKOUT = timedelta(minutes=15)
@@ -25,6 +28,7 @@ MIN_PASSWORD_LENGTH = 8
 _HASHER = PasswordHasher()
 # Verified against when the username is unknown, so that an unknown name costs the same time as a wrong password.
 _DUMMY_HASH = _HASHER.hash("hotline-no-such-user")
+_HOLDER = aliased(Staff, name="token_holder")
 
 
 class LoginFailed(StoreError):
@@ -127,20 +131,46 @@ def token_public(token: ApiToken) -> dict[str, Any]:
     }
 
 
-async def list_tokens(session: AsyncSession, viewer: Viewer) -> list[ApiToken]:
-    """The viewer's own tokens (an administrator sees everyone's)."""
-    query = select(ApiToken).order_by(col(ApiToken.id).desc())
+def tokens_in_reach(viewer: Viewer) -> ColumnElement[bool]:
+    """The tokens a staff member may list and revoke: their own; an administrator's, also those of the staff of
+    their part of the organisation (never a token of someone above or beside them)."""
+    own = col(ApiToken.staff_id) == viewer.staff_id
     if viewer.role is not Role.ADMIN:
-        query = query.where(col(ApiToken.staff_id) == viewer.staff_id)
+        return own
+    return or_(
+        own,
+        exists().where(col(_HOLDER.id) == col(ApiToken.staff_id), unit_in_scope(viewer, col(_HOLDER.org_unit_id))),
+    )
+
+
+async def list_tokens(session: AsyncSession, viewer: Viewer) -> list[ApiToken]:
+    """The viewer's own tokens (an administrator's: those of their part of the organisation too)."""
+    query = select(ApiToken).where(tokens_in_reach(viewer)).order_by(col(ApiToken.id).desc())
     return list((await session.exec(query)).all())
 
 
-async def revoke_token(session: AsyncSession, viewer: Viewer, token_id: int, *, now: datetime) -> ApiToken:
-    """Revoke one of the viewer's own tokens (an administrator may revoke any); NotFound otherwise."""
-    token = await session.get(ApiToken, token_id)
-    if token is None or (token.staff_id != viewer.staff_id and viewer.role is not Role.ADMIN):
+async def revoke_token(
+    session: AsyncSession, actor: Viewer | CommandLine, token_id: int, *, now: datetime
+) -> tuple[ApiToken, Staff]:
+    """Revoke a token within the actor's reach (`tokens_in_reach`; the command line reaches every token), with the
+    staff member holding it; NotFound otherwise, as for a token that does not exist. Audited once, when revoked."""
+    query = select(ApiToken, Staff).join(Staff, col(Staff.id) == col(ApiToken.staff_id)).where(ApiToken.id == token_id)
+    if isinstance(actor, Viewer):
+        query = query.where(tokens_in_reach(actor))
+    row = (await session.exec(query)).first()
+    if row is None:
         raise NotFound(f"no token {token_id}")
+    token, holder = row
     if token.revoked_at is None:
         token.revoked_at = now
         session.add(token)
-    return token
+        record_change(
+            session,
+            actor,
+            action="token.revoked",
+            target=f"token:{token.id}",
+            org_unit_id=holder.org_unit_id,
+            detail={"username": holder.username, "label": token.label, "revoked_at": [None, now.isoformat()]},
+            now=now,
+        )
+    return token, holder

@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 import json
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -17,6 +18,7 @@ from typing import Any
 from crm_store.scope import Viewer
 
 _FILTER = re.compile(r"^(?P<key>[^\[]+)\[(?:(?P<fkey>[^=\]]+)=(?P<fvalue>[^\]]*))?\]$")
+_FIELD = re.compile(r"[^.\[]+")  # a whole top-level field, not a part of one
 
 
 @dataclass(frozen=True)
@@ -94,3 +96,27 @@ def mask_fields(
         _mask_path(result, path.split("."), grades.mask, hidden, "")
     result["masked_fields"] = sorted(hidden)
     return result
+
+
+def masked_items(
+    viewer: Viewer, document: str, key: str, items: list[Any], grades: FieldGrades | None = None
+) -> set[int]:
+    """The indexes of the items of list `key` that the viewer would see (partly) masked in `document`."""
+    masked = mask_fields(viewer, document, {key: items}, grades)["masked_fields"]
+    prefix = f"{key}["
+    return {int(path[len(prefix) : path.index("]")]) for path in masked if path.startswith(prefix)}
+
+
+def shown_fields(clearance: int, document: str, fields: Iterable[str], grades: FieldGrades | None = None) -> list[str]:
+    """What an audit entry names as read at this clearance: the document's fields but those masked whole, and the
+    graded parts of fields (`blacklist[].reason`) shown unmasked."""
+    grades = grades or load_field_grades()
+    graded = grades.documents.get(document, {})
+    masked_whole = {path for path, grade in graded.items() if clearance < grade and _FIELD.fullmatch(path)}
+    listed = {field for field in fields if field not in masked_whole}
+    shown_parts = {
+        path
+        for path, grade in graded.items()
+        if clearance >= grade and not _FIELD.fullmatch(path) and _FIELD.match(path)[0] in listed  # type: ignore[index]
+    }
+    return sorted(listed | shown_parts)

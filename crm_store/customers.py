@@ -47,12 +47,12 @@ from crm_store.phones import mask_phone, normalise_phone
 from crm_store.picture import (
     PICTURE_CALLS,
     PICTURE_CLAIMS,
-    PICTURE_FIELDS,
     PICTURE_HISTORY,
     PICTURE_RECENT_CALLS,
     PictureSource,
     customer_document,
     first_year_shown,
+    picture_audit_fields,
 )
 from crm_store.profiles import parse_profile
 from crm_store.rules import Rules
@@ -560,7 +560,7 @@ async def customer_picture(
         session,
         viewer,
         customer_id=source["id"],
-        fields=PICTURE_FIELDS,
+        fields=picture_audit_fields(viewer.clearance),
         call_sid=call_sid,
         purpose="lookup" if phone is not None else "detail",
     )

@@ -12,11 +12,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date, timedelta
+from functools import cache
 from typing import Any, TypedDict
 
 from crm_store.alerts import alerts_for
 from crm_store.blacklist import hits_from_rows
-from crm_store.clearance import mask_fields
+from crm_store.clearance import mask_fields, shown_fields
 from crm_store.models import CallType, CustomerKind, Segment
 from crm_store.rules import Rules
 from crm_store.scope import Viewer
@@ -29,7 +30,7 @@ PICTURE_HISTORY = 10
 REQUEST_DAYS = 90
 _REQUEST_TYPES = frozenset({CallType.COMPLAINT.value, CallType.REPORT.value, CallType.DISPATCH.value})
 
-# The keys of the answer, in order; the audit row of a read names them.
+# The keys of the answer, in order; the audit row of a read names those shown (`picture_audit_fields`).
 PICTURE_FIELDS = (
     "id",
     "name",
@@ -95,6 +96,13 @@ class PictureSource(TypedDict):
     calls: list[list[Any]]  # [type, day created (UTC)] of the last PICTURE_CALLS calls, newest first
     recent_calls: list[dict[str, Any]]  # call_sid, type, topic, status, started_at of the last few calls
     segment_history: list[dict[str, Any]]  # from, to, reason, at, by (newest first)
+
+
+@cache
+def picture_audit_fields(clearance: int) -> tuple[str, ...]:
+    """The fields the audit row of a picture read at this clearance names: those not masked whole, and the graded
+    parts shown (`crm_store.clearance.shown_fields`)."""
+    return tuple(shown_fields(clearance, "customer", PICTURE_FIELDS))
 
 
 def entitlements_for(rules: Rules, segment: Segment, kind: CustomerKind, lines: set[str]) -> list[dict[str, str]]:

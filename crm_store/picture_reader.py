@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import date
+from functools import cache
 from typing import Any
 
 import orjson
@@ -27,12 +28,12 @@ from crm_store.errors import CustomerNotFound
 from crm_store.picture import (
     PICTURE_CALLS,
     PICTURE_CLAIMS,
-    PICTURE_FIELDS,
     PICTURE_HISTORY,
     PICTURE_RECENT_CALLS,
     PictureSource,
     customer_document,
     first_year_shown,
+    picture_audit_fields,
 )
 from crm_store.rules import Rules
 from crm_store.scope import Viewer
@@ -164,8 +165,12 @@ _PICTURES_PG = f"""
         FROM vehicle v WHERE v.customer_id = c.id) vh
 """
 _COLUMNS = 11
-# The audit row names the fields read: the same for every read, so written once.
-_FIELDS_JSON = orjson.dumps(sorted(PICTURE_FIELDS)).decode()
+
+
+@cache
+def _fields_json(clearance: int) -> str:
+    """The audit row names the fields shown: the same for every read at one clearance, so written once each."""
+    return orjson.dumps(picture_audit_fields(clearance)).decode()
 
 
 @dataclass(frozen=True)
@@ -192,7 +197,7 @@ def _columns(requests: list[PictureRequest]) -> list[list[Any]]:
             "lookup" if r.phone is not None else "detail",
             r.call_sid,
             (r.viewer.remote_addr or "")[:64] or None,
-            _FIELDS_JSON,
+            _fields_json(r.viewer.clearance),
             r.first_year,
         )
         for column, value in zip(columns, values, strict=True):

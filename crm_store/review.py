@@ -7,6 +7,8 @@ queue), so of two operators pressing "take" at once exactly one wins.
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -15,7 +17,9 @@ from sqlalchemy.orm import aliased
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from crm_store.audit import record_read
 from crm_store.blacklist import normalise_plate
+from crm_store.clearance import load_field_grades, mask_fields, masked_items
 from crm_store.errors import CallNotFound, NotFound
 from crm_store.models import (
     Call,
@@ -52,6 +56,9 @@ PROFILE_FIELDS = frozenset(
     }
 )
 _ROOT = aliased(OrgUnit, name="viewer_root")
+# (kind, value typed by a person) -> the value safe to store: the classifier's redaction, which lives in `workers`
+# (the store imports nothing of ours), so the caller passes it in.
+EntityRedactor = Callable[[str, str], str]
 
 
 def _viewer_is_head_office(viewer: Viewer) -> ColumnElement[bool]:
@@ -179,6 +186,54 @@ async def _worked_item(session: AsyncSession, viewer: Viewer, item_id: int) -> R
     return item
 
 
+def entities_for_viewer(
+    viewer: Viewer, entities: list[dict[str, Any]]
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The call's entities split for a reviewer: those they may see and edit, and those above their clearance
+    (masked), which are shown read-only and kept as they are when the classification is saved."""
+    hidden = masked_items(viewer, "call", "entities", entities)
+    editable = [entity for index, entity in enumerate(entities) if index not in hidden]
+    masked = mask_fields(viewer, "call", {"entities": [entities[index] for index in sorted(hidden)]})["entities"]
+    return editable, masked
+
+
+def _entity_value(entity: dict[str, Any]) -> str:
+    return str(entity.get("value", entity.get("text")) or "")
+
+
+def _canonical(entity: dict[str, Any]) -> str:
+    return json.dumps(entity, sort_keys=True, ensure_ascii=False, default=str)
+
+
+def merge_entities(
+    viewer: Viewer, current: list[dict[str, Any]], submitted: list[dict[str, Any]], *, redact: EntityRedactor
+) -> list[dict[str, Any]]:
+    """The entities to store when a reviewer submits `submitted` for a call holding `current`.
+
+    Entities above the reviewer's clearance are kept unchanged: the reviewer never saw them, so nothing they
+    submit replaces them, and a value carrying the mask is dropped (it stands for a hidden original, never for
+    data). Typed values are redacted like the classifier's; an entity submitted unchanged keeps its offsets."""
+    mask = load_field_grades().mask
+    hidden = masked_items(viewer, "call", "entities", current)
+    unmatched = [entity for index, entity in enumerate(current) if index not in hidden]
+    merged: list[dict[str, Any]] = []
+    for entity in submitted:
+        kind, value = str(entity.get("kind") or "").strip(), _entity_value(entity).strip()
+        if not kind or not value or mask in kind or mask in value:
+            continue
+        value = redact(kind, value)
+        same = next((e for e in unmatched if e.get("kind") == kind and _entity_value(e) == value), None)
+        if same is not None:
+            unmatched.remove(same)
+            merged.append(same)
+        else:
+            merged.append({"kind": kind, "value": value})
+    merged += [current[index] for index in sorted(hidden)]
+    if sorted(map(_canonical, merged)) == sorted(map(_canonical, current)):
+        return list(current)  # confirmed as it was: same order, so that the training row says "unchanged"
+    return merged
+
+
 async def correct_classification(
     session: AsyncSession,
     viewer: Viewer,
@@ -187,17 +242,21 @@ async def correct_classification(
     type_: str,
     topic: str,
     entities: list[dict[str, Any]],
+    redact: EntityRedactor,
     now: datetime,
 ) -> ClassificationCorrection:
-    """Confirm or correct type, topic and entities; the call is updated and the correction kept as training data."""
+    """Confirm or correct type, topic and entities; the call is updated and the correction kept as training data.
+
+    `entities` are those the reviewer may see (`entities_for_viewer`); the rest are kept (`merge_entities`)."""
     item = await _worked_item(session, viewer, item_id)
     if type_ not in {t.value for t in CallType}:
         raise InvalidInput({"type": "one of " + ", ".join(t.value for t in CallType)})
     if not topic.startswith(f"{type_}."):
         raise InvalidInput({"topic": f"a topic of the type, such as {type_}.other"})
     call = (await session.exec(select(Call).where(col(Call.call_sid) == item.call_sid))).one()
-    predicted = {"type": call.type, "topic": call.topic, "entities": call.entities or []}
-    corrected = {"type": type_, "topic": topic, "entities": entities}
+    current = list(call.entities or [])
+    predicted = {"type": call.type, "topic": call.topic, "entities": current}
+    corrected = {"type": type_, "topic": topic, "entities": merge_entities(viewer, current, entities, redact=redact)}
     changed = predicted != corrected
     correction = ClassificationCorrection(
         call_sid=call.call_sid,
@@ -210,7 +269,7 @@ async def correct_classification(
         created_at=now,
     )
     session.add(correction)
-    call.type, call.topic, call.entities, call.updated_at = CallType(type_), topic, entities, now
+    call.type, call.topic, call.entities, call.updated_at = CallType(type_), topic, corrected["entities"], now
     item.type, item.topic, item.updated_at = type_, topic, now
     session.add_all([call, item])
     session.add(
@@ -269,6 +328,8 @@ async def decide_change(
         new = (value or "").strip()
         if not new:
             raise InvalidInput({"value": "the value to store is required"})
+        if load_field_grades().mask in new:
+            raise InvalidInput({"value": "a masked value stands for hidden data: type the value to store"})
         if field == "phone":
             e164 = normalise_phone(new)
             if e164 is None:
@@ -359,33 +420,48 @@ async def item_events(session: AsyncSession, item_id: int) -> list[ReviewEvent]:
     return list((await session.exec(query)).all())
 
 
+# What a training row tells about the caller: each export is in the trail of every customer it names.
+CORRECTION_FIELDS = ("correction.entities", "correction.predicted", "correction.text")
+CORRECTIONS_EXPORT = "corrections-export"
+
+
+def _correction_row(viewer: Viewer, correction: ClassificationCorrection, transcript: str | None) -> dict[str, Any]:
+    """A training row as this viewer may see it: the entities (corrected and predicted) masked by the call's grades."""
+    corrected = mask_fields(viewer, "call", {"entities": correction.corrected.get("entities") or []})
+    predicted = mask_fields(viewer, "call", {"entities": (correction.predicted or {}).get("entities") or []})
+    return {
+        "id": correction.id,
+        "call_sid": correction.call_sid,
+        "text": transcript,
+        "type": correction.corrected.get("type"),
+        "topic": correction.corrected.get("topic"),
+        "entities": corrected["entities"],
+        "predicted": {**(correction.predicted or {}), "entities": predicted["entities"]},
+        "changed": correction.changed,
+        "model": correction.model,
+        "at": correction.created_at.isoformat(),
+        "masked_fields": corrected["masked_fields"] + [f"predicted.{path}" for path in predicted["masked_fields"]],
+    }
+
+
 async def corrections_export(
     session: AsyncSession, viewer: Viewer, *, after_id: int | None = None, limit: int = 1000
 ) -> list[dict[str, Any]]:
-    """Corrections as training rows (redacted transcript, predicted, corrected); administrators and executives."""
+    """Corrections of the calls in the viewer's scope as training rows (redacted transcript, predicted, corrected),
+    graded entities masked by the viewer's clearance; administrators and executives. The export is a read of
+    every customer it names: one audit entry each, appended in the session."""
     if viewer.role not in TRAINING_DATA_READERS:
         raise NotAllowed("training data is exported by administrators and executives")
     query = (
-        select(ClassificationCorrection, Call.transcript)
+        select(ClassificationCorrection, Call.transcript, Call.customer_id)
         .join(Call, col(Call.call_sid) == col(ClassificationCorrection.call_sid))
+        .where(call_in_scope(viewer))
         .order_by(col(ClassificationCorrection.id))
         .limit(limit)
     )
     if after_id is not None:
         query = query.where(col(ClassificationCorrection.id) > after_id)
     rows = (await session.exec(query)).all()
-    return [
-        {
-            "id": c.id,
-            "call_sid": c.call_sid,
-            "text": transcript,
-            "type": c.corrected.get("type"),
-            "topic": c.corrected.get("topic"),
-            "entities": c.corrected.get("entities"),
-            "predicted": c.predicted,
-            "changed": c.changed,
-            "model": c.model,
-            "at": c.created_at.isoformat(),
-        }
-        for c, transcript in rows
-    ]
+    for customer_id in sorted({customer_id for _c, _t, customer_id in rows if customer_id is not None}):
+        record_read(session, viewer, customer_id=customer_id, fields=CORRECTION_FIELDS, purpose=CORRECTIONS_EXPORT)
+    return [_correction_row(viewer, correction, transcript) for correction, transcript, _customer in rows]

@@ -44,6 +44,15 @@ class Viewer:
         )
 
 
+@dataclass(frozen=True)
+class CommandLine:
+    """The server's operator at the command line: full authority, recorded under the operating-system user."""
+
+    username: str
+    staff_id: int | None = None
+    remote_addr: str | None = None
+
+
 def unit_in_scope(viewer: Viewer, unit_id: Any) -> ColumnElement[bool]:
     """True where the org unit is the viewer's own unit or below it (two primary-key probes, no round trip)."""
     return exists().where(

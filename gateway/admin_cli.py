@@ -1,4 +1,5 @@
-"""`hotline org-unit ...` and `hotline staff ...`: administration from the command line.
+"""`hotline org-unit ...`, `hotline staff ...`, `hotline passwd` and `hotline token revoke`: administration from
+the command line.
 
 The command line is the server's operator: it may change any unit or staff member. Each change goes through the
 same store functions as the console (same checks, same audit trail), recorded as `cli:<operating-system user>`.
@@ -201,6 +202,25 @@ def cmd_passwd(args: argparse.Namespace) -> int:
 
     _run("passwd", reset)
     print(f"password set for {args.username}")
+    return 0
+
+
+# -- API tokens ------------------------------------------------------------------------------------
+
+
+def revoke_token(token_id: int) -> int:
+    """`hotline token revoke ID`: revoke any staff member's API token (audited). A running gateway stops
+    accepting it within its token cache's few seconds."""
+    from crm_store import auth
+    from crm_store.types import utcnow
+
+    actor = _operator()
+
+    async def revoke(session: Any) -> tuple[Any, Any]:
+        return await auth.revoke_token(session, actor, token_id, now=utcnow())
+
+    token, holder = _run("token revoke", revoke)
+    print(f"token #{token.id} ({token.label}) of {holder.username}: revoked at {token.revoked_at.isoformat()}")
     return 0
 
 

@@ -98,8 +98,19 @@ def cmd_seed_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_token(args: argparse.Namespace) -> int:
+    """`hotline token USERNAME` prints a new token (its id on stderr); `hotline token revoke ID` revokes one."""
+    if args.username == "revoke":
+        if args.token_id is None:
+            raise SystemExit("hotline token revoke: give the id of the token to revoke")
+        return admin_cli.revoke_token(args.token_id)
+    if args.token_id is not None:
+        raise SystemExit(f"hotline token: unexpected {args.token_id} (to revoke a token: hotline token revoke ID)")
+    from sqlmodel import col, select
+
     from crm_store.db import make_engine, session_scope
     from crm_store.errors import NotFound
+    from crm_store.identity import token_hash
+    from crm_store.models import ApiToken
     from crm_store.staff import issue_token
 
     settings = _settings()
@@ -107,11 +118,14 @@ def cmd_token(args: argparse.Namespace) -> int:
     try:
         with session_scope(engine) as session:
             token = issue_token(session, username=args.username, label=args.label)
+            session.flush()
+            token_id = session.exec(select(col(ApiToken.id)).where(col(ApiToken.token_hash) == token_hash(token))).one()
     except NotFound as err:
         raise SystemExit(f"hotline token: {err}") from err
     finally:
         engine.dispose()
     print(token)
+    print(f"token #{token_id} for {args.username} (revoke: hotline token revoke {token_id})", file=sys.stderr)
     return 0
 
 
@@ -395,8 +409,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="one JSON object per line")
     p.set_defaults(func=cmd_classify)
 
-    p = sub.add_parser("token", help="print a new API token for a staff member")
-    p.add_argument("username")
+    p = sub.add_parser("token", help="print a new API token for a staff member; `token revoke ID` revokes one")
+    p.add_argument("username", help="the staff member to issue a token for, or `revoke`")
+    p.add_argument("token_id", nargs="?", type=int, help="with `revoke`: the id of the token (audited)")
     p.add_argument("--label", default="cli")
     p.set_defaults(func=cmd_token)
 

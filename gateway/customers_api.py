@@ -187,8 +187,8 @@ async def assign_manager(request: web.Request) -> web.Response:
 
 
 async def manager_history(request: web.Request) -> web.Response:
-    """GET /api/v1/customers/{id}/account-manager/history"""
-    async with request.app[SESSIONS]() as session:
+    """GET /api/v1/customers/{id}/account-manager/history (audited)"""
+    async with async_session_scope(request.app[SESSIONS]) as session:
         items = await account_managers.assignment_history(session, _viewer(request), _customer_id(request))
     return web.json_response({"items": items})
 
@@ -225,9 +225,9 @@ async def manager_report(request: web.Request) -> web.Response:
 
 
 async def manager_events(request: web.Request) -> web.Response:
-    """GET /api/v1/account-managers/{username}/events"""
+    """GET /api/v1/account-managers/{username}/events (graded text masked, audited)"""
     limit = _int_param(request, "limit", default=100, high=MAX_PAGE) or 100
-    async with request.app[SESSIONS]() as session:
+    async with async_session_scope(request.app[SESSIONS]) as session:
         items = await account_managers.manager_events(
             session, _viewer(request), request.match_info["username"], limit=limit
         )

@@ -844,6 +844,7 @@ _REVIEW_SCHEMAS: dict[str, Any] = {
             "entities": {"type": "array", "items": _OBJECT},
             "predicted": _OBJECT,
             "changed": {"type": "boolean"},
+            "masked_fields": {"type": "array", "items": _STRING, "description": "graded entities masked for you"},
         },
     },
 }
@@ -863,13 +864,19 @@ _REVIEW_PATHS: dict[str, Any] = {
             "parameters": [_path("item_id")],
         }
     },
-    "/tokens": {"get": _operation("The caller's API tokens (an administrator sees all)", _items("ApiToken"))},
+    "/tokens": {
+        "get": _operation(
+            "The caller's API tokens (an administrator: those of the staff of their part of the organisation)",
+            _items("ApiToken"),
+        )
+    },
     "/tokens/{token_id}": {
         "delete": {**_operation("Revoke an API token", _ref("ApiToken"), 404), "parameters": [_path("token_id")]}
     },
     "/corrections": {
         "get": _operation(
-            "Operators' corrections as classifier training data (administrators, executives)",
+            "Corrections of calls in your scope as classifier training data, masked by your clearance and "
+            "audited (administrators, executives)",
             _items("Correction"),
             403,
             parameters=[_query("after", _INT, "keyset cursor: the last id seen")],

@@ -37,26 +37,28 @@ async def take_review_item(request: web.Request) -> web.Response:
 
 
 async def tokens(request: web.Request) -> web.Response:
-    """GET /api/v1/tokens: the caller's API tokens (an administrator sees all)."""
+    """GET /api/v1/tokens: the caller's API tokens (an administrator: those of their part of the organisation)."""
     async with request.app[SESSIONS]() as session:
         items = await auth.list_tokens(session, _viewer(request))
     return web.json_response({"items": [auth.token_public(t) for t in items]})
 
 
 async def revoke_token(request: web.Request) -> web.Response:
-    """DELETE /api/v1/tokens/{token_id}"""
+    """DELETE /api/v1/tokens/{token_id}: a token within the caller's reach (404 otherwise), audited."""
     async with async_session_scope(request.app[SESSIONS]) as session:
-        token = await auth.revoke_token(session, _viewer(request), int(request.match_info["token_id"]), now=utcnow())
+        token, _holder = await auth.revoke_token(
+            session, _viewer(request), int(request.match_info["token_id"]), now=utcnow()
+        )
     token_cache(request.app).drop(token.token_hash)
     return web.json_response(auth.token_public(token))
 
 
 async def corrections(request: web.Request) -> web.Response:
-    """GET /api/v1/corrections?after=: operators' corrections as training rows (administrators, executives)."""
+    """GET /api/v1/corrections?after=: corrections of calls in scope as training rows, masked, audited."""
     raw = request.query.get("after", "")
     if raw and not raw.isdigit():
         raise json_http_error(web.HTTPBadRequest, "after must be a whole number")
-    async with request.app[SESSIONS]() as session:
+    async with async_session_scope(request.app[SESSIONS]) as session:  # the export is audited: commit
         items = await review.corrections_export(session, _viewer(request), after_id=int(raw) if raw else None)
     return web.json_response({"items": items})
 

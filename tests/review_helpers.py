@@ -5,15 +5,29 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy.engine import Engine
-from sqlmodel import select
+from sqlmodel import col, select
 
 from crm_store.auth import hash_password
 from crm_store.db import session_scope
-from crm_store.models import Call, OrgUnit, ReviewItem, Role, ServiceTask, Staff
+from crm_store.identity import token_hash
+from crm_store.models import (
+    AccountManager,
+    ApiToken,
+    Call,
+    ClassificationCorrection,
+    Customer,
+    CustomerEvent,
+    ManagerGrade,
+    OrgUnit,
+    ReviewItem,
+    Role,
+    ServiceTask,
+    Staff,
+)
 from crm_store.routing import route_call
 from crm_store.staff import issue_token
 from crm_store.validation import business_today
@@ -28,6 +42,10 @@ BASE_CLEARANCE = {
 INSIDE_NAME, OUTSIDE_NAME = "김안쪽", "박바깥"
 INSIDE_RRN, OUTSIDE_RRN = "880315-1234567", "900101-2345678"
 BLACKLIST_REASON = "보험사기 혐의 (접근 행렬 시험)"
+# A grade-4 field (health details), different for each customer so that a leak names whose.
+HEALTH_DETAILS = {"inside": "허리 디스크 수술 (서초 등급 4 시험)", "outside": "목 디스크 시술 (해운대 등급 4 시험)"}
+MANAGERS = {"inside": "account_manager.seocho", "outside": "account_manager.haeundae"}
+SPARE_TOKEN_HOLDERS = {"inside": "agent.seocho", "outside": "operator.haeundae"}
 
 
 def call_sid() -> str:
@@ -44,6 +62,8 @@ class World:
     items: dict[str, int] = field(default_factory=dict)
     claims: dict[str, int] = field(default_factory=dict)  # a claim of each customer
     tasks: dict[str, int] = field(default_factory=dict)  # a service duty of each customer, for its branch's manager
+    # "inside", "outside": a spare API token of a staff member of the target's county branch (id, token)
+    spare_tokens: dict[str, tuple[int, str]] = field(default_factory=dict)
 
     def auth(self, username: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.staff[username]['token']}"}
@@ -171,3 +191,62 @@ async def add_claims_and_duties(client: Any, world: World, engine: Engine) -> No
             session.add(task)
             session.flush()
             world.tasks[key] = int(task.id)  # type: ignore[arg-type]
+
+
+async def add_graded_records(client: Any, world: World, engine: Engine) -> None:
+    """Graded information where a leak would show: a health entity on each call and health details in each
+    customer's profile (grade 4); each customer's account manager, with the event of a new blacklist listing that
+    carries its reason (grade 3); an operator's correction of each call (training data); and a spare API token
+    of a staff member of each customer's county branch, to revoke."""
+    today = date.today()
+    with session_scope(engine) as session:
+        for key, holder in SPARE_TOKEN_HOLDERS.items():
+            token = issue_token(session, username=holder, label="spare")
+            session.flush()
+            (spare,) = session.exec(select(ApiToken.id).where(col(ApiToken.token_hash) == token_hash(token))).all()
+            world.spare_tokens[key] = (int(spare), token)  # type: ignore[arg-type]
+        for key in ("inside", "outside"):
+            session.add(
+                AccountManager(
+                    staff_id=world.staff[MANAGERS[key]]["id"], grade=ManagerGrade.JUNIOR, certified_on=today,
+                    valid_until=today + timedelta(days=365),
+                )
+            )  # fmt: skip
+            customer = session.get(Customer, world.customers[key])
+            assert customer is not None
+            customer.profile = {**(customer.profile or {}), "health": HEALTH_DETAILS[key]}
+            call = session.exec(select(Call).where(col(Call.call_sid) == world.calls[key])).one()
+            health = {"kind": "health", "text": HEALTH_DETAILS[key], "value": HEALTH_DETAILS[key], "start": 0, "end": 1}
+            call.entities = [*(call.entities or []), health]
+            session.add_all([customer, call])
+            session.add(
+                ClassificationCorrection(
+                    call_sid=call.call_sid, item_id=world.items[key], staff_id=world.staff["operator.seocho"]["id"],
+                    predicted={"type": call.type, "topic": call.topic, "entities": call.entities},
+                    corrected={"type": "report", "topic": "report.injury", "entities": call.entities},
+                    changed=True, model="test",
+                )
+            )  # fmt: skip
+    for key in ("inside", "outside"):
+        answer = await client.put(
+            f"/api/v1/customers/{world.customers[key]}/account-manager",
+            json={"username": MANAGERS[key]},
+            headers=world.auth("admin.hq"),
+        )
+        assert answer.status == 200, await answer.text()
+        answer = await client.post(
+            "/api/v1/blacklist",
+            json={"customer_id": world.customers[key], "reason": BLACKLIST_REASON},
+            headers=world.auth("admin.hq"),
+        )
+        assert answer.status == 201, await answer.text()
+    # Events name the entry, not its graded reason; an event that does carry the reason (as events written before
+    # approval existed did) must still be masked below the reason's grade: seed one where a leak would show.
+    with session_scope(engine) as session:
+        for key in ("inside", "outside"):
+            session.add(
+                CustomerEvent(
+                    customer_id=world.customers[key], account_manager_id=world.staff[MANAGERS[key]]["id"],
+                    kind="blacklisted", level="critical", reason=f"블랙리스트 등재: {BLACKLIST_REASON}",
+                )
+            )  # fmt: skip

@@ -31,6 +31,7 @@ from gateway.console.templates import (
 from gateway.customers_api import RULES
 from gateway.keys import SESSIONS
 from gateway.middlewares import CSRF_TOKEN, STAFF
+from workers.understanding.redaction import redact_entity
 
 
 def _viewer(request: web.Request) -> Viewer:
@@ -190,7 +191,16 @@ async def item_page(request: web.Request) -> web.Response:
     raw = (
         f'<p class="note" id="transcript-raw">원문: {e(doc["transcript_raw"])}</p>' if doc.get("transcript_raw") else ""
     )
-    entities_text = "\n".join(f"{x.get('kind')}: {x.get('value', x.get('text'))}" for x in doc["entities"])
+    # Entities above the viewer's clearance are shown masked, outside the form: saving never writes them back.
+    editable, hidden = review.entities_for_viewer(viewer, list(call.entities or []))
+    entities_text = "\n".join(f"{x.get('kind')}: {x.get('value', x.get('text'))}" for x in editable)
+    hidden_list = (
+        '<p class="note">열람 등급 밖의 개체 (저장해도 그대로 유지됩니다)</p><ul id="masked-entities">'
+        + "".join(f"<li>{e(x.get('kind'))}: {e(x.get('value', x.get('text')))}</li>" for x in hidden)
+        + "</ul>"
+        if hidden
+        else ""
+    )
     type_options = options(TYPE_LABELS, doc["type"], blank=False)
     urgency = e(URGENCY_LABELS.get(doc["urgency"] or "", doc["urgency"]))
     classify = (
@@ -199,7 +209,7 @@ async def item_page(request: web.Request) -> web.Response:
         f'<label>유형 <select name="type" id="type">{type_options}</select></label>'
         f'<label>주제 <input name="topic" id="topic" value="{e(doc["topic"])}"></label>'
         f'<p><label>개체 (한 줄에 하나, 종류: 값)<textarea name="entities" id="entities" rows="4">'
-        f"{e(entities_text)}</textarea></label></p>"
+        f"{e(entities_text)}</textarea></label></p>{hidden_list}"
         f'<button type="submit" id="save-classification">저장</button></form>'
         if working
         else ""
@@ -301,6 +311,7 @@ async def classification(request: web.Request) -> web.StreamResponse:
             type_=str(form.get("type", "")),
             topic=str(form.get("topic", "")).strip(),
             entities=_entities(str(form.get("entities", ""))),
+            redact=redact_entity,
             now=utcnow(),
         )
     raise web.HTTPSeeOther(f"/console/items/{item_id}")

@@ -27,7 +27,8 @@ from sqlmodel import col, select
 
 from crm_store.db import make_engine, session_scope
 from crm_store.models import Call, OrgUnit, ReviewEvent, ReviewItem
-from crm_store.picture import PICTURE_FIELDS
+from crm_store.picture import PICTURE_FIELDS, picture_audit_fields
+from crm_store.review import CORRECTION_FIELDS, CORRECTIONS_EXPORT
 from crm_store.routing import load_routing_rules
 from gateway.api import CALL_RECORD_FIELDS, CALL_RECORD_PURPOSE
 from gateway.simulator import SimulatedCall, run_simulated_call, telephone_recording
@@ -351,10 +352,12 @@ async def test_calls_are_routed_reviewed_forwarded_closed_and_every_read_audited
             )
         finished_at = datetime.now(UTC)
 
-    picture = ("the whole picture",)  # fields: every field of the customer picture (masked ones included)
+    picture = ("the whole picture",)  # fields: those of the customer picture shown at the reader's clearance
+    clearance = {name: w["clearance"] for name, w in world.staff.items()}
 
     def fields(entry: dict[str, Any]) -> tuple[str, ...]:
-        return picture if entry["fields"] == sorted(PICTURE_FIELDS) else tuple(entry["fields"])
+        shown = picture_audit_fields(clearance[entry["username"]])
+        return picture if entry["fields"] == sorted(shown) else tuple(entry["fields"])
 
     item_path, customer_path = f"/console/items/{item.id}", f"/api/v1/customers/{customers['seocho']}"
     expected = Counter(
@@ -365,6 +368,8 @@ async def test_calls_are_routed_reviewed_forwarded_closed_and_every_read_audited
             ("operator.seocho", "review", sid, ("recording",)): county_seen.count("GET", f"{item_path}/recording")
             + county_seen.count("GET", f"{item_path}/recording", 206),
             ("operator.gangnam", "detail", sid, picture): city_seen.count("GET", item_path),
+            # The administrator's export of the corrections (training data) read the customer's call too.
+            ("admin.hq", CORRECTIONS_EXPORT, None, tuple(sorted(CORRECTION_FIELDS))): 1,
         }
     )
     # The county operator opened the page after taking, after the correction (and after a change decision).
@@ -379,6 +384,9 @@ async def test_calls_are_routed_reviewed_forwarded_closed_and_every_read_audited
     }
     got = Counter((e["username"], e["purpose"], e["call_sid"], fields(e)) for e in seocho_trail if e not in polls)
     assert got == expected, (got, expected)
+    # A masked field is not named as read: the county operator (clearance 2) was shown no registration number.
+    assert "registration_number" not in picture_audit_fields(2)
+    assert set(picture_audit_fields(5)) >= {*PICTURE_FIELDS, "profile.health", "blacklist[].reason"}
     staff_ids = {name: w["id"] for name, w in world.staff.items()}
     for entry in seocho_trail:
         assert entry["customer_id"] == customers["seocho"] and entry["action"] == "read"

@@ -12,7 +12,16 @@ from dataclasses import dataclass
 
 from workers.understanding.numbers import korean_numbers_to_digits
 
-__all__ = ["MASKS", "SensitiveSpan", "find_policy_numbers", "find_sensitive", "mask_spans", "normalise", "redact"]
+__all__ = [
+    "MASKS",
+    "SensitiveSpan",
+    "find_policy_numbers",
+    "find_sensitive",
+    "mask_spans",
+    "normalise",
+    "redact",
+    "redact_entity",
+]
 
 MASKS = {
     "registration_number": "[주민번호]",
@@ -21,6 +30,8 @@ MASKS = {
     "phone": "[전화번호]",
     "number": "[번호]",
 }
+# Names a person may give a personal-number entity, with the kind whose mask it takes.
+_KIND_ALIASES = {"resident_number": "registration_number"}
 
 _SEP = r"(?:\s*(?:-|–|다시|대시|\.)\s*|에\s+|의\s+|\s+)"
 _OPT = rf"{_SEP}?"
@@ -142,3 +153,17 @@ def redact(text: str) -> str:
     normalised = normalise(text)
     protected = [(start, end) for start, end, _ in find_policy_numbers(normalised)]
     return mask_spans(normalised, find_sensitive(normalised, protected))
+
+
+def redact_entity(kind: str, value: str) -> str:
+    """An entity value typed by a person, redacted as the classifier redacts its own entities.
+
+    A personal-number kind keeps only its mask, never the digits; any other value has the personal numbers in it
+    masked and is otherwise kept as typed (number words are rewritten only where a number had to be masked)."""
+    masked_kind = _KIND_ALIASES.get(kind, kind)
+    if masked_kind in MASKS:
+        return MASKS[masked_kind]
+    normalised = normalise(value)
+    protected = [(start, end) for start, end, _ in find_policy_numbers(normalised)]
+    spans = find_sensitive(normalised, protected)
+    return mask_spans(normalised, spans) if spans else value

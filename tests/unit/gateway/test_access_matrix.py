@@ -1,25 +1,38 @@
 """The access matrix: every role at every level against every /api/v1/ endpoint and console page, for a customer
 inside and one outside the viewer's scope. Nothing outside scope is returned, masked fields stay masked, and a
-route added to the application without a line in MATRIX fails this test."""
+route added to the application without a line in MATRIX fails this test.
+
+Graded information is seeded where a leak would show (tests.review_helpers.add_graded_records): blacklist reasons
+(grade 3) in the customers and in their account managers' events, health details (grade 4) in the customers'
+profiles, the calls' entities and the operators' corrections. JSON answers are searched decoded (aiohttp escapes
+non-ASCII text). Every viewer is probed, the head-office administrator last (their probes change the most), with
+a bearer token, and a few API routes again with the console session (and its CSRF header)."""
 
 from __future__ import annotations
 
+import json
 import re
 import secrets
 from collections.abc import Callable
 from typing import Any
 
-from crm_store.models import Role
+from sqlmodel import select
+
+from crm_store.db import session_scope
+from crm_store.models import ApiToken, Role
 from gateway.app import create_app
 from tests.review_helpers import (
     BLACKLIST_REASON,
+    HEALTH_DETAILS,
     INSIDE_NAME,
     INSIDE_RRN,
     OUTSIDE_NAME,
     OUTSIDE_RRN,
     PASSWORD,
+    SPARE_TOKEN_HOLDERS,
     World,
     add_customers_and_calls,
+    add_graded_records,
     build_world,
 )
 from workers.settings import Settings
@@ -119,7 +132,7 @@ MATRIX: dict[tuple[str, str], Probe] = {
     ("GET", "/api/v1/review-items"): lambda w, t: ("/api/v1/review-items", {}, None),
     ("POST", "/api/v1/review-items/{item_id}/take"): lambda w, t: (f"/api/v1/review-items/{w.items[t]}/take", {}, None),
     ("GET", "/api/v1/tokens"): lambda w, t: ("/api/v1/tokens", {}, None),
-    ("DELETE", "/api/v1/tokens/{token_id}"): lambda w, t: ("/api/v1/tokens/999999", {}, None),
+    ("DELETE", "/api/v1/tokens/{token_id}"): lambda w, t: (f"/api/v1/tokens/{w.spare_tokens[t][0]}", {}, None),
     ("GET", "/api/v1/corrections"): lambda w, t: ("/api/v1/corrections", {}, None),
     ("GET", "/console/login"): lambda w, t: ("/console/login", {}, None),
     ("POST", "/console/login"): lambda w, t: ("/console/login", {}, {}),
@@ -185,6 +198,14 @@ def _blacklist_decider(w: World, u: str, t: Target) -> int:
     return 422 if w.staff[u]["role"] in (Role.CENTER_MANAGER, Role.ADMIN) else 403
 
 
+def _token_revoker(w: World, u: str, t: Target) -> int:
+    """A spare token of a staff member of the target's county branch: revoked by its holder and the administrators
+    above them, unknown to the rest."""
+    if u == SPARE_TOKEN_HOLDERS[t]:
+        return 200
+    return 200 if w.staff[u]["role"] is Role.ADMIN and w.sees_unit(u, _unit(w, t)) else 404
+
+
 def _auditor(w: World, u: str, t: Target) -> int:
     if w.staff[u]["role"] not in (Role.ADMIN, Role.EXECUTIVE):
         return 403
@@ -220,6 +241,7 @@ EXPECTED: dict[tuple[str, str], Callable[[World, str, Target], int]] = {
     ("POST", "/api/v1/blacklist/{entry_id}/revoke"): _blacklist_decider,
     ("GET", "/api/v1/customer-events"): lambda w, u, t: (
         200 if w.staff[u]["role"] in (Role.CENTER_MANAGER, Role.EXECUTIVE, Role.ADMIN) else 403),
+    ("DELETE", "/api/v1/tokens/{token_id}"): _token_revoker,
 }  # fmt: skip
 # -- changes after creation and the account managers' duties (PATCH customer and claim, tasks) ----------------------
 
@@ -282,6 +304,17 @@ READABLE = {
     "/api/v1/calls/{call_sid}",
     "/console/items/{item_id}",
 }
+# API routes probed a second time with the console session instead of a bearer token (unsafe ones with the
+# session's X-CSRF-Token header): the same answer is expected, and the same checks apply.
+SESSION_PROBED = {
+    ("GET", "/api/v1/calls/{call_sid}"),
+    ("GET", "/api/v1/customers/{customer_id}"),
+    ("GET", "/api/v1/customers/lookup"),
+    ("GET", "/api/v1/account-managers/{username}/events"),
+    ("GET", "/api/v1/corrections"),
+    ("GET", "/api/v1/tokens"),
+    ("DELETE", "/api/v1/tokens/{token_id}"),
+}
 # Routes outside the matrix's subject (Twilio webhooks check signatures; health and metrics hold no customer data).
 NOT_CUSTOMER_DATA = ("/twilio/", "/healthz", "/metrics")
 SECRETS_OF = {
@@ -309,21 +342,46 @@ def test_every_route_is_in_the_matrix(settings: Settings) -> None:
     assert administration <= set(EXPECTED), f"administration routes without expected answers: {administration}"
 
 
-def _leaks(world: World, username: str, target: Target, body: str) -> list[str]:
+def _decoded(answer: Any, text: str) -> str:
+    """The answer's text, a JSON body re-dumped with its non-ASCII text as it reads (Korean, not \\u escapes)."""
+    if answer.content_type != "application/json" or not text:
+        return text
+    return json.dumps(json.loads(text), ensure_ascii=False)
+
+
+def _leaks(world: World, username: str, body: str) -> list[str]:
     """What this answer shows that the viewer may not see."""
     problems = []
     staff = world.staff[username]
-    inside_scope = world.sees_unit(username, world.units[
-        "SEOUL-GANGNAM-SEOCHO" if target == "inside" else "BUSAN-DONGBU-HAEUNDAE"])  # fmt: skip
     for key, (name, rrn_prefix) in SECRETS_OF.items():
         unit = world.units["SEOUL-GANGNAM-SEOCHO" if key == "inside" else "BUSAN-DONGBU-HAEUNDAE"]
+        health = HEALTH_DETAILS[key]
         if not world.sees_unit(username, unit):
-            if name in body or world.calls[key] in body or rrn_prefix in body:
+            if name in body or world.calls[key] in body or rrn_prefix in body or health in body:
                 problems.append(f"{key} customer outside scope shown")
-        elif staff["clearance"] < 3 and (rrn_prefix in body or BLACKLIST_REASON in body):
-            problems.append(f"graded field of the {key} customer shown at clearance {staff['clearance']}")
-    del inside_scope
+            continue
+        if staff["clearance"] < 3 and (rrn_prefix in body or BLACKLIST_REASON in body):
+            problems.append(f"grade-3 field of the {key} customer shown at clearance {staff['clearance']}")
+        if staff["clearance"] < 4 and health in body:
+            problems.append(f"grade-4 field of the {key} customer shown at clearance {staff['clearance']}")
     return problems
+
+
+def _foreign_tokens(world: World, username: str, body: str) -> list[str]:
+    """Tokens listed that belong to staff outside the viewer's reach (their own, or their subtree's for admins)."""
+    unit_of = {w["id"]: w["unit"] for w in world.staff.values()}
+    staff = world.staff[username]
+    foreign = []
+    for token in json.loads(body)["items"]:
+        holder = token["staff_id"]
+        if holder != staff["id"] and not (staff["role"] is Role.ADMIN and world.sees_unit(username, unit_of[holder])):
+            foreign.append(f"token {token['id']} of staff {holder} listed")
+    return foreign
+
+
+async def _token_works(client: Any, token: str) -> bool:
+    answer = await client.get("/api/v1/org-units", headers={"Authorization": f"Bearer {token}"})
+    return answer.status == 200
 
 
 async def _console_login(client: Any, username: str) -> str:
@@ -334,62 +392,89 @@ async def _console_login(client: Any, username: str) -> str:
     return CSRF.search(await answer.text())[1]  # type: ignore[index]
 
 
+async def _probe(
+    client: Any, world: World, username: str, csrf: str, method: str, canonical: str, target: Target, *, session: bool
+) -> tuple[int, list[str]]:
+    """One request, by bearer token (the API), console form (the console) or session cookie (`session`); its
+    status and what is wrong with the answer."""
+    path, query, body = MATRIX[(method, canonical)](world, target)
+    kwargs: dict[str, Any] = {"params": query, "allow_redirects": False}
+    headers: dict[str, str] = {}
+    if path.startswith("/console/"):
+        if method != "GET":
+            kwargs["data"] = {**(body or {}), "csrf_token": csrf}
+    else:
+        if session:
+            headers = {"X-CSRF-Token": csrf} if method != "GET" else {}
+        else:
+            headers = world.auth(username)
+        if body is not None:
+            kwargs["json"] = body
+    spare_worked = canonical == "/api/v1/tokens/{token_id}" and await _token_works(
+        client, world.spare_tokens[target][1]
+    )
+    answer = await client.request(method, path, headers=headers, **kwargs)
+    text = _decoded(answer, await answer.text(errors="replace"))
+    if answer.status == 404:
+        text = text.replace(world.calls[target], "")  # "no call CA...": the asker's own words
+    problems = _leaks(world, username, text)
+    outside = not world.sees_unit(username, world.units["BUSAN-DONGBU-HAEUNDAE"])
+    if target == "outside" and outside and method != "GET" and answer.status < 400:
+        problems.append(f"unsafe {method} on an out-of-scope target answered {answer.status}")
+    visible = world.sees_unit(username, world.units["SEOUL-GANGNAM-SEOCHO"])
+    if method == "GET" and target == "inside" and visible and canonical in READABLE and answer.status != 200:
+        problems.append(f"in-scope read refused with {answer.status}")
+    if answer.status >= 500:
+        problems.append(f"server error {answer.status}")
+    expected = EXPECTED.get((method, canonical))
+    if expected is not None and answer.status != expected(world, username, target):
+        problems.append(f"answered {answer.status}, expected {expected(world, username, target)}")
+    if canonical == "/api/v1/tokens" and answer.status == 200:
+        problems += _foreign_tokens(world, username, text)
+    if spare_worked and answer.status == 404:
+        if not await _token_works(client, world.spare_tokens[target][1]):
+            problems.append("a token answered 404 was revoked all the same")
+    how = "session" if session else "token"
+    return answer.status, [f"{username} {method} {path} [{target}, {how}]: {p}" for p in problems]
+
+
 async def test_access_matrix(aiohttp_client: Any, settings: Settings, engine: Any) -> None:
     world = build_world(engine)
     app = create_app(settings, embedded_worker=False)
     client = await aiohttp_client(app)
     await add_customers_and_calls(client, world, engine)
+    await add_graded_records(client, world, engine)
     routes = sorted(_routes(app))
+    assert SESSION_PROBED <= set(routes)
     failures: list[str] = []
     # Read-only first for every viewer, then the unsafe methods (which may change what later reads see).
     ordered = [r for r in routes if r[0] == "GET"] + [r for r in routes if r[0] != "GET"]
-    for username in world.staff:
-        if username == "admin.hq":
-            continue  # the administrator's token seeded the data; it is probed last below
+    # The head-office administrator seeded the data and may change anything: probed last.
+    viewers = [u for u in world.staff if u != "admin.hq"] + ["admin.hq"]
+    revokers_seen = False
+    for username in viewers:
         csrf = await _console_login(client, username)
         for method, canonical in ordered:
             if canonical in ("/console/logout", "/console/login"):
                 continue
             for target in ("outside", "inside"):
-                path, query, body = MATRIX[(method, canonical)](world, target)
-                console = path.startswith("/console/")
-                kwargs: dict[str, Any] = {"params": query, "allow_redirects": False}
-                if console:
-                    if method != "GET":
-                        kwargs["data"] = {**(body or {}), "csrf_token": csrf}
-                    headers: dict[str, str] = {}
-                else:
-                    headers = world.auth(username)
-                    if body is not None:
-                        kwargs["json"] = body
-                answer = await client.request(method, path, headers=headers, **kwargs)
-                text = await answer.text(errors="replace")
-                if answer.status == 404:
-                    text = text.replace(world.calls[target], "")  # "no call CA...": the asker's own words
-                problems = _leaks(world, username, target, text)
-                outside = not world.sees_unit(username, world.units["BUSAN-DONGBU-HAEUNDAE"])
-                if (
-                    target == "outside"
-                    and outside
-                    and method != "GET"
-                    and answer.status < 400
-                    and canonical not in ("/api/v1/tokens/{token_id}",)
-                ):
-                    problems.append(f"unsafe {method} on an out-of-scope target answered {answer.status}")
-                visible = world.sees_unit(username, world.units["SEOUL-GANGNAM-SEOCHO"])
-                if (
-                    method == "GET"
-                    and target == "inside"
-                    and visible
-                    and canonical in READABLE
-                    and answer.status != 200
-                ):
-                    problems.append(f"in-scope read refused with {answer.status}")
-                if answer.status >= 500:
-                    problems.append(f"server error {answer.status}")
-                expected = EXPECTED.get((method, canonical))
-                if expected is not None and answer.status != expected(world, username, target):
-                    problems.append(f"answered {answer.status}, expected {expected(world, username, target)}")
-                failures += [f"{username} {method} {path} [{target}]: {p}" for p in problems]
+                status, problems = await _probe(client, world, username, csrf, method, canonical, target, session=False)
+                failures += problems
+                if (method, canonical) in SESSION_PROBED:
+                    again, problems = await _probe(
+                        client, world, username, csrf, method, canonical, target, session=True
+                    )
+                    failures += problems
+                    if again != status:
+                        failures.append(f"{username} {method} {canonical} [{target}]: {again} by session, "
+                                        f"{status} by token")  # fmt: skip
         client.session.cookie_jar.clear()
-    assert not failures, "\n".join(failures[:40])
+        # Only its holder and head office may revoke the Busan staff member's token; nobody else did.
+        revokers_seen = revokers_seen or username in ("admin.hq", SPARE_TOKEN_HOLDERS["outside"])
+        if not revokers_seen and not await _token_works(client, world.spare_tokens["outside"][1]):
+            failures.append(f"{username}: the Busan staff member's token no longer works")
+    assert not failures, f"{len(failures)} problems:\n" + "\n".join(failures[:60])
+    with session_scope(engine) as session:
+        spare = {world.spare_tokens[t][0]: t for t in ("inside", "outside")}
+        revoked = {spare[t.id] for t in session.exec(select(ApiToken)).all() if t.id in spare and t.revoked_at}
+    assert revoked == {"inside", "outside"}  # the administrators above them did revoke them

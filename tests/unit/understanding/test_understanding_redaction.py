@@ -8,6 +8,7 @@ import re
 import pytest
 
 from workers.understanding import extract_entities, redact, understand
+from workers.understanding.redaction import redact_entity
 
 CASES = [
     # (text, mask, clear digits that must not survive)
@@ -59,3 +60,18 @@ def test_non_personal_numbers_survive() -> None:
     for kept in ("3월 5일", "2시", "12가3456", "3000000", "23-551020"):
         assert kept in redacted
     assert "[" not in redacted
+
+
+@pytest.mark.parametrize(("text", "mask", "clear"), CASES)
+def test_a_typed_entity_of_any_kind_is_redacted_like_the_transcript(text: str, mask: str, clear: str) -> None:
+    redacted = redact_entity("note", text)
+    assert mask in redacted and clear not in digits_only(redacted)
+
+
+def test_a_typed_personal_number_entity_keeps_only_its_mask_and_other_values_stay_as_typed() -> None:
+    assert redact_entity("registration_number", "800110") == "[주민번호]"  # even a part of one
+    assert redact_entity("resident_number", "800110-1234567") == "[주민번호]"
+    assert redact_entity("card_number", "1234") == "[카드번호]"
+    assert redact_entity("phone", "010-1234-5678") == "[전화번호]"
+    for kept in ("이천 공장", "오십만 원", "AU-2024-0012345", "12가3456", "허리 디스크 수술"):
+        assert redact_entity("note", kept) == kept
