@@ -38,6 +38,8 @@ from crm_store.models import (
     KeyAccount,
     OrgUnit,
     Policy,
+    ReviewItem,
+    ReviewState,
     Segment,
     SegmentChange,
     Staff,
@@ -49,6 +51,7 @@ from crm_store.picture import (
     PICTURE_CLAIMS,
     PICTURE_HISTORY,
     PICTURE_RECENT_CALLS,
+    REQUEST_TYPES,
     PictureSource,
     customer_document,
     first_year_shown,
@@ -467,6 +470,7 @@ async def picture_source(
     calls = (
         await session.exec(  # type: ignore[call-overload]
             sa_select(
+                col(Call.id),
                 col(Call.call_sid),
                 col(Call.type),
                 col(Call.topic),
@@ -477,6 +481,23 @@ async def picture_source(
             .where(col(Call.customer_id) == cid)
             .order_by(col(Call.id).desc())
             .limit(PICTURE_CALLS)
+        )
+    ).all()
+    requests = (
+        await session.exec(  # type: ignore[call-overload]
+            sa_select(
+                col(Call.call_sid),
+                col(Call.type),
+                col(Call.topic),
+                col(ReviewItem.state),
+                col(OrgUnit.name),
+                col(Call.created_at),
+            )
+            .select_from(Call)
+            .outerjoin(ReviewItem, col(ReviewItem.call_sid) == col(Call.call_sid))
+            .outerjoin(OrgUnit, col(OrgUnit.id) == col(ReviewItem.org_unit_id))
+            .where(col(Call.id).in_([call_id for call_id, *_ in calls]))
+            .order_by(col(Call.id).desc())
         )
     ).all()
     history = (
@@ -520,10 +541,22 @@ async def picture_source(
         "claims": [ClaimPublic.model_validate(c).model_dump(mode="json") for c in claims],
         "years": [[y.year, y.premium, y.paid, y.claims] for y in years],
         "hits": [list(h) for h in hits],
-        "calls": [[call_type, created.date().isoformat()] for _, call_type, _, _, _, created in calls],
+        "calls": [[call_type, created.date().isoformat()] for _, _, call_type, _, _, _, created in calls],
         "recent_calls": [
             {"call_sid": sid, "type": call_type, "topic": topic, "status": status, "started_at": _iso(started)}
-            for sid, call_type, topic, status, started, _ in calls[:PICTURE_RECENT_CALLS]
+            for _, sid, call_type, topic, status, started, _ in calls[:PICTURE_RECENT_CALLS]
+        ],
+        "open_requests": [
+            {
+                "call_sid": sid,
+                "type": call_type,
+                "topic": topic,
+                "state": state or "processing",
+                "queue": queue,
+                "since": _iso(created),
+            }
+            for sid, call_type, topic, state, queue, created in requests
+            if call_type in REQUEST_TYPES and state != ReviewState.CLOSED
         ],
         "segment_history": [
             {

@@ -28,7 +28,9 @@ PICTURE_CALLS = 20
 PICTURE_RECENT_CALLS = 10
 PICTURE_HISTORY = 10
 REQUEST_DAYS = 90
-_REQUEST_TYPES = frozenset({CallType.COMPLAINT.value, CallType.REPORT.value, CallType.DISPATCH.value})
+# Calls that ask something of us (a complaint to handle, an accident report, a surveyor to send): counted over
+# REQUEST_DAYS, and listed as open while their review item is not closed.
+REQUEST_TYPES = frozenset({CallType.COMPLAINT.value, CallType.REPORT.value, CallType.DISPATCH.value})
 
 # The keys of the answer, in order; the audit row of a read names those shown (`picture_audit_fields`).
 PICTURE_FIELDS = (
@@ -63,6 +65,7 @@ PICTURE_FIELDS = (
     "claims",
     "recent_calls",
     "requests_90_days",
+    "open_requests",
 )
 
 
@@ -95,6 +98,9 @@ class PictureSource(TypedDict):
     hits: list[list[Any]]  # [entry_id, listed customer id, reason, matched on, listing unit name]
     calls: list[list[Any]]  # [type, day created (UTC)] of the last PICTURE_CALLS calls, newest first
     recent_calls: list[dict[str, Any]]  # call_sid, type, topic, status, started_at of the last few calls
+    # complaints, reports and dispatch requests among the last PICTURE_CALLS calls whose review is not closed:
+    # call_sid, type, topic, state (processing, open, taken), queue (org unit name or None), since
+    open_requests: list[dict[str, Any]]
     segment_history: list[dict[str, Any]]  # from, to, reason, at, by (newest first)
 
 
@@ -190,7 +196,7 @@ def assemble_picture(source: PictureSource, *, rules: Rules, as_of: date) -> dic
     since = (as_of - timedelta(days=REQUEST_DAYS)).isoformat()
     requests: dict[str, int] = {}
     for call_type, day in source["calls"]:
-        if call_type in _REQUEST_TYPES and day > since:
+        if call_type in REQUEST_TYPES and day > since:
             requests[call_type] = requests.get(call_type, 0) + 1
     return {
         "id": source["id"],
@@ -224,4 +230,5 @@ def assemble_picture(source: PictureSource, *, rules: Rules, as_of: date) -> dic
         "claims": source["claims"],
         "recent_calls": source["recent_calls"],
         "requests_90_days": requests,
+        "open_requests": source["open_requests"],
     }

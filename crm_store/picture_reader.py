@@ -30,6 +30,7 @@ from crm_store.picture import (
     PICTURE_CLAIMS,
     PICTURE_HISTORY,
     PICTURE_RECENT_CALLS,
+    REQUEST_TYPES,
     PictureSource,
     customer_document,
     first_year_shown,
@@ -49,6 +50,8 @@ def _iso(column: str) -> str:
         f"""ELSE to_char({column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"+00:00"') END"""
     )
 
+
+_OPEN_REQUEST_TYPES = "(" + ", ".join(f"'{t}'" for t in sorted(REQUEST_TYPES)) + ")"
 
 # Every probe is an index lookup; sections are capped as the ORM reader caps them. Ties in the orders are
 # broken by id so that both readers list the same rows in the same order.
@@ -144,6 +147,16 @@ _PICTURES_PG = f"""
                             ORDER BY k.id DESC)
             FROM (SELECT id, call_sid, type, topic, status, started_at FROM call WHERE customer_id = c.id
                   ORDER BY id DESC LIMIT {PICTURE_RECENT_CALLS}) k), '[]'),
+        'open_requests', COALESCE((
+            SELECT json_agg(json_build_object('call_sid', k.call_sid, 'type', k.type, 'topic', k.topic,
+                                              'state', COALESCE(r.state, 'processing'), 'queue', u.name,
+                                              'since', {_iso("k.created_at")})
+                            ORDER BY k.id DESC)
+            FROM (SELECT id, call_sid, type, topic, created_at FROM call WHERE customer_id = c.id
+                  ORDER BY id DESC LIMIT {PICTURE_CALLS}) k
+            LEFT JOIN review_item r ON r.call_sid = k.call_sid
+            LEFT JOIN org_unit u ON u.id = r.org_unit_id
+            WHERE k.type IN {_OPEN_REQUEST_TYPES} AND (r.state IS NULL OR r.state <> 'closed')), '[]'),
         'segment_history', COALESCE((
             SELECT json_agg(json_build_object('from', h.old_segment, 'to', h.new_segment, 'reason', h.reason,
                                               'at', {_iso("h.changed_at")}, 'by', h.changed_by)

@@ -285,6 +285,21 @@ _CUSTOMER_SCHEMAS: dict[str, Any] = {
             "claims": {"type": "array", "items": _ref("Claim")},
             "recent_calls": {"type": "array", "items": {"type": "object"}},
             "requests_90_days": {"type": "object", "description": "complaint, report, dispatch calls per type"},
+            "open_requests": {
+                "type": "array",
+                "description": "complaints, accident reports and dispatch requests whose review is not closed",
+                "items": {
+                    "type": "object",
+                    "properties": {
+                        "call_sid": {"type": "string"},
+                        "type": {"type": "string", "enum": ["complaint", "report", "dispatch"]},
+                        "topic": {"type": ["string", "null"]},
+                        "state": {"type": "string", "enum": ["processing", "open", "taken"]},
+                        "queue": {"type": ["string", "null"], "description": "org unit whose operators review it"},
+                        "since": {"type": "string", "format": "date-time"},
+                    },
+                },
+            },
         },
     },
     "SegmentChange": {

@@ -12,7 +12,7 @@ from sqlalchemy import text
 from crm_store.customers import customer_picture
 from crm_store.db import async_session_factory, make_async_engine, make_engine, session_scope
 from crm_store.errors import CustomerNotFound
-from crm_store.models import Call, Staff
+from crm_store.models import Call, Customer, ReviewItem, Staff
 from crm_store.picture import PICTURE_FIELDS
 from crm_store.picture_reader import PictureReader
 from crm_store.rules import load_rules
@@ -140,16 +140,20 @@ async def _seed(client: Any, org: Org) -> dict[str, dict[str, Any]]:
 
 
 def _add_calls(engine: Any, customer_id: int) -> None:
-    """Complaints (repeat complainant, requests of the last 90 days) and other calls, with and without microseconds."""
+    """Complaints (repeat complainant, requests of the last 90 days) and other calls, with and without microseconds;
+    their review items: open, closed, taken, none yet (still being processed), open."""
     now = utcnow()
+    review = ("open", "closed", "taken", None, "open", None)
     with session_scope(engine) as session:
+        unit = session.get(Customer, customer_id).org_unit_id  # type: ignore[union-attr]
         for i, (kind, days) in enumerate(
             (("complaint", 3), ("complaint", 50), ("report", 10), ("dispatch", 200), ("inquiry", 1), (None, 0))
         ):
             at = now - timedelta(days=days)
+            sid = f"CA{customer_id:08d}{i:024d}"
             session.add(
                 Call(
-                    call_sid=f"CA{customer_id:08d}{i:024d}",
+                    call_sid=sid,
                     customer_id=customer_id,
                     status="completed",
                     type=kind,
@@ -158,6 +162,10 @@ def _add_calls(engine: Any, customer_id: int) -> None:
                     created_at=at,
                 )
             )
+            if review[i]:
+                session.add(
+                    ReviewItem(call_sid=sid, customer_id=customer_id, org_unit_id=unit, state=review[i], due_at=now)
+                )
 
 
 async def test_fast_picture_equals_orm_picture(aiohttp_client: Any, postgres_url: str, tmp_path: Any) -> None:
@@ -206,6 +214,13 @@ async def test_fast_picture_equals_orm_picture(aiohttp_client: Any, postgres_url
         listed, key = pictures["listed"], pictures["key"]
         assert {a["kind"] for a in listed["alerts"]} >= {"blacklist", "frequent_claims", "repeat_complainant"}
         assert listed["recent_calls"] and listed["requests_90_days"] == {"complaint": 2, "report": 1}
+        # Open requests: the dispatch still being processed, the report being reviewed, the complaint waiting in
+        # the branch's queue; not the closed complaint nor the inquiry (both readers, compared above).
+        assert [(r["type"], r["state"], r["queue"]) for r in listed["open_requests"]] == [
+            ("dispatch", "processing", None),
+            ("report", "taken", "서초구지점"),
+            ("complaint", "open", "서초구지점"),
+        ]
         assert listed["vehicles"] == ["12가3456", "34나5678"] and listed["profile"]["note"] == "야간 연락 선호"
         assert pictures["twin"]["blacklist"][0]["matched_on"] == "registration"
         assert pictures["car"]["blacklist"][0]["matched_on"] == "plate"
@@ -260,7 +275,12 @@ async def test_fast_picture_equals_orm_picture(aiohttp_client: Any, postgres_url
             ).one()
         assert row.username == "agent.seocho" and row.purpose == "lookup" and row.call_sid == sid and row.remote_addr
         # The fields shown at clearance 3: every one, and the grade-3 parts (not the health details of grade 4).
-        graded = ["alerts[kind=blacklist].reason", "blacklist[].evidence", "blacklist[].reason"]
+        graded = [
+            "alerts[kind=blacklist].reason",
+            "blacklist[].evidence",
+            "blacklist[].reason",
+            "profile.financial_notes",
+        ]
         assert row.fields == sorted([*PICTURE_FIELDS, *graded])
         await reader.close()
     finally:
