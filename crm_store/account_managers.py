@@ -193,6 +193,65 @@ async def assign(
     return assignment
 
 
+NEW_CUSTOMER_REASON = "신규 고객 자동 배정 (지점의 인증 관리자 중 담당 고객이 가장 적은 관리자)"
+
+
+async def assign_new_customer(
+    session: AsyncSession, viewer: Viewer, customer_id: int, *, unit_path: str, requested: str | None, as_of: date
+) -> AccountAssignment | None:
+    """Every new customer gets its one account manager at once: the one asked for (checked as `assign` checks), or
+    else a certified manager of the customer's branch or the city branch above it, the nearest unit first and
+    among its managers the one with the fewest customers. None when the branch has no certified manager: the
+    customer is then listed to the branch's supervisors through an unaddressed event (crm_store.events)."""
+    if requested is not None:
+        return await assign(
+            session,
+            viewer,
+            customer_id,
+            AssignmentCreate(username=requested, reason="신규 고객 등록 시 지정"),
+            as_of=as_of,
+        )
+    load = (
+        select(func.count())
+        .where(col(AccountAssignment.account_manager_id) == col(Staff.id), col(AccountAssignment.ended_at).is_(None))
+        .scalar_subquery()
+    )
+    pick = (
+        await session.exec(
+            select(col(Staff.id))
+            .join(OrgUnit, col(OrgUnit.id) == col(Staff.org_unit_id))
+            .join(AccountManager, col(AccountManager.staff_id) == col(Staff.id))
+            .where(
+                col(Staff.role) == Role.ACCOUNT_MANAGER.value,
+                col(Staff.active),
+                col(AccountManager.valid_until) >= as_of,
+                col(OrgUnit.level).in_([level.value for level in GRASS_ROOTS]),
+                col(OrgUnit.path).in_(_ancestor_paths(unit_path)),
+            )
+            .order_by(col(OrgUnit.level).desc(), load, col(Staff.id))
+            .limit(1)
+        )
+    ).first()
+    if pick is None:
+        return None
+    assignment = AccountAssignment(
+        customer_id=customer_id,
+        account_manager_id=pick,
+        assigned_by_id=viewer.staff_id,
+        reason=NEW_CUSTOMER_REASON,
+        assigned_at=utcnow(),
+    )
+    session.add(assignment)
+    await session.flush()
+    return assignment
+
+
+def _ancestor_paths(path: str) -> list[str]:
+    """ "/1/4/9/" -> ["/1/", "/1/4/", "/1/4/9/"]: the unit and every unit above it (an index probe each)."""
+    ids = [part for part in path.split("/") if part]
+    return ["/" + "/".join(ids[: i + 1]) + "/" for i in range(len(ids))]
+
+
 def assignment_history_query(customer_id: int) -> Any:
     return (
         select(AccountAssignment, Staff.username, Staff.full_name)

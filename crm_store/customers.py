@@ -17,6 +17,7 @@ from sqlalchemy import select as sa_select
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from crm_store.account_managers import assign_new_customer
 from crm_store.alerts import Alert, evaluate_alerts
 from crm_store.audit import record_read
 from crm_store.blacklist import blacklist_hits_query, find_hits, normalise_plate
@@ -105,6 +106,8 @@ class CustomerCreate(_Input):
     vehicles: list[str] = Field(default_factory=list, max_length=10)
     key_account: KeyAccount | None = None
     profile: dict[str, Any] | None = None
+    # The customer's account manager; by default a certified manager of the branch (crm_store.account_managers).
+    account_manager: str | None = Field(default=None, min_length=1, max_length=64)
 
     @field_validator("name")
     @classmethod
@@ -214,12 +217,12 @@ async def create_customer(
 ) -> int:
     """A new customer owned by a unit in the viewer's scope; a blacklist match elsewhere is reported at once."""
     profile = parse_profile(data.kind, data.profile)
-    unit = (
+    unit_path = (
         await session.exec(
-            select(col(OrgUnit.id)).where(col(OrgUnit.id) == data.org_unit_id, unit_in_scope(viewer, col(OrgUnit.id)))
+            select(col(OrgUnit.path)).where(col(OrgUnit.id) == data.org_unit_id, unit_in_scope(viewer, col(OrgUnit.id)))
         )
     ).first()
-    if unit is None:
+    if unit_path is None:
         raise InvalidInput({"org_unit_id": "unknown org unit, or outside your scope"})
     taken = (await session.exec(select(col(CustomerPhone.e164)).where(col(CustomerPhone.e164).in_(data.phones)))).all()
     if taken:
@@ -248,6 +251,18 @@ async def create_customer(
         session.add(Vehicle(customer_id=customer.id, plate=plate))
     session.add(CustomerStats(customer_id=customer.id))
     await session.flush()
+    manager = await assign_new_customer(
+        session, viewer, customer.id, unit_path=unit_path, requested=data.account_manager, as_of=as_of
+    )
+    if manager is None:
+        await session.exec(
+            customer_event(
+                customer.id,
+                kind="no_account_manager",
+                level=AlertLevel.WARNING,
+                reason="담당 관리자 미지정: 고객 지점과 상위 시 지점에 인증된 고객관리자가 없음",
+            )
+        )
     hits = await find_hits(session, customer_id=customer.id)
     if hits:
         hit = hits[0]

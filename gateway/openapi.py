@@ -151,6 +151,11 @@ _CUSTOMER_SCHEMAS: dict[str, Any] = {
                 "oneOf": [_ref("IndividualProfile"), _ref("CorporateProfile"), {"type": "null"}],
                 "description": "by kind: family, occupation, contact preferences; or industry, size, contacts",
             },
+            "account_manager": {
+                "type": ["string", "null"],
+                "description": "username of a certified manager of the customer's branch or the city branch above; "
+                "by default the nearest branch's certified manager with the fewest customers",
+            },
         },
     },
     "PolicyCreate": {

@@ -55,10 +55,10 @@ async def _caller(settings: Settings, number: str) -> Any:
 
 
 def _events(engine: Any, customer_id: int) -> list[CustomerEvent]:
-    """The customer's blacklist events (segment changes aside)."""
+    """The customer's blacklist events (segment changes and the missing-manager notice aside)."""
     with Session(engine) as session:
         query = select(CustomerEvent).where(CustomerEvent.customer_id == customer_id).order_by(col(CustomerEvent.id))
-        return [e for e in session.exec(query).all() if e.kind != "segment_changed"]
+        return [e for e in session.exec(query).all() if e.kind not in ("segment_changed", "no_account_manager")]
 
 
 async def _trail(client: Any, org: Org, customer_id: int) -> list[dict[str, Any]]:

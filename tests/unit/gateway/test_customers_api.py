@@ -3,6 +3,7 @@ account managers (grades, the one-manager constraint)."""
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 import pytest
@@ -342,3 +343,59 @@ async def test_openapi_documents_every_customer_route(client: Any) -> None:
     }
     documented = {(m, path) for path, item in document["paths"].items() for m in item}
     assert routes <= documented, routes - documented
+
+
+async def test_a_new_customer_gets_its_account_manager_at_once(client: Any, org: Org, engine: Any) -> None:
+    """The nearest branch's certified manager with the fewest customers; the one asked for; or, with no certified
+    manager in reach, none and a notice the branch's supervisors see."""
+    path = "/api/v1/account-managers/{}/certifications"
+    certified = {"grade": "junior", "certified_on": str(date.today())}
+    h = org.auth("cm.gangnam")
+
+    # No certified manager yet: no manager, and the customer is listed to the supervisors as unaddressed.
+    orphan = (await create(client, org, "agent.seocho", "SEOUL-GANGNAM-SEOCHO"))["id"]
+    assert (await (await client.get(f"/api/v1/customers/{orphan}", headers=h)).json())["account_manager"] is None
+    unaddressed = await client.get("/api/v1/customer-events", params={"unaddressed": "true"}, headers=h)
+    assert unaddressed.status == 200, await unaddressed.text()
+    notices = [e for e in (await unaddressed.json())["items"] if e["kind"] == "no_account_manager"]
+    assert [e["customer_id"] for e in notices] == [orphan]
+
+    # A city-branch manager is in reach of the county branch's customers; the county's own manager comes first.
+    assert (await client.post(path.format("am.gangnam"), json=certified, headers=h)).status == 201
+    first = (await create(client, org, "agent.seocho", "SEOUL-GANGNAM-SEOCHO", phones=["010-2000-0001"]))["id"]
+    assert (await client.post(path.format("am.seocho"), json=certified, headers=h)).status == 201
+    second = (await create(client, org, "agent.seocho", "SEOUL-GANGNAM-SEOCHO", phones=["010-2000-0002"]))["id"]
+    at_city = (await create(client, org, "cm.gangnam", "SEOUL-GANGNAM", phones=["010-2000-0003"]))["id"]
+    asked = (
+        await create(
+            client, org, "cm.gangnam", "SEOUL-GANGNAM-SEOCHO", phones=["010-2000-0004"], account_manager="am.gangnam"
+        )  # fmt: skip
+    )["id"]
+
+    async def manager(cid: int) -> str:
+        picture = await (await client.get(f"/api/v1/customers/{cid}", headers=h)).json()
+        return str(picture["account_manager"]["username"])
+
+    assert [await manager(c) for c in (first, second, at_city, asked)] == [
+        "am.gangnam",  # the only certified one in reach then
+        "am.seocho",  # the county's own manager before the city branch's
+        "am.gangnam",  # a city-branch customer: the county manager is not in reach
+        "am.gangnam",  # asked for by name
+    ]
+    history = await (await client.get(f"/api/v1/customers/{second}/account-manager/history", headers=h)).json()
+    assert history["items"][0]["reason"].startswith("신규 고객 자동 배정")
+    # One asked for out of reach is refused like any assignment, and nothing is created.
+    answer = await client.post(
+        "/api/v1/customers",
+        json={
+            "kind": "individual",
+            "name": "박부산",
+            "phones": ["010-2000-0005"],
+            "registration_number": RRN,
+            "org_unit_id": org.units["SEOUL-GANGNAM-SEOCHO"],
+            "account_manager": "am.haeundae",
+        },  # fmt: skip
+        headers=org.auth("admin"),
+    )
+    assert answer.status == 422 and "username" in await answer.text()
+    assert (await lookup(client, org, "admin", "010-2000-0005")).status == 404
