@@ -46,7 +46,7 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
     engine = make_async_engine(settings.async_db_url)
     app[DB_ENGINE] = engine
     app[SESSIONS] = async_session_factory(engine)
-    app[INCOMING] = IncomingCallWriter(engine, app[SESSIONS], alert_job=CALL_ALERTS.promise)
+    app[INCOMING] = IncomingCallWriter(engine, app[SESSIONS], alert_job=CALL_ALERTS)
     # The outbox relay runs in a thread (rq is synchronous), with its own small pool.
     app[SYNC_ENGINE] = make_engine(settings.sync_db_url, pool_size=2)
     yield

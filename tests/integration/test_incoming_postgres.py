@@ -81,7 +81,7 @@ def fields(caller: str) -> dict[str, Any]:
 async def test_concurrent_incoming_calls_are_grouped_and_each_stored_once(postgres_url: str) -> None:
     ids = seed(postgres_url)
     engine = make_async_engine(postgres_url)
-    writer = IncomingCallWriter(engine, async_session_factory(engine), alert_job=CALL_ALERTS.promise)
+    writer = IncomingCallWriter(engine, async_session_factory(engine), alert_job=CALL_ALERTS)
     sync = make_engine(postgres_url)
     status_first = call_sid()
     with session_scope(sync) as session:  # a status callback opened this call before the voice webhook
