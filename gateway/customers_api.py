@@ -40,7 +40,7 @@ MAX_PAGE = 200
 Input = TypeVar("Input", bound=BaseModel)
 
 
-def _viewer(request: web.Request) -> Viewer:
+def request_viewer(request: web.Request) -> Viewer:
     return Viewer.of(request[STAFF], remote_addr=request.remote)
 
 
@@ -49,23 +49,23 @@ async def _body(request: web.Request, model: type[Input]) -> Input:
     return model.model_validate_json(await request.read())
 
 
-def _bad_param(name: str, problem: str) -> web.HTTPException:
+def bad_param(name: str, problem: str) -> web.HTTPException:
     return json_field_error(web.HTTPBadRequest, f"invalid parameter {name}", {name: problem})
 
 
-def _int_param(request: web.Request, name: str, *, default: int | None = None, high: int = 2**62) -> int | None:
+def int_param(request: web.Request, name: str, *, default: int | None = None, high: int = 2**62) -> int | None:
     raw = request.query.get(name)
     if raw is None or raw == "":
         return default
     if not raw.isdigit() or not 1 <= int(raw) <= high:
-        raise _bad_param(name, f"a whole number from 1 to {high}")
+        raise bad_param(name, f"a whole number from 1 to {high}")
     return int(raw)
 
 
 def _call_sid(request: web.Request) -> str | None:
     raw = request.query.get("call_sid") or None
     if raw is not None and not CALL_SID.fullmatch(raw):
-        raise _bad_param("call_sid", "a Twilio CallSid (CA followed by 32 hex digits)")
+        raise bad_param("call_sid", "a Twilio CallSid (CA followed by 32 hex digits)")
     return raw
 
 
@@ -84,7 +84,7 @@ def _picture_response(picture: dict[str, Any], **kwargs: Any) -> web.Response:
 async def create_customer(request: web.Request) -> web.Response:
     """POST /api/v1/customers"""
     data = await _body(request, customers.CustomerCreate)
-    viewer, today = _viewer(request), business_today()
+    viewer, today = request_viewer(request), business_today()
     async with async_session_scope(request.app[SESSIONS]) as session:
         customer_id = await customers.create_customer(
             session, viewer, data, secret_key=request.app[SETTINGS].secret_key, rules=request.app[RULES], as_of=today
@@ -98,7 +98,7 @@ async def create_customer(request: web.Request) -> web.Response:
 async def get_customer(request: web.Request) -> web.Response:
     """GET /api/v1/customers/{id}"""
     picture = await request.app[PICTURES].picture(
-        _viewer(request),
+        request_viewer(request),
         rules=request.app[RULES],
         as_of=business_today(),
         customer_id=_customer_id(request),
@@ -112,9 +112,13 @@ async def lookup_customer(request: web.Request) -> web.Response:
     raw = request.query.get("phone", "")
     phone = normalise_phone(raw)
     if phone is None:
-        raise _bad_param("phone", "a Korean phone number (010-1234-5678, 02-123-4567, +82 10 ...)")
+        raise bad_param("phone", "a Korean phone number (010-1234-5678, 02-123-4567, +82 10 ...)")
     picture = await request.app[PICTURES].picture(
-        _viewer(request), rules=request.app[RULES], as_of=business_today(), phone=phone, call_sid=_call_sid(request)
+        request_viewer(request),
+        rules=request.app[RULES],
+        as_of=business_today(),
+        phone=phone,
+        call_sid=_call_sid(request),
     )
     return _picture_response(picture)
 
@@ -125,7 +129,7 @@ async def add_policy(request: web.Request) -> web.Response:
     customer_id = _customer_id(request)
     async with async_session_scope(request.app[SESSIONS]) as session:
         policy, segment = await customers.add_policy(
-            session, _viewer(request), customer_id, data, rules=request.app[RULES], as_of=business_today()
+            session, request_viewer(request), customer_id, data, rules=request.app[RULES], as_of=business_today()
         )
         body = {
             **customers.PolicyPublic.model_validate(policy).model_dump(mode="json"),
@@ -141,7 +145,7 @@ async def add_claim(request: web.Request) -> web.Response:
     customer_id = _customer_id(request)
     async with async_session_scope(request.app[SESSIONS]) as session:
         claim, segment, alerts = await customers.add_claim(
-            session, _viewer(request), customer_id, data, rules=request.app[RULES], as_of=business_today()
+            session, request_viewer(request), customer_id, data, rules=request.app[RULES], as_of=business_today()
         )
         body = {
             **customers.ClaimPublic.model_validate(claim).model_dump(mode="json"),
@@ -155,7 +159,7 @@ async def add_claim(request: web.Request) -> web.Response:
 async def segment_history(request: web.Request) -> web.Response:
     """GET /api/v1/customers/{id}/segment-history"""
     customer_id = _customer_id(request)
-    viewer = _viewer(request)
+    viewer = request_viewer(request)
     async with async_session_scope(request.app[SESSIONS]) as session:
         await account_managers.assignment_history(session, viewer, customer_id)  # scope check (404 outside)
         changes = (await session.exec(changes_of([customer_id]))).all()
@@ -181,22 +185,22 @@ async def assign_manager(request: web.Request) -> web.Response:
     data = await _body(request, account_managers.AssignmentCreate)
     customer_id = _customer_id(request)
     async with async_session_scope(request.app[SESSIONS]) as session:
-        await account_managers.assign(session, _viewer(request), customer_id, data, as_of=business_today())
-        history = await account_managers.assignment_history(session, _viewer(request), customer_id)
+        await account_managers.assign(session, request_viewer(request), customer_id, data, as_of=business_today())
+        history = await account_managers.assignment_history(session, request_viewer(request), customer_id)
     return web.json_response(history[0])
 
 
 async def manager_history(request: web.Request) -> web.Response:
     """GET /api/v1/customers/{id}/account-manager/history (audited)"""
     async with async_session_scope(request.app[SESSIONS]) as session:
-        items = await account_managers.assignment_history(session, _viewer(request), _customer_id(request))
+        items = await account_managers.assignment_history(session, request_viewer(request), _customer_id(request))
     return web.json_response({"items": items})
 
 
 async def manager_profile(request: web.Request) -> web.Response:
     """GET /api/v1/account-managers/{username}"""
     async with request.app[SESSIONS]() as session:
-        body = await account_managers.manager_profile(session, _viewer(request), request.match_info["username"])
+        body = await account_managers.manager_profile(session, request_viewer(request), request.match_info["username"])
     return web.json_response(body)
 
 
@@ -205,8 +209,8 @@ async def certify_manager(request: web.Request) -> web.Response:
     data = await _body(request, account_managers.CertificationCreate)
     username = request.match_info["username"]
     async with async_session_scope(request.app[SESSIONS]) as session:
-        await account_managers.certify(session, _viewer(request), username, data)
-        body = await account_managers.manager_profile(session, _viewer(request), username)
+        await account_managers.certify(session, request_viewer(request), username, data)
+        body = await account_managers.manager_profile(session, request_viewer(request), username)
     return web.json_response(body, status=201)
 
 
@@ -215,21 +219,21 @@ async def manager_report(request: web.Request) -> web.Response:
     raw = request.query.get("month") or business_today().strftime("%Y-%m")
     match = MONTH.fullmatch(raw)
     if match is None or not 1 <= int(match[2]) <= 12:
-        raise _bad_param("month", "a month as YYYY-MM")
+        raise bad_param("month", "a month as YYYY-MM")
     month = date(int(match[1]), int(match[2]), 1)
     async with request.app[SESSIONS]() as session:
         body = await account_managers.monthly_report(
-            session, _viewer(request), request.match_info["username"], month=month
+            session, request_viewer(request), request.match_info["username"], month=month
         )
     return web.json_response(body)
 
 
 async def manager_events(request: web.Request) -> web.Response:
     """GET /api/v1/account-managers/{username}/events (graded text masked, audited)"""
-    limit = _int_param(request, "limit", default=100, high=MAX_PAGE) or 100
+    limit = int_param(request, "limit", default=100, high=MAX_PAGE) or 100
     async with async_session_scope(request.app[SESSIONS]) as session:
         items = await account_managers.manager_events(
-            session, _viewer(request), request.match_info["username"], limit=limit
+            session, request_viewer(request), request.match_info["username"], limit=limit
         )
     return web.json_response({"items": items})
 
@@ -240,7 +244,7 @@ async def manager_events(request: web.Request) -> web.Response:
 async def update_customer(request: web.Request) -> web.Response:
     """PATCH /api/v1/customers/{id}: answers the picture after the change (segment decided again)."""
     data = await _body(request, customer_updates.CustomerUpdate)
-    customer_id, viewer, today = _customer_id(request), _viewer(request), business_today()
+    customer_id, viewer, today = _customer_id(request), request_viewer(request), business_today()
     async with async_session_scope(request.app[SESSIONS]) as session:
         await customer_updates.update_customer(
             session, viewer, customer_id, data, rules=request.app[RULES], as_of=today
@@ -257,7 +261,7 @@ async def update_claim(request: web.Request) -> web.Response:
     async with async_session_scope(request.app[SESSIONS]) as session:
         claim, segment, alerts = await customer_updates.update_claim(
             session,
-            _viewer(request),
+            request_viewer(request),
             int(request.match_info["claim_id"]),
             data,
             rules=request.app[RULES],
@@ -276,15 +280,15 @@ async def manager_tasks(request: web.Request) -> web.Response:
     """GET /api/v1/account-managers/{username}/tasks?state=open|done|all&kind=&limit="""
     state = request.query.get("state") or "open"
     if state not in service_tasks.TASK_STATES:
-        raise _bad_param("state", f"one of {', '.join(service_tasks.TASK_STATES)}")
+        raise bad_param("state", f"one of {', '.join(service_tasks.TASK_STATES)}")
     kind = request.query.get("kind") or None
     if kind is not None and kind not in service_tasks.DUTY_NAMES:
-        raise _bad_param("kind", f"one of {', '.join(service_tasks.DUTY_NAMES)}")
-    limit = _int_param(request, "limit", default=100, high=MAX_PAGE) or 100
+        raise bad_param("kind", f"one of {', '.join(service_tasks.DUTY_NAMES)}")
+    limit = int_param(request, "limit", default=100, high=MAX_PAGE) or 100
     async with async_session_scope(request.app[SESSIONS]) as session:
         items = await service_tasks.manager_tasks(
             session,
-            _viewer(request),
+            request_viewer(request),
             request.match_info["username"],
             as_of=business_today(),
             state=state,
@@ -299,7 +303,7 @@ async def complete_task(request: web.Request) -> web.Response:
     data = await _body(request, service_tasks.TaskCompletion)
     async with async_session_scope(request.app[SESSIONS]) as session:
         body = await service_tasks.complete_task(
-            session, _viewer(request), int(request.match_info["task_id"]), data, as_of=business_today()
+            session, request_viewer(request), int(request.match_info["task_id"]), data, as_of=business_today()
         )
     return web.json_response(body)
 
@@ -312,10 +316,10 @@ async def add_blacklist_entry(request: web.Request) -> web.Response:
     data = await _body(request, blacklist.BlacklistCreate)
     async with async_session_scope(request.app[SESSIONS]) as session:
         entry = await blacklist_decisions.list_customer(
-            session, _viewer(request), data, rules=request.app[RULES], as_of=business_today()
+            session, request_viewer(request), data, rules=request.app[RULES], as_of=business_today()
         )
     return web.json_response(
-        blacklist_decisions.entry_public(entry, _viewer(request), as_of=business_today()), status=201
+        blacklist_decisions.entry_public(entry, request_viewer(request), as_of=business_today()), status=201
     )
 
 
@@ -324,12 +328,12 @@ async def approve_blacklist_entry(request: web.Request) -> web.Response:
     async with async_session_scope(request.app[SESSIONS]) as session:
         entry = await blacklist_decisions.approve_entry(
             session,
-            _viewer(request),
+            request_viewer(request),
             int(request.match_info["entry_id"]),
             rules=request.app[RULES],
             as_of=business_today(),
         )
-    return web.json_response(blacklist_decisions.entry_public(entry, _viewer(request), as_of=business_today()))
+    return web.json_response(blacklist_decisions.entry_public(entry, request_viewer(request), as_of=business_today()))
 
 
 async def org_units(request: web.Request) -> web.Response:
@@ -341,10 +345,10 @@ async def org_units(request: web.Request) -> web.Response:
 
 async def staff(request: web.Request) -> web.Response:
     """GET /api/v1/staff?role=&org_unit_id="""
-    unit = _int_param(request, "org_unit_id")
+    unit = int_param(request, "org_unit_id")
     role = request.query.get("role") or None
     async with request.app[SESSIONS]() as session:
-        items = await org.list_staff(session, _viewer(request), role=role, org_unit_id=unit)
+        items = await org.list_staff(session, request_viewer(request), role=role, org_unit_id=unit)
     return web.json_response({"items": items})
 
 

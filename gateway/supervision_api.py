@@ -8,47 +8,26 @@ from aiohttp import web
 
 from crm_store import blacklist_decisions, certifications, events
 from crm_store.db import async_session_scope
-from crm_store.scope import Viewer
 from crm_store.validation import business_today
-from gateway.customers_api import RULES
+from gateway.customers_api import MAX_PAGE, RULES, bad_param, int_param, request_viewer
 from gateway.keys import SESSIONS
-from gateway.middlewares import STAFF, json_field_error
-
-MAX_PAGE = 200
-
-
-def _viewer(request: web.Request) -> Viewer:
-    return Viewer.of(request[STAFF], remote_addr=request.remote)
-
-
-def _bad_param(name: str, problem: str) -> web.HTTPException:
-    return json_field_error(web.HTTPBadRequest, f"invalid parameter {name}", {name: problem})
-
-
-def _int_param(request: web.Request, name: str, *, default: int | None = None, high: int = 2**62) -> int | None:
-    raw = request.query.get(name)
-    if raw is None or raw == "":
-        return default
-    if not raw.isdigit() or not 1 <= int(raw) <= high:
-        raise _bad_param(name, f"a whole number from 1 to {high}")
-    return int(raw)
 
 
 async def blacklist_entries(request: web.Request) -> web.Response:
     """GET /api/v1/blacklist?state=&customer_id=&limit=&before="""
     state = request.query.get("state") or "open"
     if state not in blacklist_decisions.STATES:
-        raise _bad_param("state", f"one of {', '.join(blacklist_decisions.STATES)}")
-    limit = _int_param(request, "limit", default=100, high=MAX_PAGE) or 100
+        raise bad_param("state", f"one of {', '.join(blacklist_decisions.STATES)}")
+    limit = int_param(request, "limit", default=100, high=MAX_PAGE) or 100
     async with async_session_scope(request.app[SESSIONS]) as session:
         items = await blacklist_decisions.list_entries(
             session,
-            _viewer(request),
+            request_viewer(request),
             as_of=business_today(),
             state=state,
-            customer_id=_int_param(request, "customer_id"),
+            customer_id=int_param(request, "customer_id"),
             limit=limit,
-            before_id=_int_param(request, "before"),
+            before_id=int_param(request, "before"),
         )
     following = (
         f"/api/v1/blacklist?state={state}&limit={limit}&before={items[-1]['id']}" if len(items) == limit else None
@@ -58,7 +37,7 @@ async def blacklist_entries(request: web.Request) -> web.Response:
 
 async def revoke_blacklist_entry(request: web.Request) -> web.Response:
     """POST /api/v1/blacklist/{entry_id}/revoke"""
-    viewer, entry_id = _viewer(request), int(request.match_info["entry_id"])
+    viewer, entry_id = request_viewer(request), int(request.match_info["entry_id"])
     async with async_session_scope(request.app[SESSIONS]) as session:
         # Who may, and which entry, before what they wrote: an outsider learns nothing from a validation error.
         await blacklist_decisions.entry_to_decide(session, viewer, entry_id)
@@ -73,17 +52,17 @@ async def customer_events(request: web.Request) -> web.Response:
     """GET /api/v1/customer-events?unaddressed=&customer_id=&kind=&limit=&before="""
     unaddressed = request.query.get("unaddressed", "false").lower()
     if unaddressed not in ("true", "false"):
-        raise _bad_param("unaddressed", "true or false")
-    limit = _int_param(request, "limit", default=100, high=MAX_PAGE) or 100
+        raise bad_param("unaddressed", "true or false")
+    limit = int_param(request, "limit", default=100, high=MAX_PAGE) or 100
     async with async_session_scope(request.app[SESSIONS]) as session:
         items = await events.list_events(
             session,
-            _viewer(request),
+            request_viewer(request),
             unaddressed=unaddressed == "true",
-            customer_id=_int_param(request, "customer_id"),
+            customer_id=int_param(request, "customer_id"),
             kind=request.query.get("kind") or None,
             limit=limit,
-            before_id=_int_param(request, "before"),
+            before_id=int_param(request, "before"),
         )
     following = None
     if len(items) == limit:
@@ -95,13 +74,13 @@ async def account_managers(request: web.Request) -> web.Response:
     """GET /api/v1/account-managers?due=&within_days="""
     due = request.query.get("due", "false").lower()
     if due not in ("true", "false"):
-        raise _bad_param("due", "true or false")
+        raise bad_param("due", "true or false")
     raw = request.query.get("within_days") or str(certifications.DUE_DAYS)
     if not raw.isdigit() or int(raw) > 366:
-        raise _bad_param("within_days", "a whole number of days from 0 to 366")
+        raise bad_param("within_days", "a whole number of days from 0 to 366")
     async with request.app[SESSIONS]() as session:
         items = await certifications.list_managers(
-            session, _viewer(request), as_of=business_today(), due_only=due == "true", within_days=int(raw)
+            session, request_viewer(request), as_of=business_today(), due_only=due == "true", within_days=int(raw)
         )
     return web.json_response({"items": items})
 

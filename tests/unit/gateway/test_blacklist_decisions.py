@@ -6,29 +6,17 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-import pytest
 from sqlmodel import Session, col, select
 
 from crm_store.calls import find_caller
 from crm_store.db import async_session_factory, make_async_engine
 from crm_store.models import CustomerEvent, Staff
 from crm_store.validation import business_today
-from gateway.app import create_app
-from tests.customer_helpers import Org, build_org
+from tests.customer_helpers import Org
 from workers.settings import Settings
 
 RRN = "880315-1234567"
 REASON = "보험사기 혐의 (허위 사고 접수)"
-
-
-@pytest.fixture
-def org(engine: Any) -> Org:
-    return build_org(engine)
-
-
-@pytest.fixture
-async def client(aiohttp_client: Any, settings: Settings, org: Org) -> Any:
-    return await aiohttp_client(create_app(settings, embedded_worker=False))
 
 
 async def _create(client: Any, org: Org, user: str, unit: str, phone: str, rrn: str = RRN) -> int:

@@ -7,7 +7,6 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-import pytest
 from sqlalchemy import text
 from sqlmodel import select
 
@@ -15,21 +14,9 @@ from crm_store.db import session_scope
 from crm_store.models import AuditEntry, CustomerEvent
 from crm_store.stats import rebuild_stats
 from crm_store.validation import business_today
-from gateway.app import create_app
-from tests.customer_helpers import Org, build_org
-from workers.settings import Settings
+from tests.customer_helpers import Org
 
 RRN = "880315-1234567"
-
-
-@pytest.fixture
-def org(engine: Any) -> Org:
-    return build_org(engine)
-
-
-@pytest.fixture
-async def client(aiohttp_client: Any, settings: Settings, org: Org) -> Any:
-    return await aiohttp_client(create_app(settings, embedded_worker=False))
 
 
 async def _send(client: Any, org: Org, user: str, method: str, path: str, body: Any = None) -> tuple[int, Any]:

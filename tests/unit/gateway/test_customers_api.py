@@ -13,22 +13,11 @@ from sqlmodel import Session, select
 from crm_store.calls import find_caller
 from crm_store.db import async_session_factory, make_async_engine, session_scope
 from crm_store.models import AccountAssignment, AuditEntry
-from gateway.app import create_app
-from tests.customer_helpers import Org, build_org
+from tests.customer_helpers import Org
 from workers.settings import Settings
 
 RRN = "880315-1234567"
 OTHER_RRN = "900101-2345678"
-
-
-@pytest.fixture
-def org(engine: Any) -> Org:
-    return build_org(engine)
-
-
-@pytest.fixture
-async def client(aiohttp_client: Any, settings: Settings, org: Org) -> Any:
-    return await aiohttp_client(create_app(settings, embedded_worker=False))
 
 
 async def create(client: Any, org: Org, user: str, unit: str, **body: Any) -> dict[str, Any]:

@@ -6,24 +6,11 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-import pytest
 from sqlmodel import Session
 
 from crm_store.models import AccountManager
 from crm_store.validation import business_today
-from gateway.app import create_app
-from tests.customer_helpers import Org, build_org
-from workers.settings import Settings
-
-
-@pytest.fixture
-def org(engine: Any) -> Org:
-    return build_org(engine)
-
-
-@pytest.fixture
-async def client(aiohttp_client: Any, settings: Settings, org: Org) -> Any:
-    return await aiohttp_client(create_app(settings, embedded_worker=False))
+from tests.customer_helpers import Org
 
 
 async def _certify(client: Any, org: Org, username: str, approver: str, days_ago: int) -> None:

@@ -7,7 +7,6 @@ import re
 from datetime import timedelta
 from typing import Any
 
-import pytest
 from sqlmodel import select
 
 from crm_store.account_managers import schedule_service_tasks
@@ -15,10 +14,8 @@ from crm_store.db import session_scope
 from crm_store.models import AuditEntry, ServiceTask
 from crm_store.rules import load_rules
 from crm_store.validation import business_today
-from gateway.app import create_app
-from tests.customer_helpers import Org, build_org
+from tests.customer_helpers import Org
 from tests.review_helpers import INSIDE_NAME, PASSWORD, World
-from workers.settings import Settings
 
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
@@ -34,16 +31,6 @@ async def login(client: Any, username: str) -> tuple[int, str]:
     if answer.status != 303:
         return answer.status, await answer.text()
     return 303, await (await client.get(answer.headers["Location"])).text()
-
-
-@pytest.fixture
-def org(engine: Any) -> Org:
-    return build_org(engine)
-
-
-@pytest.fixture
-async def client(aiohttp_client: Any, settings: Settings, org: Org) -> Any:
-    return await aiohttp_client(create_app(settings, embedded_worker=False))
 
 
 async def _call(client: Any, org: Org, user: str, method: str, path: str, **kwargs: Any) -> Any:
