@@ -29,14 +29,19 @@ def _settings() -> Settings:
         raise SystemExit(f"hotline: {err}") from err
 
 
-def _operator() -> Any:
-    from crm_store.admin import CommandLine
-
+def operator_name() -> str:
+    """How the audit trail names a change made from the command line: `cli:` and the operating-system user."""
     try:
         user = getpass.getuser()
     except (KeyError, OSError):
         user = "unknown"
-    return CommandLine(username=f"cli:{user}"[:64])
+    return f"cli:{user}"[:64]
+
+
+def _operator() -> Any:
+    from crm_store.admin import CommandLine
+
+    return CommandLine(username=operator_name())
 
 
 def _run(command: str, work: Callable[[Any], Awaitable[Result]]) -> Result:

@@ -110,16 +110,29 @@ def cmd_token(args: argparse.Namespace) -> int:
     from crm_store.db import make_engine, session_scope
     from crm_store.errors import NotFound
     from crm_store.identity import token_hash
-    from crm_store.models import ApiToken
+    from crm_store.models import ApiToken, AuditEntry, Staff
     from crm_store.staff import issue_token
 
     settings = _settings()
+    operator = admin_cli.operator_name()
     engine = make_engine(settings.sync_db_url)
     try:
         with session_scope(engine) as session:
             token = issue_token(session, username=args.username, label=args.label)
             session.flush()
             token_id = session.exec(select(col(ApiToken.id)).where(col(ApiToken.token_hash) == token_hash(token))).one()
+            holder = session.exec(select(Staff).where(col(Staff.username) == args.username)).one()
+            # Who issued which token to whom is on the audit trail like a revocation (never the token itself).
+            session.add(
+                AuditEntry(
+                    username=operator,
+                    action="token.issued",
+                    fields=["label", "token_id"],
+                    target=f"staff:{holder.id}",
+                    org_unit_id=holder.org_unit_id,
+                    detail={"token_id": token_id, "label": args.label},
+                )
+            )
     except NotFound as err:
         raise SystemExit(f"hotline token: {err}") from err
     finally:

@@ -72,6 +72,10 @@ def test_an_administrator_builds_a_branch_and_its_staff_from_the_command_line(sq
     assert verify_password(staff.password_hash, "second-password-2")
     assert not verify_password(staff.password_hash, "first-pw-1")
 
+    token = _ok(settings, "token", "op.gangnam", "--label", "crm-sync").strip()
+    issued = _hotline(settings, "token", "op.gangnam")
+    token_id = issued.stderr.split("#", 1)[1].split()[0]
+    assert _ok(settings, "token", "revoke", token_id).startswith(f"token #{token_id}")
     _ok(settings, "staff", "deactivate", "op.gangnam")
     assert not _staff(settings, "op.gangnam").active
     listed = [json.loads(line) for line in _ok(settings, "staff", "list", "--all", "--json").splitlines()]
@@ -81,7 +85,7 @@ def test_an_administrator_builds_a_branch_and_its_staff_from_the_command_line(sq
     changes = [e for e in _audit(settings) if e.action != "read"]
     assert [e.action for e in changes] == [
         "org_unit.created", "org_unit.created", "staff.created", "staff.changed", "staff.password_reset",
-        "staff.deactivated",
+        "token.issued", "token.issued", "token.revoked", "staff.deactivated",
     ]  # fmt: skip
     assert all(e.username.startswith("cli:") and e.staff_id is None for e in changes)
     role_change = next(e for e in changes if e.action == "staff.changed")
@@ -89,6 +93,9 @@ def test_an_administrator_builds_a_branch_and_its_staff_from_the_command_line(sq
     assert "operator" in json.dumps(detail) and "center_manager" in json.dumps(detail)
     everything = json.dumps([e.detail for e in changes], ensure_ascii=False)
     assert "second-password-2" not in everything and "$argon2" not in everything
+    assert token not in everything and len(token) > 20  # the token is printed once, never kept in the trail
+    labels = [e.detail["label"] for e in changes if e.action == "token.issued" and e.detail]
+    assert labels == ["crm-sync", "cli"]
 
 
 def test_bad_command_line_input_is_refused_with_a_reason_and_changes_nothing(sqlite_settings: Settings) -> None:
