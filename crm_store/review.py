@@ -256,7 +256,8 @@ async def correct_classification(
     call = (await session.exec(select(Call).where(col(Call.call_sid) == item.call_sid))).one()
     current = list(call.entities or [])
     predicted = {"type": call.type, "topic": call.topic, "entities": current}
-    corrected = {"type": type_, "topic": topic, "entities": merge_entities(viewer, current, entities, redact=redact)}
+    merged = merge_entities(viewer, current, entities, redact=redact)
+    corrected: dict[str, Any] = {"type": type_, "topic": topic, "entities": merged}
     changed = predicted != corrected
     correction = ClassificationCorrection(
         call_sid=call.call_sid,
@@ -269,7 +270,7 @@ async def correct_classification(
         created_at=now,
     )
     session.add(correction)
-    call.type, call.topic, call.entities, call.updated_at = CallType(type_), topic, corrected["entities"], now
+    call.type, call.topic, call.entities, call.updated_at = CallType(type_), topic, merged, now
     item.type, item.topic, item.updated_at = type_, topic, now
     session.add_all([call, item])
     session.add(

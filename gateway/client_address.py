@@ -64,6 +64,6 @@ async def client_address_middleware(request: web.Request, handler: Handler) -> w
     proxies = request.app[TRUSTED_PROXIES]
     if proxies and "X-Forwarded-For" in request.headers:
         remote = client_address(request.remote, request.headers.getall("X-Forwarded-For"), proxies)
-        if remote != request.remote:
+        if remote is not None and remote != request.remote:
             request = request.clone(remote=remote)
     return await handler(request)
