@@ -44,7 +44,7 @@ from crm_store.rules import Rules
 from crm_store.scope import Viewer, customer_in_scope, unit_in_scope
 from crm_store.types import utcnow
 from crm_store.upsert import insert_ignoring_conflict
-from crm_store.validation import Conflict, InvalidInput, NotAllowed
+from crm_store.validation import Conflict, InvalidInput, NotAllowed, business_today
 
 PROVINCE_APPROVED = frozenset({ManagerGrade.PRINCIPAL, ManagerGrade.SENIOR})
 APPROVER_ROLES = frozenset({Role.CENTER_MANAGER, Role.EXECUTIVE, Role.ADMIN})
@@ -398,7 +398,7 @@ async def monthly_report(session: AsyncSession, viewer: Viewer, username: str, *
     ).all()
     due = Counter(t.kind for t in tasks if first <= t.due_on < after)
     done = Counter(t.kind for t in tasks if t.done_on is not None and first <= t.done_on < after)
-    overdue = Counter(t.kind for t in tasks if t.done_on is None and t.due_on < min(after, date.today()))
+    overdue = Counter(t.kind for t in tasks if t.done_on is None and t.due_on < min(after, business_today()))
     events = (
         await session.exec(
             select(col(CustomerEvent.kind), func.count())

@@ -9,6 +9,9 @@ import phonenumbers
 
 _KOREAN_E164 = re.compile(r"\+8210[2-9]\d{7}")
 ANONYMOUS = frozenset({"anonymous", "unknown", "restricted", "private", ""})
+# "0082 10 ..." is how most of the world writes +82 (00 is their international prefix); Korea's own prefixes
+# (001, 002, 00700, ...) phonenumbers knows, and no Korean number starts with 00.
+_ABROAD_00 = re.compile(r"^\s*00[\s.-]*82(?=[\s.()-]*\d)")
 
 
 @lru_cache(maxsize=65536)
@@ -19,6 +22,7 @@ def normalise_phone(raw: str | None, *, region: str = "KR") -> str | None:
     if _KOREAN_E164.fullmatch(raw):
         # Twilio sends E.164 already; a well-formed Korean mobile needs no full parse on the hot path.
         return raw
+    raw = _ABROAD_00.sub("+82", raw, count=1)
     try:
         number = phonenumbers.parse(raw, region)
     except phonenumbers.NumberParseException:

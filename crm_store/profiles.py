@@ -14,7 +14,6 @@ address, email, occupation, beneficiary, policyholder, vehicle model and status,
 from __future__ import annotations
 
 import re
-from datetime import date
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -31,7 +30,7 @@ from pydantic import ValidationError as PydanticValidationError
 
 from crm_store.models import CustomerKind
 from crm_store.phones import normalise_phone
-from crm_store.validation import InvalidInput
+from crm_store.validation import InvalidInput, business_today
 
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s.]+")
 _NOTE_KEY = re.compile(r"note_[a-z0-9_]{1,40}")
@@ -55,7 +54,7 @@ def _email(value: str) -> str:
 
 
 def _birth_year(value: int) -> int:
-    if value > date.today().year:
+    if value > business_today().year:
         raise ValueError("in the future")
     return value
 

@@ -23,12 +23,22 @@ def test_korean_mobile_numbers_written_any_common_way_normalise_to_one_e164(raw:
     assert normalise_phone(raw) == (expected or normalise_phone("+" + raw))
 
 
+@pytest.mark.parametrize(
+    "raw", ["0082-10-1234-5678", "00 82 (0)10 1234 5678", "001-82-10-1234-5678", "00700-82-10-1234-5678"]
+)
+def test_numbers_written_with_an_international_prefix(raw: str) -> None:
+    """00 82 as callers abroad write +82, and Korea's own international prefixes."""
+    assert normalise_phone(raw) == "+821012345678"
+
+
 @pytest.mark.parametrize(("raw", "e164"), [("02-123-4567", "+8221234567"), ("031-123-4567", "+82311234567")])
 def test_landlines_keep_their_area_code(raw: str, e164: str) -> None:
     assert normalise_phone(raw) == e164
 
 
-@pytest.mark.parametrize("raw", [None, "", "anonymous", "unknown", "Restricted", "12", "not a number", "010-5990-1234"])
+@pytest.mark.parametrize(
+    "raw", [None, "", "anonymous", "unknown", "Restricted", "12", "not a number", "010-5990-1234", "0082"]
+)
 def test_withheld_invalid_or_unassigned_numbers_are_none(raw: str | None) -> None:
     assert normalise_phone(raw) is None
 
