@@ -21,6 +21,7 @@ from crm_store import (
     customers,
     org,
     service_tasks,
+    transfers,
 )
 from crm_store.db import async_session_scope
 from crm_store.phones import normalise_phone
@@ -255,6 +256,21 @@ async def update_customer(request: web.Request) -> web.Response:
     return _picture_response(picture)
 
 
+async def transfer_customer(request: web.Request) -> web.Response:
+    """POST /api/v1/customers/{id}/transfer: move a customer to another branch (center managers, administrators)."""
+    data = await _body(request, transfers.CustomerTransfer)
+    async with async_session_scope(request.app[SESSIONS]) as session:
+        body = await transfers.transfer_customer(
+            session,
+            request_viewer(request),
+            _customer_id(request),
+            data,
+            rules=request.app[RULES],
+            as_of=business_today(),
+        )
+    return web.json_response(body)
+
+
 async def update_claim(request: web.Request) -> web.Response:
     """PATCH /api/v1/claims/{id}"""
     data = await _body(request, customer_updates.ClaimUpdate)
@@ -382,6 +398,7 @@ def setup_routes(app: web.Application, *, rules: Rules | None = None) -> None:
     r.add_get("/api/v1/staff", staff)
     # Changes after creation and the account managers' duties.
     r.add_patch(r"/api/v1/customers/{customer_id:\d+}", update_customer)
+    r.add_post(r"/api/v1/customers/{customer_id:\d+}/transfer", transfer_customer)
     r.add_patch(r"/api/v1/claims/{claim_id:\d+}", update_claim)
     r.add_get("/api/v1/account-managers/{username}/tasks", manager_tasks)
     r.add_post(r"/api/v1/service-tasks/{task_id:\d+}/done", complete_task)

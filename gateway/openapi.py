@@ -510,6 +510,25 @@ _CUSTOMER_SCHEMAS: dict[str, Any] = {
             "current": {"type": "boolean"},
         },
     },
+    "CustomerTransfer": {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["org_unit_id", "reason"],
+        "properties": {
+            "org_unit_id": {"type": "integer", "description": "the new owning unit, within your scope"},
+            "reason": {"type": "string", "minLength": 2, "maxLength": 200},
+        },
+    },
+    "Transfer": {
+        "type": "object",
+        "properties": {
+            "customer_id": _INT,
+            "from": {"type": "object"},
+            "to": {"type": "object"},
+            "account_manager": {"type": ["string", "null"], "description": "kept if in reach, else the new branch's"},
+            "moved": {"type": "boolean"},
+        },
+    },
     "AssignmentCreate": {
         "type": "object",
         "additionalProperties": False,
@@ -606,6 +625,17 @@ _CUSTOMER_PATHS: dict[str, Any] = {
             409,
             422,
             body="AssignmentCreate",
+            parameters=[_CUSTOMER_ID],
+        ),
+    },
+    "/customers/{customer_id}/transfer": {
+        "post": _operation(
+            "Move the customer to another branch (center managers and administrators; both units in scope)",
+            _ref("Transfer"),
+            403,
+            404,
+            422,
+            body="CustomerTransfer",
             parameters=[_CUSTOMER_ID],
         ),
     },

@@ -295,6 +295,19 @@ EXPECTED.update({
     ("GET", "/console/tasks"): _duties_seen(200),
     ("POST", "/console/tasks/{task_id}/done"): _duty_done(303),
 })  # fmt: skip
+
+
+def _transferrer(w: World, u: str, t: Target) -> int:
+    """Moving a customer between branches: scope first (404), then center managers and administrators only."""
+    if not w.sees_unit(u, _unit(w, t)):
+        return 404
+    return 200 if w.staff[u]["role"] in (Role.CENTER_MANAGER, Role.ADMIN) else 403
+
+
+# The probe "moves" the customer to the branch it is in: nothing changes, the rights are the same.
+MATRIX[("POST", "/api/v1/customers/{customer_id}/transfer")] = lambda w, t: (
+    f"/api/v1/customers/{_c(w, t)}/transfer", {}, {"org_unit_id": _unit(w, t), "reason": "접근 행렬 시험"})  # fmt: skip
+EXPECTED[("POST", "/api/v1/customers/{customer_id}/transfer")] = _transferrer
 # -- end of the changes and duties section -------------------------------------------------------------------------
 # Reads every viewer must get for a customer in scope (the matrix must not pass by refusing everything).
 # Reads everyone may make of a customer in their scope (a customer's audit trail is for supervisors: EXPECTED).
