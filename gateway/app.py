@@ -102,11 +102,14 @@ def _embedded_worker(app: web.Application) -> object:
 
 def create_app(settings: Settings, *, embedded_worker: bool | None = None) -> web.Application:
     """The gateway: Twilio webhooks, the JSON API, health and metrics."""
+    # The client-address middleware only behind trusted proxies: without them it would be a no-op on every request.
+    proxies = parse_networks(settings.trusted_proxies)
+    middlewares = [client_address_middleware] if proxies else []
     app = web.Application(
-        middlewares=[client_address_middleware, error_middleware, auth_middleware], client_max_size=CLIENT_MAX_SIZE
+        middlewares=[*middlewares, error_middleware, auth_middleware], client_max_size=CLIENT_MAX_SIZE
     )
     app[SETTINGS] = settings
-    app[TRUSTED_PROXIES] = parse_networks(settings.trusted_proxies)
+    app[TRUSTED_PROXIES] = proxies
     app[METRICS] = Metrics()
     app[SIGNATURE] = TwilioSignature(settings.twilio_auth_token, settings.base_url)
     app.cleanup_ctx.append(_database)

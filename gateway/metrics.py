@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 
@@ -10,6 +12,7 @@ class Metrics:
 
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
+        self._webhook_children: dict[tuple[str, str], tuple[Any, Any]] = {}
         self.webhooks = Counter(
             "hotline_webhooks_total",
             "Twilio webhooks by endpoint and outcome",
@@ -38,3 +41,16 @@ class Metrics:
         self.failed_jobs = Gauge(
             "hotline_failed_jobs", "Jobs in the failed registry per queue", ["queue"], registry=self.registry
         )
+
+    def webhook_answered(self, endpoint: str, outcome: str, seconds: float) -> None:
+        """Count a webhook and time it. The labelled children are looked up once: `labels()` takes a lock and
+        builds its key on every call, and this runs for every webhook on the event loop."""
+        key = (endpoint, outcome)
+        children = self._webhook_children.get(key)
+        if children is None:
+            children = self._webhook_children[key] = (
+                self.webhooks.labels(endpoint, outcome),
+                self.webhook_seconds.labels(endpoint),
+            )
+        children[0].inc()
+        children[1].observe(seconds)

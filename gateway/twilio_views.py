@@ -72,9 +72,7 @@ def _payload(form: Mapping[str, str]) -> dict[str, str]:
 
 
 def _observe(request: web.Request, endpoint: str, started: float, outcome: str) -> None:
-    metrics = request.app[METRICS]
-    metrics.webhooks.labels(endpoint, outcome).inc()
-    metrics.webhook_seconds.labels(endpoint).observe(time.perf_counter() - started)
+    request.app[METRICS].webhook_answered(endpoint, outcome, time.perf_counter() - started)
 
 
 async def voice(request: web.Request) -> web.Response:
