@@ -4,11 +4,9 @@ call, with its CallSid; events of customers without a manager are listed for the
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
-import pytest
 from rq import Queue
 from sqlmodel import Session, col, select
 
@@ -19,21 +17,11 @@ from crm_store.validation import business_today
 from gateway.app import create_app
 from tests.customer_helpers import Org, build_org
 from tests.twilio_helpers import call_params, call_sid, post_signed
-from workers.context import build_context, install
 from workers.queueing import ALL_QUEUES, CALL_ALERTS, CLASSIFY, relay_outbox
 from workers.settings import Settings
 
 REASON = "보험사기 혐의 (허위 사고 접수)"
 ANGRY = "몇 번째 전화하는 건지 모르겠어요 보험금 아직도 안 나왔어요 금감원에 민원 넣겠습니다"
-
-
-@pytest.fixture
-def context(settings: Settings) -> Iterator[Any]:
-    ctx = build_context(settings)
-    install(ctx)
-    ctx.redis.flushall()
-    yield ctx
-    ctx.close()
 
 
 def _work(context: Any) -> None:

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pytest
 from rq import Queue, SimpleWorker
 from rq.job import Job
 from rq.registry import FailedJobRegistry
@@ -21,7 +19,7 @@ from gateway.simulator import RecordingServer
 from telephony.audio import decode_audio, wav_bytes
 from tests.twilio_helpers import call_sid, recording_sid
 from workers import jobs
-from workers.context import build_context, install
+from workers.context import install
 from workers.queueing import ALL_QUEUES, FETCH_RECORDING, connect_redis, relay_outbox
 from workers.settings import Settings
 from workers.transcripts import transcribe_audio
@@ -45,15 +43,6 @@ class ServedRecording:
         self.loop.call_soon_threadsafe(self.loop.stop)
         self.thread.join(5)
         self.loop.close()
-
-
-@pytest.fixture
-def context(sqlite_settings: Settings) -> Iterator[Any]:
-    ctx = build_context(sqlite_settings)
-    install(ctx)
-    ctx.redis.flushall()
-    yield ctx
-    ctx.close()
 
 
 def promise_fetch(ctx: Any, sid: str, rec: str, url: str) -> None:

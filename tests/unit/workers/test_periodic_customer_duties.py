@@ -5,7 +5,6 @@ runs them, and a key-by-branch-share customer becomes key on a fresh database wi
 from __future__ import annotations
 
 import subprocess
-from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -19,8 +18,9 @@ from crm_store.types import utcnow
 from crm_store.validation import BUSINESS_TZ
 from gateway.app import create_app
 from tests.customer_helpers import Org, build_org
+from tests.fake_clock import FakeClock
 from tests.processes import HOTLINE, ROOT, hotline_env
-from workers.context import build_context, install
+from workers.context import install
 from workers.periodic import SEGMENT_RUN_TIMEOUT, PeriodicDuties, duties_of
 from workers.queueing import ALL_QUEUES, QUEUE_DEFAULT
 from workers.runner import DutySimpleWorker, EmbeddedWorker
@@ -29,23 +29,6 @@ from workers.settings import Settings, SettingsError
 # 18:00:30 in Seoul on 25 November: the business day is the 25th until 15:00 UTC.
 T0 = datetime(2026, 11, 25, 9, 0, 30, tzinfo=UTC)
 SLOT0 = int(datetime(2026, 11, 25, 9, 0, tzinfo=UTC).timestamp())
-
-
-class FakeClock:
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
-@pytest.fixture
-def context(settings: Settings) -> Iterator[Any]:
-    ctx = build_context(settings)
-    install(ctx)
-    ctx.redis.flushall()
-    yield ctx
-    ctx.close()
 
 
 def _work(context: Any, duties: PeriodicDuties) -> None:

@@ -4,7 +4,6 @@ carry the duty."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -15,8 +14,9 @@ from sqlmodel import Session, select
 from crm_store.db import session_scope
 from crm_store.models import Call, Customer, ReviewEvent, ReviewItem
 from crm_store.routing import route_call
+from tests.fake_clock import FakeClock
 from tests.review_helpers import World, build_world, call_sid
-from workers.context import build_context, install
+from workers.context import install
 from workers.periodic import PeriodicDuties, escalation_duty
 from workers.queueing import ALL_QUEUES, QUEUE_DEFAULT
 from workers.runner import DutySimpleWorker, DutyWorker, EmbeddedWorker, ThreadWorker
@@ -25,23 +25,6 @@ from workers.settings import Settings
 T0 = datetime(2026, 11, 25, 9, 0, 30, tzinfo=UTC)
 SLOT0 = int(datetime(2026, 11, 25, 9, 0, tzinfo=UTC).timestamp())  # T0's minute
 COUNTY_LIMIT = timedelta(minutes=120)
-
-
-class FakeClock:
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
-@pytest.fixture
-def context(sqlite_settings: Settings) -> Iterator[Any]:
-    ctx = build_context(sqlite_settings)
-    install(ctx)
-    ctx.redis.flushall()
-    yield ctx
-    ctx.close()
 
 
 @pytest.fixture
