@@ -22,8 +22,8 @@ from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from crm_store.audit import record_read
-from crm_store.clearance import mask_fields
 from crm_store.errors import CustomerNotFound, NotFound
+from crm_store.events import events_shown
 from crm_store.models import (
     AccountAssignment,
     AccountManager,
@@ -41,18 +41,16 @@ from crm_store.models import (
     Staff,
 )
 from crm_store.rules import Rules
-from crm_store.scope import Viewer, customer_in_scope, unit_in_scope
+from crm_store.scope import SUPERVISORS, Viewer, customer_in_scope, unit_in_scope
 from crm_store.types import utcnow
 from crm_store.upsert import insert_ignoring_conflict
 from crm_store.validation import Conflict, InvalidInput, NotAllowed, business_today
 
 PROVINCE_APPROVED = frozenset({ManagerGrade.PRINCIPAL, ManagerGrade.SENIOR})
-APPROVER_ROLES = frozenset({Role.CENTER_MANAGER, Role.EXECUTIVE, Role.ADMIN})
 GRASS_ROOTS = frozenset({OrgLevel.CITY, OrgLevel.COUNTY})
 # Audit trail of the reads here: which fields of the customer were shown, and why.
 HISTORY_FIELDS = ("account_manager.history",)
 HISTORY_PURPOSE = "account-manager-history"
-EVENT_FIELDS = ("customer_event.at", "customer_event.kind", "customer_event.level")  # reason: when shown unmasked
 EVENTS_PURPOSE = "account-manager-events"
 
 
@@ -107,7 +105,7 @@ async def certify(session: AsyncSession, viewer: Viewer, username: str, data: Ce
         raise InvalidInput({"username": "account managers work at city or county branches"})
     approver = (await session.exec(select(OrgUnit).where(col(OrgUnit.id) == viewer.org_unit_id))).one()
     needed = approving_level(data.grade)
-    if viewer.role not in APPROVER_ROLES or approver.level != needed or not unit.path.startswith(approver.path):
+    if viewer.role not in SUPERVISORS or approver.level != needed or not unit.path.startswith(approver.path):
         raise NotAllowed(f"grade {data.grade.value} is approved by the {needed.name.lower()} branch above the manager")
     assert staff.id is not None and approver.id is not None
     valid_until = _next_year(data.certified_on)
@@ -341,35 +339,7 @@ async def manager_events(
             .limit(limit)
         )
     ).all()
-    shown = mask_fields(
-        viewer,
-        "customer_event",
-        {
-            "events": [
-                {
-                    "id": e.id,
-                    "customer_id": e.customer_id,
-                    "kind": e.kind,
-                    "level": e.level,
-                    "reason": e.reason,
-                    "call_sid": e.call_sid,
-                    "at": e.created_at.isoformat(),
-                }
-                for e in events
-            ]
-        },
-    )
-    masked = {int(path[len("events[") : path.index("]")]) for path in shown["masked_fields"]}
-    fields: dict[int, set[str]] = {}
-    items = []
-    for index, event in enumerate(shown["events"]):
-        items.append({**event, "masked_fields": ["reason"] if index in masked else []})
-        seen = fields.setdefault(event["customer_id"], set(EVENT_FIELDS))
-        if index not in masked:
-            seen.add("customer_event.reason")
-    for customer_id in sorted(fields):
-        record_read(session, viewer, customer_id=customer_id, fields=fields[customer_id], purpose=EVENTS_PURPOSE)
-    return items
+    return events_shown(session, viewer, [(e, {}) for e in events], purpose=EVENTS_PURPOSE)
 
 
 async def monthly_report(session: AsyncSession, viewer: Viewer, username: str, *, month: date) -> dict[str, Any]:

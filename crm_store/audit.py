@@ -110,19 +110,8 @@ def record_customer_change(
     detail: dict[str, Any],
 ) -> None:
     """Append a change to a customer's record (its data, a claim, a service duty): in the customer's own trail."""
-    session.add(
-        AuditEntry(
-            staff_id=viewer.staff_id,
-            username=viewer.username,
-            customer_id=customer_id,
-            action=action,
-            fields=sorted(detail),
-            target=target,
-            org_unit_id=org_unit_id,
-            detail=detail,
-            remote_addr=(viewer.remote_addr or "")[:64] or None,
-            created_at=utcnow(),
-        )
+    record_change(
+        session, viewer, action=action, target=target, org_unit_id=org_unit_id, detail=detail, customer_id=customer_id
     )
 
 

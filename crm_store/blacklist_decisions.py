@@ -25,9 +25,9 @@ from crm_store.blacklist import APPROVERS, BlacklistCreate, customers_matching_e
 from crm_store.clearance import mask_fields
 from crm_store.errors import CustomerNotFound, NotFound
 from crm_store.events import customer_event
-from crm_store.models import AlertLevel, AuditEntry, BlacklistEntry, BlacklistKey, Customer, OrgUnit, Role, Staff
+from crm_store.models import AlertLevel, AuditEntry, BlacklistEntry, BlacklistKey, Customer, OrgUnit, Staff
 from crm_store.rules import Rules
-from crm_store.scope import Viewer, customer_in_scope
+from crm_store.scope import SUPERVISORS, Viewer, customer_in_scope
 from crm_store.segment_store import recompute_customer
 from crm_store.types import utcnow
 from crm_store.validation import Conflict, NotAllowed
@@ -209,8 +209,6 @@ def _audit(
 
 
 # -- what center managers see ------------------------------------------------------------------------------------
-# Who lists entries: the deciders, and executives (read only).
-SUPERVISORS = APPROVERS | {Role.EXECUTIVE}
 STATES = ("open", "pending", "in_force", "review_due", "revoked", "all")
 REVOKE = "blacklist_revoke"
 

@@ -7,6 +7,7 @@ lost silently (and a manager assigned later does not inherit the past: the histo
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import insert
@@ -15,8 +16,9 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from crm_store.audit import record_read
-from crm_store.models import AccountAssignment, AlertLevel, Customer, CustomerEvent, Role, Staff
-from crm_store.scope import Viewer, customer_in_scope
+from crm_store.clearance import mask_fields
+from crm_store.models import AccountAssignment, AlertLevel, Customer, CustomerEvent, Staff
+from crm_store.scope import SUPERVISORS, Viewer, customer_in_scope
 from crm_store.types import utcnow
 from crm_store.validation import NotAllowed
 
@@ -45,9 +47,50 @@ def customer_event(
     )
 
 
-# Who lists events by customer rather than by manager: a branch's supervisors (events nobody is addressed to
-# included: the customer has no account manager).
-EVENT_READERS = frozenset({Role.CENTER_MANAGER, Role.EXECUTIVE, Role.ADMIN})
+# What an event read shows of a customer, for the audit trail (its reason too when shown unmasked).
+EVENT_FIELDS = ("customer_event.at", "customer_event.kind", "customer_event.level")
+
+
+def events_shown(
+    session: AsyncSession,
+    viewer: Viewer,
+    events: Sequence[tuple[CustomerEvent, dict[str, Any]]],
+    *,
+    purpose: str,
+) -> list[dict[str, Any]]:
+    """Events as this viewer may see them (with what each listing adds): graded text such as a blacklist reason
+    masked below its grade (the `customer_event` document of the field grades); each customer named is read,
+    audited in the session with the fields shown."""
+    shown = mask_fields(
+        viewer,
+        "customer_event",
+        {
+            "events": [
+                {
+                    "id": e.id,
+                    "customer_id": e.customer_id,
+                    **extra,
+                    "kind": e.kind,
+                    "level": e.level,
+                    "reason": e.reason,
+                    "call_sid": e.call_sid,
+                    "at": e.created_at.isoformat(),
+                }
+                for e, extra in events
+            ]
+        },
+    )
+    masked = {int(path[len("events[") : path.index("]")]) for path in shown["masked_fields"]}
+    fields: dict[int, set[str]] = {}
+    items = []
+    for index, event in enumerate(shown["events"]):
+        items.append({**event, "masked_fields": ["reason"] if index in masked else []})
+        seen = fields.setdefault(event["customer_id"], set(EVENT_FIELDS))
+        if index not in masked:
+            seen.add("customer_event.reason")
+    for customer_id in sorted(fields):
+        record_read(session, viewer, customer_id=customer_id, fields=fields[customer_id], purpose=purpose)
+    return items
 
 
 def events_query(
@@ -90,7 +133,7 @@ async def list_events(
     """Customer events of the viewer's part of the organisation for center managers, executives and administrators:
     with `unaddressed`, those of customers without an account manager, which no manager's list shows. Each
     customer shown is an audited read."""
-    if viewer.role not in EVENT_READERS:
+    if viewer.role not in SUPERVISORS:
         raise NotAllowed("customer events are listed by center managers, executives and administrators")
     rows = (
         await session.exec(
@@ -104,18 +147,4 @@ async def list_events(
             )
         )
     ).all()
-    for listed in sorted({e.customer_id for e, _ in rows}):
-        record_read(session, viewer, customer_id=listed, fields=["events"], purpose="customer-events")
-    return [
-        {
-            "id": e.id,
-            "customer_id": e.customer_id,
-            "account_manager": manager,
-            "kind": e.kind,
-            "level": e.level,
-            "reason": e.reason,
-            "call_sid": e.call_sid,
-            "at": e.created_at.isoformat(),
-        }
-        for e, manager in rows
-    ]
+    return events_shown(session, viewer, [(e, {"account_manager": m}) for e, m in rows], purpose="customer-events")

@@ -19,6 +19,11 @@ _UNIT = aliased(OrgUnit, name="scope_unit")
 _VIEWER_UNIT = aliased(OrgUnit, name="viewer_unit")
 
 
+# Who oversees a branch's customers (events nobody is addressed to, managers' duties and certifications, the
+# blacklist's listing): its center managers, and executives and administrators.
+SUPERVISORS = frozenset({Role.CENTER_MANAGER, Role.EXECUTIVE, Role.ADMIN})
+
+
 @dataclass(frozen=True)
 class Viewer:
     """The staff member on whose behalf the store reads or writes, with where the request came from."""

@@ -24,11 +24,10 @@ from crm_store.account_managers import visible_manager
 from crm_store.audit import record_customer_change, record_read
 from crm_store.errors import ServiceTaskNotFound
 from crm_store.models import Customer, Policy, Role, ServiceTask, Staff
-from crm_store.scope import Viewer, customer_in_scope
+from crm_store.scope import SUPERVISORS, Viewer, customer_in_scope
 from crm_store.validation import InvalidInput, NotAllowed
 
 # Who may see another manager's duties (within their part of the organisation).
-TASK_SUPERVISORS = frozenset({Role.CENTER_MANAGER, Role.EXECUTIVE, Role.ADMIN})
 TASK_STATES = ("open", "done", "all")
 DUTY_NAMES = {
     "key_visit": "중점 고객 정기 방문",
@@ -88,7 +87,7 @@ async def manager_tasks(
     """One manager's duties in due-date order (open, done or all), each with its customer's name and segment."""
     staff, _unit = await visible_manager(session, viewer, username)
     own = staff.id == viewer.staff_id
-    if not own and viewer.role not in TASK_SUPERVISORS:
+    if not own and viewer.role not in SUPERVISORS:
         raise NotAllowed("a manager's duties are seen by the manager, center managers and the levels above")
     if state not in TASK_STATES:
         raise InvalidInput({"state": f"one of {', '.join(TASK_STATES)}"})

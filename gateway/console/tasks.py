@@ -13,7 +13,7 @@ from aiohttp import web
 from crm_store import org, service_tasks
 from crm_store.db import async_session_scope
 from crm_store.models import Role
-from crm_store.scope import Viewer
+from crm_store.scope import SUPERVISORS, Viewer
 from crm_store.validation import NotAllowed, business_today
 from gateway.console.templates import csrf_field, e, options, page
 from gateway.keys import SESSIONS
@@ -72,7 +72,7 @@ async def tasks_page(request: web.Request) -> web.Response:
     csrf = request[CSRF_TOKEN]
     async with async_session_scope(request.app[SESSIONS]) as session:
         if manager is None:
-            if viewer.role not in service_tasks.TASK_SUPERVISORS:
+            if viewer.role not in SUPERVISORS:
                 raise NotAllowed("service duties are seen by account managers and their supervisors")
             managers = await org.list_staff(session, viewer, role=Role.ACCOUNT_MANAGER.value)
             tasks = None
