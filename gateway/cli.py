@@ -270,8 +270,6 @@ def _since(value: str) -> datetime:
 
 
 def cmd_retranscribe(args: argparse.Namespace) -> int:
-    from dataclasses import replace
-
     from crm_store.db import session_scope
     from workers.context import build_context, install
     from workers.retranscribe import (
@@ -292,9 +290,9 @@ def cmd_retranscribe(args: argparse.Namespace) -> int:
             f"add --in-process to re-transcribe with {args.engine} here"
         )
     if args.engine:
-        settings = replace(settings, asr_engine=args.engine)
+        settings = settings.model_copy(update={"asr_engine": args.engine})
     if args.no_vad:
-        settings = replace(settings, asr_vad=False)
+        settings = settings.model_copy(update={"asr_vad": False})
     context = build_context(settings)
     install(context)
     try:

@@ -111,7 +111,7 @@ def test_audio_that_cannot_be_decoded_fails_once_with_a_readable_reason(context:
 
 def test_a_recording_host_outside_the_allowed_list_is_never_contacted(context: Any) -> None:
     sid, rec = call_sid(), recording_sid()
-    install(replace(context, settings=replace(context.settings, recording_hosts=("api.twilio.com",))))
+    install(replace(context, settings=context.settings.model_copy(update={"recording_hosts": ("api.twilio.com",)})))
     context.recordings._allowed = ("api.twilio.com",)
     promise_fetch(context, sid, rec, f"http://127.0.0.1:9/2010-04-01/Accounts/x/Recordings/{rec}")
     run_jobs(context)
