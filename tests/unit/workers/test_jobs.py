@@ -140,7 +140,8 @@ def test_the_speech_engine_loads_once_per_process(context: Any) -> None:
     assert context.speech_engine() is context.speech_engine()
 
 
-def test_redis_stand_in_is_shared_within_the_process(sqlite_settings: Settings) -> None:
+def test_each_redis_stand_in_is_its_own(sqlite_settings: Settings) -> None:
+    # No module state: a stand-in is shared only by handing its client on (the gateway to its embedded worker).
     one, two = connect_redis(sqlite_settings), connect_redis(sqlite_settings)
     one.set("hotline-test", "1")
-    assert two.get("hotline-test") == b"1"
+    assert one.get("hotline-test") == b"1" and two.get("hotline-test") is None
