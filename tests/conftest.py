@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -118,7 +117,7 @@ def settings(sqlite_settings: Settings) -> Settings:
     """Embedded defaults with the tests' registration-number key (tests.customer_helpers.SECRET)."""
     from tests.customer_helpers import SECRET
 
-    return replace(sqlite_settings, secret_key=SECRET)
+    return sqlite_settings.model_copy(update={"secret_key": SECRET})
 
 
 @pytest.fixture

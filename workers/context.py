@@ -1,4 +1,11 @@
-"""What jobs need in a worker process: built once at process start, models loaded once."""
+"""What jobs need in a worker process: built once at process start, models loaded once.
+
+rq calls jobs as module-level functions with ids only (a job never carries connections), so a job finds the
+connections of its process here. That is the one piece of process state of the workers: the context installed by
+whoever starts the jobs of this process (`hotline worker`, the gateway's embedded worker, `hotline retranscribe`,
+tests). Everything a job needs (settings, database engine, Redis, recording client, speech engine, customer rules)
+lives on the context, not in module globals.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +18,7 @@ from redis import Redis
 from sqlalchemy.engine import Engine
 
 from crm_store.db import make_engine
+from crm_store.rules import Rules, load_rules
 from telephony.asr import SpeechEngine, load_engine
 from telephony.recordings import RecordingClient
 from workers.queueing import connect_redis
@@ -21,12 +29,14 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class WorkerContext:
-    """The settings, connections and (lazily) the speech engine of one worker process."""
+    """The settings, connections, customer rules and (lazily) the speech engine of one worker process."""
 
     settings: Settings
     engine: Engine
     redis: Redis
     recordings: RecordingClient
+    # The customer rules (segments, alerts), loaded once per process.
+    rules: Rules = field(default_factory=load_rules)
     _speech: SpeechEngine | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -49,6 +59,7 @@ class WorkerContext:
         self.engine.dispose()
 
 
+# The context jobs of this process use: set once by whoever starts them (see the module's docstring).
 _current: WorkerContext | None = None
 
 
@@ -71,7 +82,7 @@ def build_context(settings: Settings, *, redis: Redis | None = None) -> WorkerCo
 
 
 def install(context: WorkerContext) -> None:
-    """Make `context` the one jobs in this process use."""
+    """Make `context` the one jobs in this process use (a later install replaces it)."""
     global _current
     _current = context
 

@@ -16,7 +16,6 @@ from crm_store.errors import CallNotFound
 from crm_store.models import Call, OutboxJob, PipelineState, Recording
 from crm_store.outbox import mark_enqueued, promise_job
 from crm_store.routing import route_call
-from crm_store.rules import Rules, load_rules
 from crm_store.types import utcnow
 from crm_store.upsert import insert_ignoring_conflict
 from crm_store.validation import business_today
@@ -29,15 +28,6 @@ from workers.transcripts import TranscriptionResult, transcribe_audio
 from workers.understanding import redact, understand
 
 log = logging.getLogger(__name__)
-_rules: Rules | None = None
-
-
-def customer_rules() -> Rules:
-    """The customer rules, loaded once per process."""
-    global _rules
-    if _rules is None:
-        _rules = load_rules()
-    return _rules
 
 
 class PermanentJobFailure(Exception):
@@ -221,7 +211,7 @@ def classify_call(call_sid: str) -> dict[str, Any]:
         # Same transaction: a classified record is always in a review queue (once; a rerun changes nothing), and a
         # repeat complainant's manager hears of it (once per call).
         route_call(session, call_sid, now=utcnow())
-        report_repeat_complainant(session, call_sid, rules=customer_rules(), as_of=business_today())
+        report_repeat_complainant(session, call_sid, rules=ctx.rules, as_of=business_today())
     return {"type": result.type, "topic": result.topic}
 
 
@@ -230,7 +220,7 @@ def report_call_alerts(call_sid: str) -> list[str]:
     ctx = current()
     try:
         with session_scope(ctx.engine) as session:
-            written = report_incoming_alerts(session, call_sid, rules=customer_rules())
+            written = report_incoming_alerts(session, call_sid, rules=ctx.rules)
     except CallNotFound as err:
         raise permanent_failure(f"no call {call_sid}") from err
     if written:

@@ -49,17 +49,16 @@ CLASSIFY = Step("classify", "workers.jobs.classify_call", QUEUE_DEFAULT)
 # Promised by the incoming-call statement for a blacklisted or key caller only (crm_store.incoming).
 CALL_ALERTS = Step("call-alerts", "workers.jobs.report_call_alerts", QUEUE_DEFAULT)
 
-_embedded_server: fakeredis.FakeServer | None = None
-
 
 def connect_redis(settings: Settings) -> Redis:
-    """Redis from REDIS_URL, or the in-process stand-in shared by everything in this process."""
-    global _embedded_server
+    """Redis from REDIS_URL, or else a new in-process stand-in.
+
+    A stand-in is shared by handing its client on, not through module state: the gateway makes one and gives it
+    to its embedded worker.
+    """
     if settings.redis_url:
         return Redis.from_url(settings.redis_url, socket_connect_timeout=2, socket_timeout=10, health_check_interval=30)
-    if _embedded_server is None:
-        _embedded_server = fakeredis.FakeServer()
-    return fakeredis.FakeRedis(server=_embedded_server)
+    return fakeredis.FakeRedis(server=fakeredis.FakeServer())
 
 
 def _timeout(settings: Settings, queue: str) -> int:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -52,7 +51,9 @@ async def test_the_audit_trail_records_the_staff_members_address(
     aiohttp_client: Any, settings: Settings, engine: Any, trusted: tuple[str, ...], recorded: str
 ) -> None:
     world = build_world(engine)
-    client = await aiohttp_client(create_app(replace(settings, trusted_proxies=trusted), embedded_worker=False))
+    client = await aiohttp_client(
+        create_app(settings.model_copy(update={"trusted_proxies": trusted}), embedded_worker=False)
+    )
     await add_customers_and_calls(client, world, engine)
     customer = world.customers["inside"]
     headers = {**world.auth("admin.hq"), "X-Forwarded-For": "198.51.100.1, 203.0.113.9"}

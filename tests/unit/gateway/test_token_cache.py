@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -32,7 +31,9 @@ def org(engine: Any) -> Org:
 
 @pytest.fixture
 async def client(aiohttp_client: Any, sqlite_settings: Settings, org: Org) -> Any:
-    return await aiohttp_client(create_app(replace(sqlite_settings, secret_key=SECRET), embedded_worker=False))
+    return await aiohttp_client(
+        create_app(sqlite_settings.model_copy(update={"secret_key": SECRET}), embedded_worker=False)
+    )
 
 
 async def test_revoked_token_is_refused_within_the_ttl(client: Any, org: Org, engine: Any) -> None:

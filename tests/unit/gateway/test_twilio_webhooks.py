@@ -104,9 +104,8 @@ async def test_forged_or_missing_signature_is_refused_and_changes_nothing(
 async def test_signature_is_checked_against_the_public_url_not_the_socket(
     aiohttp_client: Any, sqlite_settings: Settings, engine: Any
 ) -> None:
-    from dataclasses import replace
 
-    settings = replace(sqlite_settings, public_base_url="https://hotline.example.co.kr")
+    settings = sqlite_settings.model_copy(update={"public_base_url": "https://hotline.example.co.kr"})
     client = await aiohttp_client(create_app(settings, embedded_worker=False))
     params = call_params(settings, call_sid())
     assert (await post_signed(client, settings, "/twilio/voice", params)).status == 200
@@ -228,9 +227,10 @@ async def test_recording_outside_allowed_hosts_is_refused_and_logged(
 async def test_redis_down_the_caller_still_gets_twiml_and_the_work_waits_in_the_outbox(
     aiohttp_client: Any, sqlite_settings: Settings, engine: Any, unused_tcp_port: int
 ) -> None:
-    from dataclasses import replace
 
-    settings = replace(sqlite_settings, redis_url=f"redis://127.0.0.1:{unused_tcp_port}/0", outbox_interval=0.2)
+    settings = sqlite_settings.model_copy(
+        update={"redis_url": f"redis://127.0.0.1:{unused_tcp_port}/0", "outbox_interval": 0.2}
+    )
     client = await aiohttp_client(create_app(settings, embedded_worker=False))
     sid, rec = call_sid(), recording_sid()
     answer = await post_signed(client, settings, "/twilio/voice", call_params(settings, sid))

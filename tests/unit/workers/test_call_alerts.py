@@ -4,6 +4,7 @@ call, with its CallSid; events of customers without a manager are listed for the
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
@@ -15,8 +16,10 @@ from crm_store.models import Call, CustomerEvent, OutboxJob
 from crm_store.types import utcnow
 from crm_store.validation import business_today
 from gateway.app import create_app
+from gateway.keys import REDIS
 from tests.customer_helpers import Org, build_org
 from tests.twilio_helpers import call_params, call_sid, post_signed
+from workers.context import install
 from workers.queueing import ALL_QUEUES, CALL_ALERTS, CLASSIFY, relay_outbox
 from workers.settings import Settings
 
@@ -30,6 +33,13 @@ def _work(context: Any) -> None:
 
     relay_outbox(context.engine, context.redis, context.settings)
     SimpleWorker([Queue(n, connection=context.redis) for n in ALL_QUEUES], connection=context.redis).work(burst=True)
+
+
+def _beside(client: Any, context: Any) -> Any:
+    """The worker context on the gateway's own in-process queue (a stand-in is shared by handing it on)."""
+    shared = replace(context, redis=client.app[REDIS])
+    install(shared)
+    return shared
 
 
 async def _post(client: Any, org: Org, user: str, path: str, body: dict[str, Any], method: str = "post") -> Any:
@@ -78,6 +88,7 @@ async def test_blacklist_and_key_callers_reach_the_account_manager_once_per_call
 ) -> None:
     org = build_org(engine)
     client = await aiohttp_client(create_app(settings, embedded_worker=False))
+    context = _beside(client, context)
     made = await _customers(client, org)
     sids = {name: call_sid() for name in ("listed", "twin", "key", "evidence", "plain")}
     numbers = {"listed": "+821011112222", "twin": "+821033334444", "key": "+8227778888",
@@ -133,6 +144,7 @@ async def test_a_repeat_complainant_is_reported_when_the_call_is_classified(
 ) -> None:
     org = build_org(engine)
     client = await aiohttp_client(create_app(settings, embedded_worker=False))
+    context = _beside(client, context)
     made = await _customers(client, org)
     earlier, first, second = call_sid(), call_sid(), call_sid()
     with session_scope(engine) as session:

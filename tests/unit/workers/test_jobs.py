@@ -111,7 +111,7 @@ def test_audio_that_cannot_be_decoded_fails_once_with_a_readable_reason(context:
 
 def test_a_recording_host_outside_the_allowed_list_is_never_contacted(context: Any) -> None:
     sid, rec = call_sid(), recording_sid()
-    install(replace(context, settings=replace(context.settings, recording_hosts=("api.twilio.com",))))
+    install(replace(context, settings=context.settings.model_copy(update={"recording_hosts": ("api.twilio.com",)})))
     context.recordings._allowed = ("api.twilio.com",)
     promise_fetch(context, sid, rec, f"http://127.0.0.1:9/2010-04-01/Accounts/x/Recordings/{rec}")
     run_jobs(context)
@@ -140,7 +140,8 @@ def test_the_speech_engine_loads_once_per_process(context: Any) -> None:
     assert context.speech_engine() is context.speech_engine()
 
 
-def test_redis_stand_in_is_shared_within_the_process(sqlite_settings: Settings) -> None:
+def test_each_redis_stand_in_is_its_own(sqlite_settings: Settings) -> None:
+    # No module state: a stand-in is shared only by handing its client on (the gateway to its embedded worker).
     one, two = connect_redis(sqlite_settings), connect_redis(sqlite_settings)
     one.set("hotline-test", "1")
-    assert two.get("hotline-test") == b"1"
+    assert one.get("hotline-test") == b"1" and two.get("hotline-test") is None

@@ -1,0 +1,166 @@
+"""Calls and speech from the command line: a simulated call, transcription of files or stored calls, classification."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from pathlib import Path
+
+from gateway.cli.errors import CommandFailed
+from workers.settings import Settings
+
+
+def simulate_call(
+    settings: Settings,
+    *,
+    audio: Path,
+    from_number: str,
+    to_number: str,
+    url: str | None,
+    token: str | None,
+    as_user: str,
+    timeout: float,
+    as_is: bool,
+) -> int:
+    """Play Twilio's part for one call with a recording, print the record; 0 once it is classified."""
+    from gateway.simulator import SimulatedCall, format_record, run_simulated_call, telephone_recording
+
+    if not audio.is_file():
+        raise CommandFailed(f"hotline simulate-call: no such file {audio}")
+    recording = audio.read_bytes() if as_is else telephone_recording(audio)[0]
+    if token is None:
+        from crm_store.db import make_engine, session_scope
+        from crm_store.staff import issue_token
+
+        engine = make_engine(settings.sync_db_url)
+        try:
+            with session_scope(engine) as session:
+                token = issue_token(session, username=as_user, label="simulate-call")
+        finally:
+            engine.dispose()
+    call = SimulatedCall(
+        base_url=url or settings.base_url,
+        account_sid=settings.twilio_account_sid,
+        auth_token=settings.twilio_auth_token,
+        from_number=from_number,
+        to_number=to_number,
+        audio=recording,
+        api_token=token,
+        timeout=timeout,
+    )
+    record = asyncio.run(run_simulated_call(call, log=lambda line: print(line, file=sys.stderr)))
+    print(format_record(record))
+    state = record.get("processing", {}).get("state")
+    return 0 if state == "classified" else 1
+
+
+def transcribe(
+    settings: Settings, files: Sequence[str], *, as_json: bool, engine: str | None, progress: bool, vad: bool
+) -> int:
+    """Transcribe audio files, one line (or JSON object) per file in order; 1 if any failed."""
+    from telephony.asr import load_engine
+    from telephony.batch import transcribe_files
+
+    speech = load_engine(
+        engine or settings.asr_engine,
+        vosk_model_path=settings.vosk_model,
+        cache_dir=settings.model_cache_dir,
+        cpu_threads=settings.asr_threads,
+        vad=settings.asr_vad and vad,
+    )
+    failures = 0
+    for result in transcribe_files([Path(f) for f in files], speech, progress=progress):
+        failures += "error" in result
+        if as_json:
+            print(json.dumps(result, ensure_ascii=False), flush=True)
+        elif "error" in result:
+            print(f"{result['file']}: ERROR {result['error']}", flush=True)
+        else:
+            print(f"{result['file']}\t{result['text']}", flush=True)
+    return 1 if failures else 0
+
+
+def retranscribe(
+    settings: Settings,
+    call_sids: Sequence[str],
+    *,
+    every_call: bool,
+    since: datetime | None,
+    engine: str | None,
+    in_process: bool,
+    wait: bool,
+    timeout: float,
+    vad: bool,
+    progress: bool,
+) -> int:
+    """Transcribe and classify stored calls again, here or on the workers' queue; 1 if any failed."""
+    from crm_store.db import session_scope
+    from workers.context import build_context, install
+    from workers.retranscribe import (
+        enqueue_retranscription,
+        new_request_id,
+        retranscribe_in_process,
+        stored_calls,
+        wait_for,
+    )
+
+    if not (every_call or since or call_sids):
+        raise CommandFailed("hotline retranscribe: name calls (CALL_SID ...), or use --all or --since DATE")
+    in_process = in_process or settings.redis_url is None
+    if engine and not in_process and engine != settings.asr_engine:
+        raise CommandFailed(
+            f"hotline retranscribe: the transcription workers run HOTLINE_ASR_ENGINE={settings.asr_engine}; "
+            f"add --in-process to re-transcribe with {engine} here"
+        )
+    if engine:
+        settings = settings.model_copy(update={"asr_engine": engine})
+    if not vad:
+        settings = settings.model_copy(update={"asr_vad": False})
+    context = build_context(settings)
+    install(context)
+    try:
+        with session_scope(context.engine) as session:
+            sids = stored_calls(session, call_sids=list(call_sids) or None, since=since)
+        missing = sorted(set(call_sids) - set(sids))
+        if missing:
+            raise CommandFailed(f"hotline retranscribe: no stored recording for {', '.join(missing)}")
+        request = new_request_id()
+        if in_process:
+            outcome = retranscribe_in_process(context, sids, request=request, progress=progress)
+            for sid, reason in outcome.failures.items():
+                print(f"{sid}: FAILED {reason}", file=sys.stderr)
+            print(f"re-transcription {request}: {outcome.done} of {outcome.calls} call(s) re-transcribed, classified")
+            return 1 if outcome.failures else 0
+        queued = enqueue_retranscription(context, sids, request=request, progress=progress)
+        print(
+            f"re-transcription {request}: {queued.calls} call(s) promised, {queued.queued} queued"
+            + ("" if queued.queued == queued.calls else " (the outbox relay queues the rest)")
+        )
+        if wait:
+            done, failed = wait_for(context, sids, request=request, progress=progress, timeout=timeout)
+            waiting = len(sids) - done - len(failed)
+            print(f"re-transcription {request}: {done} done, {len(failed)} failed, {waiting} still waiting")
+            for sid in failed:
+                print(f"{sid}: FAILED (hotline jobs failed)", file=sys.stderr)
+            return 1 if failed or done < len(sids) else 0
+        return 0
+    finally:
+        context.close()
+
+
+def classify(lines: Iterable[str], *, as_json: bool) -> None:
+    """Classify one transcript per line: type, topic, urgency and the redacted text (or one JSON object)."""
+    from workers.understanding import understand
+
+    for line in lines:
+        text = line.rstrip("\n")
+        if not text.strip():
+            continue
+        result = understand(text).to_dict()
+        if as_json:
+            print(json.dumps(result, ensure_ascii=False), flush=True)
+        else:
+            print(f"{result['type']}\t{result['topic']}\t{result['urgency']}\t{result['redacted']}", flush=True)
