@@ -187,6 +187,7 @@ class Model:
             and self.morph_type is not None
             and self.morph_topic is not None
             and float(type_p.max()) < self.mix_threshold
+            and not self.abstention.unsure(domain_scores)  # left unclassified whatever Kiwi adds: spare it
         ):
             kiwi = self.kiwi()
             if kiwi is not None:
