@@ -68,8 +68,9 @@ def telephone_recording(samples16k: np.ndarray) -> bytes:
     return wav_bytes(mulaw_decode(to_telephone_band(samples16k)), 8000, "ULAW")
 
 
-def scores(rows: list[dict[str, str]], guesses: list[tuple[str, str]]) -> dict[str, Any]:
-    """Type and topic macro-F1 and accuracy, and the type confusion matrix."""
+def scores(rows: list[dict[str, str]], guesses: list[tuple[str | None, str | None]]) -> dict[str, Any]:
+    """Type and topic macro-F1 and accuracy (an unclassified call is a miss), the share left unclassified, and the
+    type confusion matrix."""
     truth_types, truth_topics = [r["type"] for r in rows], [r["topic"] for r in rows]
     types, topics = [g[0] for g in guesses], [g[1] for g in guesses]
     return {
@@ -77,12 +78,13 @@ def scores(rows: list[dict[str, str]], guesses: list[tuple[str, str]]) -> dict[s
         "type_accuracy": round(sum(t == g for t, g in zip(truth_types, types, strict=True)) / len(rows), 4),
         "topic_macro_f1": round(macro_f1(truth_topics, topics), 4),
         "topic_accuracy": round(sum(t == g for t, g in zip(truth_topics, topics, strict=True)) / len(rows), 4),
-        "confusion": confusion(truth_types, types, sorted(set(truth_types) | set(types))),
+        "unclassified": round(sum(t is None for t in types) / len(rows), 4),
+        "confusion": confusion(truth_types, types, sorted(set(truth_types) | {t for t in types if t})),
     }
 
 
-def classify(text: str) -> tuple[str, str]:
-    """(type, topic) of one transcript."""
+def classify(text: str) -> tuple[str | None, str | None]:
+    """(type, topic) of one transcript; (None, None) when it is left unclassified."""
     result = understand(text)
     return result.type, result.topic
 

@@ -3,7 +3,9 @@
 Two linear models read the same TF-IDF character n-grams: one for the call type, one for the topic
 (restricted at prediction time to the topics of the predicted type).  When the character model is
 unsure, morpheme features from Kiwi are mixed in (a second, small pair of linear models), so the
-slow analyser runs only on the calls where it pays.  Scikit-learn is needed only to train.
+slow analyser runs only on the calls where it pays.  The character model's evidence of call language
+(``Classification.domain_scores``) decides, by the rule fitted in training (``abstain.py``), whether the
+call is given a type at all.  Scikit-learn is needed only to train.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from workers.understanding.abstain import Abstention, energy
 from workers.understanding.features import char_ngrams, morph_features
 
 __all__ = ["MODEL_FILE", "Classification", "LinearHead", "Model", "ModelError", "TextFeatures", "load_model", "preload"]
@@ -93,6 +96,7 @@ class Classification:
     topic_probs: dict[str, float]
     features: tuple[tuple[str, float], ...]  # top features for the chosen type
     used_morphology: bool
+    domain_scores: dict[str, float]  # evidence of call language (abstain.DOMAIN_SCORES), from the character model
 
 
 class Model:
@@ -116,6 +120,7 @@ class Model:
             self.morph = TextFeatures(morph["vocabulary"], decode_array(morph["idf"]))
             self.morph_type = self._head(morph["type"])
             self.morph_topic = self._head(morph["topic"])
+        self.abstention = Abstention.from_payload(payload)
         self._kiwi: Any = None
         self._kiwi_failed = False
         self._kiwi_lock = threading.Lock()
@@ -168,8 +173,11 @@ class Model:
     def classify(self, prepared: str, *, morphology: bool | None = None, top_features: int = 4) -> Classification:
         """Type and topic probabilities of a prepared transcript, with the features behind the type."""
         indices, values = self.char.vector(char_ngrams(prepared))
-        type_logits = self.type_head.logits(indices, values) / self.type_head.temperature
-        topic_logits = self.topic_head.logits(indices, values) / self.topic_head.temperature
+        raw_type = self.type_head.logits(indices, values)
+        raw_topic = self.topic_head.logits(indices, values)
+        domain_scores = {"type_energy": energy(raw_type), "topic_energy": energy(raw_topic)}
+        type_logits = raw_type / self.type_head.temperature
+        topic_logits = raw_topic / self.topic_head.temperature
         type_p = softmax(type_logits)
         use_morph = morphology if morphology is not None else True
         used = False
@@ -179,6 +187,7 @@ class Model:
             and self.morph_type is not None
             and self.morph_topic is not None
             and float(type_p.max()) < self.mix_threshold
+            and not self.abstention.unsure(domain_scores)  # left unclassified whatever Kiwi adds: spare it
         ):
             kiwi = self.kiwi()
             if kiwi is not None:
@@ -203,6 +212,7 @@ class Model:
             {c: float(p) for c, p in zip(self.topic_head.classes, topic_p, strict=True)},
             features,
             used,
+            domain_scores,
         )
 
 

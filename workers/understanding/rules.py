@@ -14,9 +14,9 @@ __all__ = ["sentiment", "urgency"]
 
 _ACUTE = [
     (
-        "injury",
+        "injury",  # (?<!커): 커피가/커피를 is coffee, not blood
         re.compile(
-            r"피가|피를|출혈|의식이|의식을|기절|쓰러[져졌지]|구급차|119|응급실|숨을\s?못|숨이|호흡|깔렸|깔려|"
+            r"(?<!커)피가|(?<!커)피를|출혈|의식이|의식을|기절|쓰러[져졌지]|구급차|119|응급실|숨을\s?못|숨이|호흡|깔렸|깔려|"
             r"갇혀|갇혔|끼었|끼어서|움직이질\s?못|다쳤어요\s?지금|많이\s?다쳤|크게\s?다쳤"
         ),
     ),
@@ -52,8 +52,8 @@ _POSITIVE = re.compile(
 )
 
 
-def urgency(text: str, call_type: str) -> tuple[str, tuple[str, ...]]:
-    """Urgency ("high", "normal", "low") of a call and the cues behind it."""
+def urgency(text: str, call_type: str | None) -> tuple[str, tuple[str, ...]]:
+    """Urgency ("high", "normal", "low") of a call and the cues behind it (``call_type`` None: unclassified)."""
     reasons: list[str] = []
     for name, pattern in _ACUTE:
         match = pattern.search(text)
@@ -78,7 +78,7 @@ def urgency(text: str, call_type: str) -> tuple[str, tuple[str, ...]]:
     return "normal", ()
 
 
-def sentiment(text: str, call_type: str) -> tuple[str, tuple[str, ...]]:
+def sentiment(text: str, call_type: str | None) -> tuple[str, tuple[str, ...]]:
     """Sentiment ("negative", "neutral", "positive") from cue words and the call type."""
     negative = [m.group(0) for m in _NEGATIVE.finditer(text)]
     positive = [m.group(0) for m in _POSITIVE.finditer(text)]

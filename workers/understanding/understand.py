@@ -1,4 +1,9 @@
-"""One call's understanding: type, topic, urgency, sentiment, entities, redaction, proposed changes."""
+"""One call's understanding: type, topic, urgency, sentiment, entities, redaction, proposed changes.
+
+A transcript with too little call language (``abstain.py``) gets no type and no topic (``None``, shown as
+미분류) and the reason why; an operator classifies it.  Urgency, sentiment, entities and redaction are
+still worked out: a danger cue is a danger cue whatever the classifier makes of the rest.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from workers.understanding.abstain import UNCLASSIFIED_LABEL
 from workers.understanding.changes import propose_changes
 from workers.understanding.entities import Entity, analyse
 from workers.understanding.features import prepare
@@ -23,10 +29,12 @@ _CLAUSE_SPLIT = re.compile(r"[.?!]\s|\s(?:아\s?그리고|그리고|근데|그�
 
 @dataclass(frozen=True)
 class Understanding:
-    """Everything the classifier says about one call; ``topic`` is the full id, e.g. "report.auto_accident"."""
+    """Everything the classifier says about one call; ``topic`` is the full id, e.g. "report.auto_accident".
 
-    type: str
-    topic: str
+    ``type`` and ``topic`` are None when the call is left to an operator, ``unclassified_reason`` says why."""
+
+    type: str | None
+    topic: str | None
     urgency: str
     sentiment: str
     entities: tuple[Entity, ...]
@@ -39,6 +47,7 @@ class Understanding:
     topic_scores: dict[str, float] = field(default_factory=dict)
     type_label: str = ""
     topic_label: str = ""
+    unclassified_reason: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form: type, topic, urgency, sentiment, entities, redacted, scores, reasons, ..."""
@@ -57,6 +66,7 @@ class Understanding:
             "reasons": list(self.reasons),
             "proposed_changes": [dict(change) for change in self.proposed_changes],
             "model": self.model,
+            "unclassified_reason": self.unclassified_reason,
         }
 
 
@@ -81,25 +91,30 @@ def understand(text: str, *, now: datetime | None = None, morphology: bool | Non
     prepared = prepare(redacted)
     result = model.classify(prepared, morphology=morphology)
     scores = result.type_probs
-    call_type = max(scores, key=scores.__getitem__)
-    topics = {t: p for t, p in result.topic_probs.items() if t.split(".", 1)[0] == call_type}
+    best_type = max(scores, key=scores.__getitem__)
+    topics = {t: p for t, p in result.topic_probs.items() if t.split(".", 1)[0] == best_type}
     total = sum(topics.values()) or 1.0
     topics = {t: p / total for t, p in sorted(topics.items(), key=lambda kv: -kv[1])}
-    topic = next(iter(topics))
+    best_topic = next(iter(topics))
+    features = ", ".join(f"'{gram.strip()}' +{weight:.2f}" for gram, weight in result.features)
+    guess = f"type {best_type} {scores[best_type]:.2f}" + (f": {features}" if features else "")
+    rule = model.abstention
+    unclassified = rule.reason(result.domain_scores) if rule.unsure(result.domain_scores) else None
+    call_type, topic = (None, None) if unclassified else (best_type, best_topic)
     level, urgency_reasons = urgency(redacted, call_type)
     mood, sentiment_reasons = sentiment(redacted, call_type)
-    secondary = _secondary(prepared, call_type, scores, morphology=morphology)
-    features = ", ".join(f"'{gram.strip()}' +{weight:.2f}" for gram, weight in result.features)
-    reasons = [
-        f"type {call_type} {scores[call_type]:.2f}" + (f": {features}" if features else ""),
-        f"topic {topic} {topics[topic]:.2f} within {call_type}",
-    ]
+    if unclassified:
+        secondary: tuple[str, ...] = ()
+        reasons = [unclassified, f"closest {guess}; topic {best_topic} {topics[best_topic]:.2f}"]
+    else:
+        secondary = _secondary(prepared, best_type, scores, morphology=morphology)
+        reasons = [guess, f"topic {best_topic} {topics[best_topic]:.2f} within {best_type}"]
     if result.used_morphology:
         reasons.append("morphology (Kiwi) consulted: the character model was unsure")
     if secondary:
         reasons.append("secondary " + ", ".join(f"{t} {scores[t]:.2f}" for t in secondary))
     reasons += list(urgency_reasons) + list(sentiment_reasons)
-    changes = propose_changes(redacted, entities, {call_type, *secondary}, topic)
+    changes = propose_changes(redacted, entities, {t for t in (call_type, *secondary) if t}, topic or "")
     return Understanding(
         type=call_type,
         topic=topic,
@@ -113,6 +128,7 @@ def understand(text: str, *, now: datetime | None = None, morphology: bool | Non
         proposed_changes=changes,
         model=model.name,
         topic_scores=topics,
-        type_label=taxonomy.type_label(call_type),
-        topic_label=taxonomy.topic_label(topic),
+        type_label=taxonomy.type_label(call_type) if call_type else UNCLASSIFIED_LABEL,
+        topic_label=taxonomy.topic_label(topic) if topic else UNCLASSIFIED_LABEL,
+        unclassified_reason=unclassified,
     )

@@ -29,8 +29,9 @@ def _customer(engine: Any, world: World, unit: str, *, segment: str = "ordinary"
         return int(customer.id)  # type: ignore[arg-type]
 
 
-def _route(engine: Any, *, customer_id: int | None, type_: str = "inquiry", topic: str = "inquiry.coverage",
-           urgency: str = "normal", to: str = "+8215881234", now: datetime = T0) -> ReviewItem:  # fmt: skip
+def _route(engine: Any, *, customer_id: int | None, type_: str | None = "inquiry",
+           topic: str | None = "inquiry.coverage", urgency: str = "normal", to: str = "+8215881234",
+           now: datetime = T0) -> ReviewItem:  # fmt: skip
     sid = call_sid()
     with session_scope(engine) as session:
         session.add(Call(call_sid=sid, customer_id=customer_id, type=type_, topic=topic, urgency=urgency, to_number=to))
@@ -58,6 +59,19 @@ def test_rules_lift_complaints_about_staff_and_key_customers(engine: Any, world:
     assert key.org_unit_id == world.units["SEOUL"]
     # A lift never lowers: a key customer owned by the head office stays there.
     assert _route(engine, customer_id=_customer(engine, world, "HQ", segment="key")).org_unit_id == world.units["HQ"]
+
+
+def test_an_unclassified_call_goes_to_the_operators_of_its_level_to_classify(engine: Any, world: World) -> None:
+    seocho = _customer(engine, world, "SEOUL-GANGNAM-SEOCHO")
+    item = _route(engine, customer_id=seocho, type_=None, topic=None)
+    assert item.org_unit_id == world.units["SEOUL-GANGNAM-SEOCHO"] and item.route_reason == "고객 관리 지점"
+    assert (item.type, item.topic, item.state) == (None, None, "open")
+    assert item.due_at == T0 + load_routing_rules().time_limit(3, "normal")
+    # Rules that lift by segment still apply; rules by type or topic cannot match what has none.
+    key_customer = _customer(engine, world, "SEOUL-GANGNAM-SEOCHO", segment="key")
+    assert _route(engine, customer_id=key_customer, type_=None, topic=None).org_unit_id == world.units["SEOUL"]
+    unknown = _route(engine, customer_id=None, type_=None, topic=None, to="+8215881100")
+    assert unknown.org_unit_id == world.units["SEOUL"]
 
 
 def test_unknown_callers_go_to_the_unit_of_the_number_called(engine: Any, world: World) -> None:

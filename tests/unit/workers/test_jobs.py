@@ -76,8 +76,9 @@ def test_a_recording_becomes_a_redacted_classified_record(context: Any) -> None:
         assert call.transcript_raw is None  # raw transcripts are not kept unless configured
         assert call.transcript_detail and call.transcript_detail["turns"][0]["speaker"] == "caller"
         assert call.transcript_detail["source_rate"] == 8000
-        assert call.type in {"report", "inquiry", "complaint", "notification", "dispatch"}
-        assert call.classification and call.classification.get("reasons")
+        # A read sentence about coffee: no type, no topic, and the reason, for an operator to classify.
+        assert (call.type, call.topic) == (None, None)
+        assert call.classification and "보험 관련 표현이 부족하여 분류하지 않음" in call.classification["reasons"][0]
         # Running every job again (a redelivery, a retry after a crash) changes nothing and fetches nothing.
         jobs.fetch_recording(sid)
         jobs.transcribe_call(sid)
