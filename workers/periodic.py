@@ -28,7 +28,7 @@ from typing import Any
 
 from redis import Redis
 from rq import Queue
-from rq.exceptions import DuplicateJobError
+from rq.exceptions import DuplicateJobError, StopRequested
 
 from crm_store.db import session_scope
 from crm_store.routing import escalate_overdue
@@ -181,5 +181,7 @@ class PeriodicDutiesMixin:
             return
         try:
             self.duties.run_due()
+        except StopRequested:  # raised by rq's signal handler: the worker's loop ends
+            raise
         except Exception:  # Redis away: the next maintenance pass tries again; the worker keeps working
             log.exception("periodic duties could not be enqueued; retrying at the next maintenance pass")
