@@ -84,6 +84,8 @@ class Settings:
     # by default; 0: not by the workers, e.g. from cron with `hotline recompute-segments` / `hotline service-duties`).
     segment_recompute_interval: int = 86400
     service_duties_interval: int = 86400
+    # A call that has not moved for this long (seconds) has its next step enqueued again (HOTLINE_STUCK_AFTER).
+    stuck_after: int = 600
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -126,6 +128,7 @@ class Settings:
             worker_maintenance_interval=_int(env, "HOTLINE_WORKER_MAINTENANCE_INTERVAL", 60, minimum=5),
             segment_recompute_interval=_interval(env, "HOTLINE_SEGMENT_RECOMPUTE_INTERVAL", 86400),
             service_duties_interval=_interval(env, "HOTLINE_SERVICE_DUTIES_INTERVAL", 86400),
+            stuck_after=_int(env, "HOTLINE_STUCK_AFTER", 600, minimum=1),
             model_dir=Path(env["HOTLINE_MODEL_DIR"]) if env.get("HOTLINE_MODEL_DIR") else None,
             trusted_proxies=proxies,
         )
