@@ -71,8 +71,8 @@ class HeartbeatSimpleWorker(SimpleWorker):
         while not done.wait(self.job_monitoring_interval):
             try:
                 self.maintain_heartbeats(job, execution)
-            except RedisError as err:  # Redis away for a moment: the next beat may get through
-                log.warning("heartbeat of job %s failed (%s)", job.id, err)
+            except Exception:  # Redis away for a moment: the next beat may get through; the job goes on regardless
+                log.warning("heartbeat of job %s failed", job.id, exc_info=True)
 
 
 class DutyWorker(StopRequestMixin, PeriodicDutiesMixin, Worker):
