@@ -500,6 +500,8 @@ class OutboxJob(SQLModel, table=True):
     call_sid: str = Field(max_length=64)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
     enqueued_at: datetime | None = Field(default=None, sa_type=UtcDateTime, index=True)
+    # Times the stuck-work duty enqueued it again because its call had stopped moving (workers.stuck).
+    recoveries: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
 
 
 # -- sign-in: sessions and lockout (issue 5) ---------------------------------------------------

@@ -21,7 +21,7 @@ from crm_store.upsert import insert_ignoring_conflict
 from crm_store.validation import business_today
 from telephony.audio import decode_audio
 from telephony.errors import AudioDecodeError
-from telephony.recordings import RecordingHostNotAllowed
+from telephony.recordings import RecordingFetchError, RecordingRefused
 from workers.context import WorkerContext, current
 from workers.queueing import CLASSIFY, TRANSCRIBE, enqueue
 from workers.transcripts import TranscriptionResult, transcribe_audio
@@ -38,6 +38,12 @@ def _stop_retries() -> None:
     job = get_current_job()
     if job is not None:
         job.retries_left = 0
+
+
+def last_attempt() -> bool:
+    """True when rq will not run the current job again if it fails now (no retries left, or not under rq)."""
+    job = get_current_job()
+    return job is None or not job.retries_left
 
 
 def permanent_failure(reason: str) -> PermanentJobFailure:
@@ -93,11 +99,13 @@ def fetch_recording(call_sid: str) -> str:
     if not have:
         try:
             audio, content_type = ctx.recordings.download(recording_url)
-        except RecordingHostNotAllowed as err:
+        except RecordingRefused as err:  # a forbidden URL, a redirect, a file over the limit: the same next time
             fail_call(ctx, call_sid, str(err), permanent=True)
             raise PermanentJobFailure(str(err)) from err
         except Exception as err:
-            fail_call(ctx, call_sid, f"recording download failed, will retry: {err}", permanent=False)
+            last = last_attempt()
+            detail = str(err) if isinstance(err, RecordingFetchError) else f"recording download failed: {err!r}"
+            fail_call(ctx, call_sid, f"{detail}; {'no retries left' if last else 'will retry'}", permanent=last)
             raise
         with session_scope(ctx.engine) as session:
             session.exec(

@@ -5,6 +5,8 @@ mode) checks at each maintenance pass (HOTLINE_WORKER_MAINTENANCE_INTERVAL, defa
 and enqueues it as an ordinary job whose id names its time slot:
 
 - `escalate-reviews-<slot start, epoch seconds>`: every maintenance interval;
+- `recover-stuck-calls-<slot start>`: every maintenance interval, calls that stopped moving for HOTLINE_STUCK_AFTER
+  seconds have their next step enqueued again (workers.stuck);
 - `recompute-segments-<business day, YYYYMMDD>`: every HOTLINE_SEGMENT_RECOMPUTE_INTERVAL (default one day; slots
   start at midnight in Korea). It also refreshes the branch and company premium that key-by-share is decided on;
 - `service-duties-<business day>`: every HOTLINE_SERVICE_DUTIES_INTERVAL (default one day): key-customer visits,
@@ -28,7 +30,7 @@ from typing import Any
 
 from redis import Redis
 from rq import Queue
-from rq.exceptions import DuplicateJobError
+from rq.exceptions import DuplicateJobError, StopRequested
 
 from crm_store.db import session_scope
 from crm_store.routing import escalate_overdue
@@ -41,6 +43,7 @@ from workers.settings import Settings
 log = logging.getLogger(__name__)
 
 ESCALATE_REVIEWS = "workers.periodic.escalate_reviews"
+RECOVER_STUCK_CALLS = "workers.stuck.recover_stuck_calls"
 RECOMPUTE_SEGMENTS = "workers.customer_jobs.recompute_segments"
 SERVICE_DUTIES = "workers.customer_jobs.schedule_service_duties"
 # A slot's job id stays known to Redis this long after its slot ended, so a late worker cannot run the slot again.
@@ -102,6 +105,11 @@ def escalation_duty(every: int) -> Duty:
     return Duty("escalate-reviews", ESCALATE_REVIEWS, max(1, every), job_timeout=300)
 
 
+def stuck_calls_duty(every: int) -> Duty:
+    """Recovery of calls that stopped moving, every `every` seconds."""
+    return Duty("recover-stuck-calls", RECOVER_STUCK_CALLS, max(1, every), job_timeout=300)
+
+
 def segment_duty(every: int = DAY) -> Duty:
     """The segment run (and the premium shares of branches and company it rests on)."""
     return Duty("recompute-segments", RECOMPUTE_SEGMENTS, every, job_timeout=SEGMENT_RUN_TIMEOUT, business_day=True)
@@ -114,7 +122,10 @@ def service_duty(every: int = DAY) -> Duty:
 
 def duties_of(settings: Settings) -> list[Duty]:
     """The duties a worker of these settings carries (a daily duty with interval 0 is off)."""
-    duties = [escalation_duty(settings.worker_maintenance_interval)]
+    duties = [
+        escalation_duty(settings.worker_maintenance_interval),
+        stuck_calls_duty(settings.worker_maintenance_interval),
+    ]
     if settings.segment_recompute_interval:
         duties.append(segment_duty(settings.segment_recompute_interval))
     if settings.service_duties_interval:
@@ -181,5 +192,7 @@ class PeriodicDutiesMixin:
             return
         try:
             self.duties.run_due()
+        except StopRequested:  # raised by rq's signal handler: the worker's loop ends
+            raise
         except Exception:  # Redis away: the next maintenance pass tries again; the worker keeps working
             log.exception("periodic duties could not be enqueued; retrying at the next maintenance pass")

@@ -9,7 +9,8 @@ import fakeredis
 from redis import Redis
 from redis.exceptions import RedisError
 from rq import Queue, Retry
-from rq.exceptions import DuplicateJobError
+from rq.exceptions import DuplicateJobError, NoSuchJobError
+from rq.job import Job, JobStatus
 from sqlalchemy.engine import Engine
 
 from crm_store.db import session_scope
@@ -24,6 +25,7 @@ QUEUE_TRANSCRIPTION = "hotline-transcription"
 ALL_QUEUES = (QUEUE_TRANSCRIPTION, QUEUE_DEFAULT)
 FAILURE_TTL = 30 * 24 * 3600
 RESULT_TTL = 24 * 3600
+IN_FLIGHT = frozenset({JobStatus.QUEUED, JobStatus.STARTED, JobStatus.SCHEDULED, JobStatus.DEFERRED})
 
 
 @dataclass(frozen=True)
@@ -75,23 +77,57 @@ def _retry(settings: Settings, queue: str) -> Retry | None:
     return Retry(max=settings.job_retries, interval=[10, 60, 300][: settings.job_retries])
 
 
+def _put(redis: Redis, job: OutboxJob, settings: Settings) -> None:
+    """Enqueue under the job's own id; DuplicateJobError if rq knows that id, in whatever state."""
+    Queue(job.queue, connection=redis).enqueue(
+        job.func,
+        job.call_sid,
+        job_id=job.job_id,
+        job_timeout=_timeout(settings, job.queue),
+        result_ttl=RESULT_TTL,
+        failure_ttl=FAILURE_TTL,
+        retry=_retry(settings, job.queue),
+        description=f"{job.job_id}",
+        unique=True,
+    )
+
+
 def enqueue(redis: Redis, job: OutboxJob, settings: Settings) -> bool:
     """Put a promised job on its queue once; True if it is there now (or was already)."""
-    queue = Queue(job.queue, connection=redis)
     try:
-        queue.enqueue(
-            job.func,
-            job.call_sid,
-            job_id=job.job_id,
-            job_timeout=_timeout(settings, job.queue),
-            result_ttl=RESULT_TTL,
-            failure_ttl=FAILURE_TTL,
-            retry=_retry(settings, job.queue),
-            description=f"{job.job_id}",
-            unique=True,
-        )
+        _put(redis, job, settings)
     except DuplicateJobError:
         log.debug("job %s already queued", job.job_id)
+    return True
+
+
+def rq_job(redis: Redis, job_id: str) -> Job | None:
+    """What rq holds under this id, if anything."""
+    try:
+        return Job.fetch(job_id, connection=redis)
+    except NoSuchJobError:
+        return None
+
+
+def in_flight(job: Job | None) -> bool:
+    """True when rq will run the job (waiting, scheduled for a retry, deferred) or is running it."""
+    return job is not None and job.get_status(refresh=False) in IN_FLIGHT
+
+
+def enqueue_again(redis: Redis, job: OutboxJob, settings: Settings) -> bool:
+    """Put a promised job on its queue again unless rq is waiting to run it or running it; True if enqueued now.
+
+    A finished, failed, stopped or canceled rq job of the same id (kept for its result or failure TTL) would make
+    a unique enqueue a no-op: it is deleted first."""
+    existing = rq_job(redis, job.job_id)
+    if in_flight(existing):
+        return False
+    if existing is not None:
+        existing.delete()
+    try:
+        _put(redis, job, settings)
+    except DuplicateJobError:  # enqueued by someone else (the outbox relay) in between
+        return False
     return True
 
 

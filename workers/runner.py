@@ -6,11 +6,17 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from types import FrameType
 
 from redis import Redis
 from redis.exceptions import RedisError
 from rq import Queue, SimpleWorker, Worker
+from rq.defaults import DEFAULT_JOB_MONITORING_INTERVAL
+from rq.exceptions import StopRequested
+from rq.executions import Execution
+from rq.job import Job
 from rq.timeouts import TimerDeathPenalty
+from rq.worker import BaseWorker, WorkerStatus
 
 from workers.context import WorkerContext, build_context, install
 from workers.periodic import PeriodicDuties, PeriodicDutiesMixin
@@ -21,12 +27,60 @@ from workers.understanding import preload as preload_understanding
 log = logging.getLogger(__name__)
 
 
-class DutyWorker(PeriodicDutiesMixin, Worker):
+class StopRequestMixin:
+    """For rq workers run by serve_through_outages: a stop request (SIGTERM, SIGINT) is noted on the worker.
+
+    rq ends an idle worker's loop by raising StopRequested from its signal handler without noting the request, so
+    the end of the loop looked like a crash and the worker served again: noted, the process ends. A busy worker
+    finishes its job first (rq's warm shutdown)."""
+
+    _stop_requested: bool
+
+    def request_stop(self, signum: int, frame: FrameType | None) -> None:
+        self._stop_requested = True
+        super().request_stop(signum, frame)  # type: ignore[misc]
+
+
+class HeartbeatSimpleWorker(SimpleWorker):
+    """A SimpleWorker whose running job keeps a heartbeat, from a thread, every job_monitoring_interval.
+
+    rq's forking worker beats from its work-horse monitor loop, and the job's entry in the started registry expires
+    a minute after the last beat; a SimpleWorker has no such loop, so the entry lasted the job's whole timeout plus
+    a minute (a killed transcriber's job waited about 16 minutes). With beats, another worker's maintenance finds
+    the job abandoned about a minute after the process died, and retries it."""
+
+    def get_heartbeat_ttl(self, job: Job, working_time: float = 0.0) -> int:
+        # rq's own (the forking worker's): the next beat's interval, or what is left of the timeout, plus a minute.
+        return BaseWorker.get_heartbeat_ttl(self, job, working_time)
+
+    def execute_job(self, job: Job, queue: Queue) -> None:
+        execution = self.prepare_execution(job)
+        done = threading.Event()
+        beats = threading.Thread(
+            target=self._beat, args=(job, execution, done), name=f"heartbeat-{job.id}", daemon=True
+        )
+        beats.start()
+        try:
+            self.perform_job(job, queue, execution)
+        finally:
+            done.set()
+            beats.join()
+        self.set_state(WorkerStatus.IDLE)
+
+    def _beat(self, job: Job, execution: Execution, done: threading.Event) -> None:
+        while not done.wait(self.job_monitoring_interval):
+            try:
+                self.maintain_heartbeats(job, execution)
+            except Exception:  # Redis away for a moment: the next beat may get through; the job goes on regardless
+                log.warning("heartbeat of job %s failed", job.id, exc_info=True)
+
+
+class DutyWorker(StopRequestMixin, PeriodicDutiesMixin, Worker):
     """rq's forking worker that also enqueues the periodic duties (escalation, segment run, service duties)."""
 
 
-class DutySimpleWorker(PeriodicDutiesMixin, SimpleWorker):
-    """rq's non-forking worker that also enqueues the periodic duties."""
+class DutySimpleWorker(StopRequestMixin, PeriodicDutiesMixin, HeartbeatSimpleWorker):
+    """rq's non-forking worker, with job heartbeats, that also enqueues the periodic duties."""
 
 
 def _queues(names: list[str], redis: Redis) -> list[Queue]:
@@ -64,8 +118,9 @@ def run_worker(settings: Settings, queue_names: list[str], *, burst: bool = Fals
         preload_understanding()
         worker_class = DutyWorker
         with_scheduler = True
-    # Jobs of a killed worker are found by the next maintenance pass, which runs between dequeues:
-    # a short interval and a short blocking dequeue make recovery minutes, not tens of minutes.
+    # Jobs of a killed worker are found by the next maintenance pass, which runs between dequeues, once their
+    # heartbeat has lapsed (a minute after the last beat): a short interval, a short blocking dequeue and beats at
+    # most that far apart make recovery minutes, not tens of minutes.
     interval = settings.worker_maintenance_interval
 
     def make_worker(attempt: int) -> SimpleWorker | Worker:
@@ -76,6 +131,7 @@ def run_worker(settings: Settings, queue_names: list[str], *, burst: bool = Fals
             name=name if name is None or attempt == 0 else f"{name}-{attempt}",
             maintenance_interval=interval,
             worker_ttl=interval + 15,
+            job_monitoring_interval=min(DEFAULT_JOB_MONITORING_INTERVAL, interval),
         )
         if QUEUE_DEFAULT in queue_names:
             # Whoever serves the `hotline` queue also enqueues the periodic duties (escalation, segments, services).
@@ -93,25 +149,34 @@ def serve_through_outages(
 ) -> bool:
     """Run a worker until it is stopped; when rq's loop gives up because Redis went away (its maintenance, its
     scheduler or its heartbeat fail), wait for Redis and serve again with a new worker, never exit. Jobs a lost
-    worker had started are recovered by the next worker's maintenance (abandoned-job handling)."""
+    worker had started are recovered by the next worker's maintenance (abandoned-job handling). A stop request
+    ends it, whenever it comes."""
     attempt = 0
-    while True:
-        wait_for_redis(redis)  # rq's Worker talks to Redis as soon as it is made
-        worker = make_worker(attempt)
-        try:
-            worked = bool(worker.work(burst=burst, with_scheduler=with_scheduler, logging_level="INFO"))
-        except RedisError as err:
-            log.warning("worker %s lost Redis (%s); waiting for it to serve again", worker.name, err)
+    worker: SimpleWorker | Worker | None = None
+    try:
+        while True:
+            wait_for_redis(redis)  # rq's Worker talks to Redis as soon as it is made
+            if worker is not None and worker._stop_requested:
+                return False
+            worker = make_worker(attempt)
+            try:
+                worked = bool(worker.work(burst=burst, with_scheduler=with_scheduler, logging_level="INFO"))
+            except RedisError as err:
+                log.warning("worker %s lost Redis (%s); waiting for it to serve again", worker.name, err)
+                attempt += 1
+                continue
+            if burst or worker._stop_requested:
+                return worked
+            # rq's loop quits on an unexpected error (logged by rq: "found an unhandled exception, quitting"),
+            # for example Redis failing during maintenance; if it could still write its own death, it returns.
             attempt += 1
-            continue
-        if burst or worker._stop_requested:
-            return worked
-        # rq's loop quits on an unexpected error (logged by rq: "found an unhandled exception, quitting"),
-        # for example Redis failing during maintenance; if it could still write its own death, it returns.
-        attempt += 1
-        pause = min(30.0, 2.0**attempt)  # an error that recurs at once must not spin the process
-        log.warning("worker %s quit without a stop request; serving again in %.0f s", worker.name, pause)
-        time.sleep(pause)
+            pause = min(30.0, 2.0**attempt)  # an error that recurs at once must not spin the process
+            log.warning("worker %s quit without a stop request; serving again in %.0f s", worker.name, pause)
+            time.sleep(pause)
+    except StopRequested:
+        # Asked to stop between two workers (rq's signal handlers stay installed): nothing is running.
+        log.info("stop requested while no worker was serving; stopping")
+        return False
 
 
 def wake() -> None:

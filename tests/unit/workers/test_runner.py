@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import logging
+import signal
 import time
 
 import pytest
 from redis.exceptions import ConnectionError as RedisConnectionError
+from rq import Queue
+from rq.exceptions import StopRequested
 
 from workers import runner
 from workers.queueing import connect_redis
@@ -44,15 +47,17 @@ def test_answers_at_once_when_redis_is_up(monkeypatch: pytest.MonkeyPatch) -> No
 
 
 class FakeWorker:
-    def __init__(self, name: str, outcomes: list[object]) -> None:
+    def __init__(self, name: str, outcomes: list[object], *, stops: bool = True) -> None:
         self.name = name
         self.outcomes = outcomes
-        self._stop_requested = True  # when work() returns: stopped by a signal
+        self._stops = stops
+        self._stop_requested = False
 
     def work(self, **_: object) -> bool:
         outcome = self.outcomes.pop(0)
         if isinstance(outcome, Exception):
             raise outcome
+        self._stop_requested = self._stops  # work() returned: stopped by a signal, or quit on an error
         return bool(outcome)
 
 
@@ -86,17 +91,12 @@ def test_other_errors_still_stop_the_worker(monkeypatch: pytest.MonkeyPatch) -> 
 def test_a_worker_that_quits_on_an_error_without_a_stop_request_serves_again(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(runner.time, "sleep", lambda _: None)
 
-    class Quitting(FakeWorker):
-        def __init__(self, name: str, outcomes: list[object], stop: bool) -> None:
-            super().__init__(name, outcomes)
-            self._stop_requested = stop
-
     made: list[int] = []
     outcomes: list[object] = [False, True]  # rq quit on an error (returned), then a SIGTERM after serving
 
-    def make_worker(attempt: int) -> Quitting:
+    def make_worker(attempt: int) -> FakeWorker:
         made.append(attempt)
-        return Quitting(f"w{attempt}", outcomes, stop=attempt == 1)
+        return FakeWorker(f"w{attempt}", outcomes, stops=attempt == 1)
 
     assert runner.serve_through_outages(make_worker, FlakyRedis(0), burst=False, with_scheduler=True) is True  # type: ignore[arg-type]
     assert made == [0, 1]
@@ -112,3 +112,31 @@ def test_the_embedded_worker_stops_when_asked_although_idle(sqlite_settings: Set
     time.sleep(0.2)
     worker.stop(timeout=20)
     assert not worker._thread.is_alive()  # before: an idle thread never left its blocking dequeue
+
+
+def test_a_stop_request_between_two_workers_ends_the_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    """rq's signal handlers stay installed after its loop quits: a stop during the pause before the next worker."""
+
+    def stop_requested(_: float) -> None:
+        raise StopRequested
+
+    monkeypatch.setattr(runner.time, "sleep", stop_requested)
+    made: list[int] = []
+
+    def make_worker(attempt: int) -> FakeWorker:
+        made.append(attempt)
+        return FakeWorker(f"w{attempt}", [False], stops=False)  # rq quit on an error
+
+    assert runner.serve_through_outages(make_worker, FlakyRedis(0), burst=False, with_scheduler=True) is False  # type: ignore[arg-type]
+    assert made == [0]
+
+
+def test_an_idle_worker_notes_a_stop_request_as_it_leaves_its_loop(sqlite_settings: Settings) -> None:
+    redis = connect_redis(sqlite_settings)
+    worker = runner.DutySimpleWorker([Queue("hotline", connection=redis)], connection=redis)
+    worker.set_state("idle")
+    with pytest.raises(StopRequested):  # what ends rq's loop at once
+        worker.request_stop(signal.SIGTERM, None)
+    assert worker._stop_requested  # before: False, and the runner served again
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.default_int_handler)

@@ -20,6 +20,11 @@ def test_embedded_defaults_need_no_environment() -> None:
     assert settings.asr_engine == "whisper"
     assert settings.recording_hosts == ("api.twilio.com",)
     assert settings.base_url == "http://127.0.0.1:8080"
+    assert settings.stuck_after == 600
+
+
+def test_stuck_after_is_read_from_the_environment() -> None:
+    assert Settings.from_env({"HOTLINE_STUCK_AFTER": "900"}).stuck_after == 900
 
 
 def test_database_urls_get_the_right_drivers() -> None:
@@ -41,6 +46,7 @@ def test_public_base_url_loses_a_trailing_slash() -> None:
         ({"PORT": "eighty"}, "PORT"),
         ({"HOTLINE_RECORDING_HOSTS": " , "}, "HOTLINE_RECORDING_HOSTS"),
         ({"HOTLINE_KEEP_RAW_TRANSCRIPT": "maybe"}, "yes/no"),
+        ({"HOTLINE_STUCK_AFTER": "0"}, "HOTLINE_STUCK_AFTER"),
         ({"HOTLINE_ENV": "production", "PUBLIC_BASE_URL": "https://h.example"}, "TWILIO_AUTH_TOKEN"),
     ],
 )
