@@ -14,13 +14,14 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import ColumnElement, exists, or_
 from sqlalchemy.orm import aliased
-from sqlmodel import Session, col, select
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from crm_store.audit import record_change
 from crm_store.errors import NotFound, StoreError
 from crm_store.models import ApiToken, LoginLockout, Role, Staff
 from crm_store.scope import CommandLine, Viewer, unit_in_scope
+from crm_store.staff import administered_staff
 
 MAX_FAILURES = 5
 LOCKOUT = timedelta(minutes=15)
@@ -105,18 +106,6 @@ async def record_success(session: AsyncSession, staff_id: int) -> None:
         session.add(lockout)
 
 
-def set_password(session: Session, *, username: str, password_hash: str) -> None:
-    """Store a new password hash for a staff member and lift any lockout (CLI, administrator)."""
-    staff = session.exec(select(Staff).where(col(Staff.username) == username)).first()
-    if staff is None:
-        raise NotFound(f"no staff member {username!r}")
-    staff.password_hash = password_hash
-    session.add(staff)
-    lockout = session.get(LoginLockout, staff.id)
-    if lockout is not None:
-        session.delete(lockout)
-
-
 # -- API tokens --------------------------------------------------------------------------------------
 
 
@@ -133,7 +122,8 @@ def token_public(token: ApiToken) -> dict[str, Any]:
 
 def tokens_in_reach(viewer: Viewer) -> ColumnElement[bool]:
     """The tokens a staff member may list and revoke: their own; an administrator's, also those of the staff of
-    their part of the organisation (never a token of someone above or beside them)."""
+    their part of the organisation (never a token of someone above or beside them; `revoke_token` also refuses
+    the token of someone of a higher grade or role)."""
     own = col(ApiToken.staff_id) == viewer.staff_id
     if viewer.role is not Role.ADMIN:
         return own
@@ -153,7 +143,9 @@ async def revoke_token(
     session: AsyncSession, actor: Viewer | CommandLine, token_id: int, *, now: datetime
 ) -> tuple[ApiToken, Staff]:
     """Revoke a token within the actor's reach (`tokens_in_reach`; the command line reaches every token), with the
-    staff member holding it; NotFound otherwise, as for a token that does not exist. Audited once, when revoked."""
+    staff member holding it; NotFound otherwise, as for a token that does not exist. Someone else's token only
+    where the actor may act on its holder (`administered_staff`: NotAllowed above them). Audited once, when
+    revoked."""
     query = select(ApiToken, Staff).join(Staff, col(Staff.id) == col(ApiToken.staff_id)).where(ApiToken.id == token_id)
     if isinstance(actor, Viewer):
         query = query.where(tokens_in_reach(actor))
@@ -161,6 +153,9 @@ async def revoke_token(
     if row is None:
         raise NotFound(f"no token {token_id}")
     token, holder = row
+    if isinstance(actor, Viewer) and holder.id != actor.staff_id:
+        assert holder.id is not None
+        await administered_staff(session, actor, holder.id)
     if token.revoked_at is None:
         token.revoked_at = now
         session.add(token)
