@@ -2,16 +2,16 @@
 with role, unit and clearance grade; change them; deactivate, reactivate; reset the password).
 
 Permissions are enforced here, not in handlers. An administrator manages the part of the organisation below their
-own unit (their subtree for staff, strictly below their own unit for org units), never grants a clearance above
-their own, and never changes their own role, unit, grade or status (another administrator does). The command line
-(`CommandLine`) is the server's operator and may change anything. Every change is appended to the audit trail in
-the same transaction. Password hashes are computed by the caller, off the event loop.
+own unit (their subtree for staff, strictly below their own unit for org units); every staff operation checks the
+one rule of `crm_store.staff.check_authority` (never anyone of a higher grade or role, never a grade or role above
+one's own, never one's own role, unit, grade or status). The command line (`CommandLine`) is the server's operator
+and may change anything. Every change is appended to the audit trail in the same transaction. Password hashes are
+computed by the caller, off the event loop.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -40,12 +40,19 @@ from crm_store.models import (
     Staff,
     StaffPublic,
 )
-from crm_store.scope import CommandLine, Viewer
+from crm_store.scope import CommandLine as CommandLine  # re-exported: gateway.admin_cli takes it from here
+from crm_store.staff import (
+    MAX_CLEARANCE,
+    Actor,
+    Authority,
+    administered_staff,
+    authority_of,
+    check_authority,
+)
 from crm_store.validation import Conflict, InvalidInput, NotAllowed
 
 USERNAME = re.compile(r"[a-z0-9][a-z0-9._-]{1,63}")
 UNIT_CODE = re.compile(r"[A-Z0-9][A-Z0-9-]{1,31}")
-MAX_CLEARANCE = 5
 ROLE_LABELS = {
     Role.AGENT: "상담원",
     Role.OPERATOR: "운영자",
@@ -57,9 +64,6 @@ ROLE_LABELS = {
     Role.ADMIN: "관리자",
 }
 LEVEL_LABELS = {0: "본사", 1: "지역본부", 2: "시 지점", 3: "현/군 지점"}
-
-
-Actor = Viewer | CommandLine
 
 
 # -- inputs ----------------------------------------------------------------------------------------
@@ -203,47 +207,15 @@ def staff_public(staff: Staff) -> dict[str, Any]:
 # -- authority -------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class _Authority:
-    path: str  # the subtree administered ("/" from the command line)
-    clearance: int
-    staff_id: int | None
-
-
-async def _authority(session: AsyncSession, actor: Actor) -> _Authority:
-    if isinstance(actor, CommandLine):
-        return _Authority("/", MAX_CLEARANCE, None)
-    if actor.role is not Role.ADMIN:
-        raise NotAllowed("only administrators manage org units and staff")
-    unit = await session.get(OrgUnit, actor.org_unit_id)
-    if unit is None:
-        raise NotAllowed("your own org unit no longer exists")
-    return _Authority(unit.path, actor.clearance, actor.staff_id)
-
-
-def _administers(authority: _Authority, unit: OrgUnit) -> bool:
-    return unit.path.startswith(authority.path)
-
-
-async def _unit_for_staff(session: AsyncSession, authority: _Authority, unit_id: int) -> OrgUnit:
+async def _unit_for_staff(session: AsyncSession, authority: Authority, unit_id: int) -> OrgUnit:
     unit = await session.get(OrgUnit, unit_id)
     if unit is None:
         raise InvalidInput({"org_unit_id": "no such org unit"})
-    if not _administers(authority, unit):
+    if not authority.administers(unit):
         raise NotAllowed(f"{unit.name} is outside the part of the organisation you administer")
     if not unit.active:
         raise InvalidInput({"org_unit_id": f"{unit.name} is closed"})
     return unit
-
-
-async def administered_staff(session: AsyncSession, actor: Actor, staff_id: int) -> Staff:
-    """A staff member of the actor's part of the organisation (NotFound otherwise, as if there were none)."""
-    authority = await _authority(session, actor)
-    staff = await session.get(Staff, staff_id)
-    unit = await session.get(OrgUnit, staff.org_unit_id) if staff is not None else None
-    if staff is None or unit is None or not _administers(authority, unit):
-        raise NotFound(f"no staff member {staff_id}")
-    return staff
 
 
 async def staff_id_of(session: AsyncSession, username: str) -> int:
@@ -274,11 +246,11 @@ async def _flush(session: AsyncSession, field: str, message: str) -> None:
 
 async def create_org_unit(session: AsyncSession, actor: Actor, data: OrgUnitCreate, *, now: datetime) -> OrgUnit:
     """A new unit one level below `parent_id`, which must be open and administered by the actor."""
-    authority = await _authority(session, actor)
+    authority = await authority_of(session, actor)
     parent = await session.get(OrgUnit, data.parent_id)
     if parent is None:
         raise InvalidInput({"parent_id": "no such org unit"})
-    if not _administers(authority, parent):
+    if not authority.administers(parent):
         raise NotAllowed(f"{parent.name} is outside the part of the organisation you administer")
     if not parent.active:
         raise InvalidInput({"parent_id": f"{parent.name} is closed"})
@@ -334,11 +306,11 @@ async def update_org_unit(
     session: AsyncSession, actor: Actor, unit_id: int, data: OrgUnitUpdate, *, now: datetime
 ) -> OrgUnit:
     """Rename, close or reopen a unit below the actor's own. A unit closes only once nothing depends on it."""
-    authority = await _authority(session, actor)
+    authority = await authority_of(session, actor)
     unit = await session.get(OrgUnit, unit_id)
     if unit is None:
         raise NotFound(f"no org unit {unit_id}")
-    if not _administers(authority, unit) or unit.path == authority.path:
+    if not authority.administers(unit) or unit.path == authority.path:
         raise NotAllowed(f"{unit.name}: you may change only the units below your own")
     detail: dict[str, Any] = {}
     action = "org_unit.changed"
@@ -378,7 +350,7 @@ async def org_units(session: AsyncSession) -> list[OrgUnit]:
 
 async def administered_units(session: AsyncSession, actor: Actor) -> set[int]:
     """Ids of the units the actor administers (their subtree)."""
-    authority = await _authority(session, actor)
+    authority = await authority_of(session, actor)
     query = select(col(OrgUnit.id)).where(col(OrgUnit.path).startswith(authority.path))
     return {unit_id for unit_id in (await session.exec(query)).all() if unit_id is not None}
 
@@ -389,11 +361,10 @@ async def administered_units(session: AsyncSession, actor: Actor) -> set[int]:
 async def create_staff(
     session: AsyncSession, actor: Actor, data: StaffCreate, *, password_hash: str | None, now: datetime
 ) -> Staff:
-    """A new staff member in an open unit the actor administers, at a grade no higher than the actor's own."""
-    authority = await _authority(session, actor)
+    """A new staff member in an open unit the actor administers, at a grade and role no higher than the actor's."""
+    authority = await authority_of(session, actor)
+    check_authority(authority, None, role=data.role, clearance=data.clearance)
     unit = await _unit_for_staff(session, authority, data.org_unit_id)
-    if data.clearance > authority.clearance:
-        raise NotAllowed(f"you cannot grant a clearance grade above your own ({authority.clearance})")
     taken = (await session.exec(select(col(Staff.id)).where(col(Staff.username) == data.username))).first()
     if taken is not None:
         raise Conflict({"username": "already taken"}, "username already taken")
@@ -454,18 +425,18 @@ async def _current_customers(session: AsyncSession, staff_id: int) -> int:
     return int((await session.exec(query)).one())
 
 
-async def _sign_out_everywhere(session: AsyncSession, staff_id: int, *, now: datetime, revoke_tokens: bool) -> None:
+async def _sign_out_everywhere(session: AsyncSession, staff_id: int, *, now: datetime) -> None:
+    """End every console session of the staff member and revoke every API token of theirs."""
     await session.exec(
         update(LoginSession)  # type: ignore[call-overload]
         .where(col(LoginSession.staff_id) == staff_id, col(LoginSession.ended_at).is_(None))
         .values(ended_at=now)
     )
-    if revoke_tokens:
-        await session.exec(
-            update(ApiToken)  # type: ignore[call-overload]
-            .where(col(ApiToken.staff_id) == staff_id, col(ApiToken.revoked_at).is_(None))
-            .values(revoked_at=now)
-        )
+    await session.exec(
+        update(ApiToken)  # type: ignore[call-overload]
+        .where(col(ApiToken.staff_id) == staff_id, col(ApiToken.revoked_at).is_(None))
+        .values(revoked_at=now)
+    )
 
 
 async def _release_taken_items(session: AsyncSession, actor: Actor, staff_id: int, *, now: datetime) -> None:
@@ -497,7 +468,7 @@ async def update_staff(
 ) -> Staff:
     """Change a staff member's name, role, unit, clearance grade or status; deactivation signs them out
     everywhere and revokes their API tokens."""
-    authority = await _authority(session, actor)
+    authority = await authority_of(session, actor)
     staff = await administered_staff(session, actor, staff_id)
     assert staff.id is not None
     wanted = data.model_dump(exclude_unset=True)
@@ -506,14 +477,11 @@ async def update_staff(
     changes = {name: value for name, value in wanted.items() if value is not None and value != current[name]}
     if not changes:
         return staff
-    if staff.id == authority.staff_id and set(changes) - {"full_name"}:
-        raise NotAllowed("another administrator must change your own role, unit, grade or status")
-    if staff.clearance > authority.clearance:
-        raise NotAllowed(f"{staff.username} holds a clearance grade above your own")
+    check_authority(
+        authority, staff, role=changes.get("role"), clearance=changes.get("clearance"), changing=set(changes)
+    )
     if "org_unit_id" in changes:
         await _unit_for_staff(session, authority, changes["org_unit_id"])
-    if changes.get("clearance", 0) > authority.clearance:
-        raise NotAllowed(f"you cannot grant a clearance grade above your own ({authority.clearance})")
     leaves_role = changes.get("active") is False or "role" in changes
     home = await session.get(OrgUnit, staff.org_unit_id)
     if (
@@ -538,7 +506,7 @@ async def update_staff(
         setattr(staff, name, value.value if isinstance(value, Role) else value)
     session.add(staff)
     if changes.get("active") is False:
-        await _sign_out_everywhere(session, staff.id, now=now, revoke_tokens=True)
+        await _sign_out_everywhere(session, staff.id, now=now)
     if changes.get("active") is False or "org_unit_id" in changes:
         await _release_taken_items(session, actor, staff.id, now=now)
     action = "staff.changed"
@@ -555,8 +523,8 @@ async def update_staff(
 async def reset_password(
     session: AsyncSession, actor: Actor, staff_id: int, *, password_hash: str, now: datetime
 ) -> Staff:
-    """Set a new password: any lockout is lifted and every console session of the staff member ends."""
-    await _authority(session, actor)
+    """Set a new password: any lockout is lifted, every console session of the staff member ends and every API
+    token of theirs is revoked."""
     staff = await administered_staff(session, actor, staff_id)
     assert staff.id is not None
     staff.password_hash = password_hash
@@ -564,7 +532,7 @@ async def reset_password(
     lockout = await session.get(LoginLockout, staff.id)
     if lockout is not None:
         await session.delete(lockout)
-    await _sign_out_everywhere(session, staff.id, now=now, revoke_tokens=False)
+    await _sign_out_everywhere(session, staff.id, now=now)
     record_change(
         session,
         actor,
@@ -589,7 +557,7 @@ async def staff_directory(
     limit: int = 500,
 ) -> list[Staff]:
     """Staff of the actor's part of the organisation, active and not, by unit then username."""
-    authority = await _authority(session, actor)
+    authority = await authority_of(session, actor)
     query = (
         select(Staff)
         .join(OrgUnit, col(OrgUnit.id) == col(Staff.org_unit_id))

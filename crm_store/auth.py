@@ -1,7 +1,9 @@
 """Staff sign-in: argon2 password hashes, lockout after repeated failures, revocable API tokens.
 
 Hashing is CPU-bound (tens of milliseconds by design): the gateway runs `verify_password` and `hash_password`
-in an executor, never on the event loop. The store functions here only read and write rows.
+in an executor, never on the event loop. The store functions here only read and write rows. Each sign-in
+attempt is counted in its own short transaction before its password is checked (no lock is held across the
+hash), so at most MAX_FAILURES passwords are checked per lockout, however many attempts arrive at once.
 """
 
 from __future__ import annotations
@@ -12,15 +14,17 @@ from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import ColumnElement, exists, or_
+from sqlalchemy import ColumnElement, exists, or_, update
 from sqlalchemy.orm import aliased
-from sqlmodel import Session, col, select
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from crm_store.audit import record_change
 from crm_store.errors import NotFound, StoreError
 from crm_store.models import ApiToken, LoginLockout, Role, Staff
 from crm_store.scope import CommandLine, Viewer, unit_in_scope
+from crm_store.staff import administered_staff
+from crm_store.upsert import insert_ignoring_conflict
 
 MAX_FAILURES = 5
 LOCKOUT = timedelta(minutes=15)
@@ -71,50 +75,44 @@ class SignInCandidate:
 
 
 async def sign_in_candidate(session: AsyncSession, username: str, *, now: datetime) -> SignInCandidate:
-    """The active staff member with this username, or AccountLocked while their lockout runs."""
+    """The active staff member with this username, with one password check reserved against their lockout
+    (AccountLocked while it runs). Commit before checking the password: the attempt counts as failed until
+    `record_success` clears the count, so parallel attempts never check more than MAX_FAILURES passwords."""
     staff = (await session.exec(select(Staff).where(col(Staff.username) == username, col(Staff.active)))).first()
     if staff is None:
         return SignInCandidate(None, None)
-    lockout = await session.get(LoginLockout, staff.id)
-    if lockout is not None and lockout.locked_until is not None and lockout.locked_until > now:
-        raise AccountLocked(lockout.locked_until)
+    assert staff.id is not None
+    await _reserve_attempt(session, staff.id, now=now)
     return SignInCandidate(staff, staff.password_hash)
 
 
-async def record_failure(session: AsyncSession, staff_id: int, *, now: datetime) -> datetime | None:
-    """Count a failed attempt; the fifth in a row locks the account. Returns the lock's end if it locked."""
-    lockout = await session.get(LoginLockout, staff_id, with_for_update=True)
-    if lockout is None:
-        lockout = LoginLockout(staff_id=staff_id)
-    if lockout.locked_until is not None and lockout.locked_until <= now:
-        lockout.failures, lockout.locked_until = 0, None
+async def _reserve_attempt(session: AsyncSession, staff_id: int, *, now: datetime) -> None:
+    """Count one attempt under a lock on the staff member's lockout row; the last one allowed locks the account
+    for LOCKOUT at once (a right password then lifts it), so attempts in flight cannot outrun the count."""
+    dialect = session.bind.dialect.name  # type: ignore[union-attr]
+    # The row exists before it is locked, so that the first attempts in parallel wait on it too.
+    await session.exec(insert_ignoring_conflict(dialect, LoginLockout, {"staff_id": staff_id, "failures": 0}))
+    lockout = await session.get(LoginLockout, staff_id, with_for_update=True, populate_existing=True)
+    assert lockout is not None
+    if lockout.locked_until is not None:
+        if lockout.locked_until > now:
+            raise AccountLocked(lockout.locked_until)
+        lockout.failures, lockout.locked_until = 0, None  # the lock has run out: a new count
     lockout.failures += 1
     lockout.last_failure_at = now
     if lockout.failures >= MAX_FAILURES:
         lockout.locked_until = now + LOCKOUT
-        lockout.failures = 0
     session.add(lockout)
-    return lockout.locked_until
+    await session.flush()
 
 
 async def record_success(session: AsyncSession, staff_id: int) -> None:
-    """A successful sign-in clears the count of failures."""
-    lockout = await session.get(LoginLockout, staff_id)
-    if lockout is not None:
-        lockout.failures, lockout.locked_until = 0, None
-        session.add(lockout)
-
-
-def set_password(session: Session, *, username: str, password_hash: str) -> None:
-    """Store a new password hash for a staff member and lift any lockout (CLI, administrator)."""
-    staff = session.exec(select(Staff).where(col(Staff.username) == username)).first()
-    if staff is None:
-        raise NotFound(f"no staff member {username!r}")
-    staff.password_hash = password_hash
-    session.add(staff)
-    lockout = session.get(LoginLockout, staff.id)
-    if lockout is not None:
-        session.delete(lockout)
+    """A successful sign-in clears the count of attempts and the lock its own attempt may have set."""
+    await session.exec(
+        update(LoginLockout)  # type: ignore[call-overload]
+        .where(col(LoginLockout.staff_id) == staff_id)
+        .values(failures=0, locked_until=None)
+    )
 
 
 # -- API tokens --------------------------------------------------------------------------------------
@@ -133,7 +131,8 @@ def token_public(token: ApiToken) -> dict[str, Any]:
 
 def tokens_in_reach(viewer: Viewer) -> ColumnElement[bool]:
     """The tokens a staff member may list and revoke: their own; an administrator's, also those of the staff of
-    their part of the organisation (never a token of someone above or beside them)."""
+    their part of the organisation (never a token of someone above or beside them; `revoke_token` also refuses
+    the token of someone of a higher grade or role)."""
     own = col(ApiToken.staff_id) == viewer.staff_id
     if viewer.role is not Role.ADMIN:
         return own
@@ -153,7 +152,9 @@ async def revoke_token(
     session: AsyncSession, actor: Viewer | CommandLine, token_id: int, *, now: datetime
 ) -> tuple[ApiToken, Staff]:
     """Revoke a token within the actor's reach (`tokens_in_reach`; the command line reaches every token), with the
-    staff member holding it; NotFound otherwise, as for a token that does not exist. Audited once, when revoked."""
+    staff member holding it; NotFound otherwise, as for a token that does not exist. Someone else's token only
+    where the actor may act on its holder (`administered_staff`: NotAllowed above them). Audited once, when
+    revoked."""
     query = select(ApiToken, Staff).join(Staff, col(Staff.id) == col(ApiToken.staff_id)).where(ApiToken.id == token_id)
     if isinstance(actor, Viewer):
         query = query.where(tokens_in_reach(actor))
@@ -161,6 +162,9 @@ async def revoke_token(
     if row is None:
         raise NotFound(f"no token {token_id}")
     token, holder = row
+    if isinstance(actor, Viewer) and holder.id != actor.staff_id:
+        assert holder.id is not None
+        await administered_staff(session, actor, holder.id)
     if token.revoked_at is None:
         token.revoked_at = now
         session.add(token)

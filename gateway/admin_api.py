@@ -137,6 +137,7 @@ async def reset_password(request: web.Request) -> web.Response:
             session, _viewer(request), staff_id, password_hash=password_hash, now=utcnow()
         )
         body = admin.staff_public(staff)
+    token_cache(request.app).drop_staff(staff_id)  # the reset revoked their tokens
     return web.json_response(body)
 
 

@@ -49,8 +49,8 @@ async def login(request: web.Request) -> web.StreamResponse:
         return _login_page(request, error="로그인 양식이 만료되었습니다. 다시 시도하세요.", status=403)
     now = utcnow()
     loop = asyncio.get_running_loop()
-    try:
-        async with request.app[SESSIONS]() as session:
+    try:  # the attempt is counted (committed) before its password is checked
+        async with async_session_scope(request.app[SESSIONS]) as session:
             candidate = await auth.sign_in_candidate(session, username[:64], now=now)
     except auth.AccountLocked as err:
         until = err.until.astimezone().strftime("%H:%M")
@@ -60,9 +60,6 @@ async def login(request: web.Request) -> web.StreamResponse:
     ok = await loop.run_in_executor(request.app[EXECUTOR], auth.verify_password, candidate.password_hash, password)
     staff = candidate.staff
     if not ok or staff is None or staff.id is None:
-        if staff is not None and staff.id is not None:
-            async with async_session_scope(request.app[SESSIONS]) as session:
-                await auth.record_failure(session, staff.id, now=now)
         return _login_page(request, error="아이디 또는 비밀번호가 올바르지 않습니다.", username=username, status=401)
     async with async_session_scope(request.app[SESSIONS]) as session:
         await auth.record_success(session, staff.id)

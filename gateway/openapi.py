@@ -814,7 +814,8 @@ _CUSTOMER_PATHS: dict[str, Any] = {
     },
     "/staff/{staff_id}/password": {
         "post": _operation(
-            "Reset the password: any lockout lifted, every console session of the staff member ended",
+            "Reset the password: any lockout lifted, every console session of the staff member ended and every API "
+            "token of theirs revoked. Refused (403) for anyone of a clearance grade or role above the caller's",
             _ref("StaffMember"),
             422,
             403,

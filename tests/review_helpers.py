@@ -64,6 +64,9 @@ class World:
     tasks: dict[str, int] = field(default_factory=dict)  # a service duty of each customer, for its branch's manager
     # "inside", "outside": a spare API token of a staff member of the target's county branch (id, token)
     spare_tokens: dict[str, tuple[int, str]] = field(default_factory=dict)
+    # "inside", "outside": a staff member of the target's county branch with no API token and no session, whose
+    # password may be reset without revoking anything another probe relies on (the access matrix adds them)
+    reset_targets: dict[str, int] = field(default_factory=dict)
 
     def auth(self, username: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.staff[username]['token']}"}

@@ -22,7 +22,7 @@ from crm_store.validation import BUSINESS_TZ, Conflict, InvalidInput, NotAllowed
 from gateway.admin_api import audit_filter
 from gateway.console.templates import csrf_field, e, options, page
 from gateway.keys import EXECUTOR, SESSIONS
-from gateway.middlewares import CSRF_TOKEN, STAFF, validation_fields
+from gateway.middlewares import CSRF_TOKEN, STAFF, token_cache, validation_fields
 
 ROLE_OPTIONS = {role.value: label for role, label in admin.ROLE_LABELS.items()}
 CLEARANCE_OPTIONS = {str(grade): f"{grade}등급" for grade in range(admin.MAX_CLEARANCE + 1)}
@@ -351,12 +351,14 @@ async def update_member(request: web.Request) -> web.StreamResponse:
             _form_values(form, ("full_name", "role", "org_unit_id", "clearance", "active"))
         )
         async with async_session_scope(request.app[SESSIONS]) as session:
-            await admin.update_staff(session, _viewer(request), staff_id, data, now=utcnow())
+            staff = await admin.update_staff(session, _viewer(request), staff_id, data, now=utcnow())
     except NotFound as err:
         return _refused(request, err, 404)
     except (ValidationError, InvalidInput, NotAllowed) as err:
         status, message = _problem(err)
         return await _member_page(request, staff_id, error=message, status=status)
+    if not staff.active:
+        token_cache(request.app).drop_staff(staff_id)  # deactivation revoked their tokens
     raise web.HTTPSeeOther(f"/console/admin/staff/{staff_id}")
 
 
@@ -377,6 +379,7 @@ async def reset_member_password(request: web.Request) -> web.StreamResponse:
     except (ValidationError, InvalidInput, NotAllowed) as err:
         status, message = _problem(err)
         return await _member_page(request, staff_id, error=message, status=status)
+    token_cache(request.app).drop_staff(staff_id)  # the reset revoked their tokens
     raise web.HTTPSeeOther(f"/console/admin/staff/{staff_id}")
 
 

@@ -19,7 +19,7 @@ from typing import Any
 from sqlmodel import select
 
 from crm_store.db import session_scope
-from crm_store.models import ApiToken, Role
+from crm_store.models import ApiToken, Role, Staff
 from gateway.app import create_app
 from tests.review_helpers import (
     BLACKLIST_REASON,
@@ -56,6 +56,21 @@ def _unit(world: World, t: Target, *, city: bool = False) -> int:
 def _member(world: World, t: Target) -> int:
     """A staff member of the target's county branch (changed to what they already are: probes change nothing)."""
     return int(world.staff["agent.seocho" if t == "inside" else "operator.haeundae"]["id"])
+
+
+def _reset_member(world: World, t: Target) -> int:
+    """A staff member of the target's county branch whose password probes reset (a reset revokes their tokens)."""
+    return world.reset_targets[t]
+
+
+def _add_reset_targets(world: World, engine: Any) -> None:
+    with session_scope(engine) as session:
+        for t, code in (("inside", "SEOUL-GANGNAM-SEOCHO"), ("outside", "BUSAN-DONGBU-HAEUNDAE")):
+            staff = Staff(username=f"agent.reset.{t}", full_name="홍길동", role=Role.AGENT.value,
+                          org_unit_id=world.units[code], clearance=1)  # fmt: skip
+            session.add(staff)
+            session.flush()
+            world.reset_targets[t] = int(staff.id)  # type: ignore[arg-type]
 
 
 def _fresh(prefix: str) -> str:
@@ -128,7 +143,7 @@ MATRIX: dict[tuple[str, str], Probe] = {
                               "org_unit_id": _unit(w, t), "clearance": 1}),
     ("PATCH", "/api/v1/staff/{staff_id}"): lambda w, t: (f"/api/v1/staff/{_member(w, t)}", {}, {"full_name": "홍길동"}),
     ("POST", "/api/v1/staff/{staff_id}/password"): lambda w, t: (
-        f"/api/v1/staff/{_member(w, t)}/password", {}, {"password": PASSWORD}),
+        f"/api/v1/staff/{_reset_member(w, t)}/password", {}, {"password": PASSWORD}),
     ("GET", "/api/v1/review-items"): lambda w, t: ("/api/v1/review-items", {}, None),
     ("POST", "/api/v1/review-items/{item_id}/take"): lambda w, t: (f"/api/v1/review-items/{w.items[t]}/take", {}, None),
     ("GET", "/api/v1/tokens"): lambda w, t: ("/api/v1/tokens", {}, None),
@@ -163,7 +178,7 @@ MATRIX: dict[tuple[str, str], Probe] = {
     ("POST", "/console/admin/staff/{staff_id}"): lambda w, t: (
         f"/console/admin/staff/{_member(w, t)}", {}, {"full_name": "홍길동"}),
     ("POST", "/console/admin/staff/{staff_id}/password"): lambda w, t: (
-        f"/console/admin/staff/{_member(w, t)}/password", {}, {"password": PASSWORD}),
+        f"/console/admin/staff/{_reset_member(w, t)}/password", {}, {"password": PASSWORD}),
     ("GET", "/console/audit"): lambda w, t: ("/console/audit", {"customer_id": str(_c(w, t))}, None),
 }  # fmt: skip
 
@@ -453,6 +468,7 @@ async def _probe(
 
 async def test_access_matrix(aiohttp_client: Any, settings: Settings, engine: Any) -> None:
     world = build_world(engine)
+    _add_reset_targets(world, engine)
     app = create_app(settings, embedded_worker=False)
     client = await aiohttp_client(app)
     await add_customers_and_calls(client, world, engine)

@@ -4,16 +4,19 @@ organisation, clear refusals, every change in the audit trail, and the audit tra
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlmodel import select
 
+from crm_store.auth import MAX_FAILURES
 from crm_store.db import session_scope
-from crm_store.models import AuditEntry, LoginLockout, LoginSession, OrgUnit, Staff
+from crm_store.models import ApiToken, AuditEntry, LoginLockout, LoginSession, OrgUnit, Staff
 from crm_store.staff import issue_token
 from tests.review_helpers import PASSWORD, World
 
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+LOCKED_UNTIL = datetime(2100, 1, 1, tzinfo=UTC)  # a lock that only a reset lifts
 
 
 async def _login(client: Any, username: str, password: str = PASSWORD) -> str | None:
@@ -188,17 +191,19 @@ async def test_deactivation_and_password_reset_end_sessions(world_client: tuple[
     assert [e.username for e in _changes(engine, "staff.deactivated")] == ["admin.gangnam"]
     assert [e.detail for e in _changes(engine, "staff.reactivated")] == [{"active": [False, True]}]
 
-    # A reset lifts a lockout and ends the staff member's sessions.
+    # A reset lifts a lockout, ends the staff member's sessions and revokes their API tokens.
     operator = world.staff["operator.seocho"]["id"]
     assert await _login(client, "operator.seocho") is not None
+    assert (await client.get("/api/v1/review-items", headers=world.auth("operator.seocho"))).status == 200
     with session_scope(engine) as session:
-        session.add(LoginLockout(staff_id=operator, failures=0, locked_until=None))
+        session.merge(LoginLockout(staff_id=operator, failures=MAX_FAILURES, locked_until=LOCKED_UNTIL))
     reset = f"/api/v1/staff/{operator}/password"
     short = await client.post(reset, json={"password": "short"}, headers=world.auth("admin.seoul"))
     assert short.status == 422 and "password" in (await short.json())["fields"]
     assert (await client.post(reset, json={"password": "new-password-1"}, headers=world.auth("agent.hq"))).status == 403
     answer = await client.post(reset, json={"password": "new-password-1"}, headers=world.auth("admin.seoul"))
     assert answer.status == 200
+    assert (await client.get("/api/v1/review-items", headers=world.auth("operator.seocho"))).status == 401
     with session_scope(engine) as session:
         assert session.get(LoginLockout, operator) is None
         live = session.exec(select(LoginSession).where(LoginSession.staff_id == operator,
@@ -293,3 +298,74 @@ async def test_console_administration_and_audit_pages(world_client: tuple[World,
     audit = await client.get("/console/audit")
     assert audit.status == 200 and "admin.gangnam" in await audit.text()
     assert (await client.get("/console/admin/org-units")).status == 403
+
+
+async def test_no_staff_operation_reaches_a_grade_above_the_administrators(
+    world_client: tuple[World, Any], engine: Any
+) -> None:
+    world, client = world_client
+    seocho = world.units["SEOUL-GANGNAM-SEOCHO"]
+    # The grade-5 administrator of the county branch makes a grade-1 administrator there.
+    low = {"username": "admin.low", "full_name": "하급관리", "role": "admin", "org_unit_id": seocho,
+           "clearance": 1, "password": "low-password-1"}  # fmt: skip
+    assert (await client.post("/api/v1/staff", json=low, headers=world.auth("admin.seocho"))).status == 201
+    with session_scope(engine) as session:
+        as_low = {"Authorization": f"Bearer {issue_token(session, username='admin.low')}"}
+        tokens = {
+            name: session.exec(select(ApiToken.id).where(ApiToken.staff_id == world.staff[name]["id"])).first()
+            for name in ("admin.seocho", "executive.seocho")
+        }
+    for name in ("admin.seocho", "executive.seocho"):  # grades 5 and 4, both in admin.low's unit
+        target = world.staff[name]["id"]
+        path = f"/api/v1/staff/{target}"
+        answers = {
+            "reset": await client.post(f"{path}/password", json={"password": "taken-over-1"}, headers=as_low),
+            "rename": await client.patch(path, json={"full_name": "탈취"}, headers=as_low),
+            "deactivate": await client.patch(path, json={"active": False}, headers=as_low),
+            "reactivate": await client.patch(path, json={"active": True}, headers=as_low),
+            "demote": await client.patch(path, json={"clearance": 1}, headers=as_low),
+            "revoke token": await client.delete(f"/api/v1/tokens/{tokens[name]}", headers=as_low),
+        }
+        assert {what: answer.status for what, answer in answers.items()} == dict.fromkeys(answers, 403), name
+        assert (await client.get("/api/v1/review-items", headers=world.auth(name))).status == 200
+    # Creating above one's grade is refused as before.
+    high = {**low, "username": "op.high", "role": "operator", "clearance": 2}
+    assert (await client.post("/api/v1/staff", json=high, headers=as_low)).status == 403
+
+    # The same refusals from the console pages.
+    csrf = await _login(client, "admin.low", "low-password-1")
+    assert csrf is not None
+    for name in ("admin.seocho", "executive.seocho"):
+        target = world.staff[name]["id"]
+        reset = await client.post(
+            f"/console/admin/staff/{target}/password", data={"password": "taken-over-1", "csrf_token": csrf}
+        )
+        assert reset.status == 403, name
+        for form in ({"active": "0"}, {"full_name": "탈취"}, {"clearance": "1"}):
+            answer = await client.post(f"/console/admin/staff/{target}", data={**form, "csrf_token": csrf})
+            assert answer.status == 403, (name, form)
+    answer = await client.post(
+        "/console/admin/staff",
+        data={**{k: str(v) for k, v in high.items()}, "username": "op.high.2", "csrf_token": csrf},
+    )
+    assert answer.status == 403
+    client.session.cookie_jar.clear()
+
+    # Nothing changed: the targets still sign in with their own password and keep their names and grades.
+    assert await _login(client, "admin.seocho") is not None
+    client.session.cookie_jar.clear()
+    assert await _login(client, "executive.seocho") is not None
+    client.session.cookie_jar.clear()
+    with session_scope(engine) as session:
+        for name in ("admin.seocho", "executive.seocho"):
+            member = session.get(Staff, world.staff[name]["id"])
+            assert member is not None
+            grade = world.staff[name]["clearance"]
+            assert (member.full_name, member.clearance, member.active) == ("홍길동", grade, True)
+    assert _changes(engine, "staff.password_reset") == []
+    assert _changes(engine, "token.revoked") == []
+    # Within their grade the grade-1 administrator does reset a password (and the agent's API token dies with it).
+    agent = world.staff["agent.seocho"]["id"]
+    answer = await client.post(f"/api/v1/staff/{agent}/password", json={"password": "agent-new-pass"}, headers=as_low)
+    assert answer.status == 200
+    assert (await client.get("/api/v1/review-items", headers=world.auth("agent.seocho"))).status == 401
