@@ -14,10 +14,14 @@ from crm_store.calls import find_caller
 from crm_store.db import async_session_factory, make_async_engine, session_scope
 from crm_store.models import AccountAssignment, AuditEntry
 from tests.customer_helpers import Org
+from tests.fake_clock import business_day
 from workers.settings import Settings
 
 RRN = "880315-1234567"
 OTHER_RRN = "900101-2345678"
+# The fixed policy, claim and certification dates below are reckoned from this day (loss-ratio and claim windows,
+# yearly certification).
+AS_OF = date(2026, 11, 25)
 
 
 async def create(client: Any, org: Org, user: str, unit: str, **body: Any) -> dict[str, Any]:
@@ -38,6 +42,7 @@ async def lookup(client: Any, org: Org, user: str, phone: str, **params: str) ->
     return await client.get("/api/v1/customers/lookup", params={"phone": phone, **params}, headers=org.auth(user))
 
 
+@business_day(AS_OF)
 async def test_picture_in_one_answer_with_the_fixed_names(client: Any, org: Org) -> None:
     created = await create(client, org, "agent.seocho", "SEOUL-GANGNAM-SEOCHO", vehicles=["12가 3456"])
     cid = created["id"]
@@ -284,6 +289,7 @@ async def test_blacklist_matches_across_branches(client: Any, org: Org, settings
         await engine.dispose()
 
 
+@business_day(AS_OF)
 async def test_account_managers_grades_and_one_manager_per_customer(client: Any, org: Org, engine: Any) -> None:
     cid = (await create(client, org, "agent.seocho", "SEOUL-GANGNAM-SEOCHO"))["id"]
     senior = {"grade": "senior", "certified_on": "2026-03-01", "evaluation": "A"}
