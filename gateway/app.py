@@ -19,10 +19,9 @@ from crm_store.db import async_session_factory, make_async_engine, make_engine
 from crm_store.incoming import IncomingCallWriter
 from crm_store.picture_reader import PictureReader
 from crm_store.rules import load_rules
-from gateway import health, twilio_views
-from gateway.api_app import create_api_app
+from gateway import api_app, health, twilio_views
 from gateway.client_address import client_address_middleware, parse_networks
-from gateway.console.app import STATIC_DIR, create_console_app
+from gateway.console import app as console_app
 from gateway.keys import (
     DB_ENGINE,
     EXECUTOR,
@@ -130,7 +129,7 @@ def create_app(settings: Settings, *, embedded_worker: bool | None = None) -> we
         app.cleanup_ctx.append(_embedded_worker(app))  # type: ignore[arg-type]
     twilio_views.setup_routes(app)
     health.setup_routes(app)
-    app.router.add_static("/static/", STATIC_DIR, name="static")
-    app.add_subapp("/api/v1", create_api_app())
-    app.add_subapp("/console", create_console_app())
+    app.router.add_static("/static/", console_app.STATIC_DIR, name="static")
+    app.add_subapp(api_app.PREFIX, api_app.create_api_app())
+    app.add_subapp(console_app.PREFIX, console_app.create_console_app())
     return app

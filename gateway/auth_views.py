@@ -30,8 +30,8 @@ def _login_page(
 ) -> web.Response:
     # Login CSRF: a random value in a SameSite=Strict cookie that the form must echo (double submit).
     token = secrets.token_urlsafe(24)
-    response = render(request, "login.html", {"login_csrf": token, "login_error": error, "username": username})
-    response.set_status(status)
+    context = {"login_csrf": token, "login_error": error, "username": username}
+    response = render(request, "login.html", context, status=status)
     response.set_cookie(
         LOGIN_CSRF_COOKIE, token, httponly=True, samesite="Strict", secure=_secure(request), path=LOGIN_PATH
     )
