@@ -53,17 +53,6 @@ from crm_store.validation import Conflict, InvalidInput, NotAllowed
 
 USERNAME = re.compile(r"[a-z0-9][a-z0-9._-]{1,63}")
 UNIT_CODE = re.compile(r"[A-Z0-9][A-Z0-9-]{1,31}")
-ROLE_LABELS = {
-    Role.AGENT: "상담원",
-    Role.OPERATOR: "운영자",
-    Role.CENTER_MANAGER: "센터장",
-    Role.ACCOUNT_MANAGER: "고객지배인",
-    Role.DISPATCHER: "출동 배정 담당",
-    Role.SURVEYOR: "조사원",
-    Role.EXECUTIVE: "임원",
-    Role.ADMIN: "관리자",
-}
-LEVEL_LABELS = {0: "본사", 1: "지역본부", 2: "시 지점", 3: "현/군 지점"}
 
 
 # -- inputs ----------------------------------------------------------------------------------------

@@ -15,24 +15,18 @@ from datetime import date, datetime, time, timedelta
 from typing import Any, TypeVar
 
 from aiohttp import web
-from pydantic import BaseModel, SecretStr, ValidationError
+from pydantic import SecretStr
 
 from crm_store import admin, audit
 from crm_store.auth import hash_password
 from crm_store.db import async_session_scope
-from crm_store.scope import Viewer
 from crm_store.types import utcnow
 from crm_store.validation import BUSINESS_TZ, Conflict, InvalidInput
-from gateway.keys import EXECUTOR, SESSIONS
-from gateway.middlewares import STAFF, json_field_error, token_cache, validation_fields
+from gateway.inputs import MAX_ID, is_whole_number, json_body, paging, path_id, request_viewer
+from gateway.keys import EXECUTOR, SESSIONS, TOKEN_CACHE
+from gateway.middlewares import json_field_error
 
-MAX_PAGE = 200
-Input = TypeVar("Input", bound=BaseModel)
 Result = TypeVar("Result")
-
-
-def _viewer(request: web.Request) -> Viewer:
-    return Viewer.of(request[STAFF], remote_addr=request.remote)
 
 
 def bad_request(fields: dict[str, str], message: str = "invalid input") -> web.HTTPException:
@@ -43,13 +37,6 @@ def bad_request(fields: dict[str, str], message: str = "invalid input") -> web.H
 def invalid_body(fields: dict[str, str], message: str = "invalid input") -> web.HTTPException:
     """422 naming each invalid field of the body."""
     return json_field_error(web.HTTPUnprocessableEntity, message, fields)
-
-
-async def _body(request: web.Request, model: type[Input]) -> Input:
-    try:
-        return model.model_validate_json(await request.read())
-    except ValidationError as err:
-        raise invalid_body(validation_fields(err)) from err
 
 
 async def _checked(work: Awaitable[Result]) -> Result:
@@ -67,11 +54,7 @@ async def hash_off_loop(request: web.Request, password: SecretStr | None) -> str
     if password is None:
         return None
     loop = asyncio.get_running_loop()
-    return await loop.run_in_executor(request.app[EXECUTOR], hash_password, password.get_secret_value())
-
-
-def _id(request: web.Request, name: str) -> int:
-    return int(request.match_info[name])
+    return await loop.run_in_executor(request.config_dict[EXECUTOR], hash_password, password.get_secret_value())
 
 
 # -- org units -------------------------------------------------------------------------------------
@@ -79,19 +62,19 @@ def _id(request: web.Request, name: str) -> int:
 
 async def create_org_unit(request: web.Request) -> web.Response:
     """POST /api/v1/org-units"""
-    data = await _body(request, admin.OrgUnitCreate)
-    async with async_session_scope(request.app[SESSIONS]) as session:
-        unit = await _checked(admin.create_org_unit(session, _viewer(request), data, now=utcnow()))
+    data = await json_body(request, admin.OrgUnitCreate)
+    async with async_session_scope(request.config_dict[SESSIONS]) as session:
+        unit = await _checked(admin.create_org_unit(session, request_viewer(request), data, now=utcnow()))
         body = admin.unit_public(unit)
     return web.json_response(body, status=201, headers={"Location": f"/api/v1/org-units/{unit.id}"})
 
 
 async def update_org_unit(request: web.Request) -> web.Response:
     """PATCH /api/v1/org-units/{unit_id}"""
-    data = await _body(request, admin.OrgUnitUpdate)
-    async with async_session_scope(request.app[SESSIONS]) as session:
+    data = await json_body(request, admin.OrgUnitUpdate)
+    async with async_session_scope(request.config_dict[SESSIONS]) as session:
         unit = await _checked(
-            admin.update_org_unit(session, _viewer(request), _id(request, "unit_id"), data, now=utcnow())
+            admin.update_org_unit(session, request_viewer(request), path_id(request, "unit_id"), data, now=utcnow())
         )
         body = admin.unit_public(unit)
     return web.json_response(body)
@@ -102,11 +85,11 @@ async def update_org_unit(request: web.Request) -> web.Response:
 
 async def create_staff(request: web.Request) -> web.Response:
     """POST /api/v1/staff"""
-    data = await _body(request, admin.StaffCreate)
+    data = await json_body(request, admin.StaffCreate)
     password_hash = await hash_off_loop(request, data.password)
-    async with async_session_scope(request.app[SESSIONS]) as session:
+    async with async_session_scope(request.config_dict[SESSIONS]) as session:
         staff = await _checked(
-            admin.create_staff(session, _viewer(request), data, password_hash=password_hash, now=utcnow())
+            admin.create_staff(session, request_viewer(request), data, password_hash=password_hash, now=utcnow())
         )
         body = admin.staff_public(staff)
     return web.json_response(body, status=201, headers={"Location": f"/api/v1/staff/{staff.id}"})
@@ -114,30 +97,30 @@ async def create_staff(request: web.Request) -> web.Response:
 
 async def update_staff(request: web.Request) -> web.Response:
     """PATCH /api/v1/staff/{staff_id}"""
-    data = await _body(request, admin.StaffUpdate)
-    staff_id = _id(request, "staff_id")
-    async with async_session_scope(request.app[SESSIONS]) as session:
-        staff = await _checked(admin.update_staff(session, _viewer(request), staff_id, data, now=utcnow()))
+    data = await json_body(request, admin.StaffUpdate)
+    staff_id = path_id(request, "staff_id")
+    async with async_session_scope(request.config_dict[SESSIONS]) as session:
+        staff = await _checked(admin.update_staff(session, request_viewer(request), staff_id, data, now=utcnow()))
         body = admin.staff_public(staff)
     if not staff.active:
-        token_cache(request.app).drop_staff(staff_id)
+        request.config_dict[TOKEN_CACHE].drop_staff(staff_id)
     return web.json_response(body)
 
 
 async def reset_password(request: web.Request) -> web.Response:
     """POST /api/v1/staff/{staff_id}/password"""
-    data = await _body(request, admin.PasswordReset)
-    staff_id = _id(request, "staff_id")
-    async with request.app[SESSIONS]() as session:
-        await admin.administered_staff(session, _viewer(request), staff_id)  # refuse before hashing
+    data = await json_body(request, admin.PasswordReset)
+    staff_id = path_id(request, "staff_id")
+    async with request.config_dict[SESSIONS]() as session:
+        await admin.administered_staff(session, request_viewer(request), staff_id)  # refuse before hashing
     password_hash = await hash_off_loop(request, data.password)
     assert password_hash is not None
-    async with async_session_scope(request.app[SESSIONS]) as session:
+    async with async_session_scope(request.config_dict[SESSIONS]) as session:
         staff = await admin.reset_password(
-            session, _viewer(request), staff_id, password_hash=password_hash, now=utcnow()
+            session, request_viewer(request), staff_id, password_hash=password_hash, now=utcnow()
         )
         body = admin.staff_public(staff)
-    token_cache(request.app).drop_staff(staff_id)  # the reset revoked their tokens
+    request.config_dict[TOKEN_CACHE].drop_staff(staff_id)  # the reset revoked their tokens
     return web.json_response(body)
 
 
@@ -156,19 +139,10 @@ def _moment(raw: str, name: str, *, end: bool) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=BUSINESS_TZ)
 
 
-def _whole(request: web.Request, name: str, *, high: int = 2**62) -> int | None:
-    raw = request.query.get(name)
-    if raw is None or raw == "":
-        return None
-    if not raw.isdigit() or not 1 <= int(raw) <= high:
-        raise bad_request({name: f"a whole number from 1 to {high}"}, f"invalid parameter {name}")
-    return int(raw)
-
-
 def audit_filter(query: Any) -> audit.AuditFilter:
     """The filter of GET /api/v1/audit and the console's audit page (400 for a malformed value)."""
     raw_customer = query.get("customer_id") or ""
-    if raw_customer and (not raw_customer.isdigit() or int(raw_customer) < 1):
+    if raw_customer and (not is_whole_number(raw_customer) or not 1 <= int(raw_customer) <= MAX_ID):
         raise bad_request({"customer_id": "a customer id"}, "invalid parameter customer_id")
     username = (query.get("username") or "").strip() or None
     if username is not None and len(username) > 64:
@@ -195,10 +169,10 @@ async def audit_trail(request: web.Request) -> web.Response:
     One customer's trail for anyone who sees the customer; without customer_id, administrators and executives
     query their part of the organisation by person, action and date range."""
     wanted = audit_filter(request.query)
-    limit = _whole(request, "limit", high=MAX_PAGE) or 100
-    before = _whole(request, "before")
-    async with request.app[SESSIONS]() as session:
-        entries = await audit.search_audit(session, _viewer(request), wanted, limit=limit + 1, before_id=before)
+    page_of = paging(request)
+    limit, before = page_of.limit, page_of.before
+    async with request.config_dict[SESSIONS]() as session:
+        entries = await audit.search_audit(session, request_viewer(request), wanted, limit=limit + 1, before_id=before)
     page, more = entries[:limit], len(entries) > limit
     body: dict[str, Any] = {"items": [audit.audit_public(e) for e in page], "next": None}
     if more and page:
@@ -209,10 +183,11 @@ async def audit_trail(request: web.Request) -> web.Response:
 
 
 def setup_routes(app: web.Application) -> None:
+    """Register on the API sub-application (mounted at /api/v1)."""
     r = app.router
-    r.add_post("/api/v1/org-units", create_org_unit)
-    r.add_patch(r"/api/v1/org-units/{unit_id:\d+}", update_org_unit)
-    r.add_post("/api/v1/staff", create_staff)
-    r.add_patch(r"/api/v1/staff/{staff_id:\d+}", update_staff)
-    r.add_post(r"/api/v1/staff/{staff_id:\d+}/password", reset_password)
-    r.add_get("/api/v1/audit", audit_trail)
+    r.add_post("/org-units", create_org_unit)
+    r.add_patch(r"/org-units/{unit_id:\d{1,10}}", update_org_unit)
+    r.add_post("/staff", create_staff)
+    r.add_patch(r"/staff/{staff_id:\d{1,10}}", update_staff)
+    r.add_post(r"/staff/{staff_id:\d{1,10}}/password", reset_password)
+    r.add_get("/audit", audit_trail)

@@ -13,11 +13,9 @@ from crm_store.db import async_session_scope
 from crm_store.models import Call
 from crm_store.review import visible_call, visible_calls_page
 from crm_store.scope import Viewer
+from gateway.inputs import MAX_PAGE, paging, request_viewer
 from gateway.keys import SESSIONS
-from gateway.middlewares import STAFF, json_http_error
 from gateway.openapi import openapi_document
-
-MAX_PAGE = 200
 
 
 def _iso(value: Any) -> str | None:
@@ -67,19 +65,6 @@ def call_public(call: Call) -> dict[str, Any]:
     }
 
 
-def _int_param(request: web.Request, name: str, default: int | None, *, low: int, high: int) -> int | None:
-    raw = request.query.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        value = int(raw)
-    except ValueError as err:
-        raise json_http_error(web.HTTPBadRequest, f"{name} must be an integer") from err
-    if not low <= value <= high:
-        raise json_http_error(web.HTTPBadRequest, f"{name} must be between {low} and {high}")
-    return value
-
-
 # What a call record tells about its customer: each read of a linked call is in the customer's audit trail.
 CALL_RECORD_FIELDS = ("call.entities", "call.from", "call.proposed_changes", "call.transcript", "call.turns")
 CALL_RECORD_PURPOSE = "call-record"
@@ -106,8 +91,8 @@ def call_for_viewer(viewer: Viewer, call: Call) -> dict[str, Any]:
 
 async def get_call_view(request: web.Request) -> web.Response:
     """GET /api/v1/calls/{call_sid}: only calls in the viewer's scope."""
-    viewer = Viewer.of(request[STAFF], remote_addr=request.remote)
-    async with async_session_scope(request.app[SESSIONS]) as session:
+    viewer = request_viewer(request)
+    async with async_session_scope(request.config_dict[SESSIONS]) as session:
         call = await visible_call(session, viewer, request.match_info["call_sid"])
         audit_call_reads(session, viewer, [call])
         body = call_for_viewer(viewer, call)
@@ -116,10 +101,10 @@ async def get_call_view(request: web.Request) -> web.Response:
 
 async def list_calls(request: web.Request) -> web.Response:
     """GET /api/v1/calls?limit=&before= : newest first, keyset-paged."""
-    limit = _int_param(request, "limit", 50, low=1, high=MAX_PAGE) or 50
-    before = _int_param(request, "before", None, low=1, high=2**62)
-    viewer = Viewer.of(request[STAFF], remote_addr=request.remote)
-    async with async_session_scope(request.app[SESSIONS]) as session:
+    page_of = paging(request, default=50, high=MAX_PAGE)
+    limit, before = page_of.limit, page_of.before
+    viewer = request_viewer(request)
+    async with async_session_scope(request.config_dict[SESSIONS]) as session:
         calls = list((await session.exec(visible_calls_page(viewer, limit=limit + 1, before_id=before))).all())
         page, more = calls[:limit], len(calls) > limit
         audit_call_reads(session, viewer, page)
@@ -135,6 +120,7 @@ async def openapi(request: web.Request) -> web.Response:
 
 
 def setup_routes(app: web.Application) -> None:
-    app.router.add_get("/api/v1/openapi.json", openapi)
-    app.router.add_get("/api/v1/calls", list_calls)
-    app.router.add_get("/api/v1/calls/{call_sid}", get_call_view)
+    """Register on the API sub-application (mounted at /api/v1)."""
+    app.router.add_get("/openapi.json", openapi)
+    app.router.add_get("/calls", list_calls)
+    app.router.add_get("/calls/{call_sid}", get_call_view)

@@ -1,4 +1,9 @@
-"""The application factory: one place where the gateway is assembled."""
+"""The application factory: one place where the gateway is assembled.
+
+The root application holds the Twilio webhooks, health, metrics and the console's stylesheet, and everything
+the requests share (database, queue, settings, metrics, caches: `gateway.keys`), made and closed in its cleanup
+contexts. Two front doors are mounted on it, each with its own middlewares: the JSON API at /api/v1
+(`gateway.api_app`) and the web console at /console (`gateway.console.app`)."""
 
 from __future__ import annotations
 
@@ -12,26 +17,29 @@ from aiohttp import web
 
 from crm_store.db import async_session_factory, make_async_engine, make_engine
 from crm_store.incoming import IncomingCallWriter
-from gateway import admin_api, api, auth_views, customers_api, health, review_api, supervision_api, twilio_views
+from crm_store.picture_reader import PictureReader
+from crm_store.rules import load_rules
+from gateway import api_app, health, twilio_views
 from gateway.client_address import client_address_middleware, parse_networks
-from gateway.console import admin as console_admin
-from gateway.console import tasks as console_tasks
-from gateway.console import views as console_views
+from gateway.console import app as console_app
 from gateway.keys import (
     DB_ENGINE,
     EXECUTOR,
     INCOMING,
     METRICS,
+    PICTURES,
     REDIS,
     RELAY_WAKE,
+    RULES,
     SESSIONS,
     SETTINGS,
     SIGNATURE,
     SYNC_ENGINE,
+    TOKEN_CACHE,
     TRUSTED_PROXIES,
 )
 from gateway.metrics import Metrics
-from gateway.middlewares import auth_middleware, error_middleware
+from gateway.token_cache import TokenCache
 from telephony.signature import TwilioSignature
 from workers.queueing import CALL_ALERTS, connect_redis, relay_outbox
 from workers.runner import EmbeddedWorker
@@ -49,7 +57,9 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
     app[INCOMING] = IncomingCallWriter(engine, app[SESSIONS], alert_job=CALL_ALERTS)
     # The outbox relay runs in a thread (rq is synchronous), with its own small pool.
     app[SYNC_ENGINE] = make_engine(settings.sync_db_url, pool_size=2)
+    app[PICTURES] = PictureReader(engine, app[SESSIONS])
     yield
+    await app[PICTURES].close()
     await app[INCOMING].close()
     await engine.dispose()
     app[SYNC_ENGINE].dispose()
@@ -101,31 +111,25 @@ def _embedded_worker(app: web.Application) -> object:
 
 
 def create_app(settings: Settings, *, embedded_worker: bool | None = None) -> web.Application:
-    """The gateway: Twilio webhooks, the JSON API, health and metrics."""
+    """The gateway: Twilio webhooks, health and metrics on the root; the JSON API and the console as sub-apps."""
     # The client-address middleware only behind trusted proxies: without them it would be a no-op on every request.
+    # Middlewares of the root run for the sub-applications' requests too, before their own.
     proxies = parse_networks(settings.trusted_proxies)
-    middlewares = [client_address_middleware] if proxies else []
-    app = web.Application(
-        middlewares=[*middlewares, error_middleware, auth_middleware], client_max_size=CLIENT_MAX_SIZE
-    )
+    app = web.Application(middlewares=[client_address_middleware] if proxies else [], client_max_size=CLIENT_MAX_SIZE)
     app[SETTINGS] = settings
     app[TRUSTED_PROXIES] = proxies
     app[METRICS] = Metrics()
     app[SIGNATURE] = TwilioSignature(settings.twilio_auth_token, settings.base_url)
+    app[TOKEN_CACHE] = TokenCache()
+    app[RULES] = load_rules()
     app.cleanup_ctx.append(_database)
     app.cleanup_ctx.append(_queue)
     app.cleanup_ctx.append(_outbox_relay)
     if embedded_worker if embedded_worker is not None else settings.redis_url is None:
         app.cleanup_ctx.append(_embedded_worker(app))  # type: ignore[arg-type]
     twilio_views.setup_routes(app)
-    api.setup_routes(app)
-    customers_api.setup_routes(app)
-    supervision_api.setup_routes(app)
-    review_api.setup_routes(app)
-    admin_api.setup_routes(app)
-    auth_views.setup_routes(app)
-    console_views.setup_routes(app)
-    console_admin.setup_routes(app)
-    console_tasks.setup_routes(app)
     health.setup_routes(app)
+    app.router.add_static("/static/", console_app.STATIC_DIR, name="static")
+    app.add_subapp(api_app.PREFIX, api_app.create_api_app())
+    app.add_subapp(console_app.PREFIX, console_app.create_console_app())
     return app

@@ -11,9 +11,10 @@ from crm_store import auth
 from crm_store.db import async_session_scope
 from crm_store.sessions import SESSION_LIFETIME, csrf_matches, end_session, open_session
 from crm_store.types import utcnow
-from gateway.console.templates import login_body, page
-from gateway.keys import EXECUTOR, SESSIONS, SETTINGS
-from gateway.middlewares import SESSION_COOKIE, SESSION_ID
+from gateway import labels
+from gateway.console.render import kst, render
+from gateway.keys import EXECUTOR, SESSION_ID, SESSIONS, SETTINGS
+from gateway.middlewares import SESSION_COOKIE
 
 LOGIN_CSRF_COOKIE = "hotline_login_csrf"
 LOGIN_PATH = "/console/login"
@@ -21,7 +22,7 @@ LOGIN_PATH = "/console/login"
 
 def _secure(request: web.Request) -> bool:
     """Secure cookies whenever the service is reached over HTTPS (directly or behind a proxy's public URL)."""
-    return request.secure or (request.app[SETTINGS].public_base_url or "").startswith("https://")
+    return request.secure or (request.config_dict[SETTINGS].public_base_url or "").startswith("https://")
 
 
 def _login_page(
@@ -29,7 +30,8 @@ def _login_page(
 ) -> web.Response:
     # Login CSRF: a random value in a SameSite=Strict cookie that the form must echo (double submit).
     token = secrets.token_urlsafe(24)
-    response = page("로그인", login_body(token, error, username), status=status)
+    context = {"login_csrf": token, "login_error": error, "username": username}
+    response = render(request, "login.html", context, status=status)
     response.set_cookie(
         LOGIN_CSRF_COOKIE, token, httponly=True, samesite="Strict", secure=_secure(request), path=LOGIN_PATH
     )
@@ -46,22 +48,23 @@ async def login(request: web.Request) -> web.StreamResponse:
     form = await request.post()
     username, password = str(form.get("username", "")).strip(), str(form.get("password", ""))
     if not csrf_matches(request.cookies.get(LOGIN_CSRF_COOKIE, ""), str(form.get("csrf_token", ""))):
-        return _login_page(request, error="로그인 양식이 만료되었습니다. 다시 시도하세요.", status=403)
+        return _login_page(request, error=labels.LOGIN_EXPIRED, status=403)
     now = utcnow()
     loop = asyncio.get_running_loop()
+    sessions = request.config_dict[SESSIONS]
     try:  # the attempt is counted (committed) before its password is checked
-        async with async_session_scope(request.app[SESSIONS]) as session:
+        async with async_session_scope(sessions) as session:
             candidate = await auth.sign_in_candidate(session, username[:64], now=now)
     except auth.AccountLocked as err:
-        until = err.until.astimezone().strftime("%H:%M")
-        return _login_page(
-            request, error=f"로그인 실패가 반복되어 계정이 잠겼습니다 ({until}까지).", username=username, status=403
-        )
-    ok = await loop.run_in_executor(request.app[EXECUTOR], auth.verify_password, candidate.password_hash, password)
+        locked = labels.LOGIN_LOCKED.format(until=kst(err.until))
+        return _login_page(request, error=locked, username=username, status=403)
+    ok = await loop.run_in_executor(
+        request.config_dict[EXECUTOR], auth.verify_password, candidate.password_hash, password
+    )
     staff = candidate.staff
     if not ok or staff is None or staff.id is None:
-        return _login_page(request, error="아이디 또는 비밀번호가 올바르지 않습니다.", username=username, status=401)
-    async with async_session_scope(request.app[SESSIONS]) as session:
+        return _login_page(request, error=labels.LOGIN_FAILED, username=username, status=401)
+    async with async_session_scope(sessions) as session:
         await auth.record_success(session, staff.id)
         opened = await open_session(session, staff_id=staff.id, now=now, remote_addr=request.remote)
     response = web.HTTPSeeOther("/console/queue")
@@ -79,8 +82,8 @@ async def login(request: web.Request) -> web.StreamResponse:
 
 
 async def logout(request: web.Request) -> web.StreamResponse:
-    """POST /console/logout (the middleware checked the session and its CSRF token)."""
-    async with async_session_scope(request.app[SESSIONS]) as session:
+    """POST /console/logout (the console's middleware checked the session and its CSRF token)."""
+    async with async_session_scope(request.config_dict[SESSIONS]) as session:
         await end_session(session, request[SESSION_ID], now=utcnow())
     response = web.HTTPSeeOther(LOGIN_PATH)
     response.del_cookie(SESSION_COOKIE, path="/")
@@ -88,6 +91,7 @@ async def logout(request: web.Request) -> web.StreamResponse:
 
 
 def setup_routes(app: web.Application) -> None:
-    app.router.add_get(LOGIN_PATH, login_form)
-    app.router.add_post(LOGIN_PATH, login)
-    app.router.add_post("/console/logout", logout)
+    """Register on the console sub-application (mounted at /console)."""
+    app.router.add_get("/login", login_form)
+    app.router.add_post("/login", login)
+    app.router.add_post("/logout", logout)

@@ -4,13 +4,11 @@ account managers and the audit trail. Thin handlers: parse, call the store with 
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
 from datetime import date
-from typing import Any, TypeVar
+from typing import Any
 
 import orjson
 from aiohttp import web
-from pydantic import BaseModel
 
 from crm_store import (
     account_managers,
@@ -25,42 +23,13 @@ from crm_store import (
 )
 from crm_store.db import async_session_scope
 from crm_store.phones import normalise_phone
-from crm_store.picture_reader import PictureReader
-from crm_store.rules import Rules, load_rules
-from crm_store.scope import Viewer
 from crm_store.segment_store import changes_of
 from crm_store.validation import business_today
-from gateway.keys import DB_ENGINE, SESSIONS, SETTINGS
-from gateway.middlewares import STAFF, json_field_error
+from gateway.inputs import MAX_PAGE, bad_param, int_param, json_body, path_id, request_viewer
+from gateway.keys import PICTURES, RULES, SESSIONS, SETTINGS
 
-RULES = web.AppKey("customer_rules", Rules)
-PICTURES = web.AppKey("customer_pictures", PictureReader)
 CALL_SID = re.compile(r"CA[0-9a-f]{32}")
 MONTH = re.compile(r"(\d{4})-(\d{2})")
-MAX_PAGE = 200
-Input = TypeVar("Input", bound=BaseModel)
-
-
-def request_viewer(request: web.Request) -> Viewer:
-    return Viewer.of(request[STAFF], remote_addr=request.remote)
-
-
-async def _body(request: web.Request, model: type[Input]) -> Input:
-    """The JSON body validated strictly against its input model (errors become 422 with the fields)."""
-    return model.model_validate_json(await request.read())
-
-
-def bad_param(name: str, problem: str) -> web.HTTPException:
-    return json_field_error(web.HTTPBadRequest, f"invalid parameter {name}", {name: problem})
-
-
-def int_param(request: web.Request, name: str, *, default: int | None = None, high: int = 2**62) -> int | None:
-    raw = request.query.get(name)
-    if raw is None or raw == "":
-        return default
-    if not raw.isdigit() or not 1 <= int(raw) <= high:
-        raise bad_param(name, f"a whole number from 1 to {high}")
-    return int(raw)
 
 
 def _call_sid(request: web.Request) -> str | None:
@@ -71,7 +40,7 @@ def _call_sid(request: web.Request) -> str | None:
 
 
 def _customer_id(request: web.Request) -> int:
-    return int(request.match_info["customer_id"])
+    return path_id(request, "customer_id")
 
 
 def _picture_response(picture: dict[str, Any], **kwargs: Any) -> web.Response:
@@ -84,23 +53,28 @@ def _picture_response(picture: dict[str, Any], **kwargs: Any) -> web.Response:
 
 async def create_customer(request: web.Request) -> web.Response:
     """POST /api/v1/customers"""
-    data = await _body(request, customers.CustomerCreate)
+    data = await json_body(request, customers.CustomerCreate)
     viewer, today = request_viewer(request), business_today()
-    async with async_session_scope(request.app[SESSIONS]) as session:
+    async with async_session_scope(request.config_dict[SESSIONS]) as session:
         customer_id = await customers.create_customer(
-            session, viewer, data, secret_key=request.app[SETTINGS].secret_key, rules=request.app[RULES], as_of=today
+            session,
+            viewer,
+            data,
+            secret_key=request.config_dict[SETTINGS].secret_key,
+            rules=request.config_dict[RULES],
+            as_of=today,
         )
         picture = await customers.customer_picture(
-            session, viewer, rules=request.app[RULES], as_of=today, customer_id=customer_id
+            session, viewer, rules=request.config_dict[RULES], as_of=today, customer_id=customer_id
         )
     return _picture_response(picture, status=201, headers={"Location": f"/api/v1/customers/{customer_id}"})
 
 
 async def get_customer(request: web.Request) -> web.Response:
     """GET /api/v1/customers/{id}"""
-    picture = await request.app[PICTURES].picture(
+    picture = await request.config_dict[PICTURES].picture(
         request_viewer(request),
-        rules=request.app[RULES],
+        rules=request.config_dict[RULES],
         as_of=business_today(),
         customer_id=_customer_id(request),
         call_sid=_call_sid(request),
@@ -114,9 +88,9 @@ async def lookup_customer(request: web.Request) -> web.Response:
     phone = normalise_phone(raw)
     if phone is None:
         raise bad_param("phone", "a Korean phone number (010-1234-5678, 02-123-4567, +82 10 ...)")
-    picture = await request.app[PICTURES].picture(
+    picture = await request.config_dict[PICTURES].picture(
         request_viewer(request),
-        rules=request.app[RULES],
+        rules=request.config_dict[RULES],
         as_of=business_today(),
         phone=phone,
         call_sid=_call_sid(request),
@@ -126,11 +100,16 @@ async def lookup_customer(request: web.Request) -> web.Response:
 
 async def add_policy(request: web.Request) -> web.Response:
     """POST /api/v1/customers/{id}/policies"""
-    data = await _body(request, customers.PolicyCreate)
+    data = await json_body(request, customers.PolicyCreate)
     customer_id = _customer_id(request)
-    async with async_session_scope(request.app[SESSIONS]) as session:
+    async with async_session_scope(request.config_dict[SESSIONS]) as session:
         policy, segment = await customers.add_policy(
-            session, request_viewer(request), customer_id, data, rules=request.app[RULES], as_of=business_today()
+            session,
+            request_viewer(request),
+            customer_id,
+            data,
+            rules=request.config_dict[RULES],
+            as_of=business_today(),
         )
         body = {
             **customers.PolicyPublic.model_validate(policy).model_dump(mode="json"),
@@ -142,11 +121,16 @@ async def add_policy(request: web.Request) -> web.Response:
 
 async def add_claim(request: web.Request) -> web.Response:
     """POST /api/v1/customers/{id}/claims"""
-    data = await _body(request, customers.ClaimCreate)
+    data = await json_body(request, customers.ClaimCreate)
     customer_id = _customer_id(request)
-    async with async_session_scope(request.app[SESSIONS]) as session:
+    async with async_session_scope(request.config_dict[SESSIONS]) as session:
         claim, segment, alerts = await customers.add_claim(
-            session, request_viewer(request), customer_id, data, rules=request.app[RULES], as_of=business_today()
+            session,
+            request_viewer(request),
+            customer_id,
+            data,
+            rules=request.config_dict[RULES],
+            as_of=business_today(),
         )
         body = {
             **customers.ClaimPublic.model_validate(claim).model_dump(mode="json"),
@@ -161,7 +145,7 @@ async def segment_history(request: web.Request) -> web.Response:
     """GET /api/v1/customers/{id}/segment-history"""
     customer_id = _customer_id(request)
     viewer = request_viewer(request)
-    async with async_session_scope(request.app[SESSIONS]) as session:
+    async with async_session_scope(request.config_dict[SESSIONS]) as session:
         await account_managers.assignment_history(session, viewer, customer_id)  # scope check (404 outside)
         changes = (await session.exec(changes_of([customer_id]))).all()
         audit.record_read(session, viewer, customer_id=customer_id, fields=["segment_history"])
@@ -183,9 +167,9 @@ async def segment_history(request: web.Request) -> web.Response:
 
 async def assign_manager(request: web.Request) -> web.Response:
     """PUT /api/v1/customers/{id}/account-manager"""
-    data = await _body(request, account_managers.AssignmentCreate)
+    data = await json_body(request, account_managers.AssignmentCreate)
     customer_id = _customer_id(request)
-    async with async_session_scope(request.app[SESSIONS]) as session:
+    async with async_session_scope(request.config_dict[SESSIONS]) as session:
         await account_managers.assign(session, request_viewer(request), customer_id, data, as_of=business_today())
         history = await account_managers.assignment_history(session, request_viewer(request), customer_id)
     return web.json_response(history[0])
@@ -193,23 +177,23 @@ async def assign_manager(request: web.Request) -> web.Response:
 
 async def manager_history(request: web.Request) -> web.Response:
     """GET /api/v1/customers/{id}/account-manager/history (audited)"""
-    async with async_session_scope(request.app[SESSIONS]) as session:
+    async with async_session_scope(request.config_dict[SESSIONS]) as session:
         items = await account_managers.assignment_history(session, request_viewer(request), _customer_id(request))
     return web.json_response({"items": items})
 
 
 async def manager_profile(request: web.Request) -> web.Response:
     """GET /api/v1/account-managers/{username}"""
-    async with request.app[SESSIONS]() as session:
+    async with request.config_dict[SESSIONS]() as session:
         body = await account_managers.manager_profile(session, request_viewer(request), request.match_info["username"])
     return web.json_response(body)
 
 
 async def certify_manager(request: web.Request) -> web.Response:
     """POST /api/v1/account-managers/{username}/certifications"""
-    data = await _body(request, account_managers.CertificationCreate)
+    data = await json_body(request, account_managers.CertificationCreate)
     username = request.match_info["username"]
-    async with async_session_scope(request.app[SESSIONS]) as session:
+    async with async_session_scope(request.config_dict[SESSIONS]) as session:
         await account_managers.certify(session, request_viewer(request), username, data)
         body = await account_managers.manager_profile(session, request_viewer(request), username)
     return web.json_response(body, status=201)
@@ -219,10 +203,10 @@ async def manager_report(request: web.Request) -> web.Response:
     """GET /api/v1/account-managers/{username}/report?month=YYYY-MM"""
     raw = request.query.get("month") or business_today().strftime("%Y-%m")
     match = MONTH.fullmatch(raw)
-    if match is None or not 1 <= int(match[2]) <= 12:
+    if match is None or int(match[1]) < 1 or not 1 <= int(match[2]) <= 12:
         raise bad_param("month", "a month as YYYY-MM")
     month = date(int(match[1]), int(match[2]), 1)
-    async with request.app[SESSIONS]() as session:
+    async with request.config_dict[SESSIONS]() as session:
         body = await account_managers.monthly_report(
             session, request_viewer(request), request.match_info["username"], month=month
         )
@@ -232,7 +216,7 @@ async def manager_report(request: web.Request) -> web.Response:
 async def manager_events(request: web.Request) -> web.Response:
     """GET /api/v1/account-managers/{username}/events (graded text masked, audited)"""
     limit = int_param(request, "limit", default=100, high=MAX_PAGE) or 100
-    async with async_session_scope(request.app[SESSIONS]) as session:
+    async with async_session_scope(request.config_dict[SESSIONS]) as session:
         items = await account_managers.manager_events(
             session, request_viewer(request), request.match_info["username"], limit=limit
         )
@@ -244,28 +228,28 @@ async def manager_events(request: web.Request) -> web.Response:
 
 async def update_customer(request: web.Request) -> web.Response:
     """PATCH /api/v1/customers/{id}: answers the picture after the change (segment decided again)."""
-    data = await _body(request, customer_updates.CustomerUpdate)
+    data = await json_body(request, customer_updates.CustomerUpdate)
     customer_id, viewer, today = _customer_id(request), request_viewer(request), business_today()
-    async with async_session_scope(request.app[SESSIONS]) as session:
+    async with async_session_scope(request.config_dict[SESSIONS]) as session:
         await customer_updates.update_customer(
-            session, viewer, customer_id, data, rules=request.app[RULES], as_of=today
+            session, viewer, customer_id, data, rules=request.config_dict[RULES], as_of=today
         )
         picture = await customers.customer_picture(
-            session, viewer, rules=request.app[RULES], as_of=today, customer_id=customer_id
+            session, viewer, rules=request.config_dict[RULES], as_of=today, customer_id=customer_id
         )
     return _picture_response(picture)
 
 
 async def transfer_customer(request: web.Request) -> web.Response:
     """POST /api/v1/customers/{id}/transfer: move a customer to another branch (center managers, administrators)."""
-    data = await _body(request, transfers.CustomerTransfer)
-    async with async_session_scope(request.app[SESSIONS]) as session:
+    data = await json_body(request, transfers.CustomerTransfer)
+    async with async_session_scope(request.config_dict[SESSIONS]) as session:
         body = await transfers.transfer_customer(
             session,
             request_viewer(request),
             _customer_id(request),
             data,
-            rules=request.app[RULES],
+            rules=request.config_dict[RULES],
             as_of=business_today(),
         )
     return web.json_response(body)
@@ -273,14 +257,14 @@ async def transfer_customer(request: web.Request) -> web.Response:
 
 async def update_claim(request: web.Request) -> web.Response:
     """PATCH /api/v1/claims/{id}"""
-    data = await _body(request, customer_updates.ClaimUpdate)
-    async with async_session_scope(request.app[SESSIONS]) as session:
+    data = await json_body(request, customer_updates.ClaimUpdate)
+    async with async_session_scope(request.config_dict[SESSIONS]) as session:
         claim, segment, alerts = await customer_updates.update_claim(
             session,
             request_viewer(request),
-            int(request.match_info["claim_id"]),
+            path_id(request, "claim_id"),
             data,
-            rules=request.app[RULES],
+            rules=request.config_dict[RULES],
             as_of=business_today(),
         )
         body = {
@@ -301,7 +285,7 @@ async def manager_tasks(request: web.Request) -> web.Response:
     if kind is not None and kind not in service_tasks.DUTY_NAMES:
         raise bad_param("kind", f"one of {', '.join(service_tasks.DUTY_NAMES)}")
     limit = int_param(request, "limit", default=100, high=MAX_PAGE) or 100
-    async with async_session_scope(request.app[SESSIONS]) as session:
+    async with async_session_scope(request.config_dict[SESSIONS]) as session:
         items = await service_tasks.manager_tasks(
             session,
             request_viewer(request),
@@ -316,10 +300,10 @@ async def manager_tasks(request: web.Request) -> web.Response:
 
 async def complete_task(request: web.Request) -> web.Response:
     """POST /api/v1/service-tasks/{id}/done"""
-    data = await _body(request, service_tasks.TaskCompletion)
-    async with async_session_scope(request.app[SESSIONS]) as session:
+    data = await json_body(request, service_tasks.TaskCompletion)
+    async with async_session_scope(request.config_dict[SESSIONS]) as session:
         body = await service_tasks.complete_task(
-            session, request_viewer(request), int(request.match_info["task_id"]), data, as_of=business_today()
+            session, request_viewer(request), path_id(request, "task_id"), data, as_of=business_today()
         )
     return web.json_response(body)
 
@@ -329,10 +313,10 @@ async def complete_task(request: web.Request) -> web.Response:
 
 async def add_blacklist_entry(request: web.Request) -> web.Response:
     """POST /api/v1/blacklist"""
-    data = await _body(request, blacklist.BlacklistCreate)
-    async with async_session_scope(request.app[SESSIONS]) as session:
+    data = await json_body(request, blacklist.BlacklistCreate)
+    async with async_session_scope(request.config_dict[SESSIONS]) as session:
         entry = await blacklist_decisions.list_customer(
-            session, request_viewer(request), data, rules=request.app[RULES], as_of=business_today()
+            session, request_viewer(request), data, rules=request.config_dict[RULES], as_of=business_today()
         )
     return web.json_response(
         blacklist_decisions.entry_public(entry, request_viewer(request), as_of=business_today()), status=201
@@ -341,12 +325,12 @@ async def add_blacklist_entry(request: web.Request) -> web.Response:
 
 async def approve_blacklist_entry(request: web.Request) -> web.Response:
     """POST /api/v1/blacklist/{entry_id}/approve"""
-    async with async_session_scope(request.app[SESSIONS]) as session:
+    async with async_session_scope(request.config_dict[SESSIONS]) as session:
         entry = await blacklist_decisions.approve_entry(
             session,
             request_viewer(request),
-            int(request.match_info["entry_id"]),
-            rules=request.app[RULES],
+            path_id(request, "entry_id"),
+            rules=request.config_dict[RULES],
             as_of=business_today(),
         )
     return web.json_response(blacklist_decisions.entry_public(entry, request_viewer(request), as_of=business_today()))
@@ -354,7 +338,7 @@ async def approve_blacklist_entry(request: web.Request) -> web.Response:
 
 async def org_units(request: web.Request) -> web.Response:
     """GET /api/v1/org-units"""
-    async with request.app[SESSIONS]() as session:
+    async with request.config_dict[SESSIONS]() as session:
         items = await org.list_org_units(session)
     return web.json_response({"items": items})
 
@@ -363,42 +347,33 @@ async def staff(request: web.Request) -> web.Response:
     """GET /api/v1/staff?role=&org_unit_id="""
     unit = int_param(request, "org_unit_id")
     role = request.query.get("role") or None
-    async with request.app[SESSIONS]() as session:
+    async with request.config_dict[SESSIONS]() as session:
         items = await org.list_staff(session, request_viewer(request), role=role, org_unit_id=unit)
     return web.json_response({"items": items})
 
 
-async def _picture_reader(app: web.Application) -> AsyncIterator[None]:
-    app[PICTURES] = PictureReader(app[DB_ENGINE], app[SESSIONS])
-    yield
-    await app[PICTURES].close()
-
-
-def setup_routes(app: web.Application, *, rules: Rules | None = None) -> None:
-    """Register the customer API; the rules are loaded once here (the packaged defaults unless given)."""
-    app[RULES] = rules if rules is not None else load_rules()
-    # After the database context (appended earlier by create_app), before the routes serve.
-    app.cleanup_ctx.append(_picture_reader)
+def setup_routes(app: web.Application) -> None:
+    """Register the customer API on the API sub-application (mounted at /api/v1)."""
     r = app.router
-    r.add_post("/api/v1/customers", create_customer)
-    r.add_get("/api/v1/customers/lookup", lookup_customer)
-    r.add_get(r"/api/v1/customers/{customer_id:\d+}", get_customer)
-    r.add_post(r"/api/v1/customers/{customer_id:\d+}/policies", add_policy)
-    r.add_post(r"/api/v1/customers/{customer_id:\d+}/claims", add_claim)
-    r.add_get(r"/api/v1/customers/{customer_id:\d+}/segment-history", segment_history)
-    r.add_put(r"/api/v1/customers/{customer_id:\d+}/account-manager", assign_manager)
-    r.add_get(r"/api/v1/customers/{customer_id:\d+}/account-manager/history", manager_history)
-    r.add_get("/api/v1/account-managers/{username}", manager_profile)
-    r.add_post("/api/v1/account-managers/{username}/certifications", certify_manager)
-    r.add_get("/api/v1/account-managers/{username}/report", manager_report)
-    r.add_get("/api/v1/account-managers/{username}/events", manager_events)
-    r.add_post("/api/v1/blacklist", add_blacklist_entry)
-    r.add_post(r"/api/v1/blacklist/{entry_id:\d+}/approve", approve_blacklist_entry)
-    r.add_get("/api/v1/org-units", org_units)
-    r.add_get("/api/v1/staff", staff)
+    r.add_post("/customers", create_customer)
+    r.add_get("/customers/lookup", lookup_customer)
+    r.add_get(r"/customers/{customer_id:\d{1,10}}", get_customer)
+    r.add_post(r"/customers/{customer_id:\d{1,10}}/policies", add_policy)
+    r.add_post(r"/customers/{customer_id:\d{1,10}}/claims", add_claim)
+    r.add_get(r"/customers/{customer_id:\d{1,10}}/segment-history", segment_history)
+    r.add_put(r"/customers/{customer_id:\d{1,10}}/account-manager", assign_manager)
+    r.add_get(r"/customers/{customer_id:\d{1,10}}/account-manager/history", manager_history)
+    r.add_get("/account-managers/{username}", manager_profile)
+    r.add_post("/account-managers/{username}/certifications", certify_manager)
+    r.add_get("/account-managers/{username}/report", manager_report)
+    r.add_get("/account-managers/{username}/events", manager_events)
+    r.add_post("/blacklist", add_blacklist_entry)
+    r.add_post(r"/blacklist/{entry_id:\d{1,10}}/approve", approve_blacklist_entry)
+    r.add_get("/org-units", org_units)
+    r.add_get("/staff", staff)
     # Changes after creation and the account managers' duties.
-    r.add_patch(r"/api/v1/customers/{customer_id:\d+}", update_customer)
-    r.add_post(r"/api/v1/customers/{customer_id:\d+}/transfer", transfer_customer)
-    r.add_patch(r"/api/v1/claims/{claim_id:\d+}", update_claim)
-    r.add_get("/api/v1/account-managers/{username}/tasks", manager_tasks)
-    r.add_post(r"/api/v1/service-tasks/{task_id:\d+}/done", complete_task)
+    r.add_patch(r"/customers/{customer_id:\d{1,10}}", update_customer)
+    r.add_post(r"/customers/{customer_id:\d{1,10}}/transfer", transfer_customer)
+    r.add_patch(r"/claims/{claim_id:\d{1,10}}", update_claim)
+    r.add_get("/account-managers/{username}/tasks", manager_tasks)
+    r.add_post(r"/service-tasks/{task_id:\d{1,10}}/done", complete_task)

@@ -1,4 +1,8 @@
-"""Typed keys of what the application holds (made and closed in cleanup contexts)."""
+"""Typed keys of what the root application holds (made in its factory or its cleanup contexts) and of what a
+request carries once a front door has authenticated it.
+
+The API and the console are sub-applications with their own storage: their handlers read these through
+`request.config_dict[KEY]`, which looks up the root application too."""
 
 from __future__ import annotations
 
@@ -13,7 +17,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from crm_store.incoming import IncomingCallWriter
+from crm_store.models import Staff
+from crm_store.picture_reader import PictureReader
+from crm_store.rules import Rules
 from gateway.metrics import Metrics
+from gateway.token_cache import TokenCache
 from telephony.signature import TwilioSignature
 from workers.settings import Settings
 
@@ -28,3 +36,11 @@ METRICS = web.AppKey("metrics", Metrics)
 EXECUTOR = web.AppKey("executor", ThreadPoolExecutor)
 RELAY_WAKE = web.AppKey("relay_wake", asyncio.Event)
 TRUSTED_PROXIES = web.AppKey("trusted_proxies", tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...])
+TOKEN_CACHE = web.AppKey("token_cache", TokenCache)
+RULES = web.AppKey("customer_rules", Rules)
+PICTURES = web.AppKey("customer_pictures", PictureReader)
+
+# Who is asking (set by the API's and the console's authentication), and the browser session behind it.
+STAFF = web.RequestKey("staff", Staff)
+SESSION_ID = web.RequestKey("session_id", int)
+CSRF_TOKEN = web.RequestKey("csrf_token", str)

@@ -9,8 +9,8 @@ from aiohttp import web
 from crm_store import blacklist_decisions, certifications, events
 from crm_store.db import async_session_scope
 from crm_store.validation import business_today
-from gateway.customers_api import MAX_PAGE, RULES, bad_param, int_param, request_viewer
-from gateway.keys import SESSIONS
+from gateway.inputs import MAX_PAGE, bad_param, int_param, json_body, path_id, request_viewer
+from gateway.keys import RULES, SESSIONS
 
 
 async def blacklist_entries(request: web.Request) -> web.Response:
@@ -19,7 +19,7 @@ async def blacklist_entries(request: web.Request) -> web.Response:
     if state not in blacklist_decisions.STATES:
         raise bad_param("state", f"one of {', '.join(blacklist_decisions.STATES)}")
     limit = int_param(request, "limit", default=100, high=MAX_PAGE) or 100
-    async with async_session_scope(request.app[SESSIONS]) as session:
+    async with async_session_scope(request.config_dict[SESSIONS]) as session:
         items = await blacklist_decisions.list_entries(
             session,
             request_viewer(request),
@@ -37,13 +37,13 @@ async def blacklist_entries(request: web.Request) -> web.Response:
 
 async def revoke_blacklist_entry(request: web.Request) -> web.Response:
     """POST /api/v1/blacklist/{entry_id}/revoke"""
-    viewer, entry_id = request_viewer(request), int(request.match_info["entry_id"])
-    async with async_session_scope(request.app[SESSIONS]) as session:
+    viewer, entry_id = request_viewer(request), path_id(request, "entry_id")
+    async with async_session_scope(request.config_dict[SESSIONS]) as session:
         # Who may, and which entry, before what they wrote: an outsider learns nothing from a validation error.
         await blacklist_decisions.entry_to_decide(session, viewer, entry_id)
-        data = blacklist_decisions.BlacklistRevoke.model_validate_json(await request.read())
+        data = await json_body(request, blacklist_decisions.BlacklistRevoke)
         entry = await blacklist_decisions.revoke_entry(
-            session, viewer, entry_id, data, rules=request.app[RULES], as_of=business_today()
+            session, viewer, entry_id, data, rules=request.config_dict[RULES], as_of=business_today()
         )
     return web.json_response(blacklist_decisions.entry_public(entry, viewer, as_of=business_today()))
 
@@ -54,7 +54,7 @@ async def customer_events(request: web.Request) -> web.Response:
     if unaddressed not in ("true", "false"):
         raise bad_param("unaddressed", "true or false")
     limit = int_param(request, "limit", default=100, high=MAX_PAGE) or 100
-    async with async_session_scope(request.app[SESSIONS]) as session:
+    async with async_session_scope(request.config_dict[SESSIONS]) as session:
         items = await events.list_events(
             session,
             request_viewer(request),
@@ -75,20 +75,19 @@ async def account_managers(request: web.Request) -> web.Response:
     due = request.query.get("due", "false").lower()
     if due not in ("true", "false"):
         raise bad_param("due", "true or false")
-    raw = request.query.get("within_days") or str(certifications.DUE_DAYS)
-    if not raw.isdigit() or int(raw) > 366:
-        raise bad_param("within_days", "a whole number of days from 0 to 366")
-    async with request.app[SESSIONS]() as session:
+    within_days = int_param(request, "within_days", default=certifications.DUE_DAYS, low=0, high=366)
+    assert within_days is not None
+    async with request.config_dict[SESSIONS]() as session:
         items = await certifications.list_managers(
-            session, request_viewer(request), as_of=business_today(), due_only=due == "true", within_days=int(raw)
+            session, request_viewer(request), as_of=business_today(), due_only=due == "true", within_days=within_days
         )
     return web.json_response({"items": items})
 
 
 def setup_routes(app: web.Application) -> None:
-    """Register the oversight routes (after the customer API, whose rules they share)."""
+    """Register the oversight routes on the API sub-application (mounted at /api/v1)."""
     r = app.router
-    r.add_get("/api/v1/blacklist", blacklist_entries)
-    r.add_post(r"/api/v1/blacklist/{entry_id:\d+}/revoke", revoke_blacklist_entry)
-    r.add_get("/api/v1/customer-events", customer_events)
-    r.add_get("/api/v1/account-managers", account_managers)
+    r.add_get("/blacklist", blacklist_entries)
+    r.add_post(r"/blacklist/{entry_id:\d{1,10}}/revoke", revoke_blacklist_entry)
+    r.add_get("/customer-events", customer_events)
+    r.add_get("/account-managers", account_managers)

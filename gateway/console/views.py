@@ -1,10 +1,13 @@
-"""Console pages: the operator's queue, an item's review page, and the review actions (POST, CSRF-checked)."""
+"""Console pages: the operator's queue, an item's review page, and the review actions (POST, CSRF-checked).
+A refused or invalid action shows the page it was made from again, with the reason."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
+from pydantic import ValidationError
 from sqlmodel import col, select
 
 from crm_store import review
@@ -14,139 +17,110 @@ from crm_store.customers import customer_picture
 from crm_store.db import async_session_scope
 from crm_store.errors import CustomerNotFound, NotFound
 from crm_store.models import OrgUnit, Recording, ReviewState
-from crm_store.scope import Viewer
 from crm_store.types import utcnow
-from crm_store.validation import business_today
+from crm_store.validation import InvalidInput, NotAllowed, business_today
+from gateway import labels
 from gateway.api import call_public
-from gateway.console.templates import (
-    ACTION_LABELS,
-    STATE_LABELS,
-    TYPE_LABELS,
-    URGENCY_LABELS,
-    csrf_field,
-    e,
-    options,
-    page,
-)
-from gateway.customers_api import RULES
-from gateway.keys import SESSIONS
-from gateway.middlewares import CSRF_TOKEN, STAFF
+from gateway.console.reasons import korean_reasons
+from gateway.console.render import PageError, page_error, render
+from gateway.inputs import path_id, request_viewer
+from gateway.keys import RULES, SESSIONS
+from gateway.middlewares import store_problem
 from workers.understanding.redaction import redact_entity
 
-
-def _viewer(request: web.Request) -> Viewer:
-    return Viewer.of(request[STAFF], remote_addr=request.remote)
-
-
-def _page(request: web.Request, title: str, body: str, status: int = 200) -> web.Response:
-    return page(title, body, user=request[STAFF], csrf=request[CSRF_TOKEN], status=status)
+# A failed review action: the store refused it or its input (InvalidInput covers Conflict).
+REFUSED = (InvalidInput, NotAllowed, ValidationError)
+ENTITY_CODES = {name: code for code, name in labels.ENTITY_KINDS.items()}
 
 
 def _item_id(request: web.Request) -> int:
-    return int(request.match_info["item_id"])
+    return path_id(request, "item_id")
 
 
 async def home(request: web.Request) -> web.StreamResponse:
-    """GET /console/"""
+    """GET /console and /console/"""
     raise web.HTTPSeeOther("/console/queue")
 
 
-async def queue(request: web.Request) -> web.Response:
-    """GET /console/queue?type=&urgency=&state=: the viewer's own unit's queue."""
-    viewer = _viewer(request)
+async def _queue_page(request: web.Request, *, error: PageError | None = None) -> web.Response:
+    viewer = request_viewer(request)
     type_ = request.query.get("type") or None
     urgency = request.query.get("urgency") or None
     state = request.query.get("state") or None
     if (
-        type_ not in (None, *TYPE_LABELS)
-        or urgency not in (None, *URGENCY_LABELS)
-        or state not in (None, *STATE_LABELS)
+        type_ not in (None, *labels.CALL_TYPES)
+        or urgency not in (None, *labels.URGENCY)
+        or state not in (None, *labels.REVIEW_STATES)
     ):
-        raise web.HTTPBadRequest(text="알 수 없는 필터")
-    async with request.app[SESSIONS]() as session:
+        raise web.HTTPBadRequest(text=labels.UNKNOWN_FILTER)
+    async with request.config_dict[SESSIONS]() as session:
         unit = await session.get(OrgUnit, viewer.org_unit_id)
         rows = await review.review_queue(session, viewer, type_=type_, urgency=urgency, state=state)
-    filters = (
-        '<form method="get" class="box" id="filters">'
-        f'<label>유형 <select name="type">{options(TYPE_LABELS, type_)}</select></label>'
-        f'<label>긴급도 <select name="urgency">{options(URGENCY_LABELS, urgency)}</select></label>'
-        f'<label>상태 <select name="state">{options(STATE_LABELS, state)}</select></label>'
-        '<button type="submit" id="apply-filters">조회</button></form>'
-    )
-    lines = []
-    for item, call in rows:
-        urgent = ' class="urgent"' if item.urgency == "high" else ""
-        action = (
-            f'<form method="post" action="/console/items/{item.id}/take">{csrf_field(request[CSRF_TOKEN])}'
-            f'<button type="submit" class="take" data-item="{item.id}">담당하기</button></form>'
-            if item.state == ReviewState.OPEN
-            else f'<a href="/console/items/{item.id}">열기</a>'
-        )
-        lines.append(
-            f'<tr class="item" data-item="{item.id}" data-call="{e(item.call_sid)}">'
-            f'<td><a href="/console/items/{item.id}">{e(item.call_sid[-8:])}</a></td>'
-            f"<td>{e(TYPE_LABELS.get(item.type or '', item.type))}</td><td>{e(item.topic)}</td>"
-            f"<td{urgent}>{e(URGENCY_LABELS.get(item.urgency or '', item.urgency))}</td>"
-            f"<td>{e(STATE_LABELS.get(item.state, item.state))}</td><td>{e(item.route_reason)}</td>"
-            f"<td>{e(call.created_at.astimezone().strftime('%m-%d %H:%M'))}</td>"
-            f"<td>{e(item.due_at.astimezone().strftime('%m-%d %H:%M'))}</td><td>{action}</td></tr>"
-        )
-    table = (
-        '<table id="queue"><tr><th>통화</th><th>유형</th><th>주제</th><th>긴급도</th><th>상태</th><th>배정 사유</th>'
-        "<th>접수</th><th>처리 기한</th><th></th></tr>" + "".join(lines) + "</table>"
-        if lines
-        else '<p id="empty-queue">대기 중인 통화 기록이 없습니다.</p>'
-    )
-    title = f"검토 대기열: {unit.name if unit else ''}"
-    return _page(request, title, filters + table)
+    context = {
+        "unit_name": unit.name if unit else "",
+        "type": type_,
+        "urgency": urgency,
+        "state": state,
+        "rows": rows,
+        "open": ReviewState.OPEN,
+    }
+    return render(request, "queue.html", context, error=error)
+
+
+async def queue(request: web.Request) -> web.Response:
+    """GET /console/queue?type=&urgency=&state=: the viewer's own unit's queue."""
+    return await _queue_page(request)
 
 
 async def take(request: web.Request) -> web.StreamResponse:
-    """POST /console/items/{id}/take"""
+    """POST /console/items/{id}/take; refused (taken by someone else meanwhile), the queue again with why."""
     item_id = _item_id(request)
-    async with async_session_scope(request.app[SESSIONS]) as session:
-        await review.take_item(session, _viewer(request), item_id, now=utcnow())
+    try:
+        async with async_session_scope(request.config_dict[SESSIONS]) as session:
+            await review.take_item(session, request_viewer(request), item_id, now=utcnow())
+    except REFUSED as err:
+        return await _queue_page(request, error=_refusal(err))
     raise web.HTTPSeeOther(f"/console/items/{item_id}")
 
 
-def _changes_form(
-    item_id: int,
-    csrf: str,
-    changes: list[dict[str, Any]],
-    picture: dict[str, Any] | None,
-    decided: dict[int, str],
-    working: bool,
-) -> str:
-    if not changes:
-        return "<p>제안된 고객정보 변경이 없습니다.</p>"
-    rows = []
-    for index, change in enumerate(changes):
-        field = str(change.get("field"))
-        old = review.current_value(field, picture) if picture else None
-        if index in decided or not working:
-            action = e(decided.get(index, ""))
-        else:
-            action = (
-                f'<form method="post" action="/console/items/{item_id}/changes/{index}">{csrf_field(csrf)}'
-                f'<input name="value" value="{e(change.get("value"))}" aria-label="새 값">'
-                f'<button name="decision" value="apply" class="apply">반영</button>'
-                f'<button name="decision" value="reject" class="reject">거부</button></form>'
-            )
-        rows.append(
-            f'<tr class="change" data-field="{e(field)}"><td>{e(field)}</td><td>{e(old)}</td>'
-            f'<td>{e(change.get("value"))}</td><td class="note">{e(change.get("evidence"))}</td><td>{action}</td></tr>'
-        )
-    return (
-        '<table id="changes"><tr><th>항목</th><th>현재 값</th><th>제안 값</th><th>근거</th><th>처리</th></tr>'
-        + "".join(rows)
-        + "</table>"
+def _refusal(err: Exception) -> PageError:
+    problem = store_problem(err)
+    assert problem is not None
+    return page_error(problem)
+
+
+def _entities_text(entities: list[dict[str, Any]]) -> str:
+    """Entities as the operator edits them: one per line, "종류: 값" with the kind's Korean name."""
+    return "\n".join(
+        f"{labels.label(labels.ENTITY_KINDS, x.get('kind'))}: {x.get('value', x.get('text'))}" for x in entities
     )
 
 
-async def item_page(request: web.Request) -> web.Response:
-    """GET /console/items/{id}: call, recording, transcript with reasons, classification, changes, history."""
-    viewer, item_id = _viewer(request), _item_id(request)
-    async with async_session_scope(request.app[SESSIONS]) as session:
+def _entities(text: str) -> list[dict[str, Any]]:
+    """The edited entities back: a kind by its Korean name or its code, then the value."""
+    found = []
+    for line in text.splitlines():
+        kind, sep, value = line.partition(":")
+        if sep and kind.strip() and value.strip():
+            code = ENTITY_CODES.get(kind.strip(), kind.strip())
+            found.append({"kind": code[:32], "value": value.strip()[:200]})
+    return found
+
+
+def _topic_choices(current: str | None) -> dict[str, dict[str, str]]:
+    """The taxonomy's topics by type (Korean names), with a stored topic it lacks kept as a choice."""
+    groups: dict[str, dict[str, str]] = {name: {} for name in labels.CALL_TYPES.values()}
+    for code, name in labels.TOPICS.items():
+        groups[labels.CALL_TYPES[code.split(".", 1)[0]]][code] = name
+    if current and current not in labels.TOPICS:
+        group = labels.CALL_TYPES.get(current.split(".", 1)[0], labels.UNCLASSIFIED)
+        groups.setdefault(group, {})[current] = labels.topic_label(current)
+    return groups
+
+
+async def _item_page(request: web.Request, item_id: int, *, error: PageError | None = None) -> web.Response:
+    viewer = request_viewer(request)
+    async with async_session_scope(request.config_dict[SESSIONS]) as session:
         item = await review.visible_item(session, viewer, item_id)
         call = await review.visible_call(session, viewer, item.call_sid)
         picture = None
@@ -155,7 +129,7 @@ async def item_page(request: web.Request) -> web.Response:
                 picture = await customer_picture(
                     session,
                     viewer,
-                    rules=request.app[RULES],
+                    rules=request.config_dict[RULES],
                     as_of=business_today(),
                     customer_id=item.customer_id,
                     call_sid=item.call_sid,
@@ -165,89 +139,57 @@ async def item_page(request: web.Request) -> web.Response:
         events = await review.item_events(session, item_id)
         has_audio = (
             await session.exec(select(col(Recording.id)).where(col(Recording.call_sid) == call.call_sid))
-        ).first()
+        ).first() is not None
     doc = mask_fields(viewer, "call", {**call_public(call), "transcript_raw": call.transcript_raw})
-    csrf = request[CSRF_TOKEN]
     working = item.state == ReviewState.TAKEN and item.taken_by_id == viewer.staff_id
     decided = {
-        int(ev.detail["index"]): ACTION_LABELS[ev.action]
+        int(ev.detail["index"]): labels.REVIEW_ACTIONS[ev.action]
         for ev in events
         if ev.action in ("change_applied", "change_rejected") and ev.detail
     }
-    reasons = doc["classification"].get("reasons") or []
-    reason_text = "".join(f"<li>{e(r)}</li>" for r in (reasons if isinstance(reasons, list) else [reasons]))
-    customer = (
-        f'<div class="box" id="customer"><h2>고객</h2><p>{e(picture["name"])} · {e(picture["segment"])} · '
-        f'주민/사업자번호 <span id="registration">{e(picture.get("registration_number"))}</span></p>'
-        f"<p>경보: {e(', '.join(a['kind'] for a in picture.get('alerts', [])) or '없음')}</p></div>"
-        if picture
-        else '<div class="box" id="customer"><h2>고객</h2><p>미등록 발신자</p></div>'
-    )
-    audio = (
-        f'<audio controls preload="none" id="recording" src="/console/items/{item_id}/recording"></audio>'
-        if has_audio
-        else "<p>녹음 없음</p>"
-    )
-    raw = (
-        f'<p class="note" id="transcript-raw">원문: {e(doc["transcript_raw"])}</p>' if doc.get("transcript_raw") else ""
-    )
+    changes = [
+        {
+            "index": index,
+            "field": str(change.get("field")),
+            "current": review.current_value(str(change.get("field")), picture) if picture else None,
+            "value": change.get("value"),
+            "evidence": change.get("evidence"),
+            "decided": decided.get(index),
+        }
+        for index, change in enumerate(review.proposed_changes(call))
+    ]
     # Entities above the viewer's clearance are shown masked, outside the form: saving never writes them back.
     editable, hidden = review.entities_for_viewer(viewer, list(call.entities or []))
-    entities_text = "\n".join(f"{x.get('kind')}: {x.get('value', x.get('text'))}" for x in editable)
-    hidden_list = (
-        '<p class="note">열람 등급 밖의 개체 (저장해도 그대로 유지됩니다)</p><ul id="masked-entities">'
-        + "".join(f"<li>{e(x.get('kind'))}: {e(x.get('value', x.get('text')))}</li>" for x in hidden)
-        + "</ul>"
-        if hidden
-        else ""
-    )
-    type_options = options(TYPE_LABELS, doc["type"], blank=False)
-    urgency = e(URGENCY_LABELS.get(doc["urgency"] or "", doc["urgency"]))
-    classify = (
-        f'<form method="post" action="/console/items/{item_id}/classification" class="box" id="classification">'
-        f"{csrf_field(csrf)}<h2>분류 확인·수정</h2>"
-        f'<label>유형 <select name="type" id="type">{type_options}</select></label>'
-        f'<label>주제 <input name="topic" id="topic" value="{e(doc["topic"])}"></label>'
-        f'<p><label>개체 (한 줄에 하나, 종류: 값)<textarea name="entities" id="entities" rows="4">'
-        f"{e(entities_text)}</textarea></label></p>{hidden_list}"
-        f'<button type="submit" id="save-classification">저장</button></form>'
-        if working
-        else ""
-    )
-    actions = (
-        f'<form method="post" action="/console/items/{item_id}/forward" class="box" id="forward">{csrf_field(csrf)}'
-        f'<label>상위 센터로 이관 사유 <textarea name="note" id="forward-note" rows="2" required></textarea></label>'
-        f'<button type="submit" id="forward-button">상위 센터로 이관</button></form>'
-        f'<form method="post" action="/console/items/{item_id}/close" class="box" id="close">{csrf_field(csrf)}'
-        f'<label>종결 메모 <input name="note" id="close-note"></label>'
-        f'<button type="submit" id="close-button">종결</button></form>'
-        if working
-        else (
-            f'<form method="post" action="/console/items/{item_id}/take">{csrf_field(csrf)}'
-            f'<button type="submit" id="take-button">담당하기</button></form>'
-            if item.state == ReviewState.OPEN
-            else ""
-        )
-    )
-    history = "".join(
-        f"<li>{e(ev.created_at.astimezone().strftime('%m-%d %H:%M'))} {e(ACTION_LABELS.get(ev.action, ev.action))}"
-        f" {e(ev.note or '')}</li>"
-        for ev in events
-    )
-    body = (
-        f'<div class="box" id="call"><p>상태: '
-        f'<span id="item-state">{e(STATE_LABELS.get(item.state, item.state))}</span>'
-        f' · 유형: <span id="call-type">{e(TYPE_LABELS.get(doc["type"] or "", doc["type"]))}</span>'
-        f' · 주제: <span id="call-topic">{e(doc["topic"])}</span> · 긴급도: {urgency}'
-        f"</p><p>발신 {e(doc['from'])} → 수신 {e(doc['to'])} · {e(doc['started_at'])} · {e(doc['duration'])}초</p>"
-        f"<p>배정 사유: {e(item.route_reason)}</p>{audio}</div>{customer}"
-        f'<div class="box"><h2>녹취록</h2><p id="transcript">{e(doc["transcript"])}</p>{raw}'
-        f'<h3>분류 근거</h3><ul id="reasons">{reason_text}</ul></div>{classify}'
-        f'<div class="box"><h2>고객정보 변경 제안</h2>'
-        f"{_changes_form(item_id, csrf, review.proposed_changes(call), picture, decided, working)}</div>"
-        f'{actions}<div class="box"><h2>처리 이력</h2><ul id="history">{history}</ul></div>'
-    )
-    return _page(request, f"통화 기록 검토 #{item_id}", body)
+    context = {
+        "item": item,
+        "call": doc,
+        "picture": picture,
+        "has_audio": has_audio,
+        "working": working,
+        "taken": ReviewState.TAKEN,
+        "open": ReviewState.OPEN,
+        "changes": changes,
+        "entities_text": _entities_text(editable),
+        "hidden_entities": hidden,
+        "topic_choices": _topic_choices(doc["topic"]),
+        "reasons": korean_reasons(doc["classification"].get("reasons")),
+        "events": events,
+    }
+    return render(request, "item.html", context, error=error)
+
+
+async def item_page(request: web.Request) -> web.Response:
+    """GET /console/items/{id}: call, recording, transcript with reasons, classification, changes, history."""
+    return await _item_page(request, _item_id(request))
+
+
+async def _act(request: web.Request, action: Callable[[], Awaitable[object]], *, then: str) -> web.StreamResponse:
+    """Run a review action; on success go to `then`, refused or invalid show the item page again with why."""
+    try:
+        await action()
+    except REFUSED as err:
+        return await _item_page(request, _item_id(request), error=_refusal(err))
+    raise web.HTTPSeeOther(then)
 
 
 async def recording(request: web.Request) -> web.StreamResponse:
@@ -255,12 +197,12 @@ async def recording(request: web.Request) -> web.StreamResponse:
 
     Byte ranges are served (206), so that the browser's player can seek; a listening is audited once, at its
     first byte, not at every seek."""
-    viewer, item_id = _viewer(request), _item_id(request)
+    viewer, item_id = request_viewer(request), _item_id(request)
     try:
         wanted = request.http_range
     except ValueError:
         wanted = slice(None, None)  # a malformed Range header: the whole file, as RFC 9110 allows
-    async with async_session_scope(request.app[SESSIONS]) as session:
+    async with async_session_scope(request.config_dict[SESSIONS]) as session:
         item = await review.visible_item(session, viewer, item_id)
         stored = (
             await session.exec(
@@ -290,78 +232,83 @@ async def recording(request: web.Request) -> web.StreamResponse:
     return web.Response(status=206, body=stored.audio[start:stop], content_type=stored.content_type, headers=headers)
 
 
-def _entities(text: str) -> list[dict[str, Any]]:
-    found = []
-    for line in text.splitlines():
-        kind, sep, value = line.partition(":")
-        if sep and kind.strip() and value.strip():
-            found.append({"kind": kind.strip()[:32], "value": value.strip()[:200]})
-    return found
-
-
 async def classification(request: web.Request) -> web.StreamResponse:
     """POST /console/items/{id}/classification: confirm or correct type, topic, entities."""
     form = await request.post()
     item_id = _item_id(request)
-    async with async_session_scope(request.app[SESSIONS]) as session:
-        await review.correct_classification(
-            session,
-            _viewer(request),
-            item_id,
-            type_=str(form.get("type", "")),
-            topic=str(form.get("topic", "")).strip(),
-            entities=_entities(str(form.get("entities", ""))),
-            redact=redact_entity,
-            now=utcnow(),
-        )
-    raise web.HTTPSeeOther(f"/console/items/{item_id}")
+
+    async def correct() -> None:
+        async with async_session_scope(request.config_dict[SESSIONS]) as session:
+            await review.correct_classification(
+                session,
+                request_viewer(request),
+                item_id,
+                type_=str(form.get("type", "")),
+                topic=str(form.get("topic", "")).strip(),
+                entities=_entities(str(form.get("entities", ""))),
+                redact=redact_entity,
+                now=utcnow(),
+            )
+
+    return await _act(request, correct, then=f"/console/items/{item_id}")
 
 
 async def change(request: web.Request) -> web.StreamResponse:
     """POST /console/items/{id}/changes/{index}: apply (with the supplemented value) or reject one change."""
     form = await request.post()
     item_id = _item_id(request)
-    async with async_session_scope(request.app[SESSIONS]) as session:
-        await review.decide_change(
-            session,
-            _viewer(request),
-            item_id,
-            index=int(request.match_info["index"]),
-            apply=form.get("decision") == "apply",
-            value=str(form.get("value", "")),
-            now=utcnow(),
-        )
-    raise web.HTTPSeeOther(f"/console/items/{item_id}")
+
+    async def decide() -> None:
+        async with async_session_scope(request.config_dict[SESSIONS]) as session:
+            await review.decide_change(
+                session,
+                request_viewer(request),
+                item_id,
+                index=int(request.match_info["index"]),
+                apply=form.get("decision") == "apply",
+                value=str(form.get("value", "")),
+                now=utcnow(),
+            )
+
+    return await _act(request, decide, then=f"/console/items/{item_id}")
 
 
 async def forward(request: web.Request) -> web.StreamResponse:
     """POST /console/items/{id}/forward: to the upper-level center with a note."""
     form = await request.post()
-    async with async_session_scope(request.app[SESSIONS]) as session:
-        await review.forward_item(
-            session, _viewer(request), _item_id(request), note=str(form.get("note", "")), now=utcnow()
-        )
-    raise web.HTTPSeeOther("/console/queue")
+
+    async def send_up() -> None:
+        async with async_session_scope(request.config_dict[SESSIONS]) as session:
+            await review.forward_item(
+                session, request_viewer(request), _item_id(request), note=str(form.get("note", "")), now=utcnow()
+            )
+
+    return await _act(request, send_up, then="/console/queue")
 
 
 async def close(request: web.Request) -> web.StreamResponse:
     """POST /console/items/{id}/close"""
     form = await request.post()
-    async with async_session_scope(request.app[SESSIONS]) as session:
-        await review.close_item(
-            session, _viewer(request), _item_id(request), note=str(form.get("note", "")), now=utcnow()
-        )
-    raise web.HTTPSeeOther("/console/queue")
+
+    async def finish() -> None:
+        async with async_session_scope(request.config_dict[SESSIONS]) as session:
+            await review.close_item(
+                session, request_viewer(request), _item_id(request), note=str(form.get("note", "")), now=utcnow()
+            )
+
+    return await _act(request, finish, then="/console/queue")
 
 
 def setup_routes(app: web.Application) -> None:
+    """Register on the console sub-application (mounted at /console)."""
     r = app.router
-    r.add_get("/console/", home)
-    r.add_get("/console/queue", queue)
-    r.add_get(r"/console/items/{item_id:\d+}", item_page)
-    r.add_get(r"/console/items/{item_id:\d+}/recording", recording)
-    r.add_post(r"/console/items/{item_id:\d+}/take", take)
-    r.add_post(r"/console/items/{item_id:\d+}/classification", classification)
-    r.add_post(r"/console/items/{item_id:\d+}/changes/{index:\d+}", change)
-    r.add_post(r"/console/items/{item_id:\d+}/forward", forward)
-    r.add_post(r"/console/items/{item_id:\d+}/close", close)
+    r.add_get("", home)
+    r.add_get("/", home)
+    r.add_get("/queue", queue)
+    r.add_get(r"/items/{item_id:\d{1,10}}", item_page)
+    r.add_get(r"/items/{item_id:\d{1,10}}/recording", recording)
+    r.add_post(r"/items/{item_id:\d{1,10}}/take", take)
+    r.add_post(r"/items/{item_id:\d{1,10}}/classification", classification)
+    r.add_post(r"/items/{item_id:\d{1,10}}/changes/{index:\d{1,9}}", change)
+    r.add_post(r"/items/{item_id:\d{1,10}}/forward", forward)
+    r.add_post(r"/items/{item_id:\d{1,10}}/close", close)

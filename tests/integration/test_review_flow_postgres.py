@@ -31,6 +31,8 @@ from crm_store.picture import PICTURE_FIELDS, picture_audit_fields
 from crm_store.review import CORRECTION_FIELDS, CORRECTIONS_EXPORT
 from crm_store.routing import load_routing_rules
 from gateway.api import CALL_RECORD_FIELDS, CALL_RECORD_PURPOSE
+from gateway.console.reasons import korean_reasons
+from gateway.labels import topic_label
 from gateway.simulator import SimulatedCall, run_simulated_call, telephone_recording
 from tests.processes import HOTLINE, ROOT, Process, free_port, hotline_env, processes, wait_http
 from tests.review_helpers import PASSWORD, World, build_world
@@ -243,7 +245,7 @@ async def test_calls_are_routed_reviewed_forwarded_closed_and_every_read_audited
             assert SEOCHO_RRN not in await county.content()
             assert (await county.inner_text("#transcript")).strip() == seocho_record["transcript"].strip()
             reasons = [text.strip() for text in await county.locator("#reasons li").all_inner_texts()]
-            assert reasons and reasons == seocho_record["classification"]["reasons"]
+            assert reasons and reasons == korean_reasons(seocho_record["classification"]["reasons"])
 
             async with county.expect_response(lambda r: urlsplit(r.url).path.endswith("/recording")) as heard:
                 duration = await county.evaluate(
@@ -272,10 +274,10 @@ async def test_calls_are_routed_reviewed_forwarded_closed_and_every_read_audited
             new_type = next(t for t in ("inquiry", "notification") if t != predicted["type"])
             new_topic = f"{new_type}.coverage" if new_type == "inquiry" else f"{new_type}.vehicle_change"
             await county.select_option("#type", new_type)
-            await county.fill("#topic", new_topic)
+            await county.select_option("#topic", new_topic)
             await county.fill("#entities", f"{CORRECTED_ENTITY['kind']}: {CORRECTED_ENTITY['value']}")
             await county.click("#save-classification")
-            await county.wait_for_selector(f"#call-topic:text-is('{new_topic}')")
+            await county.wait_for_selector(f"#call-topic:text-is('{topic_label(new_topic)}')")
             assert "분류 수정" in await county.inner_text("#history")
 
             if seocho_record["classification"].get("proposed_changes"):
@@ -302,7 +304,7 @@ async def test_calls_are_routed_reviewed_forwarded_closed_and_every_read_audited
             await city.click(f"button.take[data-item='{item.id}']")
             await city.wait_for_url(f"{base}/console/items/{item.id}")
             assert FORWARD_NOTE in await city.inner_text("#history")
-            assert await city.inner_text("#call-topic") == new_topic
+            assert await city.inner_text("#call-topic") == topic_label(new_topic)
             await city.fill("#close-note", CLOSE_NOTE)
             await city.click("#close-button")
             await city.wait_for_url(f"{base}/console/queue")

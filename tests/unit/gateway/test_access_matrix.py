@@ -152,6 +152,7 @@ MATRIX: dict[tuple[str, str], Probe] = {
     ("GET", "/console/login"): lambda w, t: ("/console/login", {}, None),
     ("POST", "/console/login"): lambda w, t: ("/console/login", {}, {}),
     ("POST", "/console/logout"): lambda w, t: ("/console/logout", {}, None),
+    ("GET", "/console"): lambda w, t: ("/console", {}, None),
     ("GET", "/console/"): lambda w, t: ("/console/", {}, None),
     ("GET", "/console/queue"): lambda w, t: ("/console/queue", {}, None),
     ("GET", "/console/items/{item_id}"): lambda w, t: (f"/console/items/{w.items[t]}", {}, None),
@@ -343,8 +344,9 @@ SESSION_PROBED = {
     ("GET", "/api/v1/tokens"),
     ("DELETE", "/api/v1/tokens/{token_id}"),
 }
-# Routes outside the matrix's subject (Twilio webhooks check signatures; health and metrics hold no customer data).
-NOT_CUSTOMER_DATA = ("/twilio/", "/healthz", "/metrics")
+# Routes outside the matrix's subject (Twilio webhooks check signatures; health, metrics and the console's
+# stylesheet hold no customer data).
+NOT_CUSTOMER_DATA = ("/twilio/", "/healthz", "/metrics", "/static")
 SECRETS_OF = {
     "inside": (INSIDE_NAME, INSIDE_RRN[:8]),
     "outside": (OUTSIDE_NAME, OUTSIDE_RRN[:8]),
@@ -428,7 +430,7 @@ async def _probe(
     path, query, body = MATRIX[(method, canonical)](world, target)
     kwargs: dict[str, Any] = {"params": query, "allow_redirects": False}
     headers: dict[str, str] = {}
-    if path.startswith("/console/"):
+    if path.startswith("/console"):
         if method != "GET":
             kwargs["data"] = {**(body or {}), "csrf_token": csrf}
     else:

@@ -15,7 +15,8 @@ from crm_store.models import ApiToken, AuditEntry, Call, Customer, OrgUnit, Staf
 from crm_store.staff import issue_token
 from gateway.api import CALL_RECORD_FIELDS, CALL_RECORD_PURPOSE
 from gateway.app import create_app
-from gateway.middlewares import TOKEN_TTL, token_cache
+from gateway.keys import TOKEN_CACHE
+from gateway.token_cache import TOKEN_TTL
 from tests.twilio_helpers import call_sid
 from workers.settings import Settings
 
@@ -128,7 +129,7 @@ async def test_revoked_tokens_and_inactive_staff_are_refused(
         session.add(ApiToken(staff_id=gone.id, token_hash=token_hash("hl_x")))
     assert (await client.get("/api/v1/calls", headers=auth(gone_token))).status == 200
     # Revoked behind the gateway's back (in the database): refused once the token cache entry expires.
-    token_cache(client.app).clock = lambda: time.monotonic() + TOKEN_TTL + 1
+    client.app[TOKEN_CACHE].clock = lambda: time.monotonic() + TOKEN_TTL + 1
     with session_scope(engine) as session:
         for token in session.exec(select(ApiToken)).all():
             token.revoked_at = datetime.now(UTC)

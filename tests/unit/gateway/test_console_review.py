@@ -100,7 +100,7 @@ async def test_review_take_correct_apply_forward(world_client: tuple[World, Any]
         f"/console/items/{item}/classification",
         data={"csrf_token": csrf, "type": "complaint", "topic": "complaint.staff_attitude", "entities": "place: 서초"},
     )
-    assert page.status == 200 and "complaint.staff_attitude" in await page.text()
+    assert page.status == 200 and 'id="call-topic">직원 응대 불만<' in await page.text()  # by its Korean name
     page = await client.post(
         f"/console/items/{item}/changes/0",
         data={"csrf_token": csrf, "decision": "apply", "value": "서울시 서초구 반포대로 2"},

@@ -74,8 +74,9 @@ async def test_an_unchanged_save_below_the_grade_keeps_the_hidden_entity(
     page = await (await client.post(f"/console/items/{item}/take", data={"csrf_token": csrf})).text()
     assert HEALTH not in page
     editable = html.unescape(TEXTAREA.search(page)[1])  # type: ignore[index]
-    assert MASK not in editable and "place: 서울시 서초구 반포대로 1" in editable
-    assert f"health: {MASK}" in page  # shown, read-only, outside the form's fields
+    # Kinds read by their Korean names (and are read back from them when the form is saved).
+    assert MASK not in editable and "장소: 서울시 서초구 반포대로 1" in editable
+    assert f"건강 정보: {MASK}" in page  # shown, read-only, outside the form's fields
     answer = await client.post(
         f"/console/items/{item}/classification",
         data={"csrf_token": csrf, "type": "notification", "topic": "notification.address_change",
@@ -164,7 +165,7 @@ async def test_a_cleared_operator_edits_the_graded_entity(world_client: tuple[Wo
     set_clearance(engine, world, "operator.seocho", 4)  # the county operator, cleared for health details
     csrf = await console_login(client, "operator.seocho")
     page = await (await client.post(f"/console/items/{item}/take", data={"csrf_token": csrf})).text()
-    assert f"health: {HEALTH}" in html.unescape(TEXTAREA.search(page)[1])  # type: ignore[index]
+    assert f"건강 정보: {HEALTH}" in html.unescape(TEXTAREA.search(page)[1])  # type: ignore[index]
     answer = await client.post(
         f"/console/items/{item}/classification",
         data={"csrf_token": csrf, "type": "report", "topic": "report.injury", "entities": "health: 목 염좌"},

@@ -11,7 +11,8 @@ from crm_store.db import session_scope
 from crm_store.identity import token_hash
 from crm_store.models import ApiToken, Staff
 from gateway.app import create_app
-from gateway.middlewares import TOKEN_TTL, token_cache
+from gateway.keys import TOKEN_CACHE
+from gateway.token_cache import TOKEN_TTL
 from tests.customer_helpers import SECRET, Org, build_org
 from workers.settings import Settings
 
@@ -38,7 +39,7 @@ async def client(aiohttp_client: Any, sqlite_settings: Settings, org: Org) -> An
 
 async def test_revoked_token_is_refused_within_the_ttl(client: Any, org: Org, engine: Any) -> None:
     clock = Clock()
-    token_cache(client.app).clock = clock
+    client.app[TOKEN_CACHE].clock = clock
     headers = org.auth("agent.seocho")
     assert (await client.get("/api/v1/org-units", headers=headers)).status == 200
     with session_scope(engine) as session:
@@ -58,7 +59,7 @@ async def test_revoked_token_is_refused_within_the_ttl(client: Any, org: Org, en
 
 async def test_deactivated_staff_is_refused_within_the_ttl(client: Any, org: Org, engine: Any) -> None:
     clock = Clock()
-    token_cache(client.app).clock = clock
+    client.app[TOKEN_CACHE].clock = clock
     headers = org.auth("agent.haeundae")
     assert (await client.get("/api/v1/org-units", headers=headers)).status == 200
     with session_scope(engine) as session:
@@ -71,7 +72,7 @@ async def test_deactivated_staff_is_refused_within_the_ttl(client: Any, org: Org
 
 
 def test_cache_is_bounded() -> None:
-    from gateway.middlewares import TokenCache
+    from gateway.token_cache import TokenCache
 
     cache = TokenCache(ttl=5.0, size=2)
     staff = Staff(username="x", full_name="x", role="agent", org_unit_id=1)

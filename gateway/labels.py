@@ -1,0 +1,263 @@
+"""Every Korean label the console shows for a stored code, in one catalogue: call types and topics (the
+taxonomy's own names), urgency, sentiment, review states and actions, segments, alerts, roles, organisation
+levels, audit actions, pipeline states, service duties, entities and proposed changes, and the error texts.
+
+Screens never show a raw code: `label()` finds the Korean name, and a code the catalogue does not know (a value
+stored before its label was added) is shown as it is rather than hidden."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from crm_store.admin import MAX_CLEARANCE
+from crm_store.service_tasks import DUTY_NAMES
+from workers.understanding.taxonomy import load_taxonomy
+
+_TAXONOMY = load_taxonomy()
+
+UNCLASSIFIED = "미분류"
+# The taxonomy names its types and topics in Korean: shown as they are, never copied here.
+CALL_TYPES: Mapping[str, str] = _TAXONOMY.types
+TOPICS: Mapping[str, str] = _TAXONOMY.topics
+
+URGENCY = {"high": "긴급", "normal": "보통", "low": "낮음"}
+SENTIMENT = {"negative": "부정적", "neutral": "중립", "positive": "긍정적"}
+REVIEW_STATES = {"open": "대기", "taken": "처리 중", "closed": "종결"}
+REVIEW_ACTIONS = {
+    "routed": "배정",
+    "taken": "담당",
+    "escalated": "기한 초과 상향",
+    "forwarded": "상위 센터 이관",
+    "corrected": "분류 수정",
+    "confirmed": "분류 확인",
+    "change_applied": "변경 반영",
+    "change_rejected": "변경 거부",
+    "closed": "종결",
+    "released": "담당 해제",
+}
+# The classifier's reasons as sentences (gateway.console.reasons fills them from the stored reasons' structure).
+REASONS = {
+    "type": "유형 '{type}' (확신도 {score})",
+    "feature": "'{gram}'{particle} {type} 쪽으로 +{weight}",
+    "topic": "주제 '{topic}' ({type} 안에서 확신도 {score})",
+    "morphology": "글자 단위 모형이 확신하지 못해 형태소 분석(Kiwi)도 참고함",
+    "secondary": "함께 보이는 유형: {scores}",
+    "urgent": "긴급: {cue} ({words})",
+    "calm": "긴급도 낮음: {type} 통화에 위험이나 민원 제기 신호가 없음",
+    "mood": "감정 {mood}: {words}",
+    "mood_of_type": "감정 {mood}: {type} 통화",
+}
+URGENCY_CUES = {
+    "injury": "부상 징후",
+    "fire": "화재·연기",
+    "water": "침수",
+    "child_locked": "차 안에 갇힌 아이나 동물",
+    "vehicle on the road": "도로 위에 선 차량",
+    "injury now": "지금 다친 사람",
+    "angry caller escalating": "화난 고객의 민원 제기 예고",
+}
+PIPELINE_STATES = {
+    "received": "접수",
+    "recording_ready": "녹음 대기",
+    "recording_fetched": "녹음 수신",
+    "transcribed": "녹취 완료",
+    "classified": "분류 완료",
+    "failed": "처리 실패",
+}
+
+CUSTOMER_KINDS = {"individual": "개인", "corporate": "법인"}
+SEGMENTS = {"quality": "우량", "key": "중점", "ordinary": "일반", "inferior": "불량"}
+ALERT_KINDS = {
+    "blacklist": "블랙리스트",
+    "frequent_claims": "잦은 사고 청구",
+    "high_loss_ratio": "높은 손해율",
+    "key_customer": "중점 고객",
+    "repeat_complainant": "반복 민원",
+}
+ALERT_LEVELS = {"info": "안내", "warning": "주의", "critical": "경고"}
+
+ROLES = {
+    "agent": "상담원",
+    "operator": "운영자",
+    "center_manager": "센터장",
+    "account_manager": "고객지배인",
+    "dispatcher": "출동 배정 담당",
+    "surveyor": "조사원",
+    "executive": "임원",
+    "admin": "관리자",
+}
+ORG_LEVELS = {0: "본사", 1: "지역본부", 2: "시 지점", 3: "현/군 지점"}
+UNIT_STATES = {True: "운영", False: "폐쇄"}
+STAFF_STATES = {"active": "재직", "inactive": "비활성"}
+CLEARANCES = {str(grade): f"{grade}등급" for grade in range(MAX_CLEARANCE + 1)}
+
+AUDIT_ACTIONS = {
+    "read": "고객정보 열람",
+    "change": "관리 변경 (전체)",
+    "org_unit.created": "조직 신설",
+    "org_unit.renamed": "조직 명칭 변경",
+    "org_unit.deactivated": "조직 폐쇄",
+    "org_unit.reactivated": "조직 재개",
+    "org_unit.changed": "조직 변경",
+    "staff.created": "직원 등록",
+    "staff.changed": "직원 정보 변경",
+    "staff.deactivated": "직원 비활성화",
+    "staff.reactivated": "직원 재활성화",
+    "staff.password_reset": "비밀번호 재설정",
+    "token.issued": "API 토큰 발급",
+    "token.revoked": "API 토큰 폐기",
+    "customer.changed": "고객정보 변경",
+    "customer.transferred": "고객 관리 지점 이전",
+    "claim.changed": "보상 청구 변경",
+    "service_task.done": "서비스 업무 완료",
+    "blacklist_propose": "블랙리스트 등재 요청",
+    "blacklist_approve": "블랙리스트 승인",
+    "blacklist_revoke": "블랙리스트 해제",
+}
+# Why a read of customer information happened, as the audit trail names it.
+AUDIT_PURPOSES = {
+    "detail": "고객 상세 조회",
+    "lookup": "전화번호 조회",
+    "call-record": "통화 기록 조회",
+    "review": "통화 기록 검토",
+    "corrections-export": "분류 수정 내보내기",
+    "blacklist": "블랙리스트 조회",
+    "service_tasks": "서비스 업무 조회",
+    "customer-events": "고객 이벤트 조회",
+    "account-manager-history": "고객지배인 이력 조회",
+    "account-manager-events": "고객지배인 이벤트 조회",
+}
+# What an audited change was made to ("staff:12" reads 직원 #12).
+AUDIT_TARGETS = {
+    "staff": "직원",
+    "org_unit": "조직",
+    "customer": "고객",
+    "claim": "보상 청구",
+    "service_task": "서비스 업무",
+    "blacklist_entry": "블랙리스트 항목",
+    "token": "API 토큰",
+}
+# The names of what an audited change changed ("role: 상담원 → 운영자").
+AUDIT_DETAIL_FIELDS = {
+    "username": "아이디",
+    "full_name": "이름",
+    "role": "역할",
+    "org_unit_id": "소속",
+    "clearance": "보안 등급",
+    "active": "상태",
+    "password": "비밀번호",
+    "code": "코드",
+    "name": "명칭",
+    "level": "단계",
+    "parent_id": "상위 조직",
+    "label": "이름표",
+    "token_id": "토큰",
+    "revoked_at": "폐기 일시",
+    "account_manager": "고객지배인",
+    "reason": "사유",
+    "kind": "업무",
+    "due_on": "기한",
+    "done_on": "완료일",
+    "outcome": "결과",
+    "entry_id": "블랙리스트 항목",
+    "customer_id": "고객",
+    "approved_at_once": "즉시 승인",
+    "status": "상태",
+    "paid_amount": "지급액",
+    "closed_on": "종결일",
+    "fraud_marker": "보험사기 표시",
+    "late_payments": "연체 횟수",
+    "key_account": "중점 계정",
+    "phones": "전화번호",
+    "profile": "프로필",
+}
+NOTHING = "없음"
+PASSWORD_EVENTS = {"set": "설정", "none": "없음", "reset": "재설정"}
+YES_NO = {True: "예", False: "아니오"}
+
+SERVICE_TASK_KINDS: Mapping[str, str] = DUTY_NAMES  # the store names the duties in Korean for the API too
+SERVICE_TASK_STATES = {"open": "미완료", "done": "완료", "all": "전체"}
+
+ENTITY_KINDS = {
+    "place": "장소",
+    "person": "사람",
+    "money": "금액",
+    "number": "번호",
+    "policy_number": "증권번호",
+    "vehicle_model": "차종",
+    "vehicle_plate": "차량번호",
+    "date": "날짜",
+    "time": "시각",
+    "datetime": "일시",
+    "registration_number": "주민등록번호",
+    "card_number": "카드번호",
+    "account_number": "계좌번호",
+    "phone": "전화번호",
+    "resident_number": "주민등록번호",
+    "health": "건강 정보",
+    "product": "상품",
+}
+CHANGE_FIELDS = {
+    "address": "주소",
+    "phone": "전화번호",
+    "email": "이메일",
+    "occupation": "직업",
+    "beneficiary": "수익자",
+    "policyholder": "계약자",
+    "vehicle": "차량",
+    "vehicle_plate": "차량번호",
+    "vehicle_model": "차종",
+    "vehicle_status": "차량 상태",
+    "policy_status": "계약 상태",
+}
+CHANGE_VALUES = {"sold": "매도", "scrapped": "폐차", "cancellation_requested": "해지 요청"}
+
+# What a console user reads when a page or an action fails, by HTTP status (the store's own words follow).
+ERRORS = {
+    400: "요청을 처리할 수 없습니다.",
+    401: "로그인이 필요합니다.",
+    403: "이 작업을 할 권한이 없습니다.",
+    404: "찾을 수 없거나 볼 권한이 없는 항목입니다.",
+    405: "이 주소에서는 할 수 없는 요청입니다.",
+    409: "다른 담당자가 먼저 맡았거나 이미 처리된 항목입니다.",
+    413: "보낸 내용이 너무 큽니다.",
+    416: "요청한 녹음 구간이 없습니다.",
+    422: "입력값을 확인하세요.",
+}
+ERROR_OTHER = "요청을 처리하지 못했습니다."
+CSRF_REFUSED = "보안 토큰이 없거나 올바르지 않습니다. 페이지를 새로 고친 뒤 다시 시도하세요."
+UNKNOWN_FILTER = "알 수 없는 조회 조건입니다."
+AUDIT_QUERY_INVALID = "조회 조건이 올바르지 않습니다 (날짜는 2026-11-25 형식)."
+AUDITORS_ONLY = "감사 기록은 관리자와 임원이 조회합니다."
+SERVICE_TASKS_SUPERVISORS_ONLY = "서비스 업무는 고객지배인과 그 상급자가 조회합니다."
+LOGIN_EXPIRED = "로그인 양식이 만료되었습니다. 다시 시도하세요."
+LOGIN_FAILED = "아이디 또는 비밀번호가 올바르지 않습니다."
+LOGIN_LOCKED = "로그인 실패가 반복되어 계정이 잠겼습니다 ({until}까지)."
+
+
+def label(catalogue: Mapping[Any, str], code: object) -> str:
+    """The Korean name of a code; '' for none, the code itself if the catalogue does not know it."""
+    if code is None or code == "":
+        return ""
+    return catalogue.get(code, str(code))
+
+
+def call_type_label(code: str | None) -> str:
+    """A call type's name; 미분류 when the classifier was not confident (no type)."""
+    return UNCLASSIFIED if not code else label(CALL_TYPES, code)
+
+
+def topic_label(code: str | None) -> str:
+    """A topic's name from the taxonomy; 미분류 without one; a topic the taxonomy lacks reads as its type's other."""
+    if not code:
+        return UNCLASSIFIED
+    if code in TOPICS:
+        return TOPICS[code]
+    call_type = code.split(".", 1)[0]
+    return f"{CALL_TYPES[call_type]} · 기타" if call_type in CALL_TYPES else code
+
+
+def error_text(status: int) -> str:
+    """The headline of a console error page."""
+    return ERRORS.get(status, ERROR_OTHER)
