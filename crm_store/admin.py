@@ -15,10 +15,11 @@ import re
 from datetime import datetime
 from typing import Any
 
-from pydantic import ConfigDict, SecretStr, StrictBool, StrictInt, field_validator, model_validator
+from pydantic import Field as PField
+from pydantic import SecretStr, StrictBool, StrictInt, field_validator, model_validator
 from sqlalchemy import func, update
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Field, SQLModel, col, select
+from sqlmodel import Field, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from crm_store.audit import record_change
@@ -40,6 +41,7 @@ from crm_store.models import (
     Staff,
     StaffPublic,
 )
+from crm_store.org import OrgUnitAnswer
 from crm_store.scope import CommandLine as CommandLine  # re-exported: gateway.admin_cli takes it from here
 from crm_store.staff import (
     MAX_CLEARANCE,
@@ -49,6 +51,7 @@ from crm_store.staff import (
     authority_of,
     check_authority,
 )
+from crm_store.types import Answer, Input, Moment
 from crm_store.validation import Conflict, InvalidInput, NotAllowed
 
 USERNAME = re.compile(r"[a-z0-9][a-z0-9._-]{1,63}")
@@ -56,10 +59,6 @@ UNIT_CODE = re.compile(r"[A-Z0-9][A-Z0-9-]{1,31}")
 
 
 # -- inputs ----------------------------------------------------------------------------------------
-
-
-class _Input(SQLModel):
-    model_config = ConfigDict(extra="forbid")  # type: ignore[assignment]
 
 
 def _text(value: str | None, what: str) -> str | None:
@@ -76,7 +75,7 @@ def _password(value: SecretStr | None) -> SecretStr | None:
     return value
 
 
-class OrgUnitCreate(_Input):
+class OrgUnitCreate(Input):
     """POST /api/v1/org-units: a unit one level below its parent."""
 
     code: str = Field(min_length=2, max_length=32)
@@ -97,7 +96,7 @@ class OrgUnitCreate(_Input):
         return _text(value, "a name") or ""
 
 
-class OrgUnitUpdate(_Input):
+class OrgUnitUpdate(Input):
     """PATCH /api/v1/org-units/{id}: rename, close (active false) or reopen."""
 
     name: str | None = Field(default=None, min_length=1, max_length=100)
@@ -115,7 +114,7 @@ class OrgUnitUpdate(_Input):
         return self
 
 
-class StaffCreate(_Input):
+class StaffCreate(Input):
     """POST /api/v1/staff: without a password the account cannot sign in until one is set."""
 
     username: str = Field(min_length=2, max_length=64)
@@ -143,7 +142,7 @@ class StaffCreate(_Input):
         return _password(value)
 
 
-class StaffUpdate(_Input):
+class StaffUpdate(Input):
     """PATCH /api/v1/staff/{id}: any of name, role, org unit, clearance grade, active."""
 
     full_name: str | None = Field(default=None, min_length=1, max_length=100)
@@ -164,7 +163,7 @@ class StaffUpdate(_Input):
         return self
 
 
-class PasswordReset(_Input):
+class PasswordReset(Input):
     """POST /api/v1/staff/{id}/password"""
 
     password: SecretStr
@@ -178,19 +177,21 @@ class PasswordReset(_Input):
 # -- answers ---------------------------------------------------------------------------------------
 
 
-def unit_public(unit: OrgUnit) -> dict[str, Any]:
+def unit_public(unit: OrgUnit) -> OrgUnitAnswer:
     """An org unit as the API shows it."""
-    return {**OrgUnitPublic.model_validate(unit).model_dump(), "path": unit.path}
+    return OrgUnitAnswer.model_validate({**OrgUnitPublic.model_validate(unit).model_dump(), "path": unit.path})
 
 
-def staff_public(staff: Staff) -> dict[str, Any]:
+def staff_public(staff: Staff) -> StaffMember:
     """A staff member as administrators see them: never the password hash."""
-    return {
-        **StaffPublic.model_validate(staff).model_dump(mode="json"),
-        "active": staff.active,
-        "has_password": staff.password_hash is not None,
-        "created_at": staff.created_at.isoformat(),
-    }
+    return StaffMember.model_validate(
+        {
+            **StaffPublic.model_validate(staff).model_dump(mode="json"),
+            "active": staff.active,
+            "has_password": staff.password_hash is not None,
+            "created_at": staff.created_at.isoformat(),
+        }
+    )
 
 
 # -- authority -------------------------------------------------------------------------------------
@@ -562,3 +563,20 @@ async def staff_directory(
         pattern = f"%{search.strip()}%"
         query = query.where(col(Staff.username).like(pattern) | col(Staff.full_name).like(pattern))
     return list((await session.exec(query.order_by(col(OrgUnit.path), col(Staff.username)).limit(limit))).all())
+
+
+# -- wire models -------------------------------------------------------------------------------------
+
+
+class StaffMember(Answer):
+    """A staff member as administrators see them: never the password hash."""
+
+    id: int = PField(description="the staff member's id")
+    username: str = PField(description="their sign-in name")
+    full_name: str = PField(description="their name")
+    role: Role = PField(description="their role")
+    org_unit_id: int = PField(description="their unit")
+    clearance: int = PField(ge=0, le=MAX_CLEARANCE, description="the confidentiality grade they are cleared for")
+    active: bool = PField(description="false: deactivated (cannot sign in)")
+    has_password: bool = PField(description="a password is set (without one the account cannot sign in)")
+    created_at: Moment = PField(description="when the account was created (UTC)")

@@ -12,9 +12,9 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from pydantic import ConfigDict, StrictBool, StrictInt, field_validator, model_validator
+from pydantic import StrictBool, StrictInt, field_validator, model_validator
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Field, SQLModel, col, select
+from sqlmodel import Field, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from crm_store.alerts import Alert
@@ -30,14 +30,11 @@ from crm_store.rules import Rules
 from crm_store.scope import Viewer, customer_in_scope
 from crm_store.segment_store import recompute_customer
 from crm_store.stats import OPEN_CLAIM, claim_adjustments
+from crm_store.types import Input
 from crm_store.validation import Conflict, InvalidInput
 
 
-class _Input(SQLModel):
-    model_config = ConfigDict(extra="forbid")  # type: ignore[assignment]
-
-
-class CustomerUpdate(_Input):
+class CustomerUpdate(Input):
     """PATCH /api/v1/customers/{id}: only the fields given change (registration number, kind and owning unit never
     do here); `key_account` null removes the flag; `profile` keys replace the stored ones, null removes one."""
 
@@ -74,7 +71,7 @@ class CustomerUpdate(_Input):
         return self
 
 
-class ClaimUpdate(_Input):
+class ClaimUpdate(Input):
     """PATCH /api/v1/claims/{id}: status, amount paid, closing date. A claim that leaves "open" is closed today
     unless `closed_on` says otherwise; reopening it clears the date."""
 

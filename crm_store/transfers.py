@@ -14,9 +14,10 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from pydantic import ConfigDict, StrictInt
+from pydantic import Field as PField
+from pydantic import StrictInt
 from sqlalchemy import update
-from sqlmodel import Field, SQLModel, col, select
+from sqlmodel import Field, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from crm_store.account_managers import GRASS_ROOTS, assign_new_customer
@@ -27,16 +28,15 @@ from crm_store.models import AccountAssignment, AlertLevel, OrgLevel, OrgUnit, R
 from crm_store.rules import Rules
 from crm_store.scope import Viewer, unit_in_scope
 from crm_store.segment_store import recompute_customer
-from crm_store.types import utcnow
+from crm_store.types import Answer, Input, utcnow
 from crm_store.validation import InvalidInput, NotAllowed
 
 TRANSFERRERS = frozenset({Role.CENTER_MANAGER, Role.ADMIN})
 
 
-class CustomerTransfer(SQLModel):
+class CustomerTransfer(Input):
     """POST /api/v1/customers/{id}/transfer."""
 
-    model_config = ConfigDict(extra="forbid")  # type: ignore[assignment]
     org_unit_id: StrictInt = Field(gt=0)
     reason: str = Field(min_length=2, max_length=200)
 
@@ -127,3 +127,23 @@ async def transfer_customer(
     )  # type: ignore[call-overload]
     await recompute_customer(session, customer_id, rules=rules, as_of=as_of, changed_by=viewer.username)
     return answer
+
+
+# -- wire models -------------------------------------------------------------------------------------
+
+
+class UnitName(Answer):
+    """A unit by id and name."""
+
+    id: int = PField(description="the unit's id")
+    name: str = PField(description="its name")
+
+
+class TransferPublic(Answer):
+    """What a transfer changed (the same answer when the customer already was there)."""
+
+    customer_id: int = PField(description="the customer moved")
+    from_: UnitName = PField(alias="from", description="the unit the customer belonged to")
+    to: UnitName = PField(description="the unit the customer belongs to now")
+    account_manager: str | None = PField(description="the manager kept if in reach, else the new branch's")
+    moved: bool = PField(description="false: the customer already belonged to that unit")

@@ -1,13 +1,16 @@
-"""Column types that behave the same on PostgreSQL and SQLite."""
+"""Column types that behave the same on PostgreSQL and SQLite, and the bases of the wire models: request bodies
+(`Input`) and answers (`Answer`)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from typing import Any
+from datetime import UTC, date, datetime
+from typing import Annotated, Any
 
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import JSON, DateTime
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.types import TypeDecorator
+from sqlmodel import SQLModel
 
 
 class UtcDateTime(TypeDecorator[datetime]):
@@ -36,3 +39,31 @@ JsonDocument = JSON().with_variant(JSONB(), "postgresql")
 def utcnow() -> datetime:
     """Now, in UTC, timezone-aware."""
     return datetime.now(UTC)
+
+
+def iso(value: datetime | date | None) -> str | None:
+    """A moment or a day as the wire shows it (ISO 8601; UTC moments keep their +00:00), None as null."""
+    return value.isoformat() if value is not None else None
+
+
+class Input(SQLModel):
+    """Base of every request body: unknown fields are refused (422), not silently dropped."""
+
+    model_config = ConfigDict(extra="forbid")  # type: ignore[assignment]
+
+
+class Answer(BaseModel):
+    """Base of every answer body: exactly the fields declared (a field missing from the model is an error in the
+    tests, not a silent drop); `from`-like keywords are aliases."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    def wire(self) -> dict[str, Any]:
+        """The body as JSON values, under the wire names; a field with a default appears only when it was given
+        (a listing adds fields an answer about one record does not have)."""
+        return self.model_dump(mode="json", by_alias=True, exclude_unset=True)
+
+
+# A moment on the wire: ISO 8601 with its offset, as `iso()` writes it.
+Moment = Annotated[str, Field(json_schema_extra={"format": "date-time"})]
+Day = Annotated[str, Field(json_schema_extra={"format": "date"})]
