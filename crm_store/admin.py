@@ -51,7 +51,7 @@ from crm_store.staff import (
     authority_of,
     check_authority,
 )
-from crm_store.types import Answer, Input, Moment
+from crm_store.types import Answer, Input, Moment, RecordId
 from crm_store.validation import Conflict, InvalidInput, NotAllowed
 
 USERNAME = re.compile(r"[a-z0-9][a-z0-9._-]{1,63}")
@@ -80,7 +80,7 @@ class OrgUnitCreate(Input):
 
     code: str = Field(min_length=2, max_length=32)
     name: str = Field(min_length=1, max_length=100)
-    parent_id: StrictInt = Field(gt=0)
+    parent_id: RecordId
 
     @field_validator("code")
     @classmethod
@@ -120,7 +120,7 @@ class StaffCreate(Input):
     username: str = Field(min_length=2, max_length=64)
     full_name: str = Field(min_length=1, max_length=100)
     role: Role
-    org_unit_id: StrictInt = Field(gt=0)
+    org_unit_id: RecordId
     clearance: StrictInt = Field(ge=0, le=MAX_CLEARANCE)
     password: SecretStr | None = None
 
@@ -147,7 +147,7 @@ class StaffUpdate(Input):
 
     full_name: str | None = Field(default=None, min_length=1, max_length=100)
     role: Role | None = None
-    org_unit_id: StrictInt | None = Field(default=None, gt=0)
+    org_unit_id: RecordId | None = None
     clearance: StrictInt | None = Field(default=None, ge=0, le=MAX_CLEARANCE)
     active: StrictBool | None = None
 

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Sequence
 from datetime import date
 from typing import Any
 
-from pydantic import StrictInt, field_validator
+from pydantic import field_validator
 from sqlalchemy import literal, union_all
 from sqlalchemy.orm import aliased
 from sqlmodel import Field, col, select
@@ -32,7 +32,7 @@ from crm_store.models import (
     Vehicle,
 )
 from crm_store.phones import normalise_phone
-from crm_store.types import Input
+from crm_store.types import Input, RecordId
 
 # Korean plates: optional region (서울), 2 or 3 digits, one Hangul syllable, 4 digits: 12가3456, 서울12가3456.
 _PLATE = re.compile(r"(?:[가-힣]{2})?\d{2,3}[가-힣]\d{4}")
@@ -48,7 +48,7 @@ def normalise_plate(raw: str) -> str | None:
 class BlacklistCreate(Input):
     """A proposal to list a customer (POST /api/v1/blacklist)."""
 
-    customer_id: StrictInt = Field(gt=0)
+    customer_id: RecordId
     reason: str = Field(min_length=2, max_length=500)
     evidence: str | None = Field(default=None, max_length=2000)
     review_on: date | None = None

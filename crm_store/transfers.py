@@ -15,7 +15,6 @@ from datetime import date
 from typing import Any
 
 from pydantic import Field as PField
-from pydantic import StrictInt
 from sqlalchemy import update
 from sqlmodel import Field, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -28,7 +27,7 @@ from crm_store.models import AccountAssignment, AlertLevel, OrgLevel, OrgUnit, R
 from crm_store.rules import Rules
 from crm_store.scope import Viewer, unit_in_scope
 from crm_store.segment_store import recompute_customer
-from crm_store.types import Answer, Input, utcnow
+from crm_store.types import Answer, Input, RecordId, utcnow
 from crm_store.validation import InvalidInput, NotAllowed
 
 TRANSFERRERS = frozenset({Role.CENTER_MANAGER, Role.ADMIN})
@@ -37,7 +36,7 @@ TRANSFERRERS = frozenset({Role.CENTER_MANAGER, Role.ADMIN})
 class CustomerTransfer(Input):
     """POST /api/v1/customers/{id}/transfer."""
 
-    org_unit_id: StrictInt = Field(gt=0)
+    org_unit_id: RecordId
     reason: str = Field(min_length=2, max_length=200)
 
 

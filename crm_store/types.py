@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
 from sqlalchemy import JSON, DateTime
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.types import TypeDecorator
@@ -63,6 +63,10 @@ class Answer(BaseModel):
         (a listing adds fields an answer about one record does not have)."""
         return self.model_dump(mode="json", by_alias=True, exclude_unset=True)
 
+
+# A record id in a request body: what the database stores (a 32-bit integer on PostgreSQL), never an overflow.
+MAX_ID = 2**31 - 1
+RecordId = Annotated[StrictInt, Field(gt=0, le=MAX_ID)]
 
 # A moment on the wire: ISO 8601 with its offset, as `iso()` writes it.
 Moment = Annotated[str, Field(json_schema_extra={"format": "date-time"})]
