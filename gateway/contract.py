@@ -36,7 +36,7 @@ class FieldErrorBody(BaseModel):
     fields: dict[str, str] = Field(description="field or parameter name to its problem")
 
 
-ERROR_TEXT = {
+ERROR_TEXT: dict[int, tuple[str, type[BaseModel]]] = {
     400: ("invalid query parameter: `fields` names each", FieldErrorBody),
     401: ("missing, invalid or revoked bearer token", ErrorBody),
     403: ("not allowed for this role or level (or CSRF token missing)", ErrorBody),
@@ -121,10 +121,10 @@ def endpoint(route: Route) -> Callable[[web.Request], Awaitable[web.StreamRespon
         result = await route.handler(request)
         if isinstance(result, web.StreamResponse):
             return result
-        headers: dict[str, str] = {}
-        if isinstance(result, Reply):
-            result, headers = result.body, result.headers
-        return web.Response(body=_json(result), status=route.status, content_type="application/json", headers=headers)
+        reply = result if isinstance(result, Reply) else Reply(result)
+        return web.Response(
+            body=_json(reply.body), status=route.status, content_type="application/json", headers=reply.headers
+        )
 
     handle.__name__ = handle.__qualname__ = getattr(route.handler, "__name__", "handle")
     handle.__doc__ = route.handler.__doc__
