@@ -57,16 +57,20 @@ EVENTS_PURPOSE = "account-manager-events"
 class CertificationCreate(Input):
     """POST /api/v1/account-managers/{username}/certifications."""
 
-    grade: ManagerGrade
-    certified_on: date
-    evaluation: str | None = Field(default=None, max_length=200)
+    grade: ManagerGrade = Field(description="the grade certified")
+    certified_on: date = Field(description="the day of the certification (valid for a year)")
+    evaluation: str | None = Field(default=None, max_length=200, description="the evaluation's words")
 
 
 class AssignmentCreate(Input):
     """PUT /api/v1/customers/{id}/account-manager."""
 
-    username: str = Field(min_length=1, max_length=64)
-    reason: str = Field(default="", max_length=200)
+    username: str = Field(
+        min_length=1,
+        max_length=64,
+        description="username of a certified account manager of the customer's branch or the city branch above",
+    )
+    reason: str = Field(default="", max_length=200, description="why (kept in the assignment history)")
 
 
 def approving_level(grade: ManagerGrade) -> OrgLevel:

@@ -78,9 +78,13 @@ def _password(value: SecretStr | None) -> SecretStr | None:
 class OrgUnitCreate(Input):
     """POST /api/v1/org-units: a unit one level below its parent."""
 
-    code: str = Field(min_length=2, max_length=32)
-    name: str = Field(min_length=1, max_length=100)
-    parent_id: RecordId
+    code: str = Field(
+        min_length=2,
+        max_length=32,
+        description="capital letters, digits and hyphens, such as SEOUL-GANGNAM-SEOCHO (stored in capitals)",
+    )
+    name: str = Field(min_length=1, max_length=100, description="the unit's name")
+    parent_id: RecordId = Field(description="an open unit above the county level, in your part of the organisation")
 
     @field_validator("code")
     @classmethod
@@ -99,8 +103,8 @@ class OrgUnitCreate(Input):
 class OrgUnitUpdate(Input):
     """PATCH /api/v1/org-units/{id}: rename, close (active false) or reopen."""
 
-    name: str | None = Field(default=None, min_length=1, max_length=100)
-    active: StrictBool | None = None
+    name: str | None = Field(default=None, min_length=1, max_length=100, description="the unit's new name")
+    active: StrictBool | None = Field(default=None, description="false closes the unit, true reopens it")
 
     @field_validator("name")
     @classmethod
@@ -117,12 +121,16 @@ class OrgUnitUpdate(Input):
 class StaffCreate(Input):
     """POST /api/v1/staff: without a password the account cannot sign in until one is set."""
 
-    username: str = Field(min_length=2, max_length=64)
-    full_name: str = Field(min_length=1, max_length=100)
-    role: Role
-    org_unit_id: RecordId
-    clearance: StrictInt = Field(ge=0, le=MAX_CLEARANCE)
-    password: SecretStr | None = None
+    username: str = Field(
+        min_length=2, max_length=64, description="small letters, digits, '.', '_' and '-', such as op.seoul.gangnam"
+    )
+    full_name: str = Field(min_length=1, max_length=100, description="the person's name")
+    role: Role = Field(description="the role")
+    org_unit_id: RecordId = Field(description="an open unit of your part of the organisation")
+    clearance: StrictInt = Field(ge=0, le=MAX_CLEARANCE, description="the confidentiality grade cleared for (0 to 5)")
+    password: SecretStr | None = Field(
+        default=None, description="optional first password; without one the account cannot sign in"
+    )
 
     @field_validator("username")
     @classmethod
@@ -145,11 +153,13 @@ class StaffCreate(Input):
 class StaffUpdate(Input):
     """PATCH /api/v1/staff/{id}: any of name, role, org unit, clearance grade, active."""
 
-    full_name: str | None = Field(default=None, min_length=1, max_length=100)
-    role: Role | None = None
-    org_unit_id: RecordId | None = None
-    clearance: StrictInt | None = Field(default=None, ge=0, le=MAX_CLEARANCE)
-    active: StrictBool | None = None
+    full_name: str | None = Field(default=None, min_length=1, max_length=100, description="the person's name")
+    role: Role | None = Field(default=None, description="the role")
+    org_unit_id: RecordId | None = Field(default=None, description="an open unit of your part of the organisation")
+    clearance: StrictInt | None = Field(
+        default=None, ge=0, le=MAX_CLEARANCE, description="the confidentiality grade cleared for (0 to 5)"
+    )
+    active: StrictBool | None = Field(default=None, description="false deactivates the account")
 
     @field_validator("full_name")
     @classmethod
@@ -166,7 +176,7 @@ class StaffUpdate(Input):
 class PasswordReset(Input):
     """POST /api/v1/staff/{id}/password"""
 
-    password: SecretStr
+    password: SecretStr = Field(description="the new password (at least the minimum length)")
 
     @field_validator("password")
     @classmethod

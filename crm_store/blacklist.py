@@ -48,12 +48,14 @@ def normalise_plate(raw: str) -> str | None:
 class BlacklistCreate(Input):
     """A proposal to list a customer (POST /api/v1/blacklist)."""
 
-    customer_id: RecordId
-    reason: str = Field(min_length=2, max_length=500)
-    evidence: str | None = Field(default=None, max_length=2000)
-    review_on: date | None = None
-    phones: list[str] = Field(default_factory=list, max_length=10)
-    plates: list[str] = Field(default_factory=list, max_length=10)
+    customer_id: RecordId = Field(description="the customer to list, in your scope")
+    reason: str = Field(
+        min_length=2, max_length=500, description="why, for a person (graded: masked below clearance 3)"
+    )
+    evidence: str | None = Field(default=None, max_length=2000, description="what supports it (graded like reason)")
+    review_on: date | None = Field(default=None, description="when the listing is to be reviewed")
+    phones: list[str] = Field(default_factory=list, max_length=10, description="further numbers to match on")
+    plates: list[str] = Field(default_factory=list, max_length=10, description="further vehicle plates to match on")
 
     @field_validator("reason")
     @classmethod

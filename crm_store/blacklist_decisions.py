@@ -37,7 +37,7 @@ from crm_store.validation import Conflict, NotAllowed
 class BlacklistRevoke(Input):
     """POST /api/v1/blacklist/{id}/revoke: why the listing is lifted (or the proposal rejected)."""
 
-    reason: str = Field(min_length=2, max_length=500)
+    reason: str = Field(min_length=2, max_length=500, description="why the listing is lifted or the proposal rejected")
 
     @field_validator("reason")
     @classmethod

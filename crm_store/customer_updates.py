@@ -38,12 +38,20 @@ class CustomerUpdate(Input):
     """PATCH /api/v1/customers/{id}: only the fields given change (registration number, kind and owning unit never
     do here); `key_account` null removes the flag; `profile` keys replace the stored ones, null removes one."""
 
-    name: str | None = Field(default=None, min_length=1, max_length=100)
-    phones: list[str] | None = Field(default=None, min_length=1, max_length=5)
-    key_account: KeyAccount | None = None
-    fraud_marker: StrictBool | None = None
-    late_payments: StrictInt | None = Field(default=None, ge=0, le=1000)
-    profile: dict[str, Any] | None = None
+    name: str | None = Field(default=None, min_length=1, max_length=100, description="the customer's name")
+    phones: list[str] | None = Field(
+        default=None, min_length=1, max_length=5, description="every number of the customer, any common Korean format"
+    )
+    key_account: KeyAccount | None = Field(
+        default=None, description="group, system or large_project; null removes the flag"
+    )
+    fraud_marker: StrictBool | None = Field(default=None, description="a fraud marker set on the customer")
+    late_payments: StrictInt | None = Field(
+        default=None, ge=0, le=1000, description="late premium payments counted by the rules"
+    )
+    profile: dict[str, Any] | None = Field(
+        default=None, description="profile keys to replace; a null value removes one"
+    )
 
     @field_validator("name", "phones", "fraud_marker", "late_payments", mode="before")
     @classmethod
@@ -75,9 +83,13 @@ class ClaimUpdate(Input):
     """PATCH /api/v1/claims/{id}: status, amount paid, closing date. A claim that leaves "open" is closed today
     unless `closed_on` says otherwise; reopening it clears the date."""
 
-    status: ClaimStatus | None = None
-    paid_amount: StrictInt | None = Field(default=None, ge=0, le=MAX_AMOUNT)
-    closed_on: date | None = None
+    status: ClaimStatus | None = Field(default=None, description="the claim's new state (cannot be removed)")
+    paid_amount: StrictInt | None = Field(
+        default=None, ge=0, le=MAX_AMOUNT, description="paid so far, KRW (cannot be removed)"
+    )
+    closed_on: date | None = Field(
+        default=None, description="the closing day; by default today when the claim leaves open"
+    )
 
     @field_validator("status", "paid_amount", mode="before")
     @classmethod

@@ -96,16 +96,26 @@ def customer_phones(values: list[str]) -> list[str]:
 class CustomerCreate(Input):
     """POST /api/v1/customers."""
 
-    kind: CustomerKind
-    name: str = Field(min_length=1, max_length=100)
-    phones: list[str] = Field(min_length=1, max_length=5)
-    registration_number: SecretStr
-    org_unit_id: RecordId
-    vehicles: list[str] = Field(default_factory=list, max_length=10)
-    key_account: KeyAccount | None = None
-    profile: dict[str, Any] | None = None
+    kind: CustomerKind = Field(description="individual or corporate")
+    name: str = Field(min_length=1, max_length=100, description="the customer's name")
+    phones: list[str] = Field(min_length=1, max_length=5, description="any common Korean format; stored as E.164")
+    registration_number: SecretStr = Field(
+        description="13-digit resident or 10-digit business number; stored only as a keyed hash and a mask"
+    )
+    org_unit_id: RecordId = Field(description="the owning unit, within your scope")
+    vehicles: list[str] = Field(default_factory=list, max_length=10, description="plates such as 12가3456")
+    key_account: KeyAccount | None = Field(default=None, description="group, system or large_project")
+    profile: dict[str, Any] | None = Field(
+        default=None, description="by kind: family, occupation, contact preferences; or industry, size, contacts"
+    )
     # The customer's account manager; by default a certified manager of the branch (crm_store.account_managers).
-    account_manager: str | None = Field(default=None, min_length=1, max_length=64)
+    account_manager: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=64,
+        description="username of a certified manager of the customer's branch or the city branch above; by default"
+        " the nearest branch's certified manager with the fewest customers",
+    )
 
     @field_validator("name")
     @classmethod
@@ -140,11 +150,11 @@ class CustomerCreate(Input):
 class PolicyCreate(Input):
     """POST /api/v1/customers/{id}/policies."""
 
-    line: Line
-    premium: StrictInt = Field(ge=0, le=MAX_AMOUNT)
-    start_date: date
-    end_date: date
-    vehicle_plate: str | None = None
+    line: Line = Field(description="the line of business")
+    premium: StrictInt = Field(ge=0, le=MAX_AMOUNT, description="annual premium, KRW")
+    start_date: date = Field(description="first day covered")
+    end_date: date = Field(description="the day cover ends: after start_date, at most five years later")
+    vehicle_plate: str | None = Field(default=None, description="the insured vehicle's plate, for auto")
 
     @field_validator("vehicle_plate")
     @classmethod
@@ -168,10 +178,10 @@ class PolicyCreate(Input):
 class ClaimCreate(Input):
     """POST /api/v1/customers/{id}/claims."""
 
-    policy_id: RecordId
-    occurred_on: date
-    paid_amount: StrictInt = Field(default=0, ge=0, le=MAX_AMOUNT)
-    status: ClaimStatus = "open"
+    policy_id: RecordId = Field(description="one of this customer's policies")
+    occurred_on: date = Field(description="when the loss occurred: within the policy period, not in the future")
+    paid_amount: StrictInt = Field(default=0, ge=0, le=MAX_AMOUNT, description="paid so far, KRW")
+    status: ClaimStatus = Field(default="open", description="the claim's state")
 
 
 class PolicyPublic(SQLModel):

@@ -44,8 +44,8 @@ _LISTED_FIELDS = ("name", "segment", "service_tasks")
 class TaskCompletion(Input):
     """POST /api/v1/service-tasks/{id}/done."""
 
-    outcome: str = Field(min_length=1, max_length=1000)
-    done_on: date | None = None
+    outcome: str = Field(min_length=1, max_length=1000, description="what came of it")
+    done_on: date | None = Field(default=None, description="the day it was done; by default today")
 
     @field_validator("outcome")
     @classmethod

@@ -36,8 +36,8 @@ TRANSFERRERS = frozenset({Role.CENTER_MANAGER, Role.ADMIN})
 class CustomerTransfer(Input):
     """POST /api/v1/customers/{id}/transfer."""
 
-    org_unit_id: RecordId
-    reason: str = Field(min_length=2, max_length=200)
+    org_unit_id: RecordId = Field(description="the new owning unit, within your scope")
+    reason: str = Field(min_length=2, max_length=200, description="why the customer moves")
 
 
 async def transfer_customer(
