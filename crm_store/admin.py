@@ -51,7 +51,7 @@ from crm_store.staff import (
     authority_of,
     check_authority,
 )
-from crm_store.types import Answer, Input, Moment, RecordId
+from crm_store.types import SOME_TEXT, Answer, Change, Input, Moment, RecordId, schema_says
 from crm_store.validation import Conflict, InvalidInput, NotAllowed
 
 USERNAME = re.compile(r"[a-z0-9][a-z0-9._-]{1,63}")
@@ -79,11 +79,12 @@ class OrgUnitCreate(Input):
     """POST /api/v1/org-units: a unit one level below its parent."""
 
     code: str = Field(
+        schema_extra=schema_says(pattern="^[A-Za-z0-9][A-Za-z0-9-]{1,31}$"),
         min_length=2,
         max_length=32,
         description="capital letters, digits and hyphens, such as SEOUL-GANGNAM-SEOCHO (stored in capitals)",
     )
-    name: str = Field(min_length=1, max_length=100, description="the unit's name")
+    name: str = Field(schema_extra=SOME_TEXT, min_length=1, max_length=100, description="the unit's name")
     parent_id: RecordId = Field(description="an open unit above the county level, in your part of the organisation")
 
     @field_validator("code")
@@ -100,10 +101,12 @@ class OrgUnitCreate(Input):
         return _text(value, "a name") or ""
 
 
-class OrgUnitUpdate(Input):
+class OrgUnitUpdate(Change):
     """PATCH /api/v1/org-units/{id}: rename, close (active false) or reopen."""
 
-    name: str | None = Field(default=None, min_length=1, max_length=100, description="the unit's new name")
+    name: str | None = Field(
+        schema_extra=SOME_TEXT, default=None, min_length=1, max_length=100, description="the unit's new name"
+    )
     active: StrictBool | None = Field(default=None, description="false closes the unit, true reopens it")
 
     @field_validator("name")
@@ -122,14 +125,19 @@ class StaffCreate(Input):
     """POST /api/v1/staff: without a password the account cannot sign in until one is set."""
 
     username: str = Field(
-        min_length=2, max_length=64, description="small letters, digits, '.', '_' and '-', such as op.seoul.gangnam"
+        schema_extra=schema_says(pattern="^[a-z0-9][a-z0-9._-]{1,63}$"),
+        min_length=2,
+        max_length=64,
+        description="small letters, digits, '.', '_' and '-', such as op.seoul.gangnam",
     )
-    full_name: str = Field(min_length=1, max_length=100, description="the person's name")
+    full_name: str = Field(schema_extra=SOME_TEXT, min_length=1, max_length=100, description="the person's name")
     role: Role = Field(description="the role")
     org_unit_id: RecordId = Field(description="an open unit of your part of the organisation")
     clearance: StrictInt = Field(ge=0, le=MAX_CLEARANCE, description="the confidentiality grade cleared for (0 to 5)")
     password: SecretStr | None = Field(
-        default=None, description="optional first password; without one the account cannot sign in"
+        schema_extra=schema_says(minLength=MIN_PASSWORD_LENGTH),
+        default=None,
+        description="optional first password; without one the account cannot sign in",
     )
 
     @field_validator("username")
@@ -150,10 +158,12 @@ class StaffCreate(Input):
         return _password(value)
 
 
-class StaffUpdate(Input):
+class StaffUpdate(Change):
     """PATCH /api/v1/staff/{id}: any of name, role, org unit, clearance grade, active."""
 
-    full_name: str | None = Field(default=None, min_length=1, max_length=100, description="the person's name")
+    full_name: str | None = Field(
+        schema_extra=SOME_TEXT, default=None, min_length=1, max_length=100, description="the person's name"
+    )
     role: Role | None = Field(default=None, description="the role")
     org_unit_id: RecordId | None = Field(default=None, description="an open unit of your part of the organisation")
     clearance: StrictInt | None = Field(
@@ -176,7 +186,10 @@ class StaffUpdate(Input):
 class PasswordReset(Input):
     """POST /api/v1/staff/{id}/password"""
 
-    password: SecretStr = Field(description="the new password (at least the minimum length)")
+    password: SecretStr = Field(
+        schema_extra=schema_says(minLength=MIN_PASSWORD_LENGTH),
+        description="the new password (at least the minimum length)",
+    )
 
     @field_validator("password")
     @classmethod

@@ -32,7 +32,7 @@ from crm_store.models import (
     Vehicle,
 )
 from crm_store.phones import normalise_phone
-from crm_store.types import Input, RecordId
+from crm_store.types import TWO_CHARACTERS, Input, RecordId
 
 # Korean plates: optional region (서울), 2 or 3 digits, one Hangul syllable, 4 digits: 12가3456, 서울12가3456.
 _PLATE = re.compile(r"(?:[가-힣]{2})?\d{2,3}[가-힣]\d{4}")
@@ -50,7 +50,10 @@ class BlacklistCreate(Input):
 
     customer_id: RecordId = Field(description="the customer to list, in your scope")
     reason: str = Field(
-        min_length=2, max_length=500, description="why, for a person (graded: masked below clearance 3)"
+        schema_extra=TWO_CHARACTERS,
+        min_length=2,
+        max_length=500,
+        description="why, for a person (graded: masked below clearance 3)",
     )
     evidence: str | None = Field(default=None, max_length=2000, description="what supports it (graded like reason)")
     review_on: date | None = Field(default=None, description="when the listing is to be reviewed")

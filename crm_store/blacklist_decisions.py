@@ -30,14 +30,19 @@ from crm_store.models import AlertLevel, AuditEntry, BlacklistEntry, BlacklistKe
 from crm_store.rules import Rules
 from crm_store.scope import SUPERVISORS, Viewer, customer_in_scope
 from crm_store.segment_store import recompute_customer
-from crm_store.types import Answer, Day, Input, Moment, utcnow
+from crm_store.types import TWO_CHARACTERS, Answer, Day, Input, Moment, utcnow
 from crm_store.validation import Conflict, NotAllowed
 
 
 class BlacklistRevoke(Input):
     """POST /api/v1/blacklist/{id}/revoke: why the listing is lifted (or the proposal rejected)."""
 
-    reason: str = Field(min_length=2, max_length=500, description="why the listing is lifted or the proposal rejected")
+    reason: str = Field(
+        schema_extra=TWO_CHARACTERS,
+        min_length=2,
+        max_length=500,
+        description="why the listing is lifted or the proposal rejected",
+    )
 
     @field_validator("reason")
     @classmethod

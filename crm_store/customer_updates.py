@@ -30,15 +30,17 @@ from crm_store.rules import Rules
 from crm_store.scope import Viewer, customer_in_scope
 from crm_store.segment_store import recompute_customer
 from crm_store.stats import OPEN_CLAIM, claim_adjustments
-from crm_store.types import Input
+from crm_store.types import SOME_TEXT, Change
 from crm_store.validation import Conflict, InvalidInput
 
 
-class CustomerUpdate(Input):
+class CustomerUpdate(Change):
     """PATCH /api/v1/customers/{id}: only the fields given change (registration number, kind and owning unit never
     do here); `key_account` null removes the flag; `profile` keys replace the stored ones, null removes one."""
 
-    name: str | None = Field(default=None, min_length=1, max_length=100, description="the customer's name")
+    name: str | None = Field(
+        schema_extra=SOME_TEXT, default=None, min_length=1, max_length=100, description="the customer's name"
+    )
     phones: list[str] | None = Field(
         default=None, min_length=1, max_length=5, description="every number of the customer, any common Korean format"
     )
@@ -79,7 +81,7 @@ class CustomerUpdate(Input):
         return self
 
 
-class ClaimUpdate(Input):
+class ClaimUpdate(Change):
     """PATCH /api/v1/claims/{id}: status, amount paid, closing date. A claim that leaves "open" is closed today
     unless `closed_on` says otherwise; reopening it clears the date."""
 

@@ -65,7 +65,7 @@ from crm_store.scope import Viewer, customer_in_scope, unit_in_scope
 from crm_store.segment_store import recompute_customer
 from crm_store.segments import CustomerFacts
 from crm_store.stats import claim_increments, policy_increments
-from crm_store.types import Answer, Day, Input, Moment, RecordId
+from crm_store.types import SOME_TEXT, Answer, Day, Input, Moment, RecordId
 from crm_store.validation import Conflict, InvalidInput
 
 log = logging.getLogger(__name__)
@@ -97,7 +97,7 @@ class CustomerCreate(Input):
     """POST /api/v1/customers."""
 
     kind: CustomerKind = Field(description="individual or corporate")
-    name: str = Field(min_length=1, max_length=100, description="the customer's name")
+    name: str = Field(schema_extra=SOME_TEXT, min_length=1, max_length=100, description="the customer's name")
     phones: list[str] = Field(min_length=1, max_length=5, description="any common Korean format; stored as E.164")
     registration_number: SecretStr = Field(
         description="13-digit resident or 10-digit business number; stored only as a keyed hash and a mask"

@@ -26,7 +26,7 @@ from crm_store.audit import record_customer_change, record_read
 from crm_store.errors import ServiceTaskNotFound
 from crm_store.models import Customer, Policy, Role, ServiceTask, Staff
 from crm_store.scope import SUPERVISORS, Viewer, customer_in_scope
-from crm_store.types import Answer, Day, Input, iso
+from crm_store.types import SOME_TEXT, Answer, Day, Input, iso
 from crm_store.validation import InvalidInput, NotAllowed
 
 # Who may see another manager's duties (within their part of the organisation).
@@ -44,7 +44,7 @@ _LISTED_FIELDS = ("name", "segment", "service_tasks")
 class TaskCompletion(Input):
     """POST /api/v1/service-tasks/{id}/done."""
 
-    outcome: str = Field(min_length=1, max_length=1000, description="what came of it")
+    outcome: str = Field(schema_extra=SOME_TEXT, min_length=1, max_length=1000, description="what came of it")
     done_on: date | None = Field(default=None, description="the day it was done; by default today")
 
     @field_validator("outcome")

@@ -52,6 +52,23 @@ class Input(SQLModel):
     model_config = ConfigDict(extra="forbid")  # type: ignore[assignment]
 
 
+class Change(Input):
+    """Base of a PATCH body: only the fields given change, and at least one must be given."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"minProperties": 1})  # type: ignore[assignment]
+
+
+def schema_says(**keywords: Any) -> dict[str, Any]:
+    """`Field(schema_extra=...)` for what a validator checks and the JSON schema should say too (a field's
+    validator may strip or normalise first, so the model's own constraints stay as they are)."""
+    return {"json_schema_extra": keywords}
+
+
+# Text the validators strip first: something besides white space; two such characters.
+SOME_TEXT = schema_says(pattern=r"\S")
+TWO_CHARACTERS = schema_says(pattern=r"\S[\s\S]*\S")
+
+
 class Answer(BaseModel):
     """Base of every answer body: exactly the fields declared (a field missing from the model is an error in the
     tests, not a silent drop); `from`-like keywords are aliases."""
