@@ -14,27 +14,12 @@ from typing import Any
 
 import orjson
 from aiohttp import web
-from pydantic import BaseModel, Field
+from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 from crm_store.models import Role
 from gateway.inputs import MAX_ID
-
-# -- error bodies -----------------------------------------------------------------------------------------------
-
-
-class ErrorBody(BaseModel):
-    """Every refused request: what went wrong, in words."""
-
-    error: str = Field(description="what went wrong")
-
-
-class FieldErrorBody(BaseModel):
-    """A refused request that names each bad field or parameter."""
-
-    error: str = Field(description="what went wrong")
-    fields: dict[str, str] = Field(description="field or parameter name to its problem")
-
+from gateway.middlewares import ErrorBody, FieldErrorBody
 
 ERROR_TEXT: dict[int, tuple[str, type[BaseModel]]] = {
     400: ("invalid query parameter: `fields` names each", FieldErrorBody),
