@@ -143,14 +143,27 @@ def _path_parameter(name: str, pattern: str | None) -> dict[str, Any]:
     return {"name": name, "in": "path", "required": True, "schema": schema, "description": description}
 
 
+def _inlined(node: Any, defs: dict[str, Any]) -> Any:
+    """A schema with its references to `defs` written out (a parameter's schema stands alone)."""
+    if isinstance(node, dict):
+        ref = node.get("$ref")
+        if isinstance(ref, str) and ref.startswith(REF.removesuffix("{model}")):
+            rest = {k: v for k, v in node.items() if k != "$ref"}
+            return {**_inlined(defs[ref.rsplit("/", 1)[1]], defs), **_inlined(rest, defs)}
+        return {k: _inlined(v, defs) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_inlined(v, defs) for v in node]
+    return node
+
+
 def _query_parameters(model: type[BaseModel]) -> list[dict[str, Any]]:
     schema = model.model_json_schema(ref_template=REF)
+    defs = schema.get("$defs", {})
     required = set(schema.get("required", []))
     parameters = []
     for name, prop in schema["properties"].items():
-        prop = dict(prop)
+        prop = dict(_inlined(prop, defs))
         description = prop.pop("description", "")
-        prop.pop("title", None)
         parameters.append(
             {
                 "name": name,

@@ -22,11 +22,12 @@ from crm_store import (
     transfers,
 )
 from crm_store.db import async_session_scope
+from crm_store.models import Role
 from crm_store.phones import normalise_phone
 from crm_store.segment_store import changes_of
 from crm_store.validation import business_today
 from gateway.contract import Answered, Reply
-from gateway.inputs import MAX_PAGE, bad_param, int_param, json_body, path_id, request_viewer
+from gateway.inputs import MAX_PAGE, bad_param, choice_param, int_param, json_body, path_id, request_viewer
 from gateway.keys import PICTURES, RULES, SESSIONS, SETTINGS
 
 CALL_SID = re.compile(r"CA[0-9a-f]{32}")
@@ -347,7 +348,7 @@ async def org_units(request: web.Request) -> Answered:
 async def staff(request: web.Request) -> Answered:
     """GET /api/v1/staff?role=&org_unit_id="""
     unit = int_param(request, "org_unit_id")
-    role = request.query.get("role") or None
+    role = choice_param(request, "role", Role)
     async with request.config_dict[SESSIONS]() as session:
         items = await org.list_staff(session, request_viewer(request), role=role, org_unit_id=unit)
     return org.StaffList.model_validate({"items": items})

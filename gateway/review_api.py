@@ -6,9 +6,10 @@ from aiohttp import web
 
 from crm_store import auth, review
 from crm_store.db import async_session_scope
+from crm_store.models import CallType, ReviewState
 from crm_store.types import utcnow
 from gateway.contract import Answered
-from gateway.inputs import int_param, path_id, request_viewer
+from gateway.inputs import choice_param, int_param, path_id, request_viewer
 from gateway.keys import SESSIONS, TOKEN_CACHE
 
 
@@ -18,9 +19,9 @@ async def review_items(request: web.Request) -> Answered:
         rows = await review.review_queue(
             session,
             request_viewer(request),
-            type_=request.query.get("type") or None,
-            urgency=request.query.get("urgency") or None,
-            state=request.query.get("state") or None,
+            type_=choice_param(request, "type", CallType),
+            urgency=choice_param(request, "urgency", review.URGENCY_ORDER),
+            state=choice_param(request, "state", ReviewState),
         )
     return review.ReviewItemList(items=[review.item_public(item) for item, _call in rows])
 

@@ -27,7 +27,7 @@ from crm_store import (
     transfers,
 )
 from crm_store.audit import AuditPage
-from crm_store.models import Role
+from crm_store.models import CallType, ReviewState, Role
 from crm_store.scope import SUPERVISORS
 from gateway import admin_api, api, customers_api, review_api, supervision_api
 from gateway.contract import Route, openapi_document
@@ -122,9 +122,11 @@ class AuditQuery(_Query):
 
 
 class ReviewQuery(_Query):
-    type: str | None = Field(default=None, max_length=16, description="one call type")
-    urgency: str | None = Field(default=None, max_length=16, description="one urgency")
-    state: str | None = Field(default=None, max_length=16, description="open, taken or closed")
+    type: CallType | None = Field(default=None, description="one call type")
+    urgency: Literal[tuple(review.URGENCY_ORDER)] | None = Field(  # type: ignore[valid-type]
+        default=None, description="one urgency"
+    )
+    state: ReviewState | None = Field(default=None, description="one state of the queue")
 
 
 class CorrectionsQuery(_Query):
