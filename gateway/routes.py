@@ -5,7 +5,7 @@ are all read from `ROUTES`: adding an endpoint is one row here and its handler."
 from __future__ import annotations
 
 from functools import cache
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
@@ -45,92 +45,103 @@ class _Query(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-Limit = Field(default=None, ge=1, le=MAX_PAGE, description="at most this many (1 to 200)")
-Before = Field(default=None, ge=1, le=MAX_ID, description="only records with a smaller id (the next page)")
-CallSid = Field(default=None, pattern="^CA[0-9a-f]{32}$", description="the call this read serves (audited)")
+# An empty value is the parameter left out (an HTML form sends every field): said so in the document.
+Empty = Literal[""]
+
+
+PageSize = Annotated[int, Field(ge=1, le=MAX_PAGE)]
+RecordId = Annotated[int, Field(ge=1, le=MAX_ID)]
+Sid = Annotated[str, Field(pattern="^CA[0-9a-f]{32}$")]
+Limit = Field(default=None, description="at most this many (1 to 200)")
+Before = Field(default=None, description="only records with a smaller id (the next page)")
+CallSid = Field(default=None, description="the call this read serves (audited)")
 
 
 class CallsQuery(_Query):
-    limit: int | None = Limit
-    before: int | None = Before
+    limit: PageSize | Empty | None = Limit
+    before: RecordId | Empty | None = Before
 
 
 class PictureQuery(_Query):
-    call_sid: str | None = CallSid
+    call_sid: Sid | Empty | None = CallSid
 
 
 class LookupQuery(_Query):
     phone: str = Field(min_length=1, max_length=32, description="any common Korean format (010-1234-5678, +82 10 ...)")
-    call_sid: str | None = CallSid
+    call_sid: Sid | Empty | None = CallSid
 
 
 class LimitQuery(_Query):
-    limit: int | None = Limit
+    limit: PageSize | Empty | None = Limit
 
 
 class ReportQuery(_Query):
-    month: str | None = Field(default=None, pattern=r"^\d{4}-(0[1-9]|1[0-2])$", description="YYYY-MM; default now")
+    month: Annotated[str, Field(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")] | Empty | None = Field(
+        default=None, description="YYYY-MM; default now"
+    )
 
 
 class TasksQuery(_Query):
-    state: Literal["open", "done", "all"] | None = Field(default=None, description="default open")
-    kind: Literal[tuple(service_tasks.DUTY_NAMES)] | None = Field(  # type: ignore[valid-type]
+    state: Literal["open", "done", "all"] | Empty | None = Field(default=None, description="default open")
+    kind: Literal[tuple(service_tasks.DUTY_NAMES)] | Empty | None = Field(  # type: ignore[valid-type]
         default=None, description="one kind of duty"
     )
-    limit: int | None = Limit
+    limit: PageSize | Empty | None = Limit
 
 
 class BlacklistQuery(_Query):
-    state: Literal[blacklist_decisions.STATES] | None = Field(  # type: ignore[valid-type]
+    state: Literal[blacklist_decisions.STATES] | Empty | None = Field(  # type: ignore[valid-type]
         default=None, description="default open (pending and in force)"
     )
-    customer_id: int | None = Field(default=None, ge=1, le=MAX_ID, description="one customer's entries")
-    limit: int | None = Limit
-    before: int | None = Before
+    customer_id: RecordId | Empty | None = Field(default=None, description="one customer's entries")
+    limit: PageSize | Empty | None = Limit
+    before: RecordId | Empty | None = Before
 
 
 class EventsQuery(_Query):
     unaddressed: Literal["true", "false"] | None = Field(
         default=None, description="only events whose customer has no account manager"
     )
-    customer_id: int | None = Field(default=None, ge=1, le=MAX_ID, description="one customer's events")
+    customer_id: RecordId | Empty | None = Field(default=None, description="one customer's events")
     kind: str | None = Field(default=None, max_length=32, description="one kind of event")
-    limit: int | None = Limit
-    before: int | None = Before
+    limit: PageSize | Empty | None = Limit
+    before: RecordId | Empty | None = Before
 
 
 class ManagersQuery(_Query):
     due: Literal["true", "false"] | None = Field(
         default=None, description="only those lapsed, due within within_days or never certified"
     )
-    within_days: int | None = Field(default=None, ge=0, le=366, description="default 30")
+    within_days: Annotated[int, Field(ge=0, le=366)] | Empty | None = Field(default=None, description="default 30")
 
 
 class StaffQuery(_Query):
-    role: Role | None = Field(default=None, description="one role")
-    org_unit_id: int | None = Field(default=None, ge=1, le=MAX_ID, description="one unit")
+    role: Role | Empty | None = Field(default=None, description="one role")
+    org_unit_id: RecordId | Empty | None = Field(default=None, description="one unit")
 
 
 class AuditQuery(_Query):
-    customer_id: int | None = Field(default=None, ge=1, le=MAX_ID, description="one customer's trail")
+    customer_id: RecordId | Empty | None = Field(default=None, description="one customer's trail")
     username: str | None = Field(default=None, max_length=64, description="who read or changed")
     action: str | None = Field(default=None, max_length=32, description="read, change, or such as staff.created")
     since: str | None = Field(default=None, description="a date (2026-11-25) or date-time (Korean time if naive)")
     until: str | None = Field(default=None, description="a date (included) or date-time")
-    limit: int | None = Limit
-    before: int | None = Before
+    limit: PageSize | Empty | None = Limit
+    before: RecordId | Empty | None = Before
 
 
 class ReviewQuery(_Query):
-    type: CallType | None = Field(default=None, description="one call type")
-    urgency: Literal[tuple(review.URGENCY_ORDER)] | None = Field(  # type: ignore[valid-type]
+    type: CallType | Empty | None = Field(default=None, description="one call type")
+    urgency: Literal[tuple(review.URGENCY_ORDER)] | Empty | None = Field(  # type: ignore[valid-type]
         default=None, description="one urgency"
     )
-    state: ReviewState | None = Field(default=None, description="one state of the queue")
+    state: ReviewState | Empty | None = Field(default=None, description="one state of the queue")
 
 
 class CorrectionsQuery(_Query):
-    after: int | None = Field(default=None, ge=0, le=MAX_ID, description="only corrections with a larger id")
+    after: Annotated[int, Field(ge=0, le=MAX_ID)] | Empty | None = Field(
+        default=None, description="only corrections with a larger id"
+    )
 
 
 # -- the document ------------------------------------------------------------------------------------------------
