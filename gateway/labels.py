@@ -47,6 +47,8 @@ REASONS = {
     "calm": "긴급도 낮음: {type} 통화에 위험이나 민원 제기 신호가 없음",
     "mood": "감정 {mood}: {words}",
     "mood_of_type": "감정 {mood}: {type} 통화",
+    "unclassified": "{why} (보험 관련 표현 점수 {value}, 기준 {threshold} 미만)",
+    "closest": "가장 가까운 유형 '{type}' (확신도 {score}), 주제 '{topic}' (확신도 {topic_score})",
 }
 URGENCY_CUES = {
     "injury": "부상 징후",

@@ -161,6 +161,15 @@ def test_reasons_read_as_korean_sentences() -> None:
     assert korean_reasons("urgency low: inquiry without a danger or escalation cue") == [
         "긴급도 낮음: 상담·문의 통화에 위험이나 민원 제기 신호가 없음"
     ]
+    unclassified = [
+        "미분류: 보험 관련 표현이 부족하여 분류하지 않음 (domain topic_energy 3.60 < 3.67)",
+        "closest type complaint 0.73: '네요' +0.75; topic complaint.dispatch_delay 0.66",
+    ]
+    assert korean_reasons(unclassified) == [
+        "미분류: 보험 관련 표현이 부족하여 분류하지 않음 (보험 관련 표현 점수 3.60, 기준 3.67 미만)",
+        "가장 가까운 유형 '불만·민원' (확신도 0.73), 주제 '출동 지연 불만' (확신도 0.66)",
+        "'네요'가 불만·민원 쪽으로 +0.75",
+    ]
     assert korean_reasons(["sentiment negative: complaint call"]) == ["감정 부정적: 불만·민원 통화"]
     assert korean_reasons(["주소 변경 표현"]) == ["주소 변경 표현"]  # another shape: as stored
     assert korean_reasons(None) == []
