@@ -261,3 +261,16 @@ async def test_a_failed_completion_shows_the_duties_again_with_why(world_client:
     page = await answer.text()
     assert answer.status == 422 and 'id="form-error"' in page and f'data-task="{world.tasks["inside"]}"' in page
     assert "중점 고객 정기 방문" in visible_text(page)
+
+
+def test_every_field_an_audit_row_may_name_has_a_korean_name() -> None:
+    from crm_store.account_managers import HISTORY_FIELDS
+    from crm_store.events import EVENT_FIELDS
+    from crm_store.picture import picture_audit_fields
+    from crm_store.review import CORRECTION_FIELDS
+    from crm_store.staff import MAX_CLEARANCE
+    from gateway.api import CALL_RECORD_FIELDS
+
+    read = {*picture_audit_fields(MAX_CLEARANCE), *HISTORY_FIELDS, *EVENT_FIELDS, "customer_event.reason"}
+    read |= {*CORRECTION_FIELDS, *CALL_RECORD_FIELDS, "recording", "blacklist", "service_tasks", "segment_history"}
+    assert sorted(read - set(labels.AUDIT_READ_FIELDS)) == []
