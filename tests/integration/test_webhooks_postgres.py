@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import urlencode
 
 import pytest
 from sqlmodel import Session, select
@@ -12,12 +13,13 @@ from sqlmodel import Session, select
 from crm_store.db import make_engine
 from crm_store.models import Call, CallEvent
 from gateway.app import create_app
-from tests.twilio_helpers import call_params, call_sid, post_signed, recording_sid
+from tests.twilio_helpers import call_params, call_sid, post_signed, recording_sid, signed_headers
 from workers.settings import Settings
 
 pytestmark = pytest.mark.integration
 LONG_TOKEN = "t" * 300
 THIRTY_DIGITS = "9" * 30
+FORM = "application/x-www-form-urlencoded"
 
 
 @pytest.fixture
@@ -93,7 +95,8 @@ async def test_nul_and_other_odd_characters_are_cleaned_not_refused(
     params = call_params(pg_settings, sid, caller="+8210\x001234\x005678")
     params["Caller\x00Name"] = "x\x00y"
     params["StirVerstat"] = "é\u2028\x7f\x01"  # not refused by PostgreSQL: kept as sent
-    answer = await post_signed(client, pg_settings, "/twilio/voice", params)
+    headers = {**signed_headers(pg_settings, "/twilio/voice", params), "Content-Type": FORM}
+    answer = await client.post("/twilio/voice", data=urlencode(params), headers=headers)
     assert answer.status == 200 and "<Record" in await answer.text()
     call = the_call(pg_engine, sid)
     assert call.from_number is not None and "\x00" not in call.from_number
@@ -155,6 +158,21 @@ async def test_thirty_digit_numbers_keep_the_callback(client: Any, pg_settings: 
     assert stored[0].payload["SequenceNumber"] == THIRTY_DIGITS
     assert stored[1].payload["CallDuration"] == THIRTY_DIGITS
     assert stored[2].payload["RecordingDuration"] == THIRTY_DIGITS
+
+
+async def test_timestamps_without_a_zone_or_past_year_9999_keep_the_callback(
+    client: Any, pg_settings: Settings, pg_engine: Any
+) -> None:
+    sid = call_sid()
+    initiated = call_params(pg_settings, sid, status="initiated", SequenceNumber="0")
+    initiated["Timestamp"] = "Wed, 25 Nov 2026 11:00:00 -0000"  # RFC 2822: UTC, local zone unknown
+    assert (await post_signed(client, pg_settings, "/twilio/status", initiated)).status == 204
+    completed = call_params(pg_settings, sid, status="completed", SequenceNumber="3", CallDuration="5")
+    completed["Timestamp"] = "Fri, 31 Dec 9999 23:59:59 -1200"  # past what a datetime holds in UTC
+    assert (await post_signed(client, pg_settings, "/twilio/status", completed)).status == 204
+    call = the_call(pg_engine, sid)
+    assert call.started_at is not None and call.started_at.isoformat() == "2026-11-25T11:00:00+00:00"
+    assert call.status == "completed" and call.ended_at is not None and call.duration == 5
 
 
 async def test_replays_are_stored_once_and_answered_the_same(
