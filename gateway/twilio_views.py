@@ -142,7 +142,10 @@ async def record_done(request: web.Request) -> web.Response:
 
 
 async def gather(request: web.Request) -> web.Response:
-    """An IVR answer (digits or speech): stored; the menu itself comes with a later capability."""
+    """An IVR answer (digits or speech): stored once per delivery; the menu itself comes with a later capability.
+
+    The same answer to a question asked twice in a call is told apart by the action URL (its query names the
+    attempt; the URL is signed), never by the unsigned idempotency header or the clock."""
     started = time.perf_counter()
     form = await verified_form(request, "gather")
     try:

@@ -254,3 +254,47 @@ async def test_metrics_and_health(client: Any, sqlite_settings: Settings) -> Non
     metrics = await (await client.get("/metrics")).text()
     assert 'hotline_webhooks_total{endpoint="voice",outcome="ok"} 1.0' in metrics
     assert "hotline_outbox_pending" in metrics
+
+
+async def test_a_replay_is_one_event_whatever_its_idempotency_header(
+    client: Any, sqlite_settings: Settings, engine: Any
+) -> None:
+    """The header is not signed: dedup keys come from what Twilio signed, never from the header or the clock."""
+    sid = call_sid()
+    for path, params in (
+        ("/twilio/voice", call_params(sqlite_settings, sid)),
+        ("/twilio/gather", call_params(sqlite_settings, sid, status="in-progress", SpeechResult="사고 접수")),
+        ("/twilio/status", call_params(sqlite_settings, sid, status="in-progress")),
+    ):
+        answers = [
+            await post_signed(client, sqlite_settings, path, params, **{"I-Twilio-Idempotency-Token": token})
+            for token in ("a", "b", "")
+        ]
+        assert len({(a.status, await a.text()) for a in answers}) == 1, path
+    assert count(engine, CallEvent, call_sid=sid) == 3
+    # Another answer in the same call is another event (and the same answer asked again, from an action URL
+    # that says which question it answers: the URL is signed too).
+    other = call_params(sqlite_settings, sid, status="in-progress", Digits="2")
+    assert (await post_signed(client, sqlite_settings, "/twilio/gather", other)).status == 200
+    assert (await post_signed(client, sqlite_settings, "/twilio/gather?attempt=2", other)).status == 200
+    assert count(engine, CallEvent, call_sid=sid, kind="gather") == 3
+
+
+async def test_thirty_digit_counts_keep_the_callback_with_the_count_cleared(
+    client: Any, sqlite_settings: Settings, engine: Any
+) -> None:
+    sid = call_sid()
+    huge = "9" * 30
+    params = status_params(sqlite_settings, sid, "completed", 3, CallDuration=huge)
+    assert (await post_signed(client, sqlite_settings, "/twilio/status", params)).status == 204
+    params = {**status_params(sqlite_settings, sid, "completed", 4, CallDuration="8"), "SequenceNumber": huge}
+    assert (await post_signed(client, sqlite_settings, "/twilio/status", params)).status == 204
+    call = the_call(engine, sid)
+    assert call.status == "completed" and call.duration == 8
+    with Session(engine) as session:
+        stored = session.exec(select(CallEvent).where(CallEvent.call_sid == sid).order_by(CallEvent.id)).all()
+    assert [e.sequence_number for e in stored] == [3, None]
+    assert stored[0].payload["CallDuration"] == huge and stored[1].payload["SequenceNumber"] == huge
+    for bad in ("-1", "٣", "1_000", " 7"):  # what Twilio never sends as a count is refused, not guessed
+        params = status_params(sqlite_settings, sid, "completed", 5, CallDuration=bad)
+        assert (await post_signed(client, sqlite_settings, "/twilio/status", params)).status == 400, bad
