@@ -298,3 +298,23 @@ async def test_thirty_digit_counts_keep_the_callback_with_the_count_cleared(
     for bad in ("-1", "٣", "1_000", " 7"):  # what Twilio never sends as a count is refused, not guessed
         params = status_params(sqlite_settings, sid, "completed", 5, CallDuration=bad)
         assert (await post_signed(client, sqlite_settings, "/twilio/status", params)).status == 400, bad
+
+
+def test_what_the_webhooks_accept_fits_the_columns_that_store_it() -> None:
+    """Validation and the database agree: every value a webhook may carry into a column fits it (free text has no
+    length limit in the column; identifiers, statuses and keys are no longer than their columns)."""
+    from telephony.webhooks import CALL_STATUSES, MAX_STORED_INT, delivery_key
+
+    def length(model: type, name: str) -> int | None:
+        return getattr(model.__table__.c[name].type, "length", None)  # type: ignore[attr-defined]
+
+    for name in ("from_number", "to_number", "direction", "recording_url"):
+        assert length(Call, name) is None, name  # as long as Twilio sends it (up to MAX_FIELD_LENGTH)
+    for name in ("call_sid", "account_sid", "recording_sid"):
+        assert length(Call, name) == 34, name  # CA/AC/RE + 32 hex, checked by the parser
+    assert max(map(len, CALL_STATUSES)) <= (length(Call, "status") or 0)
+    longest_key = delivery_key("record-done", "CA" + "0" * 32, "/twilio/record-done?" + "q" * 4000, {"x": "y" * 4000})
+    assert len(longest_key) <= (length(CallEvent, "dedup_key") or 0)
+    assert len(f"recording:RE{'0' * 32}:in-progress") <= (length(CallEvent, "dedup_key") or 0)
+    assert len(f"status:CA{'0' * 32}:{MAX_STORED_INT}") <= (length(CallEvent, "dedup_key") or 0)
+    assert MAX_STORED_INT == 2**31 - 1  # Call.duration, status_sequence and CallEvent.sequence_number: integer
