@@ -19,6 +19,7 @@ from telephony import twiml
 from telephony.recordings import host_allowed
 from telephony.webhooks import (
     MalformedWebhook,
+    delivery_key,
     parse_call_fields,
     parse_recording_callback,
     parse_status_callback,
@@ -28,7 +29,6 @@ from workers.queueing import FETCH_RECORDING
 
 log = logging.getLogger(__name__)
 FORM = "application/x-www-form-urlencoded"
-IDEMPOTENCY_HEADER = "I-Twilio-Idempotency-Token"
 
 
 def xml(body: str) -> web.Response:
@@ -92,7 +92,7 @@ async def voice(request: web.Request) -> web.Response:
                 call_sid=call.call_sid,
                 caller_e164=caller_e164,
                 call_fields={**call.as_record(), "status": call.status},
-                dedup_key=voice_dedup_key(call, request.headers.get(IDEMPOTENCY_HEADER), form),
+                dedup_key=voice_dedup_key(call, request.path_qs, form),
                 payload=_payload(form),
             )
         )
@@ -129,7 +129,7 @@ async def record_done(request: web.Request) -> web.Response:
                 session,
                 call_sid=call.call_sid,
                 kind="record-done",
-                dedup_key=f"record-done:{call.call_sid}:{form.get('RecordingSid', '')}",
+                dedup_key=delivery_key("record-done", call.call_sid, request.path_qs, form),
                 payload=_payload(form),
             )
     except MalformedWebhook as err:
@@ -142,7 +142,10 @@ async def record_done(request: web.Request) -> web.Response:
 
 
 async def gather(request: web.Request) -> web.Response:
-    """An IVR answer (digits or speech): stored; the menu itself comes with a later capability."""
+    """An IVR answer (digits or speech): stored once per delivery; the menu itself comes with a later capability.
+
+    The same answer to a question asked twice in a call is told apart by the action URL (its query names the
+    attempt; the URL is signed), never by the unsigned idempotency header or the clock."""
     started = time.perf_counter()
     form = await verified_form(request, "gather")
     try:
@@ -155,7 +158,7 @@ async def gather(request: web.Request) -> web.Response:
             session,
             call_sid=call.call_sid,
             kind="gather",
-            dedup_key=f"gather:{call.call_sid}:{request.headers.get(IDEMPOTENCY_HEADER) or time.time_ns()}",
+            dedup_key=delivery_key("gather", call.call_sid, request.path_qs, form),
             payload=_payload(form),
         )
     _observe(request, "gather", started, "ok")
@@ -180,7 +183,7 @@ async def status(request: web.Request) -> web.Response:
             timestamp=callback.timestamp,
             call_duration=callback.call_duration,
             call_fields=callback.call.as_record(),
-            dedup_key=callback.dedup_key(request.headers.get(IDEMPOTENCY_HEADER)),
+            dedup_key=callback.dedup_key(request.path_qs, form),
             payload=_payload(form),
         )
     _observe(request, "status", started, "ok")
