@@ -93,7 +93,8 @@ class DeskDirectory:
 
 
 DIRECTORY = web.AppKey("desk_directory", DeskDirectory)
-CLOCK = web.AppKey("desk_clock", Callable[[], datetime])
+Clock = Callable[[], datetime]
+CLOCK: web.AppKey[Clock] = web.AppKey("desk_clock")
 
 
 def setup_desk(app: web.Application) -> None:

@@ -174,7 +174,7 @@ def describe_hours(hours: OpeningHours) -> str:
     parts = []
     for (opens, closes), days in groups.items():
         weekdays = sorted(days, key=list(_DAY_NAMES).index)
-        named = "평일" if weekdays == ["mon", "tue", "wed", "thu", "fri"] else ", ".join(_DAY_NAMES[d] for d in weekdays)
+        named = "평일" if weekdays == list(_DAY_NAMES)[:5] else ", ".join(_DAY_NAMES[d] for d in weekdays)
         parts.append(f"{named} {_clock_time(opens)}부터 {_clock_time(closes)}까지")
     if not parts:
         return "지금은 상담 시간이 정해져 있지 않습니다."

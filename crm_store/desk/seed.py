@@ -45,7 +45,7 @@ def install_menu(session: Session, number: str, spec: dict[str, Any], queues: li
         hotline_number=e164,
         greeting=spec["greeting"],
         prompt=spec["prompt"],
-        default_queue_id=by_name[spec["default_queue"]].id,
+        default_queue_id=_id(by_name[spec["default_queue"]]),
     )
     session.add(menu)
     session.flush()
@@ -55,14 +55,19 @@ def install_menu(session: Session, number: str, spec: dict[str, Any], queues: li
             raise ValueError(f"a menu key is one digit, * or #: {key!r}")
         session.add(
             IvrOption(
-                menu_id=menu.id,
+                menu_id=_id(menu),
                 key=key,
                 label=option["label"],
-                queue_id=by_name[option["queue"]].id,
+                queue_id=_id(by_name[option["queue"]]),
                 keywords=list(option.get("keywords", ())),
             )
         )
     return True
+
+
+def _id(row: DeskQueue | IvrMenu) -> int:
+    assert row.id is not None, "flushed rows have ids"
+    return row.id
 
 
 def seed_desk(engine: Engine, numbers: list[str] | None = None) -> int:
