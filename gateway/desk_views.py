@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import logging
 import time
+from datetime import datetime
 from functools import cache
 
 import numpy as np
 from aiohttp import web
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from crm_store.calls import store_event
 from crm_store.db import async_session_scope
@@ -84,47 +86,71 @@ async def queue_result(request: web.Request) -> web.Response:
     result = form.get("QueueResult", "")
     waited = _seconds(form.get("QueueTime"))
     now = desk._now(request)
-    settings = request.app[SETTINGS]
-    answer = twiml.empty()
-    async with async_session_scope(request.app[SESSIONS]) as session:
-        await store_event(
-            session,
-            call_sid=call_sid,
-            kind="queue-result",
-            dedup_key=f"queue-result:{call_sid}:{request.headers.get(IDEMPOTENCY_HEADER) or result}",
-            payload=dict(form),
-        )
-        if result == "hangup":
-            task = await abandon(session, call_sid=call_sid, now=now, queue_result=result, wait_seconds=waited)
-            if task is not None:
-                log.info("call %s abandoned after %ss in the queue; call-back task %s", call_sid, waited, task.id)
-        elif result in _CONNECTED_RESULTS:
-            await leave_queue(session, call_sid=call_sid, state=CONNECTED, now=now, queue_result=result,
-                              wait_seconds=waited)  # fmt: skip
-            # After the conversation the caller comes back here: thanks and goodbye.
-            answer = ivr.goodbye()
-        else:
-            waiting = await leave_queue(
-                session, call_sid=call_sid, state=LEFT, now=now, queue_result=result, wait_seconds=waited
+    base_url = request.app[SETTINGS].base_url
+    queue_name = request.query.get("queue", "")
+    # What the caller hears does not wait on the store: it depends on the result alone.
+    if result in _CONNECTED_RESULTS:
+        answer = ivr.goodbye()  # after the conversation the caller comes back here
+    elif result in _UNSERVED_RESULTS:
+        answer = ivr.take_message(base_url, message=ivr.UNSERVED, queue_name=queue_name)
+    else:
+        answer = twiml.empty()
+    try:
+        async with async_session_scope(request.app[SESSIONS]) as session:
+            await store_event(
+                session,
+                call_sid=call_sid,
+                kind="queue-result",
+                dedup_key=f"queue-result:{call_sid}:{request.headers.get(IDEMPOTENCY_HEADER) or result}",
+                payload=dict(form),
             )
-            if result in _UNSERVED_RESULTS:
-                queue = await request.app[desk.DIRECTORY].queue(request.query.get("queue"))
-                if waiting is not None or queue is not None:
-                    await request_callback(
-                        session,
-                        call_sid=call_sid,
-                        queue_id=waiting.queue_id if waiting is not None else queue.id,  # type: ignore[union-attr]
-                        reason=CALLBACK_UNSERVED,
-                        caller=waiting.caller if waiting is not None else form.get("From"),
-                        customer_id=waiting.customer_id if waiting is not None else None,
-                        now=now,
-                        wait_seconds=waited,
-                    )
-                answer = ivr.take_message(
-                    settings.base_url, message=ivr.UNSERVED, queue_name=request.query.get("queue", "")
-                )
+            await _wait_ended(request, session, form, call_sid=call_sid, result=result, waited=waited, now=now)
+    except Exception as err:
+        log.exception("end of the wait of call %s (%s) could not be stored", call_sid, result)
+        if result == "hangup":
+            # The caller is gone and hears nothing: refuse, so that nothing is acknowledged and lost (the call's
+            # status callback reports the hang-up again).
+            _observe(request, "queue_result", started, "unavailable")
+            raise web.HTTPServiceUnavailable(text="the end of the wait could not be stored") from err
     _observe(request, "queue_result", started, result or "none")
     return xml(answer)
+
+
+async def _wait_ended(
+    request: web.Request,
+    session: AsyncSession,
+    form: dict[str, str],
+    *,
+    call_sid: str,
+    result: str,
+    waited: int | None,
+    now: datetime,
+) -> None:
+    if result == "hangup":
+        task = await abandon(session, call_sid=call_sid, now=now, queue_result=result, wait_seconds=waited)
+        if task is not None:
+            log.info("call %s abandoned after %ss in the queue; call-back task %s", call_sid, waited, task.id)
+        return
+    state = CONNECTED if result in _CONNECTED_RESULTS else LEFT
+    waiting = await leave_queue(
+        session, call_sid=call_sid, state=state, now=now, queue_result=result, wait_seconds=waited
+    )
+    if result not in _UNSERVED_RESULTS:
+        return
+    queue = await request.app[desk.DIRECTORY].queue(request.query.get("queue"))
+    queue_id = waiting.queue_id if waiting is not None else queue.id if queue is not None else None
+    if queue_id is None:
+        return
+    await request_callback(
+        session,
+        call_sid=call_sid,
+        queue_id=queue_id,
+        reason=CALLBACK_UNSERVED,
+        caller=waiting.caller if waiting is not None else form.get("From"),
+        customer_id=waiting.customer_id if waiting is not None else None,
+        now=now,
+        wait_seconds=waited,
+    )
 
 
 async def desk_message(request: web.Request) -> web.Response:
