@@ -21,6 +21,8 @@ CLOSED = (
     "지금은 {label} 상담 시간이 아닙니다. {hours} "
     "삐 소리 후에 성함과 용건을 남겨 주시면 상담 시간에 담당자가 연락드리겠습니다."
 )
+# Said when a green-channel caller joins a queue (the menu greeted them already).
+PRIORITY_QUEUE = "우선 연결 고객님으로 대기 순서를 앞당겨 연결해 드리겠습니다."
 UNSERVED = "죄송합니다. 지금은 연결이 어렵습니다. 삐 소리 후에 용건을 남겨 주시면 담당자가 곧 연락드리겠습니다."
 _ORDINALS = ("첫", "두", "세", "네", "다섯", "여섯", "일곱", "여덟", "아홉", "열")
 GATHER_TIMEOUT = 5
@@ -91,9 +93,9 @@ def menu(
 def enqueue(base_url: str, *, queue_name: str, label: str | None, green_channel: bool = False) -> str:
     """Into the Twilio queue named after ours, with the wait URL and the action that reports how the wait ended."""
     response = VoiceResponse()
-    if green_channel:
-        _say(response, PRIORITY_GREETING)
     _say(response, CONNECTING.format(label=label) if label else DEFAULT_CONNECTING)
+    if green_channel:
+        _say(response, PRIORITY_QUEUE)
     response.enqueue(
         queue_name,
         wait_url=_url(base_url, "/twilio/wait", queue=queue_name),
