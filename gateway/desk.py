@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from datetime import datetime
 
 from aiohttp import web
@@ -32,6 +32,7 @@ from crm_store.phones import normalise_phone
 from crm_store.types import utcnow
 from gateway.keys import SESSIONS, SETTINGS
 from telephony import ivr
+from telephony.twilio_rest import TwilioRest
 
 log = logging.getLogger(__name__)
 BLACKLIST_FLAG = "blacklist"
@@ -97,14 +98,33 @@ Clock = Callable[[], datetime]
 CLOCK: web.AppKey[Clock] = web.AppKey("desk_clock")
 
 
+TWILIO_REST = web.AppKey("twilio_rest", TwilioRest)
+
+
 def setup_desk(app: web.Application) -> None:
-    """The desk's directory (made once the database is up) and its clock (tests may set their own first)."""
+    """The desk's directory (made once the database is up, menus read at start when they can be), Twilio's REST
+    client on TWILIO_API_BASE, and the desk's clock (tests may set their own first)."""
 
-    async def directory(app: web.Application):  # type: ignore[no-untyped-def]
-        app[DIRECTORY] = DeskDirectory(app[SESSIONS])
-        yield
+    async def desk_context(app: web.Application) -> AsyncIterator[None]:
+        directory = DeskDirectory(app[SESSIONS])
+        app[DIRECTORY] = directory
+        try:
+            await directory.menu(None)
+        except Exception:
+            log.exception("desk menus could not be read at start; trying again at the first call")
+        settings = app[SETTINGS]
+        rest = TwilioRest.for_asyncio(
+            account_sid=settings.twilio_account_sid,
+            auth_token=settings.twilio_auth_token,
+            base_url=settings.twilio_api_base,
+        )
+        app[TWILIO_REST] = rest
+        try:
+            yield
+        finally:
+            await rest.close_async()
 
-    app.cleanup_ctx.append(directory)
+    app.cleanup_ctx.append(desk_context)
     app.setdefault(CLOCK, utcnow)
 
 
@@ -175,10 +195,11 @@ async def enter_queue(request: web.Request, *, call_sid: str, queue: QueueInfo, 
     """Into the queue when it is open (priority by the caller's segment); after hours a message for a call back."""
     base_url = request.app[SETTINGS].base_url
     now = _now(request)
-    try:
-        async with async_session_scope(request.app[SESSIONS]) as session:
-            caller = await caller_of_call(session, call_sid)
-            if not queue.is_open(now):
+    if not queue.is_open(now):
+        log.info("call %s chose %s outside its hours; taking a message", call_sid, queue.name)
+        try:
+            async with async_session_scope(request.app[SESSIONS]) as session:
+                caller = await caller_of_call(session, call_sid)
                 await request_callback(
                     session,
                     call_sid=call_sid,
@@ -188,18 +209,21 @@ async def enter_queue(request: web.Request, *, call_sid: str, queue: QueueInfo, 
                     customer_id=caller.customer_id,
                     now=now,
                 )
-            else:
-                waiting = await enqueue_call(
-                    session, call_sid=call_sid, queue_id=queue.id, caller=caller, now=now, blacklisted=blacklisted
-                )
+        except Exception:
+            # The message is still recorded: it reaches the call's record through the recording callback.
+            log.exception("call-back task of call %s (%s, after hours) could not be stored", call_sid, queue.name)
+        message = queue.closed_message or ivr.closed_message(queue.label, describe_hours(queue.hours))
+        return ivr.take_message(base_url, message=message, queue_name=queue.name)
+    try:
+        async with async_session_scope(request.app[SESSIONS]) as session:
+            caller = await caller_of_call(session, call_sid)
+            waiting = await enqueue_call(
+                session, call_sid=call_sid, queue_id=queue.id, caller=caller, now=now, blacklisted=blacklisted
+            )
     except Exception:
         # Twilio must never hear an error: the caller waits in the queue all the same.
         log.exception("call %s could not be put in queue %s in the store; enqueued anyway", call_sid, queue.name)
         return ivr.enqueue(base_url, queue_name=queue.name, label=queue.label)
-    if not queue.is_open(now):
-        log.info("call %s chose %s outside its hours; taking a message", call_sid, queue.name)
-        message = queue.closed_message or ivr.closed_message(queue.label, describe_hours(queue.hours))
-        return ivr.take_message(base_url, message=message, queue_name=queue.name)
     log.info("call %s waits in %s with priority %d", call_sid, queue.name, waiting.priority)
     return ivr.enqueue(
         base_url, queue_name=queue.name, label=queue.label, green_channel=is_green_channel(waiting.segment)

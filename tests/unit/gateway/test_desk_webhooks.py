@@ -314,3 +314,28 @@ async def test_the_queue_webhooks_refuse_a_forged_signature(client: Any, setting
     params = call_params(settings, call_sid(), QueueResult="hangup")
     answer = await client.post(path, data=params, headers={"X-Twilio-Signature": "forged"})
     assert answer.status == 403
+
+
+async def test_the_caller_still_waits_in_the_queue_when_the_store_fails(
+    client: Any, settings: Settings, engine: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def broken(*_args: Any, **_kwargs: Any) -> Any:
+        raise ConnectionError("database gone")
+
+    monkeypatch.setattr(desk, "enqueue_call", broken)
+    sid = call_sid()
+    root = await _choose(client, settings, sid, "2")
+    assert root.find("Enqueue").text == "consult"
+    assert sid not in waiting_calls(engine)
+
+
+async def test_a_caller_of_a_number_whose_menu_cannot_be_read_gets_the_voicemail(
+    aiohttp_client: Any, settings: Settings, customers: dict[str, int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def broken(*_args: Any, **_kwargs: Any) -> Any:
+        raise ConnectionError("database gone")
+
+    monkeypatch.setattr(desk, "load_menus", broken)
+    client = await aiohttp_client(create_app(settings, embedded_worker=False))
+    root = await _voice(client, settings, call_sid())
+    assert root.find("Record") is not None and root.find("Gather") is None
