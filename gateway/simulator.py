@@ -41,7 +41,8 @@ class SimulatedCall:
     # The caller's answer to a menu: a key, or words (as Twilio's recogniser would hand them); neither is silence.
     press: str | None = None
     say: str | None = None
-    # Seconds the caller waits in a queue before hanging up (with hang_up_waiting; else until connected or timeout).
+    # Seconds the caller waits in a queue before hanging up; with the REST stand-in and without hang_up_waiting, the
+    # caller waits until connected (or the timeout).
     wait: float = 5.0
     hang_up_waiting: bool = False
     # Serve the stand-in for Twilio's REST API on this port while the call lasts (the gateway's TWILIO_API_BASE).
@@ -209,12 +210,14 @@ class _CallPlayer:
         """Ask the wait URL as Twilio does until an agent takes the call (a REST redirect reaches the stand-in) or
         the caller gives up; then the <Enqueue> action with how it ended. Returns "connected" or "abandoned"."""
         queue, wait_url, action = enqueue.text or "", enqueue.get("waitUrl", ""), enqueue.get("action", "")
-        patience = self.call.wait if self.call.hang_up_waiting else self.call.timeout
+        # Only an agent connected through Twilio's REST API ends the wait otherwise; without the stand-in nobody can.
+        connectable = stand_in is not None and not self.call.hang_up_waiting
+        patience = self.call.timeout if connectable else self.call.wait
         queue_sid = twilio_sid("QU")
         if stand_in is not None:
             stand_in.add_call(self.call_sid, from_=self.call.from_number, to=self.call.to_number)
-        elif not self.call.hang_up_waiting:
-            self.log(f"[twilio] no stand-in for Twilio's REST API: nobody can take the call; waiting {patience:.0f}s")
+        if not connectable and not self.call.hang_up_waiting:
+            self.log(f"[twilio] no REST stand-in: nobody can take the call; the caller hangs up after {patience:.0f}s")
         started = time.monotonic()
         redirected: list[str] = []
         while True:

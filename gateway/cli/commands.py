@@ -212,9 +212,9 @@ def service_duties(settings: Settings, as_of: date | None) -> None:
     type=float,
     default=5.0,
     show_default=True,
-    help="Seconds the caller waits in a queue (with --hang-up-waiting).",
+    help="Seconds the caller waits in a queue, then hangs up (unless the REST stand-in connects the call).",
 )
-@click.option("--hang-up-waiting", is_flag=True, help="Hang up while waiting in the queue (an abandoned call).")
+@click.option("--hang-up-waiting", is_flag=True, help="Hang up after --wait even when an agent could connect.")
 @click.option(
     "--twilio-api-port",
     type=int,

@@ -69,7 +69,7 @@ def simulate_call(
     outcome = record.get("_simulation", {}).get("outcome")
     if outcome == "recorded":
         return 0 if record.get("processing", {}).get("state") == "classified" else 1
-    expected = "abandoned" if hang_up_waiting else "connected"
+    expected = "connected" if twilio_api_port is not None and not hang_up_waiting else "abandoned"
     return 0 if outcome == expected else 1
 
 
