@@ -20,6 +20,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from crm_store.calendar import BusinessCalendar
 from crm_store.db import async_session_scope
 from crm_store.desk.menus import Menu, QueueInfo, describe_hours, load_menus
+from crm_store.desk.tables import CallbackTask, WaitingCall
 from crm_store.desk.waiting import (
     CALLBACK_AFTER_HOURS,
     abandon,
@@ -30,7 +31,8 @@ from crm_store.desk.waiting import (
 )
 from crm_store.phones import normalise_phone
 from crm_store.types import utcnow
-from gateway.keys import SESSIONS, SETTINGS
+from gateway.keys import METRICS, SESSIONS, SETTINGS
+from gateway.metrics import Metrics
 from telephony import ivr
 from telephony.twilio_rest import TwilioRest
 
@@ -87,6 +89,17 @@ class DeskDirectory:
         """A queue by name."""
         await self._fresh()
         return self._queues.get(name or "")
+
+    def queue_name(self, queue_id: int) -> str:
+        """The name of a queue known at the last reading (its id otherwise), for logs and metrics."""
+        return next((queue.name for queue in self._queues.values() if queue.id == queue_id), str(queue_id))
+
+    def wait_ended(self, metrics: Metrics, waiting: WaitingCall, callback: CallbackTask | None = None) -> None:
+        """Count how a wait ended, and the call-back task it left."""
+        name = self.queue_name(waiting.queue_id)
+        metrics.desk_wait_seconds.labels(name, waiting.state).observe(waiting.wait_seconds or 0)
+        if callback is not None:
+            metrics.desk_callbacks.labels(name, callback.reason).inc()
 
     def invalidate(self) -> None:
         """Read the menus again at the next request (after they were changed)."""
@@ -212,6 +225,8 @@ async def enter_queue(request: web.Request, *, call_sid: str, queue: QueueInfo, 
         except Exception:
             # The message is still recorded: it reaches the call's record through the recording callback.
             log.exception("call-back task of call %s (%s, after hours) could not be stored", call_sid, queue.name)
+        else:
+            request.app[METRICS].desk_callbacks.labels(queue.name, CALLBACK_AFTER_HOURS).inc()
         message = queue.closed_message or ivr.closed_message(queue.label, describe_hours(queue.hours))
         return ivr.take_message(base_url, message=message, queue_name=queue.name)
     try:
@@ -225,9 +240,9 @@ async def enter_queue(request: web.Request, *, call_sid: str, queue: QueueInfo, 
         log.exception("call %s could not be put in queue %s in the store; enqueued anyway", call_sid, queue.name)
         return ivr.enqueue(base_url, queue_name=queue.name, label=queue.label)
     log.info("call %s waits in %s with priority %d", call_sid, queue.name, waiting.priority)
-    return ivr.enqueue(
-        base_url, queue_name=queue.name, label=queue.label, green_channel=is_green_channel(waiting.segment)
-    )
+    green = is_green_channel(waiting.segment)
+    request.app[METRICS].desk_enqueued.labels(queue.name, "green" if green else "normal").inc()
+    return ivr.enqueue(base_url, queue_name=queue.name, label=queue.label, green_channel=green)
 
 
 async def call_status(request: web.Request, *, call_sid: str, status: str | None) -> None:
@@ -236,9 +251,11 @@ async def call_status(request: web.Request, *, call_sid: str, status: str | None
         return
     try:
         async with async_session_scope(request.app[SESSIONS]) as session:
-            task = await abandon(session, call_sid=call_sid, now=_now(request), queue_result=f"call-{status}")
+            ended = await abandon(session, call_sid=call_sid, now=_now(request), queue_result=f"call-{status}")
     except Exception:
         log.exception("call %s ended; its wait could not be closed", call_sid)
         return
-    if task is not None:
+    if ended is not None:
+        waiting, task = ended
+        request.app[DIRECTORY].wait_ended(request.app[METRICS], waiting, task)
         log.info("call %s abandoned after %ss in the queue; call-back task %s", call_sid, task.wait_seconds, task.id)

@@ -126,22 +126,27 @@ async def _wait_ended(
     waited: int | None,
     now: datetime,
 ) -> None:
+    directory = request.app[desk.DIRECTORY]
+    metrics = request.app[METRICS]
     if result == "hangup":
-        task = await abandon(session, call_sid=call_sid, now=now, queue_result=result, wait_seconds=waited)
-        if task is not None:
-            log.info("call %s abandoned after %ss in the queue; call-back task %s", call_sid, waited, task.id)
+        ended = await abandon(session, call_sid=call_sid, now=now, queue_result=result, wait_seconds=waited)
+        if ended is not None:
+            directory.wait_ended(metrics, *ended)
+            log.info("call %s abandoned after %ss in the queue; call-back task %s", call_sid, waited, ended[1].id)
         return
     state = CONNECTED if result in _CONNECTED_RESULTS else LEFT
     waiting = await leave_queue(
         session, call_sid=call_sid, state=state, now=now, queue_result=result, wait_seconds=waited
     )
+    if waiting is not None:
+        directory.wait_ended(metrics, waiting)
     if result not in _UNSERVED_RESULTS:
         return
     queue = await request.app[desk.DIRECTORY].queue(request.query.get("queue"))
     queue_id = waiting.queue_id if waiting is not None else queue.id if queue is not None else None
     if queue_id is None:
         return
-    await request_callback(
+    task = await request_callback(
         session,
         call_sid=call_sid,
         queue_id=queue_id,
@@ -151,6 +156,7 @@ async def _wait_ended(
         now=now,
         wait_seconds=waited,
     )
+    metrics.desk_callbacks.labels(directory.queue_name(queue_id), task.reason).inc()
 
 
 async def desk_message(request: web.Request) -> web.Response:

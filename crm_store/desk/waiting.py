@@ -170,7 +170,7 @@ async def leave_queue(
 
 async def abandon(
     session: AsyncSession, *, call_sid: str, now: datetime, queue_result: str, wait_seconds: int | None = None
-) -> CallbackTask | None:
+) -> tuple[WaitingCall, CallbackTask] | None:
     """The caller hung up while waiting: the wait is recorded and the queue's agents get a call-back task.
 
     None when the call was not waiting (never queued, already connected, or this is the second report)."""
@@ -179,7 +179,7 @@ async def abandon(
     )
     if waiting is None:
         return None
-    return await request_callback(
+    task = await request_callback(
         session,
         call_sid=call_sid,
         queue_id=waiting.queue_id,
@@ -189,6 +189,7 @@ async def abandon(
         now=now,
         wait_seconds=waiting.wait_seconds,
     )
+    return waiting, task
 
 
 async def request_callback(

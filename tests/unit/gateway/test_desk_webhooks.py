@@ -254,6 +254,11 @@ async def test_a_caller_who_hangs_up_while_waiting_is_abandoned_with_a_call_back
     assert (await post_signed(client, settings, "/twilio/queue-result?queue=complaint", params)).status == 200
     assert len(callbacks(engine)) == 1
     assert waiting_calls(engine)[sid].wait_seconds == 45
+    metrics = await (await client.get("/metrics")).text()
+    assert 'hotline_desk_enqueued_total{channel="green",queue="complaint"} 1.0' in metrics
+    assert 'hotline_desk_callbacks_total{queue="complaint",reason="abandoned"} 1.0' in metrics
+    assert 'hotline_desk_wait_seconds_count{outcome="abandoned",queue="complaint"} 1.0' in metrics
+    assert 'hotline_desk_wait_seconds_sum{outcome="abandoned",queue="complaint"} 45.0' in metrics
 
 
 async def test_a_call_that_ends_while_waiting_without_the_queue_action_is_abandoned_too(
