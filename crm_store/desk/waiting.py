@@ -15,6 +15,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from crm_store.desk.tables import CallbackTask, WaitingCall
 from crm_store.models import Call, Customer
+from crm_store.phones import normalise_phone
 from crm_store.upsert import insert_ignoring_conflict
 
 # The green channel: key and quality customers go ahead of everyone else in every queue.
@@ -48,7 +49,8 @@ def _dialect(session: AsyncSession) -> str:
 
 
 async def caller_of_call(session: AsyncSession, call_sid: str) -> CallerOfCall:
-    """The calling number and the caller's customer (segment, blacklist flag) of a stored call."""
+    """The calling number (E.164, None when withheld) and the caller's customer (segment, blacklist flag) of a
+    stored call."""
     row = (
         await session.exec(
             select(col(Call.from_number), col(Call.customer_id), col(Customer.segment), col(Customer.blacklisted))
@@ -59,7 +61,10 @@ async def caller_of_call(session: AsyncSession, call_sid: str) -> CallerOfCall:
     if row is None:
         return CallerOfCall(None, None, None, False)
     number, customer_id, segment, blacklisted = row
-    return CallerOfCall(number, customer_id, str(segment) if segment is not None else None, bool(blacklisted))
+    # A number to call back (E.164), or None for an anonymous or unusable caller ID.
+    return CallerOfCall(
+        normalise_phone(number), customer_id, str(segment) if segment is not None else None, bool(blacklisted)
+    )
 
 
 async def enqueue_call(

@@ -344,3 +344,17 @@ async def test_a_caller_of_a_number_whose_menu_cannot_be_read_gets_the_voicemail
     client = await aiohttp_client(create_app(settings, embedded_worker=False))
     root = await _voice(client, settings, call_sid())
     assert root.find("Record") is not None and root.find("Gather") is None
+
+
+async def test_an_anonymous_caller_who_abandons_leaves_a_call_back_task_without_a_number(
+    client: Any, settings: Settings, engine: Any
+) -> None:
+    sid = call_sid()
+    answer = await post_signed(client, settings, "/twilio/voice", call_params(settings, sid, caller="anonymous"))
+    menu = twiml(await answer.text())
+    params = call_params(settings, sid, status="in-progress", caller="anonymous", Digits="1")
+    await post_signed(client, settings, _path(menu.find("Gather").get("action")), params)
+    hangup = call_params(settings, sid, status="completed", caller="anonymous", QueueResult="hangup", QueueTime="9")
+    assert (await post_signed(client, settings, "/twilio/queue-result?queue=accident", hangup)).status == 200
+    [task] = callbacks(engine)
+    assert (task.caller, task.customer_id, task.wait_seconds) == (None, None, 9)
