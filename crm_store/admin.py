@@ -49,7 +49,7 @@ from crm_store.staff import (
     authority_of,
     check_authority,
 )
-from crm_store.validation import Conflict, InvalidInput, NotAllowed
+from crm_store.validation import MAX_ID, Conflict, InvalidInput, NotAllowed
 
 USERNAME = re.compile(r"[a-z0-9][a-z0-9._-]{1,63}")
 UNIT_CODE = re.compile(r"[A-Z0-9][A-Z0-9-]{1,31}")
@@ -81,7 +81,7 @@ class OrgUnitCreate(_Input):
 
     code: str = Field(min_length=2, max_length=32)
     name: str = Field(min_length=1, max_length=100)
-    parent_id: StrictInt = Field(gt=0)
+    parent_id: StrictInt = Field(gt=0, le=MAX_ID)
 
     @field_validator("code")
     @classmethod
@@ -121,7 +121,7 @@ class StaffCreate(_Input):
     username: str = Field(min_length=2, max_length=64)
     full_name: str = Field(min_length=1, max_length=100)
     role: Role
-    org_unit_id: StrictInt = Field(gt=0)
+    org_unit_id: StrictInt = Field(gt=0, le=MAX_ID)
     clearance: StrictInt = Field(ge=0, le=MAX_CLEARANCE)
     password: SecretStr | None = None
 
@@ -148,7 +148,7 @@ class StaffUpdate(_Input):
 
     full_name: str | None = Field(default=None, min_length=1, max_length=100)
     role: Role | None = None
-    org_unit_id: StrictInt | None = Field(default=None, gt=0)
+    org_unit_id: StrictInt | None = Field(default=None, gt=0, le=MAX_ID)
     clearance: StrictInt | None = Field(default=None, ge=0, le=MAX_CLEARANCE)
     active: StrictBool | None = None
 

@@ -32,6 +32,7 @@ from crm_store.models import (
     Vehicle,
 )
 from crm_store.phones import normalise_phone
+from crm_store.validation import MAX_ID
 
 # Korean plates: optional region (서울), 2 or 3 digits, one Hangul syllable, 4 digits: 12가3456, 서울12가3456.
 _PLATE = re.compile(r"(?:[가-힣]{2})?\d{2,3}[가-힣]\d{4}")
@@ -48,7 +49,7 @@ class BlacklistCreate(SQLModel):
     """A proposal to list a customer (POST /api/v1/blacklist)."""
 
     model_config = ConfigDict(extra="forbid")  # type: ignore[assignment]
-    customer_id: StrictInt = Field(gt=0)
+    customer_id: StrictInt = Field(gt=0, le=MAX_ID)
     reason: str = Field(min_length=2, max_length=500)
     evidence: str | None = Field(default=None, max_length=2000)
     review_on: date | None = None

@@ -26,11 +26,13 @@ from crm_store.desk.waiting import (
     request_callback,
     waiting_call,
 )
+from crm_store.phones import normalise_phone
 from gateway import desk
 from gateway.keys import METRICS, SESSIONS, SETTINGS
-from gateway.twilio_views import IDEMPOTENCY_HEADER, verified_form, xml
+from gateway.twilio_views import verified_form, xml
 from telephony import ivr, twiml
 from telephony.audio import wav_bytes
+from telephony.webhooks import delivery_key
 
 log = logging.getLogger(__name__)
 HOLD_AUDIO = "/twilio/hold.wav"
@@ -101,7 +103,7 @@ async def queue_result(request: web.Request) -> web.Response:
                 session,
                 call_sid=call_sid,
                 kind="queue-result",
-                dedup_key=f"queue-result:{call_sid}:{request.headers.get(IDEMPOTENCY_HEADER) or result}",
+                dedup_key=delivery_key("queue-result", call_sid, request.path_qs, form),
                 payload=dict(form),
             )
             await _wait_ended(request, session, form, call_sid=call_sid, result=result, waited=waited, now=now)
@@ -151,7 +153,7 @@ async def _wait_ended(
         call_sid=call_sid,
         queue_id=queue_id,
         reason=CALLBACK_UNSERVED,
-        caller=waiting.caller if waiting is not None else form.get("From"),
+        caller=waiting.caller if waiting is not None else normalise_phone(form.get("From")),
         customer_id=waiting.customer_id if waiting is not None else None,
         now=now,
         wait_seconds=waited,
@@ -173,7 +175,7 @@ async def desk_message(request: web.Request) -> web.Response:
                 session,
                 call_sid=call_sid,
                 kind="desk-message",
-                dedup_key=f"desk-message:{call_sid}:{recording_sid}",
+                dedup_key=delivery_key("desk-message", call_sid, request.path_qs, form),
                 payload=dict(form),
             )
             if recording_sid:

@@ -20,6 +20,7 @@ from telephony import twiml
 from telephony.recordings import host_allowed
 from telephony.webhooks import (
     MalformedWebhook,
+    delivery_key,
     parse_call_fields,
     parse_recording_callback,
     parse_status_callback,
@@ -29,7 +30,6 @@ from workers.queueing import FETCH_RECORDING
 
 log = logging.getLogger(__name__)
 FORM = "application/x-www-form-urlencoded"
-IDEMPOTENCY_HEADER = "I-Twilio-Idempotency-Token"
 
 
 def xml(body: str) -> web.Response:
@@ -93,7 +93,7 @@ async def voice(request: web.Request) -> web.Response:
                 call_sid=call.call_sid,
                 caller_e164=caller_e164,
                 call_fields={**call.as_record(), "status": call.status},
-                dedup_key=voice_dedup_key(call, request.headers.get(IDEMPOTENCY_HEADER), form),
+                dedup_key=voice_dedup_key(call, request.path_qs, form),
                 payload=_payload(form),
             )
         )
@@ -134,7 +134,7 @@ async def record_done(request: web.Request) -> web.Response:
                 session,
                 call_sid=call.call_sid,
                 kind="record-done",
-                dedup_key=f"record-done:{call.call_sid}:{form.get('RecordingSid', '')}",
+                dedup_key=delivery_key("record-done", call.call_sid, request.path_qs, form),
                 payload=_payload(form),
             )
     except MalformedWebhook as err:
@@ -147,7 +147,11 @@ async def record_done(request: web.Request) -> web.Response:
 
 
 async def gather(request: web.Request) -> web.Response:
-    """An IVR answer (digits or speech): stored, then the caller goes where the menu of the number says."""
+    """An IVR answer (digits or speech): stored once per delivery, then the caller goes where the menu of the number
+    says (gateway.desk).
+
+    The same answer to a question asked twice in a call is told apart by the action URL (its query names the
+    attempt; the URL is signed), never by the unsigned idempotency header or the clock."""
     started = time.perf_counter()
     form = await verified_form(request, "gather")
     try:
@@ -160,7 +164,7 @@ async def gather(request: web.Request) -> web.Response:
             session,
             call_sid=call.call_sid,
             kind="gather",
-            dedup_key=f"gather:{call.call_sid}:{request.headers.get(IDEMPOTENCY_HEADER) or time.time_ns()}",
+            dedup_key=delivery_key("gather", call.call_sid, request.path_qs, form),
             payload=_payload(form),
         )
     answer = await desk.gather_answer(request, form)
@@ -186,7 +190,7 @@ async def status(request: web.Request) -> web.Response:
             timestamp=callback.timestamp,
             call_duration=callback.call_duration,
             call_fields=callback.call.as_record(),
-            dedup_key=callback.dedup_key(request.headers.get(IDEMPOTENCY_HEADER)),
+            dedup_key=callback.dedup_key(request.path_qs, form),
             payload=_payload(form),
         )
     await desk.call_status(request, call_sid=callback.call.call_sid, status=callback.call.status)

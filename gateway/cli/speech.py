@@ -179,4 +179,6 @@ def classify(lines: Iterable[str], *, as_json: bool) -> None:
         if as_json:
             print(json.dumps(result, ensure_ascii=False), flush=True)
         else:
-            print(f"{result['type']}\t{result['topic']}\t{result['urgency']}\t{result['redacted']}", flush=True)
+            call_type = result["type"] or result["type_label"]  # 미분류 when the classifier abstained
+            topic = result["topic"] or result["topic_label"]
+            print(f"{call_type}\t{topic}\t{result['urgency']}\t{result['redacted']}", flush=True)

@@ -3,8 +3,8 @@
 The waiting-calls table carries a partial index over waiting calls (queue, priority descending, enqueue time): the
 next call of a queue and a caller's position are read from it on the live path.
 
-Revision ID: 0008_desk
-Revises: 0007_outbox_recoveries
+Revision ID: 0009_desk
+Revises: 0008_webhook_text
 Create Date: 2026-12-07 05:00:00
 """
 
@@ -17,8 +17,8 @@ from sqlalchemy.dialects import postgresql
 
 import crm_store.types
 
-revision: str = '0008_desk'
-down_revision: str | None = '0007_outbox_recoveries'
+revision: str = '0009_desk'
+down_revision: str | None = '0008_webhook_text'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
