@@ -14,6 +14,7 @@ from crm_store.calls import apply_status, register_recording, store_event
 from crm_store.db import async_session_scope
 from crm_store.incoming import incoming_call
 from crm_store.phones import mask_phone, normalise_phone
+from gateway import desk
 from gateway.keys import INCOMING, METRICS, RELAY_WAKE, SESSIONS, SETTINGS, SIGNATURE
 from telephony import twiml
 from telephony.recordings import host_allowed
@@ -114,8 +115,12 @@ async def voice(request: web.Request) -> web.Response:
     if caller.alerts:
         # The statement promised the alert job (blacklist hit, key customer): relay it now, not at the next tick.
         request.app[RELAY_WAKE].set()
+    # A number with a menu gets the desk's IVR; one without keeps the record-and-hang-up answer.
+    menu = await desk.menu_answer(
+        request, to_number=call.to_number, segment=caller.segment, blacklisted=caller.blacklisted
+    )
     _observe(request, "voice", started, "ok")
-    return xml(twiml.incoming_call(settings.base_url, segment=caller.segment))
+    return xml(menu or twiml.incoming_call(settings.base_url, segment=caller.segment))
 
 
 async def record_done(request: web.Request) -> web.Response:
@@ -142,7 +147,8 @@ async def record_done(request: web.Request) -> web.Response:
 
 
 async def gather(request: web.Request) -> web.Response:
-    """An IVR answer (digits or speech): stored once per delivery; the menu itself comes with a later capability.
+    """An IVR answer (digits or speech): stored once per delivery, then the caller goes where the menu of the number
+    says (gateway.desk).
 
     The same answer to a question asked twice in a call is told apart by the action URL (its query names the
     attempt; the URL is signed), never by the unsigned idempotency header or the clock."""
@@ -161,8 +167,9 @@ async def gather(request: web.Request) -> web.Response:
             dedup_key=delivery_key("gather", call.call_sid, request.path_qs, form),
             payload=_payload(form),
         )
+    answer = await desk.gather_answer(request, form)
     _observe(request, "gather", started, "ok")
-    return xml(twiml.empty())
+    return xml(answer or twiml.empty())
 
 
 async def status(request: web.Request) -> web.Response:
@@ -186,6 +193,7 @@ async def status(request: web.Request) -> web.Response:
             dedup_key=callback.dedup_key(request.path_qs, form),
             payload=_payload(form),
         )
+    await desk.call_status(request, call_sid=callback.call.call_sid, status=callback.call.status)
     _observe(request, "status", started, "ok")
     return no_content()
 
