@@ -382,13 +382,17 @@ def take_step(
     audit: dict[str, Any] = {}
     if action == "acknowledgement":
         if complaint.acknowledged_at is not None:
-            raise IllegalTransition({"acknowledged_at": "already acknowledged"}, "the complaint is acknowledged")
+            raise IllegalTransition(
+                {"acknowledged_at": "already acknowledged"}, "the complaint is already acknowledged"
+            )
         complaint.acknowledged_at = now
     elif action == "extension":
         if complaint.channel == "fss" and not limits.fss.extendable:
-            raise IllegalTransition({"resolve_by": "an FSS referral's limit is not extended"}, "no extension")
+            raise IllegalTransition(
+                {"resolve_by": "an FSS referral's limit is not extended"}, "no extension of an FSS referral"
+            )
         if complaint.extensions >= limits.max_extensions:
-            raise IllegalTransition({"resolve_by": "the limit was already extended once"}, "already extended")
+            raise IllegalTransition({"resolve_by": "the limit was already extended once"}, "already extended once")
         audit["resolve_by_before"] = complaint.resolve_by.isoformat()
         complaint.resolve_by = extended_resolve_by(complaint.resolve_by, limits=limits, calendar=calendar)
         complaint.extensions += 1
@@ -410,11 +414,14 @@ def take_step(
     elif action == "close":
         feedback = _last_feedback(session, complaint_id)
         if feedback is not None and feedback.form.get("disputed"):
-            raise IllegalTransition({"state": "the customer disputes the outcome: reopen it"}, "disputed")
+            raise IllegalTransition({"state": "the customer disputes the outcome: reopen it"}, "disputed: reopen it")
         complaint.closed_at = now
     elif action == "reopen":
         if before == State.CLOSED and complaint.topic and _open_one(session, complaint.customer_id, complaint.topic):
-            raise IllegalTransition({"state": "another complaint on this topic is open"}, "cannot reopen")
+            raise IllegalTransition(
+                {"state": "another complaint on this topic is open"},
+                "cannot reopen: another complaint on this topic is open",
+            )
         complaint.reopened += 1
         complaint.closed_at = None
         again = deadlines_for(now, channel=complaint.channel, limits=limits, calendar=calendar).resolve_by
