@@ -160,9 +160,13 @@ def _link_repeat(session: Session, actor: Actor, existing: Complaint, data: Comp
     assert existing.id is not None
     if data.call_sid is not None:
         _link_call(session, existing.id, data.call_sid, now)
-    existing.repeats += 1
-    existing.updated_at = now
-    session.add(existing)
+    # In the database, not from the row as read: repeats arriving at once each count.
+    session.exec(
+        update(Complaint)  # type: ignore[call-overload]
+        .where(col(Complaint.id) == existing.id)
+        .values(repeats=col(Complaint.repeats) + 1, updated_at=now)
+    )
+    session.refresh(existing)
     append_entry(
         session,
         actor,
