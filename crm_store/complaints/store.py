@@ -24,6 +24,7 @@ from crm_store.complaints.tables import Complaint, ComplaintCall, ComplaintNumbe
 from crm_store.complaints.wire import (
     ComplaintCreate,
     ComplaintPublic,
+    CoordinationForm,
     FeedbackForm,
     State,
     StepPublic,
@@ -304,7 +305,7 @@ def open_complaint_from_call(
         channel="call",  # type: ignore[arg-type]
         category=limits.topics.get(topic or "", "other"),  # type: ignore[arg-type]
         summary=summary,
-        call_sid=call_sid if len(call_sid) == 34 else None,
+        call_sid=call_sid,
         topic=topic,
         received_at=call.started_at or call.created_at,
     )
@@ -406,6 +407,14 @@ def take_step(
         assert isinstance(form, TransferForm)
         audit.update(_transfer(session, actor, complaint, form))
         audit["to_unit_id"] = complaint.org_unit_id
+    elif action == "coordination":
+        assert isinstance(form, CoordinationForm)
+        owners = {task.owner for task in form.subtasks}
+        known = session.exec(
+            select(col(Staff.username)).where(col(Staff.username).in_(owners), col(Staff.active))
+        ).all()
+        if unknown := owners - set(known):
+            raise InvalidInput({"subtasks": f"no active staff member {', '.join(sorted(unknown))}"})
     elif action == "registration":
         registered = form.model_dump()
         if registered["topic"] is not None and registered["topic"] not in limits.topics:

@@ -64,7 +64,7 @@ class ComplaintCreate(_Form):
     channel: Channel = Field(description="the door it came in by: call, visit, letter, web, fss (FSS referral)")
     category: Category = Field(description="disclosure class: sales, maintenance, claims_payment, other")
     summary: str = Field(min_length=1, max_length=2000, description="what the customer complains of")
-    call_sid: str | None = Field(default=None, min_length=34, max_length=34, description="the call it came on")
+    call_sid: str | None = Field(default=None, min_length=1, max_length=34, description="the call it came on")
     topic: str | None = Field(
         default=None, max_length=64, pattern=r"^complaint\.[a-z_]+$", description="a complaint topic of the taxonomy"
     )

@@ -103,3 +103,11 @@ def test_a_company_closed_day_is_skipped_too() -> None:
     limits = deadlines_for(received, channel="call", limits=LIMITS, calendar=calendar)
     assert limits.acknowledge_by == eod(date(2026, 9, 28))
     assert limits.resolve_by == eod(date(2026, 10, 19))
+
+
+def test_the_configured_topics_are_the_taxonomy_s_complaint_topics() -> None:
+    # The store imports nothing of the workers: the topics and their disclosure category are configuration that
+    # must follow the classifier's taxonomy.
+    from workers.understanding.taxonomy import load_taxonomy
+
+    assert sorted(LIMITS.topics) == sorted(load_taxonomy().topics_of("complaint"))

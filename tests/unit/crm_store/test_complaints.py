@@ -233,9 +233,16 @@ def test_forms_require_their_fields(engine: Any, world: World, customers: Any) -
     with pytest.raises(ValidationError, match="reason"):
         _step(engine, world, "center_manager.seocho", complaint.id, "transfer",  # type: ignore[arg-type]
               {"to_unit_id": world.units["SEOUL"], "department": "고객관리부"})  # fmt: skip
-    with pytest.raises(InvalidInput, match="invalid input"):  # Busan is outside 서초's part and not above it
+    with pytest.raises(InvalidInput) as refused:  # Busan is outside 서초's part and not above it
         _step(engine, world, "center_manager.seocho", complaint.id, "transfer",  # type: ignore[arg-type]
               {"to_unit_id": world.units["BUSAN"], "department": "고객관리부", "reason": "x"})  # fmt: skip
+    assert "outside your part" in refused.value.fields["to_unit_id"]
+    _step(engine, world, "center_manager.seocho", complaint.id, "transfer",  # type: ignore[arg-type]
+          {"to_unit_id": world.units["SEOUL-GANGNAM"], "department": "보상부", "reason": "소관"})  # fmt: skip
+    with pytest.raises(InvalidInput) as refused:
+        _step(engine, world, "operator.gangnam", complaint.id, "coordination",  # type: ignore[arg-type]
+              {**COORDINATE, "subtasks": [{"what": "지급 결재", "owner": "nobody.gangnam"}]})  # fmt: skip
+    assert "nobody.gangnam" in refused.value.fields["subtasks"]
 
 
 def test_one_extension_with_a_reason(engine: Any, world: World, customers: Any) -> None:
