@@ -7,14 +7,16 @@ The functions run on a synchronous session (the workers'); the gateway runs them
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import BaseModel
 from sqlalchemy import ColumnElement, and_, or_, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from crm_store.audit import record_change
 from crm_store.calendar import BusinessCalendar, kst_date
@@ -37,6 +39,7 @@ from crm_store.upsert import insert_ignoring_conflict
 from crm_store.validation import InvalidInput, NotAllowed
 
 Actor = Viewer | CommandLine
+T = TypeVar("T")
 # The workers open complaints from classified calls and escalate overdue ones under this name.
 WORKERS = CommandLine(username="workers")
 # A received_at this far ahead of the server's clock is refused (clocks of other tools drift a little).
@@ -240,6 +243,7 @@ def open_complaint(
                 fss_reference=data.fss_reference,
                 received_at=received_at,
                 acknowledge_by=limits_of.acknowledge_by,
+                acknowledged_at=now if data.acknowledgement is not None else None,
                 resolve_by=limits_of.resolve_by,
                 mediation_by=limits_of.mediation_by,
                 step_due_at=step_due(
@@ -495,14 +499,29 @@ def complaints_query(
     return query.order_by(col(Complaint.resolve_by), col(Complaint.id)).limit(limit)
 
 
-def complaint_public(session: Session, complaint: Complaint) -> ComplaintPublic:
-    """The complaint as the API shows it, with its linked calls."""
+def is_overdue(complaint: Complaint, now: datetime) -> bool:
+    """The Python twin of `overdue_condition`, for one complaint at hand."""
+    if complaint.state == State.CLOSED.value:
+        return False
+    unacknowledged = complaint.acknowledged_at is None and complaint.acknowledge_by < now
+    return complaint.resolve_by < now or complaint.step_due_at < now or unacknowledged
+
+
+def complaint_public(session: Session, complaint: Complaint, *, now: datetime | None = None) -> ComplaintPublic:
+    """The complaint as the API shows it, with its linked calls (and whether it is overdue at `now`, if given)."""
     calls = session.exec(
         select(col(ComplaintCall.call_sid))
         .where(col(ComplaintCall.complaint_id) == complaint.id)
         .order_by(col(ComplaintCall.id))
     ).all()
-    return ComplaintPublic.model_validate(complaint).model_copy(update={"calls": list(calls)})
+    overdue = now is not None and is_overdue(complaint, now)
+    return ComplaintPublic.model_validate(complaint).model_copy(update={"calls": list(calls), "overdue": overdue})
+
+
+async def run_async(session: AsyncSession, operation: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
+    """Run one of these store functions on the gateway's asynchronous session (in the same transaction):
+    `await run_async(session, open_complaint, viewer, data, now=now)`."""
+    return await session.run_sync(lambda sync: operation(sync, *args, **kwargs))
 
 
 def dossier(session: Session, actor: Actor, complaint_id: int) -> list[StepPublic]:

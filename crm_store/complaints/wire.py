@@ -57,6 +57,14 @@ class _Form(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 
+class AcknowledgementForm(_Form):
+    """The customer told at once that the complaint is received, with the handler's name and number."""
+
+    handler_name: str = Field(min_length=1, max_length=100, description="who handles it, as told to the customer")
+    handler_phone: str = Field(min_length=3, max_length=32, description="the number the customer may call")
+    via: str = Field(default="call", pattern=r"^(call|sms|letter|email|visit)$", description="how it was told")
+
+
 class ComplaintCreate(_Form):
     """A complaint to open (the receipt step)."""
 
@@ -71,14 +79,9 @@ class ComplaintCreate(_Form):
     received_at: AwareDatetime | None = Field(default=None, description="when it was received; now when absent")
     severity: Severity = Field(default=Severity.NORMAL, description="low, normal or high")
     fss_reference: str | None = Field(default=None, max_length=64, description="the FSS's reference of a referral")
-
-
-class AcknowledgementForm(_Form):
-    """The customer told at once that the complaint is received, with the handler's name and number."""
-
-    handler_name: str = Field(min_length=1, max_length=100, description="who handles it, as told to the customer")
-    handler_phone: str = Field(min_length=3, max_length=32, description="the number the customer may call")
-    via: str = Field(default="call", pattern=r"^(call|sms|letter|email|visit)$", description="how it was told")
+    acknowledgement: AcknowledgementForm | None = Field(
+        default=None, description="the customer was told at once (an agent's form during the call): who handles it"
+    )
 
 
 class VerificationForm(_Form):
@@ -185,6 +188,7 @@ class ComplaintPublic(BaseModel):
     repeats: int
     closed_at: datetime | None
     calls: list[str] = Field(default_factory=list, description="CallSids linked")
+    overdue: bool = Field(default=False, description="open past a limit (resolve, next step, acknowledgement)")
 
     @field_serializer(
         "received_at", "acknowledge_by", "acknowledged_at", "resolve_by", "mediation_by", "step_due_at", "closed_at"

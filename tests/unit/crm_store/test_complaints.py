@@ -16,14 +16,17 @@ from crm_store.complaints.steps import IllegalTransition, check_transition
 from crm_store.complaints.store import (
     ComplaintNotFound,
     complaint_public,
+    complaints_query,
     dossier,
     get_complaint,
     open_complaint,
     open_complaint_from_call,
+    run_async,
     take_step,
 )
 from crm_store.complaints.tables import Complaint
-from crm_store.db import session_scope
+from crm_store.complaints.wire import State
+from crm_store.db import async_session_factory, async_session_scope, make_async_engine, session_scope
 from crm_store.errors import CustomerNotFound
 from crm_store.models import AuditEntry, Call
 from crm_store.scope import CommandLine
@@ -324,3 +327,54 @@ def test_a_call_classified_as_a_complaint_opens_one_once(engine: Any, world: Wor
         shown = complaint_public(session, again.complaint)
     assert shown.category == "maintenance" and shown.channel == "call" and shown.calls == [sid]
     assert shown.summary == "자동이체가 두 번 출금됐어요" and shown.received_at == RECEIVED
+
+
+def test_the_agent_s_form_acknowledges_at_once(engine: Any, world: World, customers: Any) -> None:
+    told = {"handler_name": "김상담", "handler_phone": "1588-1234", "via": "call"}
+    complaint = _open(engine, world, customers["seocho"], acknowledgement=told)
+    assert complaint.acknowledged_at == NOW
+    with pytest.raises(IllegalTransition, match="already acknowledged"):
+        _step(engine, world, "agent.seocho", complaint.id, "acknowledgement", told)  # type: ignore[arg-type]
+    with Session(engine) as session:
+        [receipt] = dossier(session, CLI, complaint.id)  # type: ignore[arg-type]
+    assert receipt.form["acknowledgement"]["handler_name"] == "김상담"
+
+
+def test_the_queue_lists_complaints_in_the_viewer_s_scope_and_the_overdue_ones(
+    engine: Any, world: World, customers: Any
+) -> None:
+    seocho = _open(engine, world, customers["seocho"])
+    told = {"handler_name": "김상담", "handler_phone": "1588-1234"}
+    acknowledged = _open(engine, world, customers["seocho2"], acknowledgement=told)
+    busan = _open(engine, world, customers["haeundae"], who="agent.hq")
+    # Tuesday morning: the first was not acknowledged on Monday; the other's verification is due by Tuesday night.
+    tuesday = RECEIVED + timedelta(days=1)
+
+    def ids(who: str, **wanted: Any) -> list[int]:
+        with Session(engine) as session:
+            return [c.id for c in session.exec(complaints_query(viewer(world, who), now=tuesday, **wanted)).all()]
+
+    assert ids("operator.seocho") == [seocho.id, acknowledged.id]
+    assert ids("operator.seocho", overdue=True) == [seocho.id]
+    assert ids("operator.busan") == [busan.id]
+    assert sorted(ids("executive.hq")) == sorted([seocho.id, acknowledged.id, busan.id])
+    assert ids("operator.seocho", state=State.VERIFICATION) == []
+    with Session(engine) as session:
+        assert complaint_public(session, session.get(Complaint, seocho.id), now=tuesday).overdue  # type: ignore[arg-type]
+        assert not complaint_public(session, session.get(Complaint, acknowledged.id), now=tuesday).overdue  # type: ignore[arg-type]
+
+
+async def test_the_gateway_runs_the_store_on_its_asynchronous_session(
+    settings: Any, engine: Any, world: World, customers: Any
+) -> None:
+    async_engine = make_async_engine(settings.sync_db_url)
+    try:
+        async with async_session_scope(async_session_factory(async_engine)) as session:
+            opened = await run_async(session, open_complaint, viewer(world, "agent.seocho"),
+                                     create(customers["seocho"]), now=NOW)  # fmt: skip
+            shown = await run_async(session, complaint_public, opened.complaint)
+    finally:
+        await async_engine.dispose()
+    assert shown.number == "C-2026-000001"
+    with Session(engine) as session:
+        assert session.get(Complaint, shown.id) is not None
