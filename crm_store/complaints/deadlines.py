@@ -50,6 +50,7 @@ class ComplaintLimits(BaseModel):
     fss: FssLimits = Field(default_factory=FssLimits)
     steps: dict[str, int] = Field(default_factory=dict)
     escalate_again_after_business_days: int = Field(default=1, ge=1)
+    remind_business_days_before: int = Field(default=2, ge=0)
     default_department: str = Field(default="customer_management", max_length=64)
     levels: LevelRules = Field(default_factory=LevelRules)
     handling_levels: dict[str, int] = Field(default_factory=dict)
@@ -132,6 +133,13 @@ def escalate_again_at(now: datetime, *, limits: ComplaintLimits, calendar: Busin
     """When an escalated complaint, still overdue, may move up again: the end of a later business day."""
     calendar = calendar or BusinessCalendar()
     return end_of_day(calendar.add_business_days(kst_date(now), limits.escalate_again_after_business_days))
+
+
+def remind_horizon(now: datetime, *, limits: ComplaintLimits, calendar: BusinessCalendar | None = None) -> datetime:
+    """Limits up to this moment are near enough for a reminder: the end of the business day that lies
+    `remind_business_days_before` business days after today (today's end when 0)."""
+    calendar = calendar or BusinessCalendar()
+    return end_of_day(calendar.add_business_days(kst_date(now), limits.remind_business_days_before))
 
 
 def business_days_left(resolve_by: datetime, *, now: datetime, calendar: BusinessCalendar | None = None) -> int:

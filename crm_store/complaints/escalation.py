@@ -4,6 +4,7 @@ A complaint is overdue when it is open past a limit: its resolve limit, its next
 acknowledgement not given in time. Each pass moves every overdue complaint one level up, unless it moved up less
 than `escalate_again_after_business_days` ago; a complaint at the head office stays listed there. The move is
 conditional on the complaint being where it was found, so a transfer or a step taken at that moment wins.
+Complaints whose next limit is near are listed for reminders (`complaints_due_soon`).
 """
 
 from __future__ import annotations
@@ -11,13 +12,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import or_, update
+from sqlalchemy import not_, or_, update
 from sqlmodel import Session, col, select
 
 from crm_store.calendar import BusinessCalendar
-from crm_store.complaints.deadlines import ComplaintLimits, escalate_again_at, load_limits
+from crm_store.complaints.deadlines import ComplaintLimits, escalate_again_at, load_limits, remind_horizon
 from crm_store.complaints.store import WORKERS, Actor, append_entry, overdue_condition
 from crm_store.complaints.tables import Complaint
+from crm_store.complaints.wire import State
 from crm_store.models import OrgUnit
 
 
@@ -34,6 +36,31 @@ def overdue_complaints(session: Session, *, now: datetime, limit: int = 1000) ->
     """Every open complaint past a limit at `now`, the longest overdue resolve limit first."""
     query = select(Complaint).where(overdue_condition(now)).order_by(col(Complaint.resolve_by), col(Complaint.id))
     return list(session.exec(query.limit(limit)).all())
+
+
+def complaints_due_soon(
+    session: Session,
+    *,
+    now: datetime,
+    limits: ComplaintLimits | None = None,
+    calendar: BusinessCalendar | None = None,
+    limit: int = 1000,
+) -> list[Complaint]:
+    """Open complaints not yet overdue whose next step or resolve limit falls within the reminder horizon
+    (`remind_business_days_before`), the soonest first: whom to remind before they fall due."""
+    limits = limits or load_limits()
+    horizon = remind_horizon(now, limits=limits, calendar=calendar)
+    query = (
+        select(Complaint)
+        .where(
+            col(Complaint.state) != State.CLOSED.value,
+            not_(overdue_condition(now)),
+            or_(col(Complaint.step_due_at) <= horizon, col(Complaint.resolve_by) <= horizon),
+        )
+        .order_by(col(Complaint.step_due_at), col(Complaint.id))
+        .limit(limit)
+    )
+    return list(session.exec(query).all())
 
 
 def escalate_overdue_complaints(

@@ -10,7 +10,7 @@ import pytest
 from sqlmodel import Session, col, select
 
 from crm_store.calendar import KST
-from crm_store.complaints.escalation import escalate_overdue_complaints, overdue_complaints
+from crm_store.complaints.escalation import complaints_due_soon, escalate_overdue_complaints, overdue_complaints
 from crm_store.complaints.store import dossier, open_complaint, take_step
 from crm_store.complaints.tables import Complaint
 from crm_store.db import session_scope
@@ -90,3 +90,27 @@ def test_at_the_head_office_an_overdue_complaint_stays_listed(engine: Any, world
     assert _escalate(engine, after) == []
     with Session(engine) as session:
         assert [c.id for c in overdue_complaints(session, now=after)] == [complaint.id]
+
+
+def test_complaints_near_a_limit_are_listed_for_a_reminder(engine: Any, world: World) -> None:
+    with session_scope(engine) as session:
+        customer = add_customer(session, world, "SEOUL-GANGNAM-SEOCHO")
+        told = {"handler_name": "김상담", "handler_phone": "1588-1234"}
+        complaint = open_complaint(
+            session, viewer(world, "agent.seocho"), create(customer, acknowledgement=told), now=RECEIVED
+        ).complaint
+        for action, form in (
+            ("verification", {"facts": "확인"}),
+            ("registration", {"category": "claims_payment", "severity": "normal"}),
+        ):
+            take_step(session, viewer(world, "operator.seocho"), complaint.id, action, form, now=RECEIVED)  # type: ignore[arg-type]  # fmt: skip
+    # The transfer is due on the 3rd business day after receipt, Monday 28 Sep (추석 24-26 between).
+    with Session(engine) as session:
+        # Tuesday 22nd: two business days ahead are the 23rd and, past 추석 and the weekend, the 28th.
+        assert [c.id for c in complaints_due_soon(session, now=datetime(2026, 9, 22, 9, 0, tzinfo=KST))] == [
+            complaint.id
+        ]
+        # The horizon of Monday 21st ends on Wednesday 23rd: nothing yet.
+        assert complaints_due_soon(session, now=datetime(2026, 9, 21, 11, 0, tzinfo=KST)) == []
+        # Overdue (Tuesday 29th) is escalation's business, not a reminder's.
+        assert complaints_due_soon(session, now=datetime(2026, 9, 29, 9, 0, tzinfo=KST)) == []
