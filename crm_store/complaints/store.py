@@ -21,7 +21,14 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from crm_store.audit import record_change
 from crm_store.calendar import BusinessCalendar, kst_date
 from crm_store.complaints.deadlines import ComplaintLimits, deadlines_for, extended_resolve_by, load_limits, step_due
-from crm_store.complaints.steps import NEXT_STEP, IllegalTransition, check_role, check_transition, parse_form
+from crm_store.complaints.steps import (
+    NEXT_STEP,
+    RECEIVERS,
+    IllegalTransition,
+    check_role,
+    check_transition,
+    parse_form,
+)
 from crm_store.complaints.tables import Complaint, ComplaintCall, ComplaintNumberSequence, ComplaintStep
 from crm_store.complaints.wire import (
     ComplaintCreate,
@@ -198,8 +205,9 @@ def open_complaint(
     limits = limits or load_limits()
     calendar = calendar or BusinessCalendar()
     actor_unit = _actor_unit(session, actor)
-    if isinstance(actor, Viewer):
-        check_role(actor.role, "acknowledgement")
+    if isinstance(actor, Viewer) and actor.role not in RECEIVERS:
+        takers = ", ".join(sorted(r.value for r in RECEIVERS))
+        raise NotAllowed(f"a {actor.role.value} may not open complaints (opened by: {takers})")
     customer = session.get(Customer, data.customer_id)
     if customer is None or not _sees(actor_unit, _unit(session, customer.org_unit_id)):
         raise CustomerNotFound(f"no customer {data.customer_id}")

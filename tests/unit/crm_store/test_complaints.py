@@ -294,7 +294,7 @@ def test_opening_is_refused_for_customers_out_of_sight_unknown_topics_and_future
         _open(engine, world, customers["seocho"], topic="complaint.weather")
     with pytest.raises(InvalidInput):
         _open(engine, world, customers["seocho"], received_at=NOW + timedelta(hours=1))
-    with pytest.raises(NotAllowed):
+    with pytest.raises(NotAllowed, match="may not open complaints"):
         _open(engine, world, customers["seocho"], who="surveyor.seocho")
     with pytest.raises(ValidationError):
         create(customers["seocho"], channel="fax")
