@@ -8,14 +8,17 @@ Candidates come from the request's province unless none of them is within `near_
 
 from __future__ import annotations
 
+import heapq
+import json
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from geographiclib.geodesic import Geodesic
 from sqlalchemy import func
+from sqlalchemy import select as sa_select
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -53,17 +56,53 @@ def in_shift(shift: Any, moment: datetime, calendar: BusinessCalendar) -> bool:
 
 
 @dataclass(frozen=True)
-class _Row:
-    staff: Staff
-    profile: SurveyorProfile
+class _Surveyor:
+    staff_id: int
+    username: str
+    full_name: str
+    province_unit_id: int | None
+    skills: list[str]
+    shift: Any
+    lat: float
+    lon: float
+    position_at: datetime | None
+    load: int
 
 
-def _surveyors_query(request: DispatchRequest, *, own_province: bool | None) -> Any:
+def _live_loads() -> Any:
+    """Open assignments per surveyor (at most one per open request, so a few thousand rows at most)."""
+    return (
+        select(col(DispatchAssignment.surveyor_id).label("staff_id"), func.count().label("load"))
+        .where(col(DispatchAssignment.ended_at).is_(None), col(DispatchAssignment.surveyor_id).is_not(None))
+        .group_by(col(DispatchAssignment.surveyor_id))
+        .subquery()
+    )
+
+
+def surveyors_query(request: DispatchRequest, *, own_province: bool | None) -> Any:
+    """Available, active surveyors with a position and room for one more assignment (their load with them), of
+    the request's province (`own_province` True), of the others (False) or of all (None); plain columns."""
+    loads = _live_loads()
+    load = func.coalesce(loads.c.load, 0)
     query = (
-        select(Staff, SurveyorProfile)
-        .join(SurveyorProfile, col(SurveyorProfile.staff_id) == col(Staff.id))
+        sa_select(
+            col(SurveyorProfile.staff_id),
+            col(Staff.username),
+            col(Staff.full_name),
+            col(SurveyorProfile.province_unit_id),
+            col(SurveyorProfile.skills),
+            col(SurveyorProfile.shift),
+            col(SurveyorProfile.lat),
+            col(SurveyorProfile.lon),
+            col(SurveyorProfile.position_at),
+            load,
+        )
+        .join(Staff, col(Staff.id) == col(SurveyorProfile.staff_id))
+        .outerjoin(loads, loads.c.staff_id == col(SurveyorProfile.staff_id))
         .where(col(SurveyorProfile.status) == "available", col(Staff.active).is_(True))
         .where(col(Staff.role) == Role.SURVEYOR.value)
+        .where(col(SurveyorProfile.lat).is_not(None), col(SurveyorProfile.lon).is_not(None))
+        .where(load < col(SurveyorProfile.capacity))
     )
     if own_province is True:
         query = query.where(col(SurveyorProfile.province_unit_id) == request.province_unit_id)
@@ -75,15 +114,6 @@ def _surveyors_query(request: DispatchRequest, *, own_province: bool | None) -> 
     return query
 
 
-async def _loads(session: AsyncSession, column: Any, ids: Sequence[int]) -> dict[int, int]:
-    if not ids:
-        return {}
-    rows = await session.exec(
-        select(column, func.count()).where(column.in_(ids), col(DispatchAssignment.ended_at).is_(None)).group_by(column)
-    )
-    return {int(key): int(count) for key, count in rows.all()}
-
-
 def _stale_reason(position_at: datetime | None, now: datetime, config: DispatchConfig) -> list[str]:
     if position_at is None:
         return []
@@ -93,35 +123,67 @@ def _stale_reason(position_at: datetime | None, now: datetime, config: DispatchC
     return []
 
 
+class _LocalScale:
+    """A cheap stand-in for the geodesic distance, only to decide in which order to compute the real one: km per
+    degree of latitude and of longitude at the scene, measured with the geodesic library. Within Korea it is off
+    by less than PROXY_ERROR either way, so candidates are taken nearest-first by it and the walk stops once even
+    the most favourable reading of the next one cannot arrive sooner than the last of those kept."""
+
+    def __init__(self, lat: float, lon: float) -> None:
+        self.lat, self.lon = lat, lon
+        self.per_lat = distance_km(lat - 0.05, lon, lat + 0.05, lon) * 10
+        self.per_lon = distance_km(lat, lon - 0.05, lat, lon + 0.05) * 10
+
+    def km(self, lat: float, lon: float) -> float:
+        return math.hypot((lat - self.lat) * self.per_lat, (lon - self.lon) * self.per_lon)
+
+
+# The planar stand-in's worst relative error over South Korea (the longitude scale changes by about 8% between
+# Jeju and the northern border), with room to spare.
+PROXY_ERROR = 0.15
+
+
 def _rank_surveyors(
-    rows: Iterable[_Row],
+    rows: Sequence[_Surveyor],
     request: DispatchRequest,
-    loads: dict[int, int],
     *,
     config: DispatchConfig,
     calendar: BusinessCalendar,
     now: datetime,
 ) -> list[tuple[int, int, float, Candidate]]:
+    """The best `config.suggestions` of the rows (earliest arrival, then lightest load), each with its reasons;
+    geodesic distances are computed nearest-first and only as far as they can still matter."""
     assert request.lat is not None and request.lon is not None
-    ranked = []
-    for row in rows:
-        profile, staff = row.profile, row.staff
-        load = loads.get(profile.staff_id, 0)
-        if request.skill not in profile.skills or load >= profile.capacity:
+    scale = _LocalScale(request.lat, request.lon)
+    shifts: dict[str, bool] = {}
+    ranked: list[tuple[int, int, float, Candidate]] = []
+    worst_kept: list[int] = []  # max-heap (negated) of the kept arrivals
+    for proxy_km, row in sorted(((scale.km(r.lat, r.lon), r) for r in rows), key=lambda item: item[0]):
+        if len(worst_kept) >= config.suggestions:
+            soonest = eta_minutes(proxy_km / (1 + PROXY_ERROR), region=request.region, config=config)
+            if soonest > -worst_kept[0]:
+                break
+        if request.skill not in row.skills:
             continue
-        if profile.lat is None or profile.lon is None or not in_shift(profile.shift, now, calendar):
+        shift_key = json.dumps(row.shift, sort_keys=True)
+        if shift_key not in shifts:
+            shifts[shift_key] = in_shift(row.shift, now, calendar)
+        if not shifts[shift_key]:
             continue
-        km = distance_km(profile.lat, profile.lon, request.lat, request.lon)
+        km = distance_km(row.lat, row.lon, request.lat, request.lon)
         eta = eta_minutes(km, region=request.region, config=config)
         reasons = [f"{km:.1f} km", f"예상 도착 {eta}분", f"{SKILL_LABELS.get(request.skill, request.skill)} 조사 가능"]
-        reasons.append(f"배정 {load}건")
-        if request.province_unit_id is not None and profile.province_unit_id != request.province_unit_id:
+        reasons.append(f"배정 {row.load}건")
+        if request.province_unit_id is not None and row.province_unit_id != request.province_unit_id:
             reasons.append("타 지역 지원")
-        reasons += _stale_reason(profile.position_at, now, config)
+        reasons += _stale_reason(row.position_at, now, config)
         candidate = Candidate(
-            username=staff.username, name=staff.full_name, eta_minutes=eta, distance_km=round(km, 1), reasons=reasons
+            username=row.username, name=row.full_name, eta_minutes=eta, distance_km=round(km, 1), reasons=reasons
         )
-        ranked.append((eta, load, km, candidate))
+        ranked.append((eta, row.load, km, candidate))
+        heapq.heappush(worst_kept, -eta)
+        if len(worst_kept) > config.suggestions:
+            heapq.heappop(worst_kept)
     return ranked
 
 
@@ -154,12 +216,34 @@ async def _ranked_surveyors(
     calendar: BusinessCalendar,
     now: datetime,
 ) -> list[tuple[int, int, float, Candidate]]:
+    result = await session.exec(surveyors_query(request, own_province=own_province))
     rows = [
-        _Row(staff, profile)
-        for staff, profile in (await session.exec(_surveyors_query(request, own_province=own_province))).all()
+        _Surveyor(
+            staff_id=r[0],
+            username=r[1],
+            full_name=r[2],
+            province_unit_id=r[3],
+            skills=list(r[4] or []),
+            shift=r[5],
+            lat=r[6],
+            lon=r[7],
+            position_at=r[8],
+            load=int(r[9]),
+        )  # fmt: skip
+        for r in result.all()
     ]
-    loads = await _loads(session, col(DispatchAssignment.surveyor_id), [r.profile.staff_id for r in rows])
-    return _rank_surveyors(rows, request, loads, config=config, calendar=calendar, now=now)
+    return _rank_surveyors(rows, request, config=config, calendar=calendar, now=now)
+
+
+async def _vendor_loads(session: AsyncSession, ids: Sequence[int]) -> dict[int, int]:
+    """Open jobs per vendor."""
+    if not ids:
+        return {}
+    column = col(DispatchAssignment.vendor_id)
+    rows = await session.exec(
+        select(column, func.count()).where(column.in_(ids), col(DispatchAssignment.ended_at).is_(None)).group_by(column)
+    )
+    return {int(key): int(count) for key, count in rows.all() if key is not None}
 
 
 def service_of(request: DispatchRequest) -> str:
@@ -179,7 +263,7 @@ async def suggest_vendors(
     area = {u for u in (request.province_unit_id, request.org_unit_id) if u is not None}
     offering = [v for v in vendors if service in v.services and v.lat is not None and v.lon is not None]
     local = [v for v in offering if area & set(v.service_unit_ids)]
-    loads = await _loads(session, col(DispatchAssignment.vendor_id), [v.id for v in offering if v.id is not None])
+    loads = await _vendor_loads(session, [v.id for v in offering if v.id is not None])
 
     def rank(chosen: list[Vendor], outside: bool) -> list[tuple[int, int, float, Candidate]]:
         ranked = []

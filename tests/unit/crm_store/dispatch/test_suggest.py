@@ -185,3 +185,65 @@ async def test_vendors_offering_the_service_in_the_area(
     assert [c.name for c in towing] == ["강남견인", "광화문견인"]
     assert towing[0].vendor_id is not None and "견인 가능" in towing[0].reasons
     assert [c.name for c in await _suggest(sessions, battery)] == ["역삼배터리", "광화문견인"]
+
+
+def test_the_nearest_first_walk_finds_the_same_best_as_measuring_everyone(monkeypatch: pytest.MonkeyPatch) -> None:
+    import random
+
+    from crm_store.calendar import BusinessCalendar
+    from crm_store.dispatch import suggest
+
+    rng = random.Random(7)
+    rows = [
+        suggest._Surveyor(
+            staff_id=i,
+            username=f"s{i:04d}",
+            full_name=f"s{i}",
+            province_unit_id=1,
+            skills=["auto"],
+            shift="24h",
+            lat=33.2 + rng.random() * 5.3,
+            lon=126.2 + rng.random() * 3.1,
+            position_at=NOW,
+            load=rng.choice([0, 1]),
+        )  # fmt: skip
+        for i in range(2000)
+    ]
+    # A dense cluster around the Seoul scene: many arrivals of the same minute, where load breaks the tie.
+    rows += [
+        suggest._Surveyor(
+            staff_id=i,
+            username=f"c{i:04d}",
+            full_name=f"c{i}",
+            province_unit_id=1,
+            skills=["auto"],
+            shift="24h",
+            lat=SEOLLEUNG[0] + rng.uniform(-0.03, 0.03),
+            lon=SEOLLEUNG[1] + rng.uniform(-0.03, 0.03),
+            position_at=NOW,
+            load=rng.choice([0, 0, 1]),
+        )  # fmt: skip
+        for i in range(300)
+    ]
+    real = suggest.distance_km
+    measured = [0]
+
+    def counting(*args: float) -> float:
+        measured[0] += 1
+        return real(*args)
+
+    for place, region in ((SEOLLEUNG, "city"), (GAPYEONG_SCENE, "county"), ((33.45, 126.55), "county")):
+        request = DispatchRequest(kind="survey", skill="auto", lat=place[0], lon=place[1], region=region,
+                                  province_unit_id=1)  # fmt: skip
+        measured[0] = 0
+        monkeypatch.setattr(suggest, "distance_km", counting)
+        walked = suggest._rank_surveyors(rows, request, config=CONFIG, calendar=BusinessCalendar(), now=NOW)
+        monkeypatch.setattr(suggest, "distance_km", real)
+        everyone = []
+        for row in rows:
+            km = real(row.lat, row.lon, *place)
+            everyone.append((eta_minutes(km, region=region, config=CONFIG), row.load, km, row.username))
+        best = [username for *_, username in sorted(everyone)[: CONFIG.suggestions]]
+        walked.sort(key=lambda item: (item[0], item[1], item[2], item[3].username or ""))
+        assert [c.username for *_, c in walked[: CONFIG.suggestions]] == best
+        assert measured[0] < 400, "only the candidates that can still matter are measured"
