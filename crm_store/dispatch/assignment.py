@@ -17,7 +17,14 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from crm_store.audit import Actor, record_change
 from crm_store.calendar import BusinessCalendar
 from crm_store.dispatch.config import DispatchConfig
-from crm_store.dispatch.errors import NotAvailable, NotYours, SurveyorNotFound, VendorNotFound, WrongState
+from crm_store.dispatch.errors import (
+    InvalidDispatch,
+    NotAvailable,
+    NotYours,
+    SurveyorNotFound,
+    VendorNotFound,
+    WrongState,
+)
 from crm_store.dispatch.requests import get_request
 from crm_store.dispatch.suggest import in_shift, service_of
 from crm_store.dispatch.tables import DispatchAssignment, DispatchRequest, SurveyorProfile, Vendor
@@ -83,11 +90,19 @@ def _audit(session: AsyncSession, actor: Actor, request: DispatchRequest, action
         actor,
         action=action,
         target=f"dispatch:{request.id}",
-        org_unit_id=request.org_unit_id or 0,
+        org_unit_id=unit_of(request),
         detail=detail,
         now=now,
         customer_id=request.customer_id,
     )
+
+
+def unit_of(request: DispatchRequest) -> int:
+    """The unit a request's audit entries name: every request has one once open (a draft from an unknown caller
+    gets the dispatcher's when confirmed or cancelled)."""
+    if request.org_unit_id is None:
+        raise InvalidDispatch(f"request {request.id} has no org unit")
+    return request.org_unit_id
 
 
 async def _live_assignment(session: AsyncSession, request_id: int) -> DispatchAssignment | None:
@@ -254,11 +269,19 @@ async def advance(
 
 
 async def cancel(
-    session: AsyncSession, actor: Actor, request_id: int, *, reason: str, now: datetime | None = None
+    session: AsyncSession,
+    actor: Actor,
+    request_id: int,
+    *,
+    reason: str,
+    unit_id: int | None = None,
+    now: datetime | None = None,
 ) -> DispatchRequest:
-    """Cancel a request that is not done; its live assignment ends and the surveyor is available again."""
+    """Cancel a request that is not done; its live assignment ends and the surveyor is available again. A draft
+    of an unknown caller, placed nowhere yet, is placed in `unit_id` (the dispatcher's)."""
     now = now or utcnow()
     request = await get_request(session, request_id, lock=True)
+    request.org_unit_id = request.org_unit_id or unit_id
     live = await _live_assignment(session, request_id)
     move(request, "cancelled", now)
     if live is not None:

@@ -13,7 +13,7 @@ from sqlmodel import Session, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from crm_store.audit import record_change
-from crm_store.dispatch.assignment import back_to_board
+from crm_store.dispatch.assignment import back_to_board, unit_of
 from crm_store.dispatch.promises import RUNNING
 from crm_store.dispatch.tables import DispatchAssignment, DispatchRequest
 from crm_store.dispatch.units import path_ids
@@ -40,7 +40,7 @@ def _audit(session: Session, request: DispatchRequest, action: str, detail: dict
         DUTY,
         action=action,
         target=f"dispatch:{request.id}",
-        org_unit_id=request.org_unit_id or 0,
+        org_unit_id=unit_of(request),
         detail=detail,
         now=now,
         customer_id=request.customer_id,

@@ -200,3 +200,30 @@ async def test_a_surveyor_profile_through_put_and_the_board_list(db: Any, world:
     assert [(s.username, s.status, s.skills, s.open_assignments) for s in board] == [
         ("new.surveyor", "off_duty", ["auto", "injury"], 0)
     ]
+
+
+async def test_a_draft_of_an_unknown_caller_is_cancelled_in_the_dispatchers_unit(
+    db: Any, world: World, sessions: Sessions
+) -> None:
+    from crm_store.dispatch.errors import InvalidDispatch
+    from crm_store.dispatch.requests import draft_from_call
+    from crm_store.models import Call
+
+    sid = "CA" + "4" * 32
+    with Session(db, expire_on_commit=False) as session:
+        session.add(Call(call_sid=sid, type="dispatch", topic="dispatch.towing", transcript="견인 부탁드려요"))
+        session.flush()
+        draft = draft_from_call(session, sid, now=NOW)
+        session.commit()
+    assert draft is not None and draft.org_unit_id is None
+    actor = world.viewer("disp.gangnam")
+    async with sessions() as session:
+        with pytest.raises(InvalidDispatch):
+            await cancel(session, actor, int(draft.id or 0), reason="장난 전화", now=NOW)
+        await session.rollback()
+        cancelled = await cancel(session, actor, int(draft.id or 0), reason="장난 전화", unit_id=world.units["GANGNAM"])
+        await session.commit()
+    assert (cancelled.state, cancelled.org_unit_id) == ("cancelled", world.units["GANGNAM"])
+    with Session(db) as session:
+        entry = session.exec(select(AuditEntry).where(col(AuditEntry.action) == "dispatch_cancelled")).one()
+    assert (entry.org_unit_id, entry.detail) == (world.units["GANGNAM"], {"reason": "장난 전화"})
