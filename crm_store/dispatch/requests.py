@@ -234,5 +234,18 @@ def arrival_notice(request: DispatchRequest, *, eta_minutes: int, now: datetime,
     )
 
 
+def assignment_notice(request: DispatchRequest, *, link: str, accept_by: datetime) -> str:
+    """The message the surveyor (or vendor) gets when assigned: what, where, by when to accept, and the link to
+    their page (Korean; sent by the caller, not here)."""
+    label = KIND_LABELS.get(request.kind, "출동")
+    where = request.address or (
+        f"{request.lat:.5f}, {request.lon:.5f}" if request.lat is not None else "위치 확인 필요"
+    )
+    return (
+        f"[핫라인] {label} 배정 (접수번호 {request.id}): {where}. "
+        f"{accept_by.astimezone(KST):%H:%M}까지 수락해 주세요. {link}"
+    )
+
+
 def _iso(moment: datetime | None) -> str | None:
     return moment.isoformat() if moment is not None else None

@@ -16,7 +16,13 @@ from crm_store.dispatch.assignment import accept, advance, assign
 from crm_store.dispatch.duties import escalate_late, return_unaccepted
 from crm_store.dispatch.errors import WrongState
 from crm_store.dispatch.promises import is_late, minutes_text, time_left, urgency
-from crm_store.dispatch.requests import arrival_notice, confirm_draft, draft_from_call, open_dispatch_request
+from crm_store.dispatch.requests import (
+    arrival_notice,
+    assignment_notice,
+    confirm_draft,
+    draft_from_call,
+    open_dispatch_request,
+)
 from crm_store.dispatch.tables import DispatchAssignment, DispatchRequest
 from crm_store.dispatch.wire import Place
 from crm_store.models import AuditEntry, Call, Role, Staff
@@ -193,3 +199,14 @@ def test_the_arrival_notice_in_korean_and_korea_time() -> None:
         "[핫라인] 현장 조사 요청이 접수되어 김조사 담당자가 출발했습니다. "
         "약 9분 후 10:09경 도착 예정입니다. (접수번호 42)"
     )
+
+
+def test_the_assignment_notice_names_the_place_the_deadline_and_the_link() -> None:
+    request = DispatchRequest(id=7, kind="tow", state="assigned", address="서울 강남구 선릉로 428")
+    text = assignment_notice(request, link="https://hotline.example/s/7", accept_by=kst() + timedelta(minutes=5))
+    assert (
+        text
+        == "[핫라인] 견인 배정 (접수번호 7): 서울 강남구 선릉로 428. 10:05까지 수락해 주세요. https://hotline.example/s/7"
+    )
+    unnamed = DispatchRequest(id=8, kind="survey", state="assigned", address="", lat=37.5045, lon=127.049)
+    assert "37.50450, 127.04900" in assignment_notice(unnamed, link="x", accept_by=kst())
