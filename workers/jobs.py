@@ -13,6 +13,7 @@ from crm_store.call_alerts import report_incoming_alerts, report_repeat_complain
 from crm_store.calls import call_by_sid
 from crm_store.complaints.store import open_complaint_from_call
 from crm_store.db import session_scope
+from crm_store.dispatch.requests import draft_from_call
 from crm_store.errors import CallNotFound
 from crm_store.models import Call, OutboxJob, PipelineState, Recording
 from crm_store.outbox import mark_enqueued, promise_job
@@ -223,6 +224,8 @@ def classify_call(call_sid: str) -> dict[str, Any]:
         route_call(session, call_sid, now=utcnow())
         report_repeat_complainant(session, call_sid, rules=ctx.rules, as_of=business_today())
         open_complaint_from_call(session, call_sid, now=utcnow())
+        # A report or dispatch call leaves a draft dispatch request for the dispatcher to confirm (once per call).
+        draft_from_call(session, call_sid, now=utcnow())
     return {"type": result.type, "topic": result.topic}
 
 

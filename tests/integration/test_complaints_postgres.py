@@ -9,6 +9,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from alembic.script import ScriptDirectory
 from sqlalchemy import text
 from sqlalchemy.exc import DatabaseError
 from sqlmodel import Session, col, select
@@ -16,7 +17,7 @@ from sqlmodel import Session, col, select
 from crm_store.complaints.store import Opened, open_complaint
 from crm_store.complaints.tables import Complaint, ComplaintStep
 from crm_store.db import make_engine, session_scope
-from crm_store.migrate import current_revision
+from crm_store.migrate import alembic_config, current_revision
 from crm_store.scope import CommandLine
 from tests.complaint_helpers import RECEIVED, add_customer, create
 from tests.review_helpers import World, build_world
@@ -96,7 +97,9 @@ def test_a_repeat_from_several_doors_at_once_makes_one_complaint(engine: Any) ->
 
 
 def test_the_migration_brings_the_queue_indexes_and_the_append_only_dossier(engine: Any, postgres_url: str) -> None:
-    assert current_revision(postgres_url) == "0010_complaints"
+    revisions = ScriptDirectory.from_config(alembic_config(postgres_url))
+    assert current_revision(postgres_url) == revisions.get_current_head()
+    assert "0010_complaints" in {rev.revision for rev in revisions.walk_revisions()}
     world: World = build_world(engine)
     with session_scope(engine) as session:
         customer = add_customer(session, world, "SEOUL-GANGNAM-SEOCHO")
