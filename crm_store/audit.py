@@ -12,7 +12,7 @@ from typing import Any, Protocol
 from pydantic import Field as PField
 from sqlalchemy import ColumnElement, and_, exists, or_
 from sqlalchemy.orm import aliased
-from sqlmodel import col, select
+from sqlmodel import Session, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from crm_store.errors import CustomerNotFound
@@ -72,7 +72,7 @@ def record_read(
 
 
 def record_change(
-    session: AsyncSession,
+    session: AsyncSession | Session,
     actor: Actor,
     *,
     action: str,

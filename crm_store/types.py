@@ -1,8 +1,9 @@
-"""Column types that behave the same on PostgreSQL and SQLite, and the bases of the wire models: request bodies
-(`Input`) and answers (`Answer`)."""
+"""Column types that behave the same on PostgreSQL and SQLite, text either of them stores, and the bases of the
+wire models: request bodies (`Input`) and answers (`Answer`)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, date, datetime
 from typing import Annotated, Any, Self
 
@@ -11,6 +12,8 @@ from sqlalchemy import JSON, DateTime
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import SQLModel
+
+from crm_store.validation import MAX_ID
 
 
 class UtcDateTime(TypeDecorator[datetime]):
@@ -39,6 +42,27 @@ JsonDocument = JSON().with_variant(JSONB(), "postgresql")
 def utcnow() -> datetime:
     """Now, in UTC, timezone-aware."""
     return datetime.now(UTC)
+
+
+REPLACEMENT = "\ufffd"
+
+
+def storable(value: str) -> str:
+    """The text as PostgreSQL can store it (in a text column and in JSON): NUL, which it refuses, and any lone
+    surrogate become U+FFFD, the replacement character; everything else is kept as it came."""
+    if "\x00" in value:
+        value = value.replace("\x00", REPLACEMENT)
+    if not value.isascii():
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            value = value.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
+    return value
+
+
+def storable_fields(fields: Mapping[str, Any]) -> dict[str, Any]:
+    """Fields (a webhook's, a row's) with their names and text values storable."""
+    return {storable(k): storable(v) if isinstance(v, str) else v for k, v in fields.items()}
 
 
 def iso(value: datetime | date | None) -> str | None:
@@ -94,7 +118,6 @@ class Answer(BaseModel):
 
 
 # A record id in a request body: what the database stores (a 32-bit integer on PostgreSQL), never an overflow.
-MAX_ID = 2**31 - 1
 RecordId = Annotated[StrictInt, Field(gt=0, le=MAX_ID)]
 
 # A moment on the wire: ISO 8601 with its offset, as `iso()` writes it.

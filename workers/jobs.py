@@ -11,7 +11,9 @@ from sqlmodel import Session, col, select
 
 from crm_store.call_alerts import report_incoming_alerts, report_repeat_complainant
 from crm_store.calls import call_by_sid
+from crm_store.complaints.store import open_complaint_from_call
 from crm_store.db import session_scope
+from crm_store.dispatch.requests import draft_from_call
 from crm_store.errors import CallNotFound
 from crm_store.models import Call, OutboxJob, PipelineState, Recording
 from crm_store.outbox import mark_enqueued, promise_job
@@ -216,10 +218,14 @@ def classify_call(call_sid: str) -> dict[str, Any]:
         call.updated_at = utcnow()
         session.add(call)
         session.flush()
-        # Same transaction: a classified record is always in a review queue (once; a rerun changes nothing), and a
-        # repeat complainant's manager hears of it (once per call).
+        # Same transaction: a classified record is always in a review queue (once; a rerun changes nothing), a
+        # repeat complainant's manager hears of it (once per call), and a known customer's complaint call opens a
+        # numbered complaint or links to their open one on the topic (once per call).
         route_call(session, call_sid, now=utcnow())
         report_repeat_complainant(session, call_sid, rules=ctx.rules, as_of=business_today())
+        open_complaint_from_call(session, call_sid, now=utcnow())
+        # A report or dispatch call leaves a draft dispatch request for the dispatcher to confirm (once per call).
+        draft_from_call(session, call_sid, now=utcnow())
     return {"type": result.type, "topic": result.topic}
 
 

@@ -5,6 +5,8 @@ mode) checks at each maintenance pass (HOTLINE_WORKER_MAINTENANCE_INTERVAL, defa
 and enqueues it as an ordinary job whose id names its time slot:
 
 - `escalate-reviews-<slot start, epoch seconds>`: every maintenance interval;
+- `escalate-complaints-<slot start>`: every maintenance interval, overdue complaints move up to the parent unit
+  (crm_store.complaints.escalation);
 - `recover-stuck-calls-<slot start>`: every maintenance interval, calls that stopped moving for HOTLINE_STUCK_AFTER
   seconds have their next step enqueued again (workers.stuck);
 - `recompute-segments-<business day, YYYYMMDD>`: every HOTLINE_SEGMENT_RECOMPUTE_INTERVAL (default one day; slots
@@ -32,6 +34,7 @@ from redis import Redis
 from rq import Queue
 from rq.exceptions import DuplicateJobError, StopRequested
 
+from crm_store.complaints.escalation import escalate_overdue_complaints
 from crm_store.db import session_scope
 from crm_store.routing import escalate_overdue
 from crm_store.types import utcnow
@@ -43,6 +46,7 @@ from workers.settings import Settings
 log = logging.getLogger(__name__)
 
 ESCALATE_REVIEWS = "workers.periodic.escalate_reviews"
+ESCALATE_COMPLAINTS = "workers.periodic.escalate_complaints"
 RECOVER_STUCK_CALLS = "workers.stuck.recover_stuck_calls"
 RECOMPUTE_SEGMENTS = "workers.customer_jobs.recompute_segments"
 SERVICE_DUTIES = "workers.customer_jobs.schedule_service_duties"
@@ -60,6 +64,15 @@ def escalate_reviews(as_of: str) -> list[int]:
         moved = escalate_overdue(session, now=datetime.fromisoformat(as_of))
     if moved:
         log.info("escalated %d review item(s) nobody took in time: %s", len(moved), moved)
+    return moved
+
+
+def escalate_complaints(as_of: str) -> list[int]:
+    """The job: move every complaint overdue at `as_of` (ISO) up to the parent unit; the ids moved."""
+    with session_scope(current().engine) as session:
+        moved = escalate_overdue_complaints(session, now=datetime.fromisoformat(as_of))
+    if moved:
+        log.info("escalated %d overdue complaint(s): %s", len(moved), moved)
     return moved
 
 
@@ -105,6 +118,11 @@ def escalation_duty(every: int) -> Duty:
     return Duty("escalate-reviews", ESCALATE_REVIEWS, max(1, every), job_timeout=300)
 
 
+def complaint_escalation_duty(every: int) -> Duty:
+    """Escalation of overdue complaints, every `every` seconds."""
+    return Duty("escalate-complaints", ESCALATE_COMPLAINTS, max(1, every), job_timeout=300)
+
+
 def stuck_calls_duty(every: int) -> Duty:
     """Recovery of calls that stopped moving, every `every` seconds."""
     return Duty("recover-stuck-calls", RECOVER_STUCK_CALLS, max(1, every), job_timeout=300)
@@ -124,6 +142,7 @@ def duties_of(settings: Settings) -> list[Duty]:
     """The duties a worker of these settings carries (a daily duty with interval 0 is off)."""
     duties = [
         escalation_duty(settings.worker_maintenance_interval),
+        complaint_escalation_duty(settings.worker_maintenance_interval),
         stuck_calls_duty(settings.worker_maintenance_interval),
     ]
     if settings.segment_recompute_interval:

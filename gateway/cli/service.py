@@ -69,11 +69,14 @@ def seed_demo(settings: Settings, *, customers: int) -> None:
     """The demo organisation, staff and customers; prints a summary."""
     from crm_store.db import make_engine
     from crm_store.demo import seed_demo
+    from crm_store.desk.seed import seed_desk
 
     prepare_embedded_database(settings)
     engine = make_engine(settings.sync_db_url)
     try:
         summary = seed_demo(engine, secret_key=settings.secret_key, customers=customers)
+        # The desk's queues and a menu for every hotline number (once; later runs leave them as they are).
+        seed_desk(engine)
     finally:
         engine.dispose()
     print(summary)

@@ -58,3 +58,65 @@ async def test_ids_past_int32_are_refused_before_postgres(
             assert name in (await answer.json())["fields"]
     finally:
         engine.dispose()
+
+
+async def test_ids_and_amounts_past_their_columns_in_a_body_are_refused_naming_the_field(
+    aiohttp_client: Any, postgres_url: str, tmp_path: Any
+) -> None:
+    """A 20-digit id or amount in a JSON body is an invalid input (422 naming the field), never an overflow inside
+    PostgreSQL (a 500)."""
+    settings = Settings.from_env(
+        {"DATABASE_URL": postgres_url, "HOTLINE_SECRET_KEY": SECRET, "HOTLINE_DATA_DIR": str(tmp_path)}
+    )
+    engine = make_engine(postgres_url)
+    huge = 10**19
+    try:
+        org = build_org(engine)
+        client = await aiohttp_client(create_app(settings, embedded_worker=False))
+        admin = org.auth("admin")
+        unit = org.units["SEOUL-GANGNAM"]
+        person = {"kind": "individual", "name": "김민준", "phones": ["010-1234-5678"]}
+        created = await client.post(
+            "/api/v1/customers",
+            json={**person, "registration_number": "880315-1234567", "org_unit_id": unit},
+            headers=admin,
+        )
+        assert created.status == 201, await created.text()
+        customer = (await created.json())["id"]
+        staff = org.staff["agent.hq"]
+        cases = (
+            ("POST", "/api/v1/org-units", {"code": "NEW-1", "name": "신설지점", "parent_id": huge}, "parent_id"),
+            (
+                "POST",
+                "/api/v1/staff",
+                {"username": "new.agent", "full_name": "홍길동", "role": "agent", "org_unit_id": huge, "clearance": 1},
+                "org_unit_id",
+            ),
+            ("PATCH", f"/api/v1/staff/{staff}", {"org_unit_id": huge}, "org_unit_id"),
+            (
+                "POST",
+                "/api/v1/customers",
+                {**person, "phones": ["010-9999-0000"], "registration_number": "900101-2345678", "org_unit_id": huge},
+                "org_unit_id",
+            ),
+            (
+                "POST",
+                f"/api/v1/customers/{customer}/policies",
+                {"line": "auto", "premium": huge, "start_date": "2026-01-01", "end_date": "2026-12-31"},
+                "premium",
+            ),
+            (
+                "POST",
+                f"/api/v1/customers/{customer}/claims",
+                {"policy_id": huge, "occurred_on": "2026-03-01", "paid_amount": 0},
+                "policy_id",
+            ),
+            ("POST", f"/api/v1/customers/{customer}/transfer", {"org_unit_id": huge, "reason": "이관"}, "org_unit_id"),
+            ("POST", "/api/v1/blacklist", {"customer_id": huge, "reason": "보험사기 혐의"}, "customer_id"),
+        )  # fmt: skip
+        for method, path, body, field in cases:
+            answer = await client.request(method, path, json=body, headers=admin)
+            assert answer.status == 422, (method, path, answer.status, await answer.text())
+            assert list((await answer.json())["fields"]) == [field], (method, path, await answer.text())
+    finally:
+        engine.dispose()

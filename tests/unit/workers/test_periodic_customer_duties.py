@@ -41,7 +41,12 @@ def _work(context: Any, duties: PeriodicDuties) -> None:
 def test_settings_name_the_intervals() -> None:
     assert (Settings().segment_recompute_interval, Settings().service_duties_interval) == (86400, 86400)
     custom = Settings.from_env({"HOTLINE_SEGMENT_RECOMPUTE_INTERVAL": "0", "HOTLINE_SERVICE_DUTIES_INTERVAL": "3600"})
-    assert [d.name for d in duties_of(custom)] == ["escalate-reviews", "recover-stuck-calls", "service-duties"]
+    assert [d.name for d in duties_of(custom)] == [
+        "escalate-reviews",
+        "escalate-complaints",
+        "recover-stuck-calls",
+        "service-duties",
+    ]
     with pytest.raises(SettingsError):
         Settings.from_env({"HOTLINE_SEGMENT_RECOMPUTE_INTERVAL": "30"})
 
@@ -51,6 +56,7 @@ def test_each_duty_once_per_slot_however_many_workers_look(context: Any, setting
     workers = [PeriodicDuties.of(context.redis, settings, clock=clock) for _ in range(3)]
     assert workers[0].run_due() == [
         f"escalate-reviews-{SLOT0}",
+        f"escalate-complaints-{SLOT0}",
         f"recover-stuck-calls-{SLOT0}",
         "recompute-segments-20261125",
         "service-duties-20261125",
@@ -63,7 +69,7 @@ def test_each_duty_once_per_slot_however_many_workers_look(context: Any, setting
 
     # Later the same business day (23:59 in Seoul): only escalation has new slots.
     clock.now = datetime(2026, 11, 25, 14, 59, 10, tzinfo=UTC)
-    assert [d.split("-")[0] for d in workers[1].run_due()] == ["escalate", "recover"]
+    assert [d.split("-")[0] for d in workers[1].run_due()] == ["escalate", "escalate", "recover"]
     assert workers[2].run_due() == []
     # A worker started after the first day's jobs have run remembers nothing, Redis does: still nothing to do.
     _work(context, PeriodicDuties.of(context.redis, settings, clock=clock))
@@ -75,6 +81,7 @@ def test_each_duty_once_per_slot_however_many_workers_look(context: Any, setting
     due = [w.run_due() for w in (*workers, late)]
     assert sorted(sum(due, [])) == sorted(
         [f"escalate-reviews-{int(clock.now.timestamp()) // 60 * 60}", "recompute-segments-20261126",
+         f"escalate-complaints-{int(clock.now.timestamp()) // 60 * 60}",
          "service-duties-20261126", f"recover-stuck-calls-{int(clock.now.timestamp()) // 60 * 60}"]
     )  # fmt: skip
     job = queue.fetch_job("service-duties-20261126")
@@ -98,6 +105,7 @@ def test_the_embedded_mode_runs_the_daily_duties(settings: Settings, context: An
     try:
         assert [d.name for d in embedded._worker.duties.duties] == [  # type: ignore[union-attr]
             "escalate-reviews",
+            "escalate-complaints",
             "recover-stuck-calls",
             "recompute-segments",
             "service-duties",

@@ -1,0 +1,43 @@
+"""Complaint tests' world: the review world's organisation and staff, a customer in Seoul's 서초 branch and one in
+Busan's 해운대 branch, and viewers of the staff by username."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlmodel import Session
+
+from crm_store.calendar import KST
+from crm_store.complaints.wire import ComplaintCreate
+from crm_store.models import Customer, Role
+from crm_store.scope import Viewer
+from tests.review_helpers import World
+
+# Monday 21 September 2026, 10:00 in Korea: the week of 추석.
+RECEIVED = datetime(2026, 9, 21, 10, 0, tzinfo=KST)
+
+
+def viewer(world: World, username: str) -> Viewer:
+    staff = world.staff[username]
+    return Viewer(staff["id"], username, Role(staff["role"]), staff["unit"], staff["clearance"])
+
+
+def add_customer(session: Session, world: World, unit: str, name: str = "최민원") -> int:
+    customer = Customer(kind="individual", name=name, org_unit_id=world.units[unit])
+    session.add(customer)
+    session.flush()
+    return int(customer.id)  # type: ignore[arg-type]
+
+
+def create(customer_id: int, **fields: Any) -> ComplaintCreate:
+    body: dict[str, Any] = {
+        "customer_id": customer_id,
+        "channel": "call",
+        "category": "claims_payment",
+        "summary": "보상금 지급이 3주째 지연되고 있습니다.",
+        "topic": "complaint.claim_delay",
+        "received_at": RECEIVED,
+    }
+    body.update(fields)
+    return ComplaintCreate.model_validate(body)
