@@ -16,7 +16,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from crm_store.errors import CustomerNotFound
 from crm_store.models import AuditEntry, Customer, Role
-from crm_store.scope import Viewer, customer_in_scope, unit_in_scope
+from crm_store.org.scope import Viewer, customer_in_scope, unit_in_scope
 from crm_store.types import utcnow
 from crm_store.validation import NotAllowed
 

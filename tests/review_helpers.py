@@ -11,9 +11,8 @@ from typing import Any
 from sqlalchemy.engine import Engine
 from sqlmodel import col, select
 
-from crm_store.auth import hash_password
+from crm_store.customers.identity import token_hash
 from crm_store.db import session_scope
-from crm_store.identity import token_hash
 from crm_store.models import (
     AccountManager,
     ApiToken,
@@ -28,8 +27,9 @@ from crm_store.models import (
     ServiceTask,
     Staff,
 )
-from crm_store.routing import route_call
-from crm_store.staff import issue_token
+from crm_store.org.auth import hash_password
+from crm_store.org.staff import issue_token
+from crm_store.review.routing import route_call
 from crm_store.validation import business_today
 from tests.customer_helpers import UNITS  # the same two-province chain
 

@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
-from crm_store.account_managers import schedule_service_tasks
+from crm_store.customers.rules import load_rules
+from crm_store.customers.stats import rebuild_stats
 from crm_store.db import make_engine
-from crm_store.rules import load_rules
-from crm_store.stats import rebuild_stats
+from crm_store.managers.account_managers import schedule_service_tasks
 from crm_store.validation import business_today
 from gateway.app import create_app
 from tests.customer_helpers import SECRET, build_org

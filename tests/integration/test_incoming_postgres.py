@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 from sqlmodel import Session, func, select
 
+from crm_store.calls.incoming import IncomingCallWriter, incoming_call
 from crm_store.db import async_session_factory, make_async_engine, make_engine, session_scope
-from crm_store.incoming import IncomingCallWriter, incoming_call
 from crm_store.models import (
     BlacklistEntry,
     BlacklistKey,

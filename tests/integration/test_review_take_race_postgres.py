@@ -16,9 +16,9 @@ from sqlmodel import select
 
 from crm_store.db import async_session_factory, make_async_engine, make_engine, session_scope
 from crm_store.models import Call, Customer, ReviewEvent, ReviewItem, Role, Staff
-from crm_store.review import take_item
-from crm_store.routing import route_call
-from crm_store.scope import Viewer
+from crm_store.org.scope import Viewer
+from crm_store.review.queue import take_item
+from crm_store.review.routing import route_call
 from crm_store.validation import Conflict
 from tests.review_helpers import build_world, call_sid
 

@@ -10,7 +10,7 @@ from sqlmodel import select
 
 from crm_store.db import session_scope
 from crm_store.models import Call, Customer, ReviewEvent, ReviewItem
-from crm_store.routing import escalate_overdue, load_routing_rules, route_call
+from crm_store.review.routing import escalate_overdue, load_routing_rules, route_call
 from tests.review_helpers import World, build_world, call_sid
 
 T0 = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)

@@ -9,10 +9,10 @@ from typing import Any
 
 from sqlmodel import select
 
-from crm_store.auth import MAX_FAILURES
 from crm_store.db import session_scope
 from crm_store.models import ApiToken, AuditEntry, LoginLockout, LoginSession, OrgUnit, Staff
-from crm_store.staff import issue_token
+from crm_store.org.auth import MAX_FAILURES
+from crm_store.org.staff import issue_token
 from tests.review_helpers import PASSWORD, World
 
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')

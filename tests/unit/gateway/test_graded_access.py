@@ -13,9 +13,9 @@ from typing import Any
 
 from sqlmodel import col, select
 
-from crm_store.clearance import load_field_grades
 from crm_store.db import session_scope
 from crm_store.models import ApiToken, AuditEntry, Call, ClassificationCorrection, Staff
+from crm_store.org.clearance import load_field_grades
 from tests.processes import HOTLINE, ROOT, hotline_env
 from tests.review_helpers import BLACKLIST_REASON, HEALTH_DETAILS, MANAGERS, World, add_graded_records
 from workers.settings import Settings
@@ -362,7 +362,7 @@ async def test_the_account_manager_history_of_a_customer_is_an_audited_read(
 async def test_a_picture_read_is_audited_with_the_fields_shown_unmasked(
     world_client: tuple[World, Any], engine: Any
 ) -> None:
-    from crm_store.picture import PICTURE_FIELDS
+    from crm_store.customers.picture import PICTURE_FIELDS
 
     world, client = world_client
     inside = world.customers["inside"]

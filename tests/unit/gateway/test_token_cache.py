@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 from sqlalchemy import update
 
+from crm_store.customers.identity import token_hash
 from crm_store.db import session_scope
-from crm_store.identity import token_hash
 from crm_store.models import ApiToken, Staff
 from gateway.app import create_app
 from gateway.keys import TOKEN_CACHE

@@ -13,7 +13,7 @@ from sqlmodel import Session, select
 
 from crm_store.db import session_scope
 from crm_store.models import Call, Customer, ReviewEvent, ReviewItem
-from crm_store.routing import route_call
+from crm_store.review.routing import route_call
 from tests.fake_clock import FakeClock
 from tests.review_helpers import World, build_world, call_sid
 from workers.context import install

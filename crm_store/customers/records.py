@@ -1,0 +1,621 @@
+"""Customers: creation, policies and claims (aggregates and segment kept current), and the 360 picture.
+
+Every read goes through the viewer's scope and appends an audit row in the same transaction; an out-of-scope
+customer is not found. Registration numbers are stored only as a keyed hash (matching) and a mask (display).
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from datetime import date, timedelta
+from typing import Any, Literal
+
+from pydantic import ConfigDict, SecretStr, StrictInt, field_validator, model_validator
+from sqlalchemy import literal, literal_column, union_all
+from sqlalchemy import select as sa_select
+from sqlmodel import Field, SQLModel, col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from crm_store.audit import record_read
+from crm_store.customers.alerts import Alert, evaluate_alerts
+from crm_store.customers.blacklist import blacklist_hits_query, find_hits, normalise_plate
+from crm_store.customers.events import customer_event
+from crm_store.customers.identity import (
+    InvalidRegistrationNumber,
+    registration_digits,
+    registration_hash,
+    registration_mask,
+)
+from crm_store.customers.phones import mask_phone, normalise_phone
+from crm_store.customers.picture import (
+    PICTURE_CALLS,
+    PICTURE_CLAIMS,
+    PICTURE_HISTORY,
+    PICTURE_RECENT_CALLS,
+    REQUEST_TYPES,
+    PictureSource,
+    customer_document,
+    first_year_shown,
+    picture_audit_fields,
+)
+from crm_store.customers.profiles import parse_profile
+from crm_store.customers.rules import Rules
+from crm_store.customers.segment_rules import CustomerFacts
+from crm_store.customers.segments import recompute_customer
+from crm_store.customers.stats import claim_increments, policy_increments
+from crm_store.errors import CustomerNotFound
+from crm_store.managers.account_managers import assign_new_customer
+from crm_store.models import (
+    AccountAssignment,
+    AccountManager,
+    AlertKind,
+    AlertLevel,
+    Call,
+    Claim,
+    Customer,
+    CustomerKind,
+    CustomerPhone,
+    CustomerStats,
+    CustomerYearStats,
+    KeyAccount,
+    OrgUnit,
+    Policy,
+    ReviewItem,
+    ReviewState,
+    Segment,
+    SegmentChange,
+    Staff,
+    Vehicle,
+)
+from crm_store.org.scope import Viewer, customer_in_scope, unit_in_scope
+from crm_store.validation import Conflict, InvalidInput
+
+log = logging.getLogger(__name__)
+
+LINE_CODES = {
+    "auto": "AU",
+    "home": "HM",
+    "fire": "FI",
+    "cargo": "CG",
+    "liability": "LI",
+    "personal_accident": "PA",
+    "travel": "TR",
+    "property": "PR",
+}
+Line = Literal["auto", "home", "fire", "cargo", "liability", "personal_accident", "travel", "property"]
+ClaimStatus = Literal["open", "paid", "closed", "rejected"]
+MAX_AMOUNT = 10**13
+
+
+class _Input(SQLModel):
+    model_config = ConfigDict(extra="forbid")  # type: ignore[assignment]
+
+
+def customer_phones(values: list[str]) -> list[str]:
+    """A customer's numbers in E.164, each once, in the order given; ValueError names the format expected."""
+    normalised = [normalise_phone(v) for v in values]
+    if any(n is None for n in normalised):
+        raise ValueError("not a Korean phone number (010-1234-5678, 02-123-4567, +82 10 ...)")
+    return list(dict.fromkeys(n for n in normalised if n is not None))
+
+
+class CustomerCreate(_Input):
+    """POST /api/v1/customers."""
+
+    kind: CustomerKind
+    name: str = Field(min_length=1, max_length=100)
+    phones: list[str] = Field(min_length=1, max_length=5)
+    registration_number: SecretStr
+    org_unit_id: StrictInt = Field(gt=0)
+    vehicles: list[str] = Field(default_factory=list, max_length=10)
+    key_account: KeyAccount | None = None
+    profile: dict[str, Any] | None = None
+    # The customer's account manager; by default a certified manager of the branch
+    # (crm_store.managers.account_managers).
+    account_manager: str | None = Field(default=None, min_length=1, max_length=64)
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("a name is required")
+        return value.strip()
+
+    @field_validator("phones")
+    @classmethod
+    def _phones(cls, values: list[str]) -> list[str]:
+        return customer_phones(values)
+
+    @field_validator("registration_number")
+    @classmethod
+    def _registration(cls, value: SecretStr) -> SecretStr:
+        try:
+            registration_digits(value.get_secret_value())
+        except InvalidRegistrationNumber as err:
+            raise ValueError(str(err)) from None
+        return value
+
+    @field_validator("vehicles")
+    @classmethod
+    def _plates(cls, values: list[str]) -> list[str]:
+        plates = [normalise_plate(v) for v in values]
+        if any(p is None for p in plates):
+            raise ValueError("not a vehicle plate such as 12가3456")
+        return list(dict.fromkeys(p for p in plates if p is not None))
+
+
+class PolicyCreate(_Input):
+    """POST /api/v1/customers/{id}/policies."""
+
+    line: Line
+    premium: StrictInt = Field(ge=0, le=MAX_AMOUNT)
+    start_date: date
+    end_date: date
+    vehicle_plate: str | None = None
+
+    @field_validator("vehicle_plate")
+    @classmethod
+    def _plate(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        plate = normalise_plate(value)
+        if plate is None:
+            raise ValueError("not a vehicle plate such as 12가3456")
+        return plate
+
+    @model_validator(mode="after")
+    def _period(self) -> PolicyCreate:
+        if self.end_date <= self.start_date:
+            raise ValueError("end_date must be after start_date")
+        if self.end_date > self.start_date + timedelta(days=5 * 366):
+            raise ValueError("a policy runs at most five years")
+        return self
+
+
+class ClaimCreate(_Input):
+    """POST /api/v1/customers/{id}/claims."""
+
+    policy_id: StrictInt = Field(gt=0)
+    occurred_on: date
+    paid_amount: StrictInt = Field(default=0, ge=0, le=MAX_AMOUNT)
+    status: ClaimStatus = "open"
+
+
+class PolicyPublic(SQLModel):
+    id: int
+    policy_number: str
+    line: str
+    premium: int
+    start_date: date
+    end_date: date
+
+
+class ClaimPublic(SQLModel):
+    id: int
+    policy_id: int
+    claim_number: str
+    occurred_on: date
+    paid_amount: int
+    status: str
+    closed_on: date | None = None
+
+
+# -- writing -------------------------------------------------------------------------------------
+
+
+def _dialect(session: AsyncSession) -> str:
+    return session.bind.dialect.name  # type: ignore[union-attr]
+
+
+async def visible_customer(session: AsyncSession, viewer: Viewer, customer_id: int) -> Customer:
+    """The customer if the viewer may see it; CustomerNotFound otherwise."""
+    customer = (
+        await session.exec(select(Customer).where(col(Customer.id) == customer_id, customer_in_scope(viewer)))
+    ).first()
+    if customer is None:
+        raise CustomerNotFound(f"no customer {customer_id}")
+    return customer
+
+
+async def create_customer(
+    session: AsyncSession, viewer: Viewer, data: CustomerCreate, *, secret_key: str, rules: Rules, as_of: date
+) -> int:
+    """A new customer owned by a unit in the viewer's scope; a blacklist match elsewhere is reported at once."""
+    profile = parse_profile(data.kind, data.profile)
+    unit_path = (
+        await session.exec(
+            select(col(OrgUnit.path)).where(col(OrgUnit.id) == data.org_unit_id, unit_in_scope(viewer, col(OrgUnit.id)))
+        )
+    ).first()
+    if unit_path is None:
+        raise InvalidInput({"org_unit_id": "unknown org unit, or outside your scope"})
+    taken = (await session.exec(select(col(CustomerPhone.e164)).where(col(CustomerPhone.e164).in_(data.phones)))).all()
+    if taken:
+        raise Conflict(
+            {"phones": f"already a customer's number: {', '.join(mask_phone(p) or '' for p in taken)}"},
+            "phone number already registered",
+        )
+    raw = data.registration_number.get_secret_value()
+    customer = Customer(
+        kind=data.kind,
+        name=data.name,
+        org_unit_id=data.org_unit_id,
+        registration_hash=registration_hash(raw, key=secret_key),
+        registration_masked=registration_mask(raw),
+        key_account=data.key_account,
+        profile=profile,
+    )
+    session.add(customer)
+    await session.flush()
+    assert customer.id is not None
+    for e164 in data.phones:
+        session.add(
+            CustomerPhone(customer_id=customer.id, e164=e164, label="mobile" if e164.startswith("+8210") else "phone")
+        )
+    for plate in data.vehicles:
+        session.add(Vehicle(customer_id=customer.id, plate=plate))
+    session.add(CustomerStats(customer_id=customer.id))
+    await session.flush()
+    manager = await assign_new_customer(
+        session, viewer, customer.id, unit_path=unit_path, requested=data.account_manager, as_of=as_of
+    )
+    if manager is None:
+        await session.exec(
+            customer_event(
+                customer.id,
+                kind="no_account_manager",
+                level=AlertLevel.WARNING,
+                reason="담당 관리자 미지정: 고객 지점과 상위 시 지점에 인증된 고객관리자가 없음",
+            )
+        )
+    hits = await find_hits(session, customer_id=customer.id)
+    if hits:
+        hit = hits[0]
+        log.warning(
+            "new customer %s matches blacklist entry %s (%s) of %s",
+            customer.id,
+            hit.entry_id,
+            hit.matched_on,
+            hit.org_unit_name,
+        )
+        await session.exec(
+            customer_event(
+                customer.id,
+                kind="blacklist_match",
+                level=AlertLevel.CRITICAL,
+                reason=f"신규 고객이 블랙리스트 #{hit.entry_id} ({hit.org_unit_name})와 일치",
+            )
+        )
+    await recompute_customer(session, customer.id, rules=rules, as_of=as_of, changed_by=viewer.username)
+    return customer.id
+
+
+async def add_policy(
+    session: AsyncSession, viewer: Viewer, customer_id: int, data: PolicyCreate, *, rules: Rules, as_of: date
+) -> tuple[Policy, Segment]:
+    """A policy for a customer in scope; aggregates and segment follow in the same transaction."""
+    customer = await visible_customer(session, viewer, customer_id)
+    number = f"{LINE_CODES[data.line]}-{data.start_date.year}-{secrets.token_hex(5).upper()}"
+    policy = Policy(
+        customer_id=customer_id,
+        policy_number=number,
+        line=data.line,
+        premium=data.premium,
+        start_date=data.start_date,
+        end_date=data.end_date,
+    )
+    session.add(policy)
+    await session.flush()
+    if data.vehicle_plate:
+        known = (
+            await session.exec(
+                select(col(Vehicle.id)).where(
+                    col(Vehicle.customer_id) == customer_id, col(Vehicle.plate) == data.vehicle_plate
+                )
+            )
+        ).first()
+        if known is None:
+            session.add(Vehicle(customer_id=customer_id, plate=data.vehicle_plate, policy_id=policy.id))
+    for statement in policy_increments(
+        _dialect(session), customer_id=customer_id, premium=data.premium, start=data.start_date, end=data.end_date
+    ):
+        await session.exec(statement)
+    segment, _facts = await recompute_customer(
+        session, customer.id or customer_id, rules=rules, as_of=as_of, changed_by=viewer.username
+    )
+    return policy, segment
+
+
+async def add_claim(
+    session: AsyncSession, viewer: Viewer, customer_id: int, data: ClaimCreate, *, rules: Rules, as_of: date
+) -> tuple[Claim, Segment, list[Alert]]:
+    """A claim on one of the customer's policies; aggregates, segment and claim alerts follow at once."""
+    await visible_customer(session, viewer, customer_id)
+    policy = (
+        await session.exec(
+            select(Policy).where(col(Policy.id) == data.policy_id, col(Policy.customer_id) == customer_id)
+        )
+    ).first()
+    if policy is None:
+        raise InvalidInput({"policy_id": "no such policy of this customer"})
+    if not policy.start_date <= data.occurred_on < policy.end_date:
+        raise InvalidInput({"occurred_on": f"outside the policy period {policy.start_date} to {policy.end_date}"})
+    if data.occurred_on > as_of:
+        raise InvalidInput({"occurred_on": "in the future"})
+    number = f"CL-{data.occurred_on.year}-{secrets.token_hex(5).upper()}"
+    claim = Claim(
+        customer_id=customer_id,
+        policy_id=data.policy_id,
+        claim_number=number,
+        occurred_on=data.occurred_on,
+        paid_amount=data.paid_amount,
+        status=data.status,
+    )
+    session.add(claim)
+    await session.flush()
+    for statement in claim_increments(
+        _dialect(session),
+        customer_id=customer_id,
+        occurred_on=data.occurred_on,
+        paid=data.paid_amount,
+        status=data.status,
+    ):
+        await session.exec(statement)
+    segment, facts = await recompute_customer(
+        session, customer_id, rules=rules, as_of=as_of, changed_by=viewer.username
+    )
+    alerts = claim_alerts(facts, segment, rules=rules, as_of=as_of)
+    for alert in alerts:
+        await session.exec(
+            customer_event(
+                customer_id, kind=alert.kind.value, level=alert.level, reason=f"청구 {number}: {alert.reason}"
+            )
+        )
+    return claim, segment, alerts
+
+
+def claim_alerts(facts: CustomerFacts, segment: Segment, *, rules: Rules, as_of: date) -> list[Alert]:
+    """The alerts a claim can raise (frequent claims, high loss ratio), on the customer's facts after it."""
+    return [
+        a
+        for a in evaluate_alerts(
+            facts,
+            segment=segment,
+            hits=(),
+            complaint_dates=(),
+            rules=rules.alerts,
+            window_years=rules.segments.window_years,
+            as_of=as_of,
+        )
+        if a.kind in (AlertKind.FREQUENT_CLAIMS, AlertKind.HIGH_LOSS_RATIO)
+    ]
+
+
+# -- the picture ---------------------------------------------------------------------------------
+
+
+def _picture_head(viewer: Viewer) -> Any:
+    """The customer with its unit, aggregates and current account manager, within the viewer's scope."""
+    return (
+        sa_select(  # type: ignore[call-overload]
+            Customer,
+            OrgUnit.name,
+            CustomerStats,
+            Staff.username,
+            Staff.full_name,
+            Staff.org_unit_id,
+            AccountManager.grade,
+            AccountAssignment.assigned_at,
+            AccountManager.certified_on,
+            AccountManager.valid_until,
+        )
+        .join(OrgUnit, col(OrgUnit.id) == col(Customer.org_unit_id))
+        .outerjoin(CustomerStats, col(CustomerStats.customer_id) == col(Customer.id))
+        .outerjoin(
+            AccountAssignment,
+            (col(AccountAssignment.customer_id) == col(Customer.id)) & col(AccountAssignment.ended_at).is_(None),
+        )
+        .outerjoin(Staff, col(Staff.id) == col(AccountAssignment.account_manager_id))
+        .outerjoin(AccountManager, col(AccountManager.staff_id) == col(Staff.id))
+        .where(customer_in_scope(viewer))
+        .execution_options(populate_existing=True)
+    )
+
+
+def picture_by_id(viewer: Viewer, customer_id: int) -> Any:
+    return _picture_head(viewer).where(col(Customer.id) == customer_id)
+
+
+def picture_by_phone(viewer: Viewer, e164: str) -> Any:
+    return (
+        _picture_head(viewer)
+        .join(CustomerPhone, col(CustomerPhone.customer_id) == col(Customer.id))
+        .where(col(CustomerPhone.e164) == e164)
+    )
+
+
+def contacts_query(customer_id: int) -> Any:
+    """Phones and plates of a customer in one round trip, each in the order they were added."""
+    return union_all(
+        select(literal("phone"), col(CustomerPhone.e164), col(CustomerPhone.label), col(CustomerPhone.id)).where(
+            col(CustomerPhone.customer_id) == customer_id
+        ),
+        select(literal("plate"), col(Vehicle.plate), literal("vehicle"), col(Vehicle.id)).where(
+            col(Vehicle.customer_id) == customer_id
+        ),
+    ).order_by(literal_column("4"))
+
+
+def _iso(value: Any) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+async def picture_source(
+    session: AsyncSession, viewer: Viewer, *, first_year: int, customer_id: int | None = None, phone: str | None = None
+) -> PictureSource:
+    """The rows of one customer in scope (by id or E.164 number), loaded through the ORM (any database)."""
+    query = picture_by_id(viewer, customer_id) if customer_id is not None else picture_by_phone(viewer, phone or "")
+    head = (await session.exec(query)).first()
+    if head is None:
+        raise CustomerNotFound(
+            f"no customer {customer_id}" if customer_id is not None else "no customer with this number"
+        )
+    customer, unit_name, stats, am_username, am_name, am_unit, am_grade, am_since, am_certified, am_valid = head
+    cid: int = customer.id
+    contacts = (await session.exec(contacts_query(cid))).all()
+    policies = (
+        await session.exec(
+            select(Policy)
+            .where(col(Policy.customer_id) == cid)
+            .order_by(col(Policy.start_date).desc(), col(Policy.id).desc())
+        )
+    ).all()
+    claims = (
+        await session.exec(
+            select(Claim)
+            .where(col(Claim.customer_id) == cid)
+            .order_by(col(Claim.occurred_on).desc(), col(Claim.id).desc())
+            .limit(PICTURE_CLAIMS)
+        )
+    ).all()
+    years = (
+        await session.exec(
+            select(CustomerYearStats).where(
+                col(CustomerYearStats.customer_id) == cid,
+                col(CustomerYearStats.year) >= first_year,
+            )
+        )
+    ).all()
+    hits = (await session.exec(blacklist_hits_query(cid, phone))).all()
+    calls = (
+        await session.exec(  # type: ignore[call-overload]
+            sa_select(
+                col(Call.id),
+                col(Call.call_sid),
+                col(Call.type),
+                col(Call.topic),
+                col(Call.status),
+                col(Call.started_at),
+                col(Call.created_at),
+            )
+            .where(col(Call.customer_id) == cid)
+            .order_by(col(Call.id).desc())
+            .limit(PICTURE_CALLS)
+        )
+    ).all()
+    requests = (
+        await session.exec(  # type: ignore[call-overload]
+            sa_select(
+                col(Call.call_sid),
+                col(Call.type),
+                col(Call.topic),
+                col(ReviewItem.state),
+                col(OrgUnit.name),
+                col(Call.created_at),
+            )
+            .select_from(Call)
+            .outerjoin(ReviewItem, col(ReviewItem.call_sid) == col(Call.call_sid))
+            .outerjoin(OrgUnit, col(OrgUnit.id) == col(ReviewItem.org_unit_id))
+            .where(col(Call.id).in_([call_id for call_id, *_ in calls]))
+            .order_by(col(Call.id).desc())
+        )
+    ).all()
+    history = (
+        await session.exec(
+            select(SegmentChange)
+            .where(col(SegmentChange.customer_id) == cid)
+            .order_by(col(SegmentChange.id).desc())
+            .limit(PICTURE_HISTORY)
+        )
+    ).all()
+    return {
+        "id": cid,
+        "name": customer.name,
+        "kind": customer.kind,
+        "org_unit_id": customer.org_unit_id,
+        "org_unit_name": unit_name,
+        "registration_number": customer.registration_masked,
+        "profile": customer.profile or {},
+        "segment": customer.segment,
+        "segment_reason": customer.segment_reason,
+        "segment_changed_at": _iso(customer.segment_changed_at),
+        "key_account": customer.key_account,
+        "premium_total": stats.premium_total if stats else 0,
+        "paid_total": stats.paid_total if stats else 0,
+        "claim_count": stats.claim_count if stats else 0,
+        "open_claims": stats.open_claims if stats else 0,
+        "account_manager": {
+            "username": am_username,
+            "full_name": am_name,
+            "grade": am_grade,
+            "org_unit_id": am_unit,
+            "since": _iso(am_since),
+            "certified_on": _iso(am_certified),
+            "valid_until": _iso(am_valid),
+        }
+        if am_username
+        else None,
+        "phones": [{"number": v, "label": label} for kind, v, label, _ in contacts if kind == "phone"],
+        "vehicles": [v for kind, v, _, _ in contacts if kind == "plate"],
+        "policies": [PolicyPublic.model_validate(p).model_dump(mode="json") for p in policies],
+        "claims": [ClaimPublic.model_validate(c).model_dump(mode="json") for c in claims],
+        "years": [[y.year, y.premium, y.paid, y.claims] for y in years],
+        "hits": [list(h) for h in hits],
+        "calls": [[call_type, created.date().isoformat()] for _, _, call_type, _, _, _, created in calls],
+        "recent_calls": [
+            {"call_sid": sid, "type": call_type, "topic": topic, "status": status, "started_at": _iso(started)}
+            for _, sid, call_type, topic, status, started, _ in calls[:PICTURE_RECENT_CALLS]
+        ],
+        "open_requests": [
+            {
+                "call_sid": sid,
+                "type": call_type,
+                "topic": topic,
+                "state": state or "processing",
+                "queue": queue,
+                "since": _iso(created),
+            }
+            for sid, call_type, topic, state, queue, created in requests
+            if call_type in REQUEST_TYPES and state != ReviewState.CLOSED
+        ],
+        "segment_history": [
+            {
+                "from": h.old_segment,
+                "to": h.new_segment,
+                "reason": h.reason,
+                "at": h.changed_at.isoformat(),
+                "by": h.changed_by,
+            }
+            for h in history
+        ],
+    }
+
+
+async def customer_picture(
+    session: AsyncSession,
+    viewer: Viewer,
+    *,
+    rules: Rules,
+    as_of: date,
+    customer_id: int | None = None,
+    phone: str | None = None,
+    call_sid: str | None = None,
+) -> dict[str, Any]:
+    """The whole picture of one customer in scope (by id or E.164 number), audited as a read in the session.
+
+    The ORM reader: it sees the session's own writes (a customer just created) and runs on SQLite too. The
+    screen-pop on PostgreSQL takes `crm_store.customers.screen_pop` (one statement), which answers the same."""
+    source = await picture_source(
+        session, viewer, first_year=first_year_shown(rules, as_of), customer_id=customer_id, phone=phone
+    )
+    picture = customer_document(source, viewer, rules=rules, as_of=as_of)
+    record_read(
+        session,
+        viewer,
+        customer_id=source["id"],
+        fields=picture_audit_fields(viewer.clearance),
+        call_sid=call_sid,
+        purpose="lookup" if phone is not None else "detail",
+    )
+    return picture
