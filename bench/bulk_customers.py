@@ -32,9 +32,9 @@ from sqlalchemy.engine import make_url
 
 from crm_store.customers.identity import registration_hash, registration_mask
 from crm_store.customers.phones import normalise_phone
+from crm_store.customers.tables import CustomerKind, Segment
 from crm_store.db import make_engine
 from crm_store.migrate import upgrade
-from crm_store.models import CustomerKind, Segment
 from demo_seed.seed import (
     BLACKLIST_REASONS,
     LINE_CODES,

@@ -28,8 +28,8 @@ sys.path.insert(0, str(ROOT))
 from sqlmodel import Session, func, select  # noqa: E402
 
 from crm_store.calls.outbox import promise_job  # noqa: E402
+from crm_store.calls.tables import Call, Recording  # noqa: E402
 from crm_store.db import make_engine, session_scope  # noqa: E402
-from crm_store.models import Call, Recording  # noqa: E402
 from telephony.asr import load_engine  # noqa: E402
 from telephony.audio import decode_audio, mulaw_decode, to_telephone_band, wav_bytes  # noqa: E402
 from workers.queueing import TRANSCRIBE, connect_redis, relay_outbox  # noqa: E402

@@ -27,8 +27,8 @@ sys.path.insert(0, str(ROOT))
 from sqlmodel import Session, func, select  # noqa: E402
 
 from crm_store.calls.outbox import promise_job  # noqa: E402
+from crm_store.calls.tables import Call, Recording  # noqa: E402
 from crm_store.db import make_engine, session_scope  # noqa: E402
-from crm_store.models import Call, Recording  # noqa: E402
 from workers.queueing import TRANSCRIBE, connect_redis, relay_outbox  # noqa: E402
 from workers.settings import Settings  # noqa: E402
 

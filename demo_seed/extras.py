@@ -14,30 +14,23 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.engine import Engine
 from sqlmodel import col
 
+from crm_store.calls.tables import Call, CallType
 from crm_store.customers.blacklist import backfill_keys
 from crm_store.customers.rules import Rules, load_rules
 from crm_store.customers.segments import recompute_all_segments
 from crm_store.customers.stats import rebuild_stats
-from crm_store.managers.account_managers import approving_level, schedule_service_tasks
-from crm_store.models import (
-    AccountAssignment,
-    AccountManager,
+from crm_store.customers.tables import (
     BlacklistEntry,
     BlacklistKey,
-    Call,
-    CallType,
     Customer,
     CustomerKind,
     CustomerPhone,
     KeyAccount,
-    ManagerCertification,
-    ManagerGrade,
-    OrgLevel,
-    OrgUnit,
-    Role,
-    Staff,
     Vehicle,
 )
+from crm_store.managers.account_managers import approving_level, schedule_service_tasks
+from crm_store.managers.tables import AccountAssignment, AccountManager, ManagerCertification, ManagerGrade
+from crm_store.org.tables import OrgLevel, OrgUnit, Role, Staff
 from demo_seed.profiles import seed_profiles
 from demo_seed.seed import DEMO_BLACKLISTED_CALLER, DEMO_CALLER
 

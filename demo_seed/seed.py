@@ -18,19 +18,8 @@ from sqlmodel import col
 from crm_store.customers.identity import registration_hash, registration_mask
 from crm_store.customers.phones import normalise_phone
 from crm_store.customers.records import LINE_CODES
-from crm_store.models import (
-    BlacklistEntry,
-    Claim,
-    Customer,
-    CustomerKind,
-    CustomerPhone,
-    OrgLevel,
-    OrgUnit,
-    Policy,
-    Role,
-    Segment,
-    Staff,
-)
+from crm_store.customers.tables import BlacklistEntry, Claim, Customer, CustomerKind, CustomerPhone, Policy, Segment
+from crm_store.org.tables import OrgLevel, OrgUnit, Role, Staff
 
 DEMO_CALLER = "+821012345678"
 # Every demo staff member signs in to the console with this password (hashed once per seeding run).

@@ -19,7 +19,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from crm_store.calls.incoming import IncomingCallWriter
 from crm_store.customers.rules import Rules
 from crm_store.customers.screen_pop import PictureReader
-from crm_store.models import Staff
+from crm_store.org.tables import Staff
 from gateway.metrics import Metrics
 from gateway.token_cache import TokenCache
 from telephony.signature import TwilioSignature

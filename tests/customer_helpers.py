@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 from sqlalchemy.engine import Engine
 
 from crm_store.db import session_scope
-from crm_store.models import OrgUnit, Staff
 from crm_store.org.staff import issue_token
+from crm_store.org.tables import OrgUnit, Staff
 
 SECRET = "customer-test-secret-key-0123456789"
 # code, name, level, parent code

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from sqlmodel import Session, select
 
+from crm_store.customers.tables import Customer, CustomerPhone
 from crm_store.db import make_engine, session_scope
-from crm_store.models import Customer, CustomerPhone, OrgUnit
+from crm_store.org.tables import OrgUnit
 
 
 def head_office(session: Session) -> OrgUnit:
@@ -39,7 +40,7 @@ def add_customer(
 
 def add_admin(database_url: str) -> None:
     """The head-office administrator `admin`, whose token the simulator uses."""
-    from crm_store.models import Staff
+    from crm_store.org.tables import Staff
 
     engine = make_engine(database_url)
     try:

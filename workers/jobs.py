@@ -12,9 +12,9 @@ from sqlmodel import Session, col, select
 from crm_store.calls.alerts import report_incoming_alerts, report_repeat_complainant
 from crm_store.calls.outbox import mark_enqueued, promise_job
 from crm_store.calls.store import call_by_sid
+from crm_store.calls.tables import Call, OutboxJob, PipelineState, Recording
 from crm_store.db import session_scope
 from crm_store.errors import CallNotFound
-from crm_store.models import Call, OutboxJob, PipelineState, Recording
 from crm_store.review.routing import route_call
 from crm_store.types import utcnow
 from crm_store.upsert import insert_ignoring_conflict

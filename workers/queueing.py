@@ -14,8 +14,8 @@ from rq.job import Job, JobStatus
 from sqlalchemy.engine import Engine
 
 from crm_store.calls.outbox import mark_enqueued, pending_jobs
+from crm_store.calls.tables import OutboxJob
 from crm_store.db import session_scope
-from crm_store.models import OutboxJob
 from workers.settings import Settings
 
 log = logging.getLogger(__name__)

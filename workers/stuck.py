@@ -26,8 +26,8 @@ from sqlalchemy.engine import Engine
 from sqlmodel import col, select
 
 from crm_store.calls.outbox import promise_job
+from crm_store.calls.tables import Call, OutboxJob, PipelineState
 from crm_store.db import session_scope
-from crm_store.models import Call, OutboxJob, PipelineState
 from workers.context import current
 from workers.queueing import CLASSIFY, FETCH_RECORDING, TRANSCRIBE, Step, enqueue_again, in_flight, rq_job
 from workers.settings import Settings

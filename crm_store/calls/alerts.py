@@ -26,14 +26,15 @@ from datetime import UTC, date, datetime, time, timedelta
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
+from crm_store.calls.tables import Call, CallType
 from crm_store.customers.alerts import MATCHED_ON
 from crm_store.customers.blacklist import blacklist_hits_query, hits_from_rows
 from crm_store.customers.events import customer_event
 from crm_store.customers.phones import mask_phone, normalise_phone
 from crm_store.customers.rules import Rules
 from crm_store.customers.segment_rules import months_before
+from crm_store.customers.tables import AlertKind, AlertLevel, Customer, CustomerEvent, Segment
 from crm_store.errors import CallNotFound
-from crm_store.models import AlertKind, AlertLevel, Call, CallType, Customer, CustomerEvent, Segment
 
 
 @dataclass(frozen=True)

@@ -17,9 +17,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from crm_store.calls.store import Caller, register_incoming_call
+from crm_store.calls.tables import OutboxJob
 from crm_store.coalesce import Coalescer
 from crm_store.db import async_session_scope
-from crm_store.models import OutboxJob
 from crm_store.types import utcnow
 
 log = logging.getLogger(__name__)

@@ -8,7 +8,7 @@ from sqlalchemy import update
 from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
-from crm_store.models import OutboxJob
+from crm_store.calls.tables import OutboxJob
 from crm_store.types import utcnow
 from crm_store.upsert import insert_ignoring_conflict
 

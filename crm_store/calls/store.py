@@ -11,8 +11,9 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import Select, SelectOfScalar
 
+from crm_store.calls.tables import Call, CallEvent, OutboxJob, PipelineState
+from crm_store.customers.tables import Customer, CustomerPhone
 from crm_store.errors import CallNotFound
-from crm_store.models import Call, CallEvent, Customer, CustomerPhone, OutboxJob, PipelineState
 from crm_store.types import utcnow
 from crm_store.upsert import insert_ignoring_conflict
 

@@ -12,7 +12,7 @@ from datetime import date
 
 from crm_store.customers.rules import AlertRules
 from crm_store.customers.segment_rules import CustomerFacts, count_within, loss_ratio_text
-from crm_store.models import AlertKind, AlertLevel, Segment
+from crm_store.customers.tables import AlertKind, AlertLevel, Segment
 
 MATCHED_ON = {"registration": "주민/사업자등록번호", "phone": "전화번호", "plate": "차량번호", "customer": "고객 본인"}
 

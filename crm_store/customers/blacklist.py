@@ -23,15 +23,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from crm_store.customers.alerts import BlacklistHit
 from crm_store.customers.phones import normalise_phone
-from crm_store.models import (
-    BlacklistEntry,
-    BlacklistKey,
-    Customer,
-    CustomerPhone,
-    OrgUnit,
-    Role,
-    Vehicle,
-)
+from crm_store.customers.tables import BlacklistEntry, BlacklistKey, Customer, CustomerPhone, Vehicle
+from crm_store.org.tables import OrgUnit, Role
 
 # Korean plates: optional region (서울), 2 or 3 digits, one Hangul syllable, 4 digits: 12가3456, 서울12가3456.
 _PLATE = re.compile(r"(?:[가-힣]{2})?\d{2,3}[가-힣]\d{4}")

@@ -20,7 +20,7 @@ from sqlalchemy.orm import aliased
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from crm_store.audit import record_change, record_read
+from crm_store.audit import AuditEntry, record_change, record_read
 from crm_store.customers.blacklist import (
     APPROVERS,
     BlacklistCreate,
@@ -31,10 +31,11 @@ from crm_store.customers.blacklist import (
 from crm_store.customers.events import customer_event
 from crm_store.customers.rules import Rules
 from crm_store.customers.segments import recompute_customer
+from crm_store.customers.tables import AlertLevel, BlacklistEntry, BlacklistKey, Customer
 from crm_store.errors import CustomerNotFound, NotFound
-from crm_store.models import AlertLevel, AuditEntry, BlacklistEntry, BlacklistKey, Customer, OrgUnit, Staff
 from crm_store.org.clearance import mask_fields
 from crm_store.org.scope import SUPERVISORS, Viewer, customer_in_scope
+from crm_store.org.tables import OrgUnit, Staff
 from crm_store.types import utcnow
 from crm_store.validation import Conflict, NotAllowed
 

@@ -16,9 +16,11 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from crm_store.audit import record_read
-from crm_store.models import AccountAssignment, AlertLevel, Customer, CustomerEvent, Staff
+from crm_store.customers.tables import AlertLevel, Customer, CustomerEvent
+from crm_store.managers.tables import AccountAssignment
 from crm_store.org.clearance import mask_fields
 from crm_store.org.scope import SUPERVISORS, Viewer, customer_in_scope
+from crm_store.org.tables import Staff
 from crm_store.types import utcnow
 from crm_store.validation import NotAllowed
 

@@ -15,11 +15,12 @@ from datetime import date, timedelta
 from functools import cache
 from typing import Any, TypedDict
 
+from crm_store.calls.tables import CallType
 from crm_store.customers.alerts import alerts_for
 from crm_store.customers.blacklist import hits_from_rows
 from crm_store.customers.rules import Rules
 from crm_store.customers.segment_rules import months_before
-from crm_store.models import CallType, CustomerKind, Segment
+from crm_store.customers.tables import CustomerKind, Segment
 from crm_store.org.clearance import mask_fields, shown_fields
 from crm_store.org.scope import Viewer
 

@@ -29,7 +29,7 @@ from pydantic import (
 from pydantic import ValidationError as PydanticValidationError
 
 from crm_store.customers.phones import normalise_phone
-from crm_store.models import CustomerKind
+from crm_store.customers.tables import CustomerKind
 from crm_store.validation import InvalidInput, business_today
 
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s.]+")

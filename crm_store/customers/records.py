@@ -18,6 +18,7 @@ from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from crm_store.audit import record_read
+from crm_store.calls.tables import Call
 from crm_store.customers.alerts import Alert, evaluate_alerts
 from crm_store.customers.blacklist import blacklist_hits_query, find_hits, normalise_plate
 from crm_store.customers.events import customer_event
@@ -44,14 +45,9 @@ from crm_store.customers.rules import Rules
 from crm_store.customers.segment_rules import CustomerFacts
 from crm_store.customers.segments import recompute_customer
 from crm_store.customers.stats import claim_increments, policy_increments
-from crm_store.errors import CustomerNotFound
-from crm_store.managers.account_managers import assign_new_customer
-from crm_store.models import (
-    AccountAssignment,
-    AccountManager,
+from crm_store.customers.tables import (
     AlertKind,
     AlertLevel,
-    Call,
     Claim,
     Customer,
     CustomerKind,
@@ -59,16 +55,17 @@ from crm_store.models import (
     CustomerStats,
     CustomerYearStats,
     KeyAccount,
-    OrgUnit,
     Policy,
-    ReviewItem,
-    ReviewState,
     Segment,
     SegmentChange,
-    Staff,
     Vehicle,
 )
+from crm_store.errors import CustomerNotFound
+from crm_store.managers.account_managers import assign_new_customer
+from crm_store.managers.tables import AccountAssignment, AccountManager
 from crm_store.org.scope import Viewer, customer_in_scope, unit_in_scope
+from crm_store.org.tables import OrgUnit, Staff
+from crm_store.review.tables import ReviewItem, ReviewState
 from crm_store.validation import Conflict, InvalidInput
 
 log = logging.getLogger(__name__)

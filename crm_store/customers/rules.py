@@ -11,7 +11,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from crm_store.models import AlertLevel, CustomerKind, KeyAccount, Segment
+from crm_store.customers.tables import AlertLevel, CustomerKind, KeyAccount, Segment
 
 DEFAULT_RULES = Path(__file__).with_name("rules.json")
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from crm_store.customers.rules import SegmentRules
-from crm_store.models import CustomerKind, KeyAccount, Segment
+from crm_store.customers.tables import CustomerKind, KeyAccount, Segment
 
 
 @dataclass(frozen=True)

@@ -24,8 +24,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from crm_store.customers.blacklist import matched_customers_query
 from crm_store.customers.rules import Rules
 from crm_store.customers.segment_rules import CustomerFacts, YearFigures, decide_segment, months_before
-from crm_store.models import (
-    AccountAssignment,
+from crm_store.customers.tables import (
     AlertLevel,
     Claim,
     Customer,
@@ -39,6 +38,7 @@ from crm_store.models import (
     Segment,
     SegmentChange,
 )
+from crm_store.managers.tables import AccountAssignment
 from crm_store.types import utcnow
 
 log = logging.getLogger(__name__)

@@ -18,7 +18,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.sql.dml import Insert
 from sqlmodel import col
 
-from crm_store.models import Claim, Customer, CustomerStats, CustomerYearStats, Policy
+from crm_store.customers.tables import Claim, Customer, CustomerStats, CustomerYearStats, Policy
 from crm_store.types import utcnow
 
 OPEN_CLAIM = "open"

@@ -27,8 +27,8 @@ from crm_store.customers.records import MAX_AMOUNT, ClaimStatus, claim_alerts, c
 from crm_store.customers.rules import Rules
 from crm_store.customers.segments import recompute_customer
 from crm_store.customers.stats import OPEN_CLAIM, claim_adjustments
+from crm_store.customers.tables import AlertLevel, Claim, Customer, CustomerKind, CustomerPhone, KeyAccount, Segment
 from crm_store.errors import ClaimNotFound
-from crm_store.models import AlertLevel, Claim, Customer, CustomerKind, CustomerPhone, KeyAccount, Segment
 from crm_store.org.scope import Viewer, customer_in_scope
 from crm_store.validation import Conflict, InvalidInput
 

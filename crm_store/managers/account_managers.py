@@ -24,24 +24,11 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from crm_store.audit import record_read
 from crm_store.customers.events import events_shown
 from crm_store.customers.rules import Rules
+from crm_store.customers.tables import Customer, CustomerEvent, CustomerKind, Policy, Segment
 from crm_store.errors import CustomerNotFound, NotFound
-from crm_store.models import (
-    AccountAssignment,
-    AccountManager,
-    Customer,
-    CustomerEvent,
-    CustomerKind,
-    ManagerCertification,
-    ManagerGrade,
-    OrgLevel,
-    OrgUnit,
-    Policy,
-    Role,
-    Segment,
-    ServiceTask,
-    Staff,
-)
+from crm_store.managers.tables import AccountAssignment, AccountManager, ManagerCertification, ManagerGrade, ServiceTask
 from crm_store.org.scope import SUPERVISORS, Viewer, customer_in_scope, unit_in_scope
+from crm_store.org.tables import OrgLevel, OrgUnit, Role, Staff
 from crm_store.types import utcnow
 from crm_store.upsert import insert_ignoring_conflict
 from crm_store.validation import Conflict, InvalidInput, NotAllowed, business_today

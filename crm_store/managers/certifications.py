@@ -15,8 +15,9 @@ from sqlalchemy import func
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from crm_store.models import AccountAssignment, AccountManager, OrgUnit, Role, Staff
+from crm_store.managers.tables import AccountAssignment, AccountManager
 from crm_store.org.scope import Viewer, unit_in_scope
+from crm_store.org.tables import OrgUnit, Role, Staff
 
 DUE_DAYS = 30
 

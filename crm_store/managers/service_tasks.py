@@ -21,10 +21,12 @@ from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from crm_store.audit import record_customer_change, record_read
+from crm_store.customers.tables import Customer, Policy
 from crm_store.errors import ServiceTaskNotFound
 from crm_store.managers.account_managers import visible_manager
-from crm_store.models import Customer, Policy, Role, ServiceTask, Staff
+from crm_store.managers.tables import ServiceTask
 from crm_store.org.scope import SUPERVISORS, Viewer, customer_in_scope
+from crm_store.org.tables import Role, Staff
 from crm_store.validation import InvalidInput, NotAllowed
 
 # Who may see another manager's duties (within their part of the organisation).

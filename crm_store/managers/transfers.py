@@ -24,9 +24,11 @@ from crm_store.customers.events import customer_event
 from crm_store.customers.records import visible_customer
 from crm_store.customers.rules import Rules
 from crm_store.customers.segments import recompute_customer
+from crm_store.customers.tables import AlertLevel
 from crm_store.managers.account_managers import GRASS_ROOTS, assign_new_customer
-from crm_store.models import AccountAssignment, AlertLevel, OrgLevel, OrgUnit, Role, ServiceTask, Staff
+from crm_store.managers.tables import AccountAssignment, ServiceTask
 from crm_store.org.scope import Viewer, unit_in_scope
+from crm_store.org.tables import OrgLevel, OrgUnit, Role, Staff
 from crm_store.types import utcnow
 from crm_store.validation import InvalidInput, NotAllowed
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from alembic import context
 from sqlmodel import SQLModel
 
-from crm_store import models  # noqa: F401  (registers the tables on SQLModel.metadata)
+import crm_store.schema  # noqa: F401  (registers every table on SQLModel.metadata)
 from crm_store.db import make_engine
 
 config = context.config

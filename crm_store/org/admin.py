@@ -22,23 +22,9 @@ from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from crm_store.audit import record_change
+from crm_store.customers.tables import Customer
 from crm_store.errors import NotFound
-from crm_store.models import (
-    AccountAssignment,
-    ApiToken,
-    Customer,
-    LoginLockout,
-    LoginSession,
-    OrgLevel,
-    OrgUnit,
-    OrgUnitPublic,
-    ReviewEvent,
-    ReviewItem,
-    ReviewState,
-    Role,
-    Staff,
-    StaffPublic,
-)
+from crm_store.managers.tables import AccountAssignment
 from crm_store.org.auth import MIN_PASSWORD_LENGTH
 from crm_store.org.scope import CommandLine as CommandLine  # re-exported: gateway.admin_cli takes it from here
 from crm_store.org.staff import (
@@ -49,6 +35,18 @@ from crm_store.org.staff import (
     authority_of,
     check_authority,
 )
+from crm_store.org.tables import (
+    ApiToken,
+    LoginLockout,
+    LoginSession,
+    OrgLevel,
+    OrgUnit,
+    OrgUnitPublic,
+    Role,
+    Staff,
+    StaffPublic,
+)
+from crm_store.review.tables import ReviewEvent, ReviewItem, ReviewState
 from crm_store.validation import Conflict, InvalidInput, NotAllowed
 
 USERNAME = re.compile(r"[a-z0-9][a-z0-9._-]{1,63}")

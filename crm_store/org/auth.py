@@ -21,9 +21,9 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from crm_store.audit import record_change
 from crm_store.errors import NotFound, StoreError
-from crm_store.models import ApiToken, LoginLockout, Role, Staff
 from crm_store.org.scope import CommandLine, Viewer, unit_in_scope
 from crm_store.org.staff import administered_staff
+from crm_store.org.tables import ApiToken, LoginLockout, Role, Staff
 from crm_store.upsert import insert_ignoring_conflict
 
 MAX_FAILURES = 5

@@ -7,8 +7,8 @@ from typing import Any
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from crm_store.models import OrgUnit, OrgUnitPublic, Staff, StaffPublic
 from crm_store.org.scope import Viewer, unit_in_scope
+from crm_store.org.tables import OrgUnit, OrgUnitPublic, Staff, StaffPublic
 
 
 def org_units_query() -> Any:

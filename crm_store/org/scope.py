@@ -13,7 +13,8 @@ from sqlalchemy import ColumnElement, exists
 from sqlalchemy.orm import aliased
 from sqlmodel import col
 
-from crm_store.models import Customer, OrgUnit, Role, Staff
+from crm_store.customers.tables import Customer
+from crm_store.org.tables import OrgUnit, Role, Staff
 
 _UNIT = aliased(OrgUnit, name="scope_unit")
 _VIEWER_UNIT = aliased(OrgUnit, name="viewer_unit")

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from sqlmodel import col, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from crm_store.models import LoginSession, Staff
+from crm_store.org.tables import LoginSession, Staff
 
 SESSION_LIFETIME = timedelta(hours=12)
 IDLE_TIMEOUT = timedelta(hours=2)

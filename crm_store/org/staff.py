@@ -19,8 +19,8 @@ from sqlmodel.sql.expression import SelectOfScalar
 
 from crm_store.customers.identity import new_api_token, token_hash
 from crm_store.errors import InvalidToken, NotFound
-from crm_store.models import ApiToken, OrgUnit, Role, Staff
 from crm_store.org.scope import CommandLine, Viewer
+from crm_store.org.tables import ApiToken, OrgUnit, Role, Staff
 from crm_store.validation import NotAllowed
 
 MAX_CLEARANCE = 5

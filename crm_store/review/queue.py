@@ -18,25 +18,16 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from crm_store.audit import record_read
+from crm_store.calls.tables import Call, CallType
 from crm_store.customers.blacklist import normalise_plate
 from crm_store.customers.phones import normalise_phone
+from crm_store.customers.tables import Customer, CustomerPhone, Vehicle
 from crm_store.errors import CallNotFound, NotFound
-from crm_store.models import (
-    Call,
-    CallType,
-    ClassificationCorrection,
-    Customer,
-    CustomerPhone,
-    OrgUnit,
-    ReviewEvent,
-    ReviewItem,
-    ReviewState,
-    Role,
-    Vehicle,
-)
 from crm_store.org.clearance import load_field_grades, mask_fields, masked_items
 from crm_store.org.scope import Viewer, customer_in_scope, unit_in_scope
+from crm_store.org.tables import OrgUnit, Role
 from crm_store.review.routing import load_routing_rules
+from crm_store.review.tables import ClassificationCorrection, ReviewEvent, ReviewItem, ReviewState
 from crm_store.validation import Conflict, InvalidInput, NotAllowed
 
 REVIEWERS = frozenset({Role.OPERATOR, Role.CENTER_MANAGER, Role.ADMIN})

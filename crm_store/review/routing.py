@@ -17,8 +17,11 @@ from typing import Any
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
+from crm_store.calls.tables import Call
 from crm_store.customers.phones import normalise_phone
-from crm_store.models import Call, Customer, OrgUnit, ReviewEvent, ReviewItem, ReviewState
+from crm_store.customers.tables import Customer
+from crm_store.org.tables import OrgUnit
+from crm_store.review.tables import ReviewEvent, ReviewItem, ReviewState
 from crm_store.upsert import insert_ignoring_conflict
 
 

@@ -131,8 +131,8 @@ def _describe(staff: Any) -> str:
 
 def list_staff(settings: Settings, *, unit: str | None, role: str | None, active: bool | None, as_json: bool) -> None:
     """Staff by unit then username (`active` None: active and deactivated)."""
-    from crm_store.models import Role
     from crm_store.org import admin
+    from crm_store.org.tables import Role
 
     actor = _operator()
 
@@ -234,11 +234,12 @@ def issue_token(settings: Settings, username: str, *, label: str) -> None:
     """Print a new API token for a staff member (its id on stderr); audited without the token."""
     from sqlmodel import col, select
 
+    from crm_store.audit import AuditEntry
     from crm_store.customers.identity import token_hash
     from crm_store.db import make_engine, session_scope
     from crm_store.errors import NotFound
-    from crm_store.models import ApiToken, AuditEntry, Staff
     from crm_store.org.staff import issue_token
+    from crm_store.org.tables import ApiToken, Staff
 
     operator = operator_name()
     engine = make_engine(settings.sync_db_url)

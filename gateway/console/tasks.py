@@ -12,9 +12,9 @@ from pydantic import ValidationError
 
 from crm_store.db import async_session_scope
 from crm_store.managers import service_tasks
-from crm_store.models import Role
 from crm_store.org import directory as org
 from crm_store.org.scope import SUPERVISORS
+from crm_store.org.tables import Role
 from crm_store.validation import InvalidInput, NotAllowed, business_today
 from gateway import labels
 from gateway.console.render import PageError, page_error, render

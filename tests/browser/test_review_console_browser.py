@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from crm_store.db import session_scope
-from crm_store.models import ReviewItem
+from crm_store.review.tables import ReviewItem
 from gateway.app import create_app
 from tests.review_helpers import PASSWORD, World, add_customers_and_calls, build_world
 from workers.settings import Settings

@@ -16,8 +16,8 @@ from rq import Worker
 from rq.registry import StartedJobRegistry
 from sqlmodel import Session, select
 
+from crm_store.calls.tables import Call, OutboxJob
 from crm_store.db import make_engine
-from crm_store.models import Call, OutboxJob
 from telephony.audio import decode_audio, wav_bytes
 from tests.processes import (
     HOTLINE,

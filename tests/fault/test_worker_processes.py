@@ -14,7 +14,7 @@ from redis import Redis
 from rq import Worker
 from rq.job import Job
 
-from crm_store.models import OutboxJob
+from crm_store.calls.tables import OutboxJob
 from tests.processes import HOTLINE, Process, RedisServer, hotline_env, processes
 from workers.queueing import QUEUE_DEFAULT, QUEUE_TRANSCRIPTION, enqueue
 from workers.settings import Settings

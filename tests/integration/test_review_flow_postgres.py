@@ -25,11 +25,13 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import col, select
 
+from crm_store.calls.tables import Call
 from crm_store.customers.picture import PICTURE_FIELDS, picture_audit_fields
 from crm_store.db import make_engine, session_scope
-from crm_store.models import Call, OrgUnit, ReviewEvent, ReviewItem
+from crm_store.org.tables import OrgUnit
 from crm_store.review.queue import CORRECTION_FIELDS, CORRECTIONS_EXPORT
 from crm_store.review.routing import load_routing_rules
+from crm_store.review.tables import ReviewEvent, ReviewItem
 from gateway.api import CALL_RECORD_FIELDS, CALL_RECORD_PURPOSE
 from gateway.console.reasons import korean_reasons
 from gateway.labels import topic_label

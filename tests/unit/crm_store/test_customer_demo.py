@@ -17,10 +17,12 @@ from crm_store.customers.phones import normalise_phone
 from crm_store.customers.profiles import parse_profile
 from crm_store.customers.records import customer_picture
 from crm_store.customers.rules import load_rules
+from crm_store.customers.tables import CustomerKind, Segment
 from crm_store.db import async_session_factory, make_async_engine, make_engine
+from crm_store.managers.tables import ManagerGrade
 from crm_store.migrate import upgrade
-from crm_store.models import CustomerKind, ManagerGrade, Role, Segment
 from crm_store.org.scope import Viewer
+from crm_store.org.tables import Role
 from demo_seed.extras import DEMO_PLATE
 from demo_seed.seed import DEMO_BLACKLISTED_CALLER, DEMO_CALLER, seed_demo
 

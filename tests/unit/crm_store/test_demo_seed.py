@@ -15,10 +15,11 @@ from sqlalchemy.engine import Engine
 
 from crm_store.customers.identity import registration_hash
 from crm_store.customers.phones import normalise_phone
+from crm_store.customers.tables import Segment
 from crm_store.db import make_engine
 from crm_store.migrate import upgrade
-from crm_store.models import OrgLevel, Role, Segment
 from crm_store.org.auth import verify_password
+from crm_store.org.tables import OrgLevel, Role
 from demo_seed import seed as demo
 from demo_seed.seed import DEMO_BLACKLISTED_CALLER, DEMO_CALLER, DEMO_PASSWORD, DemoSummary, demo_counts, seed_demo
 

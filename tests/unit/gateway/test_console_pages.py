@@ -13,20 +13,11 @@ from typing import Any
 
 from sqlmodel import col, select
 
+from crm_store.calls.tables import Call, CallType, PipelineState
+from crm_store.customers.tables import AlertKind, AlertLevel, Customer, Segment
 from crm_store.db import session_scope
-from crm_store.models import (
-    AlertKind,
-    AlertLevel,
-    Call,
-    CallType,
-    Customer,
-    OrgLevel,
-    PipelineState,
-    ReviewItem,
-    ReviewState,
-    Role,
-    Segment,
-)
+from crm_store.org.tables import OrgLevel, Role
+from crm_store.review.tables import ReviewItem, ReviewState
 from gateway import labels
 from gateway.console.reasons import korean_reasons, subject_particle
 from gateway.console.render import kst

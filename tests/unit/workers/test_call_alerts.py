@@ -11,8 +11,9 @@ from typing import Any
 from rq import Queue
 from sqlmodel import Session, col, select
 
+from crm_store.calls.tables import Call, OutboxJob
+from crm_store.customers.tables import CustomerEvent
 from crm_store.db import session_scope
-from crm_store.models import Call, CustomerEvent, OutboxJob
 from crm_store.types import utcnow
 from crm_store.validation import business_today
 from gateway.app import create_app
