@@ -35,6 +35,7 @@ from crm_store.customers.phones import normalise_phone
 from crm_store.customers.tables import CustomerKind, Segment
 from crm_store.db import make_engine
 from crm_store.migrate import upgrade
+from demo_seed.people import business_number, korean_company_name, korean_person_name, resident_number
 from demo_seed.seed import (
     BLACKLIST_REASONS,
     LINE_CODES,
@@ -42,11 +43,7 @@ from demo_seed.seed import (
     PREMIUM_RANGES,
     ClaimDraft,
     PolicyDraft,
-    business_number,
     demo_segment,
-    korean_company_name,
-    korean_person_name,
-    resident_number,
     seed_demo,
 )
 

@@ -1,4 +1,4 @@
-"""Issue 4's part of the demo: aggregates, blacklist keys and cross-branch matches, segments by the configured
+"""The demo's customer care: aggregates, blacklist keys and cross-branch matches, segments by the configured
 rules (with history), account managers of all five grades with one manager per customer, complaint calls, the
 scheduled service duties, and customer profiles (family, occupation, contact preferences; industry, size,
 business situation, contacts). Runs once, right after the base demo seed."""
@@ -31,8 +31,8 @@ from crm_store.customers.tables import (
 from crm_store.managers.account_managers import approving_level, schedule_service_tasks
 from crm_store.managers.tables import AccountAssignment, AccountManager, ManagerCertification, ManagerGrade
 from crm_store.org.tables import OrgLevel, OrgUnit, Role, Staff
+from demo_seed.people import DEMO_BLACKLISTED_CALLER, DEMO_CALLER
 from demo_seed.profiles import seed_profiles
-from demo_seed.seed import DEMO_BLACKLISTED_CALLER, DEMO_CALLER
 
 DEMO_PLATE = "27다1234"
 DEMO_COMPLAINER_CALLS = 3

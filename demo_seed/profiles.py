@@ -14,7 +14,7 @@ from sqlmodel import col
 from crm_store.customers.phones import normalise_phone
 from crm_store.customers.profiles import parse_profile
 from crm_store.customers.tables import Customer, CustomerKind
-from demo_seed.seed import korean_person_name
+from demo_seed.people import korean_person_name
 
 PROFILE_SHARE = 0.6
 _OCCUPATIONS = (

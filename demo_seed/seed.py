@@ -1,4 +1,5 @@
-"""Demo data for `hotline seed-demo`: an organisation, its staff, and customers with policies and claims."""
+"""Demo data for `hotline seed-demo`: the seeding run (organisation, staff, customers with policies and claims, then
+the customer extras), once per database."""
 
 from __future__ import annotations
 
@@ -6,11 +7,10 @@ import random
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from itertools import accumulate
 from typing import Any
 
 from phonenumbers import is_valid_number, parse
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import func, insert, select
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col
@@ -19,171 +19,20 @@ from crm_store.customers.identity import registration_hash, registration_mask
 from crm_store.customers.phones import normalise_phone
 from crm_store.customers.records import LINE_CODES
 from crm_store.customers.tables import BlacklistEntry, Claim, Customer, CustomerKind, CustomerPhone, Policy, Segment
-from crm_store.org.tables import OrgLevel, OrgUnit, Role, Staff
-
-DEMO_CALLER = "+821012345678"
-# Every demo staff member signs in to the console with this password (hashed once per seeding run).
-DEMO_PASSWORD = "hotline-demo"
-DEMO_BLACKLISTED_CALLER = "+821099990000"
-HEAD_OFFICE_CODE = "HQ"
-
-# -- the organisation ------------------------------------------------------------------------------
-# province slug, name; city slug, name, landline area code; county slug, name
-_ORG_TREE: tuple[tuple[str, str, tuple[tuple[str, str, str, tuple[tuple[str, str], ...]], ...]], ...] = (
-    (
-        "seoul",
-        "서울지역본부",
-        (
-            ("gangnam", "서울강남지점", "02", (("seocho", "서초구지점"), ("songpa", "송파구지점"))),
-            ("gangbuk", "서울강북지점", "02", (("jongno", "종로구지점"), ("nowon", "노원구지점"))),
-            ("seobu", "서울서부지점", "02", (("mapo", "마포구지점"), ("gangseo", "강서구지점"))),
-        ),
-    ),
-    (
-        "gyeonggi",
-        "경기지역본부",
-        (
-            ("suwon", "수원시지점", "031", (("paldal", "팔달구지점"), ("yeongtong", "영통구지점"))),
-            ("seongnam", "성남시지점", "031", (("bundang", "분당구지점"), ("sujeong", "수정구지점"))),
-            ("goyang", "고양시지점", "031", (("ilsan", "일산동구지점"), ("gapyeong", "가평군지점"))),
-        ),
-    ),
-    (
-        "busan",
-        "부산경남지역본부",
-        (
-            ("dongbu", "부산동부지점", "051", (("haeundae", "해운대구지점"), ("gijang", "기장군지점"))),
-            ("changwon", "창원시지점", "055", (("seongsan", "성산구지점"), ("haman", "함안군지점"))),
-        ),
-    ),
+from crm_store.org.tables import OrgLevel, OrgUnit, Staff
+from demo_seed.extras import seed_customer_extras
+from demo_seed.organisation import OrganisationSeeding
+from demo_seed.people import (
+    DEMO_BLACKLISTED_CALLER,
+    DEMO_CALLER,
+    DEMO_PASSWORD,
+    HEAD_OFFICE_CODE,
+    business_number,
+    korean_company_name,
+    korean_person_name,
+    resident_number,
 )
 
-# (role, how many) at each unit of a level; the administrator is added to the head office apart.
-_STAFF_PLAN: dict[OrgLevel, tuple[tuple[Role, int], ...]] = {
-    OrgLevel.HEAD_OFFICE: ((Role.EXECUTIVE, 2), (Role.CENTER_MANAGER, 1), (Role.OPERATOR, 2), (Role.AGENT, 3)),
-    OrgLevel.PROVINCE: ((Role.EXECUTIVE, 1), (Role.CENTER_MANAGER, 1), (Role.OPERATOR, 1), (Role.AGENT, 2)),
-    OrgLevel.CITY: (
-        (Role.CENTER_MANAGER, 1),
-        (Role.OPERATOR, 1),
-        (Role.AGENT, 3),
-        (Role.DISPATCHER, 1),
-        (Role.ACCOUNT_MANAGER, 2),
-        (Role.SURVEYOR, 2),
-    ),
-    OrgLevel.COUNTY: (
-        (Role.CENTER_MANAGER, 1),
-        (Role.OPERATOR, 1),
-        (Role.AGENT, 2),
-        (Role.ACCOUNT_MANAGER, 2),
-        (Role.SURVEYOR, 1),
-    ),
-}
-# The roles the plan above leaves out at a level, added after it (their own random draws, so that the customers and
-# the staff of the plan above stay what they were): with them every role is at every level of every province.
-_MORE_ROLES: dict[OrgLevel, tuple[Role, ...]] = {
-    OrgLevel.HEAD_OFFICE: (Role.ACCOUNT_MANAGER, Role.DISPATCHER, Role.SURVEYOR),
-    OrgLevel.PROVINCE: (Role.ACCOUNT_MANAGER, Role.DISPATCHER, Role.SURVEYOR, Role.ADMIN),
-    OrgLevel.CITY: (Role.EXECUTIVE, Role.ADMIN),
-    OrgLevel.COUNTY: (Role.EXECUTIVE, Role.DISPATCHER, Role.ADMIN),
-}
-_USERNAME_PREFIX = {
-    Role.AGENT: "agent",
-    Role.OPERATOR: "op",
-    Role.CENTER_MANAGER: "cm",
-    Role.ACCOUNT_MANAGER: "am",
-    Role.DISPATCHER: "disp",
-    Role.SURVEYOR: "surv",
-    Role.EXECUTIVE: "exec",
-    Role.ADMIN: "admin",
-}
-_BASE_CLEARANCE = {
-    Role.AGENT: 1,
-    Role.SURVEYOR: 1,
-    Role.DISPATCHER: 2,
-    Role.ACCOUNT_MANAGER: 2,
-    Role.OPERATOR: 2,
-    Role.CENTER_MANAGER: 3,
-    Role.EXECUTIVE: 4,
-    Role.ADMIN: 5,
-}
-
-# -- names -----------------------------------------------------------------------------------------
-# Surnames weighted roughly by their share of the population (김 21%, 이 15%, 박 8% ...).
-_SURNAMES = "김이박최정강조윤장임한오서신권황안송류전홍고문양손배백허유남심노하곽성차주우구민진나엄채원천방공현"
-_SURNAME_WEIGHTS = [
-    21.5,
-    14.7,
-    8.4,
-    4.7,
-    4.3,
-    2.4,
-    2.1,
-    2.1,
-    2.0,
-    1.7,
-    1.5,
-    1.5,
-    1.5,
-    1.5,
-    1.4,
-    1.3,
-    1.3,
-    1.3,
-    1.1,
-    1.1,
-    1.1,
-    0.9,
-    0.9,
-    0.9,
-    0.9,
-    0.8,
-    0.8,
-    0.7,
-    0.7,
-    0.6,
-    0.6,
-    0.5,
-    0.5,
-    0.4,
-    0.4,
-    0.4,
-    0.4,
-    0.4,
-    0.4,
-    0.3,
-    0.3,
-    0.3,
-    0.3,
-    0.3,
-    0.3,
-    0.3,
-    0.3,
-    0.2,
-    0.2,
-]
-_SURNAME_CUM_WEIGHTS = list(accumulate(_SURNAME_WEIGHTS))
-# Given names differ by generation: (born before 1980, from 1980) x (male, female).
-_GIVEN_NAMES = {
-    (True, True): "영수 영호 영식 정호 성호 상철 성수 상훈 정훈 성훈 동훈 상우 광수 경수 종수 병철 재석 용준 진호 "
-    "기현 태호 명수 승철 준호 재훈 동욱 종훈 창호 형준 현철 대호 성민 정수 봉수".split(),
-    (True, False): "영숙 영희 순자 정숙 미숙 경숙 영자 정희 미경 은정 은영 미영 현정 지영 수진 혜진 은주 명숙 "
-    "경희 정미 순희 옥순 미정 선희 정순 혜숙 경자 미란 연희 말순 금순 은숙".split(),
-    (False, True): "민준 서준 도윤 예준 시우 하준 지호 주원 지후 준우 준서 건우 도현 현우 지훈 우진 선우 서진 "
-    "민재 현준 연우 유준 정우 승우 승현 시윤 준혁 은우 지환 승민 재윤 동현 수호 태윤 민규 재원 "
-    "한결 민우 재민 은찬 윤호 시원 성현 태민 지성 민호 태현 민혁 성준 규민 정민 준수 민석".split(),
-    (False, False): "서연 서윤 지우 서현 민서 하은 하윤 윤서 지유 지민 채원 수아 지아 지윤 은서 다은 예은 수빈 "
-    "소율 예린 예원 지원 소윤 지안 하린 시은 유진 채은 수진 혜진 지혜 정은 미진 선영 혜원 "
-    "소연 유나 가은 나연 수민 예지 민지 은지 보람 아름".split(),
-}
-_COMPANY_STEMS = (
-    "한빛 대성 삼우 동양 신라 태평양 한솔 금강 세원 미래 대한 우리 동아 서해 남해 백두 한라 청솔 새한 "
-    "일신 성진 진흥 경인 영남 중앙 제일 태광 동방 한일 고려 광명 신흥 대양 현성 삼일 동원 해성 "
-    "영진 창신 우성"
-).split()
-_COMPANY_TRADES = (
-    "물산 건설 산업 상사 물류 해운 전자 정밀 화학 식품 기계 운수 개발 에너지 엔지니어링 테크 "
-    "종합건설 수산 섬유 제약 유통 항운 철강 중공업 산업개발"
-).split()
 BLACKLIST_REASONS = (
     "보험사기 혐의 (허위 사고 접수)",
     "고의 사고 유발 의심 (동일 유형 사고 반복)",
@@ -330,9 +179,7 @@ def seed_demo(
             if conn.scalar(select(col(OrgUnit.id)).where(col(OrgUnit.code) == HEAD_OFFICE_CODE)) is None:
                 raise
             return demo_counts(conn, created=False)
-    # Issue 4: aggregates, blacklist keys and matches, segments by the configured rules, account managers.
-    from demo_seed.extras import seed_customer_extras
-
+    # aggregates, blacklist keys and matches, segments by the configured rules, account managers
     seed_customer_extras(engine, rng=random.Random(seed + 4), as_of=as_of or date.today())
     with engine.connect() as conn:
         return demo_counts(conn, created=True)
@@ -358,41 +205,6 @@ def demo_counts(conn: Connection, *, created: bool = False) -> DemoSummary:
     )
 
 
-def korean_person_name(rng: random.Random, *, born: int, male: bool) -> str:
-    """A plausible Korean full name for someone born in `born`."""
-    surname = rng.choices(_SURNAMES, cum_weights=_SURNAME_CUM_WEIGHTS)[0]
-    return surname + rng.choice(_GIVEN_NAMES[(born < 1980, male)])
-
-
-def korean_company_name(rng: random.Random) -> str:
-    """A plausible Korean company name such as (주)한빛물산 or 대성건설 주식회사."""
-    name = rng.choice(_COMPANY_STEMS) + rng.choice(_COMPANY_TRADES)
-    style = rng.random()
-    if style < 0.45:
-        return f"(주){name}"
-    if style < 0.7:
-        return f"{name} 주식회사"
-    if style < 0.85:
-        return f"주식회사 {name}"
-    return f"{name}(주)" if style < 0.95 else f"(유){name}"
-
-
-def resident_number(rng: random.Random, *, birth: date, male: bool) -> str:
-    """A 13-digit resident registration number with a valid check digit (YYMMDD-SXXXXXC)."""
-    sex = (1 if male else 2) + (2 if birth.year >= 2000 else 0)
-    body = f"{birth:%y%m%d}{sex}{rng.randint(0, 99999):05d}"
-    total = sum(int(d) * w for d, w in zip(body, (2, 3, 4, 5, 6, 7, 8, 9, 2, 3, 4, 5), strict=True))
-    return f"{body[:6]}-{body[6:]}{(11 - total % 11) % 10}"
-
-
-def business_number(rng: random.Random) -> str:
-    """A 10-digit corporate business registration number with a valid check digit (XXX-8X-XXXXC)."""
-    body = f"{rng.randint(101, 899)}{rng.choice((81, 86, 87, 88))}{rng.randint(0, 9999):04d}"
-    total = sum(int(d) * w for d, w in zip(body, (1, 3, 7, 1, 3, 7, 1, 3, 5), strict=True))
-    total += int(body[8]) * 5 // 10
-    return f"{body[:3]}-{body[3:5]}-{body[5:]}{(10 - total % 10) % 10}"
-
-
 def _round_krw(amount: float) -> int:
     return int(round(amount, -3))
 
@@ -404,7 +216,7 @@ def _years_later(day: date, years: int) -> date:
         return day.replace(year=day.year + years, day=28)
 
 
-class _Seeder:
+class _Seeder(OrganisationSeeding):
     """One seeding run inside one transaction."""
 
     def __init__(
@@ -434,70 +246,6 @@ class _Seeder:
         self._insert(drafts)
 
     # -- organisation and staff --
-
-    def _unit(self, code: str, name: str, level: OrgLevel, parent: int | None, slug: str, area: str) -> int:
-        parent_path = (
-            "/" if parent is None else self.conn.scalar(select(col(OrgUnit.path)).where(col(OrgUnit.id) == parent))
-        )
-        unit_id = self.conn.scalar(
-            insert(OrgUnit)
-            .values(code=code, name=name, level=int(level), parent_id=parent, path="/")
-            .returning(col(OrgUnit.id))
-        )
-        assert unit_id is not None and parent_path is not None
-        self.conn.execute(update(OrgUnit).where(col(OrgUnit.id) == unit_id).values(path=f"{parent_path}{unit_id}/"))
-        self.units[code] = (unit_id, level, area)
-        self.slugs[unit_id] = slug
-        return unit_id
-
-    def _org_tree(self) -> None:
-        head = self._unit(HEAD_OFFICE_CODE, "본사", OrgLevel.HEAD_OFFICE, None, "hq", "02")
-        for province, province_name, cities in _ORG_TREE:
-            p = self._unit(province.upper(), province_name, OrgLevel.PROVINCE, head, province, cities[0][2])
-            for city, city_name, area, counties in cities:
-                code = f"{province}-{city}".upper()
-                c = self._unit(code, city_name, OrgLevel.CITY, p, f"{province}.{city}", area)
-                for county, county_name in counties:
-                    self._unit(
-                        f"{code}-{county}".upper(), county_name, OrgLevel.COUNTY, c, f"{province}.{county}", area
-                    )
-
-    def _staff(self) -> None:
-        rows: list[dict[str, Any]] = []
-        head_id = self.units[HEAD_OFFICE_CODE][0]
-        rows.append(self._staff_row("admin", Role.ADMIN, head_id, OrgLevel.HEAD_OFFICE))
-        for unit_id, level, _area in self.units.values():
-            for role, how_many in _STAFF_PLAN[level]:
-                for n in range(1, how_many + 1):
-                    suffix = f".{n}" if how_many > 1 else ""
-                    username = f"{_USERNAME_PREFIX[role]}.{self.slugs[unit_id]}{suffix}"
-                    rows.append(self._staff_row(username, role, unit_id, level))
-        for unit_id, level, _area in self.units.values():
-            for role in _MORE_ROLES[level]:
-                username = f"{_USERNAME_PREFIX[role]}.{self.slugs[unit_id]}"
-                rows.append(self._staff_row(username, role, unit_id, level, rng=self.staff_rng))
-        ids = self.conn.scalars(insert(Staff).returning(col(Staff.id), sort_by_parameter_order=True), rows).all()
-        for row, staff_id in zip(rows, ids, strict=True):
-            if row["role"] == Role.CENTER_MANAGER.value and staff_id is not None:
-                self.center_managers[row["org_unit_id"]] = staff_id
-
-    def _staff_row(
-        self, username: str, role: Role, unit_id: int, level: OrgLevel, *, rng: random.Random | None = None
-    ) -> dict[str, Any]:
-        rng = rng or self.rng
-        senior = level == OrgLevel.HEAD_OFFICE or (
-            level == OrgLevel.PROVINCE and role in (Role.OPERATOR, Role.CENTER_MANAGER)
-        )
-        born = rng.randint(1962, 1999)
-        return {
-            "username": username,
-            "full_name": korean_person_name(rng, born=born, male=rng.random() < 0.5),
-            "role": role.value,
-            "org_unit_id": unit_id,
-            "clearance": min(5, _BASE_CLEARANCE[role] + int(senior)),
-            "password_hash": self.password_hash,
-            "active": True,
-        }
 
     # -- customers --
 

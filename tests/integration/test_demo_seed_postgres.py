@@ -14,7 +14,8 @@ from crm_store.customers.tables import Segment
 from crm_store.db import make_engine
 from crm_store.migrate import upgrade
 from crm_store.org.tables import OrgLevel, Role
-from demo_seed.seed import DEMO_BLACKLISTED_CALLER, DEMO_CALLER, DemoSummary, seed_demo
+from demo_seed.people import DEMO_BLACKLISTED_CALLER, DEMO_CALLER
+from demo_seed.seed import DemoSummary, seed_demo
 from tests.pg_helpers import create_database, drop_database, require_postgres_admin_url
 
 pytestmark = pytest.mark.integration

@@ -24,7 +24,8 @@ from crm_store.migrate import upgrade
 from crm_store.org.scope import Viewer
 from crm_store.org.tables import Role
 from demo_seed.extras import DEMO_PLATE
-from demo_seed.seed import DEMO_BLACKLISTED_CALLER, DEMO_CALLER, seed_demo
+from demo_seed.people import DEMO_BLACKLISTED_CALLER, DEMO_CALLER
+from demo_seed.seed import seed_demo
 
 AS_OF = date(2026, 11, 25)
 SECRET = "demo-test-secret-key-0123456789abcdef"

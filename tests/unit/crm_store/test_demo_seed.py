@@ -21,7 +21,8 @@ from crm_store.migrate import upgrade
 from crm_store.org.auth import verify_password
 from crm_store.org.tables import OrgLevel, Role
 from demo_seed import seed as demo
-from demo_seed.seed import DEMO_BLACKLISTED_CALLER, DEMO_CALLER, DEMO_PASSWORD, DemoSummary, demo_counts, seed_demo
+from demo_seed.people import DEMO_BLACKLISTED_CALLER, DEMO_CALLER, DEMO_PASSWORD
+from demo_seed.seed import DemoSummary, demo_counts, seed_demo
 
 SECRET = "unit-test-secret-key-0123456789abcdef"
 AS_OF = date(2026, 11, 25)
