@@ -15,6 +15,7 @@ from crm_store.customers import blacklist, blacklist_decisions
 from crm_store.customers import records as customers
 from crm_store.customers import updates as customer_updates
 from crm_store.customers.phones import normalise_phone
+from crm_store.customers.picture import customer_picture
 from crm_store.customers.segments import changes_of
 from crm_store.db import async_session_scope
 from crm_store.managers import account_managers, service_tasks, transfers
@@ -59,7 +60,7 @@ async def create_customer(request: web.Request) -> web.Response:
             rules=request.config_dict[RULES],
             as_of=today,
         )
-        picture = await customers.customer_picture(
+        picture = await customer_picture(
             session, viewer, rules=request.config_dict[RULES], as_of=today, customer_id=customer_id
         )
     return _picture_response(picture, status=201, headers={"Location": f"/api/v1/customers/{customer_id}"})
@@ -229,7 +230,7 @@ async def update_customer(request: web.Request) -> web.Response:
         await customer_updates.update_customer(
             session, viewer, customer_id, data, rules=request.config_dict[RULES], as_of=today
         )
-        picture = await customers.customer_picture(
+        picture = await customer_picture(
             session, viewer, rules=request.config_dict[RULES], as_of=today, customer_id=customer_id
         )
     return _picture_response(picture)

@@ -1,10 +1,10 @@
 """The customer picture (the 360 view and the screen-pop), assembled in one place from its source.
 
-Both readers, the ORM one (`crm_store.customers.records.customer_picture`, any database) and the one-statement one on
+Both readers, the ORM one (`customer_picture` below, any database) and the one-statement one on
 PostgreSQL (`crm_store.customers.screen_pop`), load a `PictureSource`: the customer's rows already in their wire form
 (dates and timestamps as ISO strings). `assemble_picture` turns it into the answer: the same keys and values
 whichever reader loaded it. Segment, alerts and entitlements are computed here, in light Python over the
-aggregate rows (rules stay in configuration, not in SQL). Field masking (issue 5) belongs here too, so that no
+aggregate rows (rules stay in configuration, not in SQL). Field masking belongs here too, so that no
 reader can bypass it.
 """
 
@@ -15,14 +15,36 @@ from datetime import date, timedelta
 from functools import cache
 from typing import Any, TypedDict
 
-from crm_store.calls.tables import CallType
+from sqlalchemy import literal, literal_column, union_all
+from sqlalchemy import select as sa_select
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from crm_store.audit import record_read
+from crm_store.calls.tables import Call, CallType
 from crm_store.customers.alerts import alerts_for
-from crm_store.customers.blacklist import hits_from_rows
+from crm_store.customers.blacklist import blacklist_hits_query, hits_from_rows
+from crm_store.customers.records import ClaimPublic, PolicyPublic
 from crm_store.customers.rules import Rules
 from crm_store.customers.segment_rules import months_before
-from crm_store.customers.tables import CustomerKind, Segment
+from crm_store.customers.tables import (
+    Claim,
+    Customer,
+    CustomerKind,
+    CustomerPhone,
+    CustomerStats,
+    CustomerYearStats,
+    Policy,
+    Segment,
+    SegmentChange,
+    Vehicle,
+)
+from crm_store.errors import CustomerNotFound
+from crm_store.managers.tables import AccountAssignment, AccountManager
 from crm_store.org.clearance import mask_fields, shown_fields
-from crm_store.org.scope import Viewer
+from crm_store.org.scope import Viewer, customer_in_scope
+from crm_store.org.tables import OrgUnit, Staff
+from crm_store.review.tables import ReviewItem, ReviewState
 
 PICTURE_CLAIMS = 100
 PICTURE_CALLS = 20
@@ -233,3 +255,232 @@ def assemble_picture(source: PictureSource, *, rules: Rules, as_of: date) -> dic
         "requests_90_days": requests,
         "open_requests": source["open_requests"],
     }
+
+
+# -- the picture ---------------------------------------------------------------------------------
+
+
+def _picture_head(viewer: Viewer) -> Any:
+    """The customer with its unit, aggregates and current account manager, within the viewer's scope."""
+    return (
+        sa_select(  # type: ignore[call-overload]
+            Customer,
+            OrgUnit.name,
+            CustomerStats,
+            Staff.username,
+            Staff.full_name,
+            Staff.org_unit_id,
+            AccountManager.grade,
+            AccountAssignment.assigned_at,
+            AccountManager.certified_on,
+            AccountManager.valid_until,
+        )
+        .join(OrgUnit, col(OrgUnit.id) == col(Customer.org_unit_id))
+        .outerjoin(CustomerStats, col(CustomerStats.customer_id) == col(Customer.id))
+        .outerjoin(
+            AccountAssignment,
+            (col(AccountAssignment.customer_id) == col(Customer.id)) & col(AccountAssignment.ended_at).is_(None),
+        )
+        .outerjoin(Staff, col(Staff.id) == col(AccountAssignment.account_manager_id))
+        .outerjoin(AccountManager, col(AccountManager.staff_id) == col(Staff.id))
+        .where(customer_in_scope(viewer))
+        .execution_options(populate_existing=True)
+    )
+
+
+def picture_by_id(viewer: Viewer, customer_id: int) -> Any:
+    return _picture_head(viewer).where(col(Customer.id) == customer_id)
+
+
+def picture_by_phone(viewer: Viewer, e164: str) -> Any:
+    return (
+        _picture_head(viewer)
+        .join(CustomerPhone, col(CustomerPhone.customer_id) == col(Customer.id))
+        .where(col(CustomerPhone.e164) == e164)
+    )
+
+
+def contacts_query(customer_id: int) -> Any:
+    """Phones and plates of a customer in one round trip, each in the order they were added."""
+    return union_all(
+        select(literal("phone"), col(CustomerPhone.e164), col(CustomerPhone.label), col(CustomerPhone.id)).where(
+            col(CustomerPhone.customer_id) == customer_id
+        ),
+        select(literal("plate"), col(Vehicle.plate), literal("vehicle"), col(Vehicle.id)).where(
+            col(Vehicle.customer_id) == customer_id
+        ),
+    ).order_by(literal_column("4"))
+
+
+def _iso(value: Any) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+async def picture_source(
+    session: AsyncSession, viewer: Viewer, *, first_year: int, customer_id: int | None = None, phone: str | None = None
+) -> PictureSource:
+    """The rows of one customer in scope (by id or E.164 number), loaded through the ORM (any database)."""
+    query = picture_by_id(viewer, customer_id) if customer_id is not None else picture_by_phone(viewer, phone or "")
+    head = (await session.exec(query)).first()
+    if head is None:
+        raise CustomerNotFound(
+            f"no customer {customer_id}" if customer_id is not None else "no customer with this number"
+        )
+    customer, unit_name, stats, am_username, am_name, am_unit, am_grade, am_since, am_certified, am_valid = head
+    cid: int = customer.id
+    contacts = (await session.exec(contacts_query(cid))).all()
+    policies = (
+        await session.exec(
+            select(Policy)
+            .where(col(Policy.customer_id) == cid)
+            .order_by(col(Policy.start_date).desc(), col(Policy.id).desc())
+        )
+    ).all()
+    claims = (
+        await session.exec(
+            select(Claim)
+            .where(col(Claim.customer_id) == cid)
+            .order_by(col(Claim.occurred_on).desc(), col(Claim.id).desc())
+            .limit(PICTURE_CLAIMS)
+        )
+    ).all()
+    years = (
+        await session.exec(
+            select(CustomerYearStats).where(
+                col(CustomerYearStats.customer_id) == cid,
+                col(CustomerYearStats.year) >= first_year,
+            )
+        )
+    ).all()
+    hits = (await session.exec(blacklist_hits_query(cid, phone))).all()
+    calls = (
+        await session.exec(  # type: ignore[call-overload]
+            sa_select(
+                col(Call.id),
+                col(Call.call_sid),
+                col(Call.type),
+                col(Call.topic),
+                col(Call.status),
+                col(Call.started_at),
+                col(Call.created_at),
+            )
+            .where(col(Call.customer_id) == cid)
+            .order_by(col(Call.id).desc())
+            .limit(PICTURE_CALLS)
+        )
+    ).all()
+    requests = (
+        await session.exec(  # type: ignore[call-overload]
+            sa_select(
+                col(Call.call_sid),
+                col(Call.type),
+                col(Call.topic),
+                col(ReviewItem.state),
+                col(OrgUnit.name),
+                col(Call.created_at),
+            )
+            .select_from(Call)
+            .outerjoin(ReviewItem, col(ReviewItem.call_sid) == col(Call.call_sid))
+            .outerjoin(OrgUnit, col(OrgUnit.id) == col(ReviewItem.org_unit_id))
+            .where(col(Call.id).in_([call_id for call_id, *_ in calls]))
+            .order_by(col(Call.id).desc())
+        )
+    ).all()
+    history = (
+        await session.exec(
+            select(SegmentChange)
+            .where(col(SegmentChange.customer_id) == cid)
+            .order_by(col(SegmentChange.id).desc())
+            .limit(PICTURE_HISTORY)
+        )
+    ).all()
+    return {
+        "id": cid,
+        "name": customer.name,
+        "kind": customer.kind,
+        "org_unit_id": customer.org_unit_id,
+        "org_unit_name": unit_name,
+        "registration_number": customer.registration_masked,
+        "profile": customer.profile or {},
+        "segment": customer.segment,
+        "segment_reason": customer.segment_reason,
+        "segment_changed_at": _iso(customer.segment_changed_at),
+        "key_account": customer.key_account,
+        "premium_total": stats.premium_total if stats else 0,
+        "paid_total": stats.paid_total if stats else 0,
+        "claim_count": stats.claim_count if stats else 0,
+        "open_claims": stats.open_claims if stats else 0,
+        "account_manager": {
+            "username": am_username,
+            "full_name": am_name,
+            "grade": am_grade,
+            "org_unit_id": am_unit,
+            "since": _iso(am_since),
+            "certified_on": _iso(am_certified),
+            "valid_until": _iso(am_valid),
+        }
+        if am_username
+        else None,
+        "phones": [{"number": v, "label": label} for kind, v, label, _ in contacts if kind == "phone"],
+        "vehicles": [v for kind, v, _, _ in contacts if kind == "plate"],
+        "policies": [PolicyPublic.model_validate(p).model_dump(mode="json") for p in policies],
+        "claims": [ClaimPublic.model_validate(c).model_dump(mode="json") for c in claims],
+        "years": [[y.year, y.premium, y.paid, y.claims] for y in years],
+        "hits": [list(h) for h in hits],
+        "calls": [[call_type, created.date().isoformat()] for _, _, call_type, _, _, _, created in calls],
+        "recent_calls": [
+            {"call_sid": sid, "type": call_type, "topic": topic, "status": status, "started_at": _iso(started)}
+            for _, sid, call_type, topic, status, started, _ in calls[:PICTURE_RECENT_CALLS]
+        ],
+        "open_requests": [
+            {
+                "call_sid": sid,
+                "type": call_type,
+                "topic": topic,
+                "state": state or "processing",
+                "queue": queue,
+                "since": _iso(created),
+            }
+            for sid, call_type, topic, state, queue, created in requests
+            if call_type in REQUEST_TYPES and state != ReviewState.CLOSED
+        ],
+        "segment_history": [
+            {
+                "from": h.old_segment,
+                "to": h.new_segment,
+                "reason": h.reason,
+                "at": h.changed_at.isoformat(),
+                "by": h.changed_by,
+            }
+            for h in history
+        ],
+    }
+
+
+async def customer_picture(
+    session: AsyncSession,
+    viewer: Viewer,
+    *,
+    rules: Rules,
+    as_of: date,
+    customer_id: int | None = None,
+    phone: str | None = None,
+    call_sid: str | None = None,
+) -> dict[str, Any]:
+    """The whole picture of one customer in scope (by id or E.164 number), audited as a read in the session.
+
+    The ORM reader: it sees the session's own writes (a customer just created) and runs on SQLite too. The
+    screen-pop on PostgreSQL takes `crm_store.customers.screen_pop` (one statement), which answers the same."""
+    source = await picture_source(
+        session, viewer, first_year=first_year_shown(rules, as_of), customer_id=customer_id, phone=phone
+    )
+    picture = customer_document(source, viewer, rules=rules, as_of=as_of)
+    record_read(
+        session,
+        viewer,
+        customer_id=source["id"],
+        fields=picture_audit_fields(viewer.clearance),
+        call_sid=call_sid,
+        purpose="lookup" if phone is not None else "detail",
+    )
+    return picture

@@ -30,10 +30,10 @@ from crm_store.customers.picture import (
     REQUEST_TYPES,
     PictureSource,
     customer_document,
+    customer_picture,
     first_year_shown,
     picture_audit_fields,
 )
-from crm_store.customers.records import customer_picture
 from crm_store.customers.rules import Rules
 from crm_store.db import async_session_scope
 from crm_store.errors import CustomerNotFound

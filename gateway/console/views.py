@@ -12,7 +12,7 @@ from sqlmodel import col, select
 
 from crm_store.audit import record_read
 from crm_store.calls.tables import Recording
-from crm_store.customers.records import customer_picture
+from crm_store.customers.picture import customer_picture
 from crm_store.db import async_session_scope
 from crm_store.errors import CustomerNotFound, NotFound
 from crm_store.org.clearance import mask_fields

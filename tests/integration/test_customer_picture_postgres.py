@@ -10,8 +10,7 @@ import pytest
 from sqlalchemy import text
 
 from crm_store.calls.tables import Call
-from crm_store.customers.picture import PICTURE_FIELDS
-from crm_store.customers.records import customer_picture
+from crm_store.customers.picture import PICTURE_FIELDS, customer_picture
 from crm_store.customers.rules import load_rules
 from crm_store.customers.screen_pop import PictureReader
 from crm_store.customers.tables import Customer

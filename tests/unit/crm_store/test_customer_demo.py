@@ -14,8 +14,8 @@ from sqlalchemy.engine import Engine
 
 from crm_store.customers.blacklist_decisions import list_entries
 from crm_store.customers.phones import normalise_phone
+from crm_store.customers.picture import customer_picture
 from crm_store.customers.profiles import parse_profile
-from crm_store.customers.records import customer_picture
 from crm_store.customers.rules import load_rules
 from crm_store.customers.tables import CustomerKind, Segment
 from crm_store.db import async_session_factory, make_async_engine, make_engine
