@@ -25,9 +25,11 @@ from crm_store.customers.alerts import BlacklistHit
 from crm_store.customers.phones import normalise_phone
 from crm_store.customers.tables import BlacklistEntry, BlacklistKey, Customer, CustomerPhone, Vehicle
 from crm_store.org.tables import OrgUnit, Role
+from crm_store.validation import all_normalised, readable_reason
 
 # Korean plates: optional region (서울), 2 or 3 digits, one Hangul syllable, 4 digits: 12가3456, 서울12가3456.
 _PLATE = re.compile(r"(?:[가-힣]{2})?\d{2,3}[가-힣]\d{4}")
+PLATE_EXPECTED = "not a vehicle plate such as 12가3456"
 APPROVERS = frozenset({Role.CENTER_MANAGER, Role.ADMIN})
 
 
@@ -48,28 +50,17 @@ class BlacklistCreate(SQLModel):
     phones: list[str] = Field(default_factory=list, max_length=10)
     plates: list[str] = Field(default_factory=list, max_length=10)
 
-    @field_validator("reason")
-    @classmethod
-    def _reason(cls, value: str) -> str:
-        if len(value.strip()) < 2:
-            raise ValueError("a reason a person can read is required")
-        return value.strip()
+    _reason = field_validator("reason")(readable_reason)
 
     @field_validator("phones")
     @classmethod
     def _phones(cls, values: list[str]) -> list[str]:
-        normalised = [normalise_phone(v) for v in values]
-        if any(n is None for n in normalised):
-            raise ValueError("not a Korean phone number")
-        return [n for n in normalised if n is not None]
+        return all_normalised(values, normalise_phone, "not a Korean phone number")
 
     @field_validator("plates")
     @classmethod
     def _plates(cls, values: list[str]) -> list[str]:
-        plates = [normalise_plate(v) for v in values]
-        if any(p is None for p in plates):
-            raise ValueError("not a vehicle plate such as 12가3456")
-        return [p for p in plates if p is not None]
+        return all_normalised(values, normalise_plate, PLATE_EXPECTED)
 
 
 def in_force(entry: Any = BlacklistEntry) -> Any:

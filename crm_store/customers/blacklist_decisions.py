@@ -28,7 +28,7 @@ from crm_store.customers.blacklist import (
     in_force,
     keys_of_customer,
 )
-from crm_store.customers.events import customer_event
+from crm_store.customers.events import add_event
 from crm_store.customers.rules import Rules
 from crm_store.customers.segments import recompute_customer
 from crm_store.customers.tables import AlertLevel, BlacklistEntry, BlacklistKey, Customer
@@ -37,7 +37,7 @@ from crm_store.org.clearance import mask_fields
 from crm_store.org.scope import SUPERVISORS, Viewer, customer_in_scope
 from crm_store.org.tables import OrgUnit, Staff
 from crm_store.types import utcnow
-from crm_store.validation import Conflict, NotAllowed
+from crm_store.validation import Conflict, NotAllowed, readable_reason
 
 
 class BlacklistRevoke(SQLModel):
@@ -46,12 +46,7 @@ class BlacklistRevoke(SQLModel):
     model_config = ConfigDict(extra="forbid")  # type: ignore[assignment]
     reason: str = Field(min_length=2, max_length=500)
 
-    @field_validator("reason")
-    @classmethod
-    def _reason(cls, value: str) -> str:
-        if len(value.strip()) < 2:
-            raise ValueError("a reason a person can read is required")
-        return value.strip()
+    _reason = field_validator("reason")(readable_reason)
 
 
 async def list_customer(
@@ -133,14 +128,13 @@ async def _approve(
     if entry.proposed_by_id != viewer.staff_id:
         _audit(session, viewer, entry, customer, "blacklist_approve", {})
     # The graded reason stays on the entry (masked by clearance where it is shown); the event names the entry.
-    await session.exec(
-        customer_event(
-            entry.customer_id,
-            kind="blacklisted",
-            level=AlertLevel.CRITICAL,
-            reason=f"블랙리스트 등재 승인 (건 #{entry.id})",
-        )
-    )  # type: ignore[call-overload]
+    await add_event(
+        session,
+        entry.customer_id,
+        kind="blacklisted",
+        level=AlertLevel.CRITICAL,
+        reason=f"블랙리스트 등재 승인 (건 #{entry.id})",
+    )
     await _resegment(session, viewer, entry, rules=rules, as_of=as_of)
 
 
@@ -172,14 +166,13 @@ async def revoke_entry(
     )
     customer.blacklisted = (await session.exec(others)).first() is not None
     session.add(customer)
-    await session.exec(
-        customer_event(
-            entry.customer_id,
-            kind="blacklist_revoked",
-            level=AlertLevel.INFO,
-            reason=f"블랙리스트 해제 (건 #{entry.id})",
-        )
-    )  # type: ignore[call-overload]
+    await add_event(
+        session,
+        entry.customer_id,
+        kind="blacklist_revoked",
+        level=AlertLevel.INFO,
+        reason=f"블랙리스트 해제 (건 #{entry.id})",
+    )
     await _resegment(session, viewer, entry, rules=rules, as_of=as_of)
     return entry
 

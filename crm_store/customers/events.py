@@ -49,6 +49,14 @@ def customer_event(
     )
 
 
+async def add_event(
+    session: AsyncSession, customer_id: int, *, kind: str, level: AlertLevel, reason: str, call_sid: str | None = None
+) -> None:
+    """Add an event for the customer in the session's transaction (see `customer_event`)."""
+    statement = customer_event(customer_id, kind=kind, level=level, reason=reason, call_sid=call_sid)
+    await session.exec(statement)  # type: ignore[call-overload]
+
+
 # What an event read shows of a customer, for the audit trail (its reason too when shown unmasked).
 EVENT_FIELDS = ("customer_event.at", "customer_event.kind", "customer_event.level")
 

@@ -16,8 +16,8 @@ from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from crm_store.customers.alerts import Alert, evaluate_alerts
-from crm_store.customers.blacklist import find_hits, normalise_plate
-from crm_store.customers.events import customer_event
+from crm_store.customers.blacklist import PLATE_EXPECTED, find_hits, normalise_plate
+from crm_store.customers.events import add_event
 from crm_store.customers.identity import (
     InvalidRegistrationNumber,
     registration_digits,
@@ -47,7 +47,7 @@ from crm_store.errors import CustomerNotFound
 from crm_store.managers.account_managers import assign_new_customer
 from crm_store.org.scope import Viewer, customer_in_scope, unit_in_scope
 from crm_store.org.tables import OrgUnit
-from crm_store.validation import Conflict, InvalidInput
+from crm_store.validation import Conflict, InvalidInput, all_normalised
 
 log = logging.getLogger(__name__)
 
@@ -72,10 +72,9 @@ class _Input(SQLModel):
 
 def customer_phones(values: list[str]) -> list[str]:
     """A customer's numbers in E.164, each once, in the order given; ValueError names the format expected."""
-    normalised = [normalise_phone(v) for v in values]
-    if any(n is None for n in normalised):
-        raise ValueError("not a Korean phone number (010-1234-5678, 02-123-4567, +82 10 ...)")
-    return list(dict.fromkeys(n for n in normalised if n is not None))
+    return all_normalised(
+        values, normalise_phone, "not a Korean phone number (010-1234-5678, 02-123-4567, +82 10 ...)", once=True
+    )
 
 
 class CustomerCreate(_Input):
@@ -117,10 +116,7 @@ class CustomerCreate(_Input):
     @field_validator("vehicles")
     @classmethod
     def _plates(cls, values: list[str]) -> list[str]:
-        plates = [normalise_plate(v) for v in values]
-        if any(p is None for p in plates):
-            raise ValueError("not a vehicle plate such as 12가3456")
-        return list(dict.fromkeys(p for p in plates if p is not None))
+        return all_normalised(values, normalise_plate, PLATE_EXPECTED, once=True)
 
 
 class PolicyCreate(_Input):
@@ -239,13 +235,12 @@ async def create_customer(
         session, viewer, customer.id, unit_path=unit_path, requested=data.account_manager, as_of=as_of
     )
     if manager is None:
-        await session.exec(
-            customer_event(
-                customer.id,
-                kind="no_account_manager",
-                level=AlertLevel.WARNING,
-                reason="담당 관리자 미지정: 고객 지점과 상위 시 지점에 인증된 고객관리자가 없음",
-            )
+        await add_event(
+            session,
+            customer.id,
+            kind="no_account_manager",
+            level=AlertLevel.WARNING,
+            reason="담당 관리자 미지정: 고객 지점과 상위 시 지점에 인증된 고객관리자가 없음",
         )
     hits = await find_hits(session, customer_id=customer.id)
     if hits:
@@ -257,13 +252,12 @@ async def create_customer(
             hit.matched_on,
             hit.org_unit_name,
         )
-        await session.exec(
-            customer_event(
-                customer.id,
-                kind="blacklist_match",
-                level=AlertLevel.CRITICAL,
-                reason=f"신규 고객이 블랙리스트 #{hit.entry_id} ({hit.org_unit_name})와 일치",
-            )
+        await add_event(
+            session,
+            customer.id,
+            kind="blacklist_match",
+            level=AlertLevel.CRITICAL,
+            reason=f"신규 고객이 블랙리스트 #{hit.entry_id} ({hit.org_unit_name})와 일치",
         )
     await recompute_customer(session, customer.id, rules=rules, as_of=as_of, changed_by=viewer.username)
     return customer.id
@@ -345,10 +339,8 @@ async def add_claim(
     )
     alerts = claim_alerts(facts, segment, rules=rules, as_of=as_of)
     for alert in alerts:
-        await session.exec(
-            customer_event(
-                customer_id, kind=alert.kind.value, level=alert.level, reason=f"청구 {number}: {alert.reason}"
-            )
+        await add_event(
+            session, customer_id, kind=alert.kind.value, level=alert.level, reason=f"청구 {number}: {alert.reason}"
         )
     return claim, segment, alerts
 

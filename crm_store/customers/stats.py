@@ -60,91 +60,55 @@ def _add(name: str) -> Any:
     return lambda current, excluded: current[name] + excluded[name]
 
 
+_TOTALS = ("policy_count", "premium_total", "claim_count", "open_claims", "paid_total")
+
+
+def _totals_upsert(
+    dialect: str, customer_id: int, adds: dict[str, int], *, first: dict[str, Any] | None = None, keep: Any = None
+) -> Insert:
+    """Add `adds` to the customer's running totals (a first row starts from zero); `first` sets a date column whose
+    value on conflict is `keep(current, excluded)`."""
+    values = {"customer_id": customer_id, **dict.fromkeys(_TOTALS, 0), **adds, **(first or {}), "updated_at": utcnow()}
+    update: dict[str, Any] = {name: _add(name) for name in adds}
+    update |= {name: keep for name in first or {}}
+    update["updated_at"] = lambda current, excluded: excluded.updated_at
+    return _upsert(dialect, CustomerStats.__table__, values, ("customer_id",), update)  # type: ignore[attr-defined]
+
+
+def _year_upsert(dialect: str, customer_id: int, year: int, adds: dict[str, int]) -> Insert:
+    """Add `adds` to the customer's figures of one calendar year (a first row starts from zero)."""
+    values = {"customer_id": customer_id, "year": year, "premium": 0, "paid": 0, "claims": 0, **adds}
+    table = CustomerYearStats.__table__  # type: ignore[attr-defined]
+    return _upsert(dialect, table, values, ("customer_id", "year"), {name: _add(name) for name in adds})
+
+
+def _newer_or_older(column: str, *, newer: bool) -> Any:
+    """On conflict: the excluded date if the current one is empty or it is newer (older), else the current one."""
+
+    def pick(current: Any, excluded: Any) -> Any:
+        wins = excluded[column] > current[column] if newer else excluded[column] < current[column]
+        return case((current[column].is_(None) | wins, excluded[column]), else_=current[column])
+
+    return pick
+
+
 def policy_increments(dialect: str, *, customer_id: int, premium: int, start: date, end: date) -> list[Insert]:
     """The statements that count a new policy in the customer's aggregates."""
-    stats = CustomerStats.__table__  # type: ignore[attr-defined]
-    years = CustomerYearStats.__table__  # type: ignore[attr-defined]
-    earlier = lambda current, excluded: case(  # noqa: E731
-        (
-            current.first_policy_on.is_(None) | (excluded.first_policy_on < current.first_policy_on),
-            excluded.first_policy_on,
-        ),
-        else_=current.first_policy_on,
-    )
-    statements = [
-        _upsert(
-            dialect,
-            stats,
-            {
-                "customer_id": customer_id,
-                "policy_count": 1,
-                "premium_total": premium,
-                "claim_count": 0,
-                "open_claims": 0,
-                "paid_total": 0,
-                "first_policy_on": start,
-                "updated_at": utcnow(),
-            },
-            ("customer_id",),
-            {
-                "policy_count": _add("policy_count"),
-                "premium_total": _add("premium_total"),
-                "first_policy_on": earlier,
-                "updated_at": lambda current, excluded: excluded.updated_at,
-            },
-        )
-    ]
+    earlier = _newer_or_older("first_policy_on", newer=False)
+    totals = {"policy_count": 1, "premium_total": premium}
+    statements = [_totals_upsert(dialect, customer_id, totals, first={"first_policy_on": start}, keep=earlier)]
     for year, share in premium_by_year(premium, start, end).items():
-        statements.append(
-            _upsert(
-                dialect,
-                years,
-                {"customer_id": customer_id, "year": year, "premium": share, "paid": 0, "claims": 0},
-                ("customer_id", "year"),
-                {"premium": _add("premium")},
-            )
-        )
+        statements.append(_year_upsert(dialect, customer_id, year, {"premium": share}))
     return statements
 
 
 def claim_increments(dialect: str, *, customer_id: int, occurred_on: date, paid: int, status: str) -> list[Insert]:
     """The statements that count a new claim in the customer's aggregates."""
-    stats = CustomerStats.__table__  # type: ignore[attr-defined]
-    years = CustomerYearStats.__table__  # type: ignore[attr-defined]
-    later = lambda current, excluded: case(  # noqa: E731
-        (current.last_claim_on.is_(None) | (excluded.last_claim_on > current.last_claim_on), excluded.last_claim_on),
-        else_=current.last_claim_on,
-    )
+    later = _newer_or_older("last_claim_on", newer=True)
+    totals = {"claim_count": 1, "open_claims": int(status == OPEN_CLAIM), "paid_total": paid}
     return [
-        _upsert(
-            dialect,
-            stats,
-            {
-                "customer_id": customer_id,
-                "policy_count": 0,
-                "premium_total": 0,
-                "claim_count": 1,
-                "open_claims": int(status == OPEN_CLAIM),
-                "paid_total": paid,
-                "last_claim_on": occurred_on,
-                "updated_at": utcnow(),
-            },
-            ("customer_id",),
-            {
-                "claim_count": _add("claim_count"),
-                "open_claims": _add("open_claims"),
-                "paid_total": _add("paid_total"),
-                "last_claim_on": later,
-                "updated_at": lambda current, excluded: excluded.updated_at,
-            },
-        ),
-        _upsert(
-            dialect,
-            years,
-            {"customer_id": customer_id, "year": occurred_on.year, "premium": 0, "paid": paid, "claims": 1},
-            ("customer_id", "year"),
-            {"paid": _add("paid"), "claims": _add("claims")},
-        ),
+        _totals_upsert(dialect, customer_id, totals, first={"last_claim_on": occurred_on}, keep=later),
+        _year_upsert(dialect, customer_id, occurred_on.year, {"paid": paid, "claims": 1}),
     ]
 
 
@@ -152,39 +116,9 @@ def claim_adjustments(
     dialect: str, *, customer_id: int, occurred_on: date, paid_delta: int, open_delta: int
 ) -> list[Insert]:
     """The statements that move a changed claim's paid amount and open state in the customer's aggregates."""
-    stats = CustomerStats.__table__  # type: ignore[attr-defined]
-    years = CustomerYearStats.__table__  # type: ignore[attr-defined]
-    statements = [
-        _upsert(
-            dialect,
-            stats,
-            {
-                "customer_id": customer_id,
-                "policy_count": 0,
-                "premium_total": 0,
-                "claim_count": 0,
-                "open_claims": open_delta,
-                "paid_total": paid_delta,
-                "updated_at": utcnow(),
-            },
-            ("customer_id",),
-            {
-                "open_claims": _add("open_claims"),
-                "paid_total": _add("paid_total"),
-                "updated_at": lambda current, excluded: excluded.updated_at,
-            },
-        )
-    ]
+    statements = [_totals_upsert(dialect, customer_id, {"open_claims": open_delta, "paid_total": paid_delta})]
     if paid_delta:
-        statements.append(
-            _upsert(
-                dialect,
-                years,
-                {"customer_id": customer_id, "year": occurred_on.year, "premium": 0, "paid": paid_delta, "claims": 0},
-                ("customer_id", "year"),
-                {"paid": _add("paid")},
-            )
-        )
+        statements.append(_year_upsert(dialect, customer_id, occurred_on.year, {"paid": paid_delta}))
     return statements
 
 

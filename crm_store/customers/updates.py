@@ -20,7 +20,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from crm_store.audit import record_customer_change
 from crm_store.customers.alerts import Alert
 from crm_store.customers.blacklist import find_hits
-from crm_store.customers.events import customer_event
+from crm_store.customers.events import add_event
 from crm_store.customers.phones import mask_phone
 from crm_store.customers.profiles import merge_profile
 from crm_store.customers.records import MAX_AMOUNT, ClaimStatus, claim_alerts, customer_phones, visible_customer
@@ -171,13 +171,12 @@ async def update_customer(
             }
         for hit in await find_hits(session, customer_id=customer_id):
             if hit.entry_id not in before:
-                await session.exec(
-                    customer_event(
-                        customer_id,
-                        kind="blacklist_match",
-                        level=AlertLevel.CRITICAL,
-                        reason=f"새 연락처가 블랙리스트 #{hit.entry_id} ({hit.org_unit_name})와 일치",
-                    )
+                await add_event(
+                    session,
+                    customer_id,
+                    kind="blacklist_match",
+                    level=AlertLevel.CRITICAL,
+                    reason=f"새 연락처가 블랙리스트 #{hit.entry_id} ({hit.org_unit_name})와 일치",
                 )
     if not changes:
         return changes
@@ -267,13 +266,12 @@ async def update_claim(
     if paid_delta > 0:
         for alert in alerts:
             if alert.kind.value == "high_loss_ratio":
-                await session.exec(
-                    customer_event(
-                        claim.customer_id,
-                        kind=alert.kind.value,
-                        level=alert.level,
-                        reason=f"청구 {claim.claim_number} 지급액 변경: {alert.reason}",
-                    )
+                await add_event(
+                    session,
+                    claim.customer_id,
+                    kind=alert.kind.value,
+                    level=alert.level,
+                    reason=f"청구 {claim.claim_number} 지급액 변경: {alert.reason}",
                 )
     if changes:
         record_customer_change(

@@ -20,7 +20,7 @@ from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from crm_store.audit import record_customer_change
-from crm_store.customers.events import customer_event
+from crm_store.customers.events import add_event
 from crm_store.customers.records import visible_customer
 from crm_store.customers.rules import Rules
 from crm_store.customers.segments import recompute_customer
@@ -118,14 +118,13 @@ async def transfer_customer(
             "reason": data.reason,
         },
     )
-    await session.exec(
-        customer_event(
-            customer_id,
-            kind="transferred" if after is not None else "no_account_manager",
-            level=AlertLevel.INFO if after is not None else AlertLevel.WARNING,
-            reason=f"고객 이관: {origin.name} → {destination.name} ({data.reason})"
-            + ("" if after is not None else "; 새 지점에 인증된 고객관리자가 없음"),
-        )
-    )  # type: ignore[call-overload]
+    await add_event(
+        session,
+        customer_id,
+        kind="transferred" if after is not None else "no_account_manager",
+        level=AlertLevel.INFO if after is not None else AlertLevel.WARNING,
+        reason=f"고객 이관: {origin.name} → {destination.name} ({data.reason})"
+        + ("" if after is not None else "; 새 지점에 인증된 고객관리자가 없음"),
+    )
     await recompute_customer(session, customer_id, rules=rules, as_of=as_of, changed_by=viewer.username)
     return answer
