@@ -18,6 +18,7 @@ from crm_store.customers.tables import Customer
 from crm_store.errors import CustomerNotFound
 from crm_store.org.scope import Viewer, customer_in_scope, unit_in_scope
 from crm_store.org.tables import Role
+from crm_store.paging import newest_first
 from crm_store.types import JsonDocument, UtcDateTime, utcnow
 from crm_store.validation import NotAllowed
 
@@ -182,9 +183,7 @@ def audit_query(viewer: Viewer, wanted: AuditFilter, *, limit: int, before_id: i
         query = query.where(col(AuditEntry.created_at) >= wanted.since)
     if wanted.until is not None:
         query = query.where(col(AuditEntry.created_at) < wanted.until)
-    if before_id is not None:
-        query = query.where(col(AuditEntry.id) < before_id)
-    return query.order_by(col(AuditEntry.id).desc()).limit(limit)
+    return newest_first(query, AuditEntry.id, before_id=before_id, limit=limit)
 
 
 async def search_audit(
@@ -208,9 +207,7 @@ async def search_audit(
 def audit_page(customer_id: int, *, limit: int, before_id: int | None = None) -> Any:
     """Reads of one customer, newest first, keyset-paged by id."""
     query = select(AuditEntry).where(col(AuditEntry.customer_id) == customer_id)
-    if before_id is not None:
-        query = query.where(col(AuditEntry.id) < before_id)
-    return query.order_by(col(AuditEntry.id).desc()).limit(limit)
+    return newest_first(query, AuditEntry.id, before_id=before_id, limit=limit)
 
 
 async def audit_of_customer(

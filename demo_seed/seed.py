@@ -286,35 +286,28 @@ class _Seeder(OrganisationSeeding):
         return draft
 
     def _demo_customers(self) -> list[_CustomerDraft]:
-        rng = self.rng
-        seocho = self.units["SEOUL-GANGNAM-SEOCHO"][0]
         start = self.as_of - timedelta(days=3 * 365 + 90)
         renewals: list[PolicyDraft] = []
         while start <= self.as_of:
             end = _years_later(start, 1)
             renewals.append(PolicyDraft("auto", 920_000 + 30_000 * len(renewals), start, end))
             start = end
-        regular = _CustomerDraft(
-            CustomerKind.INDIVIDUAL,
-            "김민준",
-            seocho,
-            self._unique_registration(lambda: resident_number(rng, birth=date(1988, 3, 15), male=True)),
-            [(DEMO_CALLER, "mobile")],
-            renewals,
-        )
-        haeundae = self.units["BUSAN-DONGBU-HAEUNDAE"][0]
+        regular = self._well_known("김민준", "SEOUL-GANGNAM-SEOCHO", date(1988, 3, 15), DEMO_CALLER, renewals)
         policies = self._policies(CustomerKind.INDIVIDUAL, count=3, chained_to_now=True, line="auto")
-        listed = _CustomerDraft(
-            CustomerKind.INDIVIDUAL,
-            "박정호",
-            haeundae,
-            self._unique_registration(lambda: resident_number(rng, birth=date(1979, 11, 2), male=True)),
-            [(DEMO_BLACKLISTED_CALLER, "mobile")],
-            policies,
-            claims=self._claims(policies, 7, since=self.as_of - timedelta(days=720)),
-            blacklist_reason=BLACKLIST_REASONS[0],
+        listed = self._well_known(
+            "박정호", "BUSAN-DONGBU-HAEUNDAE", date(1979, 11, 2), DEMO_BLACKLISTED_CALLER, policies
         )
+        listed.claims = self._claims(policies, 7, since=self.as_of - timedelta(days=720))
+        listed.blacklist_reason = BLACKLIST_REASONS[0]
         return [regular, listed]
+
+    def _well_known(
+        self, name: str, unit_code: str, birth: date, phone: str, policies: list[PolicyDraft]
+    ) -> _CustomerDraft:
+        """One of the demo's two well-known callers (men, on their mobile)."""
+        registration = self._unique_registration(lambda: resident_number(self.rng, birth=birth, male=True))
+        unit_id = self.units[unit_code][0]
+        return _CustomerDraft(CustomerKind.INDIVIDUAL, name, unit_id, registration, [(phone, "mobile")], policies)
 
     def _blacklist(self, drafts: list[_CustomerDraft], how_many: int) -> None:
         # Fraud suspects first: the customers with the most claims, then anyone but the demo caller.

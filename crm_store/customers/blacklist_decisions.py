@@ -36,6 +36,7 @@ from crm_store.errors import CustomerNotFound, NotFound
 from crm_store.org.clearance import mask_fields
 from crm_store.org.scope import SUPERVISORS, Viewer, customer_in_scope
 from crm_store.org.tables import OrgUnit, Staff
+from crm_store.paging import newest_first
 from crm_store.types import utcnow
 from crm_store.validation import Conflict, NotAllowed, readable_reason
 
@@ -128,14 +129,16 @@ async def _approve(
     if entry.proposed_by_id != viewer.staff_id:
         _audit(session, viewer, entry, customer, "blacklist_approve", {})
     # The graded reason stays on the entry (masked by clearance where it is shown); the event names the entry.
-    await add_event(
+    await _tell_and_resegment(
         session,
-        entry.customer_id,
-        kind="blacklisted",
-        level=AlertLevel.CRITICAL,
-        reason=f"블랙리스트 등재 승인 (건 #{entry.id})",
+        viewer,
+        entry,
+        "blacklisted",
+        AlertLevel.CRITICAL,
+        f"블랙리스트 등재 승인 (건 #{entry.id})",
+        rules,
+        as_of,
     )
-    await _resegment(session, viewer, entry, rules=rules, as_of=as_of)
 
 
 async def revoke_entry(
@@ -166,22 +169,26 @@ async def revoke_entry(
     )
     customer.blacklisted = (await session.exec(others)).first() is not None
     session.add(customer)
-    await add_event(
-        session,
-        entry.customer_id,
-        kind="blacklist_revoked",
-        level=AlertLevel.INFO,
-        reason=f"블랙리스트 해제 (건 #{entry.id})",
+    await _tell_and_resegment(
+        session, viewer, entry, "blacklist_revoked", AlertLevel.INFO, f"블랙리스트 해제 (건 #{entry.id})", rules, as_of
     )
-    await _resegment(session, viewer, entry, rules=rules, as_of=as_of)
     return entry
 
 
-async def _resegment(
-    session: AsyncSession, viewer: Viewer, entry: BlacklistEntry, *, rules: Rules, as_of: date
+async def _tell_and_resegment(
+    session: AsyncSession,
+    viewer: Viewer,
+    entry: BlacklistEntry,
+    kind: str,
+    level: AlertLevel,
+    reason: str,
+    rules: Rules,
+    as_of: date,
 ) -> None:
-    """Redecide the listed customer and every customer the entry's keys match, company-wide."""
+    """Tell the listed customer's manager (an event), then redecide the listed customer and every customer the
+    entry's keys match, company-wide."""
     assert entry.id is not None
+    await add_event(session, entry.customer_id, kind=kind, level=level, reason=reason)
     await session.flush()
     matched = {int(c) for (c,) in (await session.exec(customers_matching_entry(entry.id))).all()}
     for customer_id in sorted(matched | {entry.customer_id}):
@@ -269,9 +276,7 @@ def entries_query(
         query = query.where(wanted[state])
     if customer_id is not None:
         query = query.where(col(entry.customer_id) == customer_id)
-    if before_id is not None:
-        query = query.where(col(entry.id) < before_id)
-    return query.order_by(col(entry.id).desc()).limit(limit)
+    return newest_first(query, entry.id, before_id=before_id, limit=limit)
 
 
 async def list_entries(

@@ -21,6 +21,7 @@ from crm_store.managers.tables import AccountAssignment
 from crm_store.org.clearance import mask_fields
 from crm_store.org.scope import SUPERVISORS, Viewer, customer_in_scope
 from crm_store.org.tables import Staff
+from crm_store.paging import newest_first
 from crm_store.types import utcnow
 from crm_store.validation import NotAllowed
 
@@ -125,9 +126,7 @@ def events_query(
         query = query.where(col(CustomerEvent.customer_id) == customer_id)
     if kind:
         query = query.where(col(CustomerEvent.kind) == kind)
-    if before_id is not None:
-        query = query.where(col(CustomerEvent.id) < before_id)
-    return query.order_by(col(CustomerEvent.id).desc()).limit(limit)
+    return newest_first(query, CustomerEvent.id, before_id=before_id, limit=limit)
 
 
 async def list_events(
