@@ -244,3 +244,13 @@ async def add_graded_records(client: Any, world: World, engine: Engine) -> None:
                     kind="blacklisted", level="critical", reason=f"블랙리스트 등재: {BLACKLIST_REASON}",
                 )
             )  # fmt: skip
+
+
+async def sign_in(page: Any, base: str, username: str) -> None:
+    """Sign in on the console's login page, where the queue sends a stranger; the page lands on the queue."""
+    await page.goto(f"{base}/console/queue")
+    assert page.url.endswith("/console/login")
+    await page.fill("#username", username)
+    await page.fill("#password", PASSWORD)
+    await page.click("#login")
+    await page.wait_for_url(f"{base}/console/queue")

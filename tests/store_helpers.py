@@ -19,6 +19,11 @@ def head_office(session: Session) -> OrgUnit:
     return unit
 
 
+def existing_head_office(session: Session) -> OrgUnit:
+    """The head office, created if the database has none yet."""
+    return session.exec(select(OrgUnit).where(OrgUnit.code == "HQ")).first() or head_office(session)
+
+
 def add_customer(
     database_url: str, *, phone: str = "+821012345678", name: str = "김민준", segment: str = "quality"
 ) -> int:
@@ -26,9 +31,7 @@ def add_customer(
     engine = make_engine(database_url)
     try:
         with session_scope(engine) as session:
-            unit = session.exec(select(OrgUnit).where(OrgUnit.code == "HQ")).first()
-            if unit is None:
-                unit = head_office(session)
+            unit = existing_head_office(session)
             customer = Customer(kind="individual", name=name, org_unit_id=unit.id, segment=segment)
             session.add(customer)
             session.flush()
@@ -45,9 +48,7 @@ def add_admin(database_url: str) -> None:
     engine = make_engine(database_url)
     try:
         with session_scope(engine) as session:
-            unit = session.exec(select(OrgUnit).where(OrgUnit.code == "HQ")).first()
-            if unit is None:
-                unit = head_office(session)
+            unit = existing_head_office(session)
             if session.exec(select(Staff).where(Staff.username == "admin")).first() is None:
                 session.add(Staff(username="admin", full_name="관리자", role="admin", org_unit_id=unit.id, clearance=5))
     finally:

@@ -36,8 +36,8 @@ from gateway.api import CALL_RECORD_FIELDS, CALL_RECORD_PURPOSE
 from gateway.console.reasons import korean_reasons
 from gateway.labels import topic_label
 from gateway.simulator import SimulatedCall, run_simulated_call, telephone_recording
-from tests.processes import HOTLINE, ROOT, Process, free_port, hotline_env, processes, wait_http
-from tests.review_helpers import PASSWORD, World, build_world
+from tests.processes import HOTLINE, ROOT, Process, free_port, processes, service_env, wait_http
+from tests.review_helpers import World, build_world, sign_in
 from workers.settings import Settings
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
@@ -85,12 +85,7 @@ async def login(browser: Any, base: str, username: str) -> tuple[Any, Seen]:
             seen.answers.append((response.request.method, url.path, response.status))
 
     page.on("response", record)
-    await page.goto(f"{base}/console/queue")
-    assert page.url.endswith("/console/login")
-    await page.fill("#username", username)
-    await page.fill("#password", PASSWORD)
-    await page.click("#login")
-    await page.wait_for_url(f"{base}/console/queue")
+    await sign_in(page, base, username)
     assert username in await page.inner_text("#whoami")
     return page, seen
 
@@ -127,13 +122,7 @@ async def test_calls_are_routed_reviewed_forwarded_closed_and_every_read_audited
     add_county(engine, world, "SEOUL-GANGNAM-SONGPA", "송파구지점", "SEOUL-GANGNAM")
     admin = world.staff["admin.hq"]["token"]
     port = free_port()
-    env = hotline_env(
-        DATABASE_URL=postgres_url,
-        REDIS_URL=redis_url,
-        PORT=str(port),
-        HOTLINE_DATA_DIR=str(tmp_path),
-        HOTLINE_RECORDING_HOSTS="api.twilio.com,127.0.0.1",
-    )
+    env = service_env(postgres_url, redis_url, port, tmp_path, recording_hosts="api.twilio.com,127.0.0.1")
     settings = Settings.from_env(env)
     base = f"http://127.0.0.1:{port}"
 
