@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 from crm_store.customers.rules import AlertRules
 from crm_store.customers.segment_rules import CustomerFacts, count_within, loss_ratio_text
@@ -87,6 +88,11 @@ def evaluate_alerts(
     )
 
 
+def _count_alert(kind: AlertKind, rule: Any, what: str, count: int, threshold: int) -> Alert:
+    """An alert on how many claims or complaints fell within the rule's months."""
+    return Alert(kind, rule.level, f"최근 {rule.months}개월 {what} {count}건 (기준 {threshold}건 이상)")
+
+
 def alerts_for(
     *,
     recent_claims: int,
@@ -105,13 +111,7 @@ def alerts_for(
         alerts.append(listed)
     frequent = rules.frequent_claims
     if recent_claims >= frequent.claims:
-        alerts.append(
-            Alert(
-                AlertKind.FREQUENT_CLAIMS,
-                frequent.level,
-                f"최근 {frequent.months}개월 청구 {recent_claims}건 (기준 {frequent.claims}건 이상)",
-            )
-        )
+        alerts.append(_count_alert(AlertKind.FREQUENT_CLAIMS, frequent, "청구", recent_claims, frequent.claims))
     high = rules.high_loss_ratio
     if loss_ratio is not None and loss_ratio >= high.loss_ratio:
         level = AlertLevel.CRITICAL if loss_ratio >= high.critical_loss_ratio else high.level
@@ -126,13 +126,7 @@ def alerts_for(
         alerts.append(Alert(AlertKind.KEY_CUSTOMER, rules.key_customer.level, "중점/대형 고객: 우선 응대 (녹색 채널)"))
     repeat = rules.repeat_complainant
     if recent_complaints >= repeat.complaints:
-        alerts.append(
-            Alert(
-                AlertKind.REPEAT_COMPLAINANT,
-                repeat.level,
-                f"최근 {repeat.months}개월 민원 {recent_complaints}건 (기준 {repeat.complaints}건 이상)",
-            )
-        )
+        alerts.append(_count_alert(AlertKind.REPEAT_COMPLAINANT, repeat, "민원", recent_complaints, repeat.complaints))
     return sorted(alerts, key=lambda a: _SEVERITY[a.level])
 
 

@@ -8,10 +8,7 @@ from typing import Any
 
 import pytest
 
-from crm_store.db import make_engine
-from gateway.app import create_app
-from tests.customer_helpers import SECRET, build_org
-from workers.settings import Settings
+from tests.customer_helpers import gateway_on
 
 pytestmark = pytest.mark.integration
 PAST_INT32 = str(2**31)
@@ -32,13 +29,7 @@ QUERY_NUMBERS = (
 async def test_ids_past_int32_are_refused_before_postgres(
     aiohttp_client: Any, postgres_url: str, tmp_path: Any
 ) -> None:
-    settings = Settings.from_env(
-        {"DATABASE_URL": postgres_url, "HOTLINE_SECRET_KEY": SECRET, "HOTLINE_DATA_DIR": str(tmp_path)}
-    )
-    engine = make_engine(postgres_url)
-    try:
-        org = build_org(engine)
-        client = await aiohttp_client(create_app(settings, embedded_worker=False))
+    async with gateway_on(aiohttp_client, postgres_url, tmp_path) as (_engine, org, client):
         routes = sorted(
             {
                 (r.method, r.resource.canonical)
@@ -56,5 +47,3 @@ async def test_ids_past_int32_are_refused_before_postgres(
             answer = await client.get(path, params={name: PAST_INT32}, headers=org.auth("admin"))
             assert answer.status == 400, (path, name, answer.status, await answer.text())
             assert name in (await answer.json())["fields"]
-    finally:
-        engine.dispose()
