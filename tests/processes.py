@@ -166,3 +166,13 @@ class RedisServer:
             self.proc.popen.wait(5)
             self.proc.stop()
             self.proc = None
+
+
+def start_service(started: list[Process], env: dict[str, str], tmp_path: Path, port: int) -> Process:
+    """The gateway, a transcriber and a light-jobs worker, appended to `started`; back once the gateway answers."""
+    web = Process("serve", [*HOTLINE, "serve"], env, tmp_path)
+    started.append(web)
+    started.append(Process("transcriber", [*HOTLINE, "worker", "--queues", "hotline-transcription"], env, tmp_path))
+    started.append(Process("worker", [*HOTLINE, "worker", "--queues", "hotline"], env, tmp_path))
+    wait_http(f"http://127.0.0.1:{port}/healthz", proc=web)
+    return web

@@ -36,7 +36,7 @@ from gateway.api import CALL_RECORD_FIELDS, CALL_RECORD_PURPOSE
 from gateway.console.reasons import korean_reasons
 from gateway.labels import topic_label
 from gateway.simulator import SimulatedCall, run_simulated_call, telephone_recording
-from tests.processes import HOTLINE, ROOT, Process, free_port, processes, service_env, wait_http
+from tests.processes import ROOT, free_port, processes, service_env, start_service
 from tests.review_helpers import World, build_world, sign_in
 from workers.settings import Settings
 
@@ -127,11 +127,7 @@ async def test_calls_are_routed_reviewed_forwarded_closed_and_every_read_audited
     base = f"http://127.0.0.1:{port}"
 
     with processes(tmp_path) as started:
-        web = Process("serve", [*HOTLINE, "serve"], env, tmp_path)
-        started.append(web)
-        started.append(Process("transcriber", [*HOTLINE, "worker", "--queues", "hotline-transcription"], env, tmp_path))
-        started.append(Process("worker", [*HOTLINE, "worker", "--queues", "hotline"], env, tmp_path))
-        wait_http(f"{base}/healthz", proc=web)
+        start_service(started, env, tmp_path, port)
 
         async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as http:
             # -- customers through the API; the Busan one blacklisted (its calls go to the provincial center) ----
