@@ -356,13 +356,9 @@ async def picture_source(
     calls = (
         await session.exec(  # type: ignore[call-overload]
             sa_select(
-                col(Call.id),
-                col(Call.call_sid),
-                col(Call.type),
-                col(Call.topic),
-                col(Call.status),
-                col(Call.started_at),
-                col(Call.created_at),
+                *map(
+                    col, (Call.id, Call.call_sid, Call.type, Call.topic, Call.status, Call.started_at, Call.created_at)
+                )
             )
             .where(col(Call.customer_id) == cid)
             .order_by(col(Call.id).desc())
@@ -372,12 +368,7 @@ async def picture_source(
     requests = (
         await session.exec(  # type: ignore[call-overload]
             sa_select(
-                col(Call.call_sid),
-                col(Call.type),
-                col(Call.topic),
-                col(ReviewItem.state),
-                col(OrgUnit.name),
-                col(Call.created_at),
+                *map(col, (Call.call_sid, Call.type, Call.topic, ReviewItem.state, OrgUnit.name, Call.created_at))
             )
             .select_from(Call)
             .outerjoin(ReviewItem, col(ReviewItem.call_sid) == col(Call.call_sid))
