@@ -60,14 +60,8 @@ async def list_customer(
     ).first()
     if customer is None:
         raise CustomerNotFound(f"no customer {data.customer_id}")
-    entry = BlacklistEntry(
-        customer_id=data.customer_id,
-        reason=data.reason,
-        evidence=data.evidence,
-        review_on=data.review_on,
-        proposed_by_id=viewer.staff_id,
-        created_at=utcnow(),
-    )
+    listed = data.model_dump(include={"customer_id", "reason", "evidence", "review_on"})
+    entry = BlacklistEntry(**listed, proposed_by_id=viewer.staff_id, created_at=utcnow())
     session.add(entry)
     await session.flush()
     assert entry.id is not None

@@ -355,16 +355,8 @@ async def create_staff(
     taken = (await session.exec(select(col(Staff.id)).where(col(Staff.username) == data.username))).first()
     if taken is not None:
         raise Conflict({"username": "already taken"}, "username already taken")
-    staff = Staff(
-        username=data.username,
-        full_name=data.full_name,
-        role=data.role,
-        org_unit_id=data.org_unit_id,
-        clearance=data.clearance,
-        password_hash=password_hash,
-        active=True,
-        created_at=now,
-    )
+    given = data.model_dump(include={"username", "full_name", "role", "org_unit_id", "clearance"})
+    staff = Staff(**given, password_hash=password_hash, active=True, created_at=now)
     session.add(staff)
     await _flush(session, "username", "username already taken")
     assert staff.id is not None and unit.id is not None
