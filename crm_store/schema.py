@@ -8,6 +8,7 @@ from sqlmodel import SQLModel
 from crm_store import audit
 from crm_store.calls import tables as calls_tables
 from crm_store.customers import tables as customers_tables
+from crm_store.desk import tables as desk_tables
 from crm_store.managers import tables as managers_tables
 from crm_store.org import tables as org_tables
 from crm_store.review import tables as review_tables
@@ -17,6 +18,7 @@ TABLE_MODULES = (
     audit,
     calls_tables,
     customers_tables,
+    desk_tables,
     managers_tables,
     org_tables,
     review_tables,

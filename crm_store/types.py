@@ -1,7 +1,8 @@
-"""Column types that behave the same on PostgreSQL and SQLite."""
+"""Column types that behave the same on PostgreSQL and SQLite, and text either of them stores."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -36,3 +37,24 @@ JsonDocument = JSON().with_variant(JSONB(), "postgresql")
 def utcnow() -> datetime:
     """Now, in UTC, timezone-aware."""
     return datetime.now(UTC)
+
+
+REPLACEMENT = "\ufffd"
+
+
+def storable(value: str) -> str:
+    """The text as PostgreSQL can store it (in a text column and in JSON): NUL, which it refuses, and any lone
+    surrogate become U+FFFD, the replacement character; everything else is kept as it came."""
+    if "\x00" in value:
+        value = value.replace("\x00", REPLACEMENT)
+    if not value.isascii():
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            value = value.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
+    return value
+
+
+def storable_fields(fields: Mapping[str, Any]) -> dict[str, Any]:
+    """Fields (a webhook's, a row's) with their names and text values storable."""
+    return {storable(k): storable(v) if isinstance(v, str) else v for k, v in fields.items()}

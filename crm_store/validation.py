@@ -9,6 +9,9 @@ from zoneinfo import ZoneInfo
 from crm_store.errors import StoreError
 
 BUSINESS_TZ = ZoneInfo("Asia/Seoul")
+# The largest id a record can have (PostgreSQL integer): an input naming a larger one is refused by its model,
+# never sent to the database to overflow there.
+MAX_ID = 2**31 - 1
 
 
 class InvalidInput(StoreError):

@@ -13,10 +13,10 @@ from aiohttp import web
 from pydantic import BaseModel
 
 from crm_store.org.scope import Viewer
+from crm_store.validation import MAX_ID
 from gateway.keys import STAFF
 from gateway.middlewares import Handler, json_field_error
 
-MAX_ID = 2**31 - 1
 MAX_PAGE = 200
 Input = TypeVar("Input", bound=BaseModel)
 

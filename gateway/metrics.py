@@ -41,6 +41,23 @@ class Metrics:
         self.failed_jobs = Gauge(
             "hotline_failed_jobs", "Jobs in the failed registry per queue", ["queue"], registry=self.registry
         )
+        # The call desk: calls put in its queues (green channel or not), how their waits ended, call-back tasks.
+        self.desk_enqueued = Counter(
+            "hotline_desk_enqueued_total", "Calls put in a desk queue", ["queue", "channel"], registry=self.registry
+        )
+        self.desk_wait_seconds = Histogram(
+            "hotline_desk_wait_seconds",
+            "Time callers waited in a desk queue, by how the wait ended (connected, abandoned, left)",
+            ["queue", "outcome"],
+            buckets=(5, 10, 20, 30, 60, 120, 300, 600, 1200),
+            registry=self.registry,
+        )
+        self.desk_callbacks = Counter(
+            "hotline_desk_callbacks_total",
+            "Call-back tasks left for a desk queue's agents, by reason",
+            ["queue", "reason"],
+            registry=self.registry,
+        )
 
     def webhook_answered(self, endpoint: str, outcome: str, seconds: float) -> None:
         """Count a webhook and time it. The labelled children are looked up once: `labels()` takes a lock and

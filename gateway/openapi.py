@@ -113,6 +113,10 @@ def _query(name: str, schema: dict[str, Any], description: str = "", required: b
 
 
 _STRING, _INT, _DATE = {"type": "string"}, {"type": "integer"}, {"type": "string", "format": "date"}
+# An id in a request body: what PostgreSQL's integer key holds (crm_store.validation.MAX_ID).
+_ID = {"type": "integer", "minimum": 1, "maximum": 2**31 - 1}
+# An amount in KRW (crm_store.customers.records.MAX_AMOUNT).
+_AMOUNT = {"type": "integer", "minimum": 0, "maximum": 10**13}
 _CALL_SID = _query("call_sid", {"type": "string", "pattern": "^CA[0-9a-f]{32}$"}, "the call this read serves (audited)")
 _LINES = ["auto", "home", "fire", "cargo", "liability", "personal_accident", "travel", "property"]
 _ROLES = ["agent", "operator", "center_manager", "account_manager", "dispatcher", "surveyor", "executive", "admin"]
@@ -144,7 +148,7 @@ _CUSTOMER_SCHEMAS: dict[str, Any] = {
                 "description": "13-digit resident or 10-digit business number; stored only as a "
                 "keyed hash (matching) and a mask (display)",
             },
-            "org_unit_id": {"type": "integer", "description": "owning unit, within your scope"},
+            "org_unit_id": {**_ID, "description": "owning unit, within your scope"},
             "vehicles": {"type": "array", "items": _STRING, "description": "plates such as 12가3456"},
             "key_account": {"enum": ["group", "system", "large_project", None]},
             "profile": {
@@ -164,7 +168,7 @@ _CUSTOMER_SCHEMAS: dict[str, Any] = {
         "required": ["line", "premium", "start_date", "end_date"],
         "properties": {
             "line": {"enum": _LINES},
-            "premium": {"type": "integer", "minimum": 0, "description": "annual premium, KRW"},
+            "premium": {**_AMOUNT, "description": "annual premium, KRW"},
             "start_date": _DATE,
             "end_date": {**_DATE, "description": "after start_date, at most five years later"},
             "vehicle_plate": {"type": ["string", "null"]},
@@ -175,9 +179,9 @@ _CUSTOMER_SCHEMAS: dict[str, Any] = {
         "additionalProperties": False,
         "required": ["policy_id", "occurred_on"],
         "properties": {
-            "policy_id": {"type": "integer", "description": "one of this customer's policies"},
+            "policy_id": {**_ID, "description": "one of this customer's policies"},
             "occurred_on": {**_DATE, "description": "within the policy period, not in the future"},
-            "paid_amount": {"type": "integer", "minimum": 0, "default": 0},
+            "paid_amount": {**_AMOUNT, "default": 0},
             "status": {"enum": ["open", "paid", "closed", "rejected"], "default": "open"},
         },
     },
@@ -322,7 +326,7 @@ _CUSTOMER_SCHEMAS: dict[str, Any] = {
         "additionalProperties": False,
         "required": ["customer_id", "reason"],
         "properties": {
-            "customer_id": _INT,
+            "customer_id": _ID,
             "reason": {"type": "string", "minLength": 2, "maxLength": 500},
             "evidence": {"type": ["string", "null"]},
             "review_on": {**_DATE, "type": ["string", "null"]},
@@ -426,7 +430,7 @@ _CUSTOMER_SCHEMAS: dict[str, Any] = {
                 "description": "stored in capitals",
             },
             "name": {"type": "string", "minLength": 1, "maxLength": 100},
-            "parent_id": {"type": "integer", "description": "an open unit above the county level"},
+            "parent_id": {**_ID, "description": "an open unit above the county level"},
         },
     },
     "OrgUnitUpdate": {
@@ -457,7 +461,7 @@ _CUSTOMER_SCHEMAS: dict[str, Any] = {
             "username": {"type": "string", "pattern": "^[a-z0-9][a-z0-9._-]{1,63}$"},
             "full_name": {"type": "string", "minLength": 1, "maxLength": 100},
             "role": {"enum": _ROLES},
-            "org_unit_id": {"type": "integer", "description": "an open unit of your part of the organisation"},
+            "org_unit_id": {**_ID, "description": "an open unit of your part of the organisation"},
             "clearance": {"type": "integer", "minimum": 0, "maximum": 5},
             "password": {"type": "string", "minLength": 8, "writeOnly": True, "description": "optional first password"},
         },
@@ -469,7 +473,7 @@ _CUSTOMER_SCHEMAS: dict[str, Any] = {
         "properties": {
             "full_name": {"type": "string", "minLength": 1, "maxLength": 100},
             "role": {"enum": _ROLES},
-            "org_unit_id": _INT,
+            "org_unit_id": _ID,
             "clearance": {"type": "integer", "minimum": 0, "maximum": 5},
             "active": {"type": "boolean"},
         },
@@ -515,7 +519,7 @@ _CUSTOMER_SCHEMAS: dict[str, Any] = {
         "additionalProperties": False,
         "required": ["org_unit_id", "reason"],
         "properties": {
-            "org_unit_id": {"type": "integer", "description": "the new owning unit, within your scope"},
+            "org_unit_id": {**_ID, "description": "the new owning unit, within your scope"},
             "reason": {"type": "string", "minLength": 2, "maxLength": 200},
         },
     },
@@ -1043,7 +1047,7 @@ _CHANGE_SCHEMAS: dict[str, Any] = {
         "minProperties": 1,
         "properties": {
             "status": {"enum": ["open", "paid", "closed", "rejected"]},
-            "paid_amount": {"type": "integer", "minimum": 0},
+            "paid_amount": _AMOUNT,
             "closed_on": {
                 **_DATE,
                 "type": ["string", "null"],

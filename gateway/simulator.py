@@ -7,15 +7,19 @@ import base64
 import json
 import secrets
 import time
+import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import format_datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import aiohttp
 from aiohttp import web
+from twilio.request_validator import RequestValidator
 
+from gateway.twilio_stand_in import TwilioStandIn
 from telephony.audio import decode_audio, mulaw_decode, to_telephone_band, wav_bytes
 from telephony.signature import TwilioSignature
 
@@ -24,14 +28,25 @@ FINAL_STATES = frozenset({"classified", "failed"})
 
 @dataclass(frozen=True)
 class SimulatedCall:
+    """One call to play: who calls which number, what they say (audio) or press, how long they wait in a queue."""
+
     base_url: str
     account_sid: str
     auth_token: str
     from_number: str
     to_number: str
-    audio: bytes
+    audio: bytes | None
     api_token: str | None
     timeout: float = 300.0
+    # The caller's answer to a menu: a key, or words (as Twilio's recogniser would hand them); neither is silence.
+    press: str | None = None
+    say: str | None = None
+    # Seconds the caller waits in a queue before hanging up; with the REST stand-in and without hang_up_waiting, the
+    # caller waits until connected (or the timeout).
+    wait: float = 5.0
+    hang_up_waiting: bool = False
+    # Serve the stand-in for Twilio's REST API on this port while the call lasts (the gateway's TWILIO_API_BASE).
+    twilio_api_port: int | None = None
 
 
 def telephone_recording(audio_file: Path) -> tuple[bytes, float]:
@@ -86,10 +101,21 @@ class TwilioPlayer:
         self._http = http
         self._base = base_url.rstrip("/")
         self._signature = TwilioSignature(auth_token, self._base)
+        self._validator = RequestValidator(auth_token)
 
     async def post(self, path: str, params: dict[str, str]) -> tuple[int, str]:
+        """A webhook to a configured path of the gateway (voice URL, status callback), signed over base + path."""
+        return await self._send(path, params, self._signature.sign(path, params))
+
+    async def post_to(self, url: str, params: dict[str, str]) -> tuple[int, str]:
+        """A webhook to a URL the gateway's TwiML named (gather action, wait URL): Twilio signs that URL as written."""
+        parts = urlsplit(url)
+        path = parts.path + (f"?{parts.query}" if parts.query else "")
+        return await self._send(path, params, str(self._validator.compute_signature(url, params)))
+
+    async def _send(self, path: str, params: dict[str, str], signature: str) -> tuple[int, str]:
         headers = {
-            "X-Twilio-Signature": self._signature.sign(path, params),
+            "X-Twilio-Signature": signature,
             "I-Twilio-Idempotency-Token": secrets.token_hex(16),
             "User-Agent": "TwilioProxy/1.1",
             "Content-Type": "application/x-www-form-urlencoded",
@@ -102,94 +128,234 @@ def _now() -> str:
     return format_datetime(datetime.now(UTC), usegmt=False)
 
 
-async def run_simulated_call(call: SimulatedCall, *, log: Any = print) -> dict[str, Any]:
-    """One whole call: progress callbacks, the incoming call, the recording; then wait for the record."""
-    call_sid, recording_sid = twilio_sid("CA"), twilio_sid("RE")
-    server = RecordingServer(call.account_sid, call.auth_token, recording_sid, call.audio)
-    await server.start()
-    base = {
-        "AccountSid": call.account_sid,
-        "CallSid": call_sid,
-        "From": call.from_number,
-        "To": call.to_number,
-        "ApiVersion": "2010-04-01",
-        "Direction": "inbound",
-        "Caller": call.from_number,
-        "Called": call.to_number,
-        "CallerCountry": "KR",
-        "ToCountry": "KR",
-    }
+def twiml_root(body: str) -> ET.Element:
+    """The <Response> of a TwiML answer."""
+    root = ET.fromstring(body.strip().encode())
+    if root.tag != "Response":
+        raise RuntimeError(f"the gateway answered TwiML without <Response>: {body[:200]}")
+    return root
 
-    def progress(status: str, seq: int, **extra: str) -> dict[str, str]:
-        return {
-            **base,
+
+def _said(root: ET.Element) -> str:
+    return " / ".join(say.text or "" for say in root.iter("Say"))
+
+
+class _CallPlayer:
+    """Twilio's side of one call: progress callbacks in order, the TwiML followed verb by verb."""
+
+    def __init__(self, call: SimulatedCall, twilio: TwilioPlayer, log: Any) -> None:
+        self.call = call
+        self.twilio = twilio
+        self.log = log
+        self.call_sid = twilio_sid("CA")
+        self.sequence = 0
+        self.steps: list[str] = []
+        self.base = {
+            "AccountSid": call.account_sid,
+            "CallSid": self.call_sid,
+            "From": call.from_number,
+            "To": call.to_number,
+            "ApiVersion": "2010-04-01",
+            "Direction": "inbound",
+            "Caller": call.from_number,
+            "Called": call.to_number,
+            "CallerCountry": "KR",
+            "ToCountry": "KR",
+        }
+
+    async def progress(self, status: str, **extra: str) -> None:
+        params = {
+            **self.base,
             "CallStatus": status,
-            "SequenceNumber": str(seq),
+            "SequenceNumber": str(self.sequence),
             "Timestamp": _now(),
             "CallbackSource": "call-progress-events",
             **extra,
         }
+        self.sequence += 1
+        await self.twilio.post("/twilio/status", params)
 
+    async def follow(self, url: str, step: str, **extra: str) -> ET.Element:
+        status, body = await self.twilio.post_to(url, {**self.base, "CallStatus": "in-progress", **extra})
+        self.log(f"[twilio] POST {urlsplit(url).path} ({step}) -> {status}")
+        if status != 200:
+            raise RuntimeError(f"the gateway answered {step} with HTTP {status}: {body[:200]}")
+        self.steps.append(step)
+        root = twiml_root(body)
+        if _said(root):
+            self.log(f"[caller hears] {_said(root)}")
+        return root
+
+    async def menu(self, root: ET.Element) -> ET.Element:
+        """Answer the menu as told (a key, words, or silence) until it leads somewhere else."""
+        for _ in range(MAX_MENU_ROUNDS):
+            gather = root.find("Gather")
+            if gather is None:
+                return root
+            if self.call.press:
+                root = await self.follow(gather.get("action", ""), f"press {self.call.press}", Digits=self.call.press)
+            elif self.call.say:
+                root = await self.follow(
+                    gather.get("action", ""), f"say {self.call.say!r}", SpeechResult=self.call.say, Confidence="0.91"
+                )
+            else:
+                # No input: Twilio falls through to the next verb, the menu's <Redirect>.
+                redirect = root.find("Redirect")
+                if redirect is None or not redirect.text:
+                    return root
+                root = await self.follow(redirect.text, "silence")
+        return root
+
+    async def wait_in_queue(self, enqueue: ET.Element, stand_in: TwilioStandIn | None) -> str:
+        """Ask the wait URL as Twilio does until an agent takes the call (a REST redirect reaches the stand-in) or
+        the caller gives up; then the <Enqueue> action with how it ended. Returns "connected" or "abandoned"."""
+        queue, wait_url, action = enqueue.text or "", enqueue.get("waitUrl", ""), enqueue.get("action", "")
+        # Only an agent connected through Twilio's REST API ends the wait otherwise; without the stand-in nobody can.
+        connectable = stand_in is not None and not self.call.hang_up_waiting
+        patience = self.call.timeout if connectable else self.call.wait
+        queue_sid = twilio_sid("QU")
+        if stand_in is not None:
+            stand_in.add_call(self.call_sid, from_=self.call.from_number, to=self.call.to_number)
+        if not connectable and not self.call.hang_up_waiting:
+            self.log(f"[twilio] no REST stand-in: nobody can take the call; the caller hangs up after {patience:.0f}s")
+        started = time.monotonic()
+        redirected: list[str] = []
+        while True:
+            waited = time.monotonic() - started
+            if wait_url:
+                await self.follow(
+                    wait_url,
+                    f"wait in {queue}",
+                    QueueSid=queue_sid,
+                    QueuePosition="1",
+                    QueueTime=str(int(waited)),
+                    AvgQueueTime="0",
+                    CurrentQueueSize="1",
+                )
+            if stand_in is not None and stand_in.calls[self.call_sid].twiml:
+                redirected = stand_in.calls[self.call_sid].twiml
+                break
+            if waited >= patience:
+                break
+            await asyncio.sleep(min(WAIT_POLL_SECONDS, max(0.05, patience - waited)))
+        waited = time.monotonic() - started
+        result = "redirected" if redirected else "hangup"
+        if action:
+            await self.follow(action, f"queue result {result}", QueueSid=queue_sid, QueueResult=result,
+                              QueueTime=str(int(waited)))  # fmt: skip
+        if redirected:
+            self.log(f"[twilio] call taken out of {queue} after {waited:.1f}s; new TwiML: {redirected[-1][:300]}")
+            return "connected"
+        self.log(f"[twilio] the caller hung up after {waited:.1f}s in {queue}")
+        return "abandoned"
+
+
+MAX_MENU_ROUNDS = 3
+WAIT_POLL_SECONDS = 2.0
+
+
+async def run_simulated_call(call: SimulatedCall, *, log: Any = print) -> dict[str, Any]:
+    """One whole call: progress callbacks, the incoming call, the menu and the queue when the number has them, the
+    recording when the caller speaks a message; then the call's record (waited for when there is a recording)."""
+    recording_sid = twilio_sid("RE")
+    server = (
+        RecordingServer(call.account_sid, call.auth_token, recording_sid, call.audio)
+        if call.audio is not None
+        else None
+    )
+    stand_in = TwilioStandIn(call.account_sid, call.auth_token) if call.twilio_api_port is not None else None
+    if server is not None:
+        await server.start()
+    if stand_in is not None:
+        log(f"[twilio] REST API stand-in at {await stand_in.start(port=call.twilio_api_port or 0)}")
     try:
         async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=15)) as http:
             twilio = TwilioPlayer(http, call.base_url, call.auth_token)
+            player = _CallPlayer(call, twilio, log)
             started = time.monotonic()
-            await twilio.post("/twilio/status", progress("initiated", 0))
-            await twilio.post("/twilio/status", progress("ringing", 1))
-            status, twiml = await twilio.post("/twilio/voice", {**base, "CallStatus": "ringing"})
+            await player.progress("initiated")
+            await player.progress("ringing")
+            status, body = await twilio.post("/twilio/voice", {**player.base, "CallStatus": "ringing"})
             log(f"[twilio] POST /twilio/voice -> {status}")
-            log(twiml)
+            log(body)
             if status != 200:
                 raise RuntimeError(f"the gateway answered the incoming call with HTTP {status}")
-            await twilio.post("/twilio/status", progress("in-progress", 2))
-            duration = max(1, round(len(call.audio) / 16000))
-            await twilio.post(
-                "/twilio/record-done",
-                {
-                    **base,
-                    "CallStatus": "in-progress",
-                    "RecordingUrl": server.url,
-                    "RecordingSid": recording_sid,
-                    "RecordingDuration": str(duration),
-                    "Digits": "hangup",
-                },
+            await player.progress("in-progress")
+            root = await player.menu(twiml_root(body))
+            enqueue, record_verb = root.find("Enqueue"), root.find("Record")
+            outcome = "ended"
+            duration = 8
+            if enqueue is not None:
+                outcome = await player.wait_in_queue(enqueue, stand_in)
+            elif record_verb is not None:
+                if server is None:
+                    raise RuntimeError("the gateway asks the caller to speak a message: give --audio")
+                duration = max(1, round(len(call.audio or b"") / 16000))
+                await player.follow(
+                    record_verb.get("action", call.base_url.rstrip("/") + "/twilio/record-done"),
+                    "message recorded",
+                    RecordingUrl=server.url,
+                    RecordingSid=recording_sid,
+                    RecordingDuration=str(duration),
+                    Digits="hangup",
+                )
+                status, text = await twilio.post(
+                    "/twilio/recording",
+                    {
+                        "AccountSid": call.account_sid,
+                        "CallSid": player.call_sid,
+                        "RecordingSid": recording_sid,
+                        "RecordingUrl": server.url,
+                        "RecordingStatus": "completed",
+                        "RecordingDuration": str(duration),
+                        "RecordingChannels": "1",
+                        "RecordingSource": "RecordVerb",
+                        "RecordingTrack": "inbound",
+                        "RecordingStartTime": _now(),
+                        "ErrorCode": "0",
+                    },
+                )
+                log(f"[twilio] POST /twilio/recording -> {status} {text[:200]}")
+                outcome = "recorded"
+            seconds = max(1, round(time.monotonic() - started)) if outcome != "recorded" else duration + 8
+            await player.progress(
+                "completed",
+                CallDuration=str(seconds),
+                Duration=str(max(1, (seconds + 59) // 60)),
+                SipResponseCode="200",
             )
-            status, text = await twilio.post(
-                "/twilio/recording",
-                {
-                    "AccountSid": call.account_sid,
-                    "CallSid": call_sid,
-                    "RecordingSid": recording_sid,
-                    "RecordingUrl": server.url,
-                    "RecordingStatus": "completed",
-                    "RecordingDuration": str(duration),
-                    "RecordingChannels": "1",
-                    "RecordingSource": "RecordVerb",
-                    "RecordingTrack": "inbound",
-                    "RecordingStartTime": _now(),
-                    "ErrorCode": "0",
-                },
-            )
-            log(f"[twilio] POST /twilio/recording -> {status} {text[:200]}")
-            await twilio.post(
-                "/twilio/status",
-                progress(
-                    "completed",
-                    3,
-                    CallDuration=str(duration + 8),
-                    Duration=str(max(1, (duration + 8 + 59) // 60)),
-                    SipResponseCode="200",
-                ),
-            )
-            log(f"[twilio] call {call_sid} ended; waiting for the record ...")
-            record = await wait_for_record(http, call.base_url, call_sid, call.api_token, call.timeout)
+            log(f"[twilio] call {player.call_sid} ended ({outcome})")
+            if outcome == "recorded":
+                log("[twilio] waiting for the record ...")
+                record = await wait_for_record(http, call.base_url, player.call_sid, call.api_token, call.timeout)
+            else:
+                record = await read_record(http, call.base_url, player.call_sid, call.api_token)
             record["_simulation"] = {
-                "recording_fetches": server.fetches,
+                "call_sid": player.call_sid,
+                "outcome": outcome,
+                "steps": player.steps,
+                "recording_fetches": server.fetches if server is not None else 0,
                 "seconds": round(time.monotonic() - started, 2),
             }
+            if stand_in is not None:
+                record["_simulation"]["twilio_api_requests"] = [
+                    {"method": r.method, "path": r.path, "params": r.params} for r in stand_in.requests
+                ]
             return record
     finally:
-        await server.stop()
+        if server is not None:
+            await server.stop()
+        if stand_in is not None:
+            await stand_in.stop()
+
+
+async def read_record(http: aiohttp.ClientSession, base_url: str, call_sid: str, token: str | None) -> dict[str, Any]:
+    """The call's record as the API gives it now (empty without a token or when the API refuses)."""
+    if not token:
+        return {}
+    headers = {"Authorization": f"Bearer {token}"}
+    async with http.get(f"{base_url.rstrip('/')}/api/v1/calls/{call_sid}", headers=headers) as answer:
+        return dict(await answer.json()) if answer.status == 200 else {}
 
 
 async def wait_for_record(

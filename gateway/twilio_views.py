@@ -14,11 +14,13 @@ from crm_store.calls.incoming import incoming_call
 from crm_store.calls.store import apply_status, register_recording, store_event
 from crm_store.customers.phones import mask_phone, normalise_phone
 from crm_store.db import async_session_scope
+from gateway import desk
 from gateway.keys import INCOMING, METRICS, RELAY_WAKE, SESSIONS, SETTINGS, SIGNATURE
 from telephony import twiml
 from telephony.recordings import host_allowed
 from telephony.webhooks import (
     MalformedWebhook,
+    delivery_key,
     parse_call_fields,
     parse_recording_callback,
     parse_status_callback,
@@ -28,7 +30,6 @@ from workers.queueing import FETCH_RECORDING
 
 log = logging.getLogger(__name__)
 FORM = "application/x-www-form-urlencoded"
-IDEMPOTENCY_HEADER = "I-Twilio-Idempotency-Token"
 
 
 def xml(body: str) -> web.Response:
@@ -92,7 +93,7 @@ async def voice(request: web.Request) -> web.Response:
                 call_sid=call.call_sid,
                 caller_e164=caller_e164,
                 call_fields={**call.as_record(), "status": call.status},
-                dedup_key=voice_dedup_key(call, request.headers.get(IDEMPOTENCY_HEADER), form),
+                dedup_key=voice_dedup_key(call, request.path_qs, form),
                 payload=_payload(form),
             )
         )
@@ -114,8 +115,12 @@ async def voice(request: web.Request) -> web.Response:
     if caller.alerts:
         # The statement promised the alert job (blacklist hit, key customer): relay it now, not at the next tick.
         request.app[RELAY_WAKE].set()
+    # A number with a menu gets the desk's IVR; one without keeps the record-and-hang-up answer.
+    menu = await desk.menu_answer(
+        request, to_number=call.to_number, segment=caller.segment, blacklisted=caller.blacklisted
+    )
     _observe(request, "voice", started, "ok")
-    return xml(twiml.incoming_call(settings.base_url, segment=caller.segment))
+    return xml(menu or twiml.incoming_call(settings.base_url, segment=caller.segment))
 
 
 async def record_done(request: web.Request) -> web.Response:
@@ -129,7 +134,7 @@ async def record_done(request: web.Request) -> web.Response:
                 session,
                 call_sid=call.call_sid,
                 kind="record-done",
-                dedup_key=f"record-done:{call.call_sid}:{form.get('RecordingSid', '')}",
+                dedup_key=delivery_key("record-done", call.call_sid, request.path_qs, form),
                 payload=_payload(form),
             )
     except MalformedWebhook as err:
@@ -142,7 +147,11 @@ async def record_done(request: web.Request) -> web.Response:
 
 
 async def gather(request: web.Request) -> web.Response:
-    """An IVR answer (digits or speech): stored; the menu itself comes with a later capability."""
+    """An IVR answer (digits or speech): stored once per delivery, then the caller goes where the menu of the number
+    says (gateway.desk).
+
+    The same answer to a question asked twice in a call is told apart by the action URL (its query names the
+    attempt; the URL is signed), never by the unsigned idempotency header or the clock."""
     started = time.perf_counter()
     form = await verified_form(request, "gather")
     try:
@@ -155,11 +164,12 @@ async def gather(request: web.Request) -> web.Response:
             session,
             call_sid=call.call_sid,
             kind="gather",
-            dedup_key=f"gather:{call.call_sid}:{request.headers.get(IDEMPOTENCY_HEADER) or time.time_ns()}",
+            dedup_key=delivery_key("gather", call.call_sid, request.path_qs, form),
             payload=_payload(form),
         )
+    answer = await desk.gather_answer(request, form)
     _observe(request, "gather", started, "ok")
-    return xml(twiml.empty())
+    return xml(answer or twiml.empty())
 
 
 async def status(request: web.Request) -> web.Response:
@@ -180,9 +190,10 @@ async def status(request: web.Request) -> web.Response:
             timestamp=callback.timestamp,
             call_duration=callback.call_duration,
             call_fields=callback.call.as_record(),
-            dedup_key=callback.dedup_key(request.headers.get(IDEMPOTENCY_HEADER)),
+            dedup_key=callback.dedup_key(request.path_qs, form),
             payload=_payload(form),
         )
+    await desk.call_status(request, call_sid=callback.call.call_sid, status=callback.call.status)
     _observe(request, "status", started, "ok")
     return no_content()
 

@@ -6,7 +6,7 @@ import hashlib
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 
 from telephony.errors import TelephonyError
@@ -19,6 +19,8 @@ CALL_STATUSES = frozenset(
 )
 RECORDING_STATUSES = frozenset({"in-progress", "completed", "absent", "failed"})
 MAX_FIELD_LENGTH = 4096
+# What the store's integer columns hold (PostgreSQL integer): a larger count is kept only in the stored payload.
+MAX_STORED_INT = 2**31 - 1
 
 
 class MalformedWebhook(TelephonyError):
@@ -35,25 +37,29 @@ def _required(form: Mapping[str, str], name: str, pattern: re.Pattern[str] | Non
 
 
 def _optional_int(form: Mapping[str, str], name: str) -> int | None:
+    """A count Twilio sends as plain digits; None when absent, or when beyond what the store's columns hold (the
+    webhook is kept all the same: refusing it would lose it, Twilio does not resend after a 4xx)."""
     value = form.get(name)
     if value is None or value == "":
         return None
-    try:
-        number = int(value)
-    except ValueError as err:
-        raise MalformedWebhook(f"field {name} must be an integer") from err
-    if number < 0:
+    if value.startswith("-") and value[1:].isascii() and value[1:].isdigit():
         raise MalformedWebhook(f"field {name} must not be negative")
-    return number
+    if not (value.isascii() and value.isdigit()):
+        raise MalformedWebhook(f"field {name} must be an integer")
+    if len(value) > len(str(MAX_STORED_INT)) or int(value) > MAX_STORED_INT:
+        return None
+    return int(value)
 
 
 def _timestamp(form: Mapping[str, str]) -> datetime | None:
+    """`Timestamp` (RFC 2822) in UTC; one without a zone (`-0000`) is taken as UTC."""
     value = form.get("Timestamp")
     if not value:
         return None
     try:
-        return parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
+        moment = parsedate_to_datetime(value)
+        return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    except (TypeError, ValueError, IndexError, OverflowError):
         return None  # an unreadable timestamp costs us only precision, never the callback
 
 
@@ -63,9 +69,13 @@ def _check_lengths(form: Mapping[str, str]) -> None:
             raise MalformedWebhook(f"field {name[:40]!r} is too long")
 
 
-def _payload_digest(form: Mapping[str, str]) -> str:
-    body = "&".join(f"{k}={form[k]}" for k in sorted(form))
-    return hashlib.sha256(body.encode()).hexdigest()[:32]
+def delivery_key(kind: str, call_sid: str, url: str, form: Mapping[str, str]) -> str:
+    """What identifies one delivery of a webhook: a digest of what Twilio signed (the URL with its query, every
+    field), never an unsigned header or the clock; a redelivery, or a replay, gets the same key. The kind, a valid
+    CallSid and 64 hex digits: well within the key column."""
+    # repr quotes and escapes each string, so no two different contents read the same.
+    digest = hashlib.sha256(repr((url, sorted(form.items()))).encode()).hexdigest()
+    return f"{kind}:{call_sid}:{digest}"
 
 
 @dataclass(frozen=True)
@@ -111,11 +121,12 @@ class StatusCallback:
     timestamp: datetime | None
     call_duration: int | None
 
-    def dedup_key(self, idempotency_token: str | None) -> str:
-        """(CallSid, SequenceNumber) identifies a delivery; failing that Twilio's token or the body."""
+    def dedup_key(self, url: str, form: Mapping[str, str]) -> str:
+        """(CallSid, SequenceNumber) identifies a delivery; failing that (none sent, or one beyond the store's
+        integers), the signed content."""
         if self.sequence_number is not None:
             return f"status:{self.call.call_sid}:{self.sequence_number}"
-        return f"status:{self.call.call_sid}:{idempotency_token or ''}"
+        return delivery_key("status", self.call.call_sid, url, form)
 
 
 def parse_status_callback(form: Mapping[str, str]) -> StatusCallback:
@@ -153,9 +164,9 @@ def parse_recording_callback(form: Mapping[str, str]) -> RecordingCallback:
     url = form.get("RecordingUrl", "")
     if status == "completed" and not url:
         raise MalformedWebhook("missing field RecordingUrl")
-    channels = _optional_int(form, "RecordingChannels")
-    if channels is not None and channels not in (1, 2):
+    if form.get("RecordingChannels", "") not in ("", "1", "2"):
         raise MalformedWebhook("RecordingChannels must be 1 or 2")
+    channels = _optional_int(form, "RecordingChannels")
     return RecordingCallback(
         call_sid=_required(form, "CallSid", CALL_SID),
         account_sid=_required(form, "AccountSid", ACCOUNT_SID),
@@ -168,6 +179,6 @@ def parse_recording_callback(form: Mapping[str, str]) -> RecordingCallback:
     )
 
 
-def voice_dedup_key(call: CallFields, idempotency_token: str | None, form: Mapping[str, str]) -> str:
-    """A redelivered incoming-call webhook has the same token (or the same body)."""
-    return f"voice:{call.call_sid}:{idempotency_token or _payload_digest(form)}"
+def voice_dedup_key(call: CallFields, url: str, form: Mapping[str, str]) -> str:
+    """A redelivered (or replayed) incoming-call webhook has the same signed content."""
+    return delivery_key("voice", call.call_sid, url, form)

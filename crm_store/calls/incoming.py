@@ -20,7 +20,7 @@ from crm_store.calls.store import Caller, register_incoming_call
 from crm_store.calls.tables import OutboxJob
 from crm_store.coalesce import Coalescer
 from crm_store.db import async_session_scope
-from crm_store.types import utcnow
+from crm_store.types import storable, storable_fields, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -146,9 +146,8 @@ def _columns(calls: list[IncomingCall], alert_job: AlertJob | None) -> list[list
             json.dumps(call.payload, ensure_ascii=False),
             call.received_at,
             call.account_sid,
-            # Twilio's numbers fit; anything longer is cut rather than lose the call.
-            (call.from_number or "")[:32] or None,
-            (call.to_number or "")[:32] or None,
+            call.from_number or None,
+            call.to_number or None,
             call.direction,
             call.status,
             alert_job.job_id(call.call_sid) if alert_job is not None else None,
@@ -236,16 +235,17 @@ def _caller(row: Any) -> Caller:
 def incoming_call(
     *, call_sid: str, caller_e164: str | None, call_fields: dict[str, Any], dedup_key: str, payload: dict[str, Any]
 ) -> IncomingCall:
-    """An IncomingCall received now."""
+    """An IncomingCall received now, its text made storable (NUL refused by PostgreSQL becomes U+FFFD)."""
+    fields = storable_fields(call_fields)
     return IncomingCall(
-        call_sid=call_sid,
-        caller_e164=caller_e164,
-        dedup_key=dedup_key,
-        payload=payload,
+        call_sid=storable(call_sid),
+        caller_e164=storable(caller_e164) if caller_e164 is not None else None,
+        dedup_key=storable(dedup_key),
+        payload=storable_fields(payload),
         received_at=utcnow(),
-        account_sid=call_fields.get("account_sid"),
-        from_number=call_fields.get("from_number"),
-        to_number=call_fields.get("to_number"),
-        direction=call_fields.get("direction"),
-        status=call_fields.get("status"),
+        account_sid=fields.get("account_sid"),
+        from_number=fields.get("from_number"),
+        to_number=fields.get("to_number"),
+        direction=fields.get("direction"),
+        status=fields.get("status"),
     )

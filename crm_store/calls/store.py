@@ -14,7 +14,7 @@ from sqlmodel.sql.expression import Select, SelectOfScalar
 from crm_store.calls.tables import Call, CallEvent, OutboxJob, PipelineState
 from crm_store.customers.tables import Customer, CustomerPhone
 from crm_store.errors import CallNotFound
-from crm_store.types import utcnow
+from crm_store.types import storable, storable_fields, utcnow
 from crm_store.upsert import insert_ignoring_conflict
 
 TERMINAL_STATUSES = frozenset({"completed", "busy", "failed", "no-answer", "canceled"})
@@ -71,7 +71,8 @@ async def store_event(
     payload: dict[str, Any],
     sequence_number: int | None = None,
 ) -> bool:
-    """Append a webhook to the call's events; False when this delivery was already stored."""
+    """Append a webhook to the call's events (its text made storable); False when this delivery was already
+    stored."""
     statement = insert_ignoring_conflict(
         _dialect(session),
         CallEvent,
@@ -80,7 +81,7 @@ async def store_event(
             "kind": kind,
             "dedup_key": dedup_key,
             "sequence_number": sequence_number,
-            "payload": payload,
+            "payload": storable_fields(payload),
             "received_at": utcnow(),
         },
     )
@@ -89,7 +90,9 @@ async def store_event(
 
 
 async def lock_call(session: AsyncSession, call_sid: str, **defaults: Any) -> Call:
-    """The call row, created from `defaults` if this is the first we hear of it, locked for update."""
+    """The call row, created from `defaults` (text made storable) if this is the first we hear of it, locked for
+    update."""
+    defaults = storable_fields(defaults)
     now = utcnow()
     values = {
         "call_sid": call_sid,
@@ -214,7 +217,7 @@ async def register_recording(
     if not new or recording_status != "completed":
         return False
     call.recording_sid = recording_sid
-    call.recording_url = recording_url
+    call.recording_url = storable(recording_url)
     call.recording_duration = duration
     call.recording_channels = channels
     call.updated_at = utcnow()

@@ -38,9 +38,11 @@ class Call(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     call_sid: str = Field(max_length=34, unique=True, index=True)
     account_sid: str | None = Field(default=None, max_length=34)
-    from_number: str | None = Field(default=None, max_length=32)
-    to_number: str | None = Field(default=None, max_length=32)
-    direction: str | None = Field(default=None, max_length=16)
+    # As Twilio sends them, unbounded: a SIP URI or a client name is no E.164 number, and new Direction values
+    # (trunking-originating) appear without notice. The status is one of Twilio's (telephony.webhooks).
+    from_number: str | None = None
+    to_number: str | None = None
+    direction: str | None = None
     status: str | None = Field(default=None, max_length=16)
     # Highest SequenceNumber applied: an older status callback arriving late changes nothing.
     status_sequence: int = Field(default=-1)
@@ -49,7 +51,7 @@ class Call(SQLModel, table=True):
     ended_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
     duration: int | None = None
     recording_sid: str | None = Field(default=None, max_length=34)
-    recording_url: str | None = Field(default=None, max_length=500)
+    recording_url: str | None = None  # Twilio documents no length
     recording_duration: int | None = None
     recording_channels: int | None = None
     pipeline_state: PipelineState = Field(default=PipelineState.RECEIVED, sa_type=String(24), index=True)

@@ -25,7 +25,7 @@ from crm_store.customers.alerts import BlacklistHit
 from crm_store.customers.phones import normalise_phone
 from crm_store.customers.tables import BlacklistEntry, BlacklistKey, Customer, CustomerPhone, Vehicle
 from crm_store.org.tables import OrgUnit, Role
-from crm_store.validation import all_normalised, readable_reason
+from crm_store.validation import MAX_ID, all_normalised, readable_reason
 
 # Korean plates: optional region (서울), 2 or 3 digits, one Hangul syllable, 4 digits: 12가3456, 서울12가3456.
 _PLATE = re.compile(r"(?:[가-힣]{2})?\d{2,3}[가-힣]\d{4}")
@@ -43,7 +43,7 @@ class BlacklistCreate(SQLModel):
     """A proposal to list a customer (POST /api/v1/blacklist)."""
 
     model_config = ConfigDict(extra="forbid")  # type: ignore[assignment]
-    customer_id: StrictInt = Field(gt=0)
+    customer_id: StrictInt = Field(gt=0, le=MAX_ID)
     reason: str = Field(min_length=2, max_length=500)
     evidence: str | None = Field(default=None, max_length=2000)
     review_on: date | None = None

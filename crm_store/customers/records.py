@@ -47,7 +47,7 @@ from crm_store.errors import CustomerNotFound
 from crm_store.managers.account_managers import assign_new_customer
 from crm_store.org.scope import Viewer, customer_in_scope, unit_in_scope
 from crm_store.org.tables import OrgUnit
-from crm_store.validation import Conflict, InvalidInput, all_normalised
+from crm_store.validation import MAX_ID, Conflict, InvalidInput, all_normalised
 
 log = logging.getLogger(__name__)
 
@@ -84,7 +84,7 @@ class CustomerCreate(_Input):
     name: str = Field(min_length=1, max_length=100)
     phones: list[str] = Field(min_length=1, max_length=5)
     registration_number: SecretStr
-    org_unit_id: StrictInt = Field(gt=0)
+    org_unit_id: StrictInt = Field(gt=0, le=MAX_ID)
     vehicles: list[str] = Field(default_factory=list, max_length=10)
     key_account: KeyAccount | None = None
     profile: dict[str, Any] | None = None
@@ -150,7 +150,7 @@ class PolicyCreate(_Input):
 class ClaimCreate(_Input):
     """POST /api/v1/customers/{id}/claims."""
 
-    policy_id: StrictInt = Field(gt=0)
+    policy_id: StrictInt = Field(gt=0, le=MAX_ID)
     occurred_on: date
     paid_amount: StrictInt = Field(default=0, ge=0, le=MAX_AMOUNT)
     status: ClaimStatus = "open"

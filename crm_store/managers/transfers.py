@@ -30,7 +30,7 @@ from crm_store.managers.tables import AccountAssignment, ServiceTask
 from crm_store.org.scope import Viewer, unit_in_scope
 from crm_store.org.tables import OrgLevel, OrgUnit, Role, Staff
 from crm_store.types import utcnow
-from crm_store.validation import InvalidInput, NotAllowed
+from crm_store.validation import MAX_ID, InvalidInput, NotAllowed
 
 TRANSFERRERS = frozenset({Role.CENTER_MANAGER, Role.ADMIN})
 
@@ -39,7 +39,7 @@ class CustomerTransfer(SQLModel):
     """POST /api/v1/customers/{id}/transfer."""
 
     model_config = ConfigDict(extra="forbid")  # type: ignore[assignment]
-    org_unit_id: StrictInt = Field(gt=0)
+    org_unit_id: StrictInt = Field(gt=0, le=MAX_ID)
     reason: str = Field(min_length=2, max_length=200)
 
 

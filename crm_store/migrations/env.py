@@ -7,6 +7,7 @@ from sqlmodel import SQLModel
 
 import crm_store.schema  # noqa: F401  (registers every table on SQLModel.metadata)
 from crm_store.db import make_engine
+from crm_store.desk import tables as desk_tables  # noqa: F401
 
 config = context.config
 target_metadata = SQLModel.metadata

@@ -47,7 +47,7 @@ from crm_store.org.tables import (
     StaffPublic,
 )
 from crm_store.review.tables import ReviewEvent, ReviewItem, ReviewState
-from crm_store.validation import Conflict, InvalidInput, NotAllowed
+from crm_store.validation import MAX_ID, Conflict, InvalidInput, NotAllowed
 
 USERNAME = re.compile(r"[a-z0-9][a-z0-9._-]{1,63}")
 UNIT_CODE = re.compile(r"[A-Z0-9][A-Z0-9-]{1,31}")
@@ -79,7 +79,7 @@ class OrgUnitCreate(_Input):
 
     code: str = Field(min_length=2, max_length=32)
     name: str = Field(min_length=1, max_length=100)
-    parent_id: StrictInt = Field(gt=0)
+    parent_id: StrictInt = Field(gt=0, le=MAX_ID)
 
     @field_validator("code")
     @classmethod
@@ -119,7 +119,7 @@ class StaffCreate(_Input):
     username: str = Field(min_length=2, max_length=64)
     full_name: str = Field(min_length=1, max_length=100)
     role: Role
-    org_unit_id: StrictInt = Field(gt=0)
+    org_unit_id: StrictInt = Field(gt=0, le=MAX_ID)
     clearance: StrictInt = Field(ge=0, le=MAX_CLEARANCE)
     password: SecretStr | None = None
 
@@ -146,7 +146,7 @@ class StaffUpdate(_Input):
 
     full_name: str | None = Field(default=None, min_length=1, max_length=100)
     role: Role | None = None
-    org_unit_id: StrictInt | None = Field(default=None, gt=0)
+    org_unit_id: StrictInt | None = Field(default=None, gt=0, le=MAX_ID)
     clearance: StrictInt | None = Field(default=None, ge=0, le=MAX_CLEARANCE)
     active: StrictBool | None = None
 

@@ -195,7 +195,9 @@ def service_duties(settings: Settings, as_of: date | None) -> None:
 
 
 @hotline.command("simulate-call")
-@click.option("--audio", required=True, type=click.Path(path_type=Path), help="Audio file the caller says (WAV, FLAC).")
+@click.option(
+    "--audio", type=click.Path(path_type=Path), help="Audio file the caller says (WAV, FLAC) when asked to speak."
+)
 @click.option("--from", "from_number", required=True, help="Caller number, e.g. +821012345678.")
 @click.option("--to", "to_number", default="+8215881234", show_default=True, help="Hotline number called.")
 @click.option("--url", help="Gateway base URL (default PUBLIC_BASE_URL or http://HOST:PORT).")
@@ -203,9 +205,25 @@ def service_duties(settings: Settings, as_of: date | None) -> None:
 @click.option("--as-user", default="admin", show_default=True, help="Staff member whose token reads the record.")
 @click.option("--timeout", type=float, default=300.0, show_default=True, help="Seconds to wait for the record.")
 @click.option("--as-is", is_flag=True, help="Serve the file unchanged instead of telephone audio.")
+@click.option("--press", type=click.Choice(list("0123456789*#")), help="Key the caller presses at the IVR menu.")
+@click.option("--say", help="Words the caller says at the IVR menu (as Twilio's recogniser hands them).")
+@click.option(
+    "--wait",
+    type=float,
+    default=5.0,
+    show_default=True,
+    help="Seconds the caller waits in a queue, then hangs up (unless the REST stand-in connects the call).",
+)
+@click.option("--hang-up-waiting", is_flag=True, help="Hang up after --wait even when an agent could connect.")
+@click.option(
+    "--twilio-api-port",
+    type=int,
+    help="Serve a stand-in for Twilio's REST API on this port (the gateway's TWILIO_API_BASE).",
+)
 @pass_settings
 def simulate_call(settings: Settings, **options: Any) -> None:
-    """Play Twilio's part: one call with a recording, then print the record (exit code 1 unless classified)."""
+    """Play Twilio's part for one call: the menu, the queue, a recording; print the record (exit code 1 unless the
+    recording was classified, or the call waited in a queue and was connected or abandoned as asked)."""
     _done(speech.simulate_call(settings, **options))
 
 

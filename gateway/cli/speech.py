@@ -16,7 +16,7 @@ from workers.settings import Settings
 def simulate_call(
     settings: Settings,
     *,
-    audio: Path,
+    audio: Path | None,
     from_number: str,
     to_number: str,
     url: str | None,
@@ -24,13 +24,18 @@ def simulate_call(
     as_user: str,
     timeout: float,
     as_is: bool,
+    press: str | None = None,
+    say: str | None = None,
+    wait: float = 5.0,
+    hang_up_waiting: bool = False,
+    twilio_api_port: int | None = None,
 ) -> int:
-    """Play Twilio's part for one call with a recording, print the record; 0 once it is classified."""
+    """Play Twilio's part for one call (menu, queue, recording), print the record; 0 once it went as asked."""
     from gateway.simulator import SimulatedCall, format_record, run_simulated_call, telephone_recording
 
-    if not audio.is_file():
+    if audio is not None and not audio.is_file():
         raise CommandFailed(f"hotline simulate-call: no such file {audio}")
-    recording = audio.read_bytes() if as_is else telephone_recording(audio)[0]
+    recording = None if audio is None else audio.read_bytes() if as_is else telephone_recording(audio)[0]
     if token is None:
         from crm_store.db import make_engine, session_scope
         from crm_store.org.staff import issue_token
@@ -50,11 +55,22 @@ def simulate_call(
         audio=recording,
         api_token=token,
         timeout=timeout,
+        press=press,
+        say=say,
+        wait=wait,
+        hang_up_waiting=hang_up_waiting,
+        twilio_api_port=twilio_api_port,
     )
-    record = asyncio.run(run_simulated_call(call, log=lambda line: print(line, file=sys.stderr)))
+    try:
+        record = asyncio.run(run_simulated_call(call, log=lambda line: print(line, file=sys.stderr)))
+    except RuntimeError as err:
+        raise CommandFailed(f"hotline simulate-call: {err}") from err
     print(format_record(record))
-    state = record.get("processing", {}).get("state")
-    return 0 if state == "classified" else 1
+    outcome = record.get("_simulation", {}).get("outcome")
+    if outcome == "recorded":
+        return 0 if record.get("processing", {}).get("state") == "classified" else 1
+    expected = "connected" if twilio_api_port is not None and not hang_up_waiting else "abandoned"
+    return 0 if outcome == expected else 1
 
 
 def transcribe(
@@ -163,4 +179,6 @@ def classify(lines: Iterable[str], *, as_json: bool) -> None:
         if as_json:
             print(json.dumps(result, ensure_ascii=False), flush=True)
         else:
-            print(f"{result['type']}\t{result['topic']}\t{result['urgency']}\t{result['redacted']}", flush=True)
+            call_type = result["type"] or result["type_label"]  # 미분류 when the classifier abstained
+            topic = result["topic"] or result["topic_label"]
+            print(f"{call_type}\t{topic}\t{result['urgency']}\t{result['redacted']}", flush=True)

@@ -19,6 +19,8 @@ _SCORE = re.compile(r"(\S+) ([0-9.]+)")
 _URGENT = re.compile(r"urgency high: (.+?) \((.*)\)")
 _CALM = re.compile(r"urgency low: (\S+) without a danger or escalation cue")
 _MOOD = re.compile(r"sentiment (negative|positive|neutral): (.*)")
+_UNCLASSIFIED = re.compile(r"(미분류: .+) \(domain \S+ (-?[0-9.]+) < (-?[0-9.]+)\)")
+_CLOSEST = re.compile(r"closest type (\S+) ([0-9.]+)(?:: (.*))?; topic (\S+) ([0-9.]+)")
 
 
 def subject_particle(word: str) -> str:
@@ -47,6 +49,13 @@ def reason_sentences(reason: str) -> list[str]:
         return _type_reason(match[1], match[2], match[3])
     if match := _TOPIC.fullmatch(reason):
         return [REASONS["topic"].format(topic=topic_label(match[1]), type=call_type_label(match[3]), score=match[2])]
+    if match := _UNCLASSIFIED.fullmatch(reason):
+        return [REASONS["unclassified"].format(why=match[1], value=match[2], threshold=match[3])]
+    if match := _CLOSEST.fullmatch(reason):
+        name = call_type_label(match[1])
+        topic = topic_label(match[4])
+        closest = REASONS["closest"].format(type=name, score=match[2], topic=topic, topic_score=match[5])
+        return [closest] + _type_reason(match[1], match[2], match[3])[1:]
     if _MORPHOLOGY.fullmatch(reason):
         return [REASONS["morphology"]]
     if match := _SECONDARY.fullmatch(reason):

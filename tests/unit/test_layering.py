@@ -170,6 +170,6 @@ def test_the_graph_sees_the_stores_modules() -> None:
     graph = import_graph()
     assert "crm_store.customers.records" in graph
     assert "crm_store.org.scope" in graph["crm_store.customers.records"]
-    assert "crm_store.customers" in graph["gateway.customers_api"] or any(
-        m.startswith("crm_store.customers.") for m in graph["gateway.customers_api"]
+    assert "crm_store.customers.records" in graph["gateway.customers_api"] or any(
+        m.startswith("crm_store.customers.records.") for m in graph["gateway.customers_api"]
     )

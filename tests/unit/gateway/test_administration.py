@@ -289,6 +289,7 @@ async def test_console_administration_and_audit_pages(world_client: tuple[World,
     audit = await client.get("/console/audit", params={"action": "change"})
     text = await audit.text()
     assert audit.status == 200 and "직원 등록" in text and "조직 신설" in text and "비활성화" in text
+    assert "full_name" not in text and "org_unit_id" not in text and "보안 등급" in text  # field names in Korean
     client.session.cookie_jar.clear()
     # Not an administrator: refused; an executive reads the audit trail.
     await _login(client, "center_manager.gangnam")

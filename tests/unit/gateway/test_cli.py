@@ -129,3 +129,10 @@ def test_classify_reads_one_transcript_per_line_and_needs_no_settings() -> None:
     answers = [json.loads(line) for line in done.stdout.splitlines()]
     assert len(answers) == 2
     assert all({"type", "topic", "urgency", "entities", "redacted"} <= set(answer) for answer in answers)
+
+
+def test_classify_prints_unclassified_in_korean_for_speech_without_call_language() -> None:
+    done = _run("classify", stdin="안녕하세요 커피 한잔 하실래요 오늘 날씨가 좋네요\n")
+    assert done.exit_code == 0, done.output
+    call_type, topic, urgency, _redacted = done.stdout.rstrip("\n").split("\t")
+    assert (call_type, topic, urgency) == ("미분류", "미분류", "normal")

@@ -152,6 +152,15 @@ def test_reasons_read_as_korean_sentences() -> None:
     assert korean_reasons("urgency low: inquiry without a danger or escalation cue") == [
         "긴급도 낮음: 상담·문의 통화에 위험이나 민원 제기 신호가 없음"
     ]
+    unclassified = [
+        "미분류: 보험 관련 표현이 부족하여 분류하지 않음 (domain topic_energy 3.60 < 3.67)",
+        "closest type complaint 0.73: '네요' +0.75; topic complaint.dispatch_delay 0.66",
+    ]
+    assert korean_reasons(unclassified) == [
+        "미분류: 보험 관련 표현이 부족하여 분류하지 않음 (보험 관련 표현 점수 3.60, 기준 3.67 미만)",
+        "가장 가까운 유형 '불만·민원' (확신도 0.73), 주제 '출동 지연 불만' (확신도 0.66)",
+        "'네요'가 불만·민원 쪽으로 +0.75",
+    ]
     assert korean_reasons(["sentiment negative: complaint call"]) == ["감정 부정적: 불만·민원 통화"]
     assert korean_reasons(["주소 변경 표현"]) == ["주소 변경 표현"]  # another shape: as stored
     assert korean_reasons(None) == []
@@ -243,3 +252,16 @@ async def test_a_failed_completion_shows_the_duties_again_with_why(world_client:
     page = await answer.text()
     assert answer.status == 422 and 'id="form-error"' in page and f'data-task="{world.tasks["inside"]}"' in page
     assert "중점 고객 정기 방문" in visible_text(page)
+
+
+def test_every_field_an_audit_row_may_name_has_a_korean_name() -> None:
+    from crm_store.customers.events import EVENT_FIELDS
+    from crm_store.customers.picture import picture_audit_fields
+    from crm_store.managers.account_managers import HISTORY_FIELDS
+    from crm_store.org.staff import MAX_CLEARANCE
+    from crm_store.review.queue import CORRECTION_FIELDS
+    from gateway.api import CALL_RECORD_FIELDS
+
+    read = {*picture_audit_fields(MAX_CLEARANCE), *HISTORY_FIELDS, *EVENT_FIELDS, "customer_event.reason"}
+    read |= {*CORRECTION_FIELDS, *CALL_RECORD_FIELDS, "recording", "blacklist", "service_tasks", "segment_history"}
+    assert sorted(read - set(labels.AUDIT_READ_FIELDS)) == []

@@ -255,3 +255,67 @@ async def test_metrics_and_health(client: Any, sqlite_settings: Settings) -> Non
     metrics = await (await client.get("/metrics")).text()
     assert 'hotline_webhooks_total{endpoint="voice",outcome="ok"} 1.0' in metrics
     assert "hotline_outbox_pending" in metrics
+
+
+async def test_a_replay_is_one_event_whatever_its_idempotency_header(
+    client: Any, sqlite_settings: Settings, engine: Any
+) -> None:
+    """The header is not signed: dedup keys come from what Twilio signed, never from the header or the clock."""
+    sid = call_sid()
+    for path, params in (
+        ("/twilio/voice", call_params(sqlite_settings, sid)),
+        ("/twilio/gather", call_params(sqlite_settings, sid, status="in-progress", SpeechResult="사고 접수")),
+        ("/twilio/status", call_params(sqlite_settings, sid, status="in-progress")),
+    ):
+        answers = [
+            await post_signed(client, sqlite_settings, path, params, **{"I-Twilio-Idempotency-Token": token})
+            for token in ("a", "b", "")
+        ]
+        assert len({(a.status, await a.text()) for a in answers}) == 1, path
+    assert count(engine, CallEvent, call_sid=sid) == 3
+    # Another answer in the same call is another event (and the same answer asked again, from an action URL
+    # that says which question it answers: the URL is signed too).
+    other = call_params(sqlite_settings, sid, status="in-progress", Digits="2")
+    assert (await post_signed(client, sqlite_settings, "/twilio/gather", other)).status == 200
+    assert (await post_signed(client, sqlite_settings, "/twilio/gather?attempt=2", other)).status == 200
+    assert count(engine, CallEvent, call_sid=sid, kind="gather") == 3
+
+
+async def test_thirty_digit_counts_keep_the_callback_with_the_count_cleared(
+    client: Any, sqlite_settings: Settings, engine: Any
+) -> None:
+    sid = call_sid()
+    huge = "9" * 30
+    params = status_params(sqlite_settings, sid, "completed", 3, CallDuration=huge)
+    assert (await post_signed(client, sqlite_settings, "/twilio/status", params)).status == 204
+    params = {**status_params(sqlite_settings, sid, "completed", 4, CallDuration="8"), "SequenceNumber": huge}
+    assert (await post_signed(client, sqlite_settings, "/twilio/status", params)).status == 204
+    call = the_call(engine, sid)
+    assert call.status == "completed" and call.duration == 8
+    with Session(engine) as session:
+        stored = session.exec(select(CallEvent).where(CallEvent.call_sid == sid).order_by(CallEvent.id)).all()
+    assert [e.sequence_number for e in stored] == [3, None]
+    assert stored[0].payload["CallDuration"] == huge and stored[1].payload["SequenceNumber"] == huge
+    for bad in ("-1", "٣", "1_000", " 7"):  # what Twilio never sends as a count is refused, not guessed
+        params = status_params(sqlite_settings, sid, "completed", 5, CallDuration=bad)
+        assert (await post_signed(client, sqlite_settings, "/twilio/status", params)).status == 400, bad
+
+
+def test_what_the_webhooks_accept_fits_the_columns_that_store_it() -> None:
+    """Validation and the database agree: every value a webhook may carry into a column fits it (free text has no
+    length limit in the column; identifiers, statuses and keys are no longer than their columns)."""
+    from telephony.webhooks import CALL_STATUSES, MAX_STORED_INT, delivery_key
+
+    def length(model: type, name: str) -> int | None:
+        return getattr(model.__table__.c[name].type, "length", None)  # type: ignore[attr-defined]
+
+    for name in ("from_number", "to_number", "direction", "recording_url"):
+        assert length(Call, name) is None, name  # as long as Twilio sends it (up to MAX_FIELD_LENGTH)
+    for name in ("call_sid", "account_sid", "recording_sid"):
+        assert length(Call, name) == 34, name  # CA/AC/RE + 32 hex, checked by the parser
+    assert max(map(len, CALL_STATUSES)) <= (length(Call, "status") or 0)
+    longest_key = delivery_key("record-done", "CA" + "0" * 32, "/twilio/record-done?" + "q" * 4000, {"x": "y" * 4000})
+    assert len(longest_key) <= (length(CallEvent, "dedup_key") or 0)
+    assert len(f"recording:RE{'0' * 32}:in-progress") <= (length(CallEvent, "dedup_key") or 0)
+    assert len(f"status:CA{'0' * 32}:{MAX_STORED_INT}") <= (length(CallEvent, "dedup_key") or 0)
+    assert MAX_STORED_INT == 2**31 - 1  # Call.duration, status_sequence and CallEvent.sequence_number: integer

@@ -1,0 +1,209 @@
+"""Twilio's webhooks of the desk's queues: the wait URL (place in line, hold audio), the <Enqueue> action (how
+the wait ended: an abandoned call becomes a call-back task), the message recorded after hours, and the hold audio."""
+
+from __future__ import annotations
+
+import logging
+import time
+from datetime import datetime
+from functools import cache
+
+import numpy as np
+from aiohttp import web
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from crm_store.calls.store import store_event
+from crm_store.customers.phones import normalise_phone
+from crm_store.db import async_session_scope
+from crm_store.desk.waiting import (
+    CALLBACK_UNSERVED,
+    CONNECTED,
+    LEFT,
+    WAITING,
+    abandon,
+    attach_message,
+    leave_queue,
+    position_in_queue,
+    request_callback,
+    waiting_call,
+)
+from gateway import desk
+from gateway.keys import METRICS, SESSIONS, SETTINGS
+from gateway.twilio_views import verified_form, xml
+from telephony import ivr, twiml
+from telephony.audio import wav_bytes
+from telephony.webhooks import delivery_key
+
+log = logging.getLogger(__name__)
+HOLD_AUDIO = "/twilio/hold.wav"
+# <Enqueue> action results: the caller is with an agent, or was taken out of the queue by us.
+_CONNECTED_RESULTS = frozenset({"bridged", "bridging-in-process"})
+_UNSERVED_RESULTS = frozenset({"queue-full", "error", "system-error"})
+
+
+def _observe(request: web.Request, endpoint: str, started: float, outcome: str) -> None:
+    request.app[METRICS].webhook_answered(endpoint, outcome, time.perf_counter() - started)
+
+
+def _seconds(value: str | None) -> int | None:
+    try:
+        return max(0, int(value)) if value not in (None, "") else None  # type: ignore[arg-type]
+    except ValueError:
+        return None
+
+
+def _call_sid(form: dict[str, str]) -> str:
+    sid = form.get("CallSid", "")
+    if not (sid.startswith("CA") and len(sid) == 34):
+        raise web.HTTPBadRequest(text="CallSid missing or malformed")
+    return sid
+
+
+async def wait(request: web.Request) -> web.Response:
+    """Twilio's wait URL, asked again and again while the caller waits: the place in line, then hold audio.
+
+    The place is ours (green-channel callers go ahead), Twilio's QueuePosition when the call is not in our table."""
+    started = time.perf_counter()
+    form = await verified_form(request, "wait")
+    call_sid = _call_sid(form)
+    position = _seconds(form.get("QueuePosition"))
+    try:
+        async with async_session_scope(request.app[SESSIONS]) as session:
+            waiting = await waiting_call(session, call_sid)
+            if waiting is not None and waiting.state == WAITING:
+                position = await position_in_queue(session, waiting)
+    except Exception:
+        log.exception("place in line of call %s could not be read; saying Twilio's", call_sid)
+    hold = request.app[SETTINGS].base_url + HOLD_AUDIO
+    _observe(request, "wait", started, "ok")
+    return xml(ivr.wait(position=position, hold_audio_url=hold))
+
+
+async def queue_result(request: web.Request) -> web.Response:
+    """The <Enqueue> action: how the wait ended. A hang-up is an abandoned call (wait time, call-back task); a queue
+    that failed the caller takes a message instead."""
+    started = time.perf_counter()
+    form = await verified_form(request, "queue_result")
+    call_sid = _call_sid(form)
+    result = form.get("QueueResult", "")
+    waited = _seconds(form.get("QueueTime"))
+    now = desk._now(request)
+    base_url = request.app[SETTINGS].base_url
+    queue_name = request.query.get("queue", "")
+    # What the caller hears does not wait on the store: it depends on the result alone.
+    if result in _CONNECTED_RESULTS:
+        answer = ivr.goodbye()  # after the conversation the caller comes back here
+    elif result in _UNSERVED_RESULTS:
+        answer = ivr.take_message(base_url, message=ivr.UNSERVED, queue_name=queue_name)
+    else:
+        answer = twiml.empty()
+    try:
+        async with async_session_scope(request.app[SESSIONS]) as session:
+            await store_event(
+                session,
+                call_sid=call_sid,
+                kind="queue-result",
+                dedup_key=delivery_key("queue-result", call_sid, request.path_qs, form),
+                payload=dict(form),
+            )
+            await _wait_ended(request, session, form, call_sid=call_sid, result=result, waited=waited, now=now)
+    except Exception as err:
+        log.exception("end of the wait of call %s (%s) could not be stored", call_sid, result)
+        if result == "hangup":
+            # The caller is gone and hears nothing: refuse, so that nothing is acknowledged and lost (the call's
+            # status callback reports the hang-up again).
+            _observe(request, "queue_result", started, "unavailable")
+            raise web.HTTPServiceUnavailable(text="the end of the wait could not be stored") from err
+    _observe(request, "queue_result", started, result or "none")
+    return xml(answer)
+
+
+async def _wait_ended(
+    request: web.Request,
+    session: AsyncSession,
+    form: dict[str, str],
+    *,
+    call_sid: str,
+    result: str,
+    waited: int | None,
+    now: datetime,
+) -> None:
+    directory = request.app[desk.DIRECTORY]
+    metrics = request.app[METRICS]
+    if result == "hangup":
+        ended = await abandon(session, call_sid=call_sid, now=now, queue_result=result, wait_seconds=waited)
+        if ended is not None:
+            directory.wait_ended(metrics, *ended)
+            log.info("call %s abandoned after %ss in the queue; call-back task %s", call_sid, waited, ended[1].id)
+        return
+    state = CONNECTED if result in _CONNECTED_RESULTS else LEFT
+    waiting = await leave_queue(
+        session, call_sid=call_sid, state=state, now=now, queue_result=result, wait_seconds=waited
+    )
+    if waiting is not None:
+        directory.wait_ended(metrics, waiting)
+    if result not in _UNSERVED_RESULTS:
+        return
+    queue = await request.app[desk.DIRECTORY].queue(request.query.get("queue"))
+    queue_id = waiting.queue_id if waiting is not None else queue.id if queue is not None else None
+    if queue_id is None:
+        return
+    task = await request_callback(
+        session,
+        call_sid=call_sid,
+        queue_id=queue_id,
+        reason=CALLBACK_UNSERVED,
+        caller=waiting.caller if waiting is not None else normalise_phone(form.get("From")),
+        customer_id=waiting.customer_id if waiting is not None else None,
+        now=now,
+        wait_seconds=waited,
+    )
+    metrics.desk_callbacks.labels(directory.queue_name(queue_id), task.reason).inc()
+
+
+async def desk_message(request: web.Request) -> web.Response:
+    """The <Record> action of a message left for a call back: stored, put on the call-back task; thanks, goodbye.
+
+    The audio itself comes with the recording callback and goes through the usual pipeline of the call."""
+    started = time.perf_counter()
+    form = await verified_form(request, "desk_message")
+    call_sid = _call_sid(form)
+    recording_sid = form.get("RecordingSid", "")
+    try:
+        async with async_session_scope(request.app[SESSIONS]) as session:
+            await store_event(
+                session,
+                call_sid=call_sid,
+                kind="desk-message",
+                dedup_key=delivery_key("desk-message", call_sid, request.path_qs, form),
+                payload=dict(form),
+            )
+            if recording_sid:
+                await attach_message(session, call_sid=call_sid, recording_sid=recording_sid)
+    except Exception:
+        log.exception("message of call %s could not be stored", call_sid)
+    _observe(request, "desk_message", started, "ok")
+    return xml(ivr.goodbye())
+
+
+@cache
+def hold_audio_bytes(seconds: float = 8.0, rate: int = 8000) -> bytes:
+    """A quiet two-note chime every two seconds, as an 8 kHz telephone WAV (made once per process)."""
+    t = np.arange(int(rate * 2.0)) / rate
+    envelope = np.exp(-3.0 * t)
+    phrase = 0.12 * envelope * (np.sin(2 * np.pi * 523.25 * t) + 0.6 * np.sin(2 * np.pi * 659.25 * t)) / 1.6
+    return wav_bytes(np.tile(phrase, max(1, round(seconds / 2.0))), rate)
+
+
+async def hold_audio(_request: web.Request) -> web.Response:
+    """The hold audio Twilio plays to a waiting caller (<Play> fetches it with GET, unsigned)."""
+    return web.Response(body=hold_audio_bytes(), content_type="audio/wav", headers={"Cache-Control": "max-age=86400"})
+
+
+def setup_routes(app: web.Application) -> None:
+    """The desk's webhooks and its directory of menus."""
+    desk.setup_desk(app)
+    app.router.add_post("/twilio/wait", wait)
+    app.router.add_post("/twilio/queue-result", queue_result)
+    app.router.add_post("/twilio/desk-message", desk_message)
+    app.router.add_get(HOLD_AUDIO, hold_audio)
