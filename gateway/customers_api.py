@@ -10,20 +10,16 @@ from typing import Any
 import orjson
 from aiohttp import web
 
-from crm_store import (
-    account_managers,
-    audit,
-    blacklist,
-    blacklist_decisions,
-    customer_updates,
-    customers,
-    org,
-    service_tasks,
-    transfers,
-)
+from crm_store import audit
+from crm_store.customers import blacklist, blacklist_decisions
+from crm_store.customers import records as customers
+from crm_store.customers import updates as customer_updates
+from crm_store.customers.phones import normalise_phone
+from crm_store.customers.picture import customer_picture
+from crm_store.customers.segments import changes_of
 from crm_store.db import async_session_scope
-from crm_store.phones import normalise_phone
-from crm_store.segment_store import changes_of
+from crm_store.managers import account_managers, service_tasks, transfers
+from crm_store.org import directory as org
 from crm_store.validation import business_today
 from gateway.inputs import MAX_PAGE, bad_param, int_param, json_body, path_id, request_viewer
 from gateway.keys import PICTURES, RULES, SESSIONS, SETTINGS
@@ -64,7 +60,7 @@ async def create_customer(request: web.Request) -> web.Response:
             rules=request.config_dict[RULES],
             as_of=today,
         )
-        picture = await customers.customer_picture(
+        picture = await customer_picture(
             session, viewer, rules=request.config_dict[RULES], as_of=today, customer_id=customer_id
         )
     return _picture_response(picture, status=201, headers={"Location": f"/api/v1/customers/{customer_id}"})
@@ -234,7 +230,7 @@ async def update_customer(request: web.Request) -> web.Response:
         await customer_updates.update_customer(
             session, viewer, customer_id, data, rules=request.config_dict[RULES], as_of=today
         )
-        picture = await customers.customer_picture(
+        picture = await customer_picture(
             session, viewer, rules=request.config_dict[RULES], as_of=today, customer_id=customer_id
         )
     return _picture_response(picture)

@@ -115,7 +115,7 @@ def _query(name: str, schema: dict[str, Any], description: str = "", required: b
 _STRING, _INT, _DATE = {"type": "string"}, {"type": "integer"}, {"type": "string", "format": "date"}
 # An id in a request body: what PostgreSQL's integer key holds (crm_store.validation.MAX_ID).
 _ID = {"type": "integer", "minimum": 1, "maximum": 2**31 - 1}
-# An amount in KRW (crm_store.customers.MAX_AMOUNT).
+# An amount in KRW (crm_store.customers.records.MAX_AMOUNT).
 _AMOUNT = {"type": "integer", "minimum": 0, "maximum": 10**13}
 _CALL_SID = _query("call_sid", {"type": "string", "pattern": "^CA[0-9a-f]{32}$"}, "the call this read serves (audited)")
 _LINES = ["auto", "home", "fire", "cargo", "liability", "personal_accident", "travel", "property"]

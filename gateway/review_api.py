@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from crm_store import auth, review
 from crm_store.db import async_session_scope
+from crm_store.org import auth
+from crm_store.review import queue as review
 from crm_store.types import utcnow
 from gateway.inputs import int_param, path_id, request_viewer
 from gateway.keys import SESSIONS, TOKEN_CACHE

@@ -36,7 +36,7 @@ from rq.exceptions import DuplicateJobError, StopRequested
 
 from crm_store.complaints.escalation import escalate_overdue_complaints
 from crm_store.db import session_scope
-from crm_store.routing import escalate_overdue
+from crm_store.review.routing import escalate_overdue
 from crm_store.types import utcnow
 from crm_store.validation import BUSINESS_TZ
 from workers.context import current

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import pytest
 
-from crm_store.models import CustomerKind, Segment
-from crm_store.picture import entitlements_for
-from crm_store.rules import load_rules
+from crm_store.customers.picture import entitlements_for
+from crm_store.customers.rules import load_rules
+from crm_store.customers.tables import CustomerKind, Segment
 
 QUALITY_AUTO = [
     ("fast_survey", "신속 현장 조사"),

@@ -12,8 +12,9 @@ import pytest
 from rq import Queue
 from sqlmodel import Session, select
 
+from crm_store.customers.tables import Customer, CustomerKind, KeyAccount, OrgUnitPremium, SegmentChange
 from crm_store.db import session_scope
-from crm_store.models import Customer, CustomerKind, KeyAccount, OrgUnitPremium, SegmentChange, ServiceTask
+from crm_store.managers.tables import ServiceTask
 from crm_store.types import utcnow
 from crm_store.validation import BUSINESS_TZ
 from gateway.app import create_app
