@@ -4,7 +4,7 @@
         --database-url postgresql://postgres@127.0.0.1:5432/hotline_bench [--prepare] [--segments] \\
         [--requests 20000] [--concurrency 32]
 
---prepare migrates the database and backfills what issue 4 added (customer aggregates, blacklist keys; timed).
+--prepare migrates the database and backfills the customer aggregates and blacklist keys (timed).
 --segments times "recompute all segments" (crm_store.customers.segments.recompute_all_segments) on the whole database.
 The lookup runs against one `hotline serve` process (PostgreSQL + Redis, as in production) with an API token of
 `admin`; numbers come from bench/results/phones.txt (90% known customers, written in mixed Korean formats) and

@@ -39,7 +39,8 @@ DEMO_COMPLAINER_CALLS = 3
 
 
 def seed_customer_extras(engine: Engine, *, rng: random.Random, as_of: date, rules: Rules | None = None) -> None:
-    """Everything issue 4 adds to the demo (deterministic for a given rng)."""
+    """Customer aggregates, blacklist keys and matches, segments and account managers of the demo (deterministic for a
+    given rng)."""
     rules = rules or load_rules()
     rebuild_stats(engine)
     with engine.begin() as conn:

@@ -64,7 +64,7 @@ def build_org(engine: Engine) -> Org:
             session.add(unit)
             org.units[code] = int(unit.id)  # type: ignore[arg-type]
         for username, role, code in STAFF:
-            # Cleared for the graded fields (issue 5): these tests are about the picture, not the masking.
+            # Cleared for the graded fields: these tests are about the picture, not the masking.
             staff = Staff(username=username, full_name="홍길동", role=role, org_unit_id=org.units[code], clearance=3)
             session.add(staff)
             session.flush()

@@ -161,7 +161,7 @@ def first_year_shown(rules: Rules, as_of: date) -> int:
 
 
 def customer_document(source: PictureSource, viewer: Viewer, *, rules: Rules, as_of: date) -> dict[str, Any]:
-    """The picture as this viewer may see it. Every reader answers through here: issue 5's field masking
+    """The picture as this viewer may see it. Every reader answers through here: field masking by clearance
     (`crm_store.org.clearance.mask_fields(viewer, "customer", picture)`) is applied in this one place."""
     return mask_fields(viewer, "customer", assemble_picture(source, rules=rules, as_of=as_of))
 

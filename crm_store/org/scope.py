@@ -1,7 +1,8 @@
 """Who is asking, and the part of the organisation they may see: applied inside every customer query.
 
 A staff member sees the customers owned by their own org unit and the units below it (a materialised-path
-prefix match); the head office sees everyone. Issue 5 adds field clearances on the same `Viewer`.
+prefix match); the head office sees everyone. The viewer's clearance (`Viewer.clearance`) decides which graded fields
+are masked (`crm_store.org.clearance`).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Issue 5 end to end on the real parts: PostgreSQL, Redis, a `hotline serve` gateway, `hotline worker` processes
+"""Call review end to end on real parts: PostgreSQL, Redis, a `hotline serve` gateway, `hotline worker` processes
 for both queues, simulated Twilio calls with Korean speech, and the review console in headless Chromium.
 
 Two customers call: one owned by a county branch (서초구지점), one owned by a county branch of another province

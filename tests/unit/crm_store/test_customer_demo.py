@@ -1,4 +1,4 @@
-"""The demo seed shows issue 4: every segment (by the configured rules, with history), blacklist matches across
+"""The demo seed shows it all: every segment (by the configured rules, with history), blacklist matches across
 branches, each alert kind, account managers of all five grades, one manager per customer."""
 
 from __future__ import annotations

@@ -28,7 +28,7 @@ SECRET = "unit-test-secret-key-0123456789abcdef"
 AS_OF = date(2026, 11, 25)
 CUSTOMERS = 1200
 
-# Issue 5: every role at every level (head office, and province, city and county of each province).
+# Every role at every level (head office, and province, city and county of each province).
 PROMISED = {(role, level) for role in Role for level in OrgLevel}
 
 

@@ -1,4 +1,4 @@
-"""Service entitlements by segment and line are exactly those of issue 4, from the packaged rules: for quality auto
+"""Service entitlements by segment and line are exactly those the packaged customer rules give: for quality auto
 customers, fast on-site survey, roadside rescue, renewal reminders, free car wash, accident card, simple fast small
 claims and green-channel priority; for quality corporate property and cargo customers, weather warnings and
 disaster-prevention visits."""
