@@ -30,25 +30,22 @@ import phonenumbers
 import psycopg
 from sqlalchemy.engine import make_url
 
+from crm_store.customers.identity import registration_hash, registration_mask
+from crm_store.customers.phones import normalise_phone
+from crm_store.customers.tables import CustomerKind, Segment
 from crm_store.db import make_engine
-from crm_store.demo import (
+from crm_store.migrate import upgrade
+from demo_seed.people import business_number, korean_company_name, korean_person_name, resident_number
+from demo_seed.seed import (
     BLACKLIST_REASONS,
     LINE_CODES,
     LINE_WEIGHTS,
     PREMIUM_RANGES,
     ClaimDraft,
     PolicyDraft,
-    business_number,
     demo_segment,
-    korean_company_name,
-    korean_person_name,
-    resident_number,
     seed_demo,
 )
-from crm_store.identity import registration_hash, registration_mask
-from crm_store.migrate import upgrade
-from crm_store.models import CustomerKind, Segment
-from crm_store.phones import normalise_phone
 
 RESULTS = Path(__file__).resolve().parent / "results"
 DEMO_CUSTOMERS = 1200
@@ -203,7 +200,7 @@ def generate(plan: Plan) -> Iterator[Chunk]:
             digits = raw.replace("-", "")
             reg_hash = hmac.new(key, b"reg:" + digits.encode(), hashlib.sha256).hexdigest()
             mask = f"{digits[:6]}-{digits[6]}******" if len(digits) == 13 else f"{digits[:3]}-**-*****"
-            if k < 50:  # the fast path must agree with crm_store.identity
+            if k < 50:  # the fast path must agree with crm_store.customers.identity
                 assert reg_hash == registration_hash(raw, key=plan.secret_key) and mask == registration_mask(raw)
             phones.extend(f"{customer_id}\t{e164}\t{label}\n" for e164, label in numbers)
 

@@ -4,8 +4,8 @@
         --database-url postgresql://postgres@127.0.0.1:5432/hotline_bench [--prepare] [--segments] \\
         [--requests 20000] [--concurrency 32]
 
---prepare migrates the database and backfills what issue 4 added (customer aggregates, blacklist keys; timed).
---segments times "recompute all segments" (crm_store.segment_store.recompute_all_segments) on the whole database.
+--prepare migrates the database and backfills the customer aggregates and blacklist keys (timed).
+--segments times "recompute all segments" (crm_store.customers.segments.recompute_all_segments) on the whole database.
 The lookup runs against one `hotline serve` process (PostgreSQL + Redis, as in production) with an API token of
 `admin`; numbers come from bench/results/phones.txt (90% known customers, written in mixed Korean formats) and
 bench/results/phones_unknown.txt (10%, answered 404). Reports requests per second and latency percentiles, and
@@ -38,10 +38,10 @@ from bench.loadgen import closed_loop, free_port, open_loop, wait_ready  # noqa:
 
 def prepare(database_url: str) -> dict[str, float]:
     """Migrate, then backfill aggregates and blacklist keys; seconds of each step."""
-    from crm_store.blacklist import backfill_keys
+    from crm_store.customers.blacklist import backfill_keys
+    from crm_store.customers.stats import rebuild_stats
     from crm_store.db import make_engine
     from crm_store.migrate import upgrade
-    from crm_store.stats import rebuild_stats
 
     timings: dict[str, float] = {}
     started = time.perf_counter()
@@ -64,9 +64,9 @@ def prepare(database_url: str) -> dict[str, float]:
 
 def segments(database_url: str, as_of: date) -> dict[str, object]:
     """Time the scheduled job that recomputes every customer's segment."""
+    from crm_store.customers.rules import load_rules
+    from crm_store.customers.segments import recompute_all_segments
     from crm_store.db import make_engine
-    from crm_store.rules import load_rules
-    from crm_store.segment_store import recompute_all_segments
 
     engine = make_engine(database_url)
     try:

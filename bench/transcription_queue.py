@@ -21,15 +21,16 @@ import sys
 import time
 import uuid
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from sqlmodel import Session, func, select  # noqa: E402
 
+from crm_store.calls.outbox import promise_job  # noqa: E402
+from crm_store.calls.tables import Call, Recording  # noqa: E402
 from crm_store.db import make_engine, session_scope  # noqa: E402
-from crm_store.models import Call, Recording  # noqa: E402
-from crm_store.outbox import promise_job  # noqa: E402
 from telephony.asr import load_engine  # noqa: E402
 from telephony.audio import decode_audio, mulaw_decode, to_telephone_band, wav_bytes  # noqa: E402
 from workers.queueing import TRANSCRIBE, connect_redis, relay_outbox  # noqa: E402
@@ -45,6 +46,55 @@ def telephone_files() -> list[tuple[str, bytes]]:
         mono = decode_audio(path.read_bytes()).mono()
         files.append((path.name, wav_bytes(mulaw_decode(to_telephone_band(mono)), 8000)))
     return files
+
+
+def worker_env(args: argparse.Namespace, engine: str) -> dict[str, str]:
+    """The environment of a transcription worker of the bench."""
+    return {
+        **os.environ,
+        "DATABASE_URL": args.database_url,
+        "REDIS_URL": args.redis_url,
+        "HOTLINE_ASR_ENGINE": engine,
+        "HOTLINE_ASR_THREADS": str(args.threads),
+        "PYTHONUNBUFFERED": "1",
+    }
+
+
+def store_recordings(db: Any, files: list[tuple[str, bytes]]) -> list[str]:
+    """One call per file, its recording fetched and waiting for transcription; their CallSids."""
+    sids = []
+    with session_scope(db) as session:
+        for _, data in files:
+            sid = "CA" + uuid.uuid4().hex
+            sids.append(sid)
+            session.add(Call(call_sid=sid, pipeline_state="recording_fetched", recording_sid="RE" + sid[2:]))
+            session.add(
+                Recording(
+                    call_sid=sid, recording_sid="RE" + sid[2:], content_type="audio/x-wav", audio=data, size=len(data)
+                )
+            )
+    return sids
+
+
+def transcribe_all(
+    db: Any, redis: Any, settings: Settings, sids: list[str], workers: list[subprocess.Popen[str]], *, poll: float
+) -> None:
+    """Enqueue the transcription of every call and wait until each has its transcript (or a worker dies)."""
+    with session_scope(db) as session:
+        for sid in sids:
+            promise_job(session, TRANSCRIBE.promise(sid))
+    relay_outbox(db, redis, settings, limit=len(sids) + 10)
+    while True:
+        with Session(db) as session:
+            done = session.exec(
+                select(func.count()).select_from(Call).where(Call.transcript.is_not(None))  # type: ignore[union-attr]
+            ).one()
+        if done >= len(sids):
+            return
+        for worker in workers:
+            if worker.poll() is not None:
+                raise SystemExit(f"worker died: {worker.stderr.read()[-3000:] if worker.stderr else ''}")
+        time.sleep(poll)
 
 
 def main() -> None:
@@ -90,29 +140,12 @@ def main() -> None:
     from crm_store.migrate import upgrade
 
     upgrade(args.database_url)
-    env = {
-        **os.environ,
-        "DATABASE_URL": args.database_url,
-        "REDIS_URL": args.redis_url,
-        "HOTLINE_ASR_ENGINE": args.engine,
-        "HOTLINE_ASR_THREADS": str(args.threads),
-        "PYTHONUNBUFFERED": "1",
-    }
+    env = worker_env(args, args.engine)
     settings = Settings.from_env(env)
     redis = connect_redis(settings)
     redis.flushdb()
     db = make_engine(settings.sync_db_url)
-    sids = []
-    with session_scope(db) as session:
-        for _, data in files:
-            sid = "CA" + uuid.uuid4().hex
-            sids.append(sid)
-            session.add(Call(call_sid=sid, pipeline_state="recording_fetched", recording_sid="RE" + sid[2:]))
-            session.add(
-                Recording(
-                    call_sid=sid, recording_sid="RE" + sid[2:], content_type="audio/x-wav", audio=data, size=len(data)
-                )
-            )
+    sids = store_recordings(db, files)
     workers = [
         subprocess.Popen(
             [sys.executable, "-m", "gateway.cli", "worker", "--queues", "hotline-transcription"],
@@ -133,21 +166,7 @@ def main() -> None:
             time.sleep(0.2)
         time.sleep(1.0)
         started = time.perf_counter()
-        with session_scope(db) as session:
-            for sid in sids:
-                promise_job(session, TRANSCRIBE.promise(sid))
-        relay_outbox(db, redis, settings, limit=len(sids) + 10)
-        while True:
-            with Session(db) as session:
-                done = session.exec(
-                    select(func.count()).select_from(Call).where(Call.transcript.is_not(None))  # type: ignore[union-attr]
-                ).one()
-            if done >= len(sids):
-                break
-            for worker in workers:
-                if worker.poll() is not None:
-                    raise SystemExit(f"worker died: {worker.stderr.read()[-3000:] if worker.stderr else ''}")
-            time.sleep(0.05)
+        transcribe_all(db, redis, settings, sids, workers, poll=0.05)
         queue_wall = time.perf_counter() - started
     finally:
         for worker in workers:

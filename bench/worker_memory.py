@@ -17,23 +17,19 @@ import platform
 import subprocess
 import sys
 import time
-import uuid
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from sqlmodel import Session, func, select  # noqa: E402
 
-from crm_store.db import make_engine, session_scope  # noqa: E402
-from crm_store.models import Call, Recording  # noqa: E402
-from crm_store.outbox import promise_job  # noqa: E402
-from workers.queueing import TRANSCRIBE, connect_redis, relay_outbox  # noqa: E402
+from crm_store.db import make_engine  # noqa: E402
+from workers.queueing import connect_redis  # noqa: E402
 from workers.settings import Settings  # noqa: E402
 
 sys.path.insert(0, str(ROOT / "bench"))
-from transcription_queue import telephone_files  # noqa: E402
+from transcription_queue import store_recordings, telephone_files, transcribe_all, worker_env  # noqa: E402
 
 MIB = 1024 * 1024
 
@@ -66,29 +62,12 @@ def recreate(database_url: str) -> None:
 
 def measure(engine_name: str, args: argparse.Namespace, files: list[tuple[str, bytes]]) -> dict[str, Any]:
     recreate(args.database_url)
-    env = {
-        **os.environ,
-        "DATABASE_URL": args.database_url,
-        "REDIS_URL": args.redis_url,
-        "HOTLINE_ASR_ENGINE": engine_name,
-        "HOTLINE_ASR_THREADS": str(args.threads),
-        "PYTHONUNBUFFERED": "1",
-    }
+    env = worker_env(args, engine_name)
     settings = Settings.from_env(env)
     redis = connect_redis(settings)
     redis.flushdb()
     db = make_engine(settings.sync_db_url)
-    sids = []
-    with session_scope(db) as session:
-        for _, data in files:
-            sid = "CA" + uuid.uuid4().hex
-            sids.append(sid)
-            session.add(Call(call_sid=sid, pipeline_state="recording_fetched", recording_sid="RE" + sid[2:]))
-            session.add(
-                Recording(
-                    call_sid=sid, recording_sid="RE" + sid[2:], content_type="audio/x-wav", audio=data, size=len(data)
-                )
-            )
+    sids = store_recordings(db, files)
     command = [sys.executable, "-m", "gateway.cli", "worker", "--queues", "hotline-transcription"]
     worker = subprocess.Popen(command, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     try:
@@ -101,20 +80,7 @@ def measure(engine_name: str, args: argparse.Namespace, files: list[tuple[str, b
             time.sleep(0.2)
         time.sleep(2.0)
         loaded = proc_memory(worker.pid)
-        with session_scope(db) as session:
-            for sid in sids:
-                promise_job(session, TRANSCRIBE.promise(sid))
-        relay_outbox(db, redis, settings, limit=len(sids) + 10)
-        while True:
-            with Session(db) as session:
-                done = session.exec(
-                    select(func.count()).select_from(Call).where(Call.transcript.is_not(None))  # type: ignore[union-attr]
-                ).one()
-            if done >= len(sids):
-                break
-            if worker.poll() is not None:
-                raise SystemExit(f"worker died: {worker.stderr.read()[-3000:] if worker.stderr else ''}")
-            time.sleep(0.2)
+        transcribe_all(db, redis, settings, sids, [worker], poll=0.2)
         after = proc_memory(worker.pid)
     finally:
         worker.terminate()

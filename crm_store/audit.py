@@ -12,14 +12,42 @@ from typing import Any, Protocol
 from pydantic import Field as PField
 from sqlalchemy import ColumnElement, and_, exists, or_
 from sqlalchemy.orm import aliased
-from sqlmodel import Session, col, select
+from sqlmodel import Field, Session, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from crm_store.customers.tables import Customer
 from crm_store.errors import CustomerNotFound
-from crm_store.models import AuditEntry, Customer, Role
-from crm_store.scope import Viewer, customer_in_scope, unit_in_scope
-from crm_store.types import Answer, Moment, utcnow
+from crm_store.org.scope import Viewer, customer_in_scope, unit_in_scope
+from crm_store.org.tables import Role
+from crm_store.paging import newest_first
+from crm_store.types import Answer, JsonDocument, Moment, UtcDateTime, utcnow
 from crm_store.validation import NotAllowed
+
+
+class AuditEntry(SQLModel, table=True):
+    """The audit trail, append-only: every read of customer information (who, which customer, which fields, when,
+    from where, for which call) and every administrative change (org units, staff, roles, grades, passwords).
+
+    A change made from the command line has no staff member: `username` then names the operating-system user.
+    """
+
+    __tablename__ = "audit_entry"
+    id: int | None = Field(default=None, primary_key=True)
+    staff_id: int | None = Field(default=None, foreign_key="staff.id", index=True)
+    username: str = Field(max_length=64, index=True)
+    customer_id: int | None = Field(default=None, foreign_key="customer.id", index=True)
+    action: str = Field(default="read", max_length=32)
+    fields: list[str] = Field(default_factory=list, sa_type=JsonDocument)
+    purpose: str | None = Field(default=None, max_length=64)
+    call_sid: str | None = Field(default=None, max_length=34)
+    remote_addr: str | None = Field(default=None, max_length=64)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime, index=True)
+    # Administrative changes: what was changed ("staff:12", "org_unit:5"), the org unit it concerns (the scope an
+    # auditor needs to see it), and the values before and after (never a password or its hash).
+    target: str | None = Field(default=None, max_length=64)
+    org_unit_id: int | None = Field(default=None, foreign_key="org_unit.id", index=True)
+    detail: dict[str, Any] | None = Field(default=None, sa_type=JsonDocument)
+
 
 # Who may query the whole trail (by person, date, action) of their part of the organisation. Anyone may still read
 # the trail of one customer they can see.
@@ -156,9 +184,7 @@ def audit_query(viewer: Viewer, wanted: AuditFilter, *, limit: int, before_id: i
         query = query.where(col(AuditEntry.created_at) >= wanted.since)
     if wanted.until is not None:
         query = query.where(col(AuditEntry.created_at) < wanted.until)
-    if before_id is not None:
-        query = query.where(col(AuditEntry.id) < before_id)
-    return query.order_by(col(AuditEntry.id).desc()).limit(limit)
+    return newest_first(query, AuditEntry.id, before_id=before_id, limit=limit)
 
 
 async def search_audit(
@@ -182,9 +208,7 @@ async def search_audit(
 def audit_page(customer_id: int, *, limit: int, before_id: int | None = None) -> Any:
     """Reads of one customer, newest first, keyset-paged by id."""
     query = select(AuditEntry).where(col(AuditEntry.customer_id) == customer_id)
-    if before_id is not None:
-        query = query.where(col(AuditEntry.id) < before_id)
-    return query.order_by(col(AuditEntry.id).desc()).limit(limit)
+    return newest_first(query, AuditEntry.id, before_id=before_id, limit=limit)
 
 
 async def audit_of_customer(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
@@ -32,3 +33,22 @@ class NotAllowed(StoreError):
 def business_today() -> date:
     """Today in Korea: the date policies, claims and rules are reckoned in."""
     return datetime.now(BUSINESS_TZ).date()
+
+
+def readable_reason(value: str) -> str:
+    """A reason a person can read (two characters at least, outer spaces dropped); ValueError otherwise."""
+    if len(value.strip()) < 2:
+        raise ValueError("a reason a person can read is required")
+    return value.strip()
+
+
+def all_normalised(
+    values: Iterable[str], normalise: Callable[[str], str | None], expected: str, *, once: bool = False
+) -> list[str]:
+    """Every value in its normal form, in the order given (each once if `once`); ValueError names what is expected
+    when one has none."""
+    normalised = [normalise(v) for v in values]
+    if any(n is None for n in normalised):
+        raise ValueError(expected)
+    kept = [n for n in normalised if n is not None]
+    return list(dict.fromkeys(kept)) if once else kept

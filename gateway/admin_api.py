@@ -17,9 +17,10 @@ from typing import Any, TypeVar
 from aiohttp import web
 from pydantic import SecretStr
 
-from crm_store import admin, audit
-from crm_store.auth import hash_password
+from crm_store import audit
 from crm_store.db import async_session_scope
+from crm_store.org import admin
+from crm_store.org.auth import hash_password
 from crm_store.types import utcnow
 from crm_store.validation import BUSINESS_TZ, Conflict, InvalidInput
 from gateway.contract import Answered, Reply

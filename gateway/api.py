@@ -8,12 +8,12 @@ from aiohttp import web
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from crm_store.audit import record_read
-from crm_store.calls import CallPage, CallPublic
-from crm_store.clearance import mask_fields
+from crm_store.calls.store import CallPage, CallPublic
+from crm_store.calls.tables import Call
 from crm_store.db import async_session_scope
-from crm_store.models import Call
-from crm_store.review import visible_call, visible_calls_page
-from crm_store.scope import Viewer
+from crm_store.org.clearance import mask_fields
+from crm_store.org.scope import Viewer
+from crm_store.review.queue import visible_call, visible_calls_page
 from crm_store.types import iso
 from gateway.inputs import MAX_PAGE, paging, request_viewer
 from gateway.keys import SESSIONS

@@ -6,10 +6,10 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from crm_store.customers.identity import token_hash
 from crm_store.errors import InvalidToken
-from crm_store.identity import token_hash
-from crm_store.models import Staff
-from crm_store.staff import authenticate_token
+from crm_store.org.staff import authenticate_token
+from crm_store.org.tables import Staff
 from gateway.contract import add_routes
 from gateway.inputs import ids_in_range
 from gateway.keys import SESSIONS, STAFF, TOKEN_CACHE

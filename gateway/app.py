@@ -15,10 +15,10 @@ from concurrent.futures import ThreadPoolExecutor
 
 from aiohttp import web
 
+from crm_store.calls.incoming import IncomingCallWriter
+from crm_store.customers.rules import load_rules
+from crm_store.customers.screen_pop import PictureReader
 from crm_store.db import async_session_factory, make_async_engine, make_engine
-from crm_store.incoming import IncomingCallWriter
-from crm_store.picture_reader import PictureReader
-from crm_store.rules import load_rules
 from gateway import api_app, desk_views, health, twilio_views
 from gateway.client_address import client_address_middleware, parse_networks
 from gateway.console import app as console_app

@@ -7,9 +7,9 @@ import secrets
 
 from aiohttp import web
 
-from crm_store import auth
 from crm_store.db import async_session_scope
-from crm_store.sessions import SESSION_LIFETIME, csrf_matches, end_session, open_session
+from crm_store.org import auth
+from crm_store.org.sessions import SESSION_LIFETIME, csrf_matches, end_session, open_session
 from crm_store.types import utcnow
 from gateway import labels
 from gateway.console.render import kst, render

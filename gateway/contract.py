@@ -17,7 +17,7 @@ from aiohttp import web
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
-from crm_store.models import Role
+from crm_store.org.tables import Role
 from gateway.inputs import MAX_ID
 from gateway.middlewares import ErrorBody, FieldErrorBody
 

@@ -9,22 +9,17 @@ from typing import Any
 
 from aiohttp import web
 
-from crm_store import (
-    account_managers,
-    audit,
-    blacklist,
-    blacklist_decisions,
-    customer_updates,
-    customers,
-    events,
-    org,
-    service_tasks,
-    transfers,
-)
+from crm_store import audit
+from crm_store.customers import blacklist, blacklist_decisions, events
+from crm_store.customers import records as customers
+from crm_store.customers import updates as customer_updates
+from crm_store.customers.phones import normalise_phone
+from crm_store.customers.picture import customer_picture
+from crm_store.customers.segments import changes_of
 from crm_store.db import async_session_scope
-from crm_store.models import Role
-from crm_store.phones import normalise_phone
-from crm_store.segment_store import changes_of
+from crm_store.managers import account_managers, service_tasks, transfers
+from crm_store.org import directory as org
+from crm_store.org.tables import Role
 from crm_store.validation import business_today
 from gateway.contract import Answered, Reply
 from gateway.inputs import MAX_PAGE, bad_param, choice_param, int_param, json_body, path_id, request_viewer
@@ -66,7 +61,7 @@ async def create_customer(request: web.Request) -> Answered:
             rules=request.config_dict[RULES],
             as_of=today,
         )
-        picture = await customers.customer_picture(
+        picture = await customer_picture(
             session, viewer, rules=request.config_dict[RULES], as_of=today, customer_id=customer_id
         )
     return Reply(_picture(picture), {"Location": f"/api/v1/customers/{customer_id}"})
@@ -238,7 +233,7 @@ async def update_customer(request: web.Request) -> Answered:
         await customer_updates.update_customer(
             session, viewer, customer_id, data, rules=request.config_dict[RULES], as_of=today
         )
-        picture = await customers.customer_picture(
+        picture = await customer_picture(
             session, viewer, rules=request.config_dict[RULES], as_of=today, customer_id=customer_id
         )
     return _picture(picture)

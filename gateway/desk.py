@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from crm_store.calendar import BusinessCalendar
+from crm_store.customers.phones import normalise_phone
 from crm_store.db import async_session_scope
 from crm_store.desk.menus import Menu, QueueInfo, describe_hours, load_menus
 from crm_store.desk.tables import CallbackTask, WaitingCall
@@ -29,7 +30,6 @@ from crm_store.desk.waiting import (
     is_green_channel,
     request_callback,
 )
-from crm_store.phones import normalise_phone
 from crm_store.types import utcnow
 from gateway.keys import METRICS, SESSIONS, SETTINGS
 from gateway.metrics import Metrics

@@ -12,7 +12,8 @@ import numpy as np
 from aiohttp import web
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from crm_store.calls import store_event
+from crm_store.calls.store import store_event
+from crm_store.customers.phones import normalise_phone
 from crm_store.db import async_session_scope
 from crm_store.desk.waiting import (
     CALLBACK_UNSERVED,
@@ -26,7 +27,6 @@ from crm_store.desk.waiting import (
     request_callback,
     waiting_call,
 )
-from crm_store.phones import normalise_phone
 from gateway import desk
 from gateway.keys import METRICS, SESSIONS, SETTINGS
 from gateway.twilio_views import verified_form, xml

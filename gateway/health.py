@@ -12,7 +12,7 @@ from rq.registry import FailedJobRegistry
 from sqlalchemy import func
 from sqlmodel import col, select
 
-from crm_store.models import OutboxJob
+from crm_store.calls.tables import OutboxJob
 from gateway.keys import EXECUTOR, METRICS, REDIS, SESSIONS
 from workers.queueing import ALL_QUEUES
 

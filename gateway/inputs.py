@@ -13,7 +13,7 @@ from typing import TypeVar
 from aiohttp import web
 from pydantic import BaseModel
 
-from crm_store.scope import Viewer
+from crm_store.org.scope import Viewer
 from crm_store.validation import MAX_ID
 from gateway.keys import STAFF
 from gateway.middlewares import Handler, json_field_error

@@ -16,10 +16,10 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from crm_store.incoming import IncomingCallWriter
-from crm_store.models import Staff
-from crm_store.picture_reader import PictureReader
-from crm_store.rules import Rules
+from crm_store.calls.incoming import IncomingCallWriter
+from crm_store.customers.rules import Rules
+from crm_store.customers.screen_pop import PictureReader
+from crm_store.org.tables import Staff
 from gateway.metrics import Metrics
 from gateway.token_cache import TokenCache
 from telephony.signature import TwilioSignature

@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from crm_store.admin import MAX_CLEARANCE
-from crm_store.service_tasks import DUTY_NAMES
+from crm_store.managers.service_tasks import DUTY_NAMES
+from crm_store.org.admin import MAX_CLEARANCE
 from workers.understanding.taxonomy import load_taxonomy
 
 _TAXONOMY = load_taxonomy()

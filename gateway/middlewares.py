@@ -11,7 +11,7 @@ from aiohttp import web
 from pydantic import BaseModel, Field, ValidationError
 
 from crm_store.errors import InvalidToken, NotFound, StoreError
-from crm_store.sessions import ActiveSession, active_session, csrf_matches
+from crm_store.org.sessions import ActiveSession, active_session, csrf_matches
 from crm_store.types import utcnow
 from crm_store.validation import Conflict, InvalidInput, NotAllowed
 from gateway.keys import CSRF_TOKEN, SESSION_ID, SESSIONS, STAFF

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from crm_store import auth, review
+from crm_store.calls.tables import CallType
 from crm_store.db import async_session_scope
-from crm_store.models import CallType, ReviewState
+from crm_store.org import auth
+from crm_store.review import queue as review
+from crm_store.review.tables import ReviewState
 from crm_store.types import utcnow
 from gateway.contract import Answered
 from gateway.inputs import choice_param, int_param, path_id, request_viewer

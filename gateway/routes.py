@@ -10,25 +10,19 @@ from typing import Annotated, Any, Literal
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
-from crm_store import (
-    account_managers,
-    admin,
-    auth,
-    blacklist,
-    blacklist_decisions,
-    calls,
-    certifications,
-    customer_updates,
-    customers,
-    events,
-    org,
-    review,
-    service_tasks,
-    transfers,
-)
 from crm_store.audit import AuditPage
-from crm_store.models import CallType, ReviewState, Role
-from crm_store.scope import SUPERVISORS
+from crm_store.calls import store as calls
+from crm_store.calls.tables import CallType
+from crm_store.customers import blacklist, blacklist_decisions, events
+from crm_store.customers import records as customers
+from crm_store.customers import updates as customer_updates
+from crm_store.managers import account_managers, certifications, service_tasks, transfers
+from crm_store.org import admin, auth
+from crm_store.org import directory as org
+from crm_store.org.scope import SUPERVISORS
+from crm_store.org.tables import Role
+from crm_store.review import queue as review
+from crm_store.review.tables import ReviewState
 from gateway import admin_api, api, customers_api, review_api, supervision_api
 from gateway.contract import Route, openapi_document
 from gateway.inputs import MAX_ID, MAX_PAGE

@@ -6,8 +6,9 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from crm_store import blacklist_decisions, certifications, events
+from crm_store.customers import blacklist_decisions, events
 from crm_store.db import async_session_scope
+from crm_store.managers import certifications
 from crm_store.validation import business_today
 from gateway.contract import Answered
 from gateway.inputs import MAX_PAGE, bad_param, int_param, json_body, path_id, request_viewer

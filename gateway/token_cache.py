@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from crm_store.models import Staff
+from crm_store.org.tables import Staff
 
 TOKEN_TTL = 5.0
 TOKEN_CACHE_SIZE = 10_000

@@ -10,10 +10,10 @@ from urllib.parse import parse_qsl
 from aiohttp import web
 from multidict import MultiDict, MultiDictProxy
 
-from crm_store.calls import apply_status, register_recording, store_event
+from crm_store.calls.incoming import incoming_call
+from crm_store.calls.store import apply_status, register_recording, store_event
+from crm_store.customers.phones import mask_phone, normalise_phone
 from crm_store.db import async_session_scope
-from crm_store.incoming import incoming_call
-from crm_store.phones import mask_phone, normalise_phone
 from gateway import desk
 from gateway.keys import INCOMING, METRICS, RELAY_WAKE, SESSIONS, SETTINGS, SIGNATURE
 from telephony import twiml

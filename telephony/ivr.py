@@ -9,7 +9,7 @@ from urllib.parse import urlencode
 
 from twilio.twiml.voice_response import Gather, VoiceResponse
 
-from telephony.twiml import LANGUAGE, PRIORITY_GREETING, THANKS, VOICE
+from telephony.twiml import LANGUAGE, PRIORITY_GREETING, THANKS, VOICE, record_caller
 
 NO_INPUT = "입력이 확인되지 않았습니다. 다시 한 번 안내해 드리겠습니다."
 WRONG_KEY = "잘못 누르셨습니다. 다시 한 번 안내해 드리겠습니다."
@@ -123,17 +123,8 @@ def take_message(base_url: str, *, message: str, queue_name: str, max_length: in
     The recording goes through the usual pipeline (recording callback, fetch, transcription) of the call."""
     response = VoiceResponse()
     _say(response, message)
-    response.record(
-        action=_url(base_url, "/twilio/desk-message", queue=queue_name),
-        method="POST",
-        max_length=max_length,
-        timeout=5,
-        play_beep=True,
-        trim="trim-silence",
-        recording_status_callback=f"{base_url}/twilio/recording",
-        recording_status_callback_method="POST",
-        recording_status_callback_event="completed",
-    )
+    action = _url(base_url, "/twilio/desk-message", queue=queue_name)
+    record_caller(response, base_url, action=action, max_length=max_length)
     _say(response, THANKS)
     response.hangup()
     return _xml(response)

@@ -28,17 +28,7 @@ def incoming_call(base_url: str, *, segment: str | None, max_length: int = 300) 
     if segment in PRIORITY_SEGMENTS:
         _say(response, PRIORITY_GREETING)
     _say(response, PROMPT)
-    response.record(
-        action=f"{base_url}/twilio/record-done",
-        method="POST",
-        max_length=max_length,
-        timeout=5,
-        play_beep=True,
-        trim="trim-silence",
-        recording_status_callback=f"{base_url}/twilio/recording",
-        recording_status_callback_method="POST",
-        recording_status_callback_event="completed",
-    )
+    record_caller(response, base_url, action=f"{base_url}/twilio/record-done", max_length=max_length)
     _say(response, THANKS)
     return str(response.to_xml(xml_declaration=True))
 
@@ -63,3 +53,18 @@ def fallback() -> str:
 def empty() -> str:
     """An empty answer for callbacks that need no instructions."""
     return str(VoiceResponse().to_xml(xml_declaration=True))
+
+
+def record_caller(response: VoiceResponse, base_url: str, *, action: str, max_length: int) -> None:
+    """`<Record>` what the caller says (after a beep, silence trimmed), its recording reported to our callback."""
+    response.record(
+        action=action,
+        method="POST",
+        max_length=max_length,
+        timeout=5,
+        play_beep=True,
+        trim="trim-silence",
+        recording_status_callback=f"{base_url}/twilio/recording",
+        recording_status_callback_method="POST",
+        recording_status_callback_event="completed",
+    )

@@ -10,8 +10,9 @@ from sqlmodel import Session
 
 from crm_store.calendar import KST
 from crm_store.complaints.wire import ComplaintCreate
-from crm_store.models import Customer, Role
-from crm_store.scope import Viewer
+from crm_store.customers.tables import Customer
+from crm_store.org.scope import Viewer
+from crm_store.org.tables import Role
 from tests.review_helpers import World
 
 # Monday 21 September 2026, 10:00 in Korea: the week of 추석.

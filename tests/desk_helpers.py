@@ -9,9 +9,10 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from crm_store.calendar import KST
+from crm_store.customers.tables import Customer, CustomerPhone
 from crm_store.desk.seed import default_desk, install_menu
 from crm_store.desk.tables import CallbackTask, DeskQueue, WaitingCall
-from crm_store.models import Customer, CustomerPhone, OrgUnit
+from crm_store.org.tables import OrgUnit
 
 HOTLINE = "+8215881234"
 # Monday 7 December 2026, a business day; Friday 25 December 2026 is Christmas (성탄절), a public holiday.

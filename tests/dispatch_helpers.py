@@ -13,12 +13,13 @@ from typing import Any
 from sqlmodel import Session
 
 from crm_store.calendar import KST
+from crm_store.customers.rules import load_rules
+from crm_store.customers.tables import Customer, Policy
 from crm_store.dispatch.config import load_config
 from crm_store.dispatch.tables import SurveyorProfile
 from crm_store.dispatch.wire import DispatchCreate
-from crm_store.models import Customer, OrgUnit, Policy, Role, Staff
-from crm_store.rules import load_rules
-from crm_store.scope import Viewer
+from crm_store.org.scope import Viewer
+from crm_store.org.tables import OrgUnit, Role, Staff
 
 CONFIG = load_config()
 RULES = load_rules()

@@ -36,6 +36,21 @@ def hotline_env(**values: str) -> dict[str, str]:
     return env
 
 
+def service_env(
+    database_url: str, redis_url: str, port: int, data_dir: Path, *, recording_hosts: str = "127.0.0.1", **extra: str
+) -> dict[str, str]:
+    """The environment of a gateway and its workers under test: the database, Redis, the port, the data folder and
+    the hosts recordings may come from (the simulator's), plus `extra`."""
+    return hotline_env(
+        DATABASE_URL=database_url,
+        REDIS_URL=redis_url,
+        PORT=str(port),
+        HOTLINE_DATA_DIR=str(data_dir),
+        HOTLINE_RECORDING_HOSTS=recording_hosts,
+        **extra,
+    )
+
+
 class Process:
     """A child process whose output goes to a log file, shown when a test fails."""
 
@@ -151,3 +166,13 @@ class RedisServer:
             self.proc.popen.wait(5)
             self.proc.stop()
             self.proc = None
+
+
+def start_service(started: list[Process], env: dict[str, str], tmp_path: Path, port: int) -> Process:
+    """The gateway, a transcriber and a light-jobs worker, appended to `started`; back once the gateway answers."""
+    web = Process("serve", [*HOTLINE, "serve"], env, tmp_path)
+    started.append(web)
+    started.append(Process("transcriber", [*HOTLINE, "worker", "--queues", "hotline-transcription"], env, tmp_path))
+    started.append(Process("worker", [*HOTLINE, "worker", "--queues", "hotline"], env, tmp_path))
+    wait_http(f"http://127.0.0.1:{port}/healthz", proc=web)
+    return web

@@ -11,25 +11,16 @@ from typing import Any
 from sqlalchemy.engine import Engine
 from sqlmodel import col, select
 
-from crm_store.auth import hash_password
+from crm_store.calls.tables import Call
+from crm_store.customers.identity import token_hash
+from crm_store.customers.tables import Customer, CustomerEvent
 from crm_store.db import session_scope
-from crm_store.identity import token_hash
-from crm_store.models import (
-    AccountManager,
-    ApiToken,
-    Call,
-    ClassificationCorrection,
-    Customer,
-    CustomerEvent,
-    ManagerGrade,
-    OrgUnit,
-    ReviewItem,
-    Role,
-    ServiceTask,
-    Staff,
-)
-from crm_store.routing import route_call
-from crm_store.staff import issue_token
+from crm_store.managers.tables import AccountManager, ManagerGrade, ServiceTask
+from crm_store.org.auth import hash_password
+from crm_store.org.staff import issue_token
+from crm_store.org.tables import ApiToken, OrgUnit, Role, Staff
+from crm_store.review.routing import route_call
+from crm_store.review.tables import ClassificationCorrection, ReviewItem
 from crm_store.validation import business_today
 from tests.customer_helpers import UNITS  # the same two-province chain
 
@@ -253,3 +244,13 @@ async def add_graded_records(client: Any, world: World, engine: Engine) -> None:
                     kind="blacklisted", level="critical", reason=f"블랙리스트 등재: {BLACKLIST_REASON}",
                 )
             )  # fmt: skip
+
+
+async def sign_in(page: Any, base: str, username: str) -> None:
+    """Sign in on the console's login page, where the queue sends a stranger; the page lands on the queue."""
+    await page.goto(f"{base}/console/queue")
+    assert page.url.endswith("/console/login")
+    await page.fill("#username", username)
+    await page.fill("#password", PASSWORD)
+    await page.click("#login")
+    await page.wait_for_url(f"{base}/console/queue")

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from sqlmodel import Session, select
 
+from crm_store.customers.tables import Customer, CustomerPhone
 from crm_store.db import make_engine, session_scope
-from crm_store.models import Customer, CustomerPhone, OrgUnit
+from crm_store.org.tables import OrgUnit
 
 
 def head_office(session: Session) -> OrgUnit:
@@ -18,6 +19,11 @@ def head_office(session: Session) -> OrgUnit:
     return unit
 
 
+def existing_head_office(session: Session) -> OrgUnit:
+    """The head office, created if the database has none yet."""
+    return session.exec(select(OrgUnit).where(OrgUnit.code == "HQ")).first() or head_office(session)
+
+
 def add_customer(
     database_url: str, *, phone: str = "+821012345678", name: str = "김민준", segment: str = "quality"
 ) -> int:
@@ -25,9 +31,7 @@ def add_customer(
     engine = make_engine(database_url)
     try:
         with session_scope(engine) as session:
-            unit = session.exec(select(OrgUnit).where(OrgUnit.code == "HQ")).first()
-            if unit is None:
-                unit = head_office(session)
+            unit = existing_head_office(session)
             customer = Customer(kind="individual", name=name, org_unit_id=unit.id, segment=segment)
             session.add(customer)
             session.flush()
@@ -39,14 +43,12 @@ def add_customer(
 
 def add_admin(database_url: str) -> None:
     """The head-office administrator `admin`, whose token the simulator uses."""
-    from crm_store.models import Staff
+    from crm_store.org.tables import Staff
 
     engine = make_engine(database_url)
     try:
         with session_scope(engine) as session:
-            unit = session.exec(select(OrgUnit).where(OrgUnit.code == "HQ")).first()
-            if unit is None:
-                unit = head_office(session)
+            unit = existing_head_office(session)
             if session.exec(select(Staff).where(Staff.username == "admin")).first() is None:
                 session.add(Staff(username="admin", full_name="관리자", role="admin", org_unit_id=unit.id, clearance=5))
     finally:

@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 from redis import Redis
 from sqlalchemy.engine import Engine
 
+from crm_store.customers.rules import Rules, load_rules
 from crm_store.db import make_engine
-from crm_store.rules import Rules, load_rules
 from telephony.asr import SpeechEngine, load_engine
 from telephony.recordings import RecordingClient
 from workers.queueing import connect_redis

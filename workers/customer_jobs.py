@@ -11,9 +11,9 @@ from dataclasses import asdict
 from datetime import date
 from typing import Any
 
-from crm_store.account_managers import schedule_service_tasks
-from crm_store.rules import load_rules
-from crm_store.segment_store import recompute_all_segments
+from crm_store.customers.rules import load_rules
+from crm_store.customers.segments import recompute_all_segments
+from crm_store.managers.account_managers import schedule_service_tasks
 from crm_store.validation import business_today
 from workers.context import current
 

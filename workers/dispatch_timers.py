@@ -1,8 +1,8 @@
 """The dispatch timers as a periodic duty: assignments not accepted in time go back to the board, and requests whose
 promise ran out with nobody on site are flagged and escalated to the center manager (crm_store.dispatch.duties).
 
-`dispatch_timers_duty(every)` is the duty for workers.periodic (`dispatch-timers-<slot start>`); each run is one
-transaction and safe to repeat (an assignment ends once, a request is escalated once)."""
+`workers.periodic.dispatch_timers_duty` runs it every maintenance interval (`dispatch-timers-<slot start>`); each run
+is one transaction and safe to repeat (an assignment ends once, a request is escalated once)."""
 
 from __future__ import annotations
 
@@ -13,11 +13,8 @@ from typing import Any
 from crm_store.db import session_scope
 from crm_store.dispatch.duties import escalate_late, return_unaccepted
 from workers.context import current
-from workers.periodic import Duty
 
 log = logging.getLogger(__name__)
-
-DISPATCH_TIMERS = "workers.dispatch_timers.dispatch_timers"
 
 
 def dispatch_timers(as_of: str) -> dict[str, Any]:
@@ -31,8 +28,3 @@ def dispatch_timers(as_of: str) -> dict[str, Any]:
     for escalation in escalated:
         log.warning("dispatch request %s is late; escalated to %s", escalation.request_id, escalation.manager)
     return {"returned": returned, "escalated": [[e.request_id, e.manager] for e in escalated]}
-
-
-def dispatch_timers_duty(every: int) -> Duty:
-    """The dispatch timers, every `every` seconds."""
-    return Duty("dispatch-timers", DISPATCH_TIMERS, max(1, every), job_timeout=120)

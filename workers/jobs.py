@@ -9,15 +9,15 @@ from redis.exceptions import RedisError
 from rq import get_current_job
 from sqlmodel import Session, col, select
 
-from crm_store.call_alerts import report_incoming_alerts, report_repeat_complainant
-from crm_store.calls import call_by_sid
+from crm_store.calls.alerts import report_incoming_alerts, report_repeat_complainant
+from crm_store.calls.outbox import mark_enqueued, promise_job
+from crm_store.calls.store import call_by_sid
+from crm_store.calls.tables import Call, OutboxJob, PipelineState, Recording
 from crm_store.complaints.store import open_complaint_from_call
 from crm_store.db import session_scope
 from crm_store.dispatch.requests import draft_from_call
 from crm_store.errors import CallNotFound
-from crm_store.models import Call, OutboxJob, PipelineState, Recording
-from crm_store.outbox import mark_enqueued, promise_job
-from crm_store.routing import route_call
+from crm_store.review.routing import route_call
 from crm_store.types import utcnow
 from crm_store.upsert import insert_ignoring_conflict
 from crm_store.validation import business_today

@@ -36,7 +36,7 @@ from rq.exceptions import DuplicateJobError, StopRequested
 
 from crm_store.complaints.escalation import escalate_overdue_complaints
 from crm_store.db import session_scope
-from crm_store.routing import escalate_overdue
+from crm_store.review.routing import escalate_overdue
 from crm_store.types import utcnow
 from crm_store.validation import BUSINESS_TZ
 from workers.context import current
@@ -47,6 +47,7 @@ log = logging.getLogger(__name__)
 
 ESCALATE_REVIEWS = "workers.periodic.escalate_reviews"
 ESCALATE_COMPLAINTS = "workers.periodic.escalate_complaints"
+DISPATCH_TIMERS = "workers.dispatch_timers.dispatch_timers"
 RECOVER_STUCK_CALLS = "workers.stuck.recover_stuck_calls"
 RECOMPUTE_SEGMENTS = "workers.customer_jobs.recompute_segments"
 SERVICE_DUTIES = "workers.customer_jobs.schedule_service_duties"
@@ -123,6 +124,12 @@ def complaint_escalation_duty(every: int) -> Duty:
     return Duty("escalate-complaints", ESCALATE_COMPLAINTS, max(1, every), job_timeout=300)
 
 
+def dispatch_timers_duty(every: int) -> Duty:
+    """The dispatch timers (`workers.dispatch_timers`): unaccepted assignments back on the board, late requests
+    escalated, every `every` seconds."""
+    return Duty("dispatch-timers", DISPATCH_TIMERS, max(1, every), job_timeout=120)
+
+
 def stuck_calls_duty(every: int) -> Duty:
     """Recovery of calls that stopped moving, every `every` seconds."""
     return Duty("recover-stuck-calls", RECOVER_STUCK_CALLS, max(1, every), job_timeout=300)
@@ -144,6 +151,7 @@ def duties_of(settings: Settings) -> list[Duty]:
         escalation_duty(settings.worker_maintenance_interval),
         complaint_escalation_duty(settings.worker_maintenance_interval),
         stuck_calls_duty(settings.worker_maintenance_interval),
+        dispatch_timers_duty(settings.worker_maintenance_interval),
     ]
     if settings.segment_recompute_interval:
         duties.append(segment_duty(settings.segment_recompute_interval))

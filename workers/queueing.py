@@ -13,9 +13,9 @@ from rq.exceptions import DuplicateJobError, NoSuchJobError
 from rq.job import Job, JobStatus
 from sqlalchemy.engine import Engine
 
+from crm_store.calls.outbox import mark_enqueued, pending_jobs
+from crm_store.calls.tables import OutboxJob
 from crm_store.db import session_scope
-from crm_store.models import OutboxJob
-from crm_store.outbox import mark_enqueued, pending_jobs
 from workers.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -48,7 +48,7 @@ class Step:
 FETCH_RECORDING = Step("fetch-recording", "workers.jobs.fetch_recording", QUEUE_DEFAULT)
 TRANSCRIBE = Step("transcribe", "workers.jobs.transcribe_call", QUEUE_TRANSCRIPTION)
 CLASSIFY = Step("classify", "workers.jobs.classify_call", QUEUE_DEFAULT)
-# Promised by the incoming-call statement for a blacklisted or key caller only (crm_store.incoming).
+# Promised by the incoming-call statement for a blacklisted or key caller only (crm_store.calls.incoming).
 CALL_ALERTS = Step("call-alerts", "workers.jobs.report_call_alerts", QUEUE_DEFAULT)
 
 

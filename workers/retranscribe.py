@@ -22,9 +22,9 @@ from sqlalchemy import exists, func
 from sqlmodel import Session, col, select
 from tqdm import tqdm
 
+from crm_store.calls.outbox import mark_enqueued, promise_job
+from crm_store.calls.tables import Call, OutboxJob, Recording
 from crm_store.db import session_scope
-from crm_store.models import Call, OutboxJob, Recording
-from crm_store.outbox import mark_enqueued, promise_job
 from crm_store.types import utcnow
 from workers.context import WorkerContext, current
 from workers.jobs import (

@@ -25,9 +25,9 @@ from sqlalchemy import update
 from sqlalchemy.engine import Engine
 from sqlmodel import col, select
 
+from crm_store.calls.outbox import promise_job
+from crm_store.calls.tables import Call, OutboxJob, PipelineState
 from crm_store.db import session_scope
-from crm_store.models import Call, OutboxJob, PipelineState
-from crm_store.outbox import promise_job
 from workers.context import current
 from workers.queueing import CLASSIFY, FETCH_RECORDING, TRANSCRIBE, Step, enqueue_again, in_flight, rq_job
 from workers.settings import Settings

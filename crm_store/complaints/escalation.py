@@ -20,7 +20,7 @@ from crm_store.complaints.deadlines import ComplaintLimits, escalate_again_at, l
 from crm_store.complaints.store import WORKERS, Actor, append_entry, overdue_condition
 from crm_store.complaints.tables import Complaint
 from crm_store.complaints.wire import State
-from crm_store.models import OrgUnit
+from crm_store.org.tables import OrgUnit
 
 
 def overdue_reason(complaint: Complaint, now: datetime) -> str:

@@ -27,7 +27,7 @@ from crm_store.complaints.wire import (
     TransferForm,
     VerificationForm,
 )
-from crm_store.models import Role
+from crm_store.org.tables import Role
 from crm_store.validation import Conflict, NotAllowed
 
 OPEN_STATES = frozenset(State) - {State.CLOSED}

@@ -20,6 +20,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from crm_store.audit import record_change
 from crm_store.calendar import BusinessCalendar, kst_date
+from crm_store.calls.tables import Call, CallType
 from crm_store.complaints.deadlines import ComplaintLimits, deadlines_for, extended_resolve_by, load_limits, step_due
 from crm_store.complaints.steps import (
     NEXT_STEP,
@@ -39,9 +40,10 @@ from crm_store.complaints.wire import (
     StepPublic,
     TransferForm,
 )
+from crm_store.customers.tables import Customer
 from crm_store.errors import CustomerNotFound, NotFound
-from crm_store.models import Call, CallType, Customer, OrgUnit, Staff
-from crm_store.scope import CommandLine, Viewer, unit_in_scope
+from crm_store.org.scope import CommandLine, Viewer, unit_in_scope
+from crm_store.org.tables import OrgUnit, Staff
 from crm_store.upsert import insert_ignoring_conflict
 from crm_store.validation import InvalidInput, NotAllowed
 

@@ -10,10 +10,10 @@ from typing import Any
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
+from crm_store.customers.phones import normalise_phone
 from crm_store.desk.menus import hours_spec
 from crm_store.desk.tables import DeskQueue, IvrMenu, IvrOption
-from crm_store.phones import normalise_phone
-from crm_store.routing import load_routing_rules
+from crm_store.review.routing import load_routing_rules
 
 
 def default_desk() -> dict[str, Any]:

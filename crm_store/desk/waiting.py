@@ -13,9 +13,10 @@ from sqlalchemy import and_, func, or_, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from crm_store.calls.tables import Call
+from crm_store.customers.phones import normalise_phone
+from crm_store.customers.tables import Customer
 from crm_store.desk.tables import CallbackTask, WaitingCall
-from crm_store.models import Call, Customer
-from crm_store.phones import normalise_phone
 from crm_store.upsert import insert_ignoring_conflict
 
 # The green channel: key and quality customers go ahead of everyone else in every queue.

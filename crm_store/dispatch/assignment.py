@@ -28,7 +28,7 @@ from crm_store.dispatch.errors import (
 from crm_store.dispatch.requests import get_request
 from crm_store.dispatch.suggest import in_shift, service_of
 from crm_store.dispatch.tables import DispatchAssignment, DispatchRequest, SurveyorProfile, Vendor
-from crm_store.models import Role, Staff
+from crm_store.org.tables import Role, Staff
 from crm_store.types import utcnow
 
 # The steps of a request; `assigned` -> `open` is the way back to the board (declined, not accepted in time).

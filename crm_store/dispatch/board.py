@@ -17,8 +17,8 @@ from crm_store.dispatch.errors import DispatchNotFound
 from crm_store.dispatch.promises import CLOSED, is_late, time_left, urgency
 from crm_store.dispatch.tables import DispatchRequest
 from crm_store.dispatch.wire import DispatchPublic, Place
-from crm_store.models import Staff
-from crm_store.scope import Viewer, unit_in_scope
+from crm_store.org.scope import Viewer, unit_in_scope
+from crm_store.org.tables import Staff
 from crm_store.types import utcnow
 
 _SURVEYOR = aliased(Staff, name="assigned_surveyor")

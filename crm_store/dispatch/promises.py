@@ -1,5 +1,5 @@
 """The promise a request carries: minutes to reach the scene by kind and region, shorter for customers entitled
-to the fast service of their segment (crm_store/rules.json); and the timers against it."""
+to the fast service of their segment (crm_store/customers/rules.json); and the timers against it."""
 
 from __future__ import annotations
 
@@ -9,11 +9,11 @@ from datetime import date, datetime, timedelta
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from crm_store.customers.picture import entitlements_for
+from crm_store.customers.rules import Rules
+from crm_store.customers.tables import Customer, CustomerKind, Policy, Segment
 from crm_store.dispatch.config import DispatchConfig
 from crm_store.dispatch.tables import DispatchRequest
-from crm_store.models import Customer, CustomerKind, Policy, Segment
-from crm_store.picture import entitlements_for
-from crm_store.rules import Rules
 
 REGION_LABELS = {"city": "시 지역", "county": "군 지역"}
 KIND_LABELS = {"survey": "현장 조사", "tow": "견인", "rescue": "긴급 출동"}

@@ -11,6 +11,9 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from crm_store.audit import Actor, record_change
 from crm_store.calendar import KST, kst_date
+from crm_store.calls.tables import Call
+from crm_store.customers.rules import Rules
+from crm_store.customers.tables import Customer
 from crm_store.dispatch.config import DispatchConfig
 from crm_store.dispatch.errors import DispatchNotFound, InvalidDispatch, WrongState
 from crm_store.dispatch.promises import KIND_LABELS, customer_services, promise_for
@@ -18,8 +21,6 @@ from crm_store.dispatch.tables import DispatchRequest
 from crm_store.dispatch.units import place_of_unit
 from crm_store.dispatch.wire import DispatchCreate, Place
 from crm_store.errors import CustomerNotFound
-from crm_store.models import Call, Customer
-from crm_store.rules import Rules
 from crm_store.types import utcnow
 
 # What a classified call's topic asks for: (kind, rescue kind, skill).

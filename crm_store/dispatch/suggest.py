@@ -26,7 +26,7 @@ from crm_store.calendar import BusinessCalendar, OpeningHours
 from crm_store.dispatch.config import DispatchConfig
 from crm_store.dispatch.tables import DispatchAssignment, DispatchRequest, SurveyorProfile, Vendor
 from crm_store.dispatch.wire import Candidate
-from crm_store.models import Role, Staff
+from crm_store.org.tables import Role, Staff
 from crm_store.types import utcnow
 
 SKILL_LABELS = {"auto": "자동차", "property": "재물", "injury": "상해", "cargo": "적하"}

@@ -17,7 +17,7 @@ from crm_store.dispatch.errors import InvalidDispatch, SurveyorNotFound
 from crm_store.dispatch.tables import DispatchAssignment, SurveyorProfile, Vendor
 from crm_store.dispatch.units import place_of_unit
 from crm_store.dispatch.wire import Position, SurveyorPublic, SurveyorUpdate
-from crm_store.models import Role, Staff
+from crm_store.org.tables import Role, Staff
 from crm_store.types import utcnow
 
 

@@ -9,7 +9,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from crm_store.dispatch.errors import UnitNotFound
 from crm_store.dispatch.promises import region_of_level
-from crm_store.models import OrgLevel, OrgUnit
+from crm_store.org.tables import OrgLevel, OrgUnit
 
 
 @dataclass(frozen=True)

@@ -5,11 +5,8 @@ from __future__ import annotations
 from alembic import context
 from sqlmodel import SQLModel
 
-from crm_store import models  # noqa: F401  (registers the tables on SQLModel.metadata)
-from crm_store.complaints import tables as complaint_tables  # noqa: F401
+import crm_store.schema  # noqa: F401  (registers every table on SQLModel.metadata)
 from crm_store.db import make_engine
-from crm_store.desk import tables as desk_tables  # noqa: F401
-from crm_store.dispatch import tables as dispatch_tables  # noqa: F401
 
 config = context.config
 target_metadata = SQLModel.metadata

@@ -32,7 +32,7 @@ def operator_name() -> str:
 
 
 def _operator() -> Any:
-    from crm_store.admin import CommandLine
+    from crm_store.org.admin import CommandLine
 
     return CommandLine(username=operator_name())
 
@@ -64,7 +64,7 @@ def _run(settings: Settings, command: str, work: Callable[[Any], Awaitable[Resul
 
 
 def _read_password(command: str) -> str:
-    from crm_store.auth import MIN_PASSWORD_LENGTH
+    from crm_store.org.auth import MIN_PASSWORD_LENGTH
 
     if sys.stdin.isatty():
         password = getpass.getpass("새 비밀번호: ")
@@ -82,7 +82,7 @@ def _read_password(command: str) -> str:
 
 def list_org_units(settings: Settings, *, as_json: bool) -> None:
     """The organisation tree, indented by level (or one JSON object per unit)."""
-    from crm_store import admin
+    from crm_store.org import admin
 
     async def listing(session: Any) -> list[dict[str, Any]]:
         return [admin.unit_public(u).wire() for u in await admin.org_units(session)]
@@ -99,7 +99,7 @@ def change_org_unit(
     settings: Settings, action: str, code: str, *, name: str | None = None, parent: str | None = None
 ) -> None:
     """Add, rename, deactivate or reactivate a unit (audited), and print what it is now."""
-    from crm_store import admin
+    from crm_store.org import admin
     from crm_store.types import utcnow
 
     actor = _operator()
@@ -131,8 +131,8 @@ def _describe(staff: Any) -> str:
 
 def list_staff(settings: Settings, *, unit: str | None, role: str | None, active: bool | None, as_json: bool) -> None:
     """Staff by unit then username (`active` None: active and deactivated)."""
-    from crm_store import admin
-    from crm_store.models import Role
+    from crm_store.org import admin
+    from crm_store.org.tables import Role
 
     actor = _operator()
 
@@ -157,8 +157,8 @@ def add_staff(
     password_stdin: bool,
 ) -> None:
     """A new staff member (with a first password read from stdin if asked), audited."""
-    from crm_store import admin
-    from crm_store.auth import hash_password
+    from crm_store.org import admin
+    from crm_store.org.auth import hash_password
     from crm_store.types import utcnow
 
     actor = _operator()
@@ -185,7 +185,7 @@ def change_staff(
     clearance: int | None = None,
 ) -> None:
     """Set name, role, unit or grade, or deactivate or reactivate a staff member (audited)."""
-    from crm_store import admin
+    from crm_store.org import admin
     from crm_store.types import utcnow
 
     actor = _operator()
@@ -212,8 +212,8 @@ def change_staff(
 
 def set_password(settings: Settings, username: str) -> None:
     """Set a staff member's console password (read twice from the terminal, or one line of stdin); audited."""
-    from crm_store import admin
-    from crm_store.auth import hash_password
+    from crm_store.org import admin
+    from crm_store.org.auth import hash_password
     from crm_store.types import utcnow
 
     password_hash = hash_password(_read_password("passwd"))
@@ -234,11 +234,12 @@ def issue_token(settings: Settings, username: str, *, label: str) -> None:
     """Print a new API token for a staff member (its id on stderr); audited without the token."""
     from sqlmodel import col, select
 
+    from crm_store.audit import AuditEntry
+    from crm_store.customers.identity import token_hash
     from crm_store.db import make_engine, session_scope
     from crm_store.errors import NotFound
-    from crm_store.identity import token_hash
-    from crm_store.models import ApiToken, AuditEntry, Staff
-    from crm_store.staff import issue_token
+    from crm_store.org.staff import issue_token
+    from crm_store.org.tables import ApiToken, Staff
 
     operator = operator_name()
     engine = make_engine(settings.sync_db_url)
@@ -270,7 +271,7 @@ def issue_token(settings: Settings, username: str, *, label: str) -> None:
 def revoke_token(settings: Settings, token_id: int) -> None:
     """Revoke any staff member's API token (audited). A running gateway stops accepting it within its token
     cache's few seconds."""
-    from crm_store import auth
+    from crm_store.org import auth
     from crm_store.types import utcnow
 
     actor = _operator()

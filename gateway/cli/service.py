@@ -68,8 +68,8 @@ def migrate(settings: Settings, revision: str) -> None:
 def seed_demo(settings: Settings, *, customers: int) -> None:
     """The demo organisation, staff and customers; prints a summary."""
     from crm_store.db import make_engine
-    from crm_store.demo import seed_demo
     from crm_store.desk.seed import seed_desk
+    from demo_seed.seed import seed_demo
 
     prepare_embedded_database(settings)
     engine = make_engine(settings.sync_db_url)
@@ -101,7 +101,7 @@ def jobs(settings: Settings, action: str, job_ids: Sequence[str]) -> None:
 def escalate(settings: Settings) -> None:
     """Move review items nobody took in time to the upper-level center (run from cron or a scheduler)."""
     from crm_store.db import make_engine, session_scope
-    from crm_store.routing import escalate_overdue
+    from crm_store.review.routing import escalate_overdue
     from crm_store.types import utcnow
 
     engine = make_engine(settings.sync_db_url)
@@ -115,9 +115,9 @@ def escalate(settings: Settings) -> None:
 
 def recompute_segments(settings: Settings, *, as_of: date | None) -> None:
     """Every customer's segment now (the workers also run this once per business day)."""
+    from crm_store.customers.rules import load_rules
+    from crm_store.customers.segments import recompute_all_segments
     from crm_store.db import make_engine
-    from crm_store.rules import load_rules
-    from crm_store.segment_store import recompute_all_segments
     from crm_store.validation import business_today
 
     engine = make_engine(settings.sync_db_url)
@@ -133,9 +133,9 @@ def recompute_segments(settings: Settings, *, as_of: date | None) -> None:
 
 def service_duties(settings: Settings, *, as_of: date | None) -> None:
     """Schedule the account managers' service tasks now (the workers also run this once per business day)."""
-    from crm_store.account_managers import schedule_service_tasks
+    from crm_store.customers.rules import load_rules
     from crm_store.db import make_engine
-    from crm_store.rules import load_rules
+    from crm_store.managers.account_managers import schedule_service_tasks
     from crm_store.validation import business_today
 
     engine = make_engine(settings.sync_db_url)

@@ -38,7 +38,7 @@ def simulate_call(
     recording = None if audio is None else audio.read_bytes() if as_is else telephone_recording(audio)[0]
     if token is None:
         from crm_store.db import make_engine, session_scope
-        from crm_store.staff import issue_token
+        from crm_store.org.staff import issue_token
 
         engine = make_engine(settings.sync_db_url)
         try:

@@ -11,11 +11,12 @@ from typing import Any
 from aiohttp import web
 from pydantic import ValidationError
 
-from crm_store import admin, audit
-from crm_store.auth import hash_password
+from crm_store import audit
 from crm_store.db import async_session_scope
 from crm_store.errors import CustomerNotFound, NotFound
-from crm_store.models import OrgUnit, Role
+from crm_store.org import admin
+from crm_store.org.auth import hash_password
+from crm_store.org.tables import OrgUnit, Role
 from crm_store.types import utcnow
 from crm_store.validation import InvalidInput, NotAllowed
 from gateway import labels

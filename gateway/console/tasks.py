@@ -1,7 +1,7 @@
 """Console page of the account managers' service duties: a manager's visits, interviews and renewal reminders in
 due-date order, each open one with a form to mark it done with its outcome. A manager sees their own; center
 managers, executives and administrators pick a manager of their part of the organisation. The store decides who
-may see and do what (crm_store.service_tasks); a refused completion shows the same list again with why."""
+may see and do what (crm_store.managers.service_tasks); a refused completion shows the same list again with why."""
 
 from __future__ import annotations
 
@@ -10,10 +10,11 @@ from urllib.parse import urlencode
 from aiohttp import web
 from pydantic import ValidationError
 
-from crm_store import org, service_tasks
 from crm_store.db import async_session_scope
-from crm_store.models import Role
-from crm_store.scope import SUPERVISORS
+from crm_store.managers import service_tasks
+from crm_store.org import directory as org
+from crm_store.org.scope import SUPERVISORS
+from crm_store.org.tables import Role
 from crm_store.validation import InvalidInput, NotAllowed, business_today
 from gateway import labels
 from gateway.console.render import PageError, page_error, render

@@ -10,13 +10,15 @@ from aiohttp import web
 from pydantic import ValidationError
 from sqlmodel import col, select
 
-from crm_store import review
 from crm_store.audit import record_read
-from crm_store.clearance import mask_fields
-from crm_store.customers import customer_picture
+from crm_store.calls.tables import Recording
+from crm_store.customers.picture import customer_picture
 from crm_store.db import async_session_scope
 from crm_store.errors import CustomerNotFound, NotFound
-from crm_store.models import OrgUnit, Recording, ReviewState
+from crm_store.org.clearance import mask_fields
+from crm_store.org.tables import OrgUnit
+from crm_store.review import queue as review
+from crm_store.review.tables import ReviewState
 from crm_store.types import utcnow
 from crm_store.validation import InvalidInput, NotAllowed, business_today
 from gateway import labels

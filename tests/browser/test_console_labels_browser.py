@@ -10,8 +10,10 @@ from typing import Any
 
 from sqlmodel import col, select
 
+from crm_store.calls.tables import Call
+from crm_store.customers.tables import Customer, Segment
 from crm_store.db import session_scope
-from crm_store.models import Call, Customer, ReviewEvent, ReviewItem, Segment
+from crm_store.review.tables import ReviewEvent, ReviewItem
 from crm_store.validation import BUSINESS_TZ
 from gateway.app import create_app
 from tests.review_helpers import PASSWORD, World, add_customers_and_calls, build_world

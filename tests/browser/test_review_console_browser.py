@@ -5,20 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 from crm_store.db import session_scope
-from crm_store.models import ReviewItem
+from crm_store.review.tables import ReviewItem
 from gateway.app import create_app
-from tests.review_helpers import PASSWORD, World, add_customers_and_calls, build_world
+from tests.review_helpers import World, add_customers_and_calls, build_world, sign_in
 from workers.settings import Settings
 
 
 async def _login(browser: Any, base: str, username: str) -> Any:
     page = await (await browser.new_context()).new_page()
-    await page.goto(f"{base}/console/queue")
-    assert page.url.endswith("/console/login")
-    await page.fill("#username", username)
-    await page.fill("#password", PASSWORD)
-    await page.click("#login")
-    await page.wait_for_url(f"{base}/console/queue")
+    await sign_in(page, base, username)
     return page
 
 

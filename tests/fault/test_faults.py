@@ -16,8 +16,8 @@ from rq import Worker
 from rq.registry import StartedJobRegistry
 from sqlmodel import Session, select
 
+from crm_store.calls.tables import Call, OutboxJob
 from crm_store.db import make_engine
-from crm_store.models import Call, OutboxJob
 from telephony.audio import decode_audio, wav_bytes
 from tests.processes import (
     HOTLINE,
@@ -25,8 +25,8 @@ from tests.processes import (
     Process,
     RedisServer,
     free_port,
-    hotline_env,
     processes,
+    service_env,
     wait_http,
 )
 from tests.store_helpers import add_admin, add_customer
@@ -84,14 +84,7 @@ def test_redis_stopped_during_an_incoming_call_and_restarted(
     customer_id = add_customer(postgres_url)
     add_admin(postgres_url)
     port = free_port()
-    env = hotline_env(
-        DATABASE_URL=postgres_url,
-        REDIS_URL=redis_server.url,
-        PORT=str(port),
-        HOTLINE_DATA_DIR=str(tmp_path),
-        HOTLINE_RECORDING_HOSTS="127.0.0.1",
-        HOTLINE_WORKER_MAINTENANCE_INTERVAL="10",
-    )
+    env = service_env(postgres_url, redis_server.url, port, tmp_path, HOTLINE_WORKER_MAINTENANCE_INTERVAL="10")
     with processes(tmp_path) as started:
         web = Process("serve", [*HOTLINE, "serve"], env, tmp_path)
         started.append(web)
@@ -147,12 +140,11 @@ def test_worker_killed_during_transcription_and_the_job_completes_once_later(
     # The job's timeout no longer decides how soon a killed transcriber's job is taken over (job heartbeats do, every
     # 5 s here): a generous one, so that the retried transcription is not cut on a busy machine.
     timeout = 300
-    env = hotline_env(
-        DATABASE_URL=postgres_url,
-        REDIS_URL=redis_server.url,
-        PORT=str(port),
-        HOTLINE_DATA_DIR=str(tmp_path),
-        HOTLINE_RECORDING_HOSTS="127.0.0.1",
+    env = service_env(
+        postgres_url,
+        redis_server.url,
+        port,
+        tmp_path,
         HOTLINE_TRANSCRIBE_TIMEOUT=str(timeout),
         HOTLINE_WORKER_MAINTENANCE_INTERVAL="5",
     )

@@ -14,7 +14,7 @@ from redis import Redis
 from rq import Worker
 from rq.job import Job
 
-from crm_store.models import OutboxJob
+from crm_store.calls.tables import OutboxJob
 from tests.processes import HOTLINE, Process, RedisServer, hotline_env, processes
 from workers.queueing import QUEUE_DEFAULT, QUEUE_TRANSCRIPTION, enqueue
 from workers.settings import Settings
@@ -34,8 +34,22 @@ def worker_env(redis_server: RedisServer, tmp_path: Path, *, nap_seconds: float 
     )
 
 
-def start_worker(name: str, queue: str, env: dict[str, str], tmp_path: Path) -> Process:
-    return Process(name, [*HOTLINE, "worker", "--queues", queue], env, tmp_path)
+def start_worker(
+    started: list[Process],
+    name: str,
+    queue: str,
+    env: dict[str, str],
+    tmp_path: Path,
+    *,
+    listen_on: Redis | None = None,
+    who: str = "the worker",
+) -> Process:
+    """A worker of `queue`, appended to `started`; with `listen_on`, back once it listens there."""
+    worker = Process(name, [*HOTLINE, "worker", "--queues", queue], env, tmp_path)
+    started.append(worker)
+    if listen_on is not None:
+        wait_until(lambda: listening(listen_on), 180, f"{who} to listen", worker)
+    return worker
 
 
 def wait_until(predicate, timeout: float, what: str, proc: Process | None = None) -> float:  # type: ignore[no-untyped-def]
@@ -83,9 +97,7 @@ def test_an_idle_worker_stops_at_once_when_asked(
 ) -> None:
     env = worker_env(redis_server, tmp_path)
     with processes(tmp_path) as started, Redis.from_url(redis_server.url) as redis:
-        worker = start_worker("worker", queue, env, tmp_path)
-        started.append(worker)
-        wait_until(lambda: listening(redis), 180, "the worker to listen", worker)
+        worker = start_worker(started, "worker", queue, env, tmp_path, listen_on=redis)
         time.sleep(1)  # well inside its blocking dequeue
         os.kill(worker.popen.pid, stop)  # the process only, as a process manager signals it
         try:
@@ -102,9 +114,7 @@ def test_an_idle_worker_stops_at_once_when_asked(
 def test_a_busy_worker_finishes_its_job_then_stops(redis_server: RedisServer, tmp_path: Path, queue: str) -> None:
     env = worker_env(redis_server, tmp_path, nap_seconds=8)
     with processes(tmp_path) as started, Redis.from_url(redis_server.url) as redis:
-        worker = start_worker("worker", queue, env, tmp_path)
-        started.append(worker)
-        wait_until(lambda: listening(redis), 180, "the worker to listen", worker)
+        worker = start_worker(started, "worker", queue, env, tmp_path, listen_on=redis)
         enqueue_nap(redis_server, queue, "nap-busy")
         wait_until(lambda: runs(tmp_path, "nap-busy", "started"), 30, "the job to start", worker)
         os.killpg(worker.popen.pid, signal.SIGTERM)  # the whole process group, as systemd does
@@ -123,17 +133,16 @@ def test_a_killed_transcribers_job_is_taken_over_within_minutes(redis_server: Re
     # worker by 960 s. With them (every 5 s here), it expires about a minute after the last one.
     env = worker_env(redis_server, tmp_path, nap_seconds=10)
     with processes(tmp_path) as started, Redis.from_url(redis_server.url) as redis:
-        first = start_worker("transcriber-1", QUEUE_TRANSCRIPTION, env, tmp_path)
-        started.append(first)
-        wait_until(lambda: listening(redis), 180, "the first transcriber to listen", first)
+        first = start_worker(
+            started, "transcriber-1", QUEUE_TRANSCRIPTION, env, tmp_path, listen_on=redis, who="the first transcriber"
+        )
         enqueue_nap(redis_server, QUEUE_TRANSCRIPTION, "nap-killed")
         wait_until(lambda: runs(tmp_path, "nap-killed", "started"), 30, "the job to start", first)
         time.sleep(6)  # at least one heartbeat
         first.kill()  # SIGKILL: no cleanup, the job stays "started"
         first.popen.wait(10)
         killed_at = time.monotonic()
-        second = start_worker("transcriber-2", QUEUE_TRANSCRIPTION, env, tmp_path)
-        started.append(second)
+        second = start_worker(started, "transcriber-2", QUEUE_TRANSCRIPTION, env, tmp_path)
         wait_until(lambda: runs(tmp_path, "nap-killed", "done"), 240, "the job to be done by the second worker", second)
         taken_over_in = time.monotonic() - killed_at
         assert taken_over_in < 150, f"the job waited {taken_over_in:.0f} s after its worker died"

@@ -11,9 +11,10 @@ from typing import Any
 
 from sqlmodel import select
 
-from crm_store.auth import verify_password
+from crm_store.audit import AuditEntry
 from crm_store.db import make_engine, session_scope
-from crm_store.models import AuditEntry, Staff
+from crm_store.org.auth import verify_password
+from crm_store.org.tables import Staff
 from tests.processes import HOTLINE, ROOT, hotline_env
 from tests.store_helpers import head_office
 from workers.settings import Settings

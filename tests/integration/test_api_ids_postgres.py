@@ -8,10 +8,7 @@ from typing import Any
 
 import pytest
 
-from crm_store.db import make_engine
-from gateway.app import create_app
-from tests.customer_helpers import SECRET, build_org
-from workers.settings import Settings
+from tests.customer_helpers import gateway_on
 
 pytestmark = pytest.mark.integration
 PAST_INT32 = str(2**31)
@@ -32,13 +29,7 @@ QUERY_NUMBERS = (
 async def test_ids_past_int32_are_refused_before_postgres(
     aiohttp_client: Any, postgres_url: str, tmp_path: Any
 ) -> None:
-    settings = Settings.from_env(
-        {"DATABASE_URL": postgres_url, "HOTLINE_SECRET_KEY": SECRET, "HOTLINE_DATA_DIR": str(tmp_path)}
-    )
-    engine = make_engine(postgres_url)
-    try:
-        org = build_org(engine)
-        client = await aiohttp_client(create_app(settings, embedded_worker=False))
+    async with gateway_on(aiohttp_client, postgres_url, tmp_path) as (_engine, org, client):
         routes = sorted(
             {
                 (r.method, r.resource.canonical)
@@ -56,8 +47,6 @@ async def test_ids_past_int32_are_refused_before_postgres(
             answer = await client.get(path, params={name: PAST_INT32}, headers=org.auth("admin"))
             assert answer.status == 400, (path, name, answer.status, await answer.text())
             assert name in (await answer.json())["fields"]
-    finally:
-        engine.dispose()
 
 
 async def test_ids_and_amounts_past_their_columns_in_a_body_are_refused_naming_the_field(
@@ -65,14 +54,8 @@ async def test_ids_and_amounts_past_their_columns_in_a_body_are_refused_naming_t
 ) -> None:
     """A 20-digit id or amount in a JSON body is an invalid input (422 naming the field), never an overflow inside
     PostgreSQL (a 500)."""
-    settings = Settings.from_env(
-        {"DATABASE_URL": postgres_url, "HOTLINE_SECRET_KEY": SECRET, "HOTLINE_DATA_DIR": str(tmp_path)}
-    )
-    engine = make_engine(postgres_url)
     huge = 10**19
-    try:
-        org = build_org(engine)
-        client = await aiohttp_client(create_app(settings, embedded_worker=False))
+    async with gateway_on(aiohttp_client, postgres_url, tmp_path) as (_engine, org, client):
         admin = org.auth("admin")
         unit = org.units["SEOUL-GANGNAM"]
         person = {"kind": "individual", "name": "김민준", "phones": ["010-1234-5678"]}
@@ -118,5 +101,3 @@ async def test_ids_and_amounts_past_their_columns_in_a_body_are_refused_naming_t
             answer = await client.request(method, path, json=body, headers=admin)
             assert answer.status == 422, (method, path, answer.status, await answer.text())
             assert list((await answer.json())["fields"]) == [field], (method, path, await answer.text())
-    finally:
-        engine.dispose()

@@ -18,7 +18,7 @@ from crm_store.complaints.store import Opened, open_complaint
 from crm_store.complaints.tables import Complaint, ComplaintStep
 from crm_store.db import make_engine, session_scope
 from crm_store.migrate import alembic_config, current_revision
-from crm_store.scope import CommandLine
+from crm_store.org.scope import CommandLine
 from tests.complaint_helpers import RECEIVED, add_customer, create
 from tests.review_helpers import World, build_world
 

@@ -11,14 +11,11 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
-from crm_store.account_managers import schedule_service_tasks
-from crm_store.db import make_engine
-from crm_store.rules import load_rules
-from crm_store.stats import rebuild_stats
+from crm_store.customers.rules import load_rules
+from crm_store.customers.stats import rebuild_stats
+from crm_store.managers.account_managers import schedule_service_tasks
 from crm_store.validation import business_today
-from gateway.app import create_app
-from tests.customer_helpers import SECRET, build_org
-from workers.settings import Settings
+from tests.customer_helpers import gateway_on
 
 pytestmark = pytest.mark.integration
 
@@ -35,13 +32,7 @@ def _aggregates(engine: Any) -> list[tuple[Any, ...]]:
 
 
 async def test_duties_and_claim_changes_on_postgres(aiohttp_client: Any, postgres_url: str, tmp_path: Any) -> None:
-    settings = Settings.from_env(
-        {"DATABASE_URL": postgres_url, "HOTLINE_SECRET_KEY": SECRET, "HOTLINE_DATA_DIR": str(tmp_path)}
-    )
-    engine = make_engine(postgres_url)
-    try:
-        org = build_org(engine)
-        client = await aiohttp_client(create_app(settings, embedded_worker=False))
+    async with gateway_on(aiohttp_client, postgres_url, tmp_path) as (engine, org, client):
         today = business_today()
         h = org.auth("agent.seocho")
 
@@ -111,5 +102,3 @@ async def test_duties_and_claim_changes_on_postgres(aiohttp_client: Any, postgre
         assert _aggregates(engine) == incremental
         picture = await send("GET", f"/api/v1/customers/{cid}", None)
         assert picture["paid_total"] == 1_100_000 and picture["open_claims"] == 0
-    finally:
-        engine.dispose()

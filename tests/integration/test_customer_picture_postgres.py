@@ -9,14 +9,16 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
-from crm_store.customers import customer_picture
+from crm_store.calls.tables import Call
+from crm_store.customers.picture import PICTURE_FIELDS, customer_picture
+from crm_store.customers.rules import load_rules
+from crm_store.customers.screen_pop import PictureReader
+from crm_store.customers.tables import Customer
 from crm_store.db import async_session_factory, make_async_engine, make_engine, session_scope
 from crm_store.errors import CustomerNotFound
-from crm_store.models import Call, Customer, ReviewItem, Staff
-from crm_store.picture import PICTURE_FIELDS
-from crm_store.picture_reader import PictureReader
-from crm_store.rules import load_rules
-from crm_store.scope import Viewer
+from crm_store.org.scope import Viewer
+from crm_store.org.tables import Staff
+from crm_store.review.tables import ReviewItem
 from crm_store.types import utcnow
 from crm_store.validation import business_today
 from gateway.app import create_app

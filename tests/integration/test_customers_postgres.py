@@ -9,10 +9,10 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
+from crm_store.customers.rules import load_rules
+from crm_store.customers.segments import recompute_all_segments
 from crm_store.db import make_engine, session_scope
-from crm_store.models import AccountAssignment
-from crm_store.rules import load_rules
-from crm_store.segment_store import recompute_all_segments
+from crm_store.managers.tables import AccountAssignment
 from gateway.app import create_app
 from tests.customer_helpers import SECRET, build_org
 from tests.fake_clock import business_day

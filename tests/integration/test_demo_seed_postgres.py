@@ -10,10 +10,12 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
+from crm_store.customers.tables import Segment
 from crm_store.db import make_engine
-from crm_store.demo import DEMO_BLACKLISTED_CALLER, DEMO_CALLER, DemoSummary, seed_demo
 from crm_store.migrate import upgrade
-from crm_store.models import OrgLevel, Role, Segment
+from crm_store.org.tables import OrgLevel, Role
+from demo_seed.people import DEMO_BLACKLISTED_CALLER, DEMO_CALLER
+from demo_seed.seed import DemoSummary, seed_demo
 from tests.pg_helpers import create_database, drop_database, require_postgres_admin_url
 
 pytestmark = pytest.mark.integration

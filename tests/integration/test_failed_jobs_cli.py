@@ -12,8 +12,8 @@ from rq import Queue, SimpleWorker
 from rq.registry import FailedJobRegistry
 from sqlmodel import Session
 
+from crm_store.calls.tables import Call, Recording
 from crm_store.migrate import upgrade
-from crm_store.models import Call, Recording
 from tests.processes import HOTLINE, ROOT, hotline_env
 from tests.twilio_helpers import call_sid, recording_sid
 from workers.context import build_context, install

@@ -8,19 +8,11 @@ from typing import Any
 import pytest
 from sqlmodel import Session, func, select
 
+from crm_store.calls.incoming import IncomingCallWriter, incoming_call
+from crm_store.calls.tables import Call, CallEvent, OutboxJob
+from crm_store.customers.tables import BlacklistEntry, BlacklistKey, Customer, CustomerPhone, Vehicle
 from crm_store.db import async_session_factory, make_async_engine, make_engine, session_scope
-from crm_store.incoming import IncomingCallWriter, incoming_call
-from crm_store.models import (
-    BlacklistEntry,
-    BlacklistKey,
-    Call,
-    CallEvent,
-    Customer,
-    CustomerPhone,
-    OrgUnit,
-    OutboxJob,
-    Vehicle,
-)
+from crm_store.org.tables import OrgUnit
 from crm_store.types import utcnow
 from tests.twilio_helpers import call_sid
 from workers.queueing import CALL_ALERTS

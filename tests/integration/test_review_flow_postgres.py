@@ -1,4 +1,4 @@
-"""Issue 5 end to end on the real parts: PostgreSQL, Redis, a `hotline serve` gateway, `hotline worker` processes
+"""Call review end to end on real parts: PostgreSQL, Redis, a `hotline serve` gateway, `hotline worker` processes
 for both queues, simulated Twilio calls with Korean speech, and the review console in headless Chromium.
 
 Two customers call: one owned by a county branch (서초구지점), one owned by a county branch of another province
@@ -25,17 +25,19 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import col, select
 
+from crm_store.calls.tables import Call
+from crm_store.customers.picture import PICTURE_FIELDS, picture_audit_fields
 from crm_store.db import make_engine, session_scope
-from crm_store.models import Call, OrgUnit, ReviewEvent, ReviewItem
-from crm_store.picture import PICTURE_FIELDS, picture_audit_fields
-from crm_store.review import CORRECTION_FIELDS, CORRECTIONS_EXPORT
-from crm_store.routing import load_routing_rules
+from crm_store.org.tables import OrgUnit
+from crm_store.review.queue import CORRECTION_FIELDS, CORRECTIONS_EXPORT
+from crm_store.review.routing import load_routing_rules
+from crm_store.review.tables import ReviewEvent, ReviewItem
 from gateway.api import CALL_RECORD_FIELDS, CALL_RECORD_PURPOSE
 from gateway.console.reasons import korean_reasons
 from gateway.labels import topic_label
 from gateway.simulator import SimulatedCall, run_simulated_call, telephone_recording
-from tests.processes import HOTLINE, ROOT, Process, free_port, hotline_env, processes, wait_http
-from tests.review_helpers import PASSWORD, World, build_world
+from tests.processes import ROOT, free_port, processes, service_env, start_service
+from tests.review_helpers import World, build_world, sign_in
 from workers.settings import Settings
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
@@ -83,12 +85,7 @@ async def login(browser: Any, base: str, username: str) -> tuple[Any, Seen]:
             seen.answers.append((response.request.method, url.path, response.status))
 
     page.on("response", record)
-    await page.goto(f"{base}/console/queue")
-    assert page.url.endswith("/console/login")
-    await page.fill("#username", username)
-    await page.fill("#password", PASSWORD)
-    await page.click("#login")
-    await page.wait_for_url(f"{base}/console/queue")
+    await sign_in(page, base, username)
     assert username in await page.inner_text("#whoami")
     return page, seen
 
@@ -125,22 +122,12 @@ async def test_calls_are_routed_reviewed_forwarded_closed_and_every_read_audited
     add_county(engine, world, "SEOUL-GANGNAM-SONGPA", "송파구지점", "SEOUL-GANGNAM")
     admin = world.staff["admin.hq"]["token"]
     port = free_port()
-    env = hotline_env(
-        DATABASE_URL=postgres_url,
-        REDIS_URL=redis_url,
-        PORT=str(port),
-        HOTLINE_DATA_DIR=str(tmp_path),
-        HOTLINE_RECORDING_HOSTS="api.twilio.com,127.0.0.1",
-    )
+    env = service_env(postgres_url, redis_url, port, tmp_path, recording_hosts="api.twilio.com,127.0.0.1")
     settings = Settings.from_env(env)
     base = f"http://127.0.0.1:{port}"
 
     with processes(tmp_path) as started:
-        web = Process("serve", [*HOTLINE, "serve"], env, tmp_path)
-        started.append(web)
-        started.append(Process("transcriber", [*HOTLINE, "worker", "--queues", "hotline-transcription"], env, tmp_path))
-        started.append(Process("worker", [*HOTLINE, "worker", "--queues", "hotline"], env, tmp_path))
-        wait_http(f"{base}/healthz", proc=web)
+        start_service(started, env, tmp_path, port)
 
         async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as http:
             # -- customers through the API; the Busan one blacklisted (its calls go to the provincial center) ----

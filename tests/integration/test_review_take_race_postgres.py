@@ -14,11 +14,14 @@ import pytest
 from sqlalchemy import text
 from sqlmodel import select
 
+from crm_store.calls.tables import Call
+from crm_store.customers.tables import Customer
 from crm_store.db import async_session_factory, make_async_engine, make_engine, session_scope
-from crm_store.models import Call, Customer, ReviewEvent, ReviewItem, Role, Staff
-from crm_store.review import take_item
-from crm_store.routing import route_call
-from crm_store.scope import Viewer
+from crm_store.org.scope import Viewer
+from crm_store.org.tables import Role, Staff
+from crm_store.review.queue import take_item
+from crm_store.review.routing import route_call
+from crm_store.review.tables import ReviewEvent, ReviewItem
 from crm_store.validation import Conflict
 from tests.review_helpers import build_world, call_sid
 

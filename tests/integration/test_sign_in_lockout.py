@@ -14,9 +14,9 @@ import aiohttp
 import pytest
 from sqlmodel import select
 
-from crm_store import auth
 from crm_store.db import make_engine, session_scope
-from crm_store.models import LoginLockout, LoginSession, OrgUnit, Role, Staff
+from crm_store.org import auth
+from crm_store.org.tables import LoginLockout, LoginSession, OrgUnit, Role, Staff
 from gateway.app import create_app
 from gateway.auth_views import LOGIN_CSRF_COOKIE, LOGIN_PATH
 from tests.customer_helpers import SECRET

@@ -8,7 +8,17 @@ from pathlib import Path
 
 import pytest
 
-from tests.processes import HOTLINE, ROOT, Process, free_port, hotline_env, processes, wait_http
+from tests.processes import (
+    HOTLINE,
+    ROOT,
+    Process,
+    free_port,
+    hotline_env,
+    processes,
+    service_env,
+    start_service,
+    wait_http,
+)
 from tests.store_helpers import add_admin, add_customer
 
 AUDIO = ROOT / "tests" / "fixtures" / "audio" / "zeroth_0294.ulaw8k.wav"
@@ -49,19 +59,9 @@ def test_simulated_call_on_postgresql_and_redis(postgres_url: str, redis_url: st
     customer_id = add_customer(postgres_url)
     add_admin(postgres_url)
     port = free_port()
-    env = hotline_env(
-        DATABASE_URL=postgres_url,
-        REDIS_URL=redis_url,
-        PORT=str(port),
-        HOTLINE_DATA_DIR=str(tmp_path),
-        HOTLINE_RECORDING_HOSTS="api.twilio.com,127.0.0.1",
-    )
+    env = service_env(postgres_url, redis_url, port, tmp_path, recording_hosts="api.twilio.com,127.0.0.1")
     with processes(tmp_path) as started:
-        web = Process("serve", [*HOTLINE, "serve"], env, tmp_path)
-        started.append(web)
-        started.append(Process("transcriber", [*HOTLINE, "worker", "--queues", "hotline-transcription"], env, tmp_path))
-        started.append(Process("worker", [*HOTLINE, "worker", "--queues", "hotline"], env, tmp_path))
-        wait_http(f"http://127.0.0.1:{port}/healthz", proc=web)
+        start_service(started, env, tmp_path, port)
         record = simulate(env, "+821012345678")
         assert_complete(record, customer_id)
 

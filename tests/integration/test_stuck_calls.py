@@ -15,7 +15,7 @@ from rq.job import Job, JobStatus
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
-from crm_store.models import Call, OutboxJob, Recording
+from crm_store.calls.tables import Call, OutboxJob, Recording
 from tests.customer_helpers import SECRET
 from tests.fake_clock import FakeClock
 from tests.twilio_helpers import call_sid, recording_sid

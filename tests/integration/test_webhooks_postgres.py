@@ -10,8 +10,8 @@ from urllib.parse import urlencode
 import pytest
 from sqlmodel import Session, select
 
+from crm_store.calls.tables import Call, CallEvent
 from crm_store.db import make_engine
-from crm_store.models import Call, CallEvent
 from gateway.app import create_app
 from tests.twilio_helpers import call_params, call_sid, post_signed, recording_sid, signed_headers
 from workers.settings import Settings

@@ -9,13 +9,13 @@ from typing import Any
 import pytest
 from sqlmodel import Session, col, select
 
+from crm_store.audit import AuditEntry
 from crm_store.calendar import KST
 from crm_store.complaints.escalation import complaints_due_soon, escalate_overdue_complaints, overdue_complaints
 from crm_store.complaints.store import dossier, open_complaint, take_step
 from crm_store.complaints.tables import Complaint
 from crm_store.db import session_scope
-from crm_store.models import AuditEntry
-from crm_store.scope import CommandLine
+from crm_store.org.scope import CommandLine
 from tests.complaint_helpers import RECEIVED, add_customer, create, viewer
 from tests.review_helpers import World, build_world
 

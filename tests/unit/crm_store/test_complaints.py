@@ -12,6 +12,8 @@ from sqlalchemy import text
 from sqlalchemy.exc import DatabaseError
 from sqlmodel import Session, col, select
 
+from crm_store.audit import AuditEntry
+from crm_store.calls.tables import Call
 from crm_store.complaints.steps import IllegalTransition, check_transition
 from crm_store.complaints.store import (
     ComplaintNotFound,
@@ -28,8 +30,7 @@ from crm_store.complaints.tables import Complaint
 from crm_store.complaints.wire import State
 from crm_store.db import async_session_factory, async_session_scope, make_async_engine, session_scope
 from crm_store.errors import CustomerNotFound
-from crm_store.models import AuditEntry, Call
-from crm_store.scope import CommandLine
+from crm_store.org.scope import CommandLine
 from crm_store.validation import InvalidInput, NotAllowed
 from tests.complaint_helpers import RECEIVED, add_customer, create, viewer
 from tests.review_helpers import World, build_world, call_sid

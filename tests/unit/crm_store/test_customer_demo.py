@@ -1,4 +1,4 @@
-"""The demo seed shows issue 4: every segment (by the configured rules, with history), blacklist matches across
+"""The demo seed shows it all: every segment (by the configured rules, with history), blacklist matches across
 branches, each alert kind, account managers of all five grades, one manager per customer."""
 
 from __future__ import annotations
@@ -12,17 +12,20 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
-from crm_store.blacklist_decisions import BlacklistListing, list_entries
-from crm_store.customers import customer_picture
+from crm_store.customers.blacklist_decisions import BlacklistListing, list_entries
+from crm_store.customers.phones import normalise_phone
+from crm_store.customers.picture import customer_picture
+from crm_store.customers.profiles import parse_profile
+from crm_store.customers.rules import load_rules
+from crm_store.customers.tables import CustomerKind, Segment
 from crm_store.db import async_session_factory, make_async_engine, make_engine
-from crm_store.demo import DEMO_BLACKLISTED_CALLER, DEMO_CALLER, seed_demo
-from crm_store.demo_customers import DEMO_PLATE
+from crm_store.managers.tables import ManagerGrade
 from crm_store.migrate import upgrade
-from crm_store.models import CustomerKind, ManagerGrade, Role, Segment
-from crm_store.phones import normalise_phone
-from crm_store.profiles import parse_profile
-from crm_store.rules import load_rules
-from crm_store.scope import Viewer
+from crm_store.org.scope import Viewer
+from crm_store.org.tables import Role
+from demo_seed.extras import DEMO_PLATE
+from demo_seed.people import DEMO_BLACKLISTED_CALLER, DEMO_CALLER
+from demo_seed.seed import seed_demo
 
 AS_OF = date(2026, 11, 25)
 SECRET = "demo-test-secret-key-0123456789abcdef"

@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from crm_store.alerts import BlacklistHit, evaluate_alerts
-from crm_store.blacklist import normalise_plate
-from crm_store.models import AlertKind, AlertLevel, CustomerKind, KeyAccount, Segment
-from crm_store.rules import DEFAULT_RULES, Rules, load_rules
-from crm_store.segments import CustomerFacts, YearFigures, count_within, decide_segment, months_before
-from crm_store.stats import premium_by_year
+from crm_store.customers.alerts import BlacklistHit, evaluate_alerts
+from crm_store.customers.blacklist import normalise_plate
+from crm_store.customers.rules import DEFAULT_RULES, Rules, load_rules
+from crm_store.customers.segment_rules import CustomerFacts, YearFigures, count_within, decide_segment, months_before
+from crm_store.customers.stats import premium_by_year
+from crm_store.customers.tables import AlertKind, AlertLevel, CustomerKind, KeyAccount, Segment
 
 AS_OF = date(2026, 11, 25)
 RULES = load_rules()

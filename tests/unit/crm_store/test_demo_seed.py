@@ -13,20 +13,22 @@ import pytest
 from sqlalchemy import inspect, text
 from sqlalchemy.engine import Engine
 
-from crm_store import demo
-from crm_store.auth import verify_password
+from crm_store.customers.identity import registration_hash
+from crm_store.customers.phones import normalise_phone
+from crm_store.customers.tables import Segment
 from crm_store.db import make_engine
-from crm_store.demo import DEMO_BLACKLISTED_CALLER, DEMO_CALLER, DEMO_PASSWORD, DemoSummary, demo_counts, seed_demo
-from crm_store.identity import registration_hash
 from crm_store.migrate import upgrade
-from crm_store.models import OrgLevel, Role, Segment
-from crm_store.phones import normalise_phone
+from crm_store.org.auth import verify_password
+from crm_store.org.tables import OrgLevel, Role
+from demo_seed import seed as demo
+from demo_seed.people import DEMO_BLACKLISTED_CALLER, DEMO_CALLER, DEMO_PASSWORD
+from demo_seed.seed import DemoSummary, demo_counts, seed_demo
 
 SECRET = "unit-test-secret-key-0123456789abcdef"
 AS_OF = date(2026, 11, 25)
 CUSTOMERS = 1200
 
-# Issue 5: every role at every level (head office, and province, city and county of each province).
+# Every role at every level (head office, and province, city and county of each province).
 PROMISED = {(role, level) for role in Role for level in OrgLevel}
 
 

@@ -1,4 +1,4 @@
-"""Service entitlements by segment and line are exactly those of issue 4, from the packaged rules: for quality auto
+"""Service entitlements by segment and line are exactly those the packaged customer rules give: for quality auto
 customers, fast on-site survey, roadside rescue, renewal reminders, free car wash, accident card, simple fast small
 claims and green-channel priority; for quality corporate property and cargo customers, weather warnings and
 disaster-prevention visits."""
@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import pytest
 
-from crm_store.models import CustomerKind, Segment
-from crm_store.picture import entitlements_for
-from crm_store.rules import load_rules
+from crm_store.customers.picture import entitlements_for
+from crm_store.customers.rules import load_rules
+from crm_store.customers.tables import CustomerKind, Segment
 
 QUALITY_AUTO = [
     ("fast_survey", "신속 현장 조사"),

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from crm_store.identity import (
+from crm_store.customers.identity import (
     InvalidRegistrationNumber,
     new_api_token,
     registration_hash,
     registration_mask,
     token_hash,
 )
-from crm_store.phones import mask_phone, normalise_phone
+from crm_store.customers.phones import mask_phone, normalise_phone
 
 
 @pytest.mark.parametrize(

@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from crm_store.models import CustomerKind
-from crm_store.profiles import merge_profile, parse_profile
-from crm_store.review import PROFILE_FIELDS
+from crm_store.customers.profiles import merge_profile, parse_profile
+from crm_store.customers.tables import CustomerKind
+from crm_store.review.queue import PROFILE_FIELDS
 from crm_store.validation import InvalidInput
 
 INDIVIDUAL, CORPORATE = CustomerKind.INDIVIDUAL, CustomerKind.CORPORATE

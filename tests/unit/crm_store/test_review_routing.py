@@ -8,9 +8,11 @@ from typing import Any
 import pytest
 from sqlmodel import select
 
+from crm_store.calls.tables import Call
+from crm_store.customers.tables import Customer
 from crm_store.db import session_scope
-from crm_store.models import Call, Customer, ReviewEvent, ReviewItem
-from crm_store.routing import escalate_overdue, load_routing_rules, route_call
+from crm_store.review.routing import escalate_overdue, load_routing_rules, route_call
+from crm_store.review.tables import ReviewEvent, ReviewItem
 from tests.review_helpers import World, build_world, call_sid
 
 T0 = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)

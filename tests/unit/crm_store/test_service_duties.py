@@ -10,10 +10,11 @@ import pytest
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 
-from crm_store.account_managers import schedule_service_tasks
+from crm_store.customers.rules import load_rules
+from crm_store.customers.tables import Customer, CustomerKind, Policy, Segment
 from crm_store.db import session_scope
-from crm_store.models import Customer, CustomerKind, Policy, Segment, ServiceTask
-from crm_store.rules import load_rules
+from crm_store.managers.account_managers import schedule_service_tasks
+from crm_store.managers.tables import ServiceTask
 from tests.customer_helpers import Org, build_org
 
 AS_OF = date(2026, 11, 25)

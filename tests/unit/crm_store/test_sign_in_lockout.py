@@ -13,9 +13,9 @@ import pytest
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from crm_store import auth
 from crm_store.db import async_session_factory, async_session_scope, make_async_engine, make_engine, session_scope
-from crm_store.models import LoginLockout, OrgUnit, Role, Staff
+from crm_store.org import auth
+from crm_store.org.tables import LoginLockout, OrgUnit, Role, Staff
 from workers.settings import Settings
 
 NOW = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)

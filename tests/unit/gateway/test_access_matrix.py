@@ -19,7 +19,7 @@ from typing import Any
 from sqlmodel import select
 
 from crm_store.db import session_scope
-from crm_store.models import ApiToken, Role, Staff
+from crm_store.org.tables import ApiToken, Role, Staff
 from gateway.app import create_app
 from gateway.routes import PREFIX, ROUTES
 from tests.review_helpers import (

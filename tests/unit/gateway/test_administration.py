@@ -9,10 +9,11 @@ from typing import Any
 
 from sqlmodel import select
 
-from crm_store.auth import MAX_FAILURES
+from crm_store.audit import AuditEntry
 from crm_store.db import session_scope
-from crm_store.models import ApiToken, AuditEntry, LoginLockout, LoginSession, OrgUnit, Staff
-from crm_store.staff import issue_token
+from crm_store.org.auth import MAX_FAILURES
+from crm_store.org.staff import issue_token
+from crm_store.org.tables import ApiToken, LoginLockout, LoginSession, OrgUnit, Staff
 from tests.review_helpers import PASSWORD, World
 
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')

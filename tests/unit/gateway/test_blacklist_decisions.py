@@ -8,9 +8,10 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from crm_store.calls import find_caller
+from crm_store.calls.store import find_caller
+from crm_store.customers.tables import CustomerEvent
 from crm_store.db import async_session_factory, make_async_engine
-from crm_store.models import CustomerEvent, Staff
+from crm_store.org.tables import Staff
 from crm_store.validation import business_today
 from tests.customer_helpers import Org
 from workers.settings import Settings

@@ -9,10 +9,13 @@ from typing import Any
 import pytest
 from sqlmodel import select
 
+from crm_store.audit import AuditEntry
+from crm_store.calls.tables import Call
+from crm_store.customers.identity import token_hash
+from crm_store.customers.tables import Customer
 from crm_store.db import make_engine, session_scope
-from crm_store.identity import token_hash
-from crm_store.models import ApiToken, AuditEntry, Call, Customer, OrgUnit, Staff
-from crm_store.staff import issue_token
+from crm_store.org.staff import issue_token
+from crm_store.org.tables import ApiToken, OrgUnit, Staff
 from gateway.api import CALL_RECORD_FIELDS, CALL_RECORD_PURPOSE
 from gateway.app import create_app
 from gateway.keys import TOKEN_CACHE

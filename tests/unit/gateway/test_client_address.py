@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from sqlmodel import Session, select
 
-from crm_store.models import AuditEntry
+from crm_store.audit import AuditEntry
 from gateway.app import create_app
 from gateway.client_address import client_address, parse_networks
 from tests.review_helpers import add_customers_and_calls, build_world

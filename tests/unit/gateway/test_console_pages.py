@@ -13,20 +13,11 @@ from typing import Any
 
 from sqlmodel import col, select
 
+from crm_store.calls.tables import Call, CallType, PipelineState
+from crm_store.customers.tables import AlertKind, AlertLevel, Customer, Segment
 from crm_store.db import session_scope
-from crm_store.models import (
-    AlertKind,
-    AlertLevel,
-    Call,
-    CallType,
-    Customer,
-    OrgLevel,
-    PipelineState,
-    ReviewItem,
-    ReviewState,
-    Role,
-    Segment,
-)
+from crm_store.org.tables import OrgLevel, Role
+from crm_store.review.tables import ReviewItem, ReviewState
 from gateway import labels
 from gateway.console.reasons import korean_reasons, subject_particle
 from gateway.console.render import kst
@@ -264,11 +255,11 @@ async def test_a_failed_completion_shows_the_duties_again_with_why(world_client:
 
 
 def test_every_field_an_audit_row_may_name_has_a_korean_name() -> None:
-    from crm_store.account_managers import HISTORY_FIELDS
-    from crm_store.events import EVENT_FIELDS
-    from crm_store.picture import picture_audit_fields
-    from crm_store.review import CORRECTION_FIELDS
-    from crm_store.staff import MAX_CLEARANCE
+    from crm_store.customers.events import EVENT_FIELDS
+    from crm_store.customers.picture import picture_audit_fields
+    from crm_store.managers.account_managers import HISTORY_FIELDS
+    from crm_store.org.staff import MAX_CLEARANCE
+    from crm_store.review.queue import CORRECTION_FIELDS
     from gateway.api import CALL_RECORD_FIELDS
 
     read = {*picture_audit_fields(MAX_CLEARANCE), *HISTORY_FIELDS, *EVENT_FIELDS, "customer_event.reason"}

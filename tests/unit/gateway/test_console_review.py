@@ -7,8 +7,12 @@ from typing import Any
 
 from sqlmodel import select
 
+from crm_store.audit import AuditEntry
+from crm_store.calls.tables import Recording
+from crm_store.customers.tables import Customer
 from crm_store.db import session_scope
-from crm_store.models import AuditEntry, ClassificationCorrection, Customer, LoginLockout, Recording, ReviewItem
+from crm_store.org.tables import LoginLockout
+from crm_store.review.tables import ClassificationCorrection, ReviewItem
 from tests.review_helpers import BLACKLIST_REASON, PASSWORD, World
 
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')

@@ -10,9 +10,10 @@ from typing import Any
 from sqlalchemy import text
 from sqlmodel import select
 
+from crm_store.audit import AuditEntry
+from crm_store.customers.stats import rebuild_stats
+from crm_store.customers.tables import CustomerEvent
 from crm_store.db import session_scope
-from crm_store.models import AuditEntry, CustomerEvent
-from crm_store.stats import rebuild_stats
 from crm_store.validation import business_today
 from tests.customer_helpers import Org
 

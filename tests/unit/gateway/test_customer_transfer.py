@@ -7,7 +7,9 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from crm_store.models import AccountAssignment, AccountManager, AuditEntry, CustomerEvent, ManagerGrade, ServiceTask
+from crm_store.audit import AuditEntry
+from crm_store.customers.tables import CustomerEvent
+from crm_store.managers.tables import AccountAssignment, AccountManager, ManagerGrade, ServiceTask
 from tests.customer_helpers import Org
 from tests.unit.gateway.test_customers_api import create
 

@@ -10,9 +10,10 @@ import pytest
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
-from crm_store.calls import find_caller
+from crm_store.audit import AuditEntry
+from crm_store.calls.store import find_caller
 from crm_store.db import async_session_factory, make_async_engine, session_scope
-from crm_store.models import AccountAssignment, AuditEntry
+from crm_store.managers.tables import AccountAssignment
 from tests.customer_helpers import Org
 from tests.fake_clock import business_day
 from workers.settings import Settings

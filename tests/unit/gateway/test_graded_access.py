@@ -13,9 +13,12 @@ from typing import Any
 
 from sqlmodel import col, select
 
-from crm_store.clearance import load_field_grades
+from crm_store.audit import AuditEntry
+from crm_store.calls.tables import Call
 from crm_store.db import session_scope
-from crm_store.models import ApiToken, AuditEntry, Call, ClassificationCorrection, Staff
+from crm_store.org.clearance import load_field_grades
+from crm_store.org.tables import ApiToken, Staff
+from crm_store.review.tables import ClassificationCorrection
 from tests.processes import HOTLINE, ROOT, hotline_env
 from tests.review_helpers import BLACKLIST_REASON, HEALTH_DETAILS, MANAGERS, World, add_graded_records
 from workers.settings import Settings
@@ -152,7 +155,7 @@ async def test_a_masked_value_is_never_applied_to_the_customer(world_client: tup
     )
     assert answer.status == 422
     with session_scope(engine) as session:
-        from crm_store.models import Customer
+        from crm_store.customers.tables import Customer
 
         customer = session.get(Customer, world.customers["inside"])
         assert customer is not None and MASK not in repr(customer.profile)
@@ -362,7 +365,7 @@ async def test_the_account_manager_history_of_a_customer_is_an_audited_read(
 async def test_a_picture_read_is_audited_with_the_fields_shown_unmasked(
     world_client: tuple[World, Any], engine: Any
 ) -> None:
-    from crm_store.picture import PICTURE_FIELDS
+    from crm_store.customers.picture import PICTURE_FIELDS
 
     world, client = world_client
     inside = world.customers["inside"]

@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlmodel import Session
 
-from crm_store.models import AccountManager
+from crm_store.managers.tables import AccountManager
 from crm_store.validation import business_today
 from tests.customer_helpers import Org
 

@@ -9,10 +9,11 @@ from typing import Any
 
 from sqlmodel import select
 
-from crm_store.account_managers import schedule_service_tasks
+from crm_store.audit import AuditEntry
+from crm_store.customers.rules import load_rules
 from crm_store.db import session_scope
-from crm_store.models import AuditEntry, ServiceTask
-from crm_store.rules import load_rules
+from crm_store.managers.account_managers import schedule_service_tasks
+from crm_store.managers.tables import ServiceTask
 from crm_store.validation import business_today
 from tests.customer_helpers import Org
 from tests.review_helpers import INSIDE_NAME, PASSWORD, World

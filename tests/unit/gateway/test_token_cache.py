@@ -7,9 +7,9 @@ from typing import Any
 import pytest
 from sqlalchemy import update
 
+from crm_store.customers.identity import token_hash
 from crm_store.db import session_scope
-from crm_store.identity import token_hash
-from crm_store.models import ApiToken, Staff
+from crm_store.org.tables import ApiToken, Staff
 from gateway.app import create_app
 from gateway.keys import TOKEN_CACHE
 from gateway.token_cache import TOKEN_TTL

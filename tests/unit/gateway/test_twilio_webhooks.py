@@ -8,8 +8,9 @@ from typing import Any
 import pytest
 from sqlmodel import Session, func, select
 
+from crm_store.calls.tables import Call, CallEvent, OutboxJob
+from crm_store.customers.tables import Customer, CustomerPhone
 from crm_store.db import make_engine, session_scope
-from crm_store.models import Call, CallEvent, Customer, CustomerPhone, OutboxJob
 from gateway.app import create_app
 from tests.twilio_helpers import call_params, call_sid, post_signed, recording_sid, signed_headers
 from workers.settings import Settings
@@ -24,7 +25,7 @@ def engine(sqlite_settings: Settings) -> Iterator[Any]:
 
 @pytest.fixture
 def customer_id(engine: Any) -> int:
-    from crm_store.models import OrgUnit
+    from crm_store.org.tables import OrgUnit
 
     with session_scope(engine) as session:
         unit = OrgUnit(code="HQ", name="본사", level=0, path="/1/")

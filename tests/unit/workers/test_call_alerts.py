@@ -11,8 +11,9 @@ from typing import Any
 from rq import Queue
 from sqlmodel import Session, col, select
 
+from crm_store.calls.tables import Call, OutboxJob
+from crm_store.customers.tables import CustomerEvent
 from crm_store.db import session_scope
-from crm_store.models import Call, CustomerEvent, OutboxJob
 from crm_store.types import utcnow
 from crm_store.validation import business_today
 from gateway.app import create_app
@@ -83,13 +84,18 @@ def _events(engine: Any, **where: Any) -> list[CustomerEvent]:
         return list(session.exec(query).all())
 
 
-async def test_blacklist_and_key_callers_reach_the_account_manager_once_per_call(
-    aiohttp_client: Any, settings: Settings, context: Any, engine: Any
-) -> None:
+async def _started(aiohttp_client: Any, settings: Settings, context: Any, engine: Any) -> tuple[Org, Any, Any, Any]:
+    """The organisation, a client of the gateway, the worker context beside it, and the customers of the tests."""
     org = build_org(engine)
     client = await aiohttp_client(create_app(settings, embedded_worker=False))
     context = _beside(client, context)
-    made = await _customers(client, org)
+    return org, client, context, await _customers(client, org)
+
+
+async def test_blacklist_and_key_callers_reach_the_account_manager_once_per_call(
+    aiohttp_client: Any, settings: Settings, context: Any, engine: Any
+) -> None:
+    org, client, context, made = await _started(aiohttp_client, settings, context, engine)
     sids = {name: call_sid() for name in ("listed", "twin", "key", "evidence", "plain")}
     numbers = {"listed": "+821011112222", "twin": "+821033334444", "key": "+8227778888",
                "evidence": "+821077778888", "plain": "+821099990000"}  # fmt: skip
@@ -142,10 +148,7 @@ async def test_blacklist_and_key_callers_reach_the_account_manager_once_per_call
 async def test_a_repeat_complainant_is_reported_when_the_call_is_classified(
     aiohttp_client: Any, settings: Settings, context: Any, engine: Any
 ) -> None:
-    org = build_org(engine)
-    client = await aiohttp_client(create_app(settings, embedded_worker=False))
-    context = _beside(client, context)
-    made = await _customers(client, org)
+    org, client, context, made = await _started(aiohttp_client, settings, context, engine)
     earlier, first, second = call_sid(), call_sid(), call_sid()
     with session_scope(engine) as session:
         # An earlier complaint of the plain customer, two months ago; none of the key customer.

@@ -9,10 +9,10 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from crm_store.calendar import KST
+from crm_store.calls.tables import Call
 from crm_store.complaints.store import open_complaint
 from crm_store.complaints.tables import Complaint, ComplaintCall
 from crm_store.db import session_scope
-from crm_store.models import Call
 from tests.complaint_helpers import RECEIVED, add_customer, create, viewer
 from tests.review_helpers import build_world, call_sid
 from workers import jobs

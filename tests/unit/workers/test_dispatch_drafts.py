@@ -7,8 +7,8 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
+from crm_store.calls.tables import Call
 from crm_store.dispatch.tables import DispatchRequest
-from crm_store.models import Call
 from tests.twilio_helpers import call_sid
 from workers import jobs
 

@@ -17,8 +17,7 @@ from crm_store.dispatch.requests import open_dispatch_request
 from crm_store.dispatch.tables import DispatchRequest
 from tests.dispatch_helpers import CONFIG, RULES, YEOKSAM, add_surveyor, build_world, kst, survey_at
 from tests.fake_clock import FakeClock
-from workers.dispatch_timers import dispatch_timers_duty
-from workers.periodic import PeriodicDuties
+from workers.periodic import PeriodicDuties, dispatch_timers_duty
 from workers.queueing import QUEUE_DEFAULT
 from workers.settings import Settings
 

@@ -14,7 +14,7 @@ from rq.job import Job
 from rq.registry import FailedJobRegistry
 from sqlmodel import Session, select
 
-from crm_store.models import Call, OutboxJob, Recording
+from crm_store.calls.tables import Call, OutboxJob, Recording
 from gateway.simulator import RecordingServer
 from telephony.audio import decode_audio, wav_bytes
 from tests.twilio_helpers import call_sid, recording_sid

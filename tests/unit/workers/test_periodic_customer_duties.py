@@ -12,8 +12,9 @@ import pytest
 from rq import Queue
 from sqlmodel import Session, select
 
+from crm_store.customers.tables import Customer, CustomerKind, KeyAccount, OrgUnitPremium, SegmentChange
 from crm_store.db import session_scope
-from crm_store.models import Customer, CustomerKind, KeyAccount, OrgUnitPremium, SegmentChange, ServiceTask
+from crm_store.managers.tables import ServiceTask
 from crm_store.types import utcnow
 from crm_store.validation import BUSINESS_TZ
 from gateway.app import create_app
@@ -45,6 +46,7 @@ def test_settings_name_the_intervals() -> None:
         "escalate-reviews",
         "escalate-complaints",
         "recover-stuck-calls",
+        "dispatch-timers",
         "service-duties",
     ]
     with pytest.raises(SettingsError):
@@ -58,6 +60,7 @@ def test_each_duty_once_per_slot_however_many_workers_look(context: Any, setting
         f"escalate-reviews-{SLOT0}",
         f"escalate-complaints-{SLOT0}",
         f"recover-stuck-calls-{SLOT0}",
+        f"dispatch-timers-{SLOT0}",
         "recompute-segments-20261125",
         "service-duties-20261125",
     ]
@@ -69,7 +72,7 @@ def test_each_duty_once_per_slot_however_many_workers_look(context: Any, setting
 
     # Later the same business day (23:59 in Seoul): only escalation has new slots.
     clock.now = datetime(2026, 11, 25, 14, 59, 10, tzinfo=UTC)
-    assert [d.split("-")[0] for d in workers[1].run_due()] == ["escalate", "escalate", "recover"]
+    assert [d.split("-")[0] for d in workers[1].run_due()] == ["escalate", "escalate", "recover", "dispatch"]
     assert workers[2].run_due() == []
     # A worker started after the first day's jobs have run remembers nothing, Redis does: still nothing to do.
     _work(context, PeriodicDuties.of(context.redis, settings, clock=clock))
@@ -82,7 +85,8 @@ def test_each_duty_once_per_slot_however_many_workers_look(context: Any, setting
     assert sorted(sum(due, [])) == sorted(
         [f"escalate-reviews-{int(clock.now.timestamp()) // 60 * 60}", "recompute-segments-20261126",
          f"escalate-complaints-{int(clock.now.timestamp()) // 60 * 60}",
-         "service-duties-20261126", f"recover-stuck-calls-{int(clock.now.timestamp()) // 60 * 60}"]
+         "service-duties-20261126", f"recover-stuck-calls-{int(clock.now.timestamp()) // 60 * 60}",
+         f"dispatch-timers-{int(clock.now.timestamp()) // 60 * 60}"]
     )  # fmt: skip
     job = queue.fetch_job("service-duties-20261126")
     assert job is not None and job.args == ("2026-11-26",)
@@ -107,6 +111,7 @@ def test_the_embedded_mode_runs_the_daily_duties(settings: Settings, context: An
             "escalate-reviews",
             "escalate-complaints",
             "recover-stuck-calls",
+            "dispatch-timers",
             "recompute-segments",
             "service-duties",
         ]

@@ -11,9 +11,11 @@ import pytest
 from rq import Queue
 from sqlmodel import Session, select
 
+from crm_store.calls.tables import Call
+from crm_store.customers.tables import Customer
 from crm_store.db import session_scope
-from crm_store.models import Call, Customer, ReviewEvent, ReviewItem
-from crm_store.routing import route_call
+from crm_store.review.routing import route_call
+from crm_store.review.tables import ReviewEvent, ReviewItem
 from tests.fake_clock import FakeClock
 from tests.review_helpers import World, build_world, call_sid
 from workers.context import install

@@ -13,7 +13,7 @@ from rq.job import Job
 from rq.registry import FailedJobRegistry
 from sqlmodel import Session, select
 
-from crm_store.models import Call, OutboxJob
+from crm_store.calls.tables import Call, OutboxJob
 from telephony.recordings import RecordingClient
 from tests.recording_servers import LocalServer, announce, drip, flood, status
 from tests.twilio_helpers import call_sid, recording_sid

@@ -15,7 +15,7 @@ import pytest
 from rq import Queue, SimpleWorker
 from sqlmodel import Session, select
 
-from crm_store.models import Call, OutboxJob, Recording
+from crm_store.calls.tables import Call, OutboxJob, Recording
 from telephony.asr import Transcript, Word
 from telephony.audio import wav_bytes
 from tests.twilio_helpers import call_sid, recording_sid

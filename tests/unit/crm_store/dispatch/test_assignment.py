@@ -10,13 +10,13 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import Session, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from crm_store.audit import AuditEntry
 from crm_store.dispatch.assignment import accept, advance, assign, cancel, decline
 from crm_store.dispatch.errors import NotAvailable, NotYours, SurveyorNotFound, WrongState
 from crm_store.dispatch.requests import open_dispatch_request
 from crm_store.dispatch.surveyors import put_surveyor, surveyors_of_province
 from crm_store.dispatch.tables import DispatchAssignment, DispatchRequest, SurveyorProfile
 from crm_store.dispatch.wire import DispatchCreate, SurveyorUpdate
-from crm_store.models import AuditEntry
 from tests.dispatch_helpers import CONFIG, GWANGHWAMUN, RULES, SEOLLEUNG, YEOKSAM, World, add_surveyor, kst, survey_at
 
 NOW = kst()
@@ -173,7 +173,7 @@ async def test_declined_goes_back_to_the_board_and_cancelled_frees_the_surveyor(
 
 
 async def test_a_surveyor_profile_through_put_and_the_board_list(db: Any, world: World, sessions: Sessions) -> None:
-    from crm_store.models import Role, Staff
+    from crm_store.org.tables import Role, Staff
 
     with Session(db) as session:
         session.add(Staff(username="new.surveyor", full_name="신입", role=Role.SURVEYOR.value,
@@ -205,9 +205,9 @@ async def test_a_surveyor_profile_through_put_and_the_board_list(db: Any, world:
 async def test_a_draft_of_an_unknown_caller_is_cancelled_in_the_dispatchers_unit(
     db: Any, world: World, sessions: Sessions
 ) -> None:
+    from crm_store.calls.tables import Call
     from crm_store.dispatch.errors import InvalidDispatch
     from crm_store.dispatch.requests import draft_from_call
-    from crm_store.models import Call
 
     sid = "CA" + "4" * 32
     with Session(db, expire_on_commit=False) as session:

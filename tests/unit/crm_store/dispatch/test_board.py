@@ -11,11 +11,12 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import Session
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from crm_store.calls.tables import Call
 from crm_store.dispatch.assignment import assign, cancel
 from crm_store.dispatch.board import board_requests, dispatch_in_scope
 from crm_store.dispatch.errors import DispatchNotFound
 from crm_store.dispatch.requests import draft_from_call, open_dispatch_request
-from crm_store.models import Call, Role, Staff
+from crm_store.org.tables import Role, Staff
 from tests.dispatch_helpers import CONFIG, GAPYEONG_SCENE, RULES, YEOKSAM, World, add_surveyor, kst, survey_at
 
 NOW = kst()

@@ -10,13 +10,13 @@ from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from crm_store.audit import AuditEntry
 from crm_store.dispatch.config import DispatchConfig
 from crm_store.dispatch.errors import InvalidDispatch
 from crm_store.dispatch.promises import promise_for
 from crm_store.dispatch.requests import open_dispatch_request
 from crm_store.dispatch.wire import DispatchCreate
 from crm_store.errors import CustomerNotFound
-from crm_store.models import AuditEntry
 from tests.dispatch_helpers import CONFIG, GAPYEONG_SCENE, RULES, World, kst, survey_at
 
 NOW = kst()

@@ -12,6 +12,8 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import Session, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from crm_store.audit import AuditEntry
+from crm_store.calls.tables import Call
 from crm_store.dispatch.assignment import accept, advance, assign
 from crm_store.dispatch.duties import escalate_late, return_unaccepted
 from crm_store.dispatch.errors import WrongState
@@ -25,7 +27,7 @@ from crm_store.dispatch.requests import (
 )
 from crm_store.dispatch.tables import DispatchAssignment, DispatchRequest
 from crm_store.dispatch.wire import Place
-from crm_store.models import AuditEntry, Call, Role, Staff
+from crm_store.org.tables import Role, Staff
 from tests.dispatch_helpers import CONFIG, RULES, SEOLLEUNG, YEOKSAM, World, add_surveyor, kst, survey_at
 from tests.fake_clock import FakeClock
 

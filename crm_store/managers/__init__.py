@@ -1,0 +1,1 @@
+"""Account managers: assignment, certification, service duties, transfers between branches."""

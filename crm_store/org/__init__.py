@@ -1,0 +1,1 @@
+"""The organisation: org units, staff, sign-in and sessions, scope and clearance, administration."""

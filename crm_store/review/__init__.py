@@ -1,0 +1,1 @@
+"""The operators' review of call records: the queue and its routing."""

@@ -1,0 +1,1 @@
+"""Demo data for `hotline seed-demo` (organisation, staff, customers, account managers, calls)."""
