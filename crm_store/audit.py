@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
+from pydantic import Field as PField
 from sqlalchemy import ColumnElement, and_, exists, or_
 from sqlalchemy.orm import aliased
 from sqlmodel import Field, Session, SQLModel, col, select
@@ -19,7 +20,7 @@ from crm_store.errors import CustomerNotFound
 from crm_store.org.scope import Viewer, customer_in_scope, unit_in_scope
 from crm_store.org.tables import Role
 from crm_store.paging import newest_first
-from crm_store.types import JsonDocument, UtcDateTime, utcnow
+from crm_store.types import Answer, JsonDocument, Moment, UtcDateTime, utcnow
 from crm_store.validation import NotAllowed
 
 
@@ -222,20 +223,49 @@ async def audit_of_customer(
     return list((await session.exec(audit_page(customer_id, limit=limit, before_id=before_id))).all())
 
 
-def audit_public(entry: AuditEntry) -> dict[str, Any]:
+def audit_public(entry: AuditEntry) -> AuditEntryPublic:
     """An audit entry as the API shows it."""
-    return {
-        "id": entry.id,
-        "username": entry.username,
-        "staff_id": entry.staff_id,
-        "customer_id": entry.customer_id,
-        "action": entry.action,
-        "fields": entry.fields,
-        "purpose": entry.purpose,
-        "call_sid": entry.call_sid,
-        "remote_addr": entry.remote_addr,
-        "at": entry.created_at.isoformat(),
-        "target": entry.target,
-        "org_unit_id": entry.org_unit_id,
-        "detail": entry.detail,
-    }
+    assert entry.id is not None
+    return AuditEntryPublic(
+        id=entry.id,
+        username=entry.username,
+        staff_id=entry.staff_id,
+        customer_id=entry.customer_id,
+        action=entry.action,
+        fields=entry.fields,
+        purpose=entry.purpose,
+        call_sid=entry.call_sid,
+        remote_addr=entry.remote_addr,
+        at=entry.created_at.isoformat(),
+        target=entry.target,
+        org_unit_id=entry.org_unit_id,
+        detail=entry.detail,
+    )
+
+
+# -- wire models -------------------------------------------------------------------------------------
+
+
+class AuditEntryPublic(Answer):
+    """An audit entry as the API shows it."""
+
+    id: int = PField(description="the entry's id (pass as `before` for the next page)")
+    username: str = PField(description="who read or changed")
+    staff_id: int | None = PField(description="their staff id")
+    customer_id: int | None = PField(description="the customer read or changed; null for an administrative change")
+    action: str = PField(description="read, or the change made")
+    fields: list[str] = PField(description="the fields read or changed")
+    purpose: str | None = PField(description="why (call-record, blacklist, ...)")
+    call_sid: str | None = PField(description="the call the read served")
+    remote_addr: str | None = PField(description="the client's address")
+    at: Moment = PField(description="when (UTC)")
+    target: str | None = PField(description="what a change concerned: staff:12, org_unit:5")
+    org_unit_id: int | None = PField(description="the unit a change concerned")
+    detail: dict[str, Any] | None = PField(description="values before and after, never a password")
+
+
+class AuditPage(Answer):
+    """GET /api/v1/audit."""
+
+    items: list[AuditEntryPublic] = PField(description="newest first")
+    next: str | None = PField(description="the next page's address; null on the last page")

@@ -23,6 +23,7 @@ from crm_store.org import admin
 from crm_store.org.auth import hash_password
 from crm_store.types import utcnow
 from crm_store.validation import BUSINESS_TZ, Conflict, InvalidInput
+from gateway.contract import Answered, Reply
 from gateway.inputs import MAX_ID, is_whole_number, json_body, paging, path_id, request_viewer
 from gateway.keys import EXECUTOR, SESSIONS, TOKEN_CACHE
 from gateway.middlewares import json_field_error
@@ -61,16 +62,16 @@ async def hash_off_loop(request: web.Request, password: SecretStr | None) -> str
 # -- org units -------------------------------------------------------------------------------------
 
 
-async def create_org_unit(request: web.Request) -> web.Response:
+async def create_org_unit(request: web.Request) -> Answered:
     """POST /api/v1/org-units"""
     data = await json_body(request, admin.OrgUnitCreate)
     async with async_session_scope(request.config_dict[SESSIONS]) as session:
         unit = await _checked(admin.create_org_unit(session, request_viewer(request), data, now=utcnow()))
         body = admin.unit_public(unit)
-    return web.json_response(body, status=201, headers={"Location": f"/api/v1/org-units/{unit.id}"})
+    return Reply(body, {"Location": f"/api/v1/org-units/{unit.id}"})
 
 
-async def update_org_unit(request: web.Request) -> web.Response:
+async def update_org_unit(request: web.Request) -> Answered:
     """PATCH /api/v1/org-units/{unit_id}"""
     data = await json_body(request, admin.OrgUnitUpdate)
     async with async_session_scope(request.config_dict[SESSIONS]) as session:
@@ -78,13 +79,13 @@ async def update_org_unit(request: web.Request) -> web.Response:
             admin.update_org_unit(session, request_viewer(request), path_id(request, "unit_id"), data, now=utcnow())
         )
         body = admin.unit_public(unit)
-    return web.json_response(body)
+    return body
 
 
 # -- staff -----------------------------------------------------------------------------------------
 
 
-async def create_staff(request: web.Request) -> web.Response:
+async def create_staff(request: web.Request) -> Answered:
     """POST /api/v1/staff"""
     data = await json_body(request, admin.StaffCreate)
     password_hash = await hash_off_loop(request, data.password)
@@ -93,10 +94,10 @@ async def create_staff(request: web.Request) -> web.Response:
             admin.create_staff(session, request_viewer(request), data, password_hash=password_hash, now=utcnow())
         )
         body = admin.staff_public(staff)
-    return web.json_response(body, status=201, headers={"Location": f"/api/v1/staff/{staff.id}"})
+    return Reply(body, {"Location": f"/api/v1/staff/{staff.id}"})
 
 
-async def update_staff(request: web.Request) -> web.Response:
+async def update_staff(request: web.Request) -> Answered:
     """PATCH /api/v1/staff/{staff_id}"""
     data = await json_body(request, admin.StaffUpdate)
     staff_id = path_id(request, "staff_id")
@@ -105,10 +106,10 @@ async def update_staff(request: web.Request) -> web.Response:
         body = admin.staff_public(staff)
     if not staff.active:
         request.config_dict[TOKEN_CACHE].drop_staff(staff_id)
-    return web.json_response(body)
+    return body
 
 
-async def reset_password(request: web.Request) -> web.Response:
+async def reset_password(request: web.Request) -> Answered:
     """POST /api/v1/staff/{staff_id}/password"""
     data = await json_body(request, admin.PasswordReset)
     staff_id = path_id(request, "staff_id")
@@ -122,7 +123,7 @@ async def reset_password(request: web.Request) -> web.Response:
         )
         body = admin.staff_public(staff)
     request.config_dict[TOKEN_CACHE].drop_staff(staff_id)  # the reset revoked their tokens
-    return web.json_response(body)
+    return body
 
 
 # -- the audit trail -------------------------------------------------------------------------------
@@ -164,7 +165,7 @@ def audit_filter(query: Any) -> audit.AuditFilter:
     )
 
 
-async def audit_trail(request: web.Request) -> web.Response:
+async def audit_trail(request: web.Request) -> Answered:
     """GET /api/v1/audit?customer_id=&username=&action=&since=&until=&limit=&before=
 
     One customer's trail for anyone who sees the customer; without customer_id, administrators and executives
@@ -175,20 +176,9 @@ async def audit_trail(request: web.Request) -> web.Response:
     async with request.config_dict[SESSIONS]() as session:
         entries = await audit.search_audit(session, request_viewer(request), wanted, limit=limit + 1, before_id=before)
     page, more = entries[:limit], len(entries) > limit
-    body: dict[str, Any] = {"items": [audit.audit_public(e) for e in page], "next": None}
+    following = None
     if more and page:
         query = {k: v for k, v in request.query.items() if k not in ("before", "limit") and v}
         query.update(limit=str(limit), before=str(page[-1].id))
-        body["next"] = str(request.rel_url.with_query(query))
-    return web.json_response(body)
-
-
-def setup_routes(app: web.Application) -> None:
-    """Register on the API sub-application (mounted at /api/v1)."""
-    r = app.router
-    r.add_post("/org-units", create_org_unit)
-    r.add_patch(r"/org-units/{unit_id:\d{1,10}}", update_org_unit)
-    r.add_post("/staff", create_staff)
-    r.add_patch(r"/staff/{staff_id:\d{1,10}}", update_staff)
-    r.add_post(r"/staff/{staff_id:\d{1,10}}/password", reset_password)
-    r.add_get("/audit", audit_trail)
+        following = str(request.rel_url.with_query(query))
+    return audit.AuditPage(items=[audit.audit_public(e) for e in page], next=following)

@@ -1,4 +1,4 @@
-"""The JSON API under /api/v1/: thin handlers over the store."""
+"""The calls of the JSON API under /api/v1/: thin handlers over the store, answering models."""
 
 from __future__ import annotations
 
@@ -8,22 +8,19 @@ from aiohttp import web
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from crm_store.audit import record_read
+from crm_store.calls.store import CallPage, CallPublic
 from crm_store.calls.tables import Call
 from crm_store.db import async_session_scope
 from crm_store.org.clearance import mask_fields
 from crm_store.org.scope import Viewer
 from crm_store.review.queue import visible_call, visible_calls_page
+from crm_store.types import iso
 from gateway.inputs import MAX_PAGE, paging, request_viewer
 from gateway.keys import SESSIONS
-from gateway.openapi import openapi_document
-
-
-def _iso(value: Any) -> str | None:
-    return value.isoformat() if value is not None else None
 
 
 def call_public(call: Call) -> dict[str, Any]:
-    """A call as the API shows it: the redacted transcript only, never the raw one."""
+    """A call as the API shows it, before masking: the redacted transcript only, never the raw one."""
     detail = call.transcript_detail or {}
     classification = call.classification or {}
     return {
@@ -57,11 +54,11 @@ def call_public(call: Call) -> dict[str, Any]:
         if call.recording_sid
         else None,
         "processing": {"state": call.pipeline_state, "failure_reason": call.failure_reason},
-        "started_at": _iso(call.started_at),
-        "ended_at": _iso(call.ended_at),
+        "started_at": iso(call.started_at),
+        "ended_at": iso(call.ended_at),
         "duration": call.duration,
-        "created_at": _iso(call.created_at),
-        "updated_at": _iso(call.updated_at),
+        "created_at": iso(call.created_at),
+        "updated_at": iso(call.updated_at),
     }
 
 
@@ -84,22 +81,21 @@ def audit_call_reads(session: AsyncSession, viewer: Viewer, calls: list[Call]) -
             )
 
 
-def call_for_viewer(viewer: Viewer, call: Call) -> dict[str, Any]:
+def call_for_viewer(viewer: Viewer, call: Call) -> CallPublic:
     """A call as this viewer may see it, graded fields masked (the raw transcript never leaves by the API)."""
-    return mask_fields(viewer, "call", call_public(call))
+    return CallPublic.model_validate(mask_fields(viewer, "call", call_public(call)))
 
 
-async def get_call_view(request: web.Request) -> web.Response:
+async def get_call_view(request: web.Request) -> CallPublic:
     """GET /api/v1/calls/{call_sid}: only calls in the viewer's scope."""
     viewer = request_viewer(request)
     async with async_session_scope(request.config_dict[SESSIONS]) as session:
         call = await visible_call(session, viewer, request.match_info["call_sid"])
         audit_call_reads(session, viewer, [call])
-        body = call_for_viewer(viewer, call)
-    return web.json_response(body)
+        return call_for_viewer(viewer, call)
 
 
-async def list_calls(request: web.Request) -> web.Response:
+async def list_calls(request: web.Request) -> CallPage:
     """GET /api/v1/calls?limit=&before= : newest first, keyset-paged."""
     page_of = paging(request, default=50, high=MAX_PAGE)
     limit, before = page_of.limit, page_of.before
@@ -108,19 +104,6 @@ async def list_calls(request: web.Request) -> web.Response:
         calls = list((await session.exec(visible_calls_page(viewer, limit=limit + 1, before_id=before))).all())
         page, more = calls[:limit], len(calls) > limit
         audit_call_reads(session, viewer, page)
-        body: dict[str, Any] = {"items": [call_for_viewer(viewer, c) for c in page], "next": None}
-    if more and page:
-        body["next"] = f"/api/v1/calls?limit={limit}&before={page[-1].id}"
-    return web.json_response(body)
-
-
-async def openapi(request: web.Request) -> web.Response:
-    """GET /api/v1/openapi.json"""
-    return web.json_response(openapi_document())
-
-
-def setup_routes(app: web.Application) -> None:
-    """Register on the API sub-application (mounted at /api/v1)."""
-    app.router.add_get("/openapi.json", openapi)
-    app.router.add_get("/calls", list_calls)
-    app.router.add_get("/calls/{call_sid}", get_call_view)
+        items = [call_for_viewer(viewer, c) for c in page]
+    following = f"/api/v1/calls?limit={limit}&before={page[-1].id}" if more and page else None
+    return CallPage(items=items, next=following)

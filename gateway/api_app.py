@@ -1,6 +1,6 @@
 """The JSON API's front door, mounted at /api/v1: its own middlewares answer every error as a JSON body and
 authenticate every request by bearer token or by the console's session (then unsafe methods need the session's
-CSRF token in the X-CSRF-Token header). Routes come from the API modules."""
+CSRF token in the X-CSRF-Token header). Routes come from the route table (gateway.routes)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from crm_store.customers.identity import token_hash
 from crm_store.errors import InvalidToken
 from crm_store.org.staff import authenticate_token
 from crm_store.org.tables import Staff
-from gateway import admin_api, api, customers_api, review_api, supervision_api
+from gateway.contract import add_routes
 from gateway.inputs import ids_in_range
 from gateway.keys import SESSIONS, STAFF, TOKEN_CACHE
 from gateway.middlewares import (
@@ -23,10 +23,10 @@ from gateway.middlewares import (
     session_of,
     store_problem,
 )
+from gateway.routes import PREFIX as PREFIX
+from gateway.routes import ROUTES
 
-PREFIX = "/api/v1"
-# Handlers open without a token: the API's own description.
-PUBLIC: frozenset[object] = frozenset({api.openapi})
+PUBLIC = web.AppKey("public_handlers", frozenset)
 CHALLENGE = {"WWW-Authenticate": 'Bearer realm="hotline"'}
 
 
@@ -69,7 +69,7 @@ async def _bearer_staff(request: web.Request, token: str) -> Staff:
 @web.middleware
 async def bearer_or_session(request: web.Request, handler: Handler) -> web.StreamResponse:
     """`Authorization: Bearer <token>`, or the console session plus its CSRF token on unsafe methods."""
-    if request.match_info.handler in PUBLIC:
+    if request.match_info.handler in request.app[PUBLIC]:
         return await handler(request)
     header = request.headers.get("Authorization", "")
     if header:
@@ -91,9 +91,5 @@ def create_api_app() -> web.Application:
     """The API sub-application; shared state (database, settings, caches) is read from the root application
     through `request.config_dict`."""
     app = web.Application(middlewares=[json_errors, bearer_or_session, ids_in_range])
-    api.setup_routes(app)
-    customers_api.setup_routes(app)
-    supervision_api.setup_routes(app)
-    review_api.setup_routes(app)
-    admin_api.setup_routes(app)
+    app[PUBLIC] = add_routes(app, ROUTES)  # handlers open without a token: the API's own description
     return app

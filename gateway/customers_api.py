@@ -7,11 +7,10 @@ import re
 from datetime import date
 from typing import Any
 
-import orjson
 from aiohttp import web
 
 from crm_store import audit
-from crm_store.customers import blacklist, blacklist_decisions
+from crm_store.customers import blacklist, blacklist_decisions, events
 from crm_store.customers import records as customers
 from crm_store.customers import updates as customer_updates
 from crm_store.customers.phones import normalise_phone
@@ -20,8 +19,10 @@ from crm_store.customers.segments import changes_of
 from crm_store.db import async_session_scope
 from crm_store.managers import account_managers, service_tasks, transfers
 from crm_store.org import directory as org
+from crm_store.org.tables import Role
 from crm_store.validation import business_today
-from gateway.inputs import MAX_PAGE, bad_param, int_param, json_body, path_id, request_viewer
+from gateway.contract import Answered, Reply
+from gateway.inputs import MAX_PAGE, bad_param, choice_param, int_param, json_body, path_id, request_viewer
 from gateway.keys import PICTURES, RULES, SESSIONS, SETTINGS
 
 CALL_SID = re.compile(r"CA[0-9a-f]{32}")
@@ -39,15 +40,15 @@ def _customer_id(request: web.Request) -> int:
     return path_id(request, "customer_id")
 
 
-def _picture_response(picture: dict[str, Any], **kwargs: Any) -> web.Response:
-    # orjson: the picture (up to 100 claims) is the largest answer on the agent's hot path.
-    return web.Response(body=orjson.dumps(picture), content_type="application/json", **kwargs)
+def _picture(picture: dict[str, Any]) -> customers.CustomerPicture:
+    # The picture (up to 100 claims) is the largest answer on the agent's hot path: taken as built, not re-validated.
+    return customers.CustomerPicture.of_document(picture)
 
 
 # -- customers -------------------------------------------------------------------------------------
 
 
-async def create_customer(request: web.Request) -> web.Response:
+async def create_customer(request: web.Request) -> Answered:
     """POST /api/v1/customers"""
     data = await json_body(request, customers.CustomerCreate)
     viewer, today = request_viewer(request), business_today()
@@ -63,10 +64,10 @@ async def create_customer(request: web.Request) -> web.Response:
         picture = await customer_picture(
             session, viewer, rules=request.config_dict[RULES], as_of=today, customer_id=customer_id
         )
-    return _picture_response(picture, status=201, headers={"Location": f"/api/v1/customers/{customer_id}"})
+    return Reply(_picture(picture), {"Location": f"/api/v1/customers/{customer_id}"})
 
 
-async def get_customer(request: web.Request) -> web.Response:
+async def get_customer(request: web.Request) -> Answered:
     """GET /api/v1/customers/{id}"""
     picture = await request.config_dict[PICTURES].picture(
         request_viewer(request),
@@ -75,10 +76,10 @@ async def get_customer(request: web.Request) -> web.Response:
         customer_id=_customer_id(request),
         call_sid=_call_sid(request),
     )
-    return _picture_response(picture)
+    return _picture(picture)
 
 
-async def lookup_customer(request: web.Request) -> web.Response:
+async def lookup_customer(request: web.Request) -> Answered:
     """GET /api/v1/customers/lookup?phone=...: the screen-pop."""
     raw = request.query.get("phone", "")
     phone = normalise_phone(raw)
@@ -91,10 +92,10 @@ async def lookup_customer(request: web.Request) -> web.Response:
         phone=phone,
         call_sid=_call_sid(request),
     )
-    return _picture_response(picture)
+    return _picture(picture)
 
 
-async def add_policy(request: web.Request) -> web.Response:
+async def add_policy(request: web.Request) -> Answered:
     """POST /api/v1/customers/{id}/policies"""
     data = await json_body(request, customers.PolicyCreate)
     customer_id = _customer_id(request)
@@ -107,15 +108,16 @@ async def add_policy(request: web.Request) -> web.Response:
             rules=request.config_dict[RULES],
             as_of=business_today(),
         )
-        body = {
-            **customers.PolicyPublic.model_validate(policy).model_dump(mode="json"),
-            "customer_id": customer_id,
-            "segment": segment.value,
-        }
-    return web.json_response(body, status=201)
+        return customers.PolicyAnswer.model_validate(
+            {
+                **customers.PolicyPublic.model_validate(policy).model_dump(mode="json"),
+                "customer_id": customer_id,
+                "segment": segment.value,
+            }
+        )
 
 
-async def add_claim(request: web.Request) -> web.Response:
+async def add_claim(request: web.Request) -> Answered:
     """POST /api/v1/customers/{id}/claims"""
     data = await json_body(request, customers.ClaimCreate)
     customer_id = _customer_id(request)
@@ -128,16 +130,17 @@ async def add_claim(request: web.Request) -> web.Response:
             rules=request.config_dict[RULES],
             as_of=business_today(),
         )
-        body = {
-            **customers.ClaimPublic.model_validate(claim).model_dump(mode="json"),
-            "customer_id": customer_id,
-            "segment": segment.value,
-            "alerts": [a.as_dict() for a in alerts],
-        }
-    return web.json_response(body, status=201)
+        return customers.ClaimAnswer.model_validate(
+            {
+                **customers.ClaimPublic.model_validate(claim).model_dump(mode="json"),
+                "customer_id": customer_id,
+                "segment": segment.value,
+                "alerts": [a.as_dict() for a in alerts],
+            }
+        )
 
 
-async def segment_history(request: web.Request) -> web.Response:
+async def segment_history(request: web.Request) -> Answered:
     """GET /api/v1/customers/{id}/segment-history"""
     customer_id = _customer_id(request)
     viewer = request_viewer(request)
@@ -155,47 +158,47 @@ async def segment_history(request: web.Request) -> web.Response:
         }
         for c in changes
     ]
-    return web.json_response({"items": items})
+    return customers.SegmentHistory.model_validate({"items": items})
 
 
 # -- account managers ------------------------------------------------------------------------------
 
 
-async def assign_manager(request: web.Request) -> web.Response:
+async def assign_manager(request: web.Request) -> Answered:
     """PUT /api/v1/customers/{id}/account-manager"""
     data = await json_body(request, account_managers.AssignmentCreate)
     customer_id = _customer_id(request)
     async with async_session_scope(request.config_dict[SESSIONS]) as session:
         await account_managers.assign(session, request_viewer(request), customer_id, data, as_of=business_today())
         history = await account_managers.assignment_history(session, request_viewer(request), customer_id)
-    return web.json_response(history[0])
+    return account_managers.AssignmentPublic.model_validate(history[0])
 
 
-async def manager_history(request: web.Request) -> web.Response:
+async def manager_history(request: web.Request) -> Answered:
     """GET /api/v1/customers/{id}/account-manager/history (audited)"""
     async with async_session_scope(request.config_dict[SESSIONS]) as session:
         items = await account_managers.assignment_history(session, request_viewer(request), _customer_id(request))
-    return web.json_response({"items": items})
+    return account_managers.AssignmentList.model_validate({"items": items})
 
 
-async def manager_profile(request: web.Request) -> web.Response:
+async def manager_profile(request: web.Request) -> Answered:
     """GET /api/v1/account-managers/{username}"""
     async with request.config_dict[SESSIONS]() as session:
         body = await account_managers.manager_profile(session, request_viewer(request), request.match_info["username"])
-    return web.json_response(body)
+    return account_managers.ManagerProfile.model_validate(body)
 
 
-async def certify_manager(request: web.Request) -> web.Response:
+async def certify_manager(request: web.Request) -> Answered:
     """POST /api/v1/account-managers/{username}/certifications"""
     data = await json_body(request, account_managers.CertificationCreate)
     username = request.match_info["username"]
     async with async_session_scope(request.config_dict[SESSIONS]) as session:
         await account_managers.certify(session, request_viewer(request), username, data)
         body = await account_managers.manager_profile(session, request_viewer(request), username)
-    return web.json_response(body, status=201)
+    return account_managers.ManagerProfile.model_validate(body)
 
 
-async def manager_report(request: web.Request) -> web.Response:
+async def manager_report(request: web.Request) -> Answered:
     """GET /api/v1/account-managers/{username}/report?month=YYYY-MM"""
     raw = request.query.get("month") or business_today().strftime("%Y-%m")
     match = MONTH.fullmatch(raw)
@@ -206,23 +209,23 @@ async def manager_report(request: web.Request) -> web.Response:
         body = await account_managers.monthly_report(
             session, request_viewer(request), request.match_info["username"], month=month
         )
-    return web.json_response(body)
+    return account_managers.ManagerReport.model_validate(body)
 
 
-async def manager_events(request: web.Request) -> web.Response:
+async def manager_events(request: web.Request) -> Answered:
     """GET /api/v1/account-managers/{username}/events (graded text masked, audited)"""
     limit = int_param(request, "limit", default=100, high=MAX_PAGE) or 100
     async with async_session_scope(request.config_dict[SESSIONS]) as session:
         items = await account_managers.manager_events(
             session, request_viewer(request), request.match_info["username"], limit=limit
         )
-    return web.json_response({"items": items})
+    return events.CustomerEventList.model_validate({"items": items})
 
 
 # -- changes after creation: rule inputs, contacts and profile; claims; service duties ----------------------------
 
 
-async def update_customer(request: web.Request) -> web.Response:
+async def update_customer(request: web.Request) -> Answered:
     """PATCH /api/v1/customers/{id}: answers the picture after the change (segment decided again)."""
     data = await json_body(request, customer_updates.CustomerUpdate)
     customer_id, viewer, today = _customer_id(request), request_viewer(request), business_today()
@@ -233,10 +236,10 @@ async def update_customer(request: web.Request) -> web.Response:
         picture = await customer_picture(
             session, viewer, rules=request.config_dict[RULES], as_of=today, customer_id=customer_id
         )
-    return _picture_response(picture)
+    return _picture(picture)
 
 
-async def transfer_customer(request: web.Request) -> web.Response:
+async def transfer_customer(request: web.Request) -> Answered:
     """POST /api/v1/customers/{id}/transfer: move a customer to another branch (center managers, administrators)."""
     data = await json_body(request, transfers.CustomerTransfer)
     async with async_session_scope(request.config_dict[SESSIONS]) as session:
@@ -248,10 +251,10 @@ async def transfer_customer(request: web.Request) -> web.Response:
             rules=request.config_dict[RULES],
             as_of=business_today(),
         )
-    return web.json_response(body)
+    return transfers.TransferPublic.model_validate(body)
 
 
-async def update_claim(request: web.Request) -> web.Response:
+async def update_claim(request: web.Request) -> Answered:
     """PATCH /api/v1/claims/{id}"""
     data = await json_body(request, customer_updates.ClaimUpdate)
     async with async_session_scope(request.config_dict[SESSIONS]) as session:
@@ -263,16 +266,17 @@ async def update_claim(request: web.Request) -> web.Response:
             rules=request.config_dict[RULES],
             as_of=business_today(),
         )
-        body = {
-            **customers.ClaimPublic.model_validate(claim).model_dump(mode="json"),
-            "customer_id": claim.customer_id,
-            "segment": segment.value,
-            "alerts": [a.as_dict() for a in alerts],
-        }
-    return web.json_response(body)
+        return customers.ClaimAnswer.model_validate(
+            {
+                **customers.ClaimPublic.model_validate(claim).model_dump(mode="json"),
+                "customer_id": claim.customer_id,
+                "segment": segment.value,
+                "alerts": [a.as_dict() for a in alerts],
+            }
+        )
 
 
-async def manager_tasks(request: web.Request) -> web.Response:
+async def manager_tasks(request: web.Request) -> Answered:
     """GET /api/v1/account-managers/{username}/tasks?state=open|done|all&kind=&limit="""
     state = request.query.get("state") or "open"
     if state not in service_tasks.TASK_STATES:
@@ -291,35 +295,32 @@ async def manager_tasks(request: web.Request) -> web.Response:
             kind=kind,
             limit=limit,
         )
-    return web.json_response({"items": items})
+    return service_tasks.TaskList.model_validate({"items": items})
 
 
-async def complete_task(request: web.Request) -> web.Response:
+async def complete_task(request: web.Request) -> Answered:
     """POST /api/v1/service-tasks/{id}/done"""
     data = await json_body(request, service_tasks.TaskCompletion)
     async with async_session_scope(request.config_dict[SESSIONS]) as session:
-        body = await service_tasks.complete_task(
+        return await service_tasks.complete_task(
             session, request_viewer(request), path_id(request, "task_id"), data, as_of=business_today()
         )
-    return web.json_response(body)
 
 
 # -- blacklist, organisation, audit ----------------------------------------------------------------
 
 
-async def add_blacklist_entry(request: web.Request) -> web.Response:
+async def add_blacklist_entry(request: web.Request) -> Answered:
     """POST /api/v1/blacklist"""
     data = await json_body(request, blacklist.BlacklistCreate)
     async with async_session_scope(request.config_dict[SESSIONS]) as session:
         entry = await blacklist_decisions.list_customer(
             session, request_viewer(request), data, rules=request.config_dict[RULES], as_of=business_today()
         )
-    return web.json_response(
-        blacklist_decisions.entry_public(entry, request_viewer(request), as_of=business_today()), status=201
-    )
+    return blacklist_decisions.entry_public(entry, request_viewer(request), as_of=business_today())
 
 
-async def approve_blacklist_entry(request: web.Request) -> web.Response:
+async def approve_blacklist_entry(request: web.Request) -> Answered:
     """POST /api/v1/blacklist/{entry_id}/approve"""
     async with async_session_scope(request.config_dict[SESSIONS]) as session:
         entry = await blacklist_decisions.approve_entry(
@@ -329,47 +330,20 @@ async def approve_blacklist_entry(request: web.Request) -> web.Response:
             rules=request.config_dict[RULES],
             as_of=business_today(),
         )
-    return web.json_response(blacklist_decisions.entry_public(entry, request_viewer(request), as_of=business_today()))
+    return blacklist_decisions.entry_public(entry, request_viewer(request), as_of=business_today())
 
 
-async def org_units(request: web.Request) -> web.Response:
+async def org_units(request: web.Request) -> Answered:
     """GET /api/v1/org-units"""
     async with request.config_dict[SESSIONS]() as session:
         items = await org.list_org_units(session)
-    return web.json_response({"items": items})
+    return org.OrgUnitList.model_validate({"items": items})
 
 
-async def staff(request: web.Request) -> web.Response:
+async def staff(request: web.Request) -> Answered:
     """GET /api/v1/staff?role=&org_unit_id="""
     unit = int_param(request, "org_unit_id")
-    role = request.query.get("role") or None
+    role = choice_param(request, "role", Role)
     async with request.config_dict[SESSIONS]() as session:
         items = await org.list_staff(session, request_viewer(request), role=role, org_unit_id=unit)
-    return web.json_response({"items": items})
-
-
-def setup_routes(app: web.Application) -> None:
-    """Register the customer API on the API sub-application (mounted at /api/v1)."""
-    r = app.router
-    r.add_post("/customers", create_customer)
-    r.add_get("/customers/lookup", lookup_customer)
-    r.add_get(r"/customers/{customer_id:\d{1,10}}", get_customer)
-    r.add_post(r"/customers/{customer_id:\d{1,10}}/policies", add_policy)
-    r.add_post(r"/customers/{customer_id:\d{1,10}}/claims", add_claim)
-    r.add_get(r"/customers/{customer_id:\d{1,10}}/segment-history", segment_history)
-    r.add_put(r"/customers/{customer_id:\d{1,10}}/account-manager", assign_manager)
-    r.add_get(r"/customers/{customer_id:\d{1,10}}/account-manager/history", manager_history)
-    r.add_get("/account-managers/{username}", manager_profile)
-    r.add_post("/account-managers/{username}/certifications", certify_manager)
-    r.add_get("/account-managers/{username}/report", manager_report)
-    r.add_get("/account-managers/{username}/events", manager_events)
-    r.add_post("/blacklist", add_blacklist_entry)
-    r.add_post(r"/blacklist/{entry_id:\d{1,10}}/approve", approve_blacklist_entry)
-    r.add_get("/org-units", org_units)
-    r.add_get("/staff", staff)
-    # Changes after creation and the account managers' duties.
-    r.add_patch(r"/customers/{customer_id:\d{1,10}}", update_customer)
-    r.add_post(r"/customers/{customer_id:\d{1,10}}/transfer", transfer_customer)
-    r.add_patch(r"/claims/{claim_id:\d{1,10}}", update_claim)
-    r.add_get("/account-managers/{username}/tasks", manager_tasks)
-    r.add_post(r"/service-tasks/{task_id:\d{1,10}}/done", complete_task)
+    return org.StaffList.model_validate({"items": items})

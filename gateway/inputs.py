@@ -6,6 +6,7 @@ it answers 404 in the path and 400 in the query, never an overflow inside the da
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -63,6 +64,16 @@ def int_param(
     if not is_whole_number(raw) or not low <= int(raw) <= high:
         raise bad_param(name, f"a whole number from {low} to {high}")
     return int(raw)
+
+
+def choice_param(request: web.Request, name: str, choices: Iterable[str]) -> str | None:
+    """One of `choices` from the query, None when absent or empty; 400 for anything else (a filter by a value
+    no record can have is a mistake, not an empty answer)."""
+    raw = request.query.get(name) or None
+    allowed = tuple(choices)
+    if raw is not None and raw not in allowed:
+        raise bad_param(name, f"one of {', '.join(allowed)}")
+    return raw
 
 
 @dataclass(frozen=True)

@@ -4,12 +4,11 @@ fields), JSON error bodies, and the browser session with its CSRF token. Each do
 
 from __future__ import annotations
 
-import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from aiohttp import web
-from pydantic import ValidationError
+from pydantic import BaseModel, Field, ValidationError
 
 from crm_store.errors import InvalidToken, NotFound, StoreError
 from crm_store.org.sessions import ActiveSession, active_session, csrf_matches
@@ -26,6 +25,19 @@ UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
 # -- problems: what went wrong, in the words each door answers with ------------------------------------------------
+
+
+class ErrorBody(BaseModel):
+    """Every refused request of the API: what went wrong, in words."""
+
+    error: str = Field(description="what went wrong")
+
+
+class FieldErrorBody(BaseModel):
+    """A refused request of the API that names each bad field or parameter."""
+
+    error: str = Field(description="what went wrong")
+    fields: dict[str, str] = Field(description="field or parameter name to its problem")
 
 
 @dataclass(frozen=True)
@@ -82,27 +94,25 @@ def json_http_error(
     error: type[web.HTTPException], message: str, headers: dict[str, str] | None = None
 ) -> web.HTTPException:
     """An HTTP error whose body is `{"error": message}` (for error classes that take no other arguments)."""
-    return error(
-        text=json.dumps({"error": message}, ensure_ascii=False), content_type="application/json", headers=headers
-    )
+    return error(text=ErrorBody(error=message).model_dump_json(), content_type="application/json", headers=headers)
 
 
 def json_field_error(error: type[web.HTTPException], message: str, fields: dict[str, str]) -> web.HTTPException:
     """An HTTP error whose body is `{"error": message, "fields": {field: problem}}`."""
-    body = json.dumps({"error": message, "fields": fields}, ensure_ascii=False)
+    body = FieldErrorBody(error=message, fields=fields).model_dump_json()
     return error(text=body, content_type="application/json")
 
 
 def json_problem(problem: Problem) -> web.Response:
     """A problem as the API answers it: `{"error": ..., "fields": {...}}` (fields when there are any)."""
-    body: dict[str, object] = {"error": problem.message}
-    if problem.fields is not None:
-        body["fields"] = problem.fields
-    return web.json_response(body, status=problem.status, headers=problem.headers, dumps=_dumps)
-
-
-def _dumps(value: object) -> str:
-    return json.dumps(value, ensure_ascii=False)
+    body = (
+        ErrorBody(error=problem.message)
+        if problem.fields is None
+        else FieldErrorBody(error=problem.message, fields=problem.fields)
+    )
+    return web.Response(
+        text=body.model_dump_json(), status=problem.status, headers=problem.headers, content_type="application/json"
+    )
 
 
 # -- the browser session and its CSRF token --------------------------------------------------------------------------

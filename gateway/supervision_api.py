@@ -10,11 +10,12 @@ from crm_store.customers import blacklist_decisions, events
 from crm_store.db import async_session_scope
 from crm_store.managers import certifications
 from crm_store.validation import business_today
+from gateway.contract import Answered
 from gateway.inputs import MAX_PAGE, bad_param, int_param, json_body, path_id, request_viewer
 from gateway.keys import RULES, SESSIONS
 
 
-async def blacklist_entries(request: web.Request) -> web.Response:
+async def blacklist_entries(request: web.Request) -> Answered:
     """GET /api/v1/blacklist?state=&customer_id=&limit=&before="""
     state = request.query.get("state") or "open"
     if state not in blacklist_decisions.STATES:
@@ -30,13 +31,11 @@ async def blacklist_entries(request: web.Request) -> web.Response:
             limit=limit,
             before_id=int_param(request, "before"),
         )
-    following = (
-        f"/api/v1/blacklist?state={state}&limit={limit}&before={items[-1]['id']}" if len(items) == limit else None
-    )
-    return web.json_response({"items": items, "next": following})
+    following = f"/api/v1/blacklist?state={state}&limit={limit}&before={items[-1].id}" if len(items) == limit else None
+    return blacklist_decisions.BlacklistPage.model_validate({"items": items, "next": following})
 
 
-async def revoke_blacklist_entry(request: web.Request) -> web.Response:
+async def revoke_blacklist_entry(request: web.Request) -> Answered:
     """POST /api/v1/blacklist/{entry_id}/revoke"""
     viewer, entry_id = request_viewer(request), path_id(request, "entry_id")
     async with async_session_scope(request.config_dict[SESSIONS]) as session:
@@ -46,10 +45,10 @@ async def revoke_blacklist_entry(request: web.Request) -> web.Response:
         entry = await blacklist_decisions.revoke_entry(
             session, viewer, entry_id, data, rules=request.config_dict[RULES], as_of=business_today()
         )
-    return web.json_response(blacklist_decisions.entry_public(entry, viewer, as_of=business_today()))
+    return blacklist_decisions.entry_public(entry, viewer, as_of=business_today())
 
 
-async def customer_events(request: web.Request) -> web.Response:
+async def customer_events(request: web.Request) -> Answered:
     """GET /api/v1/customer-events?unaddressed=&customer_id=&kind=&limit=&before="""
     unaddressed = request.query.get("unaddressed", "false").lower()
     if unaddressed not in ("true", "false"):
@@ -68,10 +67,10 @@ async def customer_events(request: web.Request) -> web.Response:
     following = None
     if len(items) == limit:
         following = f"/api/v1/customer-events?unaddressed={unaddressed}&limit={limit}&before={items[-1]['id']}"
-    return web.json_response({"items": items, "next": following})
+    return events.CustomerEventPage.model_validate({"items": items, "next": following})
 
 
-async def account_managers(request: web.Request) -> web.Response:
+async def account_managers(request: web.Request) -> Answered:
     """GET /api/v1/account-managers?due=&within_days="""
     due = request.query.get("due", "false").lower()
     if due not in ("true", "false"):
@@ -82,13 +81,4 @@ async def account_managers(request: web.Request) -> web.Response:
         items = await certifications.list_managers(
             session, request_viewer(request), as_of=business_today(), due_only=due == "true", within_days=within_days
         )
-    return web.json_response({"items": items})
-
-
-def setup_routes(app: web.Application) -> None:
-    """Register the oversight routes on the API sub-application (mounted at /api/v1)."""
-    r = app.router
-    r.add_get("/blacklist", blacklist_entries)
-    r.add_post(r"/blacklist/{entry_id:\d{1,10}}/revoke", revoke_blacklist_entry)
-    r.add_get("/customer-events", customer_events)
-    r.add_get("/account-managers", account_managers)
+    return certifications.ManagerCertificationList.model_validate({"items": items})

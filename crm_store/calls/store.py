@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from pydantic import Field as PField
 from sqlalchemy import func
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -14,7 +15,7 @@ from sqlmodel.sql.expression import Select, SelectOfScalar
 from crm_store.calls.tables import Call, CallEvent, OutboxJob, PipelineState
 from crm_store.customers.tables import Customer, CustomerPhone
 from crm_store.errors import CallNotFound
-from crm_store.types import storable, storable_fields, utcnow
+from crm_store.types import Answer, Moment, storable, storable_fields, utcnow
 from crm_store.upsert import insert_ignoring_conflict
 
 TERMINAL_STATUSES = frozenset({"completed", "busy", "failed", "no-answer", "canceled"})
@@ -245,3 +246,67 @@ async def get_call(session: AsyncSession, call_sid: str) -> Call:
 async def count_calls(session: AsyncSession) -> int:
     """How many calls are stored."""
     return int((await session.exec(select(func.count()).select_from(Call))).one())
+
+
+# -- wire models -------------------------------------------------------------------------------------
+
+
+class CallClassification(Answer):
+    """How the classifier read the call."""
+
+    scores: dict[str, Any] | None = PField(description="score per type")
+    reasons: list[Any] | None = PField(description="why, in words")
+    secondary_types: list[Any] | None = PField(description="other types the call also fits")
+    model: str | None = PField(description="the classifier's model")
+
+
+class CallRecording(Answer):
+    """The call's recording."""
+
+    sid: str = PField(description="Twilio's RecordingSid")
+    duration: int | None = PField(description="seconds")
+    channels: int | None = PField(description="1 mono, 2 dual-channel")
+
+
+class CallProcessing(Answer):
+    """Where the call is in the pipeline (recording, transcription, classification)."""
+
+    state: str = PField(description="the pipeline state")
+    failure_reason: str | None = PField(description="why processing failed, if it did")
+
+
+class CallPublic(Answer):
+    """A call as the API shows it: the redacted transcript only, never the raw one; graded entities masked."""
+
+    call_sid: str = PField(pattern="^CA[0-9a-f]{32}$", description="Twilio's CallSid")
+    status: str | None = PField(description="Twilio's last call status")
+    from_: str | None = PField(alias="from", description="the caller's number (E.164)")
+    to: str | None = PField(description="the number called")
+    direction: str | None = PField(description="Twilio's direction")
+    customer_id: int | None = PField(description="the caller, when recognised")
+    type: str | None = PField(description="report, inquiry, complaint, notification or dispatch; null: unclassified")
+    topic: str | None = PField(description="the topic within the type")
+    urgency: str | None = PField(description="urgency as classified")
+    sentiment: str | None = PField(description="the caller's sentiment as classified")
+    entities: list[Any] = PField(description="what the call names (dates, plates, amounts, ...)")
+    classification: CallClassification = PField(description="scores, reasons, secondary types, model")
+    proposed_changes: list[Any] = PField(description="customer data changes the call proposes")
+    transcript: str | None = PField(description="the redacted transcript")
+    turns: list[Any] = PField(description="the redacted transcript by speaker turn")
+    asr_model: str | None = PField(description="the speech recogniser's model")
+    asr_sample_rate: int | None = PField(description="the audio's sample rate, Hz")
+    recording: CallRecording | None = PField(description="the recording; null when there is none")
+    processing: CallProcessing = PField(description="where the call is in the pipeline")
+    started_at: Moment | None = PField(description="when the call started (UTC)")
+    ended_at: Moment | None = PField(description="when it ended (UTC)")
+    duration: int | None = PField(description="seconds")
+    created_at: Moment = PField(description="when the record was created (UTC)")
+    updated_at: Moment = PField(description="when it last changed (UTC)")
+    masked_fields: list[str] = PField(default_factory=list, description="fields hidden from the viewer's clearance")
+
+
+class CallPage(Answer):
+    """GET /api/v1/calls."""
+
+    items: list[CallPublic] = PField(description="newest first")
+    next: str | None = PField(description="the next page's address; null on the last page")

@@ -15,17 +15,18 @@ from collections.abc import Iterable, Sequence
 from datetime import date
 from typing import Any
 
-from pydantic import ConfigDict, StrictInt, field_validator
+from pydantic import field_validator
 from sqlalchemy import literal, union_all
 from sqlalchemy.orm import aliased
-from sqlmodel import Field, SQLModel, col, select
+from sqlmodel import Field, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from crm_store.customers.alerts import BlacklistHit
 from crm_store.customers.phones import normalise_phone
 from crm_store.customers.tables import BlacklistEntry, BlacklistKey, Customer, CustomerPhone, Vehicle
 from crm_store.org.tables import OrgUnit, Role
-from crm_store.validation import MAX_ID, all_normalised, readable_reason
+from crm_store.types import TWO_CHARACTERS, Input, RecordId
+from crm_store.validation import all_normalised, readable_reason
 
 # Korean plates: optional region (서울), 2 or 3 digits, one Hangul syllable, 4 digits: 12가3456, 서울12가3456.
 _PLATE = re.compile(r"(?:[가-힣]{2})?\d{2,3}[가-힣]\d{4}")
@@ -39,16 +40,20 @@ def normalise_plate(raw: str) -> str | None:
     return plate if _PLATE.fullmatch(plate) else None
 
 
-class BlacklistCreate(SQLModel):
+class BlacklistCreate(Input):
     """A proposal to list a customer (POST /api/v1/blacklist)."""
 
-    model_config = ConfigDict(extra="forbid")  # type: ignore[assignment]
-    customer_id: StrictInt = Field(gt=0, le=MAX_ID)
-    reason: str = Field(min_length=2, max_length=500)
-    evidence: str | None = Field(default=None, max_length=2000)
-    review_on: date | None = None
-    phones: list[str] = Field(default_factory=list, max_length=10)
-    plates: list[str] = Field(default_factory=list, max_length=10)
+    customer_id: RecordId = Field(description="the customer to list, in your scope")
+    reason: str = Field(
+        schema_extra=TWO_CHARACTERS,
+        min_length=2,
+        max_length=500,
+        description="why, for a person (graded: masked below clearance 3)",
+    )
+    evidence: str | None = Field(default=None, max_length=2000, description="what supports it (graded like reason)")
+    review_on: date | None = Field(default=None, description="when the listing is to be reviewed")
+    phones: list[str] = Field(default_factory=list, max_length=10, description="further numbers to match on")
+    plates: list[str] = Field(default_factory=list, max_length=10, description="further vehicle plates to match on")
 
     _reason = field_validator("reason")(readable_reason)
 

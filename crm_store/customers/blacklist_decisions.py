@@ -13,11 +13,12 @@ why are in the audit trail, in the listed customer's trail. Entries in force pas
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import ConfigDict, field_validator
+from pydantic import Field as PField
+from pydantic import field_validator
 from sqlalchemy.orm import aliased
-from sqlmodel import Field, SQLModel, col, select
+from sqlmodel import Field, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from crm_store.audit import AuditEntry, record_change, record_read
@@ -37,15 +38,19 @@ from crm_store.org.clearance import mask_fields
 from crm_store.org.scope import SUPERVISORS, Viewer, customer_in_scope
 from crm_store.org.tables import OrgUnit, Staff
 from crm_store.paging import newest_first
-from crm_store.types import utcnow
+from crm_store.types import TWO_CHARACTERS, Answer, Day, Input, Moment, utcnow
 from crm_store.validation import Conflict, NotAllowed, readable_reason
 
 
-class BlacklistRevoke(SQLModel):
+class BlacklistRevoke(Input):
     """POST /api/v1/blacklist/{id}/revoke: why the listing is lifted (or the proposal rejected)."""
 
-    model_config = ConfigDict(extra="forbid")  # type: ignore[assignment]
-    reason: str = Field(min_length=2, max_length=500)
+    reason: str = Field(
+        schema_extra=TWO_CHARACTERS,
+        min_length=2,
+        max_length=500,
+        description="why the listing is lifted or the proposal rejected",
+    )
 
     _reason = field_validator("reason")(readable_reason)
 
@@ -226,7 +231,7 @@ def review_due(entry: BlacklistEntry, as_of: date) -> bool:
     return entry_state(entry) == "in_force" and entry.review_on is not None and entry.review_on <= as_of
 
 
-def entry_public(entry: BlacklistEntry, viewer: Viewer, *, as_of: date, **extra: Any) -> dict[str, Any]:
+def entry_public(entry: BlacklistEntry, viewer: Viewer, *, as_of: date, **extra: Any) -> BlacklistEntryPublic:
     """An entry as the API shows it to this viewer: the graded reason and evidence masked by clearance."""
     body = {
         "id": entry.id,
@@ -242,7 +247,9 @@ def entry_public(entry: BlacklistEntry, viewer: Viewer, *, as_of: date, **extra:
         "revoked_at": entry.revoked_at.isoformat() if entry.revoked_at else None,
         **extra,
     }
-    return mask_fields(viewer, "blacklist_entry", body)
+    return (BlacklistListing if extra else BlacklistEntryPublic).model_validate(
+        mask_fields(viewer, "blacklist_entry", body)
+    )
 
 
 def entries_query(
@@ -282,7 +289,7 @@ async def list_entries(
     customer_id: int | None = None,
     limit: int = 100,
     before_id: int | None = None,
-) -> list[dict[str, Any]]:
+) -> list[BlacklistEntryPublic]:
     """The entries of the viewer's part of the organisation for center managers (and executives): proposals to
     decide, entries in force with `review_due` once their review date has come, revoked ones with who and why.
     Each customer shown is an audited read."""
@@ -326,3 +333,44 @@ async def list_entries(
     for listed in sorted({e.customer_id for e, *_ in rows}):
         record_read(session, viewer, customer_id=listed, fields=["blacklist"], purpose="blacklist")
     return items
+
+
+# -- wire models -------------------------------------------------------------------------------------
+
+
+class BlacklistEntryPublic(Answer):
+    """A blacklist entry as the API shows it to a viewer: the graded reason and evidence masked by clearance."""
+
+    id: int = PField(description="the entry's id")
+    customer_id: int = PField(description="the listed customer")
+    reason: str = PField(description="why the customer is listed; masked below its confidentiality grade")
+    evidence: str | None = PField(description="what supports it; masked below its confidentiality grade")
+    state: Literal["pending", "in_force", "revoked"] = PField(
+        description="a proposal matches nothing until a center manager approves it"
+    )
+    approved: bool = PField(description="a center manager approved it")
+    approved_at: Moment | None = PField(description="when it was approved (UTC)")
+    review_on: Day | None = PField(description="when the listing is to be reviewed")
+    review_due: bool = PField(description="in force and its review date has come")
+    created_at: Moment = PField(description="when it was proposed (UTC)")
+    revoked_at: Moment | None = PField(description="when it was revoked or rejected (UTC)")
+    masked_fields: list[str] = PField(description="fields hidden from the viewer's clearance")
+
+
+class BlacklistListing(BlacklistEntryPublic):
+    """An entry in the listing of GET /api/v1/blacklist, with its customer and who decided."""
+
+    customer_name: str = PField(description="the listed customer's name")
+    org_unit_id: int = PField(description="the listed customer's unit")
+    org_unit_name: str = PField(description="the name of that unit")
+    proposed_by: str | None = PField(description="username of the proposer")
+    approved_by: str | None = PField(description="username of the approver")
+    revoked_by: str | None = PField(description="username of who revoked it")
+    revocation_reason: str | None = PField(description="why it was revoked; masked like reason")
+
+
+class BlacklistPage(Answer):
+    """GET /api/v1/blacklist."""
+
+    items: list[BlacklistListing] = PField(description="entries of the viewer's part of the organisation")
+    next: str | None = PField(description="the next page's address; null on the last page")

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from pydantic import Field as PField
 from sqlalchemy import insert
 from sqlalchemy.sql.dml import Insert
 from sqlmodel import col, select
@@ -22,7 +23,7 @@ from crm_store.org.clearance import mask_fields
 from crm_store.org.scope import SUPERVISORS, Viewer, customer_in_scope
 from crm_store.org.tables import Staff
 from crm_store.paging import newest_first
-from crm_store.types import utcnow
+from crm_store.types import Answer, Moment, utcnow
 from crm_store.validation import NotAllowed
 
 
@@ -157,3 +158,35 @@ async def list_events(
         )
     ).all()
     return events_shown(session, viewer, [(e, {"account_manager": m}) for e, m in rows], purpose="customer-events")
+
+
+# -- wire models -------------------------------------------------------------------------------------
+
+
+class CustomerEventPublic(Answer):
+    """A major customer event as a viewer may see it."""
+
+    id: int = PField(description="the event's id (pass as `before` for the next page)")
+    customer_id: int = PField(description="the customer it concerns")
+    account_manager: str | None = PField(
+        default=None, description="in the listing: the customer's manager; null: the customer has no manager"
+    )
+    kind: str = PField(description="what happened: blacklisted, frequent_claims, ...")
+    level: str = PField(description="info, warning or critical")
+    reason: str = PField(description="why, for a person; masked below its confidentiality grade")
+    call_sid: str | None = PField(description="the call that raised it")
+    at: Moment = PField(description="when it happened (UTC)")
+    masked_fields: list[str] = PField(description="fields hidden from the viewer's clearance")
+
+
+class CustomerEventList(Answer):
+    """GET /api/v1/account-managers/{username}/events."""
+
+    items: list[CustomerEventPublic] = PField(description="newest first")
+
+
+class CustomerEventPage(Answer):
+    """GET /api/v1/customer-events."""
+
+    items: list[CustomerEventPublic] = PField(description="newest first")
+    next: str | None = PField(description="the next page's address; null on the last page")

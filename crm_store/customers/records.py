@@ -11,7 +11,8 @@ import secrets
 from datetime import date, timedelta
 from typing import Any, Literal
 
-from pydantic import ConfigDict, SecretStr, StrictInt, field_validator, model_validator
+from pydantic import Field as PField
+from pydantic import SecretStr, StrictInt, field_validator, model_validator
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -47,7 +48,8 @@ from crm_store.errors import CustomerNotFound
 from crm_store.managers.account_managers import assign_new_customer
 from crm_store.org.scope import Viewer, customer_in_scope, unit_in_scope
 from crm_store.org.tables import OrgUnit
-from crm_store.validation import MAX_ID, Conflict, InvalidInput, all_normalised
+from crm_store.types import SOME_TEXT, Answer, Day, Input, Moment, RecordId
+from crm_store.validation import Conflict, InvalidInput, all_normalised
 
 log = logging.getLogger(__name__)
 
@@ -66,10 +68,6 @@ ClaimStatus = Literal["open", "paid", "closed", "rejected"]
 MAX_AMOUNT = 10**13
 
 
-class _Input(SQLModel):
-    model_config = ConfigDict(extra="forbid")  # type: ignore[assignment]
-
-
 def customer_phones(values: list[str]) -> list[str]:
     """A customer's numbers in E.164, each once, in the order given; ValueError names the format expected."""
     return all_normalised(
@@ -77,20 +75,29 @@ def customer_phones(values: list[str]) -> list[str]:
     )
 
 
-class CustomerCreate(_Input):
+class CustomerCreate(Input):
     """POST /api/v1/customers."""
 
-    kind: CustomerKind
-    name: str = Field(min_length=1, max_length=100)
-    phones: list[str] = Field(min_length=1, max_length=5)
-    registration_number: SecretStr
-    org_unit_id: StrictInt = Field(gt=0, le=MAX_ID)
-    vehicles: list[str] = Field(default_factory=list, max_length=10)
-    key_account: KeyAccount | None = None
-    profile: dict[str, Any] | None = None
-    # The customer's account manager; by default a certified manager of the branch
-    # (crm_store.managers.account_managers).
-    account_manager: str | None = Field(default=None, min_length=1, max_length=64)
+    kind: CustomerKind = Field(description="individual or corporate")
+    name: str = Field(schema_extra=SOME_TEXT, min_length=1, max_length=100, description="the customer's name")
+    phones: list[str] = Field(min_length=1, max_length=5, description="any common Korean format; stored as E.164")
+    registration_number: SecretStr = Field(
+        description="13-digit resident or 10-digit business number; stored only as a keyed hash and a mask"
+    )
+    org_unit_id: RecordId = Field(description="the owning unit, within your scope")
+    vehicles: list[str] = Field(default_factory=list, max_length=10, description="plates such as 12가3456")
+    key_account: KeyAccount | None = Field(default=None, description="group, system or large_project")
+    profile: dict[str, Any] | None = Field(
+        default=None, description="by kind: family, occupation, contact preferences; or industry, size, contacts"
+    )
+    # The customer's account manager; by default a certified manager of the branch (crm_store.account_managers).
+    account_manager: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=64,
+        description="username of a certified manager of the customer's branch or the city branch above; by default"
+        " the nearest branch's certified manager with the fewest customers",
+    )
 
     @field_validator("name")
     @classmethod
@@ -119,14 +126,14 @@ class CustomerCreate(_Input):
         return all_normalised(values, normalise_plate, PLATE_EXPECTED, once=True)
 
 
-class PolicyCreate(_Input):
+class PolicyCreate(Input):
     """POST /api/v1/customers/{id}/policies."""
 
-    line: Line
-    premium: StrictInt = Field(ge=0, le=MAX_AMOUNT)
-    start_date: date
-    end_date: date
-    vehicle_plate: str | None = None
+    line: Line = Field(description="the line of business")
+    premium: StrictInt = Field(ge=0, le=MAX_AMOUNT, description="annual premium, KRW")
+    start_date: date = Field(description="first day covered")
+    end_date: date = Field(description="the day cover ends: after start_date, at most five years later")
+    vehicle_plate: str | None = Field(default=None, description="the insured vehicle's plate, for auto")
 
     @field_validator("vehicle_plate")
     @classmethod
@@ -147,13 +154,13 @@ class PolicyCreate(_Input):
         return self
 
 
-class ClaimCreate(_Input):
+class ClaimCreate(Input):
     """POST /api/v1/customers/{id}/claims."""
 
-    policy_id: StrictInt = Field(gt=0, le=MAX_ID)
-    occurred_on: date
-    paid_amount: StrictInt = Field(default=0, ge=0, le=MAX_AMOUNT)
-    status: ClaimStatus = "open"
+    policy_id: RecordId = Field(description="one of this customer's policies")
+    occurred_on: date = Field(description="when the loss occurred: within the policy period, not in the future")
+    paid_amount: StrictInt = Field(default=0, ge=0, le=MAX_AMOUNT, description="paid so far, KRW")
+    status: ClaimStatus = Field(default="open", description="the claim's state")
 
 
 class PolicyPublic(SQLModel):
@@ -360,3 +367,114 @@ def claim_alerts(facts: CustomerFacts, segment: Segment, *, rules: Rules, as_of:
         )
         if a.kind in (AlertKind.FREQUENT_CLAIMS, AlertKind.HIGH_LOSS_RATIO)
     ]
+
+
+# -- wire models -------------------------------------------------------------------------------------
+
+
+class AlertPublic(Answer):
+    """An alert on a customer."""
+
+    kind: str = PField(description="blacklist, frequent_claims, high_loss_ratio, key_customer, repeat_complainant")
+    level: str = PField(description="info, warning or critical")
+    reason: str = PField(description="why, for a person; a blacklist reason masked below its grade")
+
+
+class PolicyAnswer(Answer):
+    """POST /api/v1/customers/{customer_id}/policies: the policy, and the customer's segment after it."""
+
+    id: int = PField(description="the policy's id")
+    policy_number: str = PField(description="the policy number")
+    line: str = PField(description="the line of business")
+    premium: int = PField(description="annual premium, KRW")
+    start_date: Day = PField(description="first day covered")
+    end_date: Day = PField(description="the day cover ends")
+    customer_id: int = PField(description="the policy holder")
+    segment: str = PField(description="the customer's segment after the change")
+
+
+class ClaimAnswer(Answer):
+    """A claim after a change, with the customer's segment and the claim alerts it raised."""
+
+    id: int = PField(description="the claim's id")
+    policy_id: int = PField(description="the policy claimed on")
+    claim_number: str = PField(description="the claim number")
+    occurred_on: Day = PField(description="when the loss occurred")
+    paid_amount: int = PField(description="paid so far, KRW")
+    status: str = PField(description="open, paid, closed or rejected")
+    closed_on: Day | None = PField(description="when it was closed; null while open")
+    customer_id: int = PField(description="the claimant")
+    segment: str = PField(description="the customer's segment after the change")
+    alerts: list[AlertPublic] = PField(description="alerts the claim raised")
+
+
+class SegmentChangePublic(Answer):
+    """One change of a customer's segment."""
+
+    from_: str | None = PField(alias="from", description="the segment before; null for the first")
+    to: str = PField(description="the segment after")
+    reason: str = PField(description="why, in words")
+    at: Moment = PField(description="when (UTC)")
+    by: str = PField(description="who or what decided (a username, or the rules)")
+
+
+class SegmentHistory(Answer):
+    """GET /api/v1/customers/{customer_id}/segment-history."""
+
+    items: list[SegmentChangePublic] = PField(description="every change, newest first")
+
+
+class PictureManager(Answer):
+    """The customer's account manager on the picture."""
+
+    username: str = PField(description="the manager's username")
+    full_name: str = PField(description="the manager's name")
+    grade: str | None = PField(description="the current grade; null: never certified")
+    org_unit_id: int = PField(description="the manager's branch")
+    since: Moment = PField(description="the manager's since when (UTC)")
+    certified_on: Day | None = PField(description="the current certification's date; null: never certified")
+    valid_until: Day | None = PField(description="the last day it holds; null: never certified")
+    certification_lapsed: bool = PField(description="the yearly certification ran out (or was never granted)")
+
+
+class CustomerPicture(Answer):
+    """The customer picture: who, segment and why, alerts, loss ratio, policies, claims, calls, manager; graded
+    fields masked below the viewer's clearance (`masked_fields` names them)."""
+
+    id: int = PField(description="the customer's id")
+    name: str = PField(description="name")
+    kind: str = PField(description="individual or corporate")
+    org_unit_id: int = PField(description="owning unit")
+    org_unit_name: str = PField(description="its name")
+    registration_number: str | None = PField(description="masked (900101-1******)")
+    phones: list[dict[str, Any]] = PField(description="numbers with their labels")
+    vehicles: list[str] = PField(description="plates such as 12가3456")
+    profile: dict[str, Any] | None = PField(description="family, occupation, contacts; or industry, size, contacts")
+    segment: str = PField(description="quality, key, ordinary or inferior")
+    segment_reason: str | None = PField(description="why, in words")
+    segment_changed_at: Moment | None = PField(description="when the segment last changed (UTC)")
+    segment_history: list[SegmentChangePublic] = PField(description="recent segment changes, newest first")
+    key_account: str | None = PField(description="group, system or large_project")
+    blacklisted: bool = PField(description="listed, or matching a listing anywhere in the company")
+    blacklist: list[dict[str, Any]] = PField(
+        description="matching entries: entry_id, reason, matched_on, listed_at_unit, own_entry"
+    )
+    alerts: list[AlertPublic] = PField(description="what the agent should know first")
+    loss_ratio: float | None = PField(description="paid claims / earned premium over the window")
+    loss_ratio_window_years: int = PField(description="the window, years")
+    years: list[dict[str, Any]] = PField(description="per year: earned_premium, paid, claims, loss_ratio")
+    premium_total: int = PField(description="premium of every policy, KRW")
+    paid_total: int = PField(description="paid on every claim, KRW")
+    claim_count: int = PField(description="claims")
+    open_claims: int = PField(description="claims still open")
+    in_force_premium: int = PField(description="premium of the policies in force, KRW")
+    account_manager: PictureManager | None = PField(description="the customer's account manager")
+    entitlements: list[dict[str, Any]] = PField(description="services the segment entitles to: code, name")
+    policies: list[dict[str, Any]] = PField(description="policies, newest first")
+    claims: list[dict[str, Any]] = PField(description="claims, newest first; injury details masked by grade")
+    recent_calls: list[dict[str, Any]] = PField(description="the latest calls: call_sid, type, topic, status")
+    requests_90_days: dict[str, Any] = PField(description="complaint, report, dispatch calls per type")
+    open_requests: list[dict[str, Any]] = PField(
+        description="complaints, accident reports and dispatch requests whose review is not closed"
+    )
+    masked_fields: list[str] = PField(description="fields hidden from the viewer's clearance")

@@ -12,9 +12,9 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from pydantic import ConfigDict, StrictBool, StrictInt, field_validator, model_validator
+from pydantic import StrictBool, StrictInt, field_validator, model_validator
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Field, SQLModel, col, select
+from sqlmodel import Field, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from crm_store.audit import record_customer_change
@@ -30,23 +30,30 @@ from crm_store.customers.stats import OPEN_CLAIM, claim_adjustments
 from crm_store.customers.tables import AlertLevel, Claim, Customer, CustomerKind, CustomerPhone, KeyAccount, Segment
 from crm_store.errors import ClaimNotFound
 from crm_store.org.scope import Viewer, customer_in_scope
+from crm_store.types import SOME_TEXT, Change
 from crm_store.validation import Conflict, InvalidInput
 
 
-class _Input(SQLModel):
-    model_config = ConfigDict(extra="forbid")  # type: ignore[assignment]
-
-
-class CustomerUpdate(_Input):
+class CustomerUpdate(Change):
     """PATCH /api/v1/customers/{id}: only the fields given change (registration number, kind and owning unit never
     do here); `key_account` null removes the flag; `profile` keys replace the stored ones, null removes one."""
 
-    name: str | None = Field(default=None, min_length=1, max_length=100)
-    phones: list[str] | None = Field(default=None, min_length=1, max_length=5)
-    key_account: KeyAccount | None = None
-    fraud_marker: StrictBool | None = None
-    late_payments: StrictInt | None = Field(default=None, ge=0, le=1000)
-    profile: dict[str, Any] | None = None
+    name: str | None = Field(
+        schema_extra=SOME_TEXT, default=None, min_length=1, max_length=100, description="the customer's name"
+    )
+    phones: list[str] | None = Field(
+        default=None, min_length=1, max_length=5, description="every number of the customer, any common Korean format"
+    )
+    key_account: KeyAccount | None = Field(
+        default=None, description="group, system or large_project; null removes the flag"
+    )
+    fraud_marker: StrictBool | None = Field(default=None, description="a fraud marker set on the customer")
+    late_payments: StrictInt | None = Field(
+        default=None, ge=0, le=1000, description="late premium payments counted by the rules"
+    )
+    profile: dict[str, Any] | None = Field(
+        default=None, description="profile keys to replace; a null value removes one"
+    )
 
     @field_validator("name", "phones", "fraud_marker", "late_payments", mode="before")
     @classmethod
@@ -74,13 +81,17 @@ class CustomerUpdate(_Input):
         return self
 
 
-class ClaimUpdate(_Input):
+class ClaimUpdate(Change):
     """PATCH /api/v1/claims/{id}: status, amount paid, closing date. A claim that leaves "open" is closed today
     unless `closed_on` says otherwise; reopening it clears the date."""
 
-    status: ClaimStatus | None = None
-    paid_amount: StrictInt | None = Field(default=None, ge=0, le=MAX_AMOUNT)
-    closed_on: date | None = None
+    status: ClaimStatus | None = Field(default=None, description="the claim's new state (cannot be removed)")
+    paid_amount: StrictInt | None = Field(
+        default=None, ge=0, le=MAX_AMOUNT, description="paid so far, KRW (cannot be removed)"
+    )
+    closed_on: date | None = Field(
+        default=None, description="the closing day; by default today when the claim leaves open"
+    )
 
     @field_validator("status", "paid_amount", mode="before")
     @classmethod

@@ -12,13 +12,13 @@ from collections import Counter
 from datetime import date, timedelta
 from typing import Any
 
-from pydantic import ConfigDict
+from pydantic import Field as PField
 from sqlalchemy import func, update
 from sqlalchemy import select as sa_select
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
-from sqlmodel import Field, SQLModel, col, select
+from sqlmodel import Field, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from crm_store.audit import record_read
@@ -29,7 +29,7 @@ from crm_store.errors import CustomerNotFound, NotFound
 from crm_store.managers.tables import AccountAssignment, AccountManager, ManagerCertification, ManagerGrade, ServiceTask
 from crm_store.org.scope import SUPERVISORS, Viewer, customer_in_scope, unit_in_scope
 from crm_store.org.tables import OrgLevel, OrgUnit, Role, Staff
-from crm_store.types import utcnow
+from crm_store.types import Answer, Day, Input, Moment, utcnow
 from crm_store.upsert import insert_ignoring_conflict
 from crm_store.validation import Conflict, InvalidInput, NotAllowed, business_today
 
@@ -41,21 +41,23 @@ HISTORY_PURPOSE = "account-manager-history"
 EVENTS_PURPOSE = "account-manager-events"
 
 
-class CertificationCreate(SQLModel):
+class CertificationCreate(Input):
     """POST /api/v1/account-managers/{username}/certifications."""
 
-    model_config = ConfigDict(extra="forbid")  # type: ignore[assignment]
-    grade: ManagerGrade
-    certified_on: date
-    evaluation: str | None = Field(default=None, max_length=200)
+    grade: ManagerGrade = Field(description="the grade certified")
+    certified_on: date = Field(description="the day of the certification (valid for a year)")
+    evaluation: str | None = Field(default=None, max_length=200, description="the evaluation's words")
 
 
-class AssignmentCreate(SQLModel):
+class AssignmentCreate(Input):
     """PUT /api/v1/customers/{id}/account-manager."""
 
-    model_config = ConfigDict(extra="forbid")  # type: ignore[assignment]
-    username: str = Field(min_length=1, max_length=64)
-    reason: str = Field(default="", max_length=200)
+    username: str = Field(
+        min_length=1,
+        max_length=64,
+        description="username of a certified account manager of the customer's branch or the city branch above",
+    )
+    reason: str = Field(default="", max_length=200, description="why (kept in the assignment history)")
 
 
 def approving_level(grade: ManagerGrade) -> OrgLevel:
@@ -455,3 +457,60 @@ def schedule_service_tasks(engine: Engine, *, rules: Rules, as_of: date) -> int:
             )
             created += len(inserted.all())
     return created
+
+
+# -- wire models -------------------------------------------------------------------------------------
+
+
+class AssignmentPublic(Answer):
+    """One account manager's time with a customer."""
+
+    username: str = PField(description="the manager's username")
+    full_name: str = PField(description="the manager's name")
+    assigned_at: Moment = PField(description="since when (UTC)")
+    ended_at: Moment | None = PField(description="until when (UTC); null: still the manager")
+    reason: str = PField(description="why the manager was assigned")
+    current: bool = PField(description="the customer's manager now")
+
+
+class AssignmentList(Answer):
+    """GET /api/v1/customers/{customer_id}/account-manager/history."""
+
+    items: list[AssignmentPublic] = PField(description="newest first")
+
+
+class CertificationRecord(Answer):
+    """One yearly certification of an account manager."""
+
+    grade: str = PField(description="principal, senior, intermediate, junior or trainee")
+    certified_on: Day = PField(description="when it was granted")
+    valid_until: Day = PField(description="the last day it holds")
+    evaluation: str | None = PField(description="the evaluation's words")
+    approved_by: str | None = PField(description="username of who certified")
+
+
+class ManagerProfile(Answer):
+    """An account manager: grade, certifications, customers."""
+
+    username: str = PField(description="the manager's username")
+    full_name: str = PField(description="the manager's name")
+    org_unit_id: int = PField(description="the manager's branch")
+    org_unit_name: str = PField(description="the branch's name")
+    grade: str | None = PField(description="the current grade; null: never certified")
+    certified_on: Day | None = PField(description="the current certification's date")
+    valid_until: Day | None = PField(description="the last day the current certification holds")
+    customers: int = PField(description="customers the manager looks after")
+    certifications: list[CertificationRecord] = PField(description="every certification, newest first")
+
+
+class ManagerReport(Answer):
+    """A manager's monthly visit analysis."""
+
+    username: str = PField(description="the manager's username")
+    month: str = PField(pattern=r"^\d{4}-\d{2}$", description="the month, YYYY-MM")
+    customers_by_segment: dict[str, int] = PField(description="customers per segment")
+    tasks_due: dict[str, int] = PField(description="duties due in the month, per kind")
+    tasks_done: dict[str, int] = PField(description="duties done in the month, per kind")
+    tasks_overdue: dict[str, int] = PField(description="duties overdue, per kind")
+    visit_completion: float | None = PField(description="share of due duties done; null when none was due")
+    events: dict[str, int] = PField(description="customer events in the month, per kind")

@@ -9,8 +9,9 @@ The customer picture says when its account manager's certification has lapsed (`
 from __future__ import annotations
 
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, Literal
 
+from pydantic import Field as PField
 from sqlalchemy import func
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -18,6 +19,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from crm_store.managers.tables import AccountAssignment, AccountManager
 from crm_store.org.scope import Viewer, unit_in_scope
 from crm_store.org.tables import OrgUnit, Role, Staff
+from crm_store.types import Answer, Day
 
 DUE_DAYS = 30
 
@@ -88,3 +90,29 @@ async def list_managers(
             }
         )
     return items
+
+
+# -- wire models -------------------------------------------------------------------------------------
+
+
+class ManagerCertificationState(Answer):
+    """An account manager of the listing with the state of their yearly certification."""
+
+    username: str = PField(description="the manager's username")
+    full_name: str = PField(description="the manager's name")
+    org_unit_id: int = PField(description="the manager's branch")
+    org_unit_name: str = PField(description="the branch's name")
+    grade: str | None = PField(description="the current grade; null: never certified")
+    certified_on: Day | None = PField(description="the last certification's date")
+    valid_until: Day | None = PField(description="the last day the certification holds")
+    certification: Literal["uncertified", "lapsed", "due", "valid"] = PField(
+        description="the yearly certification's state"
+    )
+    recertification_due: bool = PField(description="uncertified, lapsed or due within the window")
+    customers: int = PField(description="customers the manager looks after")
+
+
+class ManagerCertificationList(Answer):
+    """GET /api/v1/account-managers."""
+
+    items: list[ManagerCertificationState] = PField(description="those needing a certification first")

@@ -13,11 +13,12 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any
 
-from pydantic import ConfigDict, field_validator
+from pydantic import Field as PField
+from pydantic import field_validator
 from sqlalchemy import or_, update
 from sqlalchemy import select as sa_select
 from sqlalchemy.orm import aliased
-from sqlmodel import Field, SQLModel, col, select
+from sqlmodel import Field, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from crm_store.audit import record_customer_change, record_read
@@ -27,6 +28,7 @@ from crm_store.managers.account_managers import visible_manager
 from crm_store.managers.tables import ServiceTask
 from crm_store.org.scope import SUPERVISORS, Viewer, customer_in_scope
 from crm_store.org.tables import Role, Staff
+from crm_store.types import SOME_TEXT, Answer, Day, Input, iso
 from crm_store.validation import InvalidInput, NotAllowed
 
 # Who may see another manager's duties (within their part of the organisation).
@@ -41,12 +43,11 @@ LATE_ENTRY_DAYS = 92
 _LISTED_FIELDS = ("name", "segment", "service_tasks")
 
 
-class TaskCompletion(SQLModel):
+class TaskCompletion(Input):
     """POST /api/v1/service-tasks/{id}/done."""
 
-    model_config = ConfigDict(extra="forbid")  # type: ignore[assignment]
-    outcome: str = Field(min_length=1, max_length=1000)
-    done_on: date | None = None
+    outcome: str = Field(schema_extra=SOME_TEXT, min_length=1, max_length=1000, description="what came of it")
+    done_on: date | None = Field(default=None, description="the day it was done; by default today")
 
     @field_validator("outcome")
     @classmethod
@@ -58,22 +59,23 @@ class TaskCompletion(SQLModel):
 
 def task_public(
     task: ServiceTask, *, as_of: date, account_manager: str | None, done_by: str | None = None
-) -> dict[str, Any]:
+) -> TaskPublic:
     """A duty as the API shows it (without the customer's name: the list adds it, audited)."""
-    return {
-        "id": task.id,
-        "account_manager": account_manager,
-        "kind": task.kind,
-        "kind_name": DUTY_NAMES.get(task.kind, task.kind),
-        "customer_id": task.customer_id,
-        "policy_id": task.policy_id,
-        "due_on": task.due_on.isoformat(),
-        "done_on": task.done_on.isoformat() if task.done_on else None,
-        "overdue": task.done_on is None and task.due_on < as_of,
-        "note": task.note,
-        "outcome": task.outcome,
-        "done_by": done_by,
-    }
+    assert task.id is not None
+    return TaskPublic(
+        id=task.id,
+        account_manager=account_manager,
+        kind=task.kind,
+        kind_name=DUTY_NAMES.get(task.kind, task.kind),
+        customer_id=task.customer_id,
+        policy_id=task.policy_id,
+        due_on=task.due_on.isoformat(),
+        done_on=iso(task.done_on),
+        overdue=task.done_on is None and task.due_on < as_of,
+        note=task.note,
+        outcome=task.outcome,
+        done_by=done_by,
+    )
 
 
 async def manager_tasks(
@@ -116,7 +118,7 @@ async def manager_tasks(
         record_read(session, viewer, customer_id=customer_id, fields=_LISTED_FIELDS, purpose="service_tasks")
     return [
         {
-            **task_public(task, as_of=as_of, account_manager=staff.username, done_by=by),
+            **task_public(task, as_of=as_of, account_manager=staff.username, done_by=by).wire(),
             "customer_name": name,
             "customer_segment": segment,
             "policy_number": number,
@@ -127,7 +129,7 @@ async def manager_tasks(
 
 async def complete_task(
     session: AsyncSession, viewer: Viewer, task_id: int, data: TaskCompletion, *, as_of: date
-) -> dict[str, Any]:
+) -> TaskPublic:
     """Mark a duty done with its outcome (once: marking it again answers it as it was), audited."""
     row = (
         await session.exec(
@@ -187,3 +189,37 @@ async def complete_task(
         account_manager=names.get(task.account_manager_id or 0),
         done_by=names.get(task.done_by_id or 0),
     )
+
+
+# -- wire models -------------------------------------------------------------------------------------
+
+
+class TaskPublic(Answer):
+    """An account manager's duty as the API shows it."""
+
+    id: int = PField(description="the duty's id")
+    account_manager: str | None = PField(description="the manager it falls to")
+    kind: str = PField(description="the duty's code")
+    kind_name: str = PField(description="the duty's Korean name")
+    customer_id: int = PField(description="the customer it concerns")
+    policy_id: int | None = PField(description="the policy it concerns, if any")
+    due_on: Day = PField(description="when it is due")
+    done_on: Day | None = PField(description="when it was done; null while open")
+    overdue: bool = PField(description="open and past its due date")
+    note: str | None = PField(description="what it is about")
+    outcome: str | None = PField(description="what came of it")
+    done_by: str | None = PField(description="who marked it done")
+
+
+class TaskListed(TaskPublic):
+    """A duty in a manager's list, with its customer and policy."""
+
+    customer_name: str = PField(description="the customer's name (an audited read)")
+    customer_segment: str | None = PField(description="the customer's segment")
+    policy_number: str | None = PField(description="the policy's number, if any")
+
+
+class TaskList(Answer):
+    """GET /api/v1/account-managers/{username}/tasks."""
+
+    items: list[TaskListed] = PField(description="in due-date order")

@@ -14,9 +14,9 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from pydantic import ConfigDict, StrictInt
+from pydantic import Field as PField
 from sqlalchemy import update
-from sqlmodel import Field, SQLModel, col, select
+from sqlmodel import Field, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from crm_store.audit import record_customer_change
@@ -29,18 +29,17 @@ from crm_store.managers.account_managers import GRASS_ROOTS, assign_new_customer
 from crm_store.managers.tables import AccountAssignment, ServiceTask
 from crm_store.org.scope import Viewer, unit_in_scope
 from crm_store.org.tables import OrgLevel, OrgUnit, Role, Staff
-from crm_store.types import utcnow
-from crm_store.validation import MAX_ID, InvalidInput, NotAllowed
+from crm_store.types import Answer, Input, RecordId, utcnow
+from crm_store.validation import InvalidInput, NotAllowed
 
 TRANSFERRERS = frozenset({Role.CENTER_MANAGER, Role.ADMIN})
 
 
-class CustomerTransfer(SQLModel):
+class CustomerTransfer(Input):
     """POST /api/v1/customers/{id}/transfer."""
 
-    model_config = ConfigDict(extra="forbid")  # type: ignore[assignment]
-    org_unit_id: StrictInt = Field(gt=0, le=MAX_ID)
-    reason: str = Field(min_length=2, max_length=200)
+    org_unit_id: RecordId = Field(description="the new owning unit, within your scope")
+    reason: str = Field(min_length=2, max_length=200, description="why the customer moves")
 
 
 async def transfer_customer(
@@ -128,3 +127,23 @@ async def transfer_customer(
     )
     await recompute_customer(session, customer_id, rules=rules, as_of=as_of, changed_by=viewer.username)
     return answer
+
+
+# -- wire models -------------------------------------------------------------------------------------
+
+
+class UnitName(Answer):
+    """A unit by id and name."""
+
+    id: int = PField(description="the unit's id")
+    name: str = PField(description="its name")
+
+
+class TransferPublic(Answer):
+    """What a transfer changed (the same answer when the customer already was there)."""
+
+    customer_id: int = PField(description="the customer moved")
+    from_: UnitName = PField(alias="from", description="the unit the customer belonged to")
+    to: UnitName = PField(description="the unit the customer belongs to now")
+    account_manager: str | None = PField(description="the manager kept if in reach, else the new branch's")
+    moved: bool = PField(description="false: the customer already belonged to that unit")

@@ -15,10 +15,11 @@ import re
 from datetime import datetime
 from typing import Any
 
-from pydantic import ConfigDict, SecretStr, StrictBool, StrictInt, field_validator, model_validator
+from pydantic import Field as PField
+from pydantic import SecretStr, StrictBool, StrictInt, field_validator, model_validator
 from sqlalchemy import func, update
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Field, SQLModel, col, select
+from sqlmodel import Field, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from crm_store.audit import record_change
@@ -26,6 +27,7 @@ from crm_store.customers.tables import Customer
 from crm_store.errors import NotFound
 from crm_store.managers.tables import AccountAssignment
 from crm_store.org.auth import MIN_PASSWORD_LENGTH
+from crm_store.org.directory import OrgUnitAnswer
 from crm_store.org.scope import CommandLine as CommandLine  # re-exported: gateway.admin_cli takes it from here
 from crm_store.org.staff import (
     MAX_CLEARANCE,
@@ -47,17 +49,14 @@ from crm_store.org.tables import (
     StaffPublic,
 )
 from crm_store.review.tables import ReviewEvent, ReviewItem, ReviewState
-from crm_store.validation import MAX_ID, Conflict, InvalidInput, NotAllowed
+from crm_store.types import SOME_TEXT, Answer, Change, Input, Moment, RecordId, schema_says
+from crm_store.validation import Conflict, InvalidInput, NotAllowed
 
 USERNAME = re.compile(r"[a-z0-9][a-z0-9._-]{1,63}")
 UNIT_CODE = re.compile(r"[A-Z0-9][A-Z0-9-]{1,31}")
 
 
 # -- inputs ----------------------------------------------------------------------------------------
-
-
-class _Input(SQLModel):
-    model_config = ConfigDict(extra="forbid")  # type: ignore[assignment]
 
 
 def _text(value: str | None, what: str) -> str | None:
@@ -74,12 +73,17 @@ def _password(value: SecretStr | None) -> SecretStr | None:
     return value
 
 
-class OrgUnitCreate(_Input):
+class OrgUnitCreate(Input):
     """POST /api/v1/org-units: a unit one level below its parent."""
 
-    code: str = Field(min_length=2, max_length=32)
-    name: str = Field(min_length=1, max_length=100)
-    parent_id: StrictInt = Field(gt=0, le=MAX_ID)
+    code: str = Field(
+        schema_extra=schema_says(pattern="^[A-Za-z0-9][A-Za-z0-9-]{1,31}$"),
+        min_length=2,
+        max_length=32,
+        description="capital letters, digits and hyphens, such as SEOUL-GANGNAM-SEOCHO (stored in capitals)",
+    )
+    name: str = Field(schema_extra=SOME_TEXT, min_length=1, max_length=100, description="the unit's name")
+    parent_id: RecordId = Field(description="an open unit above the county level, in your part of the organisation")
 
     @field_validator("code")
     @classmethod
@@ -95,11 +99,13 @@ class OrgUnitCreate(_Input):
         return _text(value, "a name") or ""
 
 
-class OrgUnitUpdate(_Input):
+class OrgUnitUpdate(Change):
     """PATCH /api/v1/org-units/{id}: rename, close (active false) or reopen."""
 
-    name: str | None = Field(default=None, min_length=1, max_length=100)
-    active: StrictBool | None = None
+    name: str | None = Field(
+        schema_extra=SOME_TEXT, default=None, min_length=1, max_length=100, description="the unit's new name"
+    )
+    active: StrictBool | None = Field(default=None, description="false closes the unit, true reopens it")
 
     @field_validator("name")
     @classmethod
@@ -113,15 +119,24 @@ class OrgUnitUpdate(_Input):
         return self
 
 
-class StaffCreate(_Input):
+class StaffCreate(Input):
     """POST /api/v1/staff: without a password the account cannot sign in until one is set."""
 
-    username: str = Field(min_length=2, max_length=64)
-    full_name: str = Field(min_length=1, max_length=100)
-    role: Role
-    org_unit_id: StrictInt = Field(gt=0, le=MAX_ID)
-    clearance: StrictInt = Field(ge=0, le=MAX_CLEARANCE)
-    password: SecretStr | None = None
+    username: str = Field(
+        schema_extra=schema_says(pattern="^[a-z0-9][a-z0-9._-]{1,63}$"),
+        min_length=2,
+        max_length=64,
+        description="small letters, digits, '.', '_' and '-', such as op.seoul.gangnam",
+    )
+    full_name: str = Field(schema_extra=SOME_TEXT, min_length=1, max_length=100, description="the person's name")
+    role: Role = Field(description="the role")
+    org_unit_id: RecordId = Field(description="an open unit of your part of the organisation")
+    clearance: StrictInt = Field(ge=0, le=MAX_CLEARANCE, description="the confidentiality grade cleared for (0 to 5)")
+    password: SecretStr | None = Field(
+        schema_extra=schema_says(minLength=MIN_PASSWORD_LENGTH),
+        default=None,
+        description="optional first password; without one the account cannot sign in",
+    )
 
     @field_validator("username")
     @classmethod
@@ -141,14 +156,18 @@ class StaffCreate(_Input):
         return _password(value)
 
 
-class StaffUpdate(_Input):
+class StaffUpdate(Change):
     """PATCH /api/v1/staff/{id}: any of name, role, org unit, clearance grade, active."""
 
-    full_name: str | None = Field(default=None, min_length=1, max_length=100)
-    role: Role | None = None
-    org_unit_id: StrictInt | None = Field(default=None, gt=0, le=MAX_ID)
-    clearance: StrictInt | None = Field(default=None, ge=0, le=MAX_CLEARANCE)
-    active: StrictBool | None = None
+    full_name: str | None = Field(
+        schema_extra=SOME_TEXT, default=None, min_length=1, max_length=100, description="the person's name"
+    )
+    role: Role | None = Field(default=None, description="the role")
+    org_unit_id: RecordId | None = Field(default=None, description="an open unit of your part of the organisation")
+    clearance: StrictInt | None = Field(
+        default=None, ge=0, le=MAX_CLEARANCE, description="the confidentiality grade cleared for (0 to 5)"
+    )
+    active: StrictBool | None = Field(default=None, description="false deactivates the account")
 
     @field_validator("full_name")
     @classmethod
@@ -162,10 +181,13 @@ class StaffUpdate(_Input):
         return self
 
 
-class PasswordReset(_Input):
+class PasswordReset(Input):
     """POST /api/v1/staff/{id}/password"""
 
-    password: SecretStr
+    password: SecretStr = Field(
+        schema_extra=schema_says(minLength=MIN_PASSWORD_LENGTH),
+        description="the new password (at least the minimum length)",
+    )
 
     @field_validator("password")
     @classmethod
@@ -176,19 +198,21 @@ class PasswordReset(_Input):
 # -- answers ---------------------------------------------------------------------------------------
 
 
-def unit_public(unit: OrgUnit) -> dict[str, Any]:
+def unit_public(unit: OrgUnit) -> OrgUnitAnswer:
     """An org unit as the API shows it."""
-    return {**OrgUnitPublic.model_validate(unit).model_dump(), "path": unit.path}
+    return OrgUnitAnswer.model_validate({**OrgUnitPublic.model_validate(unit).model_dump(), "path": unit.path})
 
 
-def staff_public(staff: Staff) -> dict[str, Any]:
+def staff_public(staff: Staff) -> StaffMember:
     """A staff member as administrators see them: never the password hash."""
-    return {
-        **StaffPublic.model_validate(staff).model_dump(mode="json"),
-        "active": staff.active,
-        "has_password": staff.password_hash is not None,
-        "created_at": staff.created_at.isoformat(),
-    }
+    return StaffMember.model_validate(
+        {
+            **StaffPublic.model_validate(staff).model_dump(mode="json"),
+            "active": staff.active,
+            "has_password": staff.password_hash is not None,
+            "created_at": staff.created_at.isoformat(),
+        }
+    )
 
 
 # -- authority -------------------------------------------------------------------------------------
@@ -552,3 +576,20 @@ async def staff_directory(
         pattern = f"%{search.strip()}%"
         query = query.where(col(Staff.username).like(pattern) | col(Staff.full_name).like(pattern))
     return list((await session.exec(query.order_by(col(OrgUnit.path), col(Staff.username)).limit(limit))).all())
+
+
+# -- wire models -------------------------------------------------------------------------------------
+
+
+class StaffMember(Answer):
+    """A staff member as administrators see them: never the password hash."""
+
+    id: int = PField(description="the staff member's id")
+    username: str = PField(description="their sign-in name")
+    full_name: str = PField(description="their name")
+    role: Role = PField(description="their role")
+    org_unit_id: int = PField(description="their unit")
+    clearance: int = PField(ge=0, le=MAX_CLEARANCE, description="the confidentiality grade they are cleared for")
+    active: bool = PField(description="false: deactivated (cannot sign in)")
+    has_password: bool = PField(description="a password is set (without one the account cannot sign in)")
+    created_at: Moment = PField(description="when the account was created (UTC)")

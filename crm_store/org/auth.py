@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from pydantic import Field as PField
 from sqlalchemy import ColumnElement, exists, or_, update
 from sqlalchemy.orm import aliased
 from sqlmodel import col, select
@@ -24,6 +24,7 @@ from crm_store.errors import NotFound, StoreError
 from crm_store.org.scope import CommandLine, Viewer, unit_in_scope
 from crm_store.org.staff import administered_staff
 from crm_store.org.tables import ApiToken, LoginLockout, Role, Staff
+from crm_store.types import Answer, Moment, iso
 from crm_store.upsert import insert_ignoring_conflict
 
 MAX_FAILURES = 5
@@ -118,15 +119,16 @@ async def record_success(session: AsyncSession, staff_id: int) -> None:
 # -- API tokens --------------------------------------------------------------------------------------
 
 
-def token_public(token: ApiToken) -> dict[str, Any]:
+def token_public(token: ApiToken) -> TokenPublic:
     """A token as the API lists it: never the hash."""
-    return {
-        "id": token.id,
-        "staff_id": token.staff_id,
-        "label": token.label,
-        "created_at": token.created_at.isoformat(),
-        "revoked_at": token.revoked_at.isoformat() if token.revoked_at else None,
-    }
+    assert token.id is not None
+    return TokenPublic(
+        id=token.id,
+        staff_id=token.staff_id,
+        label=token.label,
+        created_at=token.created_at.isoformat(),
+        revoked_at=iso(token.revoked_at),
+    )
 
 
 def tokens_in_reach(viewer: Viewer) -> ColumnElement[bool]:
@@ -178,3 +180,22 @@ async def revoke_token(
             now=now,
         )
     return token, holder
+
+
+# -- wire models -------------------------------------------------------------------------------------
+
+
+class TokenPublic(Answer):
+    """An API token as the API lists it: never the token nor its hash."""
+
+    id: int = PField(description="the token's id (DELETE /api/v1/tokens/{id} revokes it)")
+    staff_id: int = PField(description="the staff member the token signs in as")
+    label: str = PField(description="what the token is for, as given when it was issued")
+    created_at: Moment = PField(description="when it was issued (UTC)")
+    revoked_at: Moment | None = PField(description="when it was revoked (UTC); null while it works")
+
+
+class TokenList(Answer):
+    """GET /api/v1/tokens."""
+
+    items: list[TokenPublic] = PField(description="the tokens within the caller's reach")

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from pydantic import Field as PField
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from crm_store.org.scope import Viewer, unit_in_scope
-from crm_store.org.tables import OrgUnit, OrgUnitPublic, Staff, StaffPublic
+from crm_store.org.tables import OrgUnit, OrgUnitPublic, Role, Staff, StaffPublic
+from crm_store.types import Answer
 
 
 def org_units_query() -> Any:
@@ -38,3 +40,41 @@ async def list_staff(
     """Staff in the viewer's scope (`username`, `role`, `org_unit_id`, ...), never password hashes."""
     staff = (await session.exec(staff_query(viewer, role=role, org_unit_id=org_unit_id))).all()
     return [StaffPublic.model_validate(s).model_dump(mode="json") for s in staff]
+
+
+# -- wire models -------------------------------------------------------------------------------------
+
+
+class OrgUnitAnswer(Answer):
+    """An org unit as the API shows it."""
+
+    id: int = PField(description="the unit's id")
+    code: str = PField(description="its code, such as SEOUL-GANGNAM-SEOCHO")
+    name: str = PField(description="its name")
+    level: int = PField(ge=0, le=3, description="0 head office, 1 provincial, 2 city, 3 county branch")
+    parent_id: int | None = PField(description="the unit above; null for head office")
+    active: bool = PField(description="false: closed (keeps its history, takes nothing new)")
+    path: str = PField(description="ids from head office down, such as /1/4/17/")
+
+
+class OrgUnitList(Answer):
+    """GET /api/v1/org-units."""
+
+    items: list[OrgUnitAnswer] = PField(description="the whole org tree")
+
+
+class StaffSummary(Answer):
+    """A staff member as the directory lists them."""
+
+    id: int = PField(description="the staff member's id")
+    username: str = PField(description="their sign-in name")
+    full_name: str = PField(description="their name")
+    role: Role = PField(description="their role")
+    org_unit_id: int = PField(description="their unit")
+    clearance: int = PField(ge=0, le=5, description="the confidentiality grade they are cleared for")
+
+
+class StaffList(Answer):
+    """GET /api/v1/staff."""
+
+    items: list[StaffSummary] = PField(description="staff in the viewer's scope")

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+from pydantic import Field as PField
 from sqlalchemy import ColumnElement, case, exists, or_, update
 from sqlalchemy.orm import aliased
 from sqlmodel import col, select
@@ -28,6 +29,7 @@ from crm_store.org.scope import Viewer, customer_in_scope, unit_in_scope
 from crm_store.org.tables import OrgUnit, Role
 from crm_store.review.routing import load_routing_rules
 from crm_store.review.tables import ClassificationCorrection, ReviewEvent, ReviewItem, ReviewState
+from crm_store.types import Answer, Moment
 from crm_store.validation import Conflict, InvalidInput, NotAllowed
 
 REVIEWERS = frozenset({Role.OPERATOR, Role.CENTER_MANAGER, Role.ADMIN})
@@ -112,23 +114,24 @@ async def review_queue(session: AsyncSession, viewer: Viewer, **filters: Any) ->
     return [(item, call) for item, call in (await session.exec(queue_query(viewer, **filters))).all()]
 
 
-def item_public(item: ReviewItem) -> dict[str, Any]:
+def item_public(item: ReviewItem) -> ReviewItemPublic:
     """A review item as the API shows it."""
-    return {
-        "id": item.id,
-        "call_sid": item.call_sid,
-        "customer_id": item.customer_id,
-        "org_unit_id": item.org_unit_id,
-        "state": item.state,
-        "type": item.type,
-        "topic": item.topic,
-        "urgency": item.urgency,
-        "route_reason": item.route_reason,
-        "due_at": item.due_at.isoformat(),
-        "escalations": item.escalations,
-        "taken_by_id": item.taken_by_id,
-        "created_at": item.created_at.isoformat(),
-    }
+    assert item.id is not None
+    return ReviewItemPublic(
+        id=item.id,
+        call_sid=item.call_sid,
+        customer_id=item.customer_id,
+        org_unit_id=item.org_unit_id,
+        state=item.state,
+        type=item.type,
+        topic=item.topic,
+        urgency=item.urgency,
+        route_reason=item.route_reason,
+        due_at=item.due_at.isoformat(),
+        escalations=item.escalations,
+        taken_by_id=item.taken_by_id,
+        created_at=item.created_at.isoformat(),
+    )
 
 
 async def visible_item(session: AsyncSession, viewer: Viewer, item_id: int) -> ReviewItem:
@@ -457,3 +460,52 @@ async def corrections_export(
     for customer_id in sorted({customer_id for _c, _t, customer_id in rows if customer_id is not None}):
         record_read(session, viewer, customer_id=customer_id, fields=CORRECTION_FIELDS, purpose=CORRECTIONS_EXPORT)
     return [_correction_row(viewer, correction, transcript) for correction, transcript, _customer in rows]
+
+
+# -- wire models -------------------------------------------------------------------------------------
+
+
+class ReviewItemPublic(Answer):
+    """A review item as the API shows it."""
+
+    id: int = PField(description="the item's id")
+    call_sid: str = PField(description="the call under review")
+    customer_id: int | None = PField(description="the caller, when recognised")
+    org_unit_id: int = PField(description="the unit whose operators review it")
+    state: str = PField(description="open, taken, forwarded or closed")
+    type: str | None = PField(description="the call's type as classified")
+    topic: str | None = PField(description="the call's topic as classified")
+    urgency: str | None = PField(description="urgency as classified")
+    route_reason: str | None = PField(description="why the item went to this queue")
+    due_at: Moment = PField(description="when it should be handled (UTC)")
+    escalations: int = PField(description="how often it was escalated for being late")
+    taken_by_id: int | None = PField(description="the staff member who took it")
+    created_at: Moment = PField(description="when it was queued (UTC)")
+
+
+class ReviewItemList(Answer):
+    """GET /api/v1/review-items."""
+
+    items: list[ReviewItemPublic] = PField(description="the viewer's queue, most urgent first")
+
+
+class CorrectionRow(Answer):
+    """An operator's correction of a call, as a training row."""
+
+    id: int = PField(description="the correction's id (pass as `after` for the next page)")
+    call_sid: str = PField(description="the corrected call")
+    at: Moment = PField(description="when it was corrected (UTC)")
+    text: str | None = PField(description="the redacted transcript")
+    type: str | None = PField(description="the type the operator chose")
+    topic: str | None = PField(description="the topic the operator chose")
+    entities: list[Any] = PField(description="the entities as corrected (graded values masked)")
+    predicted: dict[str, Any] = PField(description="what the classifier had said: type, topic, entities")
+    model: str | None = PField(description="the classifier's model")
+    changed: bool = PField(description="the operator changed the classification")
+    masked_fields: list[str] = PField(description="fields hidden from the viewer's clearance")
+
+
+class CorrectionList(Answer):
+    """GET /api/v1/corrections."""
+
+    items: list[CorrectionRow] = PField(description="corrections of calls in the viewer's scope, oldest first")

@@ -85,7 +85,7 @@ def list_org_units(settings: Settings, *, as_json: bool) -> None:
     from crm_store.org import admin
 
     async def listing(session: Any) -> list[dict[str, Any]]:
-        return [admin.unit_public(u) for u in await admin.org_units(session)]
+        return [admin.unit_public(u).wire() for u in await admin.org_units(session)]
 
     for unit in _run(settings, "org-unit list", listing):
         if as_json:
@@ -143,7 +143,7 @@ def list_staff(settings: Settings, *, unit: str | None, role: str | None, active
         )
 
     for staff in _run(settings, "staff list", listing):
-        print(json.dumps(admin.staff_public(staff), ensure_ascii=False) if as_json else _describe(staff))
+        print(json.dumps(admin.staff_public(staff).wire(), ensure_ascii=False) if as_json else _describe(staff))
 
 
 def add_staff(

@@ -76,7 +76,7 @@ async def complete(request: web.Request) -> web.StreamResponse:
         assert problem is not None
         manager, state = str(form.get("manager") or "") or None, str(form.get("state") or "open")
         return await _tasks_page(request, manager, state, error=page_error(problem))
-    raise web.HTTPSeeOther(f"/console/tasks?{urlencode({'manager': task['account_manager'] or ''})}")
+    raise web.HTTPSeeOther(f"/console/tasks?{urlencode({'manager': task.account_manager or ''})}")
 
 
 def setup_routes(app: web.Application) -> None:

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
-from crm_store.customers.blacklist_decisions import list_entries
+from crm_store.customers.blacklist_decisions import BlacklistListing, list_entries
 from crm_store.customers.phones import normalise_phone
 from crm_store.customers.picture import customer_picture
 from crm_store.customers.profiles import parse_profile
@@ -125,8 +125,9 @@ async def test_center_managers_see_the_pending_proposal_and_a_review_due(seeded:
     finally:
         await engine.dispose()
     [proposal] = pending
-    assert proposal["approved_by"] is None and proposal["proposed_by"].startswith("agent.")
-    assert len(due) == 1 and due[0]["review_due"] and due[0]["approved_by"].startswith("cm.")
+    assert isinstance(proposal, BlacklistListing) and isinstance(due[0], BlacklistListing)
+    assert proposal.approved_by is None and (proposal.proposed_by or "").startswith("agent.")
+    assert len(due) == 1 and due[0].review_due and (due[0].approved_by or "").startswith("cm.")
 
 
 async def test_profiles_for_a_good_share_of_both_kinds(seeded: tuple[Engine, str]) -> None:

@@ -21,6 +21,7 @@ from sqlmodel import select
 from crm_store.db import session_scope
 from crm_store.org.tables import ApiToken, Role, Staff
 from gateway.app import create_app
+from gateway.routes import PREFIX, ROUTES
 from tests.review_helpers import (
     BLACKLIST_REASON,
     HEALTH_DETAILS,
@@ -182,6 +183,10 @@ MATRIX: dict[tuple[str, str], Probe] = {
         f"/console/admin/staff/{_reset_member(w, t)}/password", {}, {"password": PASSWORD}),
     ("GET", "/console/audit"): lambda w, t: ("/console/audit", {"customer_id": str(_c(w, t))}, None),
 }  # fmt: skip
+
+
+# The roles each API route admits at all, as the route table says: any other role never gets a success.
+ROLES = {(r.method, PREFIX + r.template): r.roles for r in ROUTES}
 
 
 def _admin_of(world: World, username: str, unit_id: int, *, strictly_below: bool = False) -> bool:
@@ -456,6 +461,9 @@ async def _probe(
         problems.append(f"in-scope read refused with {answer.status}")
     if answer.status >= 500:
         problems.append(f"server error {answer.status}")
+    allowed = ROLES.get((method, canonical))
+    if allowed is not None and world.staff[username]["role"] not in allowed and answer.status < 400:
+        problems.append(f"answered {answer.status} to a role the route table does not admit")
     expected = EXPECTED.get((method, canonical))
     if expected is not None and answer.status != expected(world, username, target):
         problems.append(f"answered {answer.status}, expected {expected(world, username, target)}")

@@ -1,0 +1,260 @@
+"""The route table of /api/v1: one row per endpoint (method, path, handler, body, query, answer, errors, roles).
+The API sub-application's router, the OpenAPI document served at /api/v1/openapi.json and the access-matrix test
+are all read from `ROUTES`: adding an endpoint is one row here and its handler."""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Annotated, Any, Literal
+
+from aiohttp import web
+from pydantic import BaseModel, ConfigDict, Field
+
+from crm_store.audit import AuditPage
+from crm_store.calls import store as calls
+from crm_store.calls.tables import CallType
+from crm_store.customers import blacklist, blacklist_decisions, events
+from crm_store.customers import records as customers
+from crm_store.customers import updates as customer_updates
+from crm_store.managers import account_managers, certifications, service_tasks, transfers
+from crm_store.org import admin, auth
+from crm_store.org import directory as org
+from crm_store.org.scope import SUPERVISORS
+from crm_store.org.tables import Role
+from crm_store.review import queue as review
+from crm_store.review.tables import ReviewState
+from gateway import admin_api, api, customers_api, review_api, supervision_api
+from gateway.contract import Route, openapi_document
+from gateway.inputs import MAX_ID, MAX_PAGE
+
+PREFIX = "/api/v1"
+ID = r"{%s:\d{1,10}}"
+ADMINS = frozenset({Role.ADMIN})
+
+
+# -- query parameters (documented here; each handler reads them with gateway.inputs) -----------------------------
+
+
+class _Query(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+# An empty value is the parameter left out (an HTML form sends every field): said so in the document.
+Empty = Literal[""]
+
+
+PageSize = Annotated[int, Field(ge=1, le=MAX_PAGE)]
+RecordId = Annotated[int, Field(ge=1, le=MAX_ID)]
+Sid = Annotated[str, Field(pattern="^CA[0-9a-f]{32}$")]
+Limit = Field(default=None, description="at most this many (1 to 200)")
+Before = Field(default=None, description="only records with a smaller id (the next page)")
+CallSid = Field(default=None, description="the call this read serves (audited)")
+
+
+class CallsQuery(_Query):
+    limit: PageSize | Empty | None = Limit
+    before: RecordId | Empty | None = Before
+
+
+class PictureQuery(_Query):
+    call_sid: Sid | Empty | None = CallSid
+
+
+class LookupQuery(_Query):
+    phone: str = Field(min_length=1, max_length=32, description="any common Korean format (010-1234-5678, +82 10 ...)")
+    call_sid: Sid | Empty | None = CallSid
+
+
+class LimitQuery(_Query):
+    limit: PageSize | Empty | None = Limit
+
+
+class ReportQuery(_Query):
+    month: Annotated[str, Field(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")] | Empty | None = Field(
+        default=None, description="YYYY-MM; default now"
+    )
+
+
+class TasksQuery(_Query):
+    state: Literal["open", "done", "all"] | Empty | None = Field(default=None, description="default open")
+    kind: Literal[tuple(service_tasks.DUTY_NAMES)] | Empty | None = Field(  # type: ignore[valid-type]
+        default=None, description="one kind of duty"
+    )
+    limit: PageSize | Empty | None = Limit
+
+
+class BlacklistQuery(_Query):
+    state: Literal[blacklist_decisions.STATES] | Empty | None = Field(  # type: ignore[valid-type]
+        default=None, description="default open (pending and in force)"
+    )
+    customer_id: RecordId | Empty | None = Field(default=None, description="one customer's entries")
+    limit: PageSize | Empty | None = Limit
+    before: RecordId | Empty | None = Before
+
+
+class EventsQuery(_Query):
+    unaddressed: Literal["true", "false"] | None = Field(
+        default=None, description="only events whose customer has no account manager"
+    )
+    customer_id: RecordId | Empty | None = Field(default=None, description="one customer's events")
+    kind: str | None = Field(default=None, max_length=32, description="one kind of event")
+    limit: PageSize | Empty | None = Limit
+    before: RecordId | Empty | None = Before
+
+
+class ManagersQuery(_Query):
+    due: Literal["true", "false"] | None = Field(
+        default=None, description="only those lapsed, due within within_days or never certified"
+    )
+    within_days: Annotated[int, Field(ge=0, le=366)] | Empty | None = Field(default=None, description="default 30")
+
+
+class StaffQuery(_Query):
+    role: Role | Empty | None = Field(default=None, description="one role")
+    org_unit_id: RecordId | Empty | None = Field(default=None, description="one unit")
+
+
+class AuditQuery(_Query):
+    customer_id: RecordId | Empty | None = Field(default=None, description="one customer's trail")
+    username: str | None = Field(default=None, max_length=64, description="who read or changed")
+    action: str | None = Field(default=None, max_length=32, description="read, change, or such as staff.created")
+    since: str | None = Field(default=None, description="a date (2026-11-25) or date-time (Korean time if naive)")
+    until: str | None = Field(default=None, description="a date (included) or date-time")
+    limit: PageSize | Empty | None = Limit
+    before: RecordId | Empty | None = Before
+
+
+class ReviewQuery(_Query):
+    type: CallType | Empty | None = Field(default=None, description="one call type")
+    urgency: Literal[tuple(review.URGENCY_ORDER)] | Empty | None = Field(  # type: ignore[valid-type]
+        default=None, description="one urgency"
+    )
+    state: ReviewState | Empty | None = Field(default=None, description="one state of the queue")
+
+
+class CorrectionsQuery(_Query):
+    after: Annotated[int, Field(ge=0, le=MAX_ID)] | Empty | None = Field(
+        default=None, description="only corrections with a larger id"
+    )
+
+
+# -- the document ------------------------------------------------------------------------------------------------
+
+
+async def openapi(request: web.Request) -> web.Response:
+    """GET /api/v1/openapi.json: the document, generated from ROUTES."""
+    return web.json_response(document())
+
+
+@cache
+def document() -> dict[str, Any]:
+    """The OpenAPI 3.1 document of /api/v1 (built once)."""
+    return openapi_document(ROUTES, title="Hotline API", version="1", prefix=PREFIX)
+
+
+# -- the table ------------------------------------------------------------------------------------------------------
+
+CUSTOMER = "/customers/" + ID % "customer_id"
+MANAGER = "/account-managers/{username}"
+
+ROUTES: tuple[Route, ...] = (
+    Route("GET", "/openapi.json", openapi, "This document", None, public=True),
+    # calls
+    Route("GET", "/calls", api.list_calls, "Calls, newest first", calls.CallPage, query=CallsQuery),
+    Route("GET", "/calls/{call_sid}", api.get_call_view, "One call (audited)", calls.CallPublic, errors=(404,)),
+    # customers
+    Route("POST", "/customers", customers_api.create_customer, "Create a customer (answers its picture)",
+          customers.CustomerPicture, status=201, body=customers.CustomerCreate, errors=(403, 409)),
+    Route("GET", "/customers/lookup", customers_api.lookup_customer,
+          "Screen-pop: the customer picture by phone number (audited)", customers.CustomerPicture,
+          query=LookupQuery, errors=(404,)),
+    Route("GET", CUSTOMER, customers_api.get_customer, "The customer picture (audited)", customers.CustomerPicture,
+          query=PictureQuery),
+    Route("PATCH", CUSTOMER, customers_api.update_customer, "Change a customer (answers the picture after it)",
+          customers.CustomerPicture, body=customer_updates.CustomerUpdate, errors=(409,)),
+    Route("POST", CUSTOMER + "/policies", customers_api.add_policy,
+          "Add a policy; aggregates and segment follow at once", customers.PolicyAnswer, status=201,
+          body=customers.PolicyCreate),
+    Route("POST", CUSTOMER + "/claims", customers_api.add_claim,
+          "Add a claim; aggregates, segment and claim alerts follow at once", customers.ClaimAnswer, status=201,
+          body=customers.ClaimCreate),
+    Route("GET", CUSTOMER + "/segment-history", customers_api.segment_history,
+          "Every segment change with its reason and date", customers.SegmentHistory),
+    Route("PUT", CUSTOMER + "/account-manager", customers_api.assign_manager,
+          "Make a certified manager the customer's one account manager", account_managers.AssignmentPublic,
+          body=account_managers.AssignmentCreate, errors=(409,)),
+    Route("GET", CUSTOMER + "/account-manager/history", customers_api.manager_history,
+          "Account managers of the customer, newest first (audited)", account_managers.AssignmentList),
+    Route("POST", CUSTOMER + "/transfer", customers_api.transfer_customer,
+          "Move the customer to another branch (both units in scope)", transfers.TransferPublic,
+          body=transfers.CustomerTransfer, roles=frozenset({Role.CENTER_MANAGER, Role.ADMIN})),
+    Route("PATCH", "/claims/" + ID % "claim_id", customers_api.update_claim,
+          "Change a claim's status, amount paid or closing date", customers.ClaimAnswer,
+          body=customer_updates.ClaimUpdate),
+    # account managers
+    Route("GET", "/account-managers", supervision_api.account_managers,
+          "Account managers of your part of the organisation with their yearly certification, those needing one"
+          " first", certifications.ManagerCertificationList, query=ManagersQuery),
+    Route("GET", MANAGER, customers_api.manager_profile, "An account manager: grade, certifications, customers",
+          account_managers.ManagerProfile),
+    Route("POST", MANAGER + "/certifications", customers_api.certify_manager,
+          "Certify or re-rate for a year (principal and senior: provincial branch; others: city branch)",
+          account_managers.ManagerProfile, status=201, body=account_managers.CertificationCreate,
+          roles=SUPERVISORS),
+    Route("GET", MANAGER + "/report", customers_api.manager_report, "Monthly visit analysis report",
+          account_managers.ManagerReport, query=ReportQuery),
+    Route("GET", MANAGER + "/events", customers_api.manager_events,
+          "Major customer events reported to the manager (graded text masked, audited)", events.CustomerEventList,
+          query=LimitQuery),
+    Route("GET", MANAGER + "/tasks", customers_api.manager_tasks, "A manager's duties in due-date order",
+          service_tasks.TaskList, query=TasksQuery, roles=SUPERVISORS | {Role.ACCOUNT_MANAGER}),
+    Route("POST", "/service-tasks/" + ID % "task_id" + "/done", customers_api.complete_task,
+          "Mark a duty done with its outcome", service_tasks.TaskPublic, body=service_tasks.TaskCompletion,
+          roles=frozenset({Role.ACCOUNT_MANAGER, Role.CENTER_MANAGER}), errors=(409,)),
+    # blacklist and customer events
+    Route("POST", "/blacklist", customers_api.add_blacklist_entry,
+          "Propose to list a customer (in force once a center manager approves)",
+          blacklist_decisions.BlacklistEntryPublic, status=201, body=blacklist.BlacklistCreate, errors=(404, 409)),
+    Route("GET", "/blacklist", supervision_api.blacklist_entries,
+          "Entries of your part of the organisation, newest first; each customer shown is an audited read",
+          blacklist_decisions.BlacklistPage, query=BlacklistQuery, roles=SUPERVISORS),
+    Route("POST", "/blacklist/" + ID % "entry_id" + "/approve", customers_api.approve_blacklist_entry,
+          "Approve a proposal: the listing is in force", blacklist_decisions.BlacklistEntryPublic,
+          roles=blacklist.APPROVERS, errors=(409,)),
+    Route("POST", "/blacklist/" + ID % "entry_id" + "/revoke", supervision_api.revoke_blacklist_entry,
+          "Revoke a listing or reject a proposal, with the reason", blacklist_decisions.BlacklistEntryPublic,
+          body=blacklist_decisions.BlacklistRevoke, roles=blacklist.APPROVERS, errors=(409,)),
+    Route("GET", "/customer-events", supervision_api.customer_events,
+          "Customer events of your part of the organisation (unaddressed: customers without a manager)",
+          events.CustomerEventPage, query=EventsQuery, roles=SUPERVISORS),
+    # organisation and administration
+    Route("GET", "/org-units", customers_api.org_units, "The org tree", org.OrgUnitList),
+    Route("POST", "/org-units", admin_api.create_org_unit, "Open a unit one level below its parent",
+          org.OrgUnitAnswer, status=201, body=admin.OrgUnitCreate, roles=ADMINS, errors=(409,)),
+    Route("PATCH", "/org-units/" + ID % "unit_id", admin_api.update_org_unit, "Rename, close or reopen a unit",
+          org.OrgUnitAnswer, body=admin.OrgUnitUpdate, roles=ADMINS, errors=(409,)),
+    Route("GET", "/staff", customers_api.staff, "Staff in your scope", org.StaffList, query=StaffQuery),
+    Route("POST", "/staff", admin_api.create_staff, "Create a staff account", admin.StaffMember, status=201,
+          body=admin.StaffCreate, roles=ADMINS, errors=(409,)),
+    Route("PATCH", "/staff/" + ID % "staff_id", admin_api.update_staff,
+          "Change name, role, unit, clearance or active", admin.StaffMember, body=admin.StaffUpdate, roles=ADMINS,
+          errors=(409,)),
+    Route("POST", "/staff/" + ID % "staff_id" + "/password", admin_api.reset_password,
+          "Set a new password (revokes the account's sessions and tokens)", admin.StaffMember,
+          body=admin.PasswordReset, roles=ADMINS),
+    Route("GET", "/audit", admin_api.audit_trail,
+          "The audit trail: one customer's, or (administrators, executives) by person, action and dates", AuditPage,
+          query=AuditQuery, roles=SUPERVISORS, errors=(404,)),
+    # review queue, tokens, training data
+    Route("GET", "/review-items", review_api.review_items, "Your review queue, most urgent first",
+          review.ReviewItemList, query=ReviewQuery),
+    Route("POST", "/review-items/" + ID % "item_id" + "/take", review_api.take_review_item,
+          "Take an item to work it", review.ReviewItemPublic, roles=review.REVIEWERS, errors=(409,)),
+    Route("GET", "/tokens", review_api.tokens, "Your API tokens (administrators: those of their part)",
+          auth.TokenList),
+    Route("DELETE", "/tokens/" + ID % "token_id", review_api.revoke_token, "Revoke a token within your reach",
+          auth.TokenPublic),
+    Route("GET", "/corrections", review_api.corrections,
+          "Corrections of calls in scope as training rows (masked, audited)", review.CorrectionList,
+          query=CorrectionsQuery, roles=frozenset({Role.ADMIN, Role.EXECUTIVE})),
+)  # fmt: skip
