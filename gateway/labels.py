@@ -117,6 +117,41 @@ AUDIT_ACTIONS = {
     "blacklist_approve": "블랙리스트 승인",
     "blacklist_revoke": "블랙리스트 해제",
 }
+# A complaint's dossier entries: its steps (crm_store.complaints.steps) and what happens to it besides.
+COMPLAINT_STEPS = {
+    "receipt": "접수",
+    "acknowledgement": "접수 통지",
+    "verification": "확인",
+    "registration": "등록",
+    "transfer": "이관",
+    "coordination": "조정",
+    "handling": "처리",
+    "feedback": "피드백",
+    "close": "종결",
+    "reopen": "재개",
+    "extension": "처리기한 연장",
+    "repeat": "반복 민원 연결",
+    "escalation": "기한 초과 상향 보고",
+}
+# What happens to a dispatch request (crm_store.dispatch), and to surveyors and vendors.
+DISPATCH_ACTIONS = {
+    "dispatch_opened": "출동 요청 등록",
+    "dispatch_assigned": "조사자 배정",
+    "dispatch_accepted": "배정 수락",
+    "dispatch_declined": "배정 거절",
+    "dispatch_en_route": "출동 중",
+    "dispatch_on_site": "현장 도착",
+    "dispatch_reporting": "조사 보고서 작성",
+    "dispatch_done": "출동 완료",
+    "dispatch_cancelled": "출동 취소",
+    "dispatch_unaccepted": "미수락 배정 반환",
+    "dispatch_escalated": "출동 지연 상향 보고",
+    "surveyor_created": "조사자 등록",
+    "surveyor_updated": "조사자 정보 변경",
+    "vendor_created": "협력업체 등록",
+}
+AUDIT_ACTIONS.update({f"complaint.{step}": f"민원 {name}" for step, name in COMPLAINT_STEPS.items()})
+AUDIT_ACTIONS.update(DISPATCH_ACTIONS)
 # Why a read of customer information happened, as the audit trail names it.
 AUDIT_PURPOSES = {
     "detail": "고객 상세 조회",

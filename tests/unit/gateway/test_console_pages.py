@@ -124,9 +124,14 @@ def test_every_action_the_code_records_has_a_korean_label() -> None:
             for first, second in ACTION.findall(line):
                 found |= {first, second} - {""}
             found |= set(re.findall(r'"(blacklist_(?:propose|approve|revoke))"', line))
-    known = set(labels.AUDIT_ACTIONS) | set(labels.REVIEW_ACTIONS)
+    known = set(labels.AUDIT_ACTIONS) | set(labels.REVIEW_ACTIONS) | set(labels.COMPLAINT_STEPS)
     assert {"token.issued", "token.revoked", "blacklist_revoke", "customer.transferred", "routed"} <= found
     assert found <= known, sorted(found - known)
+    from crm_store.complaints.steps import STEPS
+    from crm_store.dispatch.assignment import FIELD_STEPS
+
+    assert set(STEPS) <= set(labels.COMPLAINT_STEPS)  # every step of the dossier, its audit action too
+    assert {f"dispatch_{step}" for step in FIELD_STEPS} <= set(labels.DISPATCH_ACTIONS)  # audited as dispatch_<step>
 
 
 def test_times_read_in_korea_time_in_one_format() -> None:
