@@ -62,6 +62,9 @@ def storable(value: str) -> str:
 
 def storable_fields(fields: Mapping[str, Any]) -> dict[str, Any]:
     """Fields (a webhook's, a row's) with their names and text values storable."""
+    texts = "".join([*fields, *(v for v in fields.values() if isinstance(v, str))])
+    if texts.isascii() and "\x00" not in texts:  # the usual webhook: nothing to clean, one check for all
+        return dict(fields)
     return {storable(k): storable(v) if isinstance(v, str) else v for k, v in fields.items()}
 
 

@@ -8,6 +8,7 @@ put in the chosen queue."""
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
 from collections.abc import AsyncIterator, Callable, Mapping
@@ -82,8 +83,9 @@ class DeskDirectory:
     async def menu(self, hotline_number: str | None) -> Menu | None:
         """The menu of a hotline number (any Korean format), or None when the number has none."""
         await self._fresh()
-        e164 = normalise_phone(hotline_number or "")
-        return self._menus.get(e164 or "")
+        if not self._menus or not hotline_number:
+            return None
+        return self._menus.get(hotline_number) or self._menus.get(_e164(hotline_number) or "")
 
     async def queue(self, name: str | None) -> QueueInfo | None:
         """A queue by name."""
@@ -104,6 +106,12 @@ class DeskDirectory:
     def invalidate(self) -> None:
         """Read the menus again at the next request (after they were changed)."""
         self._loaded_at = None
+
+
+@functools.lru_cache(maxsize=1024)
+def _e164(number: str) -> str | None:
+    """A called number in E.164 (Twilio sends a handful of hotline numbers: parsed once each, not per call)."""
+    return normalise_phone(number)
 
 
 DIRECTORY = web.AppKey("desk_directory", DeskDirectory)

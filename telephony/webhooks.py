@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 
+import orjson
+
 from telephony.errors import TelephonyError
 
 CALL_SID = re.compile(r"^CA[0-9a-f]{32}$")
@@ -73,9 +75,14 @@ def delivery_key(kind: str, call_sid: str, url: str, form: Mapping[str, str]) ->
     """What identifies one delivery of a webhook: a digest of what Twilio signed (the URL with its query, every
     field), never an unsigned header or the clock; a redelivery, or a replay, gets the same key. The kind, a valid
     CallSid and 64 hex digits: well within the key column."""
-    # repr quotes and escapes each string, so no two different contents read the same.
-    digest = hashlib.sha256(repr((url, sorted(form.items()))).encode()).hexdigest()
-    return f"{kind}:{call_sid}:{digest}"
+    # JSON (orjson, in C) quotes and escapes each string, so no two different contents read the same; text orjson
+    # refuses (a lone surrogate) is written by repr instead, which escapes it.
+    content = [url, sorted(form.items())]
+    try:
+        serialised = orjson.dumps(content)
+    except orjson.JSONEncodeError:
+        serialised = repr(content).encode()
+    return f"{kind}:{call_sid}:{hashlib.sha256(serialised).hexdigest()}"
 
 
 @dataclass(frozen=True)
