@@ -197,17 +197,25 @@ async def _check_vendor(session: AsyncSession, request: DispatchRequest, vendor_
     return vendor
 
 
-async def accept(
-    session: AsyncSession, actor: Actor, request_id: int, *, now: datetime | None = None
-) -> DispatchRequest:
-    """The surveyor (or, for a vendor, the dispatcher on its behalf) accepts the assignment in time."""
-    now = now or utcnow()
+async def _awaiting_answer(
+    session: AsyncSession, actor: Actor, request_id: int
+) -> tuple[DispatchRequest, DispatchAssignment]:
+    """The request (locked) and its live assignment, waiting for this actor's answer (accept or decline)."""
     request = await get_request(session, request_id, lock=True)
     live = await _live_assignment(session, request_id)
     if request.state != "assigned" or live is None:
         raise WrongState(f"request {request_id} is {request.state}, not waiting for acceptance", state=request.state)
     if live.surveyor_id is not None and live.surveyor_id != actor.staff_id:
         raise NotYours(f"request {request_id} is not assigned to {actor.username}")
+    return request, live
+
+
+async def accept(
+    session: AsyncSession, actor: Actor, request_id: int, *, now: datetime | None = None
+) -> DispatchRequest:
+    """The surveyor (or, for a vendor, the dispatcher on its behalf) accepts the assignment in time."""
+    now = now or utcnow()
+    request, live = await _awaiting_answer(session, actor, request_id)
     if now > live.accept_by:
         raise WrongState(f"request {request_id}: the time to accept ran out", state=request.state)
     live.accepted_at = now
@@ -222,12 +230,7 @@ async def decline(
 ) -> DispatchRequest:
     """The one assigned declines: the request goes back to the board, open."""
     now = now or utcnow()
-    request = await get_request(session, request_id, lock=True)
-    live = await _live_assignment(session, request_id)
-    if request.state != "assigned" or live is None:
-        raise WrongState(f"request {request_id} is {request.state}, not waiting for acceptance", state=request.state)
-    if live.surveyor_id is not None and live.surveyor_id != actor.staff_id:
-        raise NotYours(f"request {request_id} is not assigned to {actor.username}")
+    request, live = await _awaiting_answer(session, actor, request_id)
     live.ended_at, live.outcome = now, "declined"
     back_to_board(request, now)
     session.add_all([live, request])
