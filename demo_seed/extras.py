@@ -62,71 +62,80 @@ def seed_customer_extras(engine: Engine, *, rng: random.Random, as_of: date, rul
             ).all()
             if _province(units, unit) != other_province
         ]
-        phone_twin, plate_twin = rng.sample(elsewhere, 2)
+        twins = [cid for cid, _ in _some(rng, elsewhere, 2)]
+        phone_twin = twins[0] if twins else None
+        plate_twin = twins[1] if len(twins) > 1 else None
         # The listed customer's car, and a customer at another province's branch insuring the same plate.
         conn.execute(
             insert(Vehicle),
             [
-                {"customer_id": listed_id, "plate": DEMO_PLATE, "created_at": _at(as_of)},
-                {"customer_id": plate_twin[0], "plate": DEMO_PLATE, "created_at": _at(as_of)},
+                {"customer_id": cid, "plate": DEMO_PLATE, "created_at": _at(as_of)}
+                for cid in (listed_id, plate_twin)
+                if cid is not None
             ],
         )
     # Keys of every listing (registration hash, phones, the plate just added), then the evidence below.
     backfill_keys(engine)
     with engine.begin() as conn:
         # Evidence of the listing: another number the fraud ring used, now a customer's at another branch.
-        twin_phone = conn.scalar(select(col(CustomerPhone.e164)).where(col(CustomerPhone.customer_id) == phone_twin[0]))
         entry_id = conn.scalar(select(col(BlacklistEntry.id)).where(col(BlacklistEntry.customer_id) == listed_id))
         conn.execute(
             update(BlacklistEntry)
             .where(col(BlacklistEntry.id) == entry_id)
             .values(evidence="동일 연락처로 다른 지점에서 사고 접수 (제보)", review_on=as_of + timedelta(days=365))
         )
-        conn.execute(insert(BlacklistKey), [{"entry_id": entry_id, "kind": "phone", "value": twin_phone}])
+        if phone_twin is not None:
+            twin_phone = conn.scalar(
+                select(col(CustomerPhone.e164)).where(col(CustomerPhone.customer_id) == phone_twin)
+            )
+            conn.execute(insert(BlacklistKey), [{"entry_id": entry_id, "kind": "phone", "value": twin_phone}])
         # Key flags, a fraud marker and late payments feed the segment rules.
         corporates = conn.scalars(
             select(col(Customer.id))
             .where(col(Customer.kind) == CustomerKind.CORPORATE.value)
             .order_by(col(Customer.id))
         ).all()
-        for customer_id, flag in zip(rng.sample(list(corporates), 3), KeyAccount, strict=True):
+        for customer_id, flag in zip(_some(rng, list(corporates), len(KeyAccount)), KeyAccount, strict=False):
             conn.execute(update(Customer).where(col(Customer.id) == customer_id).values(key_account=flag.value))
-        individuals = [cid for cid, _ in elsewhere if cid not in (phone_twin[0], plate_twin[0])]
-        fraud, *late = rng.sample(individuals, 6)
-        conn.execute(update(Customer).where(col(Customer.id) == fraud).values(fraud_marker=True))
+        individuals = [cid for cid, _ in elsewhere if cid not in twins]
+        marked = _some(rng, individuals, 6)
+        fraud, late = marked[:1], marked[1:]
+        conn.execute(update(Customer).where(col(Customer.id).in_(fraud)).values(fraud_marker=True))
         conn.execute(update(Customer).where(col(Customer.id).in_(late)).values(late_payments=2))
         # A repeat complainant: complaint calls in the last months.
-        complainer = rng.choice(individuals)
-        conn.execute(
-            insert(Call),
-            [
-                {
-                    "call_sid": "CA" + secrets.token_hex(16),
-                    "from_number": None,
-                    "to_number": "+8215881234",
-                    "status": "completed",
-                    "customer_id": complainer,
-                    "type": CallType.COMPLAINT.value,
-                    "topic": "claims_payment",
-                    "pipeline_state": "classified",
-                    "status_sequence": 3,
-                    "created_at": _at(as_of - timedelta(days=20 * n)),
-                    "updated_at": _at(as_of - timedelta(days=20 * n)),
-                    "started_at": _at(as_of - timedelta(days=20 * n)),
-                }
-                for n in range(DEMO_COMPLAINER_CALLS)
-            ],
-        )
+        complainers = [rng.choice(individuals)] if individuals else []
+        calls = [
+            {
+                "call_sid": "CA" + secrets.token_hex(16),
+                "from_number": None,
+                "to_number": "+8215881234",
+                "status": "completed",
+                "customer_id": complainer,
+                "type": CallType.COMPLAINT.value,
+                "topic": "claims_payment",
+                "pipeline_state": "classified",
+                "status_sequence": 3,
+                "created_at": _at(as_of - timedelta(days=20 * n)),
+                "updated_at": _at(as_of - timedelta(days=20 * n)),
+                "started_at": _at(as_of - timedelta(days=20 * n)),
+            }
+            for complainer in complainers
+            for n in range(DEMO_COMPLAINER_CALLS)
+        ]
+        if calls:
+            conn.execute(insert(Call), calls)
         _certify_managers(conn, units, as_of)
         _assign_managers(conn, units)
-        picked = {fraud, complainer, *late}
-        _pending_proposal(conn, next(int(c) for c in individuals if c is not None and c not in picked), as_of)
+        picked = {*marked, *complainers}
+        proposed = next((int(c) for c in individuals if c is not None and c not in picked), None)
+        if proposed is not None:
+            _pending_proposal(conn, proposed, as_of)
         # An entry in force whose yearly review has come: center managers see it as due for review.
-        conn.execute(
-            update(BlacklistEntry)
-            .where(col(BlacklistEntry.id) == _first_other_entry(conn, int(entry_id or 0)))
-            .values(review_on=as_of - timedelta(days=7))
-        )
+        due = _first_other_entry(conn, int(entry_id or 0))
+        if due is not None:
+            conn.execute(
+                update(BlacklistEntry).where(col(BlacklistEntry.id) == due).values(review_on=as_of - timedelta(days=7))
+            )
     backfill_keys(engine)  # the proposal's keys: a proposal is matched on them once approved
     recompute_all_segments(engine, rules=rules, as_of=as_of, changed_by="demo")
     schedule_service_tasks(engine, rules=rules, as_of=as_of)
@@ -159,15 +168,20 @@ def _pending_proposal(conn: Any, customer_id: int, as_of: date) -> None:
     )
 
 
-def _first_other_entry(conn: Any, entry_id: int) -> int:
-    return int(
-        conn.scalar(
-            select(col(BlacklistEntry.id))
-            .where(col(BlacklistEntry.id) != entry_id, col(BlacklistEntry.approved_at).is_not(None))
-            .order_by(col(BlacklistEntry.id))
-            .limit(1)
-        )
+def _first_other_entry(conn: Any, entry_id: int) -> int | None:
+    """The first listing in force other than `entry_id`, if any (a small demo may have no other)."""
+    found = conn.scalar(
+        select(col(BlacklistEntry.id))
+        .where(col(BlacklistEntry.id) != entry_id, col(BlacklistEntry.approved_at).is_not(None))
+        .order_by(col(BlacklistEntry.id))
+        .limit(1)
     )
+    return None if found is None else int(found)
+
+
+def _some(rng: random.Random, population: list[Any], how_many: int) -> list[Any]:
+    """`how_many` of the population drawn at random, or all of it when smaller: a small demo tells fewer stories."""
+    return rng.sample(population, min(how_many, len(population)))
 
 
 def _at(day: date) -> datetime:

@@ -238,7 +238,9 @@ class _Seeder(OrganisationSeeding):
         self._org_tree()
         self._staff()
         drafts = self._demo_customers() + [self._customer() for _ in range(customers - 2)]
-        self._blacklist(drafts, max(1, round(customers * 0.01)) - 1)
+        # About 1% listed, the demo's listed caller among them; at least one other, so that a small demo also has a
+        # listing in force to show as due for review.
+        self._blacklist(drafts, max(2, round(customers * 0.01)) - 1)
         for draft in drafts:
             draft.segment = demo_segment(
                 draft.kind, draft.policies, draft.claims, as_of=self.as_of, blacklisted=bool(draft.blacklist_reason)

@@ -61,19 +61,19 @@ SERVICE_DUTIES_TIMEOUT = 1800
 
 def escalate_reviews(as_of: str) -> list[int]:
     """The job: move every review item overdue at `as_of` (ISO) to the upper-level center; the ids moved."""
-    with session_scope(current().engine) as session:
-        moved = escalate_overdue(session, now=datetime.fromisoformat(as_of))
-    if moved:
-        log.info("escalated %d review item(s) nobody took in time: %s", len(moved), moved)
-    return moved
+    return _escalate(escalate_overdue, as_of, "review item(s) nobody took in time")
 
 
 def escalate_complaints(as_of: str) -> list[int]:
     """The job: move every complaint overdue at `as_of` (ISO) up to the parent unit; the ids moved."""
+    return _escalate(escalate_overdue_complaints, as_of, "overdue complaint(s)")
+
+
+def _escalate(escalate: Callable[..., list[int]], as_of: str, what: str) -> list[int]:
     with session_scope(current().engine) as session:
-        moved = escalate_overdue_complaints(session, now=datetime.fromisoformat(as_of))
+        moved = escalate(session, now=datetime.fromisoformat(as_of))
     if moved:
-        log.info("escalated %d overdue complaint(s): %s", len(moved), moved)
+        log.info("escalated %d %s: %s", len(moved), what, moved)
     return moved
 
 

@@ -81,6 +81,13 @@ def _http_url(value: str | None) -> str | None:
     return value
 
 
+def _secret(development_value: str, variable: str, description: str) -> Any:
+    """A secret setting: never in a repr, and its development value refused outside development."""
+    return Field(
+        development_value, repr=False, validate_default=True, validation_alias=variable, description=description
+    )
+
+
 YesNo = Annotated[bool, BeforeValidator(_yes_no)]
 CommaSeparated = Annotated[tuple[str, ...], NoDecode, BeforeValidator(_comma_separated)]
 
@@ -114,13 +121,7 @@ class Settings(BaseSettings):
         validation_alias="TWILIO_ACCOUNT_SID",
         description="signature checks, recording downloads",
     )
-    twilio_auth_token: str = Field(
-        DEV_AUTH_TOKEN,
-        repr=False,
-        validate_default=True,
-        validation_alias="TWILIO_AUTH_TOKEN",
-        description="signature checks",
-    )
+    twilio_auth_token: str = _secret(DEV_AUTH_TOKEN, "TWILIO_AUTH_TOKEN", "signature checks")
     twilio_api_base: str = Field(
         "https://api.twilio.com", validation_alias="TWILIO_API_BASE", description="base URL of every Twilio REST call"
     )
@@ -141,13 +142,7 @@ class Settings(BaseSettings):
     )
     host: str = Field("127.0.0.1", validation_alias="HOST", description="where the gateway listens")
     port: int = Field(8080, ge=1, le=65535, validation_alias="PORT", description="where the gateway listens")
-    secret_key: str = Field(
-        DEV_SECRET_KEY,
-        repr=False,
-        validate_default=True,
-        validation_alias="HOTLINE_SECRET_KEY",
-        description="key of number hashes",
-    )
+    secret_key: str = _secret(DEV_SECRET_KEY, "HOTLINE_SECRET_KEY", "key of number hashes")
     keep_raw_transcript: YesNo = Field(
         False, validation_alias="HOTLINE_KEEP_RAW_TRANSCRIPT", description="keep the unredacted text"
     )
@@ -256,16 +251,11 @@ class Settings(BaseSettings):
             raise ValueError("not a Twilio account SID (AC and 32 hexadecimal digits)")
         return value
 
-    @field_validator("twilio_auth_token")
+    @field_validator("twilio_auth_token", "secret_key")
     @classmethod
-    def _auth_token(cls, value: str, info: ValidationInfo) -> str:
-        _refuse_development_value(value, DEV_AUTH_TOKEN, info)
-        return value
-
-    @field_validator("secret_key")
-    @classmethod
-    def _secret_key(cls, value: str, info: ValidationInfo) -> str:
-        _refuse_development_value(value, DEV_SECRET_KEY, info)
+    def _no_development_secret(cls, value: str, info: ValidationInfo) -> str:
+        assert info.field_name is not None
+        _refuse_development_value(value, cls.model_fields[info.field_name].default, info)
         return value
 
     @field_validator("asr_engine")

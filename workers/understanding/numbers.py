@@ -94,36 +94,10 @@ COUNTERS = (
 # A single number syllable joined to these counters is a number ("삼층", "구월"); joined to others
 # it is usually a word ("사원" employee, "오시면" if you come, "이분" this person).
 _JOINED_SINGLE_OK = ("개월", "차선", "번지", "킬로", "키로", "등급", "년", "월", "층", "초", "분", "세")
-_SPACED_SINGLE_OK = (
-    "개월",
-    "시간",
-    "차선",
-    "번지",
-    "킬로",
-    "키로",
-    "미터",
-    "센티",
-    "등급",
-    "퍼센트",
-    "프로",
-    "년",
-    "월",
-    "일",
-    "시",
-    "분",
-    "초",
-    "층",
-    "호",
-    "회",
-    "명",
-    "개",
-    "대",
-    "건",
-    "번",
-    "세",
-    "주",
-    "km",
-    "%",
+# A single number syllable standing alone before a counter is a number, except before these counters (native
+# numerals take 살 and 번째; after the others a lone syllable is as likely a word).
+_SPACED_SINGLE_OK = tuple(
+    c for c in COUNTERS if c not in {"번길", "번째", "주년", "평", "원", "동", "살", "가", "차", "m"}
 )
 # "이" is also the demonstrative "this": "이 분", "이 번", "이 건", "이 일", "이 주", "이 대".
 _DEMONSTRATIVE_COUNTERS = ("분", "번", "건", "일", "주", "대", "명", "개", "호", "시간", "시")
