@@ -29,11 +29,7 @@ def upgrade() -> None:
         )
         batch_op.add_column(sa.Column('target', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True))
         batch_op.add_column(sa.Column('org_unit_id', sa.Integer(), nullable=True))
-        batch_op.add_column(
-            sa.Column(
-                'detail', JSON, nullable=True
-            )
-        )
+        batch_op.add_column(sa.Column('detail', JSON, nullable=True))
         batch_op.create_foreign_key('fk_audit_entry_org_unit_id_org_unit', 'org_unit', ['org_unit_id'], ['id'])
         batch_op.create_index(batch_op.f('ix_audit_entry_org_unit_id'), ['org_unit_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_audit_entry_username'), ['username'], unique=False)
