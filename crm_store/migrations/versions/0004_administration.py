@@ -2,23 +2,16 @@
 (who changed which org unit or staff member, before and after), and changes made from the command line
 
 Written by hand: batch mode, so that SQLite rebuilds audit_entry to relax its NOT NULL columns.
-
-Revision ID: 0004
-Revises: 0003
-Create Date: 2026-11-26 09:00:00
 """
-
-from collections.abc import Sequence
 
 import sqlalchemy as sa
 import sqlmodel
 from alembic import op
-from sqlalchemy.dialects import postgresql
+
+from crm_store.migrations.helpers import JSON
 
 revision: str = '0004'
 down_revision: str | None = '0003'
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
@@ -36,11 +29,7 @@ def upgrade() -> None:
         )
         batch_op.add_column(sa.Column('target', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True))
         batch_op.add_column(sa.Column('org_unit_id', sa.Integer(), nullable=True))
-        batch_op.add_column(
-            sa.Column(
-                'detail', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=True
-            )
-        )
+        batch_op.add_column(sa.Column('detail', JSON, nullable=True))
         batch_op.create_foreign_key('fk_audit_entry_org_unit_id_org_unit', 'org_unit', ['org_unit_id'], ['id'])
         batch_op.create_index(batch_op.f('ix_audit_entry_org_unit_id'), ['org_unit_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_audit_entry_username'), ['username'], unique=False)

@@ -7,13 +7,7 @@ reminders). A plain key over policy_id would let two visits of one customer on o
 NULL there.
 
 Written by hand: batch mode, so that SQLite rebuilds service_task to drop the named unique constraint.
-
-Revision ID: 0006
-Revises: 0005
-Create Date: 2026-12-01 09:00:00
 """
-
-from collections.abc import Sequence
 
 import sqlalchemy as sa
 import sqlmodel
@@ -21,8 +15,6 @@ from alembic import op
 
 revision: str = '0006'
 down_revision: str | None = '0005'
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:

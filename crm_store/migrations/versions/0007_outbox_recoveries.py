@@ -3,21 +3,13 @@
 A call that stopped moving (Redis lost the job, rq gave up on it) has its next step enqueued again by the workers;
 after a few such attempts the call is failed with the reason. The count lives with the promise, in the database,
 since the queue is what may have forgotten.
-
-Revision ID: 0007_outbox_recoveries
-Revises: 0006
-Create Date: 2026-12-03 09:00:00
 """
-
-from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
 
 revision: str = '0007_outbox_recoveries'
 down_revision: str | None = '0006'
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:

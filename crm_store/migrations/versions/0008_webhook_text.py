@@ -6,21 +6,13 @@ characters, and a webhook that did not fit was acknowledged but lost. They becom
 
 SQLite does not enforce VARCHAR lengths, so only PostgreSQL's columns change (and SQLite's call table, with its
 triggers and indexes, is not rebuilt for nothing).
-
-Revision ID: 0008_webhook_text
-Revises: 0007_outbox_recoveries
-Create Date: 2026-12-07 05:00:00
 """
-
-from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
 
 revision: str = '0008_webhook_text'
 down_revision: str | None = '0007_outbox_recoveries'
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
 
 # Column and its former length.
 WIDENED = (('from_number', 32), ('to_number', 32), ('direction', 16), ('recording_url', 500))

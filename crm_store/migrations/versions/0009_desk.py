@@ -2,27 +2,17 @@
 
 The waiting-calls table carries a partial index over waiting calls (queue, priority descending, enqueue time): the
 next call of a queue and a caller's position are read from it on the live path.
-
-Revision ID: 0009_desk
-Revises: 0008_webhook_text
-Create Date: 2026-12-07 05:00:00
 """
-
-from collections.abc import Sequence
 
 import sqlalchemy as sa
 import sqlmodel
 from alembic import op
-from sqlalchemy.dialects import postgresql
 
 import crm_store.types
+from crm_store.migrations.helpers import JSON
 
 revision: str = '0009_desk'
 down_revision: str | None = '0008_webhook_text'
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
-
-JSON = sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql')
 
 
 def upgrade() -> None:

@@ -4,27 +4,23 @@ The complaint table carries the queue index (unit, state, resolve limit), a part
 resolve limits for the overdue sweep, and a partial unique index that allows one open complaint per customer and
 topic (a repeat links to it). The dossier (complaint_step) refuses UPDATE and DELETE in the database itself, like
 the audit trail.
-
-Revision ID: 0010_complaints
-Revises: 0009_desk
-Create Date: 2026-12-07 05:30:00
 """
-
-from collections.abc import Sequence
 
 import sqlalchemy as sa
 import sqlmodel
 from alembic import op
-from sqlalchemy.dialects import postgresql
 
 import crm_store.types
+from crm_store.migrations.helpers import (
+    JSON,
+    allow_update_and_delete,
+    create_column_indexes,
+    refuse_update_and_delete,
+)
 
 revision: str = '0010_complaints'
 down_revision: str | None = '0009_desk'
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
 
-JSON = sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql')
 DOSSIER = 'complaint_step'
 
 
@@ -89,9 +85,7 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('complaint_id', 'call_sid', name='ux_complaint_call')
     )
-    with op.batch_alter_table('complaint_call', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_complaint_call_call_sid'), ['call_sid'], unique=False)
-        batch_op.create_index(batch_op.f('ix_complaint_call_complaint_id'), ['complaint_id'], unique=False)
+    create_column_indexes('complaint_call', 'call_sid', 'complaint_id')
 
     op.create_table('complaint_step',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -109,52 +103,13 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['staff_id'], ['staff.id'], ),
     sa.PrimaryKeyConstraint('id')
     )
-    with op.batch_alter_table('complaint_step', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_complaint_step_complaint_id'), ['complaint_id'], unique=False)
+    create_column_indexes('complaint_step', 'complaint_id')
 
-    _append_only_dossier()
-
-
-def _append_only_dossier() -> None:
-    """The dossier refuses UPDATE and DELETE (the function hotline_append_only comes from revision 0005)."""
-    if op.get_bind().dialect.name == 'postgresql':
-        op.execute(
-            f'CREATE TRIGGER {DOSSIER}_append_only BEFORE UPDATE OR DELETE ON {DOSSIER} '
-            'FOR EACH ROW EXECUTE FUNCTION hotline_append_only()'
-        )
-        op.execute(
-            f'CREATE TRIGGER {DOSSIER}_no_truncate BEFORE TRUNCATE ON {DOSSIER} '
-            'FOR EACH STATEMENT EXECUTE FUNCTION hotline_append_only()'
-        )
-        return
-    for event in ('UPDATE', 'DELETE'):
-        op.execute(
-            f'CREATE TRIGGER {DOSSIER}_no_{event.lower()} BEFORE {event} ON {DOSSIER} '
-            f"BEGIN SELECT RAISE(ABORT, '{DOSSIER} is append-only: {event} refused'); END"
-        )
+    refuse_update_and_delete(DOSSIER)
 
 
 def downgrade() -> None:
-    if op.get_bind().dialect.name == 'postgresql':
-        op.execute(f'DROP TRIGGER {DOSSIER}_append_only ON {DOSSIER}')
-        op.execute(f'DROP TRIGGER {DOSSIER}_no_truncate ON {DOSSIER}')
-    else:
-        for event in ('update', 'delete'):
-            op.execute(f'DROP TRIGGER {DOSSIER}_no_{event}')
-    with op.batch_alter_table('complaint_step', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_complaint_step_complaint_id'))
-
-    op.drop_table('complaint_step')
-    with op.batch_alter_table('complaint_call', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_complaint_call_complaint_id'))
-        batch_op.drop_index(batch_op.f('ix_complaint_call_call_sid'))
-
-    op.drop_table('complaint_call')
-    with op.batch_alter_table('complaint', schema=None) as batch_op:
-        batch_op.drop_index('ux_complaint_open_customer_topic', postgresql_where=sa.text("state <> 'closed' AND topic IS NOT NULL"), sqlite_where=sa.text("state <> 'closed' AND topic IS NOT NULL"))
-        batch_op.drop_index('ix_complaint_queue')
-        batch_op.drop_index('ix_complaint_open_resolve_by', postgresql_where=sa.text("state <> 'closed'"), sqlite_where=sa.text("state <> 'closed'"))
-        batch_op.drop_index(batch_op.f('ix_complaint_customer_id'))
-
-    op.drop_table('complaint')
-    op.drop_table('complaint_number_sequence')
+    allow_update_and_delete(DOSSIER)
+    # Dropping a table drops its indexes.
+    for table in (DOSSIER, 'complaint_call', 'complaint', 'complaint_number_sequence'):
+        op.drop_table(table)

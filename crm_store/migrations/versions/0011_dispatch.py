@@ -2,27 +2,17 @@
 
 The board reads live requests by province and due time through a partial index; one live assignment per request is
 enforced by a partial unique index; a surveyor's load and the assignments waiting for acceptance have their own.
-
-Revision ID: 0011_dispatch
-Revises: 0010_complaints
-Create Date: 2026-12-07 05:30:00
 """
-
-from collections.abc import Sequence
 
 import sqlalchemy as sa
 import sqlmodel
 from alembic import op
-from sqlalchemy.dialects import postgresql
 
 import crm_store.types
+from crm_store.migrations.helpers import JSON, create_column_indexes
 
 revision: str = '0011_dispatch'
 down_revision: str | None = '0010_complaints'
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
-
-JSON = sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql')
 
 
 def upgrade() -> None:
@@ -40,8 +30,7 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('name')
     )
-    with op.batch_alter_table('dispatch_vendor', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_dispatch_vendor_active'), ['active'], unique=False)
+    create_column_indexes('dispatch_vendor', 'active')
 
     op.create_table('dispatch_surveyor',
     sa.Column('staff_id', sa.Integer(), autoincrement=False, nullable=False),
@@ -148,30 +137,7 @@ def upgrade() -> None:
         batch_op.create_index('ux_dispatch_assignment_live', ['request_id'], unique=True, postgresql_where=sa.text('ended_at IS NULL'), sqlite_where=sa.text('ended_at IS NULL'))
 
 
-
 def downgrade() -> None:
-    with op.batch_alter_table('dispatch_assignment', schema=None) as batch_op:
-        batch_op.drop_index('ux_dispatch_assignment_live', postgresql_where=sa.text('ended_at IS NULL'), sqlite_where=sa.text('ended_at IS NULL'))
-        batch_op.drop_index('ix_dispatch_assignment_vendor')
-        batch_op.drop_index('ix_dispatch_assignment_unaccepted', postgresql_where=sa.text('ended_at IS NULL AND accepted_at IS NULL'), sqlite_where=sa.text('ended_at IS NULL AND accepted_at IS NULL'))
-        batch_op.drop_index('ix_dispatch_assignment_surveyor')
-
-    op.drop_table('dispatch_assignment')
-    with op.batch_alter_table('dispatch_request', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_dispatch_request_surveyor_id'))
-        batch_op.drop_index('ix_dispatch_request_state_due')
-        batch_op.drop_index(batch_op.f('ix_dispatch_request_org_unit_id'))
-        batch_op.drop_index(batch_op.f('ix_dispatch_request_customer_id'))
-        batch_op.drop_index(batch_op.f('ix_dispatch_request_call_sid'))
-        batch_op.drop_index('ix_dispatch_request_board', postgresql_where=sa.text("state NOT IN ('done', 'cancelled')"), sqlite_where=sa.text("state NOT IN ('done', 'cancelled')"))
-
-    op.drop_table('dispatch_request')
-    with op.batch_alter_table('dispatch_surveyor', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_dispatch_surveyor_home_unit_id'))
-        batch_op.drop_index('ix_dispatch_surveyor_board')
-
-    op.drop_table('dispatch_surveyor')
-    with op.batch_alter_table('dispatch_vendor', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_dispatch_vendor_active'))
-
-    op.drop_table('dispatch_vendor')
+    # Dropping a table drops its indexes.
+    for table in ('dispatch_assignment', 'dispatch_request', 'dispatch_surveyor', 'dispatch_vendor'):
+        op.drop_table(table)
