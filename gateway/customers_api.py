@@ -4,27 +4,36 @@ account managers and the audit trail. Thin handlers: parse, call the store with 
 from __future__ import annotations
 
 import re
+from collections.abc import Awaitable
 from datetime import date
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 from aiohttp import web
+from pydantic import BaseModel
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from crm_store import audit
 from crm_store.customers import blacklist, blacklist_decisions, events
 from crm_store.customers import records as customers
 from crm_store.customers import updates as customer_updates
+from crm_store.customers.alerts import Alert
 from crm_store.customers.phones import normalise_phone
 from crm_store.customers.picture import customer_picture
+from crm_store.customers.rules import Rules
 from crm_store.customers.segments import changes_of
+from crm_store.customers.tables import Claim, Segment
 from crm_store.db import async_session_scope
 from crm_store.managers import account_managers, service_tasks, transfers
 from crm_store.org import directory as org
+from crm_store.org.scope import Viewer
 from crm_store.org.tables import Role
 from crm_store.validation import business_today
 from gateway.contract import Answered, Reply
 from gateway.inputs import MAX_PAGE, bad_param, choice_param, int_param, json_body, path_id, request_viewer
 from gateway.keys import PICTURES, RULES, SESSIONS, SETTINGS
 
+Body = TypeVar("Body", bound=BaseModel, contravariant=True)
+Changed = TypeVar("Changed", covariant=True)
 CALL_SID = re.compile(r"CA[0-9a-f]{32}")
 MONTH = re.compile(r"(\d{4})-(\d{2})")
 
@@ -43,6 +52,37 @@ def _customer_id(request: web.Request) -> int:
 def _picture(picture: dict[str, Any]) -> customers.CustomerPicture:
     # The picture (up to 100 claims) is the largest answer on the agent's hot path: taken as built, not re-validated.
     return customers.CustomerPicture.of_document(picture)
+
+
+class RuledChange(Protocol[Body, Changed]):
+    """A change of the store after which a customer's aggregates and segment are decided again by the rules."""
+
+    def __call__(
+        self, session: AsyncSession, viewer: Viewer, record_id: int, data: Body, /, *, rules: Rules, as_of: date
+    ) -> Awaitable[Changed]: ...
+
+
+async def _ruled_change(
+    request: web.Request, change: RuledChange[Body, Changed], record_id: int, body: type[Body]
+) -> Changed:
+    """The JSON body validated against `body`, then `change` made to the record by the viewer, in one transaction,
+    with the rules as of today."""
+    data = await json_body(request, body)
+    async with async_session_scope(request.config_dict[SESSIONS]) as session:
+        return await change(
+            session, request_viewer(request), record_id, data, rules=request.config_dict[RULES], as_of=business_today()
+        )
+
+
+def _claim_answer(claim: Claim, segment: Segment, alerts: list[Alert]) -> customers.ClaimAnswer:
+    return customers.ClaimAnswer.model_validate(
+        {
+            **customers.ClaimPublic.model_validate(claim).model_dump(mode="json"),
+            "customer_id": claim.customer_id,
+            "segment": segment.value,
+            "alerts": [a.as_dict() for a in alerts],
+        }
+    )
 
 
 # -- customers -------------------------------------------------------------------------------------
@@ -97,47 +137,23 @@ async def lookup_customer(request: web.Request) -> Answered:
 
 async def add_policy(request: web.Request) -> Answered:
     """POST /api/v1/customers/{id}/policies"""
-    data = await json_body(request, customers.PolicyCreate)
     customer_id = _customer_id(request)
-    async with async_session_scope(request.config_dict[SESSIONS]) as session:
-        policy, segment = await customers.add_policy(
-            session,
-            request_viewer(request),
-            customer_id,
-            data,
-            rules=request.config_dict[RULES],
-            as_of=business_today(),
-        )
-        return customers.PolicyAnswer.model_validate(
-            {
-                **customers.PolicyPublic.model_validate(policy).model_dump(mode="json"),
-                "customer_id": customer_id,
-                "segment": segment.value,
-            }
-        )
+    policy, segment = await _ruled_change(request, customers.add_policy, customer_id, customers.PolicyCreate)
+    return customers.PolicyAnswer.model_validate(
+        {
+            **customers.PolicyPublic.model_validate(policy).model_dump(mode="json"),
+            "customer_id": customer_id,
+            "segment": segment.value,
+        }
+    )
 
 
 async def add_claim(request: web.Request) -> Answered:
     """POST /api/v1/customers/{id}/claims"""
-    data = await json_body(request, customers.ClaimCreate)
-    customer_id = _customer_id(request)
-    async with async_session_scope(request.config_dict[SESSIONS]) as session:
-        claim, segment, alerts = await customers.add_claim(
-            session,
-            request_viewer(request),
-            customer_id,
-            data,
-            rules=request.config_dict[RULES],
-            as_of=business_today(),
-        )
-        return customers.ClaimAnswer.model_validate(
-            {
-                **customers.ClaimPublic.model_validate(claim).model_dump(mode="json"),
-                "customer_id": customer_id,
-                "segment": segment.value,
-                "alerts": [a.as_dict() for a in alerts],
-            }
-        )
+    claim, segment, alerts = await _ruled_change(
+        request, customers.add_claim, _customer_id(request), customers.ClaimCreate
+    )
+    return _claim_answer(claim, segment, alerts)
 
 
 async def segment_history(request: web.Request) -> Answered:
@@ -241,49 +257,22 @@ async def update_customer(request: web.Request) -> Answered:
 
 async def transfer_customer(request: web.Request) -> Answered:
     """POST /api/v1/customers/{id}/transfer: move a customer to another branch (center managers, administrators)."""
-    data = await json_body(request, transfers.CustomerTransfer)
-    async with async_session_scope(request.config_dict[SESSIONS]) as session:
-        body = await transfers.transfer_customer(
-            session,
-            request_viewer(request),
-            _customer_id(request),
-            data,
-            rules=request.config_dict[RULES],
-            as_of=business_today(),
-        )
+    body = await _ruled_change(request, transfers.transfer_customer, _customer_id(request), transfers.CustomerTransfer)
     return transfers.TransferPublic.model_validate(body)
 
 
 async def update_claim(request: web.Request) -> Answered:
     """PATCH /api/v1/claims/{id}"""
-    data = await json_body(request, customer_updates.ClaimUpdate)
-    async with async_session_scope(request.config_dict[SESSIONS]) as session:
-        claim, segment, alerts = await customer_updates.update_claim(
-            session,
-            request_viewer(request),
-            path_id(request, "claim_id"),
-            data,
-            rules=request.config_dict[RULES],
-            as_of=business_today(),
-        )
-        return customers.ClaimAnswer.model_validate(
-            {
-                **customers.ClaimPublic.model_validate(claim).model_dump(mode="json"),
-                "customer_id": claim.customer_id,
-                "segment": segment.value,
-                "alerts": [a.as_dict() for a in alerts],
-            }
-        )
+    claim, segment, alerts = await _ruled_change(
+        request, customer_updates.update_claim, path_id(request, "claim_id"), customer_updates.ClaimUpdate
+    )
+    return _claim_answer(claim, segment, alerts)
 
 
 async def manager_tasks(request: web.Request) -> Answered:
     """GET /api/v1/account-managers/{username}/tasks?state=open|done|all&kind=&limit="""
-    state = request.query.get("state") or "open"
-    if state not in service_tasks.TASK_STATES:
-        raise bad_param("state", f"one of {', '.join(service_tasks.TASK_STATES)}")
-    kind = request.query.get("kind") or None
-    if kind is not None and kind not in service_tasks.DUTY_NAMES:
-        raise bad_param("kind", f"one of {', '.join(service_tasks.DUTY_NAMES)}")
+    state = choice_param(request, "state", service_tasks.TASK_STATES) or "open"
+    kind = choice_param(request, "kind", service_tasks.DUTY_NAMES)
     limit = int_param(request, "limit", default=100, high=MAX_PAGE) or 100
     async with async_session_scope(request.config_dict[SESSIONS]) as session:
         items = await service_tasks.manager_tasks(

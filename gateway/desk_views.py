@@ -12,7 +12,6 @@ import numpy as np
 from aiohttp import web
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from crm_store.calls.store import store_event
 from crm_store.customers.phones import normalise_phone
 from crm_store.db import async_session_scope
 from crm_store.desk.waiting import (
@@ -29,20 +28,15 @@ from crm_store.desk.waiting import (
 )
 from gateway import desk
 from gateway.keys import METRICS, SESSIONS, SETTINGS
-from gateway.twilio_views import verified_form, xml
+from gateway.twilio_views import observe, store_delivery, verified_form, xml
 from telephony import ivr, twiml
 from telephony.audio import wav_bytes
-from telephony.webhooks import delivery_key
 
 log = logging.getLogger(__name__)
 HOLD_AUDIO = "/twilio/hold.wav"
 # <Enqueue> action results: the caller is with an agent, or was taken out of the queue by us.
 _CONNECTED_RESULTS = frozenset({"bridged", "bridging-in-process"})
 _UNSERVED_RESULTS = frozenset({"queue-full", "error", "system-error"})
-
-
-def _observe(request: web.Request, endpoint: str, started: float, outcome: str) -> None:
-    request.app[METRICS].webhook_answered(endpoint, outcome, time.perf_counter() - started)
 
 
 def _seconds(value: str | None) -> int | None:
@@ -75,7 +69,7 @@ async def wait(request: web.Request) -> web.Response:
     except Exception:
         log.exception("place in line of call %s could not be read; saying Twilio's", call_sid)
     hold = request.app[SETTINGS].base_url + HOLD_AUDIO
-    _observe(request, "wait", started, "ok")
+    observe(request, "wait", started, "ok")
     return xml(ivr.wait(position=position, hold_audio_url=hold))
 
 
@@ -99,22 +93,16 @@ async def queue_result(request: web.Request) -> web.Response:
         answer = twiml.empty()
     try:
         async with async_session_scope(request.app[SESSIONS]) as session:
-            await store_event(
-                session,
-                call_sid=call_sid,
-                kind="queue-result",
-                dedup_key=delivery_key("queue-result", call_sid, request.path_qs, form),
-                payload=dict(form),
-            )
+            await store_delivery(session, request, form, kind="queue-result", call_sid=call_sid)
             await _wait_ended(request, session, form, call_sid=call_sid, result=result, waited=waited, now=now)
     except Exception as err:
         log.exception("end of the wait of call %s (%s) could not be stored", call_sid, result)
         if result == "hangup":
             # The caller is gone and hears nothing: refuse, so that nothing is acknowledged and lost (the call's
             # status callback reports the hang-up again).
-            _observe(request, "queue_result", started, "unavailable")
+            observe(request, "queue_result", started, "unavailable")
             raise web.HTTPServiceUnavailable(text="the end of the wait could not be stored") from err
-    _observe(request, "queue_result", started, result or "none")
+    observe(request, "queue_result", started, result or "none")
     return xml(answer)
 
 
@@ -171,18 +159,12 @@ async def desk_message(request: web.Request) -> web.Response:
     recording_sid = form.get("RecordingSid", "")
     try:
         async with async_session_scope(request.app[SESSIONS]) as session:
-            await store_event(
-                session,
-                call_sid=call_sid,
-                kind="desk-message",
-                dedup_key=delivery_key("desk-message", call_sid, request.path_qs, form),
-                payload=dict(form),
-            )
+            await store_delivery(session, request, form, kind="desk-message", call_sid=call_sid)
             if recording_sid:
                 await attach_message(session, call_sid=call_sid, recording_sid=recording_sid)
     except Exception:
         log.exception("message of call %s could not be stored", call_sid)
-    _observe(request, "desk_message", started, "ok")
+    observe(request, "desk_message", started, "ok")
     return xml(ivr.goodbye())
 
 

@@ -11,15 +11,13 @@ from crm_store.db import async_session_scope
 from crm_store.managers import certifications
 from crm_store.validation import business_today
 from gateway.contract import Answered
-from gateway.inputs import MAX_PAGE, bad_param, int_param, json_body, path_id, request_viewer
+from gateway.inputs import MAX_PAGE, bad_param, choice_param, int_param, json_body, path_id, request_viewer
 from gateway.keys import RULES, SESSIONS
 
 
 async def blacklist_entries(request: web.Request) -> Answered:
     """GET /api/v1/blacklist?state=&customer_id=&limit=&before="""
-    state = request.query.get("state") or "open"
-    if state not in blacklist_decisions.STATES:
-        raise bad_param("state", f"one of {', '.join(blacklist_decisions.STATES)}")
+    state = choice_param(request, "state", blacklist_decisions.STATES) or "open"
     limit = int_param(request, "limit", default=100, high=MAX_PAGE) or 100
     async with async_session_scope(request.config_dict[SESSIONS]) as session:
         items = await blacklist_decisions.list_entries(

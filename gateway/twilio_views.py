@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from typing import TypeVar
 from urllib.parse import parse_qsl
 
 from aiohttp import web
 from multidict import MultiDict, MultiDictProxy
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from crm_store.calls.incoming import incoming_call
 from crm_store.calls.store import apply_status, register_recording, store_event
@@ -30,6 +32,7 @@ from workers.queueing import FETCH_RECORDING
 
 log = logging.getLogger(__name__)
 FORM = "application/x-www-form-urlencoded"
+Fields = TypeVar("Fields")
 
 
 def xml(body: str) -> web.Response:
@@ -72,19 +75,40 @@ def _payload(form: Mapping[str, str]) -> dict[str, str]:
     return dict(form)
 
 
-def _observe(request: web.Request, endpoint: str, started: float, outcome: str) -> None:
+def observe(request: web.Request, endpoint: str, started: float, outcome: str) -> None:
+    """Count a webhook's answer by endpoint and outcome, with the time since it `started`."""
     request.app[METRICS].webhook_answered(endpoint, outcome, time.perf_counter() - started)
+
+
+async def _received(
+    request: web.Request, endpoint: str, parse: Callable[[Mapping[str, str]], Fields]
+) -> tuple[float, dict[str, str], Fields]:
+    """When the webhook arrived, its verified form and what `parse` reads from it; a malformed one answers 400."""
+    started = time.perf_counter()
+    form = await verified_form(request, endpoint)
+    try:
+        return started, form, parse(form)
+    except MalformedWebhook as err:
+        observe(request, endpoint, started, "malformed")
+        raise web.HTTPBadRequest(text=str(err)) from err
+
+
+async def store_delivery(
+    session: AsyncSession, request: web.Request, form: Mapping[str, str], *, kind: str, call_sid: str
+) -> None:
+    """Append one delivery of a webhook to its call's events; a redelivery of the same signed request is stored once."""
+    await store_event(
+        session,
+        call_sid=call_sid,
+        kind=kind,
+        dedup_key=delivery_key(kind, call_sid, request.path_qs, form),
+        payload=_payload(form),
+    )
 
 
 async def voice(request: web.Request) -> web.Response:
     """An incoming call: store it, find the caller, answer TwiML within milliseconds."""
-    started = time.perf_counter()
-    form = await verified_form(request, "voice")
-    try:
-        call = parse_call_fields(form)
-    except MalformedWebhook as err:
-        _observe(request, "voice", started, "malformed")
-        raise web.HTTPBadRequest(text=str(err)) from err
+    started, form, call = await _received(request, "voice", parse_call_fields)
     settings = request.app[SETTINGS]
     caller_e164 = normalise_phone(call.from_number)
     try:
@@ -101,7 +125,7 @@ async def voice(request: web.Request) -> web.Response:
         # Twilio must never hear an error: the caller still gets a greeting and a queue.
         log.exception("incoming call %s could not be stored; answering the fallback", call.call_sid)
         request.app[METRICS].fallback_answers.inc()
-        _observe(request, "voice", started, "fallback")
+        observe(request, "voice", started, "fallback")
         return xml(twiml.fallback())
     log.log(
         logging.WARNING if caller.blacklisted else logging.INFO,
@@ -119,30 +143,19 @@ async def voice(request: web.Request) -> web.Response:
     menu = await desk.menu_answer(
         request, to_number=call.to_number, segment=caller.segment, blacklisted=caller.blacklisted
     )
-    _observe(request, "voice", started, "ok")
+    observe(request, "voice", started, "ok")
     return xml(menu or twiml.incoming_call(settings.base_url, segment=caller.segment))
 
 
 async def record_done(request: web.Request) -> web.Response:
     """The <Record> action: the caller has finished speaking."""
-    started = time.perf_counter()
-    form = await verified_form(request, "record_done")
+    started, form, call = await _received(request, "record_done", parse_call_fields)
     try:
-        call = parse_call_fields(form)
         async with async_session_scope(request.app[SESSIONS]) as session:
-            await store_event(
-                session,
-                call_sid=call.call_sid,
-                kind="record-done",
-                dedup_key=delivery_key("record-done", call.call_sid, request.path_qs, form),
-                payload=_payload(form),
-            )
-    except MalformedWebhook as err:
-        _observe(request, "record_done", started, "malformed")
-        raise web.HTTPBadRequest(text=str(err)) from err
+            await store_delivery(session, request, form, kind="record-done", call_sid=call.call_sid)
     except Exception:
         log.exception("record-done for a call could not be stored")
-    _observe(request, "record_done", started, "ok")
+    observe(request, "record_done", started, "ok")
     return xml(twiml.recorded())
 
 
@@ -152,35 +165,17 @@ async def gather(request: web.Request) -> web.Response:
 
     The same answer to a question asked twice in a call is told apart by the action URL (its query names the
     attempt; the URL is signed), never by the unsigned idempotency header or the clock."""
-    started = time.perf_counter()
-    form = await verified_form(request, "gather")
-    try:
-        call = parse_call_fields(form)
-    except MalformedWebhook as err:
-        _observe(request, "gather", started, "malformed")
-        raise web.HTTPBadRequest(text=str(err)) from err
+    started, form, call = await _received(request, "gather", parse_call_fields)
     async with async_session_scope(request.app[SESSIONS]) as session:
-        await store_event(
-            session,
-            call_sid=call.call_sid,
-            kind="gather",
-            dedup_key=delivery_key("gather", call.call_sid, request.path_qs, form),
-            payload=_payload(form),
-        )
+        await store_delivery(session, request, form, kind="gather", call_sid=call.call_sid)
     answer = await desk.gather_answer(request, form)
-    _observe(request, "gather", started, "ok")
+    observe(request, "gather", started, "ok")
     return xml(answer or twiml.empty())
 
 
 async def status(request: web.Request) -> web.Response:
     """A call-progress callback: stored once, applied in SequenceNumber order."""
-    started = time.perf_counter()
-    form = await verified_form(request, "status")
-    try:
-        callback = parse_status_callback(form)
-    except MalformedWebhook as err:
-        _observe(request, "status", started, "malformed")
-        raise web.HTTPBadRequest(text=str(err)) from err
+    started, form, callback = await _received(request, "status", parse_status_callback)
     async with async_session_scope(request.app[SESSIONS]) as session:
         await apply_status(
             session,
@@ -194,19 +189,13 @@ async def status(request: web.Request) -> web.Response:
             payload=_payload(form),
         )
     await desk.call_status(request, call_sid=callback.call.call_sid, status=callback.call.status)
-    _observe(request, "status", started, "ok")
+    observe(request, "status", started, "ok")
     return no_content()
 
 
 async def recording(request: web.Request) -> web.Response:
     """A recording is ready: stored once; its fetch is promised in the same transaction."""
-    started = time.perf_counter()
-    form = await verified_form(request, "recording")
-    try:
-        callback = parse_recording_callback(form)
-    except MalformedWebhook as err:
-        _observe(request, "recording", started, "malformed")
-        raise web.HTTPBadRequest(text=str(err)) from err
+    started, form, callback = await _received(request, "recording", parse_recording_callback)
     settings = request.app[SETTINGS]
     refusal = None
     if callback.status == "completed" and not host_allowed(callback.recording_url, settings.recording_hosts):
@@ -233,11 +222,11 @@ async def recording(request: web.Request) -> web.Response:
             follow_up=FETCH_RECORDING.promise(callback.call_sid),
         )
     if refusal is not None:
-        _observe(request, "recording", started, "refused")
+        observe(request, "recording", started, "refused")
         raise web.HTTPBadRequest(text=refusal)
     if promised:
         request.app[RELAY_WAKE].set()
-    _observe(request, "recording", started, "ok")
+    observe(request, "recording", started, "ok")
     return no_content()
 
 

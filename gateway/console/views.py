@@ -3,12 +3,15 @@ A refused or invalid action shows the page it was made from again, with the reas
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from typing import Any
+from collections.abc import Awaitable
+from datetime import datetime
+from functools import partial
+from typing import Any, Protocol
 
 from aiohttp import web
 from pydantic import ValidationError
 from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from crm_store.audit import record_read
 from crm_store.calls.tables import Recording
@@ -16,6 +19,7 @@ from crm_store.customers.picture import customer_picture
 from crm_store.db import async_session_scope
 from crm_store.errors import CustomerNotFound, NotFound
 from crm_store.org.clearance import mask_fields
+from crm_store.org.scope import Viewer
 from crm_store.org.tables import OrgUnit
 from crm_store.review import queue as review
 from crm_store.review.tables import ReviewState
@@ -185,13 +189,24 @@ async def item_page(request: web.Request) -> web.Response:
     return await _item_page(request, _item_id(request))
 
 
-async def _act(request: web.Request, action: Callable[[], Awaitable[object]], *, then: str) -> web.StreamResponse:
-    """Run a review action; on success go to `then`, refused or invalid show the item page again with why."""
+class ReviewAction(Protocol):
+    """A review action of the store on one item, its inputs from the form already bound."""
+
+    def __call__(
+        self, session: AsyncSession, viewer: Viewer, item_id: int, /, *, now: datetime
+    ) -> Awaitable[object]: ...
+
+
+async def _act(request: web.Request, action: ReviewAction, *, then: str | None = None) -> web.StreamResponse:
+    """Run a review action on the item in one transaction; on success go to `then` (default the item's page),
+    refused or invalid show the item page again with why."""
+    item_id = _item_id(request)
     try:
-        await action()
+        async with async_session_scope(request.config_dict[SESSIONS]) as session:
+            await action(session, request_viewer(request), item_id, now=utcnow())
     except REFUSED as err:
-        return await _item_page(request, _item_id(request), error=_refusal(err))
-    raise web.HTTPSeeOther(then)
+        return await _item_page(request, item_id, error=_refusal(err))
+    raise web.HTTPSeeOther(then or f"/console/items/{item_id}")
 
 
 async def recording(request: web.Request) -> web.StreamResponse:
@@ -237,68 +252,38 @@ async def recording(request: web.Request) -> web.StreamResponse:
 async def classification(request: web.Request) -> web.StreamResponse:
     """POST /console/items/{id}/classification: confirm or correct type, topic, entities."""
     form = await request.post()
-    item_id = _item_id(request)
-
-    async def correct() -> None:
-        async with async_session_scope(request.config_dict[SESSIONS]) as session:
-            await review.correct_classification(
-                session,
-                request_viewer(request),
-                item_id,
-                type_=str(form.get("type", "")),
-                topic=str(form.get("topic", "")).strip(),
-                entities=_entities(str(form.get("entities", ""))),
-                redact=redact_entity,
-                now=utcnow(),
-            )
-
-    return await _act(request, correct, then=f"/console/items/{item_id}")
+    correct = partial(
+        review.correct_classification,
+        type_=str(form.get("type", "")),
+        topic=str(form.get("topic", "")).strip(),
+        entities=_entities(str(form.get("entities", ""))),
+        redact=redact_entity,
+    )
+    return await _act(request, correct)
 
 
 async def change(request: web.Request) -> web.StreamResponse:
     """POST /console/items/{id}/changes/{index}: apply (with the supplemented value) or reject one change."""
     form = await request.post()
-    item_id = _item_id(request)
-
-    async def decide() -> None:
-        async with async_session_scope(request.config_dict[SESSIONS]) as session:
-            await review.decide_change(
-                session,
-                request_viewer(request),
-                item_id,
-                index=int(request.match_info["index"]),
-                apply=form.get("decision") == "apply",
-                value=str(form.get("value", "")),
-                now=utcnow(),
-            )
-
-    return await _act(request, decide, then=f"/console/items/{item_id}")
+    decide = partial(
+        review.decide_change,
+        index=int(request.match_info["index"]),
+        apply=form.get("decision") == "apply",
+        value=str(form.get("value", "")),
+    )
+    return await _act(request, decide)
 
 
 async def forward(request: web.Request) -> web.StreamResponse:
     """POST /console/items/{id}/forward: to the upper-level center with a note."""
     form = await request.post()
-
-    async def send_up() -> None:
-        async with async_session_scope(request.config_dict[SESSIONS]) as session:
-            await review.forward_item(
-                session, request_viewer(request), _item_id(request), note=str(form.get("note", "")), now=utcnow()
-            )
-
-    return await _act(request, send_up, then="/console/queue")
+    return await _act(request, partial(review.forward_item, note=str(form.get("note", ""))), then="/console/queue")
 
 
 async def close(request: web.Request) -> web.StreamResponse:
     """POST /console/items/{id}/close"""
     form = await request.post()
-
-    async def finish() -> None:
-        async with async_session_scope(request.config_dict[SESSIONS]) as session:
-            await review.close_item(
-                session, request_viewer(request), _item_id(request), note=str(form.get("note", "")), now=utcnow()
-            )
-
-    return await _act(request, finish, then="/console/queue")
+    return await _act(request, partial(review.close_item, note=str(form.get("note", ""))), then="/console/queue")
 
 
 def setup_routes(app: web.Application) -> None:
