@@ -27,7 +27,7 @@ from crm_store.customers.tables import Customer
 from crm_store.errors import NotFound
 from crm_store.managers.tables import AccountAssignment
 from crm_store.org.auth import MIN_PASSWORD_LENGTH
-from crm_store.org.directory import OrgUnitAnswer
+from crm_store.org.directory import OrgUnitAnswer, StaffSummary
 from crm_store.org.scope import CommandLine as CommandLine  # re-exported: gateway.admin_cli takes it from here
 from crm_store.org.staff import (
     MAX_CLEARANCE,
@@ -39,7 +39,7 @@ from crm_store.org.staff import (
 )
 from crm_store.org.tables import ApiToken, LoginLockout, LoginSession, OrgLevel, OrgUnit, Role, Staff, StaffPublic
 from crm_store.review.tables import ReviewEvent, ReviewItem, ReviewState
-from crm_store.types import SOME_TEXT, Answer, Change, Input, Moment, RecordId, schema_says, stripped
+from crm_store.types import SOME_TEXT, Change, Input, Moment, RecordId, schema_says, stripped
 from crm_store.validation import Conflict, InvalidInput, NotAllowed
 
 USERNAME = re.compile(r"[a-z0-9][a-z0-9._-]{1,63}")
@@ -562,15 +562,9 @@ async def staff_directory(
 # -- wire models -------------------------------------------------------------------------------------
 
 
-class StaffMember(Answer):
+class StaffMember(StaffSummary):
     """A staff member as administrators see them: never the password hash."""
 
-    id: int = PField(description="the staff member's id")
-    username: str = PField(description="their sign-in name")
-    full_name: str = PField(description="their name")
-    role: Role = PField(description="their role")
-    org_unit_id: int = PField(description="their unit")
-    clearance: int = PField(ge=0, le=MAX_CLEARANCE, description="the confidentiality grade they are cleared for")
     active: bool = PField(description="false: deactivated (cannot sign in)")
     has_password: bool = PField(description="a password is set (without one the account cannot sign in)")
     created_at: Moment = PField(description="when the account was created (UTC)")
