@@ -225,22 +225,7 @@ async def audit_of_customer(
 
 def audit_public(entry: AuditEntry) -> AuditEntryPublic:
     """An audit entry as the API shows it."""
-    assert entry.id is not None
-    return AuditEntryPublic(
-        id=entry.id,
-        username=entry.username,
-        staff_id=entry.staff_id,
-        customer_id=entry.customer_id,
-        action=entry.action,
-        fields=entry.fields,
-        purpose=entry.purpose,
-        call_sid=entry.call_sid,
-        remote_addr=entry.remote_addr,
-        at=entry.created_at.isoformat(),
-        target=entry.target,
-        org_unit_id=entry.org_unit_id,
-        detail=entry.detail,
-    )
+    return AuditEntryPublic.model_validate(entry, from_attributes=True)
 
 
 # -- wire models -------------------------------------------------------------------------------------
@@ -258,7 +243,7 @@ class AuditEntryPublic(Answer):
     purpose: str | None = PField(description="why (call-record, blacklist, ...)")
     call_sid: str | None = PField(description="the call the read served")
     remote_addr: str | None = PField(description="the client's address")
-    at: Moment = PField(description="when (UTC)")
+    at: Moment = PField(validation_alias="created_at", description="when (UTC)")
     target: str | None = PField(description="what a change concerned: staff:12, org_unit:5")
     org_unit_id: int | None = PField(description="the unit a change concerned")
     detail: dict[str, Any] | None = PField(description="values before and after, never a password")

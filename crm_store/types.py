@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import UTC, date, datetime
-from typing import Annotated, Any, Self
+from typing import Annotated, Any, ClassVar, Self
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, StrictInt
-from sqlalchemy import JSON, DateTime
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PrivateAttr, StrictInt, model_validator
+from sqlalchemy import JSON, DateTime, Index, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import SQLModel
@@ -37,6 +37,11 @@ class UtcDateTime(TypeDecorator[datetime]):
 
 
 JsonDocument = JSON().with_variant(JSONB(), "postgresql")
+
+
+def partial_unique_index(name: str, *columns: str, where: str) -> Index:
+    """A unique index over the rows that match `where` (SQL), the same on PostgreSQL and SQLite."""
+    return Index(name, *columns, unique=True, postgresql_where=text(where), sqlite_where=text(where))
 
 
 def utcnow() -> datetime:
@@ -80,9 +85,17 @@ class Input(SQLModel):
 
 
 class Change(Input):
-    """Base of a PATCH body: only the fields given change, and at least one must be given."""
+    """Base of a PATCH body: only the fields given change, and at least one must be given (`nothing_given` says
+    so when none is)."""
 
     model_config = ConfigDict(extra="forbid", json_schema_extra={"minProperties": 1})  # type: ignore[assignment]
+    nothing_given: ClassVar[str] = "nothing to change: give at least one field"
+
+    @model_validator(mode="after")
+    def _something(self) -> Self:
+        if not self.model_fields_set:
+            raise ValueError(self.nothing_given)
+        return self
 
 
 def schema_says(**keywords: Any) -> dict[str, Any]:
@@ -94,6 +107,13 @@ def schema_says(**keywords: Any) -> dict[str, Any]:
 # Text the validators strip first: something besides white space; two such characters.
 SOME_TEXT = schema_says(pattern=r"\S")
 TWO_CHARACTERS = schema_says(pattern=r"\S[\s\S]*\S")
+
+
+def stripped(value: str, refusal: str) -> str:
+    """Text without its surrounding white space; ValueError(refusal) when nothing else is left."""
+    if not value.strip():
+        raise ValueError(refusal)
+    return value.strip()
 
 
 class Answer(BaseModel):
@@ -123,6 +143,12 @@ class Answer(BaseModel):
 # A record id in a request body: what the database stores (a 32-bit integer on PostgreSQL), never an overflow.
 RecordId = Annotated[StrictInt, Field(gt=0, le=MAX_ID)]
 
-# A moment on the wire: ISO 8601 with its offset, as `iso()` writes it.
-Moment = Annotated[str, Field(json_schema_extra={"format": "date-time"})]
-Day = Annotated[str, Field(json_schema_extra={"format": "date"})]
+
+def _wire_text(value: Any) -> Any:
+    return iso(value) if isinstance(value, date) else value
+
+
+# A moment on the wire: ISO 8601 with its offset, as `iso()` writes it; a datetime given is written so (a row's
+# column taken as it is). A day likewise, from a date.
+Moment = Annotated[str, BeforeValidator(_wire_text), Field(json_schema_extra={"format": "date-time"})]
+Day = Annotated[str, BeforeValidator(_wire_text), Field(json_schema_extra={"format": "date"})]

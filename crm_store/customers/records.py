@@ -48,7 +48,7 @@ from crm_store.errors import CustomerNotFound
 from crm_store.managers.account_managers import assign_new_customer
 from crm_store.org.scope import Viewer, customer_in_scope, unit_in_scope
 from crm_store.org.tables import OrgUnit
-from crm_store.types import SOME_TEXT, Answer, Day, Input, Moment, RecordId
+from crm_store.types import SOME_TEXT, Answer, Day, Input, Moment, RecordId, stripped
 from crm_store.validation import Conflict, InvalidInput, all_normalised
 
 log = logging.getLogger(__name__)
@@ -102,9 +102,7 @@ class CustomerCreate(Input):
     @field_validator("name")
     @classmethod
     def _name(cls, value: str) -> str:
-        if not value.strip():
-            raise ValueError("a name is required")
-        return value.strip()
+        return stripped(value, "a name is required")
 
     @field_validator("phones")
     @classmethod

@@ -10,9 +10,9 @@ masked, and a profile change names the parts changed, not their contents.
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
+from typing import Any, ClassVar
 
-from pydantic import StrictBool, StrictInt, field_validator, model_validator
+from pydantic import StrictBool, StrictInt, field_validator
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -30,7 +30,7 @@ from crm_store.customers.stats import OPEN_CLAIM, claim_adjustments
 from crm_store.customers.tables import AlertLevel, Claim, Customer, CustomerKind, CustomerPhone, KeyAccount, Segment
 from crm_store.errors import ClaimNotFound
 from crm_store.org.scope import Viewer, customer_in_scope
-from crm_store.types import SOME_TEXT, Change
+from crm_store.types import SOME_TEXT, Change, stripped
 from crm_store.validation import Conflict, InvalidInput
 
 
@@ -65,20 +65,12 @@ class CustomerUpdate(Change):
     @field_validator("name")
     @classmethod
     def _name(cls, value: str | None) -> str | None:
-        if value is not None and not value.strip():
-            raise ValueError("a name is required")
-        return value.strip() if value is not None else None
+        return stripped(value, "a name is required") if value is not None else None
 
     @field_validator("phones")
     @classmethod
     def _phones(cls, values: list[str] | None) -> list[str] | None:
         return customer_phones(values) if values is not None else None
-
-    @model_validator(mode="after")
-    def _something(self) -> CustomerUpdate:
-        if not self.model_fields_set:
-            raise ValueError("nothing to change: give at least one field")
-        return self
 
 
 class ClaimUpdate(Change):
@@ -92,6 +84,7 @@ class ClaimUpdate(Change):
     closed_on: date | None = Field(
         default=None, description="the closing day; by default today when the claim leaves open"
     )
+    nothing_given: ClassVar[str] = "nothing to change: give status, paid_amount or closed_on"
 
     @field_validator("status", "paid_amount", mode="before")
     @classmethod
@@ -99,12 +92,6 @@ class ClaimUpdate(Change):
         if value is None:
             raise ValueError("cannot be removed, only changed")
         return value
-
-    @model_validator(mode="after")
-    def _something(self) -> ClaimUpdate:
-        if not self.model_fields_set:
-            raise ValueError("nothing to change: give status, paid_amount or closed_on")
-        return self
 
 
 def _change(old: Any, new: Any) -> dict[str, Any]:

@@ -26,6 +26,7 @@ from crm_store.customers.events import events_shown
 from crm_store.customers.rules import Rules
 from crm_store.customers.tables import Customer, CustomerEvent, CustomerKind, Policy, Segment
 from crm_store.errors import CustomerNotFound, NotFound
+from crm_store.managers.certifications import CertifiedManager
 from crm_store.managers.tables import AccountAssignment, AccountManager, ManagerCertification, ManagerGrade, ServiceTask
 from crm_store.org.scope import SUPERVISORS, Viewer, customer_in_scope, unit_in_scope
 from crm_store.org.tables import OrgLevel, OrgUnit, Role, Staff
@@ -489,16 +490,9 @@ class CertificationRecord(Answer):
     approved_by: str | None = PField(description="username of who certified")
 
 
-class ManagerProfile(Answer):
+class ManagerProfile(CertifiedManager):
     """An account manager: grade, certifications, customers."""
 
-    username: str = PField(description="the manager's username")
-    full_name: str = PField(description="the manager's name")
-    org_unit_id: int = PField(description="the manager's branch")
-    org_unit_name: str = PField(description="the branch's name")
-    grade: str | None = PField(description="the current grade; null: never certified")
-    certified_on: Day | None = PField(description="the current certification's date")
-    valid_until: Day | None = PField(description="the last day the current certification holds")
     customers: int = PField(description="customers the manager looks after")
     certifications: list[CertificationRecord] = PField(description="every certification, newest first")
 

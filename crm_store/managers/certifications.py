@@ -95,16 +95,21 @@ async def list_managers(
 # -- wire models -------------------------------------------------------------------------------------
 
 
-class ManagerCertificationState(Answer):
-    """An account manager of the listing with the state of their yearly certification."""
+class CertifiedManager(Answer):
+    """An account manager with their branch and current certification (the parts every view of one shares)."""
 
     username: str = PField(description="the manager's username")
     full_name: str = PField(description="the manager's name")
     org_unit_id: int = PField(description="the manager's branch")
     org_unit_name: str = PField(description="the branch's name")
     grade: str | None = PField(description="the current grade; null: never certified")
-    certified_on: Day | None = PField(description="the last certification's date")
-    valid_until: Day | None = PField(description="the last day the certification holds")
+    certified_on: Day | None = PField(description="the current certification's date")
+    valid_until: Day | None = PField(description="the last day the current certification holds")
+
+
+class ManagerCertificationState(CertifiedManager):
+    """An account manager of the listing with the state of their yearly certification."""
+
     certification: Literal["uncertified", "lapsed", "due", "valid"] = PField(
         description="the yearly certification's state"
     )

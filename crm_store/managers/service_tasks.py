@@ -28,7 +28,7 @@ from crm_store.managers.account_managers import visible_manager
 from crm_store.managers.tables import ServiceTask
 from crm_store.org.scope import SUPERVISORS, Viewer, customer_in_scope
 from crm_store.org.tables import Role, Staff
-from crm_store.types import SOME_TEXT, Answer, Day, Input, iso
+from crm_store.types import SOME_TEXT, Answer, Day, Input, iso, stripped
 from crm_store.validation import InvalidInput, NotAllowed
 
 # Who may see another manager's duties (within their part of the organisation).
@@ -52,9 +52,7 @@ class TaskCompletion(Input):
     @field_validator("outcome")
     @classmethod
     def _outcome(cls, value: str) -> str:
-        if not value.strip():
-            raise ValueError("say what came of it")
-        return value.strip()
+        return stripped(value, "say what came of it")
 
 
 def task_public(

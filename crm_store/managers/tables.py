@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import date, datetime
 from enum import StrEnum
 
-from sqlalchemy import Index, String, text
+from sqlalchemy import String
 from sqlmodel import Field, SQLModel
 
-from crm_store.types import UtcDateTime, utcnow
+from crm_store.types import UtcDateTime, partial_unique_index, utcnow
 
 
 class ManagerGrade(StrEnum):
@@ -53,15 +53,7 @@ class AccountAssignment(SQLModel, table=True):
     """Who manages a customer; the partial unique index allows one current assignment per customer."""
 
     __tablename__ = "account_assignment"
-    __table_args__ = (
-        Index(
-            "ux_account_assignment_current",
-            "customer_id",
-            unique=True,
-            postgresql_where=text("ended_at IS NULL"),
-            sqlite_where=text("ended_at IS NULL"),
-        ),
-    )
+    __table_args__ = (partial_unique_index("ux_account_assignment_current", "customer_id", where="ended_at IS NULL"),)
     id: int | None = Field(default=None, primary_key=True)
     customer_id: int = Field(foreign_key="customer.id", index=True)
     account_manager_id: int = Field(foreign_key="staff.id", index=True)
@@ -79,24 +71,9 @@ class ServiceTask(SQLModel, table=True):
 
     __tablename__ = "service_task"
     __table_args__ = (
-        Index(
-            "ux_service_task_duty",
-            "customer_id",
-            "kind",
-            "due_on",
-            unique=True,
-            postgresql_where=text("policy_id IS NULL"),
-            sqlite_where=text("policy_id IS NULL"),
-        ),
-        Index(
-            "ux_service_task_policy_duty",
-            "customer_id",
-            "kind",
-            "due_on",
-            "policy_id",
-            unique=True,
-            postgresql_where=text("policy_id IS NOT NULL"),
-            sqlite_where=text("policy_id IS NOT NULL"),
+        partial_unique_index("ux_service_task_duty", "customer_id", "kind", "due_on", where="policy_id IS NULL"),
+        partial_unique_index(
+            "ux_service_task_policy_duty", "customer_id", "kind", "due_on", "policy_id", where="policy_id IS NOT NULL"
         ),
     )
     id: int | None = Field(default=None, primary_key=True)

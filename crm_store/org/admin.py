@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from pydantic import Field as PField
 from pydantic import SecretStr, StrictBool, StrictInt, field_validator, model_validator
@@ -27,7 +27,7 @@ from crm_store.customers.tables import Customer
 from crm_store.errors import NotFound
 from crm_store.managers.tables import AccountAssignment
 from crm_store.org.auth import MIN_PASSWORD_LENGTH
-from crm_store.org.directory import OrgUnitAnswer
+from crm_store.org.directory import OrgUnitAnswer, StaffSummary
 from crm_store.org.scope import CommandLine as CommandLine  # re-exported: gateway.admin_cli takes it from here
 from crm_store.org.staff import (
     MAX_CLEARANCE,
@@ -37,19 +37,9 @@ from crm_store.org.staff import (
     authority_of,
     check_authority,
 )
-from crm_store.org.tables import (
-    ApiToken,
-    LoginLockout,
-    LoginSession,
-    OrgLevel,
-    OrgUnit,
-    OrgUnitPublic,
-    Role,
-    Staff,
-    StaffPublic,
-)
+from crm_store.org.tables import ApiToken, LoginLockout, LoginSession, OrgLevel, OrgUnit, Role, Staff, StaffPublic
 from crm_store.review.tables import ReviewEvent, ReviewItem, ReviewState
-from crm_store.types import SOME_TEXT, Answer, Change, Input, Moment, RecordId, schema_says
+from crm_store.types import SOME_TEXT, Change, Input, Moment, RecordId, schema_says, stripped
 from crm_store.validation import Conflict, InvalidInput, NotAllowed
 
 USERNAME = re.compile(r"[a-z0-9][a-z0-9._-]{1,63}")
@@ -60,11 +50,7 @@ UNIT_CODE = re.compile(r"[A-Z0-9][A-Z0-9-]{1,31}")
 
 
 def _text(value: str | None, what: str) -> str | None:
-    if value is None:
-        return None
-    if not value.strip():
-        raise ValueError(f"{what} is required")
-    return value.strip()
+    return stripped(value, f"{what} is required") if value is not None else None
 
 
 def _password(value: SecretStr | None) -> SecretStr | None:
@@ -113,7 +99,7 @@ class OrgUnitUpdate(Change):
         return _text(value, "a name")
 
     @model_validator(mode="after")
-    def _something(self) -> OrgUnitUpdate:
+    def _something(self) -> OrgUnitUpdate:  # in place of Change's: a null name or active counts as not given
         if self.name is None and self.active is None:
             raise ValueError("name or active is required")
         return self
@@ -168,17 +154,12 @@ class StaffUpdate(Change):
         default=None, ge=0, le=MAX_CLEARANCE, description="the confidentiality grade cleared for (0 to 5)"
     )
     active: StrictBool | None = Field(default=None, description="false deactivates the account")
+    nothing_given: ClassVar[str] = "name at least one of full_name, role, org_unit_id, clearance, active"
 
     @field_validator("full_name")
     @classmethod
     def _full_name(cls, value: str | None) -> str | None:
         return _text(value, "a name")
-
-    @model_validator(mode="after")
-    def _something(self) -> StaffUpdate:
-        if not self.model_fields_set:
-            raise ValueError("name at least one of full_name, role, org_unit_id, clearance, active")
-        return self
 
 
 class PasswordReset(Input):
@@ -200,7 +181,7 @@ class PasswordReset(Input):
 
 def unit_public(unit: OrgUnit) -> OrgUnitAnswer:
     """An org unit as the API shows it."""
-    return OrgUnitAnswer.model_validate({**OrgUnitPublic.model_validate(unit).model_dump(), "path": unit.path})
+    return OrgUnitAnswer.model_validate(unit, from_attributes=True)
 
 
 def staff_public(staff: Staff) -> StaffMember:
@@ -210,7 +191,7 @@ def staff_public(staff: Staff) -> StaffMember:
             **StaffPublic.model_validate(staff).model_dump(mode="json"),
             "active": staff.active,
             "has_password": staff.password_hash is not None,
-            "created_at": staff.created_at.isoformat(),
+            "created_at": staff.created_at,
         }
     )
 
@@ -581,15 +562,9 @@ async def staff_directory(
 # -- wire models -------------------------------------------------------------------------------------
 
 
-class StaffMember(Answer):
+class StaffMember(StaffSummary):
     """A staff member as administrators see them: never the password hash."""
 
-    id: int = PField(description="the staff member's id")
-    username: str = PField(description="their sign-in name")
-    full_name: str = PField(description="their name")
-    role: Role = PField(description="their role")
-    org_unit_id: int = PField(description="their unit")
-    clearance: int = PField(ge=0, le=MAX_CLEARANCE, description="the confidentiality grade they are cleared for")
     active: bool = PField(description="false: deactivated (cannot sign in)")
     has_password: bool = PField(description="a password is set (without one the account cannot sign in)")
     created_at: Moment = PField(description="when the account was created (UTC)")

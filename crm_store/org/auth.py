@@ -24,7 +24,7 @@ from crm_store.errors import NotFound, StoreError
 from crm_store.org.scope import CommandLine, Viewer, unit_in_scope
 from crm_store.org.staff import administered_staff
 from crm_store.org.tables import ApiToken, LoginLockout, Role, Staff
-from crm_store.types import Answer, Moment, iso
+from crm_store.types import Answer, Moment
 from crm_store.upsert import insert_ignoring_conflict
 
 MAX_FAILURES = 5
@@ -121,14 +121,7 @@ async def record_success(session: AsyncSession, staff_id: int) -> None:
 
 def token_public(token: ApiToken) -> TokenPublic:
     """A token as the API lists it: never the hash."""
-    assert token.id is not None
-    return TokenPublic(
-        id=token.id,
-        staff_id=token.staff_id,
-        label=token.label,
-        created_at=token.created_at.isoformat(),
-        revoked_at=iso(token.revoked_at),
-    )
+    return TokenPublic.model_validate(token, from_attributes=True)
 
 
 def tokens_in_reach(viewer: Viewer) -> ColumnElement[bool]:

@@ -72,30 +72,31 @@ class StaffPublic(StaffBase):
     id: int
 
 
-class ApiToken(SQLModel, table=True):
-    __tablename__ = "api_token"
+class StaffSecret(SQLModel):
+    """A secret a staff member signs in with (an API token, a console session's cookie value), stored only as its
+    SHA-256: a stolen table gives no usable secret."""
+
     id: int | None = Field(default=None, primary_key=True)
     staff_id: int = Field(foreign_key="staff.id", index=True)
-    # SHA-256 of the token: a stolen table gives no usable token.
     token_hash: str = Field(max_length=64, unique=True, index=True)
-    label: str = Field(default="", max_length=100)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
+
+
+class ApiToken(StaffSecret, table=True):
+    __tablename__ = "api_token"
+    label: str = Field(default="", max_length=100)
     revoked_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
 
 
 # -- sign-in: sessions and lockout ----------
 
 
-class LoginSession(SQLModel, table=True):
-    """A console (browser) session: only the SHA-256 of the cookie value is stored, with its CSRF token."""
+class LoginSession(StaffSecret, table=True):
+    """A console (browser) session, with its CSRF token."""
 
     __tablename__ = "login_session"
-    id: int | None = Field(default=None, primary_key=True)
-    token_hash: str = Field(max_length=64, unique=True, index=True)
-    staff_id: int = Field(foreign_key="staff.id", index=True)
     csrf_token: str = Field(max_length=64)
     remote_addr: str | None = Field(default=None, max_length=64)
-    created_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
     last_seen_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
     expires_at: datetime = Field(sa_type=UtcDateTime)
     ended_at: datetime | None = Field(default=None, sa_type=UtcDateTime)

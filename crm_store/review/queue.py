@@ -116,22 +116,7 @@ async def review_queue(session: AsyncSession, viewer: Viewer, **filters: Any) ->
 
 def item_public(item: ReviewItem) -> ReviewItemPublic:
     """A review item as the API shows it."""
-    assert item.id is not None
-    return ReviewItemPublic(
-        id=item.id,
-        call_sid=item.call_sid,
-        customer_id=item.customer_id,
-        org_unit_id=item.org_unit_id,
-        state=item.state,
-        type=item.type,
-        topic=item.topic,
-        urgency=item.urgency,
-        route_reason=item.route_reason,
-        due_at=item.due_at.isoformat(),
-        escalations=item.escalations,
-        taken_by_id=item.taken_by_id,
-        created_at=item.created_at.isoformat(),
-    )
+    return ReviewItemPublic.model_validate(item, from_attributes=True)
 
 
 async def visible_item(session: AsyncSession, viewer: Viewer, item_id: int) -> ReviewItem:
