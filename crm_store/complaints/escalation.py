@@ -10,7 +10,6 @@ Complaints whose next limit is near are listed for reminders (`complaints_due_so
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import not_, or_, update
 from sqlmodel import Session, col, select
@@ -20,7 +19,7 @@ from crm_store.complaints.deadlines import ComplaintLimits, escalate_again_at, l
 from crm_store.complaints.store import WORKERS, Actor, append_entry, overdue_condition
 from crm_store.complaints.tables import Complaint
 from crm_store.complaints.wire import State
-from crm_store.org.tables import OrgUnit
+from crm_store.org.chain import owned_below_a_parent
 
 
 def overdue_reason(complaint: Complaint, now: datetime) -> str:
@@ -74,22 +73,15 @@ def escalate_overdue_complaints(
     """Move every overdue complaint due for it to its unit's parent; the ids moved (dossier and audit record each)."""
     limits = limits or load_limits()
     calendar = calendar or BusinessCalendar()
-    rows: list[Any] = list(
-        session.exec(
-            select(Complaint, OrgUnit)
-            .join(OrgUnit, col(OrgUnit.id) == col(Complaint.org_unit_id))
-            .where(
-                overdue_condition(now),
-                col(OrgUnit.parent_id).is_not(None),
-                or_(col(Complaint.escalate_again_at).is_(None), col(Complaint.escalate_again_at) <= now),
-            )
-            .order_by(col(Complaint.id))
-        ).all()
+    rows = owned_below_a_parent(
+        session,
+        Complaint,
+        overdue_condition(now),
+        or_(col(Complaint.escalate_again_at).is_(None), col(Complaint.escalate_again_at) <= now),
     )
     moved: list[int] = []
-    for complaint, unit in rows:
-        parent = session.get(OrgUnit, unit.parent_id)
-        assert parent is not None and complaint.id is not None
+    for complaint, unit, parent in rows:
+        assert complaint.id is not None
         again = escalate_again_at(now, limits=limits, calendar=calendar)
         result = session.exec(
             update(Complaint)  # type: ignore[call-overload]

@@ -42,6 +42,7 @@ from crm_store.complaints.wire import (
 )
 from crm_store.customers.tables import Customer
 from crm_store.errors import CustomerNotFound, NotFound
+from crm_store.org.chain import ancestor_at
 from crm_store.org.scope import CommandLine, Viewer, unit_in_scope
 from crm_store.org.tables import OrgUnit, Staff
 from crm_store.upsert import insert_ignoring_conflict
@@ -89,16 +90,6 @@ def _unit(session: Session, unit_id: int) -> OrgUnit:
     if unit is None:
         raise NotFound(f"no org unit {unit_id}")
     return unit
-
-
-def _ancestor_at(session: Session, unit: OrgUnit, level: int) -> OrgUnit:
-    """The unit itself or its ancestor at `level` (its materialised path lists the chain from the root)."""
-    if unit.level <= level:
-        return unit
-    chain = [int(part) for part in unit.path.strip("/").split("/") if part]
-    ancestors = session.exec(select(OrgUnit).where(col(OrgUnit.id).in_(chain))).all()
-    candidates = [a for a in ancestors if a.level <= level]
-    return max(candidates, key=lambda a: a.level) if candidates else unit
 
 
 def _actor_unit(session: Session, actor: Actor) -> OrgUnit | None:
@@ -227,7 +218,7 @@ def open_complaint(
     unit = _unit(session, customer.org_unit_id)
     level = limits.owning_level(channel=data.channel.value, topic=data.topic)
     if level is not None:
-        unit = _ancestor_at(session, unit, level)
+        unit = ancestor_at(session, unit, level)
     assert unit.id is not None
     limits_of = deadlines_for(received_at, channel=data.channel.value, limits=limits, calendar=calendar)
     year = kst_date(received_at).year

@@ -16,7 +16,7 @@ from crm_store.audit import record_change
 from crm_store.dispatch.assignment import back_to_board, unit_of
 from crm_store.dispatch.promises import RUNNING
 from crm_store.dispatch.tables import DispatchAssignment, DispatchRequest
-from crm_store.dispatch.units import path_ids
+from crm_store.org.chain import path_ids
 from crm_store.org.scope import CommandLine
 from crm_store.org.tables import OrgUnit, Role, Staff
 
