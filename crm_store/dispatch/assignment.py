@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func
-from sqlmodel import col, select
+from sqlmodel import Session, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from crm_store.audit import Actor, record_change
@@ -83,8 +83,10 @@ def move(request: DispatchRequest, to_state: str, now: datetime) -> None:
         request.late_at = now
 
 
-def _audit(session: AsyncSession, actor: Actor, request: DispatchRequest, action: str, detail: dict[str, Any],
-           now: datetime) -> None:  # fmt: skip
+def audit_request(session: AsyncSession | Session, actor: Actor, request: DispatchRequest, action: str,
+                  detail: dict[str, Any], now: datetime) -> None:  # fmt: skip
+    """The audit entry of a step of a request, in its unit and the customer's trail (the dispatchers' steps and
+    the workers' timers alike)."""
     record_change(
         session,
         actor,
@@ -171,7 +173,9 @@ async def assign(
     request.dispatcher_id = actor.staff_id or request.dispatcher_id
     session.add_all([request, assignment])
     await session.flush()
-    _audit(session, actor, request, "dispatch_assigned", {**who, "accept_by": assignment.accept_by.isoformat()}, now)
+    audit_request(
+        session, actor, request, "dispatch_assigned", {**who, "accept_by": assignment.accept_by.isoformat()}, now
+    )
     return assignment
 
 
@@ -221,7 +225,7 @@ async def accept(
     live.accepted_at = now
     move(request, "accepted", now)
     session.add_all([live, request])
-    _audit(session, actor, request, "dispatch_accepted", {"assignment": live.id}, now)
+    audit_request(session, actor, request, "dispatch_accepted", {"assignment": live.id}, now)
     return request
 
 
@@ -234,7 +238,7 @@ async def decline(
     live.ended_at, live.outcome = now, "declined"
     back_to_board(request, now)
     session.add_all([live, request])
-    _audit(session, actor, request, "dispatch_declined", {"assignment": live.id}, now)
+    audit_request(session, actor, request, "dispatch_declined", {"assignment": live.id}, now)
     return request
 
 
@@ -267,7 +271,7 @@ async def advance(
             live.ended_at, live.outcome = now, "done"
             session.add(live)
     session.add(request)
-    _audit(session, actor, request, f"dispatch_{to_state}", {"late": request.late_at is not None}, now)
+    audit_request(session, actor, request, f"dispatch_{to_state}", {"late": request.late_at is not None}, now)
     return request
 
 
@@ -296,5 +300,5 @@ async def cancel(
                 profile.status, profile.updated_at = "available", now
                 session.add(profile)
     session.add(request)
-    _audit(session, actor, request, "dispatch_cancelled", {"reason": reason[:200]}, now)
+    audit_request(session, actor, request, "dispatch_cancelled", {"reason": reason[:200]}, now)
     return request
