@@ -14,8 +14,7 @@ from datetime import datetime
 from sqlalchemy import not_, or_, update
 from sqlmodel import Session, col, select
 
-from crm_store.calendar import BusinessCalendar
-from crm_store.complaints.deadlines import ComplaintLimits, escalate_again_at, load_limits, remind_horizon
+from crm_store.complaints.deadlines import ComplaintTerms, escalate_again_at, remind_horizon
 from crm_store.complaints.store import WORKERS, Actor, append_entry, overdue_condition
 from crm_store.complaints.tables import Complaint
 from crm_store.complaints.wire import State
@@ -38,17 +37,12 @@ def overdue_complaints(session: Session, *, now: datetime, limit: int = 1000) ->
 
 
 def complaints_due_soon(
-    session: Session,
-    *,
-    now: datetime,
-    limits: ComplaintLimits | None = None,
-    calendar: BusinessCalendar | None = None,
-    limit: int = 1000,
+    session: Session, *, now: datetime, terms: ComplaintTerms | None = None, limit: int = 1000
 ) -> list[Complaint]:
     """Open complaints not yet overdue whose next step or resolve limit falls within the reminder horizon
     (`remind_business_days_before`), the soonest first: whom to remind before they fall due."""
-    limits = limits or load_limits()
-    horizon = remind_horizon(now, limits=limits, calendar=calendar)
+    terms = terms or ComplaintTerms()
+    horizon = remind_horizon(now, limits=terms.limits, calendar=terms.calendar)
     query = (
         select(Complaint)
         .where(
@@ -63,16 +57,10 @@ def complaints_due_soon(
 
 
 def escalate_overdue_complaints(
-    session: Session,
-    *,
-    now: datetime,
-    actor: Actor = WORKERS,
-    limits: ComplaintLimits | None = None,
-    calendar: BusinessCalendar | None = None,
+    session: Session, *, now: datetime, actor: Actor = WORKERS, terms: ComplaintTerms | None = None
 ) -> list[int]:
     """Move every overdue complaint due for it to its unit's parent; the ids moved (dossier and audit record each)."""
-    limits = limits or load_limits()
-    calendar = calendar or BusinessCalendar()
+    terms = terms or ComplaintTerms()
     rows = owned_below_a_parent(
         session,
         Complaint,
@@ -82,7 +70,7 @@ def escalate_overdue_complaints(
     moved: list[int] = []
     for complaint, unit, parent in rows:
         assert complaint.id is not None
-        again = escalate_again_at(now, limits=limits, calendar=calendar)
+        again = escalate_again_at(now, limits=terms.limits, calendar=terms.calendar)
         result = session.exec(
             update(Complaint)  # type: ignore[call-overload]
             .where(
