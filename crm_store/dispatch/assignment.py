@@ -11,21 +11,20 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func
-from sqlmodel import Session, col, select
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from crm_store.audit import Actor, record_change
+from crm_store.audit import Actor
 from crm_store.calendar import BusinessCalendar
 from crm_store.dispatch.config import DispatchConfig
 from crm_store.dispatch.errors import (
-    InvalidDispatch,
     NotAvailable,
     NotYours,
     SurveyorNotFound,
     VendorNotFound,
     WrongState,
 )
-from crm_store.dispatch.requests import get_request
+from crm_store.dispatch.requests import audit_request, get_request
 from crm_store.dispatch.suggest import in_shift, service_of
 from crm_store.dispatch.tables import DispatchAssignment, DispatchRequest, SurveyorProfile, Vendor
 from crm_store.org.tables import Role, Staff
@@ -81,30 +80,6 @@ def move(request: DispatchRequest, to_state: str, now: datetime) -> None:
     request.updated_at = now
     if to_state == "on_site" and request.due_at is not None and now > request.due_at and request.late_at is None:
         request.late_at = now
-
-
-def audit_request(session: AsyncSession | Session, actor: Actor, request: DispatchRequest, action: str,
-                  detail: dict[str, Any], now: datetime) -> None:  # fmt: skip
-    """The audit entry of a step of a request, in its unit and the customer's trail (the dispatchers' steps and
-    the workers' timers alike)."""
-    record_change(
-        session,
-        actor,
-        action=action,
-        target=f"dispatch:{request.id}",
-        org_unit_id=unit_of(request),
-        detail=detail,
-        now=now,
-        customer_id=request.customer_id,
-    )
-
-
-def unit_of(request: DispatchRequest) -> int:
-    """The unit a request's audit entries name: every request has one once open (a draft from an unknown caller
-    gets the dispatcher's when confirmed or cancelled)."""
-    if request.org_unit_id is None:
-        raise InvalidDispatch(f"request {request.id} has no org unit")
-    return request.org_unit_id
 
 
 async def _live_assignment(session: AsyncSession, request_id: int) -> DispatchAssignment | None:

@@ -11,8 +11,9 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from crm_store.dispatch.assignment import audit_request, back_to_board
+from crm_store.dispatch.assignment import back_to_board
 from crm_store.dispatch.promises import RUNNING
+from crm_store.dispatch.requests import audit_request
 from crm_store.dispatch.tables import DispatchAssignment, DispatchRequest
 from crm_store.org.chain import path_ids
 from crm_store.org.scope import CommandLine
