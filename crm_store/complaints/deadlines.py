@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from functools import cache
 from importlib import resources
@@ -72,6 +73,15 @@ def load_limits(text: str | None = None) -> ComplaintLimits:
     if text is None:
         text = resources.files("crm_store.complaints").joinpath("limits.json").read_text(encoding="utf-8")
     return ComplaintLimits.model_validate(json.loads(text))
+
+
+@dataclass(frozen=True)
+class ComplaintTerms:
+    """The complaint limits and the business calendar they are counted on, which go together to every store
+    function that opens, steps or escalates complaints (the packaged limits and Korea's calendar unless given)."""
+
+    limits: ComplaintLimits = field(default_factory=load_limits)
+    calendar: BusinessCalendar = field(default_factory=BusinessCalendar)
 
 
 class Deadlines(BaseModel):

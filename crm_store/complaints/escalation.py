@@ -10,17 +10,15 @@ Complaints whose next limit is near are listed for reminders (`complaints_due_so
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import not_, or_, update
 from sqlmodel import Session, col, select
 
-from crm_store.calendar import BusinessCalendar
-from crm_store.complaints.deadlines import ComplaintLimits, escalate_again_at, load_limits, remind_horizon
+from crm_store.complaints.deadlines import ComplaintTerms, escalate_again_at, remind_horizon
 from crm_store.complaints.store import WORKERS, Actor, append_entry, overdue_condition
 from crm_store.complaints.tables import Complaint
 from crm_store.complaints.wire import State
-from crm_store.org.tables import OrgUnit
+from crm_store.org.chain import owned_below_a_parent
 
 
 def overdue_reason(complaint: Complaint, now: datetime) -> str:
@@ -39,17 +37,12 @@ def overdue_complaints(session: Session, *, now: datetime, limit: int = 1000) ->
 
 
 def complaints_due_soon(
-    session: Session,
-    *,
-    now: datetime,
-    limits: ComplaintLimits | None = None,
-    calendar: BusinessCalendar | None = None,
-    limit: int = 1000,
+    session: Session, *, now: datetime, terms: ComplaintTerms | None = None, limit: int = 1000
 ) -> list[Complaint]:
     """Open complaints not yet overdue whose next step or resolve limit falls within the reminder horizon
     (`remind_business_days_before`), the soonest first: whom to remind before they fall due."""
-    limits = limits or load_limits()
-    horizon = remind_horizon(now, limits=limits, calendar=calendar)
+    terms = terms or ComplaintTerms()
+    horizon = remind_horizon(now, limits=terms.limits, calendar=terms.calendar)
     query = (
         select(Complaint)
         .where(
@@ -64,33 +57,20 @@ def complaints_due_soon(
 
 
 def escalate_overdue_complaints(
-    session: Session,
-    *,
-    now: datetime,
-    actor: Actor = WORKERS,
-    limits: ComplaintLimits | None = None,
-    calendar: BusinessCalendar | None = None,
+    session: Session, *, now: datetime, actor: Actor = WORKERS, terms: ComplaintTerms | None = None
 ) -> list[int]:
     """Move every overdue complaint due for it to its unit's parent; the ids moved (dossier and audit record each)."""
-    limits = limits or load_limits()
-    calendar = calendar or BusinessCalendar()
-    rows: list[Any] = list(
-        session.exec(
-            select(Complaint, OrgUnit)
-            .join(OrgUnit, col(OrgUnit.id) == col(Complaint.org_unit_id))
-            .where(
-                overdue_condition(now),
-                col(OrgUnit.parent_id).is_not(None),
-                or_(col(Complaint.escalate_again_at).is_(None), col(Complaint.escalate_again_at) <= now),
-            )
-            .order_by(col(Complaint.id))
-        ).all()
+    terms = terms or ComplaintTerms()
+    rows = owned_below_a_parent(
+        session,
+        Complaint,
+        overdue_condition(now),
+        or_(col(Complaint.escalate_again_at).is_(None), col(Complaint.escalate_again_at) <= now),
     )
     moved: list[int] = []
-    for complaint, unit in rows:
-        parent = session.get(OrgUnit, unit.parent_id)
-        assert parent is not None and complaint.id is not None
-        again = escalate_again_at(now, limits=limits, calendar=calendar)
+    for complaint, unit, parent in rows:
+        assert complaint.id is not None
+        again = escalate_again_at(now, limits=terms.limits, calendar=terms.calendar)
         result = session.exec(
             update(Complaint)  # type: ignore[call-overload]
             .where(

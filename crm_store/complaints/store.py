@@ -19,9 +19,15 @@ from sqlmodel import Session, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from crm_store.audit import record_change
-from crm_store.calendar import BusinessCalendar, kst_date
+from crm_store.calendar import kst_date
 from crm_store.calls.tables import Call, CallType
-from crm_store.complaints.deadlines import ComplaintLimits, deadlines_for, extended_resolve_by, load_limits, step_due
+from crm_store.complaints.deadlines import (
+    ComplaintLimits,
+    ComplaintTerms,
+    deadlines_for,
+    extended_resolve_by,
+    step_due,
+)
 from crm_store.complaints.steps import (
     NEXT_STEP,
     RECEIVERS,
@@ -42,6 +48,7 @@ from crm_store.complaints.wire import (
 )
 from crm_store.customers.tables import Customer
 from crm_store.errors import CustomerNotFound, NotFound
+from crm_store.org.chain import ancestor_at
 from crm_store.org.scope import CommandLine, Viewer, unit_in_scope
 from crm_store.org.tables import OrgUnit, Staff
 from crm_store.upsert import insert_ignoring_conflict
@@ -89,16 +96,6 @@ def _unit(session: Session, unit_id: int) -> OrgUnit:
     if unit is None:
         raise NotFound(f"no org unit {unit_id}")
     return unit
-
-
-def _ancestor_at(session: Session, unit: OrgUnit, level: int) -> OrgUnit:
-    """The unit itself or its ancestor at `level` (its materialised path lists the chain from the root)."""
-    if unit.level <= level:
-        return unit
-    chain = [int(part) for part in unit.path.strip("/").split("/") if part]
-    ancestors = session.exec(select(OrgUnit).where(col(OrgUnit.id).in_(chain))).all()
-    candidates = [a for a in ancestors if a.level <= level]
-    return max(candidates, key=lambda a: a.level) if candidates else unit
 
 
 def _actor_unit(session: Session, actor: Actor) -> OrgUnit | None:
@@ -193,19 +190,13 @@ def _link_repeat(session: Session, actor: Actor, existing: Complaint, data: Comp
 
 
 def open_complaint(
-    session: Session,
-    actor: Actor,
-    data: ComplaintCreate,
-    *,
-    now: datetime,
-    limits: ComplaintLimits | None = None,
-    calendar: BusinessCalendar | None = None,
+    session: Session, actor: Actor, data: ComplaintCreate, *, now: datetime, terms: ComplaintTerms | None = None
 ) -> Opened:
     """Open a complaint (the receipt step) with its number and limits, owned by the customer's unit (lifted to the
     level its channel or topic asks for). A repeat, the same customer on the same topic while one is open, links to
     the open complaint instead (its call linked, a `repeat` entry in its dossier)."""
-    limits = limits or load_limits()
-    calendar = calendar or BusinessCalendar()
+    terms = terms or ComplaintTerms()
+    limits = terms.limits
     actor_unit = _actor_unit(session, actor)
     if isinstance(actor, Viewer) and actor.role not in RECEIVERS:
         takers = ", ".join(sorted(r.value for r in RECEIVERS))
@@ -227,9 +218,9 @@ def open_complaint(
     unit = _unit(session, customer.org_unit_id)
     level = limits.owning_level(channel=data.channel.value, topic=data.topic)
     if level is not None:
-        unit = _ancestor_at(session, unit, level)
+        unit = ancestor_at(session, unit, level)
     assert unit.id is not None
-    limits_of = deadlines_for(received_at, channel=data.channel.value, limits=limits, calendar=calendar)
+    limits_of = deadlines_for(received_at, channel=data.channel.value, limits=limits, calendar=terms.calendar)
     year = kst_date(received_at).year
     try:
         # A savepoint: when another door opened the same customer's complaint on the same topic a moment ago, its
@@ -261,7 +252,7 @@ def open_complaint(
                     received_at=received_at,
                     resolve_by=limits_of.resolve_by,
                     limits=limits,
-                    calendar=calendar,
+                    calendar=terms.calendar,
                 ),
                 created_at=now,
                 updated_at=now,
@@ -290,18 +281,12 @@ def open_complaint(
 
 
 def open_complaint_from_call(
-    session: Session,
-    call_sid: str,
-    *,
-    now: datetime,
-    actor: Actor = WORKERS,
-    limits: ComplaintLimits | None = None,
-    calendar: BusinessCalendar | None = None,
+    session: Session, call_sid: str, *, now: datetime, actor: Actor = WORKERS, terms: ComplaintTerms | None = None
 ) -> Opened | None:
     """A call classified as a complaint, of a known customer, opens one (receipt done, the call linked; its topic's
     disclosure category, `other` without one); a call already linked gives its complaint again. None for a call
     that is no complaint or whose caller is unknown (the operators' review takes those)."""
-    limits = limits or load_limits()
+    terms = terms or ComplaintTerms()
     call = session.exec(select(Call).where(col(Call.call_sid) == call_sid)).first()
     if call is None or call.type != CallType.COMPLAINT or call.customer_id is None:
         return None
@@ -312,18 +297,18 @@ def open_complaint_from_call(
     ).first()
     if linked is not None:
         return Opened(linked, repeat=False)
-    topic = call.topic if call.topic in limits.topics else None
+    topic = call.topic if call.topic in terms.limits.topics else None
     summary = (call.transcript or "").strip()[:2000] or "통화 중 접수된 불만"
     data = ComplaintCreate(
         customer_id=call.customer_id,
         channel="call",  # type: ignore[arg-type]
-        category=limits.topics.get(topic or "", "other"),  # type: ignore[arg-type]
+        category=terms.limits.topics.get(topic or "", "other"),  # type: ignore[arg-type]
         summary=summary,
         call_sid=call_sid,
         topic=topic,
         received_at=call.started_at or call.created_at,
     )
-    return open_complaint(session, actor, data, now=now, limits=limits, calendar=calendar)
+    return open_complaint(session, actor, data, now=now, terms=terms)
 
 
 def get_complaint(session: Session, actor: Actor, complaint_id: int) -> Complaint:
@@ -383,14 +368,13 @@ def take_step(
     fields: dict[str, Any] | BaseModel,
     *,
     now: datetime,
-    limits: ComplaintLimits | None = None,
-    calendar: BusinessCalendar | None = None,
+    terms: ComplaintTerms | None = None,
 ) -> Complaint:
     """Take one step of a complaint with its form: NotFound outside the actor's scope, NotAllowed for a role (or
     org level) that may not take it, IllegalTransition from a state it cannot follow; the dossier and the audit
     trail record it."""
-    limits = limits or load_limits()
-    calendar = calendar or BusinessCalendar()
+    terms = terms or ComplaintTerms()
+    limits, calendar = terms.limits, terms.calendar
     complaint = get_complaint(session, actor, complaint_id)
     if isinstance(actor, Viewer):
         check_role(actor.role, action)

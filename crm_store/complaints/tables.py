@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Index, String, UniqueConstraint, text
+from sqlalchemy import Index, String, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
+from crm_store.indexes import partial_index
 from crm_store.types import JsonDocument, UtcDateTime, utcnow
 
 OPEN_CONDITION = "state <> 'closed'"
@@ -31,21 +32,19 @@ class Complaint(SQLModel, table=True):
         # The queue of a unit: its complaints in a state, soonest limit first.
         Index("ix_complaint_queue", "org_unit_id", "state", "resolve_by"),
         # The overdue sweep over open complaints only.
-        Index(
+        partial_index(
             "ix_complaint_open_resolve_by",
             "resolve_by",
-            postgresql_where=text(OPEN_CONDITION),
-            sqlite_where=text(OPEN_CONDITION),
+            where=OPEN_CONDITION,
         ),
         # A repeat (same customer, same topic) while one is open links to it: one open complaint per customer and
         # topic, enforced by the database so that two doors opening at once make one complaint.
-        Index(
+        partial_index(
             "ux_complaint_open_customer_topic",
             "customer_id",
             "topic",
+            where=f"{OPEN_CONDITION} AND topic IS NOT NULL",
             unique=True,
-            postgresql_where=text(f"{OPEN_CONDITION} AND topic IS NOT NULL"),
-            sqlite_where=text(f"{OPEN_CONDITION} AND topic IS NOT NULL"),
         ),
     )
     id: int | None = Field(default=None, primary_key=True)

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import Index, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
+from crm_store.indexes import partial_index
 from crm_store.types import JsonDocument, UtcDateTime, utcnow
 
 
@@ -62,13 +63,12 @@ class WaitingCall(SQLModel, table=True):
     __tablename__ = "desk_waiting_call"
     __table_args__ = (
         # The live path: the next call of a queue, and a caller's position in it.
-        Index(
+        partial_index(
             "ix_desk_waiting_call_next",
             "queue_id",
             text("priority DESC"),
             "enqueued_at",
-            postgresql_where=text("state = 'waiting'"),
-            sqlite_where=text("state = 'waiting'"),
+            where="state = 'waiting'",
         ),
     )
     id: int | None = Field(default=None, primary_key=True)

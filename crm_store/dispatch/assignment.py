@@ -14,18 +14,17 @@ from sqlalchemy import func
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from crm_store.audit import Actor, record_change
+from crm_store.audit import Actor
 from crm_store.calendar import BusinessCalendar
 from crm_store.dispatch.config import DispatchConfig
 from crm_store.dispatch.errors import (
-    InvalidDispatch,
     NotAvailable,
     NotYours,
     SurveyorNotFound,
     VendorNotFound,
     WrongState,
 )
-from crm_store.dispatch.requests import get_request
+from crm_store.dispatch.requests import audit_request, get_request
 from crm_store.dispatch.suggest import in_shift, service_of
 from crm_store.dispatch.tables import DispatchAssignment, DispatchRequest, SurveyorProfile, Vendor
 from crm_store.org.tables import Role, Staff
@@ -81,28 +80,6 @@ def move(request: DispatchRequest, to_state: str, now: datetime) -> None:
     request.updated_at = now
     if to_state == "on_site" and request.due_at is not None and now > request.due_at and request.late_at is None:
         request.late_at = now
-
-
-def _audit(session: AsyncSession, actor: Actor, request: DispatchRequest, action: str, detail: dict[str, Any],
-           now: datetime) -> None:  # fmt: skip
-    record_change(
-        session,
-        actor,
-        action=action,
-        target=f"dispatch:{request.id}",
-        org_unit_id=unit_of(request),
-        detail=detail,
-        now=now,
-        customer_id=request.customer_id,
-    )
-
-
-def unit_of(request: DispatchRequest) -> int:
-    """The unit a request's audit entries name: every request has one once open (a draft from an unknown caller
-    gets the dispatcher's when confirmed or cancelled)."""
-    if request.org_unit_id is None:
-        raise InvalidDispatch(f"request {request.id} has no org unit")
-    return request.org_unit_id
 
 
 async def _live_assignment(session: AsyncSession, request_id: int) -> DispatchAssignment | None:
@@ -171,7 +148,9 @@ async def assign(
     request.dispatcher_id = actor.staff_id or request.dispatcher_id
     session.add_all([request, assignment])
     await session.flush()
-    _audit(session, actor, request, "dispatch_assigned", {**who, "accept_by": assignment.accept_by.isoformat()}, now)
+    audit_request(
+        session, actor, request, "dispatch_assigned", {**who, "accept_by": assignment.accept_by.isoformat()}, now
+    )
     return assignment
 
 
@@ -221,7 +200,7 @@ async def accept(
     live.accepted_at = now
     move(request, "accepted", now)
     session.add_all([live, request])
-    _audit(session, actor, request, "dispatch_accepted", {"assignment": live.id}, now)
+    audit_request(session, actor, request, "dispatch_accepted", {"assignment": live.id}, now)
     return request
 
 
@@ -234,7 +213,7 @@ async def decline(
     live.ended_at, live.outcome = now, "declined"
     back_to_board(request, now)
     session.add_all([live, request])
-    _audit(session, actor, request, "dispatch_declined", {"assignment": live.id}, now)
+    audit_request(session, actor, request, "dispatch_declined", {"assignment": live.id}, now)
     return request
 
 
@@ -267,7 +246,7 @@ async def advance(
             live.ended_at, live.outcome = now, "done"
             session.add(live)
     session.add(request)
-    _audit(session, actor, request, f"dispatch_{to_state}", {"late": request.late_at is not None}, now)
+    audit_request(session, actor, request, f"dispatch_{to_state}", {"late": request.late_at is not None}, now)
     return request
 
 
@@ -296,5 +275,5 @@ async def cancel(
                 profile.status, profile.updated_at = "available", now
                 session.add(profile)
     session.add(request)
-    _audit(session, actor, request, "dispatch_cancelled", {"reason": reason[:200]}, now)
+    audit_request(session, actor, request, "dispatch_cancelled", {"reason": reason[:200]}, now)
     return request

@@ -7,16 +7,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, cast
+from typing import Any
 
 from sqlmodel import Session, col, select
-from sqlmodel.ext.asyncio.session import AsyncSession
 
-from crm_store.audit import record_change
-from crm_store.dispatch.assignment import back_to_board, unit_of
+from crm_store.dispatch.assignment import back_to_board
 from crm_store.dispatch.promises import RUNNING
+from crm_store.dispatch.requests import audit_request
 from crm_store.dispatch.tables import DispatchAssignment, DispatchRequest
-from crm_store.dispatch.units import path_ids
+from crm_store.org.chain import path_ids
 from crm_store.org.scope import CommandLine
 from crm_store.org.tables import OrgUnit, Role, Staff
 
@@ -31,20 +30,6 @@ class Escalation:
     request_id: int
     manager: str | None
     manager_id: int | None
-
-
-def _audit(session: Session, request: DispatchRequest, action: str, detail: dict[str, Any], now: datetime) -> None:
-    # record_change only adds the entry to the session, which a synchronous session does the same way.
-    record_change(
-        cast(AsyncSession, session),
-        DUTY,
-        action=action,
-        target=f"dispatch:{request.id}",
-        org_unit_id=unit_of(request),
-        detail=detail,
-        now=now,
-        customer_id=request.customer_id,
-    )
 
 
 def unaccepted_query(now: datetime) -> Any:
@@ -71,7 +56,7 @@ def return_unaccepted(session: Session, *, now: datetime) -> list[int]:
         if request.state == "assigned":
             back_to_board(request, now)
             session.add(request)
-            _audit(session, request, "dispatch_unaccepted", {"assignment": assignment.id}, now)
+            audit_request(session, DUTY, request, "dispatch_unaccepted", {"assignment": assignment.id}, now)
             returned.append(int(request.id or 0))
     session.flush()
     return returned
@@ -129,7 +114,7 @@ def escalate_late(session: Session, *, now: datetime) -> list[Escalation]:
             "late_minutes": late_minutes,
             "state": request.state,
         }
-        _audit(session, request, "dispatch_escalated", detail, now)
+        audit_request(session, DUTY, request, "dispatch_escalated", detail, now)
         escalations.append(
             Escalation(int(request.id or 0), manager.username if manager else None, manager.id if manager else None)
         )

@@ -53,6 +53,30 @@ async def get_request(session: AsyncSession, request_id: int, *, lock: bool = Fa
     return request
 
 
+def audit_request(session: AsyncSession | Session, actor: Actor, request: DispatchRequest, action: str,
+                  detail: dict[str, Any], now: datetime) -> None:  # fmt: skip
+    """The audit entry of a step of a request, in its unit and the customer's trail (the dispatchers' steps and
+    the workers' timers alike)."""
+    record_change(
+        session,
+        actor,
+        action=action,
+        target=f"dispatch:{request.id}",
+        org_unit_id=unit_of(request),
+        detail=detail,
+        now=now,
+        customer_id=request.customer_id,
+    )
+
+
+def unit_of(request: DispatchRequest) -> int:
+    """The unit a request's audit entries name: every request has one once open (a draft from an unknown caller
+    gets the dispatcher's when confirmed or cancelled)."""
+    if request.org_unit_id is None:
+        raise InvalidDispatch(f"request {request.id} has no org unit")
+    return request.org_unit_id
+
+
 async def _apply_promise(
     session: AsyncSession, request: DispatchRequest, *, config: DispatchConfig, rules: Rules, now: datetime
 ) -> None:
@@ -118,16 +142,8 @@ async def open_dispatch_request(
     await _apply_promise(session, request, config=config, rules=rules, now=now)
     session.add(request)
     await session.flush()
-    record_change(
-        session,
-        actor,
-        action="dispatch_opened",
-        target=f"dispatch:{request.id}",
-        org_unit_id=place.unit_id,
-        detail={"kind": request.kind, "promise_minutes": request.promise_minutes, "due_at": _iso(request.due_at)},
-        now=now,
-        customer_id=request.customer_id,
-    )
+    detail = {"kind": request.kind, "promise_minutes": request.promise_minutes, "due_at": _iso(request.due_at)}
+    audit_request(session, actor, request, "dispatch_opened", detail, now)
     return request
 
 
@@ -211,16 +227,8 @@ async def confirm_draft(
     request.dispatcher_id = actor.staff_id
     await _apply_promise(session, request, config=config, rules=rules, now=now)
     session.add(request)
-    record_change(
-        session,
-        actor,
-        action="dispatch_opened",
-        target=f"dispatch:{request.id}",
-        org_unit_id=unit.unit_id,
-        detail={"kind": request.kind, "from": "draft", "due_at": _iso(request.due_at)},
-        now=now,
-        customer_id=request.customer_id,
-    )
+    detail = {"kind": request.kind, "from": "draft", "due_at": _iso(request.due_at)}
+    audit_request(session, actor, request, "dispatch_opened", detail, now)
     return request
 
 

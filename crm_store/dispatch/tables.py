@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Index, text
+from sqlalchemy import Index
 from sqlmodel import Field, SQLModel
 
+from crm_store.indexes import partial_index
 from crm_store.types import JsonDocument, UtcDateTime, utcnow
 
 
@@ -59,12 +60,11 @@ class DispatchRequest(SQLModel, table=True):
     __tablename__ = "dispatch_request"
     __table_args__ = (
         # The board: live requests by due time, overall and per province.
-        Index(
+        partial_index(
             "ix_dispatch_request_board",
             "province_unit_id",
             "due_at",
-            postgresql_where=text("state NOT IN ('done', 'cancelled')"),
-            sqlite_where=text("state NOT IN ('done', 'cancelled')"),
+            where="state NOT IN ('done', 'cancelled')",
         ),
         Index("ix_dispatch_request_state_due", "state", "due_at"),
     )
@@ -115,21 +115,19 @@ class DispatchAssignment(SQLModel, table=True):
 
     __tablename__ = "dispatch_assignment"
     __table_args__ = (
-        Index(
+        partial_index(
             "ux_dispatch_assignment_live",
             "request_id",
+            where="ended_at IS NULL",
             unique=True,
-            postgresql_where=text("ended_at IS NULL"),
-            sqlite_where=text("ended_at IS NULL"),
         ),
         # A surveyor's (a vendor's) load: their live assignments.
         Index("ix_dispatch_assignment_surveyor", "surveyor_id", "ended_at"),
         Index("ix_dispatch_assignment_vendor", "vendor_id", "ended_at"),
-        Index(
+        partial_index(
             "ix_dispatch_assignment_unaccepted",
             "accept_by",
-            postgresql_where=text("ended_at IS NULL AND accepted_at IS NULL"),
-            sqlite_where=text("ended_at IS NULL AND accepted_at IS NULL"),
+            where="ended_at IS NULL AND accepted_at IS NULL",
         ),
     )
     id: int | None = Field(default=None, primary_key=True)

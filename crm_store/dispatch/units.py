@@ -9,6 +9,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from crm_store.dispatch.errors import UnitNotFound
 from crm_store.dispatch.promises import region_of_level
+from crm_store.org.chain import path_ids
 from crm_store.org.tables import OrgLevel, OrgUnit
 
 
@@ -19,11 +20,6 @@ class UnitPlace:
     unit_id: int
     region: str
     province_unit_id: int | None
-
-
-def path_ids(path: str) -> list[int]:
-    """The unit ids of a materialised path ("/1/5/12/"), root first."""
-    return [int(part) for part in path.strip("/").split("/") if part]
 
 
 async def place_of_unit(session: AsyncSession, unit_id: int) -> UnitPlace:

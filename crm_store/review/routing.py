@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import cache
 from importlib import resources
-from typing import Any
 
 from sqlalchemy import update
 from sqlmodel import Session, col, select
@@ -20,6 +19,7 @@ from sqlmodel import Session, col, select
 from crm_store.calls.tables import Call
 from crm_store.customers.phones import normalise_phone
 from crm_store.customers.tables import Customer
+from crm_store.org.chain import ancestor_at, owned_below_a_parent
 from crm_store.org.tables import OrgUnit
 from crm_store.review.tables import ReviewEvent, ReviewItem, ReviewState
 from crm_store.upsert import insert_ignoring_conflict
@@ -104,16 +104,6 @@ class RouteDecision:
     reason: str
 
 
-def _ancestor_at(session: Session, unit: OrgUnit, level: int) -> OrgUnit:
-    """The unit itself or its ancestor at `level` (the materialised path lists the chain from the root)."""
-    if unit.level <= level:
-        return unit
-    chain = [int(part) for part in unit.path.strip("/").split("/") if part]
-    ancestors = session.exec(select(OrgUnit).where(col(OrgUnit.id).in_(chain))).all()
-    candidates = [a for a in ancestors if a.level <= level]
-    return max(candidates, key=lambda a: a.level) if candidates else unit
-
-
 def _unit_by_code(session: Session, code: str) -> OrgUnit | None:
     return session.exec(select(OrgUnit).where(col(OrgUnit.code) == code)).first()
 
@@ -147,7 +137,7 @@ def decide_route(session: Session, call: Call, rules: RoutingRules) -> RouteDeci
     if lifted:
         top = min(lifted, key=lambda r: r.level)
         if top.level < unit.level:
-            target = _ancestor_at(session, unit, top.level)
+            target = ancestor_at(session, unit, top.level)
             reason = f"{reason} → {top.name}"
     assert target.id is not None
     return RouteDecision(target.id, target.level, reason)
@@ -203,21 +193,12 @@ def route_call(session: Session, call_sid: str, *, now: datetime, rules: Routing
 def escalate_overdue(session: Session, *, now: datetime, rules: RoutingRules | None = None) -> list[int]:
     """Move every item nobody took within its queue's time limit to the parent unit's queue; the ids moved."""
     rules = rules or load_routing_rules()
-    late: list[Any] = list(
-        session.exec(
-            select(ReviewItem, OrgUnit)
-            .join(OrgUnit, col(OrgUnit.id) == col(ReviewItem.org_unit_id))
-            .where(
-                col(ReviewItem.state) == ReviewState.OPEN.value,
-                col(ReviewItem.due_at) <= now,
-                col(OrgUnit.parent_id).is_not(None),
-            )
-        ).all()
+    late = owned_below_a_parent(
+        session, ReviewItem, col(ReviewItem.state) == ReviewState.OPEN.value, col(ReviewItem.due_at) <= now
     )
     moved: list[int] = []
-    for item, unit in late:
-        parent = session.get(OrgUnit, unit.parent_id)
-        assert parent is not None and item.id is not None
+    for item, unit, parent in late:
+        assert item.id is not None
         # Conditional: an operator taking the item at this moment wins, and the escalation does nothing.
         result = session.exec(
             update(ReviewItem)  # type: ignore[call-overload]
