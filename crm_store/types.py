@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime
 from typing import Annotated, Any, ClassVar, Self
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PrivateAttr, StrictInt, model_validator
-from sqlalchemy import JSON, DateTime, Index, text
+from sqlalchemy import JSON, DateTime
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import SQLModel
@@ -37,11 +37,6 @@ class UtcDateTime(TypeDecorator[datetime]):
 
 
 JsonDocument = JSON().with_variant(JSONB(), "postgresql")
-
-
-def partial_unique_index(name: str, *columns: str, where: str) -> Index:
-    """A unique index over the rows that match `where` (SQL), the same on PostgreSQL and SQLite."""
-    return Index(name, *columns, unique=True, postgresql_where=text(where), sqlite_where=text(where))
 
 
 def utcnow() -> datetime:

@@ -8,7 +8,8 @@ from enum import StrEnum
 from sqlalchemy import String
 from sqlmodel import Field, SQLModel
 
-from crm_store.types import UtcDateTime, partial_unique_index, utcnow
+from crm_store.indexes import partial_index
+from crm_store.types import UtcDateTime, utcnow
 
 
 class ManagerGrade(StrEnum):
@@ -53,7 +54,9 @@ class AccountAssignment(SQLModel, table=True):
     """Who manages a customer; the partial unique index allows one current assignment per customer."""
 
     __tablename__ = "account_assignment"
-    __table_args__ = (partial_unique_index("ux_account_assignment_current", "customer_id", where="ended_at IS NULL"),)
+    __table_args__ = (
+        partial_index("ux_account_assignment_current", "customer_id", where="ended_at IS NULL", unique=True),
+    )
     id: int | None = Field(default=None, primary_key=True)
     customer_id: int = Field(foreign_key="customer.id", index=True)
     account_manager_id: int = Field(foreign_key="staff.id", index=True)
@@ -71,9 +74,15 @@ class ServiceTask(SQLModel, table=True):
 
     __tablename__ = "service_task"
     __table_args__ = (
-        partial_unique_index("ux_service_task_duty", "customer_id", "kind", "due_on", where="policy_id IS NULL"),
-        partial_unique_index(
-            "ux_service_task_policy_duty", "customer_id", "kind", "due_on", "policy_id", where="policy_id IS NOT NULL"
+        partial_index("ux_service_task_duty", "customer_id", "kind", "due_on", where="policy_id IS NULL", unique=True),
+        partial_index(
+            "ux_service_task_policy_duty",
+            "customer_id",
+            "kind",
+            "due_on",
+            "policy_id",
+            where="policy_id IS NOT NULL",
+            unique=True,
         ),
     )
     id: int | None = Field(default=None, primary_key=True)
