@@ -53,16 +53,16 @@ EXPECTED = "a phone number, vehicle plate, policy number or at least two letters
 class CustomerMatch(Answer):
     """A customer found by the search, as much as the desk needs to tell customers apart."""
 
-    id: int
-    name: str
-    kind: str
-    org_unit_id: int
-    org_unit_name: str
+    id: int = PField(description="the customer")
+    name: str = PField(description="the customer's name")
+    kind: str = PField(description="individual or corporate")
+    org_unit_id: int = PField(description="the branch that owns the customer")
+    org_unit_name: str = PField(description="its name")
     registration_number: str | None = PField(description="masked; hidden whole below its clearance")
-    segment: str
-    blacklisted: bool
+    segment: str = PField(description="quality, key, ordinary or inferior")
+    blacklisted: bool = PField(description="listed on the blacklist (the reason is in the customer picture)")
     phones: list[str] = PField(description="E.164, in the order they were added")
-    matched_on: MatchedOn
+    matched_on: MatchedOn = PField(description="what the text was taken for: phone, plate, policy or name")
     masked_fields: list[str] = PField(description="fields hidden at the viewer's clearance")
 
 

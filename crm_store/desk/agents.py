@@ -68,9 +68,9 @@ class AgentStateChoice(Input):
 class AgentStatePublic(Answer):
     """An agent's state and since when."""
 
-    username: str
-    state: AgentState
-    since: Moment
+    username: str = PField(description="the agent")
+    state: AgentState = PField(description="available, offered, on_call, wrap_up, break or offline")
+    since: Moment = PField(description="when the agent entered this state")
     skills: list[str] = PField(description="skills of the desk queues the agent serves")
     endpoint: str | None = PField(description="where calls are connected; null until set")
 
