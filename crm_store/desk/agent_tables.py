@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import Index, text
 from sqlmodel import Field, SQLModel
 
+from crm_store.indexes import partial_index
 from crm_store.types import JsonDocument, UtcDateTime, utcnow
 
 
@@ -35,20 +35,9 @@ class DeskAgent(SQLModel, table=True):
     __table_args__ = (
         # The distributor's look-up: the agents available now, longest idle first; their skills are read off the
         # few rows this gives.
-        Index(
-            "ix_desk_agent_idle",
-            "last_call_ended_at",
-            "state_since",
-            postgresql_where=text("state = 'available'"),
-            sqlite_where=text("state = 'available'"),
-        ),
+        partial_index("ix_desk_agent_idle", "last_call_ended_at", "state_since", where="state = 'available'"),
         # The heartbeat duty: agents still marked online whose connection went quiet.
-        Index(
-            "ix_desk_agent_heartbeat",
-            "heartbeat_at",
-            postgresql_where=text("state NOT IN ('offline', 'on_call')"),
-            sqlite_where=text("state NOT IN ('offline', 'on_call')"),
-        ),
+        partial_index("ix_desk_agent_heartbeat", "heartbeat_at", where="state NOT IN ('offline', 'on_call')"),
     )
     staff_id: int = Field(foreign_key="staff.id", primary_key=True, sa_column_kwargs={"autoincrement": False})
     skills: list[str] = Field(default_factory=list, sa_type=JsonDocument)

@@ -23,7 +23,7 @@ from crm_store.customers.phones import normalise_phone
 from crm_store.desk.agent_tables import AgentState, DeskAgent
 from crm_store.org.scope import Viewer
 from crm_store.org.tables import Role, Staff
-from crm_store.types import Answer, Input, Moment, iso
+from crm_store.types import Answer, Input, Moment
 from crm_store.upsert import insert_ignoring_conflict
 from crm_store.validation import Conflict, InvalidInput, NotAllowed
 
@@ -77,12 +77,14 @@ class AgentStatePublic(Answer):
 
 def agent_state_public(agent: DeskAgent, username: str) -> AgentStatePublic:
     """The profile as the API answers it."""
-    return AgentStatePublic(
-        username=username,
-        state=AgentState(agent.state),
-        since=iso(agent.state_since) or "",
-        skills=list(agent.skills),
-        endpoint=agent.endpoint,
+    return AgentStatePublic.model_validate(
+        {
+            "username": username,
+            "state": agent.state,
+            "since": agent.state_since,
+            "skills": agent.skills,
+            "endpoint": agent.endpoint,
+        }
     )
 
 
