@@ -36,34 +36,27 @@ _POLICY = re.compile(r"[A-Za-z]{2}-\d{4}-[0-9A-Za-z]{4,16}")
 # What a phone number is written with; a text of these is never taken for a name.
 _PHONE_TEXT = re.compile(r"[\d\s+().-]+")
 MIN_NAME = 2
-SEARCH_FIELDS = (
-    "id",
-    "name",
-    "kind",
-    "org_unit_id",
-    "org_unit_name",
-    "registration_number",
-    "segment",
-    "blacklisted",
-    "phones",
-)
 EXPECTED = "a phone number, vehicle plate, policy number or at least two letters of a name"
 
 
 class CustomerMatch(Answer):
     """A customer found by the search, as much as the desk needs to tell customers apart."""
 
-    id: int = PField(description="the customer")
+    id: int = PField(gt=0, description="the customer")
     name: str = PField(description="the customer's name")
-    kind: str = PField(description="individual or corporate")
-    org_unit_id: int = PField(description="the branch that owns the customer")
-    org_unit_name: str = PField(description="its name")
-    registration_number: str | None = PField(description="masked; hidden whole below its clearance")
-    segment: str = PField(description="quality, key, ordinary or inferior")
-    blacklisted: bool = PField(description="listed on the blacklist (the reason is in the customer picture)")
     phones: list[str] = PField(description="E.164, in the order they were added")
-    matched_on: MatchedOn = PField(description="what the text was taken for: phone, plate, policy or name")
+    kind: str = PField(description="individual or corporate")
+    segment: str = PField(description="quality, key, ordinary or inferior")
+    registration_number: str | None = PField(description="masked; hidden whole below its clearance")
+    org_unit_id: int = PField(gt=0, description="the branch that owns the customer")
+    org_unit_name: str = PField(description="its name")
     masked_fields: list[str] = PField(description="fields hidden at the viewer's clearance")
+    blacklisted: bool = PField(description="listed on the blacklist (the reason is in the customer picture)")
+    matched_on: MatchedOn = PField(description="what the text was taken for: phone, plate, policy or name")
+
+
+# What the audit row of a search names as read (at full clearance; `shown_fields` leaves out what is masked).
+SEARCH_FIELDS = tuple(name for name in CustomerMatch.model_fields if name not in ("matched_on", "masked_fields"))
 
 
 class CustomerSearchPage(Answer):

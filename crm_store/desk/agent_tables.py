@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from enum import StrEnum
+from enum import StrEnum, auto
 
 from sqlmodel import Field, SQLModel
 
@@ -14,12 +14,13 @@ from crm_store.types import JsonDocument, UtcDateTime, utcnow
 class AgentState(StrEnum):
     """Where an agent is: the agent chooses available, break or offline; the desk moves them through the rest."""
 
-    AVAILABLE = "available"
-    OFFERED = "offered"
-    ON_CALL = "on_call"
-    WRAP_UP = "wrap_up"
-    BREAK = "break"
-    OFFLINE = "offline"
+    # A StrEnum's auto() value is the member's name in lower case.
+    AVAILABLE = auto()
+    OFFERED = auto()
+    ON_CALL = auto()
+    WRAP_UP = auto()
+    BREAK = auto()
+    OFFLINE = auto()
 
 
 class DeskAgent(SQLModel, table=True):
