@@ -86,6 +86,20 @@ async def test_search_on_postgres(aiohttp_client: Any, postgres_url: str, tmp_pa
             assert (await answer.json())["items"] == [], q
 
 
+async def _plan(postgres_url: str, statement: Any, *settings: str) -> str:
+    """The plan PostgreSQL makes for the statement with these planner settings (the test tables are empty: without
+    them the planner reads the tables whole, index or not)."""
+    sql = str(statement.compile(dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True}))
+    engine = make_async_engine(postgres_url)
+    try:
+        async with engine.connect() as conn:
+            for setting in settings:
+                await conn.execute(text(f"SET {setting} = off"))
+            return "\n".join((await conn.execute(text("EXPLAIN " + sql))).scalars())
+    finally:
+        await engine.dispose()
+
+
 @pytest.mark.parametrize(
     ("q", "index"),
     [
@@ -98,15 +112,11 @@ async def test_search_on_postgres(aiohttp_client: Any, postgres_url: str, tmp_pa
 async def test_every_search_look_up_is_an_index_probe(postgres_url: str, q: str, index: str) -> None:
     viewer = Viewer(staff_id=1, username="agent", role=Role.AGENT, org_unit_id=1)
     _, condition = search.match_condition(q)
-    statement = search.search_query(viewer, condition, limit=21, before_id=None)
-    sql = str(statement.compile(dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True}))
-    engine = make_async_engine(postgres_url)
-    try:
-        async with engine.connect() as conn:
-            # Empty tables: without this the planner reads them whole, index or not.
-            await conn.execute(text("SET enable_seqscan = off"))
-            plan = "\n".join((await conn.execute(text("EXPLAIN " + sql))).scalars())
-    finally:
-        await engine.dispose()
+    plan = await _plan(postgres_url, search.search_query(viewer, condition, limit=21, before_id=None), "enable_seqscan")
     assert index in plan, plan
     assert "Seq Scan" not in plan, plan
+
+
+async def test_the_longest_idle_agents_come_in_index_order(postgres_url: str) -> None:
+    plan = await _plan(postgres_url, agents.available_agents_query(5), "enable_seqscan", "enable_bitmapscan")
+    assert "Index Scan using ix_desk_agent_idle" in plan and "Sort" not in plan, plan
