@@ -13,9 +13,10 @@ from pydantic import BaseModel, ConfigDict, Field
 from crm_store.audit import AuditPage
 from crm_store.calls import store as calls
 from crm_store.calls.tables import CallType
-from crm_store.customers import blacklist, blacklist_decisions, events
+from crm_store.customers import blacklist, blacklist_decisions, events, search
 from crm_store.customers import records as customers
 from crm_store.customers import updates as customer_updates
+from crm_store.desk import agents
 from crm_store.managers import account_managers, certifications, service_tasks, transfers
 from crm_store.org import admin, auth
 from crm_store.org import directory as org
@@ -23,7 +24,7 @@ from crm_store.org.scope import SUPERVISORS
 from crm_store.org.tables import Role
 from crm_store.review import queue as review
 from crm_store.review.tables import ReviewState
-from gateway import admin_api, api, customers_api, review_api, supervision_api
+from gateway import admin_api, api, customers_api, desk_api, review_api, supervision_api
 from gateway.contract import Route, openapi_document
 from gateway.inputs import MAX_ID, MAX_PAGE
 
@@ -257,4 +258,11 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", "/corrections", review_api.corrections,
           "Corrections of calls in scope as training rows (masked, audited)", review.CorrectionList,
           query=CorrectionsQuery, roles=frozenset({Role.ADMIN, Role.EXECUTIVE})),
+    # the live desk
+    Route("PUT", "/agents/me/state", desk_api.put_my_state,
+          "Choose your desk state (not while a call is offered to you or connected)", agents.AgentStatePublic,
+          body=agents.AgentStateChoice, roles=agents.DESK_ROLES, errors=(409,)),
+    Route("GET", "/customers/search", desk_api.search_customers,
+          "Customers in scope by phone, vehicle plate, policy number or the start of a name (masked, audited)",
+          search.CustomerSearchPage, query=desk_api.SearchQuery),
 )  # fmt: skip

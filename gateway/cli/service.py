@@ -69,14 +69,17 @@ def seed_demo(settings: Settings, *, customers: int) -> None:
     """The demo organisation, staff and customers; prints a summary."""
     from crm_store.db import make_engine
     from crm_store.desk.seed import seed_desk
+    from demo_seed.desk_agents import seed_desk_agents
     from demo_seed.seed import seed_demo
 
     prepare_embedded_database(settings)
     engine = make_engine(settings.sync_db_url)
     try:
         summary = seed_demo(engine, secret_key=settings.secret_key, customers=customers)
-        # The desk's queues and a menu for every hotline number (once; later runs leave them as they are).
+        # The desk's queues and a menu for every hotline number (once; later runs leave them as they are), then every
+        # demo agent's desk profile (endpoint and the queues' skills).
         seed_desk(engine)
+        seed_desk_agents(engine)
     finally:
         engine.dispose()
     print(summary)

@@ -329,6 +329,14 @@ def _transferrer(w: World, u: str, t: Target) -> int:
 MATRIX[("POST", "/api/v1/customers/{customer_id}/transfer")] = lambda w, t: (
     f"/api/v1/customers/{_c(w, t)}/transfer", {}, {"org_unit_id": _unit(w, t), "reason": "접근 행렬 시험"})  # fmt: skip
 EXPECTED[("POST", "/api/v1/customers/{customer_id}/transfer")] = _transferrer
+# The live desk. Customer search looks for the target customer by name (found only in scope). The agent's state has
+# no target: the "outside" probe asks for a state the desk sets (422 for everyone), the "inside" one goes offline.
+MATRIX[("GET", "/api/v1/customers/search")] = lambda w, t: (
+    "/api/v1/customers/search", {"q": INSIDE_NAME if t == "inside" else OUTSIDE_NAME}, None)  # fmt: skip
+MATRIX[("PUT", "/api/v1/agents/me/state")] = lambda w, t: (
+    "/api/v1/agents/me/state", {}, {"state": "offline" if t == "inside" else "on_call"})  # fmt: skip
+EXPECTED[("PUT", "/api/v1/agents/me/state")] = lambda w, u, t: (
+    422 if t == "outside" else 200 if w.staff[u]["role"] in (Role.AGENT, Role.CENTER_MANAGER) else 403)  # fmt: skip
 # -- end of the changes and duties section -------------------------------------------------------------------------
 # Reads every viewer must get for a customer in scope (the matrix must not pass by refusing everything).
 # Reads everyone may make of a customer in their scope (a customer's audit trail is for supervisors: EXPECTED).
