@@ -116,6 +116,16 @@ AUDIT_ACTIONS = {
     "blacklist_propose": "블랙리스트 등재 요청",
     "blacklist_approve": "블랙리스트 승인",
     "blacklist_revoke": "블랙리스트 해제",
+    "agent.state": "상담원 상태 변경",
+}
+# An agent's state at the desk (crm_store.desk.agents.AgentState).
+AGENT_STATES = {
+    "available": "대기",
+    "offered": "호 제안 중",
+    "on_call": "통화 중",
+    "wrap_up": "후처리",
+    "break": "휴식",
+    "offline": "로그아웃",
 }
 # A complaint's dossier entries: its steps (crm_store.complaints.steps) and what happens to it besides.
 COMPLAINT_STEPS = {
@@ -208,6 +218,7 @@ AUDIT_DETAIL_FIELDS = {
     "key_account": "중점 계정",
     "phones": "전화번호",
     "profile": "프로필",
+    "state": "상담 상태",
 }
 # What a read of customer information showed, as the audit trail names it (the customer picture's keys, the
 # graded parts of them, and what other readers show: a call record, a recording, events, corrections).

@@ -277,6 +277,8 @@ def _detail_value(name: str, value: Any) -> str:
         return labels.label(labels.PASSWORD_EVENTS, value)
     if name == "kind":
         return labels.label(labels.SERVICE_TASK_KINDS, value)
+    if name == "state":
+        return labels.label(labels.AGENT_STATES, value)
     return str(value)
 
 

@@ -16,6 +16,7 @@ from sqlmodel import col, select
 from crm_store.calls.tables import Call, CallType, PipelineState
 from crm_store.customers.tables import AlertKind, AlertLevel, Customer, Segment
 from crm_store.db import session_scope
+from crm_store.desk.agent_tables import AgentState
 from crm_store.org.tables import OrgLevel, Role
 from crm_store.review.tables import ReviewItem, ReviewState
 from gateway import labels
@@ -109,6 +110,7 @@ def test_every_stored_code_has_a_korean_label() -> None:
     assert {s.value for s in ReviewState} <= set(labels.REVIEW_STATES)
     assert {s.value for s in PipelineState} <= set(labels.PIPELINE_STATES)
     assert {level.value for level in OrgLevel} == set(labels.ORG_LEVELS)
+    assert {state.value for state in AgentState} == set(labels.AGENT_STATES)
 
 
 def test_every_action_the_code_records_has_a_korean_label() -> None:
