@@ -14,23 +14,11 @@ from gateway.api_app import bearer_or_session, json_errors
 from gateway.app import create_app
 from gateway.console.app import html_pages, signed_in
 from gateway.inputs import ids_in_range
-from tests.review_helpers import PASSWORD, World
+from tests.review_helpers import World, console_login
 from workers.settings import Settings
 
-CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 HUGE = "9" * 20  # more than any integer column holds (SQLite and PostgreSQL alike)
 PARAM = re.compile(r"\{([a-z_]+)\}")
-
-
-async def console_login(client: Any, username: str) -> str:
-    """Sign in through the form; the session's CSRF token."""
-    form = await (await client.get("/console/login")).text()
-    answer = await client.post(
-        "/console/login",
-        data={"username": username, "password": PASSWORD, "csrf_token": CSRF.search(form)[1]},  # type: ignore[index]
-    )
-    assert answer.status == 200, await answer.text()
-    return CSRF.search(await answer.text())[1]  # type: ignore[index]
 
 
 def test_the_api_and_the_console_are_sub_applications_with_their_own_middlewares(settings: Settings) -> None:
