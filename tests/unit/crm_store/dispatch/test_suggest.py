@@ -195,38 +195,23 @@ def test_the_nearest_first_walk_finds_the_same_best_as_measuring_everyone(monkey
     from crm_store.calendar import BusinessCalendar
     from crm_store.dispatch import suggest
 
+    def surveyor(i: int, name: str, lat: float, lon: float, load: int) -> suggest._Surveyor:
+        """An auto surveyor of province 1 around the clock, last seen at (lat, lon) now, with `load` jobs."""
+        return suggest._Surveyor(
+            staff_id=i, username=f"{name}{i:04d}", full_name=f"{name}{i}", province_unit_id=1, skills=["auto"],
+            shift="24h", lat=lat, lon=lon, position_at=NOW, load=load,
+        )  # fmt: skip
+
     rng = random.Random(7)
     rows = [
-        suggest._Surveyor(
-            staff_id=i,
-            username=f"s{i:04d}",
-            full_name=f"s{i}",
-            province_unit_id=1,
-            skills=["auto"],
-            shift="24h",
-            lat=33.2 + rng.random() * 5.3,
-            lon=126.2 + rng.random() * 3.1,
-            position_at=NOW,
-            load=rng.choice([0, 1]),
-        )  # fmt: skip
-        for i in range(2000)
+        surveyor(i, "s", 33.2 + rng.random() * 5.3, 126.2 + rng.random() * 3.1, rng.choice([0, 1])) for i in range(2000)
     ]
     # A dense cluster around the Seoul scene: many arrivals of the same minute, where load breaks the tie.
     rows += [
-        suggest._Surveyor(
-            staff_id=i,
-            username=f"c{i:04d}",
-            full_name=f"c{i}",
-            province_unit_id=1,
-            skills=["auto"],
-            shift="24h",
-            lat=SEOLLEUNG[0] + rng.uniform(-0.03, 0.03),
-            lon=SEOLLEUNG[1] + rng.uniform(-0.03, 0.03),
-            position_at=NOW,
-            load=rng.choice([0, 0, 1]),
-        )  # fmt: skip
+        surveyor(i, "c", SEOLLEUNG[0] + rng.uniform(-0.03, 0.03), SEOLLEUNG[1] + rng.uniform(-0.03, 0.03),
+                 rng.choice([0, 0, 1]))
         for i in range(300)
-    ]
+    ]  # fmt: skip
     real = suggest.distance_km
     measured = [0]
 
