@@ -17,8 +17,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
-import platform
 import random
 import subprocess
 import sys
@@ -33,7 +31,7 @@ sys.path.insert(0, str(ROOT))
 
 import aiohttp  # noqa: E402
 
-from bench.loadgen import closed_loop, free_port, open_loop, wait_ready  # noqa: E402
+from bench.loadgen import SERVE, closed_loop, free_port, gateway_env, gateway_options, open_loop, serving, write_results  # noqa: E402
 
 
 def prepare(database_url: str) -> dict[str, float]:
@@ -117,13 +115,7 @@ def lookup(args: argparse.Namespace) -> dict[str, object]:
         written_like_people(rng.choice(known), rng) if rng.random() < 0.9 else rng.choice(unknown) for _ in range(total)
     ]
     port = free_port()
-    env = {
-        **os.environ,
-        "DATABASE_URL": args.database_url,
-        "REDIS_URL": args.redis_url,
-        "PORT": str(port),
-        "PYTHONUNBUFFERED": "1",
-    }
+    env = gateway_env(args, port)
     token = subprocess.run(
         [sys.executable, "-m", "gateway.cli", "token", "admin", "--label", "bench"],
         env=env,
@@ -132,37 +124,21 @@ def lookup(args: argparse.Namespace) -> dict[str, object]:
         capture_output=True,
         text=True,
     ).stdout.strip()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "gateway.cli", "serve"],
-        env=env,
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
     base = f"http://127.0.0.1:{port}"
     results: dict[str, object] = {}
-    try:
-        wait_ready(f"{base}/healthz", server)
+    with serving(SERVE, f"{base}/healthz", env):
         asyncio.run(fire(base, token, numbers[: args.warmup], args.concurrency))
         results["lookup"] = asyncio.run(fire(base, token, numbers[args.warmup :], args.concurrency))
         results["lookup_one_connection"] = asyncio.run(fire(base, token, numbers[args.warmup :][:2000], 1))
         for rate in args.rates:
             sample = numbers[args.warmup :][: int(rate * args.seconds)]
             results[f"lookup_at_{rate:g}_per_s"] = asyncio.run(arrive(base, token, sample, rate))
-    finally:
-        server.terminate()
-        server.wait(30)
     results["concurrency"] = args.concurrency
     return results
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--database-url", default="postgresql://postgres@127.0.0.1:5432/hotline_bench")
-    parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/10")
-    parser.add_argument("--requests", type=int, default=20000)
-    parser.add_argument("--warmup", type=int, default=2000)
-    parser.add_argument("--concurrency", type=int, default=32)
+    parser = gateway_options(redis_url="redis://127.0.0.1:6379/10")
     parser.add_argument(
         "--rates", type=float, nargs="*", default=[100, 300, 600], help="open-loop arrival rates (per second)"
     )
@@ -181,11 +157,7 @@ def main() -> None:
         print(json.dumps(results["segments"], ensure_ascii=False), flush=True)
     if not args.no_lookup:
         results.update(lookup(args))
-    results["machine"] = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
-    print(json.dumps(results, indent=2, ensure_ascii=False))
-    out = ROOT / "bench" / "results"
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "customer_lookup.json").write_text(json.dumps(results, indent=2, ensure_ascii=False))
+    write_results("customer_lookup", results)
 
 
 if __name__ == "__main__":

@@ -1,17 +1,73 @@
-"""What the HTTP benchmarks share: free ports, waiting for a server, and a closed-loop load generator."""
+"""What the HTTP benchmarks share: their common options, servers as child processes (`hotline serve` among them),
+free ports, closed- and open-loop load generators, and writing the results."""
 
 from __future__ import annotations
 
+import argparse
 import asyncio
+import json
+import os
+import platform
 import random
 import socket
 import subprocess
+import sys
 import time
 import urllib.request
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import aiohttp
+
+ROOT = Path(__file__).resolve().parent.parent
+SERVE = [sys.executable, "-m", "gateway.cli", "serve"]  # `hotline serve`
+
+
+def gateway_options(redis_url: str) -> argparse.ArgumentParser:
+    """A parser with what every benchmark of the gateway takes: its database and Redis, how many requests (and
+    warm-up requests before them), and how many clients at once."""
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--database-url", default="postgresql://postgres@127.0.0.1:5432/hotline_bench")
+    parser.add_argument("--redis-url", default=redis_url)
+    parser.add_argument("--requests", type=int, default=20000)
+    parser.add_argument("--warmup", type=int, default=2000)
+    parser.add_argument("--concurrency", type=int, default=32)
+    return parser
+
+
+def gateway_env(args: argparse.Namespace, port: int) -> dict[str, str]:
+    """The environment of a gateway process on `port` with the database and Redis of `args`."""
+    return {
+        **os.environ,
+        "DATABASE_URL": args.database_url,
+        "REDIS_URL": args.redis_url,
+        "PORT": str(port),
+        "PYTHONUNBUFFERED": "1",
+    }
+
+
+@contextmanager
+def serving(command: list[str], ready_url: str, env: dict[str, str] | None = None) -> Iterator[subprocess.Popen]:
+    """A server as a child process (its output discarded), once `ready_url` answers; terminated afterwards."""
+    proc = subprocess.Popen(command, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_ready(ready_url, proc)
+        yield proc
+    finally:
+        proc.terminate()
+        proc.wait(30)
+
+
+def write_results(name: str, results: dict[str, Any]) -> None:
+    """Print the results with the machine they ran on, and keep them in bench/results/<name>.json."""
+    results["machine"] = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
+    text = json.dumps(results, indent=2, ensure_ascii=False)
+    print(text)
+    out = ROOT / "bench" / "results"
+    out.mkdir(parents=True, exist_ok=True)
+    (out / f"{name}.json").write_text(text)
 
 
 def free_port() -> int:

@@ -13,15 +13,10 @@ and the median over rounds (rounds alternate which side goes first).
 
 from __future__ import annotations
 
-import argparse
 import asyncio
-import json
-import os
-import platform
 import random
 import secrets
 import statistics
-import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -32,7 +27,7 @@ sys.path.insert(0, str(ROOT))
 
 import aiohttp  # noqa: E402
 
-from bench.loadgen import closed_loop, free_port, wait_ready  # noqa: E402
+from bench.loadgen import SERVE, closed_loop, free_port, gateway_env, gateway_options, serving, write_results  # noqa: E402
 from telephony.signature import TwilioSignature  # noqa: E402
 from workers.settings import DEV_ACCOUNT_SID, DEV_AUTH_TOKEN  # noqa: E402
 
@@ -78,44 +73,21 @@ async def fire(url: str, prepared: list[tuple[bytes, dict[str, str]]], concurren
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--database-url", default="postgresql://postgres@127.0.0.1:5432/hotline_bench")
-    parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/11")
-    parser.add_argument("--requests", type=int, default=20000)
-    parser.add_argument("--warmup", type=int, default=2000)
-    parser.add_argument("--concurrency", type=int, default=32)
+    parser = gateway_options(redis_url="redis://127.0.0.1:6379/11")
     parser.add_argument("--rounds", type=int, default=3, help="rounds of both sides, alternating which goes first")
     parser.add_argument("--phones", default=str(ROOT / "bench" / "results" / "phones.txt"))
     args = parser.parse_args()
     phones = Path(args.phones).read_text().split()
 
     gw_port, bare_port = free_port(), free_port()
-    env = {
-        **os.environ,
-        "DATABASE_URL": args.database_url,
-        "REDIS_URL": args.redis_url,
-        "PORT": str(gw_port),
-        "PYTHONUNBUFFERED": "1",
-    }
-    gateway = subprocess.Popen(
-        [sys.executable, "-m", "gateway.cli", "serve"],
-        env=env,
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
     # The same event loop on both sides: `hotline serve` runs on uvloop when it is installed.
-    bare = subprocess.Popen(
-        [sys.executable, str(ROOT / "bench" / "bare_server.py"), str(bare_port), "--uvloop"],
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    bare_server = [sys.executable, str(ROOT / "bench" / "bare_server.py"), str(bare_port), "--uvloop"]
     runs: dict[str, list[dict[str, Any]]] = {"bare": [], "gateway": []}
     results: dict[str, Any] = {}
-    try:
-        wait_ready(f"http://127.0.0.1:{gw_port}/healthz", gateway)
-        wait_ready(f"http://127.0.0.1:{bare_port}/twilio/voice", bare)
+    with (
+        serving(SERVE, f"http://127.0.0.1:{gw_port}/healthz", gateway_env(args, gw_port)),
+        serving(bare_server, f"http://127.0.0.1:{bare_port}/twilio/voice"),
+    ):
         gateway_base = f"http://127.0.0.1:{gw_port}"
         sides = [("bare", bare_port), ("gateway", gw_port)]
         # Rounds alternate which side goes first, so that a slow spell of a shared machine hits both sides.
@@ -127,10 +99,6 @@ def main() -> None:
                 prepared = requests_for(gateway_base, phones, args.warmup + args.requests)
                 asyncio.run(fire(base + "/twilio/voice", prepared[: args.warmup], args.concurrency))
                 runs[name].append(asyncio.run(fire(base + "/twilio/voice", prepared[args.warmup :], args.concurrency)))
-    finally:
-        for proc in (gateway, bare):
-            proc.terminate()
-            proc.wait(30)
     for name, side in runs.items():
         results[name] = {
             "median_rps": statistics.median(r["rps"] for r in side),
@@ -144,11 +112,7 @@ def main() -> None:
         round(g["rps"] / b["rps"], 3) for g, b in zip(runs["gateway"], runs["bare"], strict=True)
     ]
     results["concurrency"] = args.concurrency
-    results["machine"] = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
-    print(json.dumps(results, indent=2))
-    out = ROOT / "bench" / "results"
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "voice_webhook.json").write_text(json.dumps(results, indent=2))
+    write_results("voice_webhook", results)
 
 
 if __name__ == "__main__":

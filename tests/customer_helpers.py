@@ -16,6 +16,7 @@ from gateway.app import create_app
 from workers.settings import Settings
 
 SECRET = "customer-test-secret-key-0123456789"
+RRN = "880315-1234567"  # the registration number of the customer `customer_body` describes
 # code, name, level, parent code
 UNITS = (
     ("HQ", "본사", 0, None),
@@ -72,6 +73,31 @@ def build_org(engine: Engine) -> Org:
         for username, *_ in STAFF:
             org.tokens[username] = issue_token(session, username=username)
     return org
+
+
+def customer_body(org: Org, unit: str, **body: Any) -> dict[str, Any]:
+    """The request body of a new customer at `unit`: the individual 김민준 with one mobile number and RRN; `body`
+    overrides or adds fields."""
+    return {
+        "kind": "individual",
+        "name": "김민준",
+        "phones": ["010-1234-5678"],
+        "registration_number": RRN,
+        "org_unit_id": org.units[unit],
+        **body,
+    }
+
+
+async def post_customer(client: Any, org: Org, user: str, unit: str, **body: Any) -> Any:
+    """`user` posts `customer_body(org, unit, **body)` to the customer API; the answer, whatever its status."""
+    return await client.post("/api/v1/customers", json=customer_body(org, unit, **body), headers=org.auth(user))
+
+
+async def create_customer(client: Any, org: Org, user: str, unit: str, **body: Any) -> dict[str, Any]:
+    """A customer created through the API by `user` (anything but 201 fails the test); its picture."""
+    answer = await post_customer(client, org, user, unit, **body)
+    assert answer.status == 201, await answer.text()
+    return dict(await answer.json())
 
 
 @asynccontextmanager

@@ -33,6 +33,12 @@ def install_default_menu(engine: Any, number: str = HOTLINE) -> None:
         session.commit()
 
 
+def install_desk(engine: Any) -> dict[str, int]:
+    """The default menu on HOTLINE and a caller of each segment (`add_callers`); the callers' customer ids."""
+    install_default_menu(engine)
+    return add_callers(engine)
+
+
 def add_callers(engine: Any) -> dict[str, int]:
     """Customers of each segment with their phones: +82101000000N; returns customer ids by segment."""
     with Session(engine) as session:

@@ -20,6 +20,7 @@ from crm_store.dispatch.tables import SurveyorProfile
 from crm_store.dispatch.wire import DispatchCreate
 from crm_store.org.scope import Viewer
 from crm_store.org.tables import OrgUnit, Role, Staff
+from tests.store_helpers import add_unit, head_office
 
 CONFIG = load_config()
 RULES = load_rules()
@@ -52,26 +53,17 @@ class World:
         return Viewer.of(self.staff[username])
 
 
-def _unit(session: Session, code: str, name: str, level: int, parent: OrgUnit | None) -> OrgUnit:
-    unit = OrgUnit(code=code, name=name, level=level, parent_id=parent.id if parent else None)
-    session.add(unit)
-    session.flush()
-    unit.path = f"{parent.path if parent else '/'}{unit.id}/"
-    session.add(unit)
-    return unit
-
-
 def build_world(engine: Any) -> World:
     """The org tree, staff and customers; surveyors get profiles with `add_surveyor`."""
     world = World()
     with Session(engine, expire_on_commit=False) as session:
-        hq = _unit(session, "HQ", "본사", 0, None)
-        seoul = _unit(session, "SEOUL", "서울지역본부", 1, hq)
-        gangnam = _unit(session, "GANGNAM", "강남지점", 2, seoul)
-        gyeonggi = _unit(session, "GYEONGGI", "경기지역본부", 1, hq)
-        gapyeong = _unit(session, "GAPYEONG", "가평군지점", 3, gyeonggi)
-        gangwon = _unit(session, "GANGWON", "강원지역본부", 1, hq)
-        chuncheon = _unit(session, "CHUNCHEON", "춘천지점", 2, gangwon)
+        hq = head_office(session)
+        seoul = add_unit(session, "SEOUL", "서울지역본부", 1, hq)
+        gangnam = add_unit(session, "GANGNAM", "강남지점", 2, seoul)
+        gyeonggi = add_unit(session, "GYEONGGI", "경기지역본부", 1, hq)
+        gapyeong = add_unit(session, "GAPYEONG", "가평군지점", 3, gyeonggi)
+        gangwon = add_unit(session, "GANGWON", "강원지역본부", 1, hq)
+        chuncheon = add_unit(session, "CHUNCHEON", "춘천지점", 2, gangwon)
         for unit in (hq, seoul, gangnam, gyeonggi, gapyeong, gangwon, chuncheon):
             world.units[unit.code] = int(unit.id or 0)
         people = [

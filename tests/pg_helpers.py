@@ -1,4 +1,5 @@
-"""Throwaway PostgreSQL databases for integration tests (plain functions; no fixture is registered here)."""
+"""Throwaway PostgreSQL databases for integration tests, and the plan of a query (plain functions; no fixture is
+registered here)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,9 @@ from contextlib import contextmanager
 import psycopg
 import pytest
 from psycopg import sql
+from sqlalchemy import text
 from sqlalchemy.engine import make_url
+from sqlmodel import Session
 
 DEFAULT_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 TEST_DATABASE_PREFIX = "hotline_test"
@@ -74,3 +77,9 @@ def throwaway_database(admin_url: str, prefix: str = TEST_DATABASE_PREFIX) -> It
         yield url
     finally:
         drop_database(admin_url, url)
+
+
+def plan_without_seqscan(session: Session, query: str) -> str:
+    """PostgreSQL's plan for `query` with sequential scans off in `session`, so that an index that fits shows."""
+    session.exec(text("SET enable_seqscan = off"))  # type: ignore[call-overload]
+    return "\n".join(row[0] for row in session.exec(text(f"EXPLAIN {query}")))  # type: ignore[call-overload]

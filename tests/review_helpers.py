@@ -3,6 +3,7 @@ two customers (one in each province), a classified call of each routed to its re
 
 from __future__ import annotations
 
+import re
 import secrets
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -25,6 +26,7 @@ from crm_store.validation import business_today
 from tests.customer_helpers import UNITS  # the same two-province chain
 
 PASSWORD = "hotline-demo"
+CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')  # the token in a console form
 LEVEL_SLUG = {0: "hq", 1: "seoul", 2: "gangnam", 3: "seocho"}
 BASE_CLEARANCE = {
     Role.AGENT: 1, Role.SURVEYOR: 1, Role.DISPATCHER: 2, Role.ACCOUNT_MANAGER: 2, Role.OPERATOR: 2,
@@ -254,3 +256,27 @@ async def sign_in(page: Any, base: str, username: str) -> None:
     await page.fill("#password", PASSWORD)
     await page.click("#login")
     await page.wait_for_url(f"{base}/console/queue")
+
+
+async def console_login(client: Any, username: str) -> str:
+    """Sign in through the console's form (a refusal fails the test); the CSRF token of the signed-in pages."""
+    form = await (await client.get("/console/login")).text()
+    answer = await client.post(
+        "/console/login",
+        data={"username": username, "password": PASSWORD, "csrf_token": CSRF.search(form)[1]},  # type: ignore[index]
+    )
+    assert answer.status == 200, await answer.text()
+    return CSRF.search(await answer.text())[1]  # type: ignore[index]
+
+
+async def console_sign_in(client: Any, username: str, password: str = PASSWORD) -> tuple[int, str]:
+    """Sign in through the console's form; the status of the POST and the page it leads to (its own when refused)."""
+    form = await (await client.get("/console/login")).text()
+    answer = await client.post(
+        "/console/login",
+        data={"username": username, "password": password, "csrf_token": CSRF.search(form)[1]},  # type: ignore[index]
+        allow_redirects=False,
+    )
+    if answer.status != 303:
+        return answer.status, await answer.text()
+    return 303, await (await client.get(answer.headers["Location"])).text()

@@ -9,14 +9,19 @@ from crm_store.db import make_engine, session_scope
 from crm_store.org.tables import OrgUnit
 
 
-def head_office(session: Session) -> OrgUnit:
-    """The head office, with its materialised path."""
-    unit = OrgUnit(code="HQ", name="본사", level=0)
+def add_unit(session: Session, code: str, name: str, level: int, parent: OrgUnit | None = None) -> OrgUnit:
+    """An org unit under `parent` (none: a root), with its materialised path."""
+    unit = OrgUnit(code=code, name=name, level=level, parent_id=parent.id if parent else None)
     session.add(unit)
     session.flush()
-    unit.path = f"/{unit.id}/"
+    unit.path = f"{parent.path if parent else '/'}{unit.id}/"
     session.add(unit)
     return unit
+
+
+def head_office(session: Session) -> OrgUnit:
+    """The head office, with its materialised path."""
+    return add_unit(session, "HQ", "본사", 0)
 
 
 def existing_head_office(session: Session) -> OrgUnit:

@@ -9,6 +9,7 @@ import json
 import subprocess
 from typing import Any
 
+import pytest
 from sqlmodel import select
 
 from crm_store.audit import AuditEntry
@@ -18,6 +19,18 @@ from crm_store.org.tables import Staff
 from tests.processes import HOTLINE, ROOT, hotline_env
 from tests.store_helpers import head_office
 from workers.settings import Settings
+
+
+@pytest.fixture
+def cli_settings(sqlite_settings: Settings) -> Settings:
+    """The migrated SQLite database with only the head office in it, where an administrator starts."""
+    engine = make_engine(sqlite_settings.sync_db_url)
+    try:
+        with session_scope(engine) as session:
+            head_office(session)
+    finally:
+        engine.dispose()
+    return sqlite_settings
 
 
 def _hotline(settings: Settings, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
@@ -51,13 +64,8 @@ def _staff(settings: Settings, username: str) -> Staff:
         engine.dispose()
 
 
-def test_an_administrator_builds_a_branch_and_its_staff_from_the_command_line(sqlite_settings: Settings) -> None:
-    settings = sqlite_settings
-    engine = make_engine(settings.sync_db_url)
-    with session_scope(engine) as session:
-        head_office(session)
-    engine.dispose()
-
+def test_an_administrator_builds_a_branch_and_its_staff_from_the_command_line(cli_settings: Settings) -> None:
+    settings = cli_settings
     _ok(settings, "org-unit", "add", "SEOUL", "서울지역본부", "--parent", "HQ")
     _ok(settings, "org-unit", "add", "SEOUL-GANGNAM", "강남지점", "--parent", "SEOUL")
     tree = [json.loads(line) for line in _ok(settings, "org-unit", "list", "--json").splitlines()]
@@ -99,12 +107,8 @@ def test_an_administrator_builds_a_branch_and_its_staff_from_the_command_line(sq
     assert labels == ["crm-sync", "cli"]
 
 
-def test_bad_command_line_input_is_refused_with_a_reason_and_changes_nothing(sqlite_settings: Settings) -> None:
-    settings = sqlite_settings
-    engine = make_engine(settings.sync_db_url)
-    with session_scope(engine) as session:
-        head_office(session)
-    engine.dispose()
+def test_bad_command_line_input_is_refused_with_a_reason_and_changes_nothing(cli_settings: Settings) -> None:
+    settings = cli_settings
     before = len(_audit(settings))
 
     unknown_parent = _hotline(settings, "org-unit", "add", "BUSAN", "부산", "--parent", "NOWHERE")

@@ -20,6 +20,7 @@ from crm_store.db import make_engine, session_scope
 from crm_store.migrate import alembic_config, current_revision
 from crm_store.org.scope import CommandLine
 from tests.complaint_helpers import RECEIVED, add_customer, create
+from tests.pg_helpers import plan_without_seqscan
 from tests.review_helpers import World, build_world
 
 pytestmark = pytest.mark.integration
@@ -114,15 +115,8 @@ def test_the_migration_brings_the_queue_indexes_and_the_append_only_dossier(engi
         assert "UNIQUE" in indexes["ux_complaint_open_customer_topic"]
         assert "WHERE" in indexes["ux_complaint_open_customer_topic"]
         assert "WHERE" in indexes["ix_complaint_open_resolve_by"]
-        session.exec(text("SET enable_seqscan = off"))  # type: ignore[call-overload]
-        plan = "\n".join(
-            row[0]
-            for row in session.exec(  # type: ignore[call-overload]
-                text(
-                    "EXPLAIN SELECT * FROM complaint WHERE org_unit_id = 1 AND state = 'receipt' "
-                    "ORDER BY resolve_by LIMIT 50"
-                )
-            )
+        plan = plan_without_seqscan(
+            session, "SELECT * FROM complaint WHERE org_unit_id = 1 AND state = 'receipt' ORDER BY resolve_by LIMIT 50"
         )
         assert "ix_complaint_queue" in plan and "Sort" not in plan, plan
     for statement in ("UPDATE complaint_step SET username = 'x'", "DELETE FROM complaint_step"):

@@ -11,43 +11,28 @@ from sqlalchemy.exc import IntegrityError
 
 from crm_store.customers.rules import load_rules
 from crm_store.customers.segments import recompute_all_segments
-from crm_store.db import make_engine, session_scope
+from crm_store.db import session_scope
 from crm_store.managers.tables import AccountAssignment
-from gateway.app import create_app
-from tests.customer_helpers import SECRET, build_org
+from tests.customer_helpers import STAFF, create_customer, gateway_on
 from tests.fake_clock import business_day
-from workers.settings import Settings
 
 pytestmark = pytest.mark.integration
 
 # The three claims fall within the twelve months before this day (the frequent-claims rule).
 AS_OF = date(2026, 11, 25)
+HOME_UNIT = {username: unit for username, _role, unit in STAFF}
 
 
 async def test_customers_on_postgres(aiohttp_client: Any, postgres_url: str, tmp_path: Any) -> None:
-    settings = Settings.from_env(
-        {"DATABASE_URL": postgres_url, "HOTLINE_SECRET_KEY": SECRET, "HOTLINE_DATA_DIR": str(tmp_path)}
-    )
-    engine = make_engine(postgres_url)
-    try:
-        with business_day(AS_OF):
-            org = build_org(engine)
-            client = await aiohttp_client(create_app(settings, embedded_worker=False))
-            seocho, haeundae = org.units["SEOUL-GANGNAM-SEOCHO"], org.units["BUSAN-DONGBU-HAEUNDAE"]
+    with business_day(AS_OF):
+        async with gateway_on(aiohttp_client, postgres_url, tmp_path) as (engine, org, client):
 
             async def create(user: str, **body: Any) -> dict[str, Any]:
-                answer = await client.post(
-                    "/api/v1/customers", json={"kind": "individual", "name": "박정호", **body}, headers=org.auth(user)
-                )
-                assert answer.status == 201, await answer.text()
-                return dict(await answer.json())
+                """A customer 박정호 at `user`'s own branch."""
+                return await create_customer(client, org, user, HOME_UNIT[user], name="박정호", **body)
 
             listed = await create(
-                "agent.seocho",
-                phones=["010-1111-2222"],
-                registration_number="790102-1234567",
-                org_unit_id=seocho,
-                vehicles=["12가3456"],
+                "agent.seocho", phones=["010-1111-2222"], registration_number="790102-1234567", vehicles=["12가3456"]
             )
             h = org.auth("agent.seocho")
             policy = await (
@@ -70,15 +55,9 @@ async def test_customers_on_postgres(aiohttp_client: Any, postgres_url: str, tmp
                 json={"customer_id": listed["id"], "reason": "보험사기 혐의"},
             )
             assert answer.status == 201 and (await answer.json())["approved"]
-            twin = await create(
-                "agent.haeundae", phones=["051-123-4567"], registration_number="7901021234567", org_unit_id=haeundae
-            )
+            twin = await create("agent.haeundae", phones=["051-123-4567"], registration_number="7901021234567")
             car = await create(
-                "agent.haeundae",
-                phones=["010-3333-4444"],
-                registration_number="8001011234567",
-                org_unit_id=haeundae,
-                vehicles=["12 가 3456"],
+                "agent.haeundae", phones=["010-3333-4444"], registration_number="8001011234567", vehicles=["12 가 3456"]
             )
             for number, matched_on in (("051)123-4567", "registration"), ("010 3333 4444", "plate")):
                 answer = await client.get(
@@ -117,5 +96,3 @@ async def test_customers_on_postgres(aiohttp_client: Any, postgres_url: str, tmp
                 assert conn.scalar(text("SELECT count(*) FROM segment_change")) >= 3
                 assert conn.scalar(text("SELECT count(*) FROM customer_event WHERE kind = 'blacklisted'")) == 1
             assert car["blacklisted"]
-    finally:
-        engine.dispose()

@@ -30,6 +30,7 @@ from tests.desk_helpers import (
     waiting_calls,
 )
 from tests.fake_clock import FakeClock
+from tests.pg_helpers import plan_without_seqscan
 from tests.twilio_helpers import call_params, call_sid, post_signed
 from workers.settings import Settings
 
@@ -51,15 +52,10 @@ def test_the_next_call_of_a_queue_is_read_from_the_partial_index(engine: Any) ->
         ).scalar_one()
         assert "(queue_id, priority DESC, enqueued_at)" in definition
         assert "WHERE ((state)::text = 'waiting'::text)" in definition
-        session.exec(text("SET enable_seqscan = off"))  # type: ignore[call-overload]
-        plan = "\n".join(
-            row[0]
-            for row in session.exec(  # type: ignore[call-overload]
-                text(
-                    "EXPLAIN SELECT * FROM desk_waiting_call WHERE queue_id = 1 AND state = 'waiting' "
-                    "ORDER BY priority DESC, enqueued_at LIMIT 1"
-                )
-            )
+        plan = plan_without_seqscan(
+            session,
+            "SELECT * FROM desk_waiting_call WHERE queue_id = 1 AND state = 'waiting' "
+            "ORDER BY priority DESC, enqueued_at LIMIT 1",
         )
         assert "ix_desk_waiting_call_next" in plan and "Sort" not in plan, plan
 

@@ -11,7 +11,6 @@ a bearer token, and a few API routes again with the console session (and its CSR
 from __future__ import annotations
 
 import json
-import re
 import secrets
 from collections.abc import Callable
 from typing import Any
@@ -35,10 +34,10 @@ from tests.review_helpers import (
     add_customers_and_calls,
     add_graded_records,
     build_world,
+    console_login,
 )
 from workers.settings import Settings
 
-CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 Target = str  # "inside" or "outside"
 # (method, canonical path) -> how to call it for a target: (path, query, json body) or None (not per customer).
 Probe = Callable[[World, Target], tuple[str, dict[str, str], Any]]
@@ -427,14 +426,6 @@ async def _token_works(client: Any, token: str) -> bool:
     return answer.status == 200
 
 
-async def _console_login(client: Any, username: str) -> str:
-    form = await (await client.get("/console/login")).text()
-    token = CSRF.search(form)[1]  # type: ignore[index]
-    answer = await client.post("/console/login", data={"username": username, "password": PASSWORD, "csrf_token": token})
-    assert answer.status == 200, await answer.text()
-    return CSRF.search(await answer.text())[1]  # type: ignore[index]
-
-
 async def _probe(
     client: Any, world: World, username: str, csrf: str, method: str, canonical: str, target: Target, *, session: bool
 ) -> tuple[int, list[str]]:
@@ -500,7 +491,7 @@ async def test_access_matrix(aiohttp_client: Any, settings: Settings, engine: An
     viewers = [u for u in world.staff if u != "admin.hq"] + ["admin.hq"]
     revokers_seen = False
     for username in viewers:
-        csrf = await _console_login(client, username)
+        csrf = await console_login(client, username)
         for method, canonical in ordered:
             if canonical in ("/console/logout", "/console/login"):
                 continue

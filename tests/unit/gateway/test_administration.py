@@ -3,7 +3,6 @@ organisation, clear refusals, every change in the audit trail, and the audit tra
 
 from __future__ import annotations
 
-import re
 from datetime import UTC, datetime
 from typing import Any
 
@@ -14,9 +13,8 @@ from crm_store.db import session_scope
 from crm_store.org.auth import MAX_FAILURES
 from crm_store.org.staff import issue_token
 from crm_store.org.tables import ApiToken, LoginLockout, LoginSession, OrgUnit, Staff
-from tests.review_helpers import PASSWORD, World
+from tests.review_helpers import CSRF, PASSWORD, World
 
-CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 LOCKED_UNTIL = datetime(2100, 1, 1, tzinfo=UTC)  # a lock that only a reset lifts
 
 

@@ -22,11 +22,10 @@ from crm_store.review.tables import ReviewItem, ReviewState
 from gateway import labels
 from gateway.console.reasons import korean_reasons, subject_particle
 from gateway.console.render import kst
-from tests.review_helpers import PASSWORD, World
+from tests.review_helpers import World, console_login
 from workers.understanding.taxonomy import load_taxonomy
 
 ROOT = Path(__file__).resolve().parents[3]
-CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 STORED_AT = datetime(2026, 11, 24, 23, 30, tzinfo=UTC)  # 2026-11-25 08:30 in Korea
 STORED_REASONS = [
     "type complaint 0.61: '공정' +0.29, '갱신 거절' +0.12",
@@ -68,16 +67,6 @@ def visible_text(page: str) -> str:
     parser = _Text()
     parser.feed(page)
     return " ".join(" ".join(parser.parts).split())
-
-
-async def login(client: Any, username: str) -> str:
-    form = await (await client.get("/console/login")).text()
-    answer = await client.post(
-        "/console/login",
-        data={"username": username, "password": PASSWORD, "csrf_token": CSRF.search(form)[1]},  # type: ignore[index]
-    )
-    assert answer.status == 200, await answer.text()
-    return CSRF.search(await answer.text())[1]  # type: ignore[index]
 
 
 def classify(engine: Any, world: World, key: str, *, type_: str | None, topic: str | None, **call: Any) -> None:
@@ -195,7 +184,7 @@ async def test_queue_and_item_pages_show_korean_names_and_korea_time(
                         "proposed_changes": [{"field": "address", "value": "서울시 서초구 반포대로 1",
                                               "evidence": "주소가 바뀌었습니다"}]},
     )  # fmt: skip
-    await login(client, "operator.seocho")
+    await console_login(client, "operator.seocho")
     queue = visible_text(await (await client.get("/console/queue")).text())
     assert "불만·민원" in queue and "인수·갱신 불만" in queue and "긴급" in queue and "대기" in queue
     assert "2026-11-25 08:30" in queue and "23:30" not in queue
@@ -212,7 +201,7 @@ async def test_queue_and_item_pages_show_korean_names_and_korea_time(
 async def test_an_unclassified_call_reads_unclassified(world_client: tuple[World, Any], engine: Any) -> None:
     world, client = world_client
     classify(engine, world, "inside", type_=None, topic=None, urgency="normal")
-    csrf = await login(client, "operator.seocho")
+    csrf = await console_login(client, "operator.seocho")
     row = re.search(r'<tr class="item".*?</tr>', await (await client.get("/console/queue")).text(), re.S)
     assert row is not None and visible_text(row[0]).count(labels.UNCLASSIFIED) == 2
     page = await (await client.post(f"/console/items/{world.items['inside']}/take", data={"csrf_token": csrf})).text()
@@ -223,14 +212,14 @@ async def test_an_unclassified_call_reads_unclassified(world_client: tuple[World
 async def test_stored_text_is_escaped(world_client: tuple[World, Any], engine: Any) -> None:
     world, client = world_client
     classify(engine, world, "inside", type_="inquiry", topic="inquiry.coverage", transcript="<script>alert(1)</script>")
-    await login(client, "operator.seocho")
+    await console_login(client, "operator.seocho")
     page = await (await client.get(f"/console/items/{world.items['inside']}")).text()
     assert "<script>" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
 
 
 async def test_a_failed_review_action_shows_the_item_page_again_with_why(world_client: tuple[World, Any]) -> None:
     world, client = world_client
-    csrf = await login(client, "operator.seocho")
+    csrf = await console_login(client, "operator.seocho")
     item = world.items["inside"]
     assert (await client.post(f"/console/items/{item}/take", data={"csrf_token": csrf})).status == 200
     answer = await client.post(f"/console/items/{item}/forward", data={"csrf_token": csrf, "note": " "})
@@ -243,7 +232,7 @@ async def test_a_failed_review_action_shows_the_item_page_again_with_why(world_c
     )
     assert answer.status == 422 and "topic:" in visible_text(await answer.text())
     # Taking an item someone holds: the queue again, with why.
-    csrf = await login(client, "center_manager.seocho")
+    csrf = await console_login(client, "center_manager.seocho")
     answer = await client.post(f"/console/items/{item}/take", data={"csrf_token": csrf})
     page = await answer.text()
     assert answer.status in (403, 409) and 'id="filters"' in page and 'id="form-error"' in page
@@ -251,7 +240,7 @@ async def test_a_failed_review_action_shows_the_item_page_again_with_why(world_c
 
 async def test_a_failed_completion_shows_the_duties_again_with_why(world_client: tuple[World, Any]) -> None:
     world, client = world_client
-    csrf = await login(client, "account_manager.seocho")
+    csrf = await console_login(client, "account_manager.seocho")
     answer = await client.post(
         f"/console/tasks/{world.tasks['inside']}/done",
         data={"outcome": " ", "csrf_token": csrf, "manager": "account_manager.seocho", "state": "open"},

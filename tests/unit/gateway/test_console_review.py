@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from sqlmodel import select
@@ -13,24 +12,7 @@ from crm_store.customers.tables import Customer
 from crm_store.db import session_scope
 from crm_store.org.tables import LoginLockout
 from crm_store.review.tables import ClassificationCorrection, ReviewItem
-from tests.review_helpers import BLACKLIST_REASON, PASSWORD, World
-
-CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
-
-
-async def login(client: Any, username: str, password: str = PASSWORD) -> tuple[int, str]:
-    """Sign in through the form; the status of the POST and the page it leads to."""
-    form = await (await client.get("/console/login")).text()
-    token = CSRF.search(form)[1]  # type: ignore[index]
-    answer = await client.post(
-        "/console/login",
-        data={"username": username, "password": password, "csrf_token": token},
-        allow_redirects=False,
-    )
-    if answer.status != 303:
-        return answer.status, await answer.text()
-    page = await client.get(answer.headers["Location"])
-    return 303, await page.text()
+from tests.review_helpers import BLACKLIST_REASON, CSRF, PASSWORD, World, console_sign_in
 
 
 async def test_login_sets_a_strict_httponly_session_and_logout_ends_it(world_client: tuple[World, Any]) -> None:
@@ -67,20 +49,20 @@ async def test_login_form_needs_its_csrf_cookie(world_client: tuple[World, Any])
 async def test_five_failures_lock_the_account(world_client: tuple[World, Any], engine: Any) -> None:
     world, client = world_client
     for _ in range(5):
-        status, _page = await login(client, "operator.seocho", "wrong-password")
+        status, _page = await console_sign_in(client, "operator.seocho", "wrong-password")
         assert status == 401
-    status, page = await login(client, "operator.seocho")
+    status, page = await console_sign_in(client, "operator.seocho")
     assert status == 403 and "잠겼" in page
     with session_scope(engine) as session:
         lockout = session.get(LoginLockout, world.staff["operator.seocho"]["id"])
         assert lockout is not None and lockout.locked_until is not None
-    status, _page = await login(client, "nobody", "whatever-password")
+    status, _page = await console_sign_in(client, "nobody", "whatever-password")
     assert status == 401
 
 
 async def test_unsafe_methods_need_the_session_csrf_token(world_client: tuple[World, Any]) -> None:
     world, client = world_client
-    await login(client, "operator.seocho")
+    await console_sign_in(client, "operator.seocho")
     item = world.items["inside"]
     assert (await client.post(f"/console/items/{item}/take", data={})).status == 403
     assert (await client.post(f"/console/items/{item}/take", data={"csrf_token": "nope"})).status == 403
@@ -91,7 +73,7 @@ async def test_unsafe_methods_need_the_session_csrf_token(world_client: tuple[Wo
 
 async def test_review_take_correct_apply_forward(world_client: tuple[World, Any], engine: Any) -> None:
     world, client = world_client
-    _status, page = await login(client, "operator.seocho")
+    _status, page = await console_sign_in(client, "operator.seocho")
     assert world.calls["inside"] in page and world.calls["outside"] not in page
     csrf = CSRF.search(page)[1]  # type: ignore[index]
     item = world.items["inside"]
@@ -132,7 +114,7 @@ async def test_review_take_correct_apply_forward(world_client: tuple[World, Any]
 
 async def test_console_errors_are_html_pages_and_api_errors_stay_json(world_client: tuple[World, Any]) -> None:
     world, client = world_client
-    _status, page = await login(client, "operator.seocho")
+    _status, page = await console_sign_in(client, "operator.seocho")
     csrf = CSRF.search(page)[1]  # type: ignore[index]
     item, outside = world.items["inside"], world.items["outside"]
     # Another province's item: a 404 page that says nothing about the item.
@@ -192,7 +174,7 @@ async def test_the_recording_is_served_in_byte_ranges_and_audited_once_per_liste
                 audio=audio, size=len(audio),
             )
         )  # fmt: skip
-    await login(client, "operator.seocho")
+    await console_sign_in(client, "operator.seocho")
     path = f"/console/items/{world.items['inside']}/recording"
 
     def reads() -> int:
@@ -219,5 +201,5 @@ async def test_the_recording_is_served_in_byte_ranges_and_audited_once_per_liste
     beyond = await client.get(path, headers={"Range": f"bytes={len(audio)}-"})
     assert beyond.status == 416 and beyond.headers["Content-Range"] == f"bytes */{len(audio)}"
     # Out of scope: nothing, in ranges or whole.
-    await login(client, "operator.haeundae")
+    await console_sign_in(client, "operator.haeundae")
     assert (await client.get(path, headers={"Range": "bytes=0-10"})).status == 404

@@ -4,7 +4,7 @@ from the rows, every change is audited, and invalid or out-of-scope requests cha
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy import text
@@ -15,9 +15,7 @@ from crm_store.customers.stats import rebuild_stats
 from crm_store.customers.tables import CustomerEvent
 from crm_store.db import session_scope
 from crm_store.validation import business_today
-from tests.customer_helpers import Org
-
-RRN = "880315-1234567"
+from tests.customer_helpers import Org, customer_body
 
 
 async def _send(client: Any, org: Org, user: str, method: str, path: str, body: Any = None) -> tuple[int, Any]:
@@ -26,15 +24,8 @@ async def _send(client: Any, org: Org, user: str, method: str, path: str, body: 
 
 
 async def _customer(client: Any, org: Org, **body: Any) -> dict[str, Any]:
-    payload = {
-        "kind": "individual",
-        "name": "김민준",
-        "phones": ["010-1234-5678"],
-        "registration_number": RRN,
-        "org_unit_id": org.units["SEOUL-GANGNAM-SEOCHO"],
-        **body,
-    }
-    status, created = await _send(client, org, "agent.seocho", "POST", "/api/v1/customers", payload)
+    body = customer_body(org, "SEOUL-GANGNAM-SEOCHO", **body)
+    status, created = await _send(client, org, "agent.seocho", "POST", "/api/v1/customers", body)
     assert status == 201, created
     return dict(created)
 
@@ -50,6 +41,22 @@ async def _quality_customer(client: Any, org: Org) -> int:
     )  # fmt: skip
     assert status == 201 and body["segment"] == "quality", body
     return int(cid)
+
+
+async def _open_claim(client: Any, org: Org) -> tuple[int, dict[str, Any]]:
+    """A customer with a year's auto policy that began 200 days ago and a claim on it, 30 days old and still open;
+    the customer's id and the claim."""
+    cid = (await _customer(client, org))["id"]
+    start = business_today() - timedelta(days=200)
+    _, policy = await _send(
+        client, org, "agent.seocho", "POST", f"/api/v1/customers/{cid}/policies",
+        {"line": "auto", "premium": 1_000_000, "start_date": str(start), "end_date": str(start + timedelta(days=365))},
+    )  # fmt: skip
+    _, claim = await _send(
+        client, org, "agent.seocho", "POST", f"/api/v1/customers/{cid}/claims",
+        {"policy_id": policy["id"], "occurred_on": str(business_today() - timedelta(days=30)), "status": "open"},
+    )  # fmt: skip
+    return int(cid), dict(claim)
 
 
 def _changes(engine: Any, customer_id: int) -> list[AuditEntry]:
@@ -176,18 +183,8 @@ async def test_a_new_number_matching_a_listing_is_reported(client: Any, org: Org
 
 
 async def test_claim_changes_keep_the_aggregates_and_the_segment_current(client: Any, org: Org, engine: Any) -> None:
-    cid = (await _customer(client, org))["id"]
-    today = business_today()
-    start = today - timedelta(days=200)
-    _, policy = await _send(
-        client, org, "agent.seocho", "POST", f"/api/v1/customers/{cid}/policies",
-        {"line": "auto", "premium": 1_000_000, "start_date": str(start), "end_date": str(start + timedelta(days=365))},
-    )  # fmt: skip
-    occurred = today - timedelta(days=30)
-    _, claim = await _send(
-        client, org, "agent.seocho", "POST", f"/api/v1/customers/{cid}/claims",
-        {"policy_id": policy["id"], "occurred_on": str(occurred), "status": "open"},
-    )  # fmt: skip
+    cid, claim = await _open_claim(client, org)
+    today, occurred = business_today(), date.fromisoformat(claim["occurred_on"])
     assert claim["closed_on"] is None
     path = f"/api/v1/claims/{claim['id']}"
 
@@ -235,18 +232,8 @@ async def test_claim_changes_keep_the_aggregates_and_the_segment_current(client:
 
 
 async def test_invalid_claim_changes_are_refused(client: Any, org: Org, engine: Any) -> None:
-    cid = (await _customer(client, org))["id"]
-    today = business_today()
-    start = today - timedelta(days=200)
-    _, policy = await _send(
-        client, org, "agent.seocho", "POST", f"/api/v1/customers/{cid}/policies",
-        {"line": "auto", "premium": 1_000_000, "start_date": str(start), "end_date": str(start + timedelta(days=365))},
-    )  # fmt: skip
-    occurred = today - timedelta(days=30)
-    _, claim = await _send(
-        client, org, "agent.seocho", "POST", f"/api/v1/customers/{cid}/claims",
-        {"policy_id": policy["id"], "occurred_on": str(occurred), "status": "open"},
-    )  # fmt: skip
+    cid, claim = await _open_claim(client, org)
+    today, occurred = business_today(), date.fromisoformat(claim["occurred_on"])
     path = f"/api/v1/claims/{claim['id']}"
     before = _aggregates(engine)
     refused = (
@@ -272,12 +259,9 @@ async def test_invalid_claim_changes_are_refused(client: Any, org: Org, engine: 
 
 
 async def test_profiles_are_validated_on_create_and_change(client: Any, org: Org, engine: Any) -> None:
-    status, body = await _send(
-        client, org, "agent.seocho", "POST", "/api/v1/customers",
-        {"kind": "individual", "name": "김민준", "phones": ["010-1234-5678"], "registration_number": RRN,
-         "org_unit_id": org.units["SEOUL-GANGNAM-SEOCHO"],
-         "profile": {"family": [{"relation": "배우자", "name": "김영희", "phone": "999"}], "industry": "제조업"}},
-    )  # fmt: skip
+    invalid = {"family": [{"relation": "배우자", "name": "김영희", "phone": "999"}], "industry": "제조업"}
+    new = customer_body(org, "SEOUL-GANGNAM-SEOCHO", profile=invalid)
+    status, body = await _send(client, org, "agent.seocho", "POST", "/api/v1/customers", new)
     assert status == 422 and set(body["fields"]) == {"profile.family.0.phone", "profile.industry"}
     with engine.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM customer")).scalar() == 0

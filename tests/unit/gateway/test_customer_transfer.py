@@ -10,8 +10,7 @@ from sqlmodel import Session, col, select
 from crm_store.audit import AuditEntry
 from crm_store.customers.tables import CustomerEvent
 from crm_store.managers.tables import AccountAssignment, AccountManager, ManagerGrade, ServiceTask
-from tests.customer_helpers import Org
-from tests.unit.gateway.test_customers_api import create
+from tests.customer_helpers import Org, create_customer
 
 
 async def _certify(client: Any, org: Org, manager: str, approver: str) -> None:
@@ -38,7 +37,7 @@ async def test_a_customer_moves_between_branches_with_the_manager_trail_and_segm
         year = {"certified_on": date.today(), "valid_until": date.today() + timedelta(days=365)}
         session.add(AccountManager(staff_id=org.staff["am.haeundae"], grade=ManagerGrade.JUNIOR, **year))
         session.commit()
-    cid = (await create(client, org, "agent.seocho", "SEOUL-GANGNAM-SEOCHO"))["id"]
+    cid = (await create_customer(client, org, "agent.seocho", "SEOUL-GANGNAM-SEOCHO"))["id"]
     with Session(engine) as session:
         session.add(ServiceTask(customer_id=cid, account_manager_id=org.staff["am.seocho"], kind="key_visit",
                                 due_on=date.today()))  # fmt: skip

@@ -14,29 +14,14 @@ from crm_store.audit import AuditEntry
 from crm_store.calls.store import find_caller
 from crm_store.db import async_session_factory, make_async_engine, session_scope
 from crm_store.managers.tables import AccountAssignment
-from tests.customer_helpers import Org
+from tests.customer_helpers import RRN, Org, create_customer, post_customer
 from tests.fake_clock import business_day
 from workers.settings import Settings
 
-RRN = "880315-1234567"
 OTHER_RRN = "900101-2345678"
 # The fixed policy, claim and certification dates below are reckoned from this day (loss-ratio and claim windows,
 # yearly certification).
 AS_OF = date(2026, 11, 25)
-
-
-async def create(client: Any, org: Org, user: str, unit: str, **body: Any) -> dict[str, Any]:
-    payload = {
-        "kind": "individual",
-        "name": "김민준",
-        "phones": ["010-1234-5678"],
-        "registration_number": RRN,
-        "org_unit_id": org.units[unit],
-        **body,
-    }
-    answer = await client.post("/api/v1/customers", json=payload, headers=org.auth(user))
-    assert answer.status == 201, await answer.text()
-    return dict(await answer.json())
 
 
 async def lookup(client: Any, org: Org, user: str, phone: str, **params: str) -> Any:
@@ -45,7 +30,7 @@ async def lookup(client: Any, org: Org, user: str, phone: str, **params: str) ->
 
 @business_day(AS_OF)
 async def test_picture_in_one_answer_with_the_fixed_names(client: Any, org: Org) -> None:
-    created = await create(client, org, "agent.seocho", "SEOUL-GANGNAM-SEOCHO", vehicles=["12가 3456"])
+    created = await create_customer(client, org, "agent.seocho", "SEOUL-GANGNAM-SEOCHO", vehicles=["12가 3456"])
     cid = created["id"]
     h = org.auth("agent.seocho")
     answer = await client.post(
@@ -120,19 +105,9 @@ async def test_validation_errors_name_the_fields(client: Any, org: Org) -> None:
     assert "880315-99" not in await answer.text()
     answer = await client.post("/api/v1/customers", headers=h, data=b"{not json")
     assert answer.status == 422 and "fields" in await answer.json()
-    answer = await client.post(
-        "/api/v1/customers",
-        headers=h,
-        json={
-            "kind": "individual",
-            "name": "김",
-            "phones": ["010-1234-5678"],
-            "registration_number": RRN,
-            "org_unit_id": org.units["BUSAN-DONGBU-HAEUNDAE"],
-        },
-    )
+    answer = await post_customer(client, org, "agent.seocho", "BUSAN-DONGBU-HAEUNDAE", name="김")
     assert answer.status == 422 and "org_unit_id" in (await answer.json())["fields"]
-    cid = (await create(client, org, "agent.seocho", "SEOUL-GANGNAM-SEOCHO"))["id"]
+    cid = (await create_customer(client, org, "agent.seocho", "SEOUL-GANGNAM-SEOCHO"))["id"]
     answer = await client.post(
         f"/api/v1/customers/{cid}/policies",
         headers=h,
@@ -156,23 +131,15 @@ async def test_validation_errors_name_the_fields(client: Any, org: Org) -> None:
     assert answer.status == 400 and "phone" in (await answer.json())["fields"]
     assert (await lookup(client, org, "agent.seocho", "010-1234-5678", call_sid="nope")).status == 400
     assert (await lookup(client, org, "agent.seocho", "010-9876-5432")).status == 404
-    answer = await client.post(
-        "/api/v1/customers",
-        headers=h,
-        json={
-            "kind": "individual",
-            "name": "김",
-            "phones": ["010-1234-5678"],
-            "registration_number": OTHER_RRN,
-            "org_unit_id": org.units["SEOUL-GANGNAM-SEOCHO"],
-        },
+    answer = await post_customer(
+        client, org, "agent.seocho", "SEOUL-GANGNAM-SEOCHO", name="김", registration_number=OTHER_RRN
     )
     assert answer.status == 409 and "phones" in (await answer.json())["fields"]
     assert (await client.get("/api/v1/customers/lookup?phone=01012345678")).status == 401
 
 
 async def test_scope_county_staff_cannot_read_another_province(client: Any, org: Org) -> None:
-    cid = (await create(client, org, "agent.seocho", "SEOUL-GANGNAM-SEOCHO"))["id"]
+    cid = (await create_customer(client, org, "agent.seocho", "SEOUL-GANGNAM-SEOCHO"))["id"]
     for user, status in (
         ("agent.haeundae", 404),
         ("cm.busan", 404),
@@ -200,7 +167,7 @@ async def test_scope_county_staff_cannot_read_another_province(client: Any, org:
 
 
 async def test_every_read_is_audited(client: Any, org: Org, engine: Any) -> None:
-    cid = (await create(client, org, "agent.seocho", "SEOUL-GANGNAM-SEOCHO"))["id"]
+    cid = (await create_customer(client, org, "agent.seocho", "SEOUL-GANGNAM-SEOCHO"))["id"]
     sid = "CA" + "0" * 32
     await lookup(client, org, "cm.gangnam", "010-1234-5678", call_sid=sid)
     await client.get(f"/api/v1/customers/{cid}", headers=org.auth("admin"))
@@ -215,7 +182,7 @@ async def test_every_read_is_audited(client: Any, org: Org, engine: Any) -> None
 
 
 async def test_blacklist_matches_across_branches(client: Any, org: Org, settings: Settings) -> None:
-    listed = await create(
+    listed = await create_customer(
         client,
         org,
         "agent.seocho",
@@ -240,7 +207,7 @@ async def test_blacklist_matches_across_branches(client: Any, org: Org, settings
     answer = await client.post(f"/api/v1/blacklist/{entry['id']}/approve", headers=org.auth("cm.gangnam"))
     assert answer.status == 200 and (await answer.json())["approved"] is True
     # The same person at a Busan branch: the same registration number, another phone.
-    same_person = await create(
+    same_person = await create_customer(
         client,
         org,
         "agent.haeundae",
@@ -249,11 +216,11 @@ async def test_blacklist_matches_across_branches(client: Any, org: Org, settings
         registration_number="880315 1234567",
     )
     # A Busan customer calling from a number the listing names as evidence.
-    evidence_phone = await create(
+    evidence_phone = await create_customer(
         client, org, "agent.haeundae", "BUSAN-DONGBU-HAEUNDAE", phones=["010-7777-8888"], registration_number=OTHER_RRN
     )
     # A Busan customer insuring the listed customer's car.
-    same_car = await create(
+    same_car = await create_customer(
         client,
         org,
         "agent.haeundae",
@@ -292,7 +259,7 @@ async def test_blacklist_matches_across_branches(client: Any, org: Org, settings
 
 @business_day(AS_OF)
 async def test_account_managers_grades_and_one_manager_per_customer(client: Any, org: Org, engine: Any) -> None:
-    cid = (await create(client, org, "agent.seocho", "SEOUL-GANGNAM-SEOCHO"))["id"]
+    cid = (await create_customer(client, org, "agent.seocho", "SEOUL-GANGNAM-SEOCHO"))["id"]
     senior = {"grade": "senior", "certified_on": "2026-03-01", "evaluation": "A"}
     junior = {"grade": "junior", "certified_on": "2026-03-01"}
     path = "/api/v1/account-managers/{}/certifications"
@@ -349,7 +316,7 @@ async def test_a_new_customer_gets_its_account_manager_at_once(client: Any, org:
     h = org.auth("cm.gangnam")
 
     # No certified manager yet: no manager, and the customer is listed to the supervisors as unaddressed.
-    orphan = (await create(client, org, "agent.seocho", "SEOUL-GANGNAM-SEOCHO"))["id"]
+    orphan = (await create_customer(client, org, "agent.seocho", "SEOUL-GANGNAM-SEOCHO"))["id"]
     assert (await (await client.get(f"/api/v1/customers/{orphan}", headers=h)).json())["account_manager"] is None
     unaddressed = await client.get("/api/v1/customer-events", params={"unaddressed": "true"}, headers=h)
     assert unaddressed.status == 200, await unaddressed.text()
@@ -358,12 +325,14 @@ async def test_a_new_customer_gets_its_account_manager_at_once(client: Any, org:
 
     # A city-branch manager is in reach of the county branch's customers; the county's own manager comes first.
     assert (await client.post(path.format("am.gangnam"), json=certified, headers=h)).status == 201
-    first = (await create(client, org, "agent.seocho", "SEOUL-GANGNAM-SEOCHO", phones=["010-2000-0001"]))["id"]
+    first = (await create_customer(client, org, "agent.seocho", "SEOUL-GANGNAM-SEOCHO", phones=["010-2000-0001"]))["id"]
     assert (await client.post(path.format("am.seocho"), json=certified, headers=h)).status == 201
-    second = (await create(client, org, "agent.seocho", "SEOUL-GANGNAM-SEOCHO", phones=["010-2000-0002"]))["id"]
-    at_city = (await create(client, org, "cm.gangnam", "SEOUL-GANGNAM", phones=["010-2000-0003"]))["id"]
+    second = (await create_customer(client, org, "agent.seocho", "SEOUL-GANGNAM-SEOCHO", phones=["010-2000-0002"]))[
+        "id"
+    ]
+    at_city = (await create_customer(client, org, "cm.gangnam", "SEOUL-GANGNAM", phones=["010-2000-0003"]))["id"]
     asked = (
-        await create(
+        await create_customer(
             client, org, "cm.gangnam", "SEOUL-GANGNAM-SEOCHO", phones=["010-2000-0004"], account_manager="am.gangnam"
         )  # fmt: skip
     )["id"]
@@ -381,17 +350,14 @@ async def test_a_new_customer_gets_its_account_manager_at_once(client: Any, org:
     history = await (await client.get(f"/api/v1/customers/{second}/account-manager/history", headers=h)).json()
     assert history["items"][0]["reason"].startswith("신규 고객 자동 배정")
     # One asked for out of reach is refused like any assignment, and nothing is created.
-    answer = await client.post(
-        "/api/v1/customers",
-        json={
-            "kind": "individual",
-            "name": "박부산",
-            "phones": ["010-2000-0005"],
-            "registration_number": RRN,
-            "org_unit_id": org.units["SEOUL-GANGNAM-SEOCHO"],
-            "account_manager": "am.haeundae",
-        },  # fmt: skip
-        headers=org.auth("admin"),
+    answer = await post_customer(
+        client,
+        org,
+        "admin",
+        "SEOUL-GANGNAM-SEOCHO",
+        name="박부산",
+        phones=["010-2000-0005"],
+        account_manager="am.haeundae",
     )
     assert answer.status == 422 and "username" in await answer.text()
     assert (await lookup(client, org, "admin", "010-2000-0005")).status == 404

@@ -14,10 +14,9 @@ from tests.desk_helpers import (
     BUSINESS_DAY,
     HOLIDAY,
     HOTLINE,
-    add_callers,
     callbacks,
     caller_number,
-    install_default_menu,
+    install_desk,
     kst,
     queue_id,
     says,
@@ -36,8 +35,7 @@ def clock() -> FakeClock:
 
 @pytest.fixture
 def customers(engine: Any) -> dict[str, int]:
-    install_default_menu(engine)
-    return add_callers(engine)
+    return install_desk(engine)
 
 
 @pytest.fixture

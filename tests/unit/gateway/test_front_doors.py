@@ -5,7 +5,6 @@ each is a sub-application with its own middlewares, and /console, /console/ lead
 from __future__ import annotations
 
 import io
-import re
 from typing import Any
 
 import pytest
@@ -14,23 +13,11 @@ from gateway.api_app import bearer_or_session, json_errors
 from gateway.app import create_app
 from gateway.console.app import html_pages, signed_in
 from gateway.inputs import ids_in_range
-from tests.review_helpers import PASSWORD, World
+from tests.review_helpers import World, console_login
+from tests.route_helpers import QUERY_NUMBERS, filled, numeric_routes
 from workers.settings import Settings
 
-CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 HUGE = "9" * 20  # more than any integer column holds (SQLite and PostgreSQL alike)
-PARAM = re.compile(r"\{([a-z_]+)\}")
-
-
-async def console_login(client: Any, username: str) -> str:
-    """Sign in through the form; the session's CSRF token."""
-    form = await (await client.get("/console/login")).text()
-    answer = await client.post(
-        "/console/login",
-        data={"username": username, "password": PASSWORD, "csrf_token": CSRF.search(form)[1]},  # type: ignore[index]
-    )
-    assert answer.status == 200, await answer.text()
-    return CSRF.search(await answer.text())[1]  # type: ignore[index]
 
 
 def test_the_api_and_the_console_are_sub_applications_with_their_own_middlewares(settings: Settings) -> None:
@@ -75,30 +62,13 @@ async def test_a_json_body_over_the_limit_is_413(world_client: tuple[World, Any]
         assert "size" in (await answer.json())["error"]
 
 
-def _numeric_routes(client: Any, prefix: str) -> list[tuple[str, str]]:
-    return sorted(
-        {
-            (r.method, r.resource.canonical)
-            for r in client.app.router.routes()
-            if r.method != "HEAD"
-            and r.resource is not None
-            and r.resource.canonical.startswith(prefix)
-            and any(name.endswith("id") or name == "index" for name in PARAM.findall(r.resource.canonical))
-        }
-    )
-
-
-def _filled(canonical: str, number: str) -> str:
-    return PARAM.sub(lambda m: number if m[1].endswith("id") or m[1] == "index" else "x", canonical)
-
-
 async def test_ids_no_record_can_have_are_404_on_every_api_route(world_client: tuple[World, Any]) -> None:
     world, client = world_client
-    routes = _numeric_routes(client, "/api/v1/")
+    routes = numeric_routes(client, "/api/v1/")
     assert len(routes) >= 15
     for method, canonical in routes:
         for number in (HUGE, "0" + HUGE, str(2**31)):
-            answer = await client.request(method, _filled(canonical, number), headers=world.auth("admin.hq"))
+            answer = await client.request(method, filled(canonical, number), headers=world.auth("admin.hq"))
             assert answer.status == 404, (method, canonical, number, answer.status, await answer.text())
             assert answer.content_type == "application/json"
 
@@ -106,32 +76,19 @@ async def test_ids_no_record_can_have_are_404_on_every_api_route(world_client: t
 async def test_ids_no_record_can_have_are_404_on_every_console_page(world_client: tuple[World, Any]) -> None:
     _world, client = world_client
     csrf = await console_login(client, "admin.hq")
-    routes = _numeric_routes(client, "/console/")
+    routes = numeric_routes(client, "/console/")
     assert len(routes) >= 10
     for method, canonical in routes:
         for number in (HUGE, str(2**31)):
             form = {"csrf_token": csrf} if method == "POST" else None
-            answer = await client.request(method, _filled(canonical, number), data=form)
+            answer = await client.request(method, filled(canonical, number), data=form)
             assert answer.status == 404, (method, canonical, number, answer.status)
             assert answer.content_type == "text/html"
 
 
 @pytest.mark.parametrize(
     ("path", "name"),
-    [
-        ("/api/v1/calls", "before"),
-        ("/api/v1/calls", "limit"),
-        ("/api/v1/audit", "customer_id"),
-        ("/api/v1/audit", "before"),
-        ("/api/v1/corrections", "after"),
-        ("/api/v1/blacklist", "customer_id"),
-        ("/api/v1/blacklist", "before"),
-        ("/api/v1/customer-events", "customer_id"),
-        ("/api/v1/customer-events", "before"),
-        ("/api/v1/staff", "org_unit_id"),
-        ("/api/v1/account-managers", "within_days"),
-        ("/api/v1/account-managers/account_manager.seocho/events", "limit"),
-    ],
+    [*QUERY_NUMBERS, ("/api/v1/account-managers/account_manager.seocho/events", "limit")],
 )
 async def test_query_numbers_out_of_range_are_400_naming_the_parameter(
     world_client: tuple[World, Any], path: str, name: str

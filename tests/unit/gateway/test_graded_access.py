@@ -20,27 +20,16 @@ from crm_store.org.clearance import load_field_grades
 from crm_store.org.tables import ApiToken, Staff
 from crm_store.review.tables import ClassificationCorrection
 from tests.processes import HOTLINE, ROOT, hotline_env
-from tests.review_helpers import BLACKLIST_REASON, HEALTH_DETAILS, MANAGERS, World, add_graded_records
+from tests.review_helpers import BLACKLIST_REASON, HEALTH_DETAILS, MANAGERS, World, add_graded_records, console_login
 from workers.settings import Settings
 from workers.understanding.taxonomy import load_taxonomy
 from workers.understanding.train import load_corrections
 
-CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 TEXTAREA = re.compile(r'<textarea name="entities" id="entities"[^>]*>(.*?)</textarea>', re.S)
 MASK = "●●●●"
 HEALTH = "허리 디스크 수술"
 HEALTH_ENTITY = {"kind": "health", "text": HEALTH, "value": HEALTH, "start": 0, "end": 9}
 PLACE_ENTITY = {"kind": "place", "value": "서울시 서초구 반포대로 1"}
-
-
-async def console_login(client: Any, username: str) -> str:
-    """Sign in through the form; the CSRF token of the signed-in pages."""
-    form = await (await client.get("/console/login")).text()
-    token = CSRF.search(form)[1]  # type: ignore[index]
-    answer = await client.post("/console/login", data={"username": username, "password": "hotline-demo",
-                                                       "csrf_token": token})  # fmt: skip
-    assert answer.status == 200, await answer.text()
-    return CSRF.search(await answer.text())[1]  # type: ignore[index]
 
 
 def set_entities(engine: Any, call_sid: str, entities: list[dict[str, Any]]) -> None:

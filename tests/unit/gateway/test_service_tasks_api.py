@@ -3,7 +3,6 @@ duty done (once, audited), what a new manager inherits, and the monthly visit re
 
 from __future__ import annotations
 
-import re
 from datetime import timedelta
 from typing import Any
 
@@ -16,22 +15,7 @@ from crm_store.managers.account_managers import schedule_service_tasks
 from crm_store.managers.tables import ServiceTask
 from crm_store.validation import business_today
 from tests.customer_helpers import Org
-from tests.review_helpers import INSIDE_NAME, PASSWORD, World
-
-CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
-
-
-async def login(client: Any, username: str) -> tuple[int, str]:
-    """Sign in through the console form; the status and the page it leads to."""
-    token = CSRF.search(await (await client.get("/console/login")).text())[1]  # type: ignore[index]
-    answer = await client.post(
-        "/console/login",
-        data={"username": username, "password": PASSWORD, "csrf_token": token},
-        allow_redirects=False,
-    )
-    if answer.status != 303:
-        return answer.status, await answer.text()
-    return 303, await (await client.get(answer.headers["Location"])).text()
+from tests.review_helpers import CSRF, INSIDE_NAME, World, console_sign_in
 
 
 async def _call(client: Any, org: Org, user: str, method: str, path: str, **kwargs: Any) -> Any:
@@ -219,18 +203,18 @@ async def test_a_new_manager_takes_over_the_open_duties(client: Any, org: Org, e
 
 async def test_console_page_of_duties(world_client: tuple[World, Any]) -> None:
     world, client = world_client
-    assert (await login(client, "agent.seocho"))[0] == 303
+    assert (await console_sign_in(client, "agent.seocho"))[0] == 303
     page = await client.get("/console/tasks")
     assert page.status == 403 and "권한" in await page.text()
     client.session.cookie_jar.clear()
 
-    status, text = await login(client, "center_manager.gangnam")
+    status, text = await console_sign_in(client, "center_manager.gangnam")
     assert status == 303 and 'href="/console/tasks"' in text
     picker = await (await client.get("/console/tasks")).text()
     assert 'value="account_manager.seocho"' in picker and "account_manager.haeundae" not in picker
     client.session.cookie_jar.clear()
 
-    await login(client, "account_manager.seocho")
+    await console_sign_in(client, "account_manager.seocho")
     page = await client.get("/console/tasks")
     text = await page.text()
     assert page.status == 200 and INSIDE_NAME in text and f'data-task="{world.tasks["inside"]}"' in text

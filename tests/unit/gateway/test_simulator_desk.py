@@ -14,10 +14,9 @@ from gateway.simulator import SimulatedCall, run_simulated_call
 from telephony.twilio_rest import TwilioRest
 from tests.desk_helpers import (
     BUSINESS_DAY,
-    add_callers,
     callbacks,
     caller_number,
-    install_default_menu,
+    install_desk,
     kst,
     queue_id,
     waiting_calls,
@@ -30,8 +29,7 @@ from workers.settings import Settings
 @pytest.fixture
 async def gateway(aiohttp_server: Any, settings: Settings, engine: Any) -> Settings:
     """The gateway on a known port, its public base URL that port (so Twilio's signatures match)."""
-    install_default_menu(engine)
-    add_callers(engine)
+    install_desk(engine)
     port = free_port()
     public = settings.model_copy(update={"public_base_url": f"http://127.0.0.1:{port}"})
     app = create_app(public, embedded_worker=False)

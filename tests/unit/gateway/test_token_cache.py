@@ -10,11 +10,9 @@ from sqlalchemy import update
 from crm_store.customers.identity import token_hash
 from crm_store.db import session_scope
 from crm_store.org.tables import ApiToken, Staff
-from gateway.app import create_app
 from gateway.keys import TOKEN_CACHE
 from gateway.token_cache import TOKEN_TTL
-from tests.customer_helpers import SECRET, Org, build_org
-from workers.settings import Settings
+from tests.customer_helpers import Org
 
 
 class Clock:
@@ -26,20 +24,14 @@ class Clock:
 
 
 @pytest.fixture
-def org(engine: Any) -> Org:
-    return build_org(engine)
-
-
-@pytest.fixture
-async def client(aiohttp_client: Any, sqlite_settings: Settings, org: Org) -> Any:
-    return await aiohttp_client(
-        create_app(sqlite_settings.model_copy(update={"secret_key": SECRET}), embedded_worker=False)
-    )
-
-
-async def test_revoked_token_is_refused_within_the_ttl(client: Any, org: Org, engine: Any) -> None:
+def clock(client: Any) -> Clock:
+    """The clock of the client's token cache, moved by hand."""
     clock = Clock()
     client.app[TOKEN_CACHE].clock = clock
+    return clock
+
+
+async def test_revoked_token_is_refused_within_the_ttl(client: Any, org: Org, engine: Any, clock: Clock) -> None:
     headers = org.auth("agent.seocho")
     assert (await client.get("/api/v1/org-units", headers=headers)).status == 200
     with session_scope(engine) as session:
@@ -57,9 +49,7 @@ async def test_revoked_token_is_refused_within_the_ttl(client: Any, org: Org, en
     assert (await client.get("/api/v1/org-units", headers=headers)).status == 401
 
 
-async def test_deactivated_staff_is_refused_within_the_ttl(client: Any, org: Org, engine: Any) -> None:
-    clock = Clock()
-    client.app[TOKEN_CACHE].clock = clock
+async def test_deactivated_staff_is_refused_within_the_ttl(client: Any, org: Org, engine: Any, clock: Clock) -> None:
     headers = org.auth("agent.haeundae")
     assert (await client.get("/api/v1/org-units", headers=headers)).status == 200
     with session_scope(engine) as session:

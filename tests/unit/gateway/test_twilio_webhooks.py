@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -10,17 +9,10 @@ from sqlmodel import Session, func, select
 
 from crm_store.calls.tables import Call, CallEvent, OutboxJob
 from crm_store.customers.tables import Customer, CustomerPhone
-from crm_store.db import make_engine, session_scope
+from crm_store.db import session_scope
 from gateway.app import create_app
 from tests.twilio_helpers import call_params, call_sid, post_signed, recording_sid, signed_headers
 from workers.settings import Settings
-
-
-@pytest.fixture
-def engine(sqlite_settings: Settings) -> Iterator[Any]:
-    engine = make_engine(sqlite_settings.sync_db_url)
-    yield engine
-    engine.dispose()
 
 
 @pytest.fixture

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from bench.asr_accuracy import edit_distance
 from telephony.asr import SpeechEngine, Transcript, Word, load_engine
 from telephony.asr.vosk import VoskEngine
 from telephony.asr.whisper import WhisperEngine
@@ -19,17 +20,12 @@ HANGUL = re.compile(r"[\uac00-\ud7a3]")
 
 
 def character_error_rate(reference: str, hypothesis: str) -> float:
-    """Levenshtein distance over characters, spaces and punctuation removed, per reference character."""
+    """Levenshtein distance over characters (the benchmark's), spaces and punctuation removed, per reference
+    character."""
     # Whisper writes numbers as digits where the corpus spells them in Hangul: digits are not counted.
     ref = re.sub(r"[\W_]", "", reference)
     hyp = re.sub(r"[\W_\d]", "", hypothesis)
-    previous = list(range(len(hyp) + 1))
-    for i, ref_char in enumerate(ref, 1):
-        current = [i]
-        for j, hyp_char in enumerate(hyp, 1):
-            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ref_char != hyp_char)))
-        previous = current
-    return previous[-1] / max(len(ref), 1)
+    return edit_distance(ref, hyp) / max(len(ref), 1)
 
 
 def test_character_error_rate() -> None:

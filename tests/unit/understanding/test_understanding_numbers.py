@@ -10,6 +10,7 @@ from workers.understanding import korean_numbers_to_digits
 @pytest.mark.parametrize(
     ("spoken", "expected"),
     [
+        # Sino-Korean numbers and units
         ("삼백만 원", "3000000 원"),
         ("공일공", "010"),
         ("이천십팔 년", "2018 년"),
@@ -24,15 +25,7 @@ from workers.understanding import korean_numbers_to_digits
         ("삼십만원이요", "300000원이요"),
         ("오백 미터", "500 미터"),
         ("육 개월", "6 개월"),
-    ],
-)
-def test_sino_numbers_and_units(spoken: str, expected: str) -> None:
-    assert korean_numbers_to_digits(spoken) == expected
-
-
-@pytest.mark.parametrize(
-    ("spoken", "expected"),
-    [
+        # Native Korean numbers before counters
         ("한 시", "1 시"),
         ("일곱 시", "7 시"),
         ("어제 저녁 일곱 시쯤", "어제 저녁 7 시쯤"),
@@ -41,29 +34,13 @@ def test_sino_numbers_and_units(spoken: str, expected: str) -> None:
         ("두 명이 다쳤어요", "2 명이 다쳤어요"),
         ("세 번째", "3 번째"),
         ("네 시간", "4 시간"),
-    ],
-)
-def test_native_numbers_before_counters(spoken: str, expected: str) -> None:
-    assert korean_numbers_to_digits(spoken) == expected
-
-
-@pytest.mark.parametrize(
-    ("spoken", "expected"),
-    [
+        # Digit by digit, with 공 for zero
         ("공일공 일이삼사 오육칠팔", "010 1234 5678"),
         ("공일공에 일이삼사에 오육칠팔", "010에 1234에 5678"),
         ("공일공 이삼사 오육칠팔이고요", "010 234 5678이고요"),
         ("일일구 불렀어요", "119 불렀어요"),
         ("팔공공일일공 다시 일이삼사오육칠", "800110 다시 1234567"),
-    ],
-)
-def test_digit_by_digit_with_gong_for_zero(spoken: str, expected: str) -> None:
-    assert korean_numbers_to_digits(spoken) == expected
-
-
-@pytest.mark.parametrize(
-    ("spoken", "expected"),
-    [
+        # Dates and times
         ("삼월 오일 오후 두 시", "3월 5일 오후 2 시"),
         ("유월 십오일", "6월 15일"),
         ("시월 말", "10월 말"),
@@ -72,7 +49,7 @@ def test_digit_by_digit_with_gong_for_zero(spoken: str, expected: str) -> None:
         ("오후 두 시 삼십 분", "오후 2 시 30 분"),
     ],
 )
-def test_dates_and_times(spoken: str, expected: str) -> None:
+def test_number_words_become_digits(spoken: str, expected: str) -> None:
     assert korean_numbers_to_digits(spoken) == expected
 
 

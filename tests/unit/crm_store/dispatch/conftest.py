@@ -2,29 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from crm_store.db import async_session_factory, make_async_engine, make_engine
+from crm_store.db import async_session_factory, make_async_engine
 from tests.dispatch_helpers import World, build_world
 from workers.settings import Settings
 
 
 @pytest.fixture
-def db(sqlite_settings: Settings) -> Iterator[Any]:
-    """A synchronous engine on the migrated test database."""
-    engine = make_engine(sqlite_settings.sync_db_url)
-    yield engine
-    engine.dispose()
-
-
-@pytest.fixture
-def world(db: Any) -> World:
-    return build_world(db)
+def world(engine: Any) -> World:
+    return build_world(engine)
 
 
 @pytest.fixture

@@ -53,15 +53,15 @@ async def _step(sessions: Sessions, world: World, who: str, request_id: int, to:
         return request
 
 
-def _status(db: Any, staff_id: int) -> str:
-    with Session(db) as session:
+def _status(engine: Any, staff_id: int) -> str:
+    with Session(engine) as session:
         profile = session.get(SurveyorProfile, staff_id)
         assert profile is not None
         return profile.status
 
 
-async def test_a_survey_from_assignment_to_done(db: Any, world: World, sessions: Sessions) -> None:
-    kim = add_surveyor(db, world, "kim", at=YEOKSAM)
+async def test_a_survey_from_assignment_to_done(engine: Any, world: World, sessions: Sessions) -> None:
+    kim = add_surveyor(engine, world, "kim", at=YEOKSAM)
     request_id = await _open(sessions, world)
     assignment = await _assign(sessions, world, request_id, "kim")
     assert assignment.accept_by == NOW.replace(minute=5) and assignment.surveyor_id == kim
@@ -69,9 +69,9 @@ async def test_a_survey_from_assignment_to_done(db: Any, world: World, sessions:
              ("reporting", 40, "reporting"), ("done", 55, "available")]  # fmt: skip
     for state, minute, status in steps:
         request = await _step(sessions, world, "kim", request_id, state, minute)
-        assert request.state == state and _status(db, kim) == status
+        assert request.state == state and _status(engine, kim) == status
     assert request.on_site_at == NOW.replace(minute=12) and request.late_at is None
-    with Session(db) as session:
+    with Session(engine) as session:
         ended = session.get(DispatchAssignment, assignment.id)
         assert ended is not None and (ended.outcome, ended.ended_at) == ("done", NOW.replace(minute=55))
         actions = session.exec(select(AuditEntry.action).order_by(col(AuditEntry.id))).all()
@@ -79,9 +79,9 @@ async def test_a_survey_from_assignment_to_done(db: Any, world: World, sessions:
                        "dispatch_on_site", "dispatch_reporting", "dispatch_done"]  # fmt: skip
 
 
-async def test_steps_out_of_order_or_by_someone_else_are_refused(db: Any, world: World, sessions: Sessions) -> None:
-    add_surveyor(db, world, "kim", at=YEOKSAM)
-    add_surveyor(db, world, "lee", at=GWANGHWAMUN)
+async def test_steps_out_of_order_or_by_someone_else_are_refused(engine: Any, world: World, sessions: Sessions) -> None:
+    add_surveyor(engine, world, "kim", at=YEOKSAM)
+    add_surveyor(engine, world, "lee", at=GWANGHWAMUN)
     request_id = await _open(sessions, world)
     await _assign(sessions, world, request_id, "kim")
     with pytest.raises(NotYours):
@@ -123,12 +123,12 @@ async def test_a_tow_is_done_on_site_without_a_report(world: World, sessions: Se
 
 
 async def test_one_live_assignment_per_request_and_surveyors_within_capacity(
-    db: Any, world: World, sessions: Sessions
+    engine: Any, world: World, sessions: Sessions
 ) -> None:
-    add_surveyor(db, world, "kim", at=YEOKSAM)
-    add_surveyor(db, world, "lee", at=YEOKSAM)
-    add_surveyor(db, world, "park", at=YEOKSAM, skills=("property",))
-    add_surveyor(db, world, "choi", at=YEOKSAM, status="off_duty")
+    add_surveyor(engine, world, "kim", at=YEOKSAM)
+    add_surveyor(engine, world, "lee", at=YEOKSAM)
+    add_surveyor(engine, world, "park", at=YEOKSAM, skills=("property",))
+    add_surveyor(engine, world, "choi", at=YEOKSAM, status="off_duty")
     first, second = await _open(sessions, world), await _open(sessions, world)
     await _assign(sessions, world, first, "kim")
     with pytest.raises(WrongState):
@@ -142,7 +142,7 @@ async def test_one_live_assignment_per_request_and_surveyors_within_capacity(
     with pytest.raises(SurveyorNotFound):
         await _assign(sessions, world, second, "agent.gangnam")
     await _assign(sessions, world, second, "lee")
-    with Session(db) as session:
+    with Session(engine) as session:
         live = session.exec(select(DispatchAssignment).where(col(DispatchAssignment.ended_at).is_(None))).all()
     assert sorted((a.request_id, a.surveyor_id) for a in live) == sorted(
         [(first, world.staff["kim"].id), (second, world.staff["lee"].id)]
@@ -150,9 +150,9 @@ async def test_one_live_assignment_per_request_and_surveyors_within_capacity(
 
 
 async def test_declined_goes_back_to_the_board_and_cancelled_frees_the_surveyor(
-    db: Any, world: World, sessions: Sessions
+    engine: Any, world: World, sessions: Sessions
 ) -> None:
-    kim = add_surveyor(db, world, "kim", at=YEOKSAM)
+    kim = add_surveyor(engine, world, "kim", at=YEOKSAM)
     request_id = await _open(sessions, world)
     await _assign(sessions, world, request_id, "kim")
     async with sessions() as session:
@@ -167,15 +167,15 @@ async def test_declined_goes_back_to_the_board_and_cancelled_frees_the_surveyor(
             session, world.viewer("disp.gangnam"), request_id, reason="고객 취소", now=NOW.replace(minute=4)
         )
         await session.commit()
-    assert request.state == "cancelled" and _status(db, kim) == "available"
+    assert request.state == "cancelled" and _status(engine, kim) == "available"
     with pytest.raises(WrongState):
         await _step(sessions, world, "kim", request_id, "on_site", 5)
 
 
-async def test_a_surveyor_profile_through_put_and_the_board_list(db: Any, world: World, sessions: Sessions) -> None:
+async def test_a_surveyor_profile_through_put_and_the_board_list(engine: Any, world: World, sessions: Sessions) -> None:
     from crm_store.org.tables import Role, Staff
 
-    with Session(db) as session:
+    with Session(engine) as session:
         session.add(Staff(username="new.surveyor", full_name="신입", role=Role.SURVEYOR.value,
                           org_unit_id=world.units["GANGNAM"]))  # fmt: skip
         session.commit()
@@ -203,14 +203,14 @@ async def test_a_surveyor_profile_through_put_and_the_board_list(db: Any, world:
 
 
 async def test_a_draft_of_an_unknown_caller_is_cancelled_in_the_dispatchers_unit(
-    db: Any, world: World, sessions: Sessions
+    engine: Any, world: World, sessions: Sessions
 ) -> None:
     from crm_store.calls.tables import Call
     from crm_store.dispatch.errors import InvalidDispatch
     from crm_store.dispatch.requests import draft_from_call
 
     sid = "CA" + "4" * 32
-    with Session(db, expire_on_commit=False) as session:
+    with Session(engine, expire_on_commit=False) as session:
         session.add(Call(call_sid=sid, type="dispatch", topic="dispatch.towing", transcript="견인 부탁드려요"))
         session.flush()
         draft = draft_from_call(session, sid, now=NOW)
@@ -224,6 +224,6 @@ async def test_a_draft_of_an_unknown_caller_is_cancelled_in_the_dispatchers_unit
         cancelled = await cancel(session, actor, int(draft.id or 0), reason="장난 전화", unit_id=world.units["GANGNAM"])
         await session.commit()
     assert (cancelled.state, cancelled.org_unit_id) == ("cancelled", world.units["GANGNAM"])
-    with Session(db) as session:
+    with Session(engine) as session:
         entry = session.exec(select(AuditEntry).where(col(AuditEntry.action) == "dispatch_cancelled")).one()
     assert (entry.org_unit_id, entry.detail) == (world.units["GANGNAM"], {"reason": "장난 전화"})

@@ -33,9 +33,9 @@ async def _open(sessions: Sessions, world: World, minutes_ago: int, **where: Any
         return int(request.id or 0)
 
 
-async def test_the_board_of_a_dispatcher_and_of_the_head_office(db: Any, world: World, sessions: Sessions) -> None:
-    add_surveyor(db, world, "kim", at=YEOKSAM)
-    with Session(db, expire_on_commit=False) as session:
+async def test_the_board_of_a_dispatcher_and_of_the_head_office(engine: Any, world: World, sessions: Sessions) -> None:
+    add_surveyor(engine, world, "kim", at=YEOKSAM)
+    with Session(engine, expire_on_commit=False) as session:
         head_office = Staff(
             username="disp.hq", full_name="본사", role=Role.DISPATCHER.value, org_unit_id=world.units["HQ"]
         )
@@ -52,7 +52,7 @@ async def test_the_board_of_a_dispatcher_and_of_the_head_office(db: Any, world: 
         await assign(session, world.viewer("disp.gangnam"), fresh, username="kim", config=CONFIG, now=NOW)
         await cancel(session, world.viewer("disp.gangnam"), gone, reason="중복 접수", now=NOW)
         await session.commit()
-    with Session(db) as session:
+    with Session(engine) as session:
         draft = draft_from_call(session, "CA" + "3" * 32, now=NOW)
         assert draft is not None
         draft.org_unit_id = world.units["GANGNAM"]

@@ -71,15 +71,15 @@ async def _suggest(sessions: async_sessionmaker[AsyncSession], request: Dispatch
 
 
 async def test_nearest_first_with_reasons_and_the_unfit_left_out(
-    db: Any, world: World, sessions: async_sessionmaker[AsyncSession]
+    engine: Any, world: World, sessions: async_sessionmaker[AsyncSession]
 ) -> None:
-    add_surveyor(db, world, "far", at=GWANGHWAMUN)
-    add_surveyor(db, world, "near", at=YEOKSAM)
-    add_surveyor(db, world, "middle", at=GANGNAM)
-    add_surveyor(db, world, "property.only", at=SEOLLEUNG, skills=("property",))
-    add_surveyor(db, world, "off.duty", at=SEOLLEUNG, status="off_duty")
-    add_surveyor(db, world, "on.site", at=SEOLLEUNG, status="on_site")
-    add_surveyor(db, world, "no.position", at=None)
+    add_surveyor(engine, world, "far", at=GWANGHWAMUN)
+    add_surveyor(engine, world, "near", at=YEOKSAM)
+    add_surveyor(engine, world, "middle", at=GANGNAM)
+    add_surveyor(engine, world, "property.only", at=SEOLLEUNG, skills=("property",))
+    add_surveyor(engine, world, "off.duty", at=SEOLLEUNG, status="off_duty")
+    add_surveyor(engine, world, "on.site", at=SEOLLEUNG, status="on_site")
+    add_surveyor(engine, world, "no.position", at=None)
     request = await _open(sessions, world, survey_at())
     ranked = await _suggest(sessions, request)
     assert [c.username for c in ranked] == ["near", "middle", "far"]
@@ -91,9 +91,11 @@ async def test_nearest_first_with_reasons_and_the_unfit_left_out(
     assert [c.eta_minutes for c in ranked] == sorted(c.eta_minutes for c in ranked)
 
 
-async def test_the_skill_asked_for_decides(db: Any, world: World, sessions: async_sessionmaker[AsyncSession]) -> None:
-    add_surveyor(db, world, "auto.near", at=SEOLLEUNG)
-    add_surveyor(db, world, "property.far", at=GWANGHWAMUN, skills=("auto", "property"))
+async def test_the_skill_asked_for_decides(
+    engine: Any, world: World, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    add_surveyor(engine, world, "auto.near", at=SEOLLEUNG)
+    add_surveyor(engine, world, "property.far", at=GWANGHWAMUN, skills=("auto", "property"))
     request = await _open(sessions, world, survey_at(skill="property"))
     ranked = await _suggest(sessions, request)
     assert [c.username for c in ranked] == ["property.far"]
@@ -101,13 +103,13 @@ async def test_the_skill_asked_for_decides(db: Any, world: World, sessions: asyn
 
 
 async def test_load_against_capacity_and_as_the_tie_breaker(
-    db: Any, world: World, sessions: async_sessionmaker[AsyncSession]
+    engine: Any, world: World, sessions: async_sessionmaker[AsyncSession]
 ) -> None:
-    busy = add_surveyor(db, world, "busy", at=YEOKSAM, capacity=2)
-    add_surveyor(db, world, "idle", at=YEOKSAM, capacity=2)
-    full = add_surveyor(db, world, "full", at=SEOLLEUNG, capacity=1)
+    busy = add_surveyor(engine, world, "busy", at=YEOKSAM, capacity=2)
+    add_surveyor(engine, world, "idle", at=YEOKSAM, capacity=2)
+    full = add_surveyor(engine, world, "full", at=SEOLLEUNG, capacity=1)
     earlier = [await _open(sessions, world, survey_at()) for _ in range(2)]
-    with Session(db) as session:
+    with Session(engine) as session:
         for staff_id, request in ((busy, earlier[0]), (full, earlier[1])):
             session.add(DispatchAssignment(request_id=request.id, surveyor_id=staff_id, accept_by=NOW, accepted_at=NOW))
         session.commit()
@@ -128,33 +130,33 @@ async def test_load_against_capacity_and_as_the_tie_breaker(
     ids=["monday-10h", "monday-22h", "christmas-10h"],
 )
 async def test_the_shift_in_korea_time_and_the_business_calendar(
-    db: Any, world: World, sessions: async_sessionmaker[AsyncSession], moment: Any, expected: list[str]
+    engine: Any, world: World, sessions: async_sessionmaker[AsyncSession], moment: Any, expected: list[str]
 ) -> None:
-    add_surveyor(db, world, "office", at=YEOKSAM, shift=OFFICE_HOURS)
-    add_surveyor(db, world, "night", at=GWANGHWAMUN, shift="24h")
+    add_surveyor(engine, world, "office", at=YEOKSAM, shift=OFFICE_HOURS)
+    add_surveyor(engine, world, "night", at=GWANGHWAMUN, shift="24h")
     request = await _open(sessions, world, survey_at())
     assert [c.username for c in await _suggest(sessions, request, moment)] == expected
 
 
-async def test_a_stale_position_is_said(db: Any, world: World, sessions: async_sessionmaker[AsyncSession]) -> None:
-    add_surveyor(db, world, "stale", at=YEOKSAM, position_at=NOW - timedelta(minutes=45))
+async def test_a_stale_position_is_said(engine: Any, world: World, sessions: async_sessionmaker[AsyncSession]) -> None:
+    add_surveyor(engine, world, "stale", at=YEOKSAM, position_at=NOW - timedelta(minutes=45))
     request = await _open(sessions, world, survey_at())
     assert (await _suggest(sessions, request))[0].reasons[-1] == "위치 45분 전 보고"
 
 
 async def test_the_province_first_and_others_only_when_none_of_its_own_is_near(
-    db: Any, world: World, sessions: async_sessionmaker[AsyncSession]
+    engine: Any, world: World, sessions: async_sessionmaker[AsyncSession]
 ) -> None:
     county = survey_at(GAPYEONG_SCENE, unit=world.units["GAPYEONG"])
-    add_surveyor(db, world, "chuncheon", unit="CHUNCHEON", at=CHUNCHEON)
+    add_surveyor(engine, world, "chuncheon", unit="CHUNCHEON", at=CHUNCHEON)
     # Gyeonggi's only surveyor is in Seoul's south, more than near_km (40 km) from Gapyeong.
-    add_surveyor(db, world, "gyeonggi.far", unit="GAPYEONG", at=GANGNAM)
+    add_surveyor(engine, world, "gyeonggi.far", unit="GAPYEONG", at=GANGNAM)
     request = await _open(sessions, world, county)
     ranked = await _suggest(sessions, request)
     assert [c.username for c in ranked] == ["chuncheon", "gyeonggi.far"]
     assert ranked[0].reasons[-1] == "타 지역 지원" and "타 지역 지원" not in ranked[1].reasons
     # A Gyeonggi surveyor in Gapyeong itself: the other province is no longer offered.
-    add_surveyor(db, world, "gyeonggi.near", unit="GAPYEONG", at=GAPYEONG)
+    add_surveyor(engine, world, "gyeonggi.near", unit="GAPYEONG", at=GAPYEONG)
     assert [c.username for c in await _suggest(sessions, request)] == ["gyeonggi.near", "gyeonggi.far"]
 
 
@@ -193,38 +195,23 @@ def test_the_nearest_first_walk_finds_the_same_best_as_measuring_everyone(monkey
     from crm_store.calendar import BusinessCalendar
     from crm_store.dispatch import suggest
 
+    def surveyor(i: int, name: str, lat: float, lon: float, load: int) -> suggest._Surveyor:
+        """An auto surveyor of province 1 around the clock, last seen at (lat, lon) now, with `load` jobs."""
+        return suggest._Surveyor(
+            staff_id=i, username=f"{name}{i:04d}", full_name=f"{name}{i}", province_unit_id=1, skills=["auto"],
+            shift="24h", lat=lat, lon=lon, position_at=NOW, load=load,
+        )  # fmt: skip
+
     rng = random.Random(7)
     rows = [
-        suggest._Surveyor(
-            staff_id=i,
-            username=f"s{i:04d}",
-            full_name=f"s{i}",
-            province_unit_id=1,
-            skills=["auto"],
-            shift="24h",
-            lat=33.2 + rng.random() * 5.3,
-            lon=126.2 + rng.random() * 3.1,
-            position_at=NOW,
-            load=rng.choice([0, 1]),
-        )  # fmt: skip
-        for i in range(2000)
+        surveyor(i, "s", 33.2 + rng.random() * 5.3, 126.2 + rng.random() * 3.1, rng.choice([0, 1])) for i in range(2000)
     ]
     # A dense cluster around the Seoul scene: many arrivals of the same minute, where load breaks the tie.
     rows += [
-        suggest._Surveyor(
-            staff_id=i,
-            username=f"c{i:04d}",
-            full_name=f"c{i}",
-            province_unit_id=1,
-            skills=["auto"],
-            shift="24h",
-            lat=SEOLLEUNG[0] + rng.uniform(-0.03, 0.03),
-            lon=SEOLLEUNG[1] + rng.uniform(-0.03, 0.03),
-            position_at=NOW,
-            load=rng.choice([0, 0, 1]),
-        )  # fmt: skip
+        surveyor(i, "c", SEOLLEUNG[0] + rng.uniform(-0.03, 0.03), SEOLLEUNG[1] + rng.uniform(-0.03, 0.03),
+                 rng.choice([0, 0, 1]))
         for i in range(300)
-    ]
+    ]  # fmt: skip
     real = suggest.distance_km
     measured = [0]
 

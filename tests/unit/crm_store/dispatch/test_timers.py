@@ -62,9 +62,9 @@ def test_time_left_and_the_board_colour_on_a_fixed_clock() -> None:
     assert is_late(request, opened + timedelta(minutes=40))
 
 
-async def test_not_accepted_in_time_comes_back_to_the_board(db: Any, world: World, sessions: Sessions) -> None:
+async def test_not_accepted_in_time_comes_back_to_the_board(engine: Any, world: World, sessions: Sessions) -> None:
     clock = FakeClock(kst())
-    add_surveyor(db, world, "kim", at=YEOKSAM)
+    add_surveyor(engine, world, "kim", at=YEOKSAM)
     request = await _open(sessions, world, clock)
     async with sessions() as session:
         assignment = await assign(
@@ -72,14 +72,14 @@ async def test_not_accepted_in_time_comes_back_to_the_board(db: Any, world: Worl
         )
         await session.commit()
     clock.now = assignment.accept_by - timedelta(seconds=1)
-    with Session(db) as session:
+    with Session(engine) as session:
         assert return_unaccepted(session, now=clock()) == []
         session.commit()
     clock.now = assignment.accept_by + timedelta(seconds=1)
-    with Session(db) as session:
+    with Session(engine) as session:
         assert return_unaccepted(session, now=clock()) == [request.id]
         session.commit()
-    with Session(db) as session:
+    with Session(engine) as session:
         back = session.get(DispatchRequest, request.id)
         ended = session.get(DispatchAssignment, assignment.id)
         assert back is not None and (back.state, back.surveyor_id) == ("open", None)
@@ -97,23 +97,23 @@ async def test_not_accepted_in_time_comes_back_to_the_board(db: Any, world: Worl
 
 
 async def test_late_requests_are_flagged_once_and_escalated_to_the_center_manager(
-    db: Any, world: World, sessions: Sessions
+    engine: Any, world: World, sessions: Sessions
 ) -> None:
     clock = FakeClock(kst())
     late = await _open(sessions, world, clock)
     clock.now += timedelta(minutes=20)
     in_time = await _open(sessions, world, clock)
     clock.now = kst() + timedelta(minutes=30)
-    with Session(db) as session:
+    with Session(engine) as session:
         assert escalate_late(session, now=clock()) == []
     clock.now += timedelta(minutes=2)
-    with Session(db) as session:
+    with Session(engine) as session:
         escalations = escalate_late(session, now=clock())
         session.commit()
     # The dispatcher works at the Gangnam branch, which has no center manager: the Seoul one above it is told.
     manager = world.staff["cm.seoul"]
     assert [(e.request_id, e.manager, e.manager_id) for e in escalations] == [(late.id, "cm.seoul", manager.id)]
-    with Session(db) as session:
+    with Session(engine) as session:
         flagged = session.get(DispatchRequest, late.id)
         assert flagged is not None and (flagged.late_at, flagged.escalated_to_id) == (clock(), manager.id)
         entry = session.exec(select(AuditEntry).where(col(AuditEntry.action) == "dispatch_escalated")).one()
@@ -123,20 +123,20 @@ async def test_late_requests_are_flagged_once_and_escalated_to_the_center_manage
     assert in_time.due_at is not None and in_time.due_at > clock()
 
 
-async def test_a_manager_of_the_dispatchers_own_unit_comes_first(db: Any, world: World, sessions: Sessions) -> None:
+async def test_a_manager_of_the_dispatchers_own_unit_comes_first(engine: Any, world: World, sessions: Sessions) -> None:
     clock = FakeClock(kst())
-    with Session(db) as session:
+    with Session(engine) as session:
         session.add(Staff(username="cm.gangnam", full_name="센터장", role=Role.CENTER_MANAGER.value,
                           org_unit_id=world.units["GANGNAM"]))  # fmt: skip
         session.commit()
     await _open(sessions, world, clock)
-    with Session(db) as session:
+    with Session(engine) as session:
         assert [e.manager for e in escalate_late(session, now=clock() + timedelta(minutes=31))] == ["cm.gangnam"]
 
 
-async def test_arriving_after_the_due_time_flags_the_request(db: Any, world: World, sessions: Sessions) -> None:
+async def test_arriving_after_the_due_time_flags_the_request(engine: Any, world: World, sessions: Sessions) -> None:
     clock = FakeClock(kst())
-    add_surveyor(db, world, "kim", at=YEOKSAM)
+    add_surveyor(engine, world, "kim", at=YEOKSAM)
     request = await _open(sessions, world, clock)
     request_id = int(request.id or 0)
     async with sessions() as session:
@@ -150,8 +150,8 @@ async def test_arriving_after_the_due_time_flags_the_request(db: Any, world: Wor
     assert arrived.late_at == clock() + timedelta(minutes=33) and is_late(arrived, clock() + timedelta(hours=1))
 
 
-def _call(db: Any, world: World, call_sid: str, call_type: str, topic: str) -> None:
-    with Session(db) as session:
+def _call(engine: Any, world: World, call_sid: str, call_type: str, topic: str) -> None:
+    with Session(engine) as session:
         session.add(
             Call(
                 call_sid=call_sid, from_number="+821012345678", customer_id=world.customers["quality"], type=call_type,
@@ -164,17 +164,17 @@ def _call(db: Any, world: World, call_sid: str, call_type: str, topic: str) -> N
 
 
 async def test_a_classified_call_drafts_a_request_the_dispatcher_confirms(
-    db: Any, world: World, sessions: Sessions
+    engine: Any, world: World, sessions: Sessions
 ) -> None:
     sid, inquiry = "CA" + "1" * 32, "CA" + "2" * 32
-    _call(db, world, sid, "dispatch", "dispatch.battery")
-    _call(db, world, inquiry, "inquiry", "inquiry.coverage")
-    with Session(db, expire_on_commit=False) as session:
+    _call(engine, world, sid, "dispatch", "dispatch.battery")
+    _call(engine, world, inquiry, "inquiry", "inquiry.coverage")
+    with Session(engine, expire_on_commit=False) as session:
         draft = draft_from_call(session, sid, now=kst())
         assert draft is not None
         assert draft_from_call(session, inquiry) is None
         session.commit()
-    with Session(db) as session:
+    with Session(engine) as session:
         again = draft_from_call(session, sid)
         assert again is not None and again.id == draft.id
     assert (draft.state, draft.kind, draft.rescue_kind, draft.address) == ("draft", "rescue", "battery", "선릉역")
