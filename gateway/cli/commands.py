@@ -152,7 +152,13 @@ def migrate(settings: Settings, revision: str) -> None:
 
 
 @hotline.command("seed-demo")
-@click.option("--customers", type=click.IntRange(min=0), default=1200, show_default=True)
+@click.option(
+    "--customers",
+    type=click.IntRange(min=2),
+    default=1200,
+    show_default=True,
+    help="how many demo customers (at least the two well-known ones)",
+)
 @pass_settings
 def seed_demo(settings: Settings, customers: int) -> None:
     """Create demo organisation, staff and customers."""

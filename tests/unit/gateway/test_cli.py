@@ -78,7 +78,7 @@ def test_the_fixed_interface_arguments_are_in_the_help() -> None:
         (["retranscribe", "--since", "yesterday"], "not an ISO date or date-time: 'yesterday'"),
         (["worker", "--queues", "hotline-fast"], "unknown queue hotline-fast"),
         (["jobs", "delete"], "'delete' is not one of 'failed', 'requeue'"),
-        (["seed-demo", "--customers", "-1"], "-1 is not in the range x>=0"),
+        (["seed-demo", "--customers", "1"], "1 is not in the range x>=2"),
         (["migrate", "--revison", "head"], "Did you mean '--revision'?"),
         (["dance"], "No such command 'dance'"),
     ],
