@@ -20,7 +20,7 @@ from crm_store.dispatch.duties import escalate_late, return_unaccepted
 from crm_store.dispatch.errors import NotAvailable, WrongState
 from crm_store.dispatch.requests import open_dispatch_request
 from crm_store.dispatch.tables import DispatchAssignment, DispatchRequest
-from crm_store.migrate import alembic_config, current_revision
+from crm_store.migrate import alembic_config
 from tests.dispatch_helpers import CONFIG, RULES, YEOKSAM, World, add_surveyor, build_world, kst, survey_at
 
 pytestmark = pytest.mark.integration
@@ -31,7 +31,7 @@ TABLES = {"dispatch_request", "dispatch_assignment", "dispatch_surveyor", "dispa
 def test_the_migration_down_and_up_with_its_indexes(postgres_url: str) -> None:
     engine = make_engine(postgres_url)
     try:
-        assert current_revision(postgres_url) == "0011_dispatch"
+        assert TABLES <= set(inspect(engine).get_table_names())  # at head, whatever came after dispatch
         command.downgrade(alembic_config(postgres_url), "0010_complaints")
         assert not TABLES & set(inspect(engine).get_table_names())
         command.upgrade(alembic_config(postgres_url), "head")
