@@ -1,0 +1,41 @@
+"""The dispatch world (tests.dispatch_helpers) behind the gateway: more staff, API tokens for everyone, and the
+application with its clock stopped on the world's business morning."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlmodel import Session
+
+from crm_store.db import session_scope
+from crm_store.org.staff import issue_token
+from crm_store.org.tables import Role, Staff
+from gateway.app import create_app
+from gateway.desk import CLOCK
+from tests.dispatch_helpers import World, kst
+from workers.settings import Settings
+
+NOW = kst()
+
+
+def add_staff(engine: Any, world: World, username: str, role: Role, unit: str) -> int:
+    """A staff member of `unit` (no surveyor profile); the staff id."""
+    with Session(engine, expire_on_commit=False) as session:
+        staff = Staff(username=username, full_name=username, role=role.value, org_unit_id=world.units[unit])
+        session.add(staff)
+        session.commit()
+        world.staff[username] = staff
+        return int(staff.id or 0)
+
+
+def bearer_headers(engine: Any, world: World) -> dict[str, dict[str, str]]:
+    """Username to the Authorization header of a fresh API token, for every staff member of the world."""
+    with session_scope(engine) as session:
+        return {u: {"Authorization": f"Bearer {issue_token(session, username=u)}"} for u in world.staff}
+
+
+async def dispatch_client(aiohttp_client: Any, settings: Settings) -> Any:
+    """A client of the gateway (no in-process worker) whose clock reads NOW."""
+    app = create_app(settings, embedded_worker=False)
+    app[CLOCK] = lambda: NOW
+    return await aiohttp_client(app)
