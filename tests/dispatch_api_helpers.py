@@ -39,3 +39,30 @@ async def dispatch_client(aiohttp_client: Any, settings: Settings) -> Any:
     app = create_app(settings, embedded_worker=False)
     app[CLOCK] = lambda: NOW
     return await aiohttp_client(app)
+
+
+# The access matrix's dispatch records: one request per customer of tests.review_helpers (1 inside, 2 outside),
+# and a surveyor of each side, off duty (so that an assignment probe is refused the same way every time).
+MATRIX_SURVEYORS = {"inside": "surveyor.seocho", "outside": "surveyor.haeundae"}
+MATRIX_REQUESTS = {"inside": 1, "outside": 2}
+MATRIX_SCENE = {"lat": 37.49, "lon": 127.01, "address": "서울 서초구"}
+
+
+async def add_dispatch_records(client: Any, world: Any, engine: Any) -> None:
+    """Through the API as the head-office administrator: the outside surveyor's account, both surveyors' profiles
+    (off duty) and a survey request for each customer of the review world."""
+    with session_scope(engine) as session:
+        session.add(
+            Staff(username=MATRIX_SURVEYORS["outside"], full_name="홍길동", role=Role.SURVEYOR.value,
+                  org_unit_id=world.units["BUSAN-DONGBU-HAEUNDAE"])
+        )  # fmt: skip
+    admin = world.auth("admin.hq")
+    for username in MATRIX_SURVEYORS.values():
+        body = {"skills": ["auto"], "status": "off_duty", "location": {"lat": 37.49, "lon": 127.01}}
+        answer = await client.put(f"/api/v1/surveyors/{username}", json=body, headers=admin)
+        assert answer.status == 200, await answer.text()
+    for target, request_id in MATRIX_REQUESTS.items():
+        body = {"kind": "survey", "location": MATRIX_SCENE, "customer_id": world.customers[target]}
+        answer = await client.post("/api/v1/dispatches", json=body, headers=admin)
+        assert answer.status == 201, await answer.text()
+        assert (await answer.json())["id"] == request_id

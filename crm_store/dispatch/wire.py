@@ -46,7 +46,7 @@ class VehicleInvolved(_Strict):
 class InjuredPerson(_Strict):
     """Someone hurt at the scene (no names needed to dispatch)."""
 
-    role: Literal["driver", "passenger", "pedestrian", "other"] = Field(default="other")
+    role: Literal["driver", "passenger", "pedestrian", "other"] = Field(default="other", description="who they were")
     condition: str = Field(default="", max_length=200, description="what is known of the injury")
     hospital: bool = Field(default=False, description="taken to hospital")
 
@@ -59,8 +59,8 @@ class DispatchCreate(_Strict):
     skill: Skill = Field(default="auto", description="what the surveyor must be able to assess")
     location: Place = Field(description="the scene")
     what_happened: str = Field(default="", max_length=2000, description="the accident or breakdown as told")
-    vehicles: list[VehicleInvolved] = Field(default_factory=list, max_length=20)
-    injured: list[InjuredPerson] = Field(default_factory=list, max_length=50)
+    vehicles: list[VehicleInvolved] = Field(default_factory=list, max_length=20, description="vehicles at the scene")
+    injured: list[InjuredPerson] = Field(default_factory=list, max_length=50, description="people hurt at the scene")
     customer_id: RecordId | None = Field(default=None, description="the customer concerned, when known")
     policy_id: RecordId | None = Field(default=None, description="the policy that covers it, when known")
     call_sid: str | None = Field(default=None, max_length=34, description="the call it came from")
@@ -81,25 +81,25 @@ class DispatchCreate(_Strict):
 class DispatchPublic(Answer):
     """A request as the board and the API show it."""
 
-    id: int
-    kind: Kind
-    rescue_kind: RescueKind | None = None
-    skill: Skill
-    state: State
+    id: int = Field(description="the request's number")
+    kind: Kind = Field(description="survey, tow or rescue")
+    rescue_kind: RescueKind | None = Field(default=None, description="for rescue: what is needed")
+    skill: Skill = Field(description="what the surveyor must be able to assess")
+    state: State = Field(description="draft, open, assigned, accepted, en_route, on_site, reporting, done, cancelled")
     location: Place | None = Field(default=None, description="None for a draft whose place is not known yet")
-    region: Literal["city", "county"]
-    what_happened: str
-    vehicles: list[dict[str, Any]]
-    injured: list[dict[str, Any]]
-    customer_id: int | None
-    policy_id: int | None
-    call_sid: str | None
+    region: Literal["city", "county"] = Field(description="a city or a county area (decides the promise)")
+    what_happened: str = Field(description="the accident or breakdown as told")
+    vehicles: list[dict[str, Any]] = Field(description="vehicles at the scene")
+    injured: list[dict[str, Any]] = Field(description="people hurt at the scene")
+    customer_id: int | None = Field(description="the customer concerned, when known")
+    policy_id: int | None = Field(description="the policy that covers it, when known")
+    call_sid: str | None = Field(description="the call it came from")
     promise_minutes: int | None = Field(description="minutes promised to reach the scene")
     promise_reason: str = Field(description="why that promise (Korean)")
     due_at: Moment | None = Field(description="when someone must be on site (ISO 8601 with offset)")
     surveyor: str | None = Field(default=None, description="username of the surveyor assigned")
-    vendor_id: int | None = None
-    created_at: Moment
+    vendor_id: int | None = Field(default=None, description="the vendor assigned (tow, rescue)")
+    created_at: Moment = Field(description="when the request was made")
     late: bool = Field(default=False, description="the promise was or will be missed")
     urgency: Urgency = Field(default="ok", description="the board's colour: late (red), soon, ok, closed")
     time_left_minutes: int | None = Field(
@@ -111,7 +111,7 @@ class DispatchPublic(Answer):
 class DispatchPage(Answer):
     """The board's requests, most urgent first (late, then by due time; drafts last)."""
 
-    items: list[DispatchPublic]
+    items: list[DispatchPublic] = Field(description="the requests of this page")
     next: str | None = Field(description="the next page, null on the last")
 
 
@@ -119,7 +119,7 @@ class SurveyorUpdate(_Strict):
     """A surveyor's profile as set through the API: any of skills, status, location."""
 
     skills: list[Skill] | None = Field(default=None, description="what the surveyor can assess")
-    status: SurveyorStatus | None = Field(default=None)
+    status: SurveyorStatus | None = Field(default=None, description="available, en_route, on_site, reporting, off_duty")
     location: Position | None = Field(default=None, description="last reported position")
     shift: dict[str, str] | str | None = Field(
         default=None, description='working hours, "24h" or {"mon-fri": "09:00-18:00"} (Korea time)'
@@ -130,21 +130,21 @@ class SurveyorUpdate(_Strict):
 class SurveyorPublic(Answer):
     """A surveyor on the board."""
 
-    username: str
-    home_unit_id: int
-    skills: list[str]
-    status: str
-    location: Position | None
-    position_at: Moment | None
-    open_assignments: int = 0
+    username: str = Field(description="the surveyor's username")
+    home_unit_id: int = Field(description="the unit they work from")
+    skills: list[str] = Field(description="what they can assess")
+    status: str = Field(description="available, en_route, on_site, reporting, off_duty")
+    location: Position | None = Field(description="last reported position")
+    position_at: Moment | None = Field(description="when the position was reported")
+    open_assignments: int = Field(default=0, description="assignments they carry now")
 
 
 class Candidate(Answer):
     """One suggestion for a request, best first: a surveyor (`username`) or a vendor (`vendor_id`)."""
 
-    username: str | None = None
-    vendor_id: int | None = None
-    name: str
+    username: str | None = Field(default=None, description="the surveyor (a survey)")
+    vendor_id: int | None = Field(default=None, description="the vendor (a tow or rescue)")
+    name: str = Field(description="the surveyor's or vendor's name")
     eta_minutes: int = Field(description="estimated minutes to reach the scene")
     distance_km: float = Field(description="geodesic distance, km")
     reasons: list[str] = Field(description="why this candidate (Korean)")
@@ -153,7 +153,7 @@ class Candidate(Answer):
 class CandidateList(Answer):
     """The candidates for a request, best (earliest arrival, then lightest load) first."""
 
-    items: list[Candidate]
+    items: list[Candidate] = Field(description="best first")
 
 
 class DispatchAssignmentCreate(_Strict):
@@ -172,7 +172,7 @@ class DispatchAssignmentCreate(_Strict):
 class StepTaken(_Strict):
     """A step the one sent reports: on the way, arrived, writing the report (a survey), done."""
 
-    step: Step
+    step: Step = Field(description="en_route, on_site, reporting (a survey) or done")
 
 
 class DispatchCancel(_Strict):
@@ -184,13 +184,13 @@ class DispatchCancel(_Strict):
 class DispatchAssignmentPublic(Answer):
     """An offer of a request to a surveyor or a vendor, with where the request stands."""
 
-    id: int
-    request_id: int
+    id: int = Field(description="the assignment's number")
+    request_id: int = Field(description="the request assigned")
     state: State = Field(description="the request's state after this")
     username: str | None = Field(description="the surveyor, for a survey")
     vendor_id: int | None = Field(description="the vendor, for a tow or rescue")
-    assigned_at: Moment
+    assigned_at: Moment = Field(description="when it was offered")
     accept_by: Moment = Field(description="to be accepted by then, or the request goes back to the board")
-    accepted_at: Moment | None
-    ended_at: Moment | None
+    accepted_at: Moment | None = Field(description="when it was accepted")
+    ended_at: Moment | None = Field(description="when it ended")
     outcome: str | None = Field(description="expired, declined, cancelled or done once ended")
