@@ -4,6 +4,7 @@ suggestions, assignment, and the answers and steps of the one sent. Thin handler
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 
 from aiohttp import web
@@ -13,7 +14,7 @@ from crm_store.db import async_session_scope
 from crm_store.dispatch import access, assignment, board, surveyors
 from crm_store.dispatch.requests import get_request, open_dispatch_request
 from crm_store.dispatch.suggest import suggestions
-from crm_store.dispatch.tables import DispatchAssignment, DispatchRequest
+from crm_store.dispatch.tables import DispatchRequest
 from crm_store.dispatch.wire import (
     STATES,
     CandidateList,
@@ -100,9 +101,7 @@ async def dispatch_board(request: web.Request) -> Answered:
             viewer,
             config=request.config_dict[DISPATCH],
             now=_now(request),
-            state=state,
-            limit=limit + 1,
-            offset=offset,
+            only=board.BoardFilter(state, limit + 1, offset),
         )
     following = None
     if len(rows) > limit:
@@ -145,19 +144,25 @@ async def assign_dispatch(request: web.Request) -> Answered:
             config=request.config_dict[DISPATCH],
             now=_now(request),
         )
-        return _assignment(offer, state="assigned", username=whom.username)
+    return DispatchAssignmentPublic.model_validate(
+        {
+            **offer.model_dump(include={"id", "request_id", "vendor_id", "assigned_at", "accept_by"}),
+            "username": whom.username if offer.surveyor_id is not None else None,
+            "state": "assigned",
+        }
+    )
 
 
 async def cancel_dispatch(request: web.Request) -> Answered:
     """POST /api/v1/dispatches/{id}/cancel"""
-    viewer, request_id = _board(request), _request_id(request)
-    async with async_session_scope(request.config_dict[SESSIONS]) as session:
-        await access.visible_request(session, viewer, request_id)
+
+    async def cancel(session: AsyncSession, viewer: Viewer, request_id: int) -> DispatchRequest:
         why = await json_body(request, DispatchCancel)
-        cancelled = await assignment.cancel(
+        return await assignment.cancel(
             session, viewer, request_id, reason=why.reason, unit_id=viewer.org_unit_id, now=_now(request)
         )
-        return await _answer(session, request, cancelled)
+
+    return await _change(request, _board(request), cancel)
 
 
 # -- the one sent: accept, decline, steps -----------------------------------------------------------------------------
@@ -165,30 +170,35 @@ async def cancel_dispatch(request: web.Request) -> Answered:
 
 async def accept_dispatch(request: web.Request) -> Answered:
     """POST /api/v1/dispatches/{id}/accept"""
-    viewer, request_id = _field(request), _request_id(request)
-    async with async_session_scope(request.config_dict[SESSIONS]) as session:
-        await access.visible_request(session, viewer, request_id)
-        accepted = await assignment.accept(session, viewer, request_id, now=_now(request))
-        return await _answer(session, request, accepted)
+    return await _change(request, _field(request), lambda s, v, i: assignment.accept(s, v, i, now=_now(request)))
 
 
 async def decline_dispatch(request: web.Request) -> Answered:
     """POST /api/v1/dispatches/{id}/decline: back on the board"""
-    viewer, request_id = _field(request), _request_id(request)
-    async with async_session_scope(request.config_dict[SESSIONS]) as session:
-        await access.visible_request(session, viewer, request_id)
-        declined = await assignment.decline(session, viewer, request_id, now=_now(request))
-        return await _answer(session, request, declined)
+    return await _change(request, _field(request), lambda s, v, i: assignment.decline(s, v, i, now=_now(request)))
 
 
 async def step_dispatch(request: web.Request) -> Answered:
     """POST /api/v1/dispatches/{id}/steps"""
-    viewer, request_id = _field(request), _request_id(request)
+
+    async def step(session: AsyncSession, viewer: Viewer, request_id: int) -> DispatchRequest:
+        taken = await json_body(request, StepTaken)
+        return await assignment.advance(session, viewer, request_id, taken.step, now=_now(request))
+
+    return await _change(request, _field(request), step)
+
+
+Change = Callable[[AsyncSession, Viewer, int], Awaitable[DispatchRequest]]
+
+
+async def _change(request: web.Request, viewer: Viewer, change: Change) -> DispatchPublic:
+    """`change` made to the request of the path, once the viewer is known to see it (404 otherwise: a body is read
+    only then), in one transaction; the request after it."""
+    request_id = _request_id(request)
     async with async_session_scope(request.config_dict[SESSIONS]) as session:
         await access.visible_request(session, viewer, request_id)
-        taken = await json_body(request, StepTaken)
-        moved = await assignment.advance(session, viewer, request_id, taken.step, now=_now(request))
-        return await _answer(session, request, moved)
+        changed = await change(session, viewer, request_id)
+        return await _answer(session, request, changed)
 
 
 # -- who is asking --------------------------------------------------------------------------------------------------
@@ -204,16 +214,3 @@ def _field(request: web.Request) -> Viewer:
     viewer = request_viewer(request)
     access.field_or_board(viewer)
     return viewer
-
-
-def _assignment(offer: DispatchAssignment, *, state: str, username: str | None) -> DispatchAssignmentPublic:
-    return DispatchAssignmentPublic.model_validate(
-        {
-            **offer.model_dump(include={"id", "request_id", "vendor_id", "assigned_at", "accept_by"}),
-            "accepted_at": offer.accepted_at,
-            "ended_at": offer.ended_at,
-            "outcome": offer.outcome,
-            "state": state,
-            "username": username if offer.surveyor_id is not None else None,
-        }
-    )

@@ -71,22 +71,28 @@ def _scoped(viewer: Viewer) -> Any:
     )
 
 
+@dataclass(frozen=True)
+class BoardFilter:
+    """Which requests of the board: those in one `state` (None: the live ones), `limit` of them from `offset`."""
+
+    state: str | None = None
+    limit: int = 200
+    offset: int = 0
+
+
 async def board_requests(
     session: AsyncSession,
     viewer: Viewer,
     *,
     config: DispatchConfig,
     now: datetime | None = None,
-    state: str | None = None,
-    limit: int = 200,
-    offset: int = 0,
+    only: BoardFilter = BoardFilter(),
 ) -> list[BoardRow]:
-    """The requests of the viewer's scope in one `state`, or the live ones (draft to reporting) when None: the late
-    first, then by due time; drafts, which have no promise yet, after them (a page from `offset`)."""
+    """The requests of the viewer's scope in one state, or the live ones (draft to reporting): the late first, then
+    by due time; drafts, which have no promise yet, after them (a page by position)."""
     now = now or utcnow()
-    wanted = (
-        col(DispatchRequest.state) == state if state is not None else col(DispatchRequest.state).not_in(sorted(CLOSED))
-    )
+    state = col(DispatchRequest.state)
+    wanted = state == only.state if only.state is not None else state.not_in(sorted(CLOSED))
     query = (
         _scoped(viewer)
         .where(wanted)
@@ -95,8 +101,8 @@ async def board_requests(
             col(DispatchRequest.due_at),
             col(DispatchRequest.id),
         )
-        .offset(offset)
-        .limit(limit)
+        .offset(only.offset)
+        .limit(only.limit)
     )
     rows = []
     for request, surveyor in (await session.exec(query)).all():

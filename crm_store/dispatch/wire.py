@@ -182,15 +182,12 @@ class DispatchCancel(_Strict):
 
 
 class DispatchAssignmentPublic(Answer):
-    """An offer of a request to a surveyor or a vendor, with where the request stands."""
+    """An offer of a request to a surveyor or a vendor, to be accepted in time."""
 
     id: int = Field(description="the assignment's number")
     request_id: int = Field(description="the request assigned")
-    state: State = Field(description="the request's state after this")
-    username: str | None = Field(description="the surveyor, for a survey")
-    vendor_id: int | None = Field(description="the vendor, for a tow or rescue")
+    username: str | None = Field(default=None, description="the surveyor, for a survey")
+    vendor_id: int | None = Field(default=None, description="the vendor, for a tow or rescue")
     assigned_at: Moment = Field(description="when it was offered")
     accept_by: Moment = Field(description="to be accepted by then, or the request goes back to the board")
-    accepted_at: Moment | None = Field(description="when it was accepted")
-    ended_at: Moment | None = Field(description="when it ended")
-    outcome: str | None = Field(description="expired, declined, cancelled or done once ended")
+    state: State = Field(description="the request's state: assigned until the offer is answered")
