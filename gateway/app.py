@@ -19,11 +19,13 @@ from crm_store.calls.incoming import IncomingCallWriter
 from crm_store.customers.rules import load_rules
 from crm_store.customers.screen_pop import PictureReader
 from crm_store.db import async_session_factory, make_async_engine, make_engine
+from crm_store.dispatch.config import load_config as load_dispatch_config
 from gateway import api_app, desk_views, health, twilio_views
 from gateway.client_address import client_address_middleware, parse_networks
 from gateway.console import app as console_app
 from gateway.keys import (
     DB_ENGINE,
+    DISPATCH,
     EXECUTOR,
     INCOMING,
     METRICS,
@@ -122,6 +124,7 @@ def create_app(settings: Settings, *, embedded_worker: bool | None = None) -> we
     app[SIGNATURE] = TwilioSignature(settings.twilio_auth_token, settings.base_url)
     app[TOKEN_CACHE] = TokenCache()
     app[RULES] = load_rules()
+    app[DISPATCH] = load_dispatch_config()
     app.cleanup_ctx.append(_database)
     app.cleanup_ctx.append(_queue)
     app.cleanup_ctx.append(_outbox_relay)

@@ -19,6 +19,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from crm_store.calls.incoming import IncomingCallWriter
 from crm_store.customers.rules import Rules
 from crm_store.customers.screen_pop import PictureReader
+from crm_store.dispatch.config import DispatchConfig
 from crm_store.org.tables import Staff
 from gateway.metrics import Metrics
 from gateway.token_cache import TokenCache
@@ -39,6 +40,7 @@ TRUSTED_PROXIES = web.AppKey("trusted_proxies", tuple[ipaddress.IPv4Network | ip
 TOKEN_CACHE = web.AppKey("token_cache", TokenCache)
 RULES = web.AppKey("customer_rules", Rules)
 PICTURES = web.AppKey("customer_pictures", PictureReader)
+DISPATCH = web.AppKey("dispatch_config", DispatchConfig)
 
 # Who is asking (set by the API's and the console's authentication), and the browser session behind it.
 STAFF = web.RequestKey("staff", Staff)

@@ -17,6 +17,8 @@ from crm_store.customers import blacklist, blacklist_decisions, events, search
 from crm_store.customers import records as customers
 from crm_store.customers import updates as customer_updates
 from crm_store.desk import agents
+from crm_store.dispatch import wire as dispatch
+from crm_store.dispatch.access import BOARD_ROLES, FIELD_ROLES
 from crm_store.managers import account_managers, certifications, service_tasks, transfers
 from crm_store.org import admin, auth
 from crm_store.org import directory as org
@@ -24,7 +26,7 @@ from crm_store.org.scope import SUPERVISORS
 from crm_store.org.tables import Role
 from crm_store.review import queue as review
 from crm_store.review.tables import ReviewState
-from gateway import admin_api, api, customers_api, desk_api, review_api, supervision_api
+from gateway import admin_api, api, customers_api, desk_api, dispatch_api, review_api, supervision_api
 from gateway.contract import Route, openapi_document
 from gateway.inputs import MAX_ID, MAX_PAGE
 
@@ -139,6 +141,16 @@ class CorrectionsQuery(_Query):
     )
 
 
+class DispatchQuery(_Query):
+    state: Literal[dispatch.STATES] | Empty | None = Field(  # type: ignore[valid-type]
+        default=None, description="one state; default the live ones (draft to reporting)"
+    )
+    limit: PageSize | Empty | None = Limit
+    offset: Annotated[int, Field(ge=0, le=MAX_ID)] | Empty | None = Field(
+        default=None, description="skip this many (the next page)"
+    )
+
+
 # -- the document ------------------------------------------------------------------------------------------------
 
 
@@ -157,6 +169,7 @@ def document() -> dict[str, Any]:
 
 CUSTOMER = "/customers/" + ID % "customer_id"
 MANAGER = "/account-managers/{username}"
+DISPATCH = "/dispatches/" + ID % "request_id"
 
 ROUTES: tuple[Route, ...] = (
     Route("GET", "/openapi.json", openapi, "This document", None, public=True),
@@ -265,4 +278,34 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", "/customers/search", desk_api.search_customers,
           "Customers in scope by phone, vehicle plate, policy number or the start of a name (masked, audited)",
           search.CustomerSearchPage, query=desk_api.SearchQuery),
+    # dispatch: surveyors, the board, assignment and the answers of the one sent
+    Route("PUT", "/surveyors/{username}", dispatch_api.put_surveyor,
+          "Create or update a surveyor's profile (a surveyor: their own status and location)",
+          dispatch.SurveyorPublic, body=dispatch.SurveyorUpdate, roles=FIELD_ROLES),
+    Route("POST", "/dispatches", dispatch_api.open_dispatch,
+          "Open a dispatch request with the promise that applies and its due time", dispatch.DispatchPublic,
+          status=201, body=dispatch.DispatchCreate, roles=BOARD_ROLES, errors=(404,)),
+    Route("GET", "/dispatches", dispatch_api.dispatch_board,
+          "Requests of your part of the organisation (a surveyor: their own), late first, then by time left",
+          dispatch.DispatchPage, query=DispatchQuery, roles=FIELD_ROLES),
+    Route("GET", DISPATCH, dispatch_api.get_dispatch, "One request with the time left against its promise",
+          dispatch.DispatchPublic, roles=FIELD_ROLES),
+    Route("GET", DISPATCH + "/suggestions", dispatch_api.dispatch_suggestions,
+          "Who can take the request, earliest arrival first, with the reasons", dispatch.CandidateList,
+          roles=BOARD_ROLES),
+    Route("POST", DISPATCH + "/assign", dispatch_api.assign_dispatch,
+          "Offer an open request to a surveyor (a survey) or a vendor (tow, rescue), to be accepted in time",
+          dispatch.DispatchAssignmentPublic, body=dispatch.DispatchAssignmentCreate, roles=BOARD_ROLES, errors=(409,)),
+    Route("POST", DISPATCH + "/accept", dispatch_api.accept_dispatch,
+          "Accept the assignment (the surveyor sent; the board for a vendor)", dispatch.DispatchPublic,
+          roles=FIELD_ROLES, errors=(409,)),
+    Route("POST", DISPATCH + "/decline", dispatch_api.decline_dispatch,
+          "Decline the assignment: the request goes back to the board", dispatch.DispatchPublic,
+          roles=FIELD_ROLES, errors=(409,)),
+    Route("POST", DISPATCH + "/steps", dispatch_api.step_dispatch,
+          "Report a step: en_route, on_site, reporting (a survey), done", dispatch.DispatchPublic,
+          body=dispatch.StepTaken, roles=FIELD_ROLES, errors=(409,)),
+    Route("POST", DISPATCH + "/cancel", dispatch_api.cancel_dispatch,
+          "Call off a request that is not done; its assignment ends", dispatch.DispatchPublic,
+          body=dispatch.DispatchCancel, roles=BOARD_ROLES, errors=(409,)),
 )  # fmt: skip

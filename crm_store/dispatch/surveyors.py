@@ -83,8 +83,11 @@ async def report_position(
     return profile
 
 
-async def surveyors_of_province(session: AsyncSession, province_unit_id: int | None) -> list[SurveyorPublic]:
-    """The surveyors of a province (all when None) with their open assignments, for the board."""
+async def surveyors_of_province(
+    session: AsyncSession, province_unit_id: int | None, *, username: str | None = None
+) -> list[SurveyorPublic]:
+    """The surveyors of a province (all when None; the one of `username` when given) with their open
+    assignments, for the board."""
     loads = (
         select(col(DispatchAssignment.surveyor_id), func.count().label("open"))
         .where(col(DispatchAssignment.ended_at).is_(None), col(DispatchAssignment.surveyor_id).is_not(None))
@@ -99,6 +102,8 @@ async def surveyors_of_province(session: AsyncSession, province_unit_id: int | N
     )
     if province_unit_id is not None:
         query = query.where(col(SurveyorProfile.province_unit_id) == province_unit_id)
+    if username is not None:
+        query = query.where(col(Staff.username) == username)
     out = []
     for username, profile, open_count in (await session.exec(query)).all():
         location = (

@@ -18,9 +18,11 @@ from typing import Any
 from sqlmodel import select
 
 from crm_store.db import session_scope
+from crm_store.dispatch.access import BOARD_ROLES, FIELD_ROLES
 from crm_store.org.tables import ApiToken, Role, Staff
 from gateway.app import create_app
 from gateway.routes import PREFIX, ROUTES
+from tests.dispatch_api_helpers import MATRIX_REQUESTS, MATRIX_SCENE, MATRIX_SURVEYORS, add_dispatch_records
 from tests.review_helpers import (
     BLACKLIST_REASON,
     HEALTH_DETAILS,
@@ -336,6 +338,65 @@ MATRIX[("PUT", "/api/v1/agents/me/state")] = lambda w, t: (
     "/api/v1/agents/me/state", {}, {"state": "offline" if t == "inside" else "on_call"})  # fmt: skip
 EXPECTED[("PUT", "/api/v1/agents/me/state")] = lambda w, u, t: (
     422 if t == "outside" else 200 if w.staff[u]["role"] in (Role.AGENT, Role.CENTER_MANAGER) else 403)  # fmt: skip
+# -- dispatch: the board (dispatchers, center managers and up) in scope; a surveyor their own profile and assignments.
+# The requests are never assigned and both surveyors stay off duty: an assignment is refused (409) in scope, a step
+# or an answer finds the request open (409); a surveyor's own assignments are none (404).
+
+
+def _dispatch(path: str = "") -> Probe:
+    return lambda w, t: (f"/api/v1/dispatches/{MATRIX_REQUESTS[t]}{path}", {}, None)
+
+
+def _board_answer(ok: int, *, surveyor: int = 403) -> Callable[[World, str, Target], int]:
+    """The board in scope `ok`, outside it 404; a surveyor `surveyor`; any other role 403."""
+
+    def answer(w: World, u: str, t: Target) -> int:
+        role = w.staff[u]["role"]
+        if role is Role.SURVEYOR:
+            return surveyor
+        if role not in BOARD_ROLES:
+            return 403
+        return ok if w.sees_unit(u, _unit(w, t)) else 404
+
+    return answer
+
+
+def _surveyor_profile(w: World, u: str, t: Target) -> int:
+    if u == MATRIX_SURVEYORS[t]:
+        return 200
+    return _board_answer(200)(w, u, t)
+
+
+MATRIX.update({
+    ("PUT", "/api/v1/surveyors/{username}"): lambda w, t: (
+        f"/api/v1/surveyors/{MATRIX_SURVEYORS[t]}", {}, {"status": "off_duty"}),
+    ("POST", "/api/v1/dispatches"): lambda w, t: (
+        "/api/v1/dispatches", {}, {"kind": "survey", "location": MATRIX_SCENE, "customer_id": _c(w, t)}),
+    ("GET", "/api/v1/dispatches"): lambda w, t: ("/api/v1/dispatches", {"state": "open"}, None),
+    ("GET", "/api/v1/dispatches/{request_id}"): _dispatch(),
+    ("GET", "/api/v1/dispatches/{request_id}/suggestions"): _dispatch("/suggestions"),
+    ("POST", "/api/v1/dispatches/{request_id}/assign"): lambda w, t: (
+        f"/api/v1/dispatches/{MATRIX_REQUESTS[t]}/assign", {}, {"username": MATRIX_SURVEYORS["inside"]}),
+    ("POST", "/api/v1/dispatches/{request_id}/accept"): _dispatch("/accept"),
+    ("POST", "/api/v1/dispatches/{request_id}/decline"): _dispatch("/decline"),
+    ("POST", "/api/v1/dispatches/{request_id}/steps"): lambda w, t: (
+        f"/api/v1/dispatches/{MATRIX_REQUESTS[t]}/steps", {}, {"step": "en_route"}),
+    # A one-letter reason: whoever may cancel gets 422 (the requests stay open for the other probes).
+    ("POST", "/api/v1/dispatches/{request_id}/cancel"): lambda w, t: (
+        f"/api/v1/dispatches/{MATRIX_REQUESTS[t]}/cancel", {}, {"reason": "x"}),
+})  # fmt: skip
+EXPECTED.update({
+    ("PUT", "/api/v1/surveyors/{username}"): _surveyor_profile,
+    ("POST", "/api/v1/dispatches"): _board_answer(201),
+    ("GET", "/api/v1/dispatches"): lambda w, u, t: 200 if w.staff[u]["role"] in FIELD_ROLES else 403,
+    ("GET", "/api/v1/dispatches/{request_id}"): _board_answer(200, surveyor=404),
+    ("GET", "/api/v1/dispatches/{request_id}/suggestions"): _board_answer(200),
+    ("POST", "/api/v1/dispatches/{request_id}/assign"): _board_answer(409),
+    ("POST", "/api/v1/dispatches/{request_id}/accept"): _board_answer(409, surveyor=404),
+    ("POST", "/api/v1/dispatches/{request_id}/decline"): _board_answer(409, surveyor=404),
+    ("POST", "/api/v1/dispatches/{request_id}/steps"): _board_answer(409, surveyor=404),
+    ("POST", "/api/v1/dispatches/{request_id}/cancel"): _board_answer(422),
+})  # fmt: skip
 # -- end of the changes and duties section -------------------------------------------------------------------------
 # Reads every viewer must get for a customer in scope (the matrix must not pass by refusing everything).
 # Reads everyone may make of a customer in their scope (a customer's audit trail is for supervisors: EXPECTED).
@@ -482,6 +543,7 @@ async def test_access_matrix(aiohttp_client: Any, settings: Settings, engine: An
     client = await aiohttp_client(app)
     await add_customers_and_calls(client, world, engine)
     await add_graded_records(client, world, engine)
+    await add_dispatch_records(client, world, engine)
     routes = sorted(_routes(app))
     assert SESSION_PROBED <= set(routes)
     failures: list[str] = []

@@ -75,7 +75,7 @@ async def test_a_request_outside_the_scope_is_not_found(world: World, sessions: 
     county = await _open(sessions, world, 0, place=GAPYEONG_SCENE, unit=world.units["GAPYEONG"])
     async with sessions() as session:
         with pytest.raises(DispatchNotFound):
-            await dispatch_in_scope(session, world.viewer("disp.gangnam"), county, now=NOW)
-        seen = await dispatch_in_scope(session, world.viewer("cm.hq"), county, now=NOW)
+            await dispatch_in_scope(session, world.viewer("disp.gangnam"), county, config=CONFIG, now=NOW)
+        seen = await dispatch_in_scope(session, world.viewer("cm.hq"), county, config=CONFIG, now=NOW)
     assert (seen.kind, seen.state, seen.region, seen.promise_minutes) == ("survey", "open", "county", 60)
-    assert seen.due_at == NOW + timedelta(minutes=60) and seen.location is not None
+    assert seen.due_at == (NOW + timedelta(minutes=60)).isoformat() and seen.location is not None
