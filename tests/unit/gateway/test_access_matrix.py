@@ -18,10 +18,15 @@ from typing import Any
 
 from sqlmodel import select
 
+from crm_store.complaints import steps as complaint_steps
+from crm_store.complaints.store import open_complaint
 from crm_store.db import session_scope
+from crm_store.org.scope import CommandLine
 from crm_store.org.tables import ApiToken, Role, Staff
+from crm_store.types import utcnow
 from gateway.app import create_app
 from gateway.routes import PREFIX, ROUTES
+from tests import complaint_helpers
 from tests.review_helpers import (
     BLACKLIST_REASON,
     HEALTH_DETAILS,
@@ -349,6 +354,45 @@ SESSION_PROBED = {
     ("GET", "/api/v1/tokens"),
     ("DELETE", "/api/v1/tokens/{token_id}"),
 }
+# -- complaints: one open complaint of each target customer (its unit is the customer's branch) ---------------------
+COMPLAINTS: dict[Target, int] = {}
+
+
+def _add_complaints(world: World, engine: Any) -> None:
+    with session_scope(engine) as session:
+        for t in ("inside", "outside"):
+            opened = open_complaint(session, CommandLine(username="root"), complaint_helpers.create(_c(world, t)),
+                                    now=utcnow())  # fmt: skip
+            COMPLAINTS[t] = int(opened.complaint.id)  # type: ignore[arg-type]
+
+
+def _complaint_receiver(w: World, u: str, t: Target) -> int:
+    """Opening (a repeat of the open complaint: 200): who receives complaints, for a customer in scope."""
+    if w.staff[u]["role"] not in complaint_steps.RECEIVERS:
+        return 403
+    return 200 if w.sees_unit(u, _unit(w, t)) else 404
+
+
+MATRIX.update({
+    ("POST", "/api/v1/complaints"): lambda w, t: (
+        "/api/v1/complaints", {}, complaint_helpers.create(_c(w, t)).model_dump(mode="json", exclude_none=True)),
+    ("GET", "/api/v1/complaints"): lambda w, t: ("/api/v1/complaints", {"overdue": "true"}, None),
+    ("GET", "/api/v1/complaints/analysis"): lambda w, t: ("/api/v1/complaints/analysis", {"month": "2026-09"}, None),
+    ("GET", "/api/v1/complaints/{complaint_id}"): lambda w, t: (f"/api/v1/complaints/{COMPLAINTS[t]}", {}, None),
+    # The acknowledgement changes no state: the first receiver in scope gets 200, the later ones 409.
+    ("POST", "/api/v1/complaints/{complaint_id}/steps"): lambda w, t: (
+        f"/api/v1/complaints/{COMPLAINTS[t]}/steps", {},
+        {"action": "acknowledgement", "form": {"handler_name": "김상담", "handler_phone": "1588-1234"}}),
+})  # fmt: skip
+EXPECTED.update(
+    {
+        ("POST", "/api/v1/complaints"): _complaint_receiver,
+        ("GET", "/api/v1/complaints/{complaint_id}"): _in_scope(200),
+    }
+)
+READABLE.add("/api/v1/complaints/{complaint_id}")
+SESSION_PROBED.add(("GET", "/api/v1/complaints/{complaint_id}"))
+# -- end of the complaints section ---------------------------------------------------------------------------------
 # Routes outside the matrix's subject (Twilio webhooks check signatures; health, metrics and the console's
 # stylesheet hold no customer data).
 NOT_CUSTOMER_DATA = ("/twilio/", "/healthz", "/metrics", "/static")
@@ -483,6 +527,7 @@ async def test_access_matrix(aiohttp_client: Any, settings: Settings, engine: An
     client = await aiohttp_client(app)
     await add_customers_and_calls(client, world, engine)
     await add_graded_records(client, world, engine)
+    _add_complaints(world, engine)
     routes = sorted(_routes(app))
     assert SESSION_PROBED <= set(routes)
     failures: list[str] = []
