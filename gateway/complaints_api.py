@@ -96,7 +96,7 @@ async def list_complaints(request: web.Request) -> Answered:
     async with request.config_dict[SESSIONS]() as session:
         found = list((await session.exec(query)).all())
         page = found[:limit]
-        items = [await store.run_async(session, store.complaint_public, c, now=now) for c in page]
+        items = await store.run_async(session, store.complaints_public, page, now=now)
     following = None
     if len(found) > limit:
         wanted = {"state": state, "overdue": "true" if overdue else None, "org_unit_id": unit, "limit": limit}

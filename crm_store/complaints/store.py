@@ -518,13 +518,27 @@ def is_overdue(complaint: Complaint, now: datetime) -> bool:
 
 def complaint_public(session: Session, complaint: Complaint, *, now: datetime | None = None) -> ComplaintPublic:
     """The complaint as the API shows it, with its linked calls (and whether it is overdue at `now`, if given)."""
-    calls = session.exec(
-        select(col(ComplaintCall.call_sid))
-        .where(col(ComplaintCall.complaint_id) == complaint.id)
+    return complaints_public(session, [complaint], now=now)[0]
+
+
+def complaints_public(
+    session: Session, complaints: list[Complaint], *, now: datetime | None = None
+) -> list[ComplaintPublic]:
+    """Complaints as the API shows them (a page of the queue), their linked calls read in one query."""
+    calls: dict[int | None, list[str]] = {complaint.id: [] for complaint in complaints}
+    linked = session.exec(
+        select(col(ComplaintCall.complaint_id), col(ComplaintCall.call_sid))
+        .where(col(ComplaintCall.complaint_id).in_(list(calls)))
         .order_by(col(ComplaintCall.id))
     ).all()
-    overdue = now is not None and is_overdue(complaint, now)
-    return ComplaintPublic.model_validate(complaint).model_copy(update={"calls": list(calls), "overdue": overdue})
+    for complaint_id, sid in linked:
+        calls[complaint_id].append(sid)
+    return [
+        ComplaintPublic.model_validate(complaint).model_copy(
+            update={"calls": calls[complaint.id], "overdue": now is not None and is_overdue(complaint, now)}
+        )
+        for complaint in complaints
+    ]
 
 
 async def run_async(session: AsyncSession, operation: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
