@@ -40,10 +40,12 @@ LOOSE_FIELDS = frozenset({409, 422})
 
 @dataclass(frozen=True)
 class Reply:
-    """An answer model with headers (Location of what a POST created)."""
+    """An answer model with headers (Location of what a POST created), and a status other than the route's when
+    the route documents it among its `also` answers."""
 
     body: BaseModel
     headers: dict[str, str] = field(default_factory=dict)
+    status: int | None = None
 
 
 Answered = BaseModel | Reply | web.StreamResponse
@@ -58,7 +60,8 @@ class Route:
     """One endpoint of /api/v1: what it takes, what it answers, who may call it.
 
     `path` is the aiohttp pattern below /api/v1 (`{customer_id:\\d{1,10}}`: a record id). `roles` are the roles
-    that may get a success at all (scope and clearance still decide per record); `answer` None: any JSON object."""
+    that may get a success at all (scope and clearance still decide per record); `answer` None: any JSON object.
+    `also`: other success statuses answered with the same model, each with what it means."""
 
     method: str
     path: str
@@ -71,6 +74,7 @@ class Route:
     errors: tuple[int, ...] = ()
     roles: frozenset[Role] = EVERY_ROLE
     public: bool = False
+    also: tuple[tuple[int, str], ...] = ()
 
     @property
     def template(self) -> str:
@@ -108,7 +112,10 @@ def endpoint(route: Route) -> Callable[[web.Request], Awaitable[web.StreamRespon
             return result
         reply = result if isinstance(result, Reply) else Reply(result)
         return web.Response(
-            body=_json(reply.body), status=route.status, content_type="application/json", headers=reply.headers
+            body=_json(reply.body),
+            status=reply.status or route.status,
+            content_type="application/json",
+            headers=reply.headers,
         )
 
     handle.__name__ = handle.__qualname__ = getattr(route.handler, "__name__", "handle")
@@ -201,10 +208,8 @@ def openapi_document(routes: Iterable[Route], *, title: str, version: str, prefi
     for route in rows:
         answer_schema = ref_of[route.answer] if route.answer is not None else {"type": "object"}
         responses: dict[str, Any] = {
-            str(route.status): {
-                "description": route.summary,
-                "content": {"application/json": {"schema": answer_schema}},
-            }
+            str(status): {"description": text, "content": {"application/json": {"schema": answer_schema}}}
+            for status, text in ((route.status, route.summary), *route.also)
         }
         for code in route.error_statuses():
             text, model = ERROR_TEXT[code]

@@ -29,13 +29,21 @@ from crm_store.org.scope import Viewer
 from crm_store.org.tables import Role
 from crm_store.validation import business_today
 from gateway.contract import Answered, Reply
-from gateway.inputs import MAX_PAGE, bad_param, choice_param, int_param, json_body, path_id, request_viewer
+from gateway.inputs import (
+    MAX_PAGE,
+    bad_param,
+    choice_param,
+    int_param,
+    json_body,
+    month_param,
+    path_id,
+    request_viewer,
+)
 from gateway.keys import PICTURES, RULES, SESSIONS, SETTINGS
 
 Body = TypeVar("Body", bound=BaseModel, contravariant=True)
 Changed = TypeVar("Changed", covariant=True)
 CALL_SID = re.compile(r"CA[0-9a-f]{32}")
-MONTH = re.compile(r"(\d{4})-(\d{2})")
 
 
 def _call_sid(request: web.Request) -> str | None:
@@ -216,11 +224,7 @@ async def certify_manager(request: web.Request) -> Answered:
 
 async def manager_report(request: web.Request) -> Answered:
     """GET /api/v1/account-managers/{username}/report?month=YYYY-MM"""
-    raw = request.query.get("month") or business_today().strftime("%Y-%m")
-    match = MONTH.fullmatch(raw)
-    if match is None or int(match[1]) < 1 or not 1 <= int(match[2]) <= 12:
-        raise bad_param("month", "a month as YYYY-MM")
-    month = date(int(match[1]), int(match[2]), 1)
+    month = month_param(request)
     async with request.config_dict[SESSIONS]() as session:
         body = await account_managers.monthly_report(
             session, request_viewer(request), request.match_info["username"], month=month

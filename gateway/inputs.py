@@ -6,15 +6,17 @@ it answers 404 in the path and 400 in the query, never an overflow inside the da
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import date
 from typing import TypeVar
 
 from aiohttp import web
 from pydantic import BaseModel
 
 from crm_store.org.scope import Viewer
-from crm_store.validation import MAX_ID
+from crm_store.validation import MAX_ID, business_today
 from gateway.keys import STAFF
 from gateway.middlewares import Handler, json_field_error
 
@@ -74,6 +76,19 @@ def choice_param(request: web.Request, name: str, choices: Iterable[str]) -> str
     if raw is not None and raw not in allowed:
         raise bad_param(name, f"one of {', '.join(allowed)}")
     return raw
+
+
+MONTH = re.compile(r"(\d{4})-(0[1-9]|1[0-2])")
+
+
+def month_param(request: web.Request, name: str = "month") -> date:
+    """The first day of a month given as YYYY-MM in the query, this month in Korea when absent or empty; 400 for
+    anything else."""
+    raw = request.query.get(name) or business_today().strftime("%Y-%m")
+    match = MONTH.fullmatch(raw)
+    if match is None or int(match[1]) < 1:
+        raise bad_param(name, "a month as YYYY-MM")
+    return date(int(match[1]), int(match[2]), 1)
 
 
 @dataclass(frozen=True)

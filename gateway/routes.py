@@ -13,6 +13,10 @@ from pydantic import BaseModel, ConfigDict, Field
 from crm_store.audit import AuditPage
 from crm_store.calls import store as calls
 from crm_store.calls.tables import CallType
+from crm_store.complaints import analysis as complaint_analysis
+from crm_store.complaints import steps as complaint_steps
+from crm_store.complaints import wire as complaint_wire
+from crm_store.complaints.wire import State
 from crm_store.customers import blacklist, blacklist_decisions, events, search
 from crm_store.customers import records as customers
 from crm_store.customers import updates as customer_updates
@@ -26,7 +30,7 @@ from crm_store.org.scope import SUPERVISORS
 from crm_store.org.tables import Role
 from crm_store.review import queue as review
 from crm_store.review.tables import ReviewState
-from gateway import admin_api, api, customers_api, desk_api, dispatch_api, review_api, supervision_api
+from gateway import admin_api, api, complaints_api, customers_api, desk_api, dispatch_api, review_api, supervision_api
 from gateway.contract import Route, openapi_document
 from gateway.inputs import MAX_ID, MAX_PAGE
 
@@ -151,6 +155,24 @@ class DispatchQuery(_Query):
     )
 
 
+class ComplaintsQuery(_Query):
+    state: State | Empty | None = Field(default=None, description="one state of the seven steps, closed or reopened")
+    overdue: Literal["true", "false"] | Empty | None = Field(
+        default=None, description="true: only open complaints past a limit (resolve, next step, acknowledgement)"
+    )
+    org_unit_id: RecordId | Empty | None = Field(default=None, description="one responsible unit")
+    limit: PageSize | Empty | None = Field(default=None, description="at most this many (1 to 200, default 50)")
+    after: RecordId | Empty | None = Field(
+        default=None, description="the last complaint seen: the next page (ordered by resolve limit, then id)"
+    )
+
+
+class AnalysisQuery(_Query):
+    month: Annotated[str, Field(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")] | Empty | None = Field(
+        default=None, description="YYYY-MM (1970-01 to 2999-12); default this month in Korea"
+    )
+
+
 # -- the document ------------------------------------------------------------------------------------------------
 
 
@@ -170,6 +192,7 @@ def document() -> dict[str, Any]:
 CUSTOMER = "/customers/" + ID % "customer_id"
 MANAGER = "/account-managers/{username}"
 DISPATCH = "/dispatches/" + ID % "request_id"
+COMPLAINT = "/complaints/" + ID % "complaint_id"
 
 ROUTES: tuple[Route, ...] = (
     Route("GET", "/openapi.json", openapi, "This document", None, public=True),
@@ -308,4 +331,21 @@ ROUTES: tuple[Route, ...] = (
     Route("POST", DISPATCH + "/cancel", dispatch_api.cancel_dispatch,
           "Call off a request that is not done; its assignment ends", dispatch.DispatchPublic,
           body=dispatch.DispatchCancel, roles=BOARD_ROLES, errors=(409,)),
+    # complaints
+    Route("POST", "/complaints", complaints_api.open_complaint,
+          "Open a complaint (the receipt step): 201 with its number and limits", complaint_wire.ComplaintOpened,
+          status=201, body=complaint_wire.ComplaintCreate, roles=complaint_steps.RECEIVERS,
+          errors=(404,), also=((200, "A repeat: the customer's open complaint on the topic, the call linked to it"),)),
+    Route("GET", "/complaints", complaints_api.list_complaints,
+          "Complaints of your part of the organisation, soonest resolve limit first", complaint_wire.ComplaintPage,
+          query=ComplaintsQuery),
+    Route("GET", "/complaints/analysis", complaints_api.analysis,
+          "The month's complaints per 100,000 contracts in force, by disclosure category (your part)",
+          complaint_analysis.ComplaintAnalysis, query=AnalysisQuery),
+    Route("GET", COMPLAINT, complaints_api.get_complaint, "A complaint with its dossier (audited)",
+          complaint_wire.ComplaintDetail),
+    Route("POST", COMPLAINT + "/steps", complaints_api.take_step,
+          "Take a step with its form (who may: see each step's schema); answers the complaint after it",
+          complaint_wire.ComplaintDetail, body=complaint_steps.StepTaken, roles=complaint_steps.STEP_TAKERS,
+          errors=(409,)),
 )  # fmt: skip

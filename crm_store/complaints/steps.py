@@ -9,10 +9,13 @@ or handling. The acknowledgement and the one extension are taken in any open sta
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import reduce
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field, RootModel, create_model
 
 from crm_store.complaints.wire import (
     AcknowledgementForm,
@@ -28,6 +31,7 @@ from crm_store.complaints.wire import (
     VerificationForm,
 )
 from crm_store.org.tables import Role
+from crm_store.types import Input
 from crm_store.validation import Conflict, NotAllowed
 
 OPEN_STATES = frozenset(State) - {State.CLOSED}
@@ -111,6 +115,9 @@ STEPS: Mapping[str, Step] = {
     )
 }
 
+# Whoever may take any step at all.
+STEP_TAKERS = frozenset(role for step in STEPS.values() for role in step.roles)
+
 # The step that comes next in each state (its limit is the complaint's `step_due_at`); None: only closing is left.
 NEXT_STEP: Mapping[State, str | None] = {
     State.RECEIPT: "verification",
@@ -170,3 +177,37 @@ def parse_form(action: str, fields: Mapping[str, object] | BaseModel) -> BaseMod
     if isinstance(fields, BaseModel):
         fields = fields.model_dump()
     return step.form.model_validate(fields)
+
+
+# -- the body of `POST /api/v1/complaints/{id}/steps`: the step's name and its form, one schema per step ------------
+
+
+def _step_body(step: Step) -> type[Input]:
+    name = "".join(part.capitalize() for part in step.action.split("_")) + "Step"
+    return create_model(  # type: ignore[call-overload, no-any-return]
+        name,
+        __base__=Input,
+        __doc__=f"The {step.action} step with its form (taken by: {', '.join(sorted(r.value for r in step.roles))}).",
+        action=(Literal[step.action], Field(description="the step")),  # type: ignore[arg-type]
+        form=(step.form, Field(description="its form")),
+    )
+
+
+STEP_BODIES = tuple(_step_body(step) for step in STEPS.values())
+_ANY_STEP: Any = reduce(operator.or_, STEP_BODIES)
+
+
+class StepTaken(RootModel[Any]):
+    """A step to take on a complaint: `action` names it, `form` holds its form's fields."""
+
+    root: Annotated[_ANY_STEP, Field(discriminator="action")]
+
+    @property
+    def action(self) -> str:
+        """The step's name."""
+        return str(self.root.action)
+
+    @property
+    def form(self) -> BaseModel:
+        """The step's form."""
+        return self.root.form  # type: ignore[no-any-return]

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from pydantic import BaseModel
-from sqlalchemy import ColumnElement, and_, or_, update
+from sqlalchemy import ColumnElement, and_, or_, tuple_, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -52,7 +52,7 @@ from crm_store.org.chain import ancestor_at
 from crm_store.org.scope import CommandLine, Viewer, unit_in_scope
 from crm_store.org.tables import OrgUnit, Staff
 from crm_store.upsert import insert_ignoring_conflict
-from crm_store.validation import InvalidInput, NotAllowed
+from crm_store.validation import Conflict, InvalidInput, NotAllowed
 
 Actor = Viewer | CommandLine
 T = TypeVar("T")
@@ -360,6 +360,13 @@ def _transfer(session: Session, actor: Actor, complaint: Complaint, form: Transf
     return before
 
 
+def _another_open_on_topic() -> Conflict:
+    return Conflict(
+        {"topic": "the customer has another open complaint on this topic: link to it instead"},
+        "another open complaint of the customer on this topic",
+    )
+
+
 def take_step(
     session: Session,
     actor: Actor,
@@ -418,7 +425,7 @@ def take_step(
         if registered["topic"] is not None and registered["topic"] not in limits.topics:
             raise InvalidInput({"topic": "not a complaint topic"})
         if registered["topic"] != complaint.topic and _open_one(session, complaint.customer_id, registered["topic"]):
-            raise InvalidInput({"topic": "the customer has another open complaint on this topic"})
+            raise _another_open_on_topic()
         complaint.category = str(registered["category"])
         complaint.topic = registered["topic"]
         complaint.severity = str(registered["severity"])
@@ -449,8 +456,14 @@ def take_step(
             calendar=calendar,
         )  # fmt: skip
     complaint.updated_at = now
-    session.add(complaint)
-    session.flush()
+    try:
+        # A savepoint: a registration or reopening elsewhere may have just moved another of the customer's
+        # complaints to this topic (one open complaint per customer and topic, kept by the database).
+        with session.begin_nested():
+            session.add(complaint)
+            session.flush()
+    except IntegrityError as err:
+        raise _another_open_on_topic() from err
     append_entry(
         session, actor, complaint, action=action, from_state=before, form=form.model_dump(mode="json"), now=now,
         audit=audit,
@@ -489,7 +502,9 @@ def complaints_query(
     if overdue:
         query = query.where(overdue_condition(now))
     if after_id is not None:
-        query = query.where(col(Complaint.id) > after_id)
+        # Keyset paging in the queue's order: the complaints after the one last seen (by resolve limit, then id).
+        last_limit = select(col(Complaint.resolve_by)).where(col(Complaint.id) == after_id).scalar_subquery()
+        query = query.where(tuple_(col(Complaint.resolve_by), col(Complaint.id)) > tuple_(last_limit, after_id))
     return query.order_by(col(Complaint.resolve_by), col(Complaint.id)).limit(limit)
 
 
@@ -503,13 +518,27 @@ def is_overdue(complaint: Complaint, now: datetime) -> bool:
 
 def complaint_public(session: Session, complaint: Complaint, *, now: datetime | None = None) -> ComplaintPublic:
     """The complaint as the API shows it, with its linked calls (and whether it is overdue at `now`, if given)."""
-    calls = session.exec(
-        select(col(ComplaintCall.call_sid))
-        .where(col(ComplaintCall.complaint_id) == complaint.id)
+    return complaints_public(session, [complaint], now=now)[0]
+
+
+def complaints_public(
+    session: Session, complaints: list[Complaint], *, now: datetime | None = None
+) -> list[ComplaintPublic]:
+    """Complaints as the API shows them (a page of the queue), their linked calls read in one query."""
+    calls: dict[int | None, list[str]] = {complaint.id: [] for complaint in complaints}
+    linked = session.exec(
+        select(col(ComplaintCall.complaint_id), col(ComplaintCall.call_sid))
+        .where(col(ComplaintCall.complaint_id).in_(list(calls)))
         .order_by(col(ComplaintCall.id))
     ).all()
-    overdue = now is not None and is_overdue(complaint, now)
-    return ComplaintPublic.model_validate(complaint).model_copy(update={"calls": list(calls), "overdue": overdue})
+    for complaint_id, sid in linked:
+        calls[complaint_id].append(sid)
+    return [
+        ComplaintPublic.model_validate(complaint).model_copy(
+            update={"calls": calls[complaint.id], "overdue": now is not None and is_overdue(complaint, now)}
+        )
+        for complaint in complaints
+    ]
 
 
 async def run_async(session: AsyncSession, operation: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
@@ -521,6 +550,11 @@ async def run_async(session: AsyncSession, operation: Callable[..., T], /, *args
 def dossier(session: Session, actor: Actor, complaint_id: int) -> list[StepPublic]:
     """Every entry of a complaint's dossier, oldest first."""
     get_complaint(session, actor, complaint_id)
+    return dossier_entries(session, complaint_id)
+
+
+def dossier_entries(session: Session, complaint_id: int) -> list[StepPublic]:
+    """Every entry of the dossier of a complaint at hand (the caller has checked its scope), oldest first."""
     steps = session.exec(
         select(ComplaintStep).where(col(ComplaintStep.complaint_id) == complaint_id).order_by(col(ComplaintStep.id))
     ).all()

@@ -5,12 +5,20 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_serializer
+from pydantic import AwareDatetime, BeforeValidator, ConfigDict, Field
 
 from crm_store.calendar import KST
-from crm_store.validation import MAX_ID
+from crm_store.types import Answer, Input, RecordId, iso
+
+
+def _in_kst(value: Any) -> Any:
+    return iso(value.astimezone(KST)) if isinstance(value, datetime) else value
+
+
+# A moment of a complaint on the wire: ISO 8601 in Korea time with its offset (+09:00), as the limits are reckoned.
+KstMoment = Annotated[str, BeforeValidator(_in_kst), Field(json_schema_extra={"format": "date-time"})]
 
 
 class Channel(StrEnum):
@@ -53,8 +61,8 @@ class State(StrEnum):
     REOPENED = "reopened"
 
 
-class _Form(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+class _Form(Input):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)  # type: ignore[assignment]
 
 
 class AcknowledgementForm(_Form):
@@ -68,7 +76,7 @@ class AcknowledgementForm(_Form):
 class ComplaintCreate(_Form):
     """A complaint to open (the receipt step)."""
 
-    customer_id: int = Field(ge=1, le=MAX_ID, description="the complaining customer")
+    customer_id: RecordId = Field(description="the complaining customer")
     channel: Channel = Field(description="the door it came in by: call, visit, letter, web, fss (FSS referral)")
     category: Category = Field(description="disclosure class: sales, maintenance, claims_payment, other")
     summary: str = Field(min_length=1, max_length=2000, description="what the customer complains of")
@@ -98,31 +106,33 @@ class RegistrationForm(_Form):
     category: Category = Field(description="disclosure class as registered")
     topic: str | None = Field(default=None, max_length=64, pattern=r"^complaint\.[a-z_]+$", description="topic")
     severity: Severity = Field(description="low, normal or high")
-    note: str | None = Field(default=None, max_length=2000)
+    note: str | None = Field(default=None, max_length=2000, description="a note to the register")
 
 
 class TransferForm(_Form):
     """이전 양식: handed to a responsible unit and department at any level, with the reason."""
 
-    to_unit_id: int = Field(ge=1, le=MAX_ID, description="the responsible org unit")
+    to_unit_id: RecordId = Field(description="the responsible org unit")
     department: str = Field(min_length=1, max_length=64, description="the responsible department")
     reason: str = Field(min_length=1, max_length=1000, description="why it goes there")
-    handler_id: int | None = Field(default=None, ge=1, le=MAX_ID, description="the staff member who handles it")
+    handler_id: RecordId | None = Field(default=None, description="the staff member who handles it")
 
 
 class SubTask(_Form):
-    what: str = Field(min_length=1, max_length=500)
+    """A piece of the handling a department takes on."""
+
+    what: str = Field(min_length=1, max_length=500, description="what is to be done")
     owner: str = Field(min_length=1, max_length=64, description="username of the owner")
-    due: AwareDatetime | None = None
+    due: AwareDatetime | None = Field(default=None, description="by when")
 
 
 class CoordinationForm(_Form):
     """조정: a department's comment, whether it agrees, and the sub-tasks it takes on."""
 
-    department: str = Field(min_length=1, max_length=64)
-    comment: str = Field(min_length=1, max_length=4000)
+    department: str = Field(min_length=1, max_length=64, description="the department commenting")
+    comment: str = Field(min_length=1, max_length=4000, description="its comment")
     agreed: bool = Field(description="whether the department agrees with the proposed handling")
-    subtasks: list[SubTask] = Field(default_factory=list, max_length=50)
+    subtasks: list[SubTask] = Field(default_factory=list, max_length=50, description="what it takes on")
 
 
 class HandlingForm(_Form):
@@ -140,76 +150,92 @@ class FeedbackForm(_Form):
     method: str = Field(pattern=r"^(callback|message|letter|visit)$", description="how the customer was told")
     satisfaction: int = Field(ge=1, le=5, description="1 (very dissatisfied) .. 5 (very satisfied)")
     disputed: bool = Field(default=False, description="the customer disputes the outcome")
-    comment: str | None = Field(default=None, max_length=2000)
+    comment: str | None = Field(default=None, max_length=2000, description="what the customer said")
 
 
 class CloseForm(_Form):
-    note: str | None = Field(default=None, max_length=2000)
+    """Closed once the customer has had the result and does not dispute it."""
+
+    note: str | None = Field(default=None, max_length=2000, description="a closing note")
 
 
 class ReopenForm(_Form):
     """재민원: reopened because the customer disputes the outcome."""
 
-    reason: str = Field(min_length=1, max_length=2000)
+    reason: str = Field(min_length=1, max_length=2000, description="what the customer disputes")
 
 
 class ExtensionForm(_Form):
     """기한 연장 통지: the one extension, its reason and how the customer was told."""
 
-    reason: str = Field(min_length=1, max_length=1000)
+    reason: str = Field(min_length=1, max_length=1000, description="why the limit is extended")
     notice_via: str = Field(pattern=r"^(call|sms|letter|email)$", description="how the customer was notified")
 
 
-class ComplaintPublic(BaseModel):
+class ComplaintPublic(Answer):
     """A complaint as its readers see it; times in KST with their offset."""
 
     model_config = ConfigDict(from_attributes=True)
-    id: int
-    number: str = Field(description="C-YYYY-NNNNNN")
-    customer_id: int
-    channel: Channel
-    category: Category
-    topic: str | None
-    severity: Severity
-    summary: str
-    state: State
+    id: int = Field(description="the complaint's id")
+    number: str = Field(description="C-YYYY-NNNNNN, told to the customer")
+    customer_id: int = Field(description="the complaining customer")
+    channel: Channel = Field(description="the door it came in by")
+    category: Category = Field(description="disclosure class")
+    topic: str | None = Field(description="a complaint topic of the taxonomy")
+    severity: Severity = Field(description="low, normal or high")
+    summary: str = Field(description="what the customer complains of")
+    state: State = Field(description="the last step done, closed or reopened")
     org_unit_id: int = Field(description="the responsible unit")
-    department: str
-    handler_id: int | None
-    received_at: datetime
-    acknowledge_by: datetime
-    acknowledged_at: datetime | None
-    resolve_by: datetime
-    mediation_by: datetime | None
-    step_due_at: datetime
-    extensions: int
-    extension_reason: str | None
-    escalations: int
-    repeats: int
-    closed_at: datetime | None
+    department: str = Field(description="the responsible department of that unit")
+    handler_id: int | None = Field(description="the staff member handling it")
+    received_at: KstMoment = Field(description="when it was received")
+    acknowledge_by: KstMoment = Field(description="the customer is told by then (the day of receipt if a business day)")
+    acknowledged_at: KstMoment | None = Field(description="when the customer was told; null until then")
+    resolve_by: KstMoment = Field(description="the limit: the 14th business day after receipt (extended once at most)")
+    mediation_by: KstMoment | None = Field(description="an FSS referral's mediation limit; null for the others")
+    step_due_at: KstMoment = Field(description="the next step is due by then")
+    extensions: int = Field(description="times the resolve limit was extended (at most once)")
+    extension_reason: str | None = Field(description="why it was extended")
+    escalations: int = Field(description="times it moved up the organisation for being overdue")
+    repeats: int = Field(description="repeat complaints of the customer on the same topic linked to it")
+    closed_at: KstMoment | None = Field(description="when it was closed; null while open")
     calls: list[str] = Field(default_factory=list, description="CallSids linked")
     overdue: bool = Field(default=False, description="open past a limit (resolve, next step, acknowledgement)")
 
-    @field_serializer(
-        "received_at", "acknowledge_by", "acknowledged_at", "resolve_by", "mediation_by", "step_due_at", "closed_at"
-    )
-    def _kst(self, value: datetime | None) -> str | None:
-        return value.astimezone(KST).isoformat() if value is not None else None
 
-
-class StepPublic(BaseModel):
-    """One entry of the dossier."""
+class StepPublic(Answer):
+    """One entry of the dossier (append-only): a step taken, an acknowledgement, extension, repeat or escalation."""
 
     model_config = ConfigDict(from_attributes=True)
-    id: int
-    action: str
-    from_state: str | None
-    to_state: str
-    username: str
-    org_unit_id: int
-    form: dict[str, Any]
-    created_at: datetime
+    id: int = Field(description="the entry's id")
+    action: str = Field(description="the step or event: receipt, verification, ..., repeat, escalation")
+    from_state: str | None = Field(description="the state before it")
+    to_state: str = Field(description="the state after it")
+    username: str = Field(description="who took it")
+    org_unit_id: int = Field(description="the responsible unit at the time")
+    form: dict[str, Any] = Field(description="the step's form as filled in")
+    created_at: KstMoment = Field(description="when")
 
-    @field_serializer("created_at")
-    def _kst(self, value: datetime) -> str:
-        return value.astimezone(KST).isoformat()
+
+class ComplaintOpened(ComplaintPublic):
+    """What `POST /api/v1/complaints` answers: the complaint opened, or the open one a repeat was linked to."""
+
+    repeat: bool = Field(
+        description="true: the customer already had an open complaint on this topic; this is that one (answered 200, "
+        "the call linked and a repeat entry in its dossier); false: a new complaint (answered 201)"
+    )
+
+
+class ComplaintDetail(ComplaintPublic):
+    """One complaint with its dossier and what is due next."""
+
+    next_step: str | None = Field(description="the step due next (by step_due_at); null when only closing is left")
+    business_days_left: int = Field(description="Korean business days to the resolve limit; negative when past it")
+    steps: list[StepPublic] = Field(description="the dossier, oldest first")
+
+
+class ComplaintPage(Answer):
+    """Complaints of the viewer's part of the organisation, soonest resolve limit first."""
+
+    items: list[ComplaintPublic] = Field(description="this page's complaints")
+    next: str | None = Field(description="the next page's URL; null on the last page")

@@ -327,7 +327,7 @@ def test_a_call_classified_as_a_complaint_opens_one_once(engine: Any, world: Wor
         assert again is not None and again.complaint.id == opened.complaint.id
         shown = complaint_public(session, again.complaint)
     assert shown.category == "maintenance" and shown.channel == "call" and shown.calls == [sid]
-    assert shown.summary == "자동이체가 두 번 출금됐어요" and shown.received_at == RECEIVED
+    assert shown.summary == "자동이체가 두 번 출금됐어요" and shown.received_at == RECEIVED.isoformat()
 
 
 def test_the_agent_s_form_acknowledges_at_once(engine: Any, world: World, customers: Any) -> None:

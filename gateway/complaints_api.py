@@ -1,0 +1,126 @@
+"""Complaints under /api/v1/: opened from any door, read with their dossier, listed by resolve limit, taken through
+their steps, analysed per month. Thin handlers: parse, run the store (synchronous functions, through
+`run_async` on the request's transaction) with the viewer, answer."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from urllib.parse import urlencode
+
+from aiohttp import web
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from crm_store.audit import record_read
+from crm_store.complaints import store
+from crm_store.complaints.analysis import monthly_analysis
+from crm_store.complaints.deadlines import business_days_left
+from crm_store.complaints.steps import NEXT_STEP, StepTaken
+from crm_store.complaints.tables import Complaint
+from crm_store.complaints.wire import ComplaintCreate, ComplaintDetail, ComplaintOpened, ComplaintPage, State
+from crm_store.db import async_session_scope
+from crm_store.types import utcnow
+from gateway.contract import Answered, Reply
+from gateway.inputs import MAX_PAGE, bad_param, choice_param, int_param, json_body, month_param, path_id
+from gateway.inputs import request_viewer as viewer_of
+from gateway.keys import SESSIONS
+
+PATH = "/api/v1/complaints"
+# What reading one complaint shows of its customer (the audit trail names it).
+COMPLAINT_FIELDS = ("complaint.summary", "complaint.dossier")
+# Months the analysis answers for (moments far outside overflow when converted between time zones).
+FIRST_YEAR, LAST_YEAR = 1970, 2999
+
+
+def _location(complaint: Complaint) -> dict[str, str]:
+    return {"Location": f"{PATH}/{complaint.id}"}
+
+
+async def open_complaint(request: web.Request) -> Answered:
+    """POST /api/v1/complaints: 201 with the new complaint, or 200 with the open one a repeat was linked to."""
+    data = await json_body(request, ComplaintCreate)
+    now = utcnow()
+    async with async_session_scope(request.config_dict[SESSIONS]) as session:
+        opened = await store.run_async(session, store.open_complaint, viewer_of(request), data, now=now)
+        shown = await store.run_async(session, store.complaint_public, opened.complaint, now=now)
+    answer = ComplaintOpened.model_validate({**shown.wire(), "repeat": opened.repeat})
+    return Reply(answer, _location(opened.complaint), status=200 if opened.repeat else None)
+
+
+async def _detail(session: AsyncSession, complaint: Complaint, now: datetime) -> ComplaintDetail:
+    """The complaint with its dossier and what is due next, as the API shows it at `now` (to whoever just read it
+    in scope or took a step: a transfer up the chain may take it out of the taker's scope)."""
+    assert complaint.id is not None
+    shown = await store.run_async(session, store.complaint_public, complaint, now=now)
+    steps = await store.run_async(session, store.dossier_entries, complaint.id)
+    return ComplaintDetail.model_validate(
+        {
+            **shown.wire(),
+            "next_step": NEXT_STEP[State(complaint.state)],
+            "business_days_left": business_days_left(complaint.resolve_by, now=now),
+            "steps": [step.wire() for step in steps],
+        }
+    )
+
+
+async def get_complaint(request: web.Request) -> Answered:
+    """GET /api/v1/complaints/{complaint_id}: the complaint, its dossier and what is due next (an audited read)."""
+    viewer, complaint_id, now = viewer_of(request), path_id(request, "complaint_id"), utcnow()
+    async with async_session_scope(request.config_dict[SESSIONS]) as session:
+        complaint = await store.run_async(session, store.get_complaint, viewer, complaint_id)
+        record_read(session, viewer, customer_id=complaint.customer_id, fields=COMPLAINT_FIELDS, purpose="complaint")
+        return await _detail(session, complaint, now)
+
+
+def _overdue(request: web.Request) -> bool:
+    return (choice_param(request, "overdue", ("true", "false")) or "false") == "true"
+
+
+async def list_complaints(request: web.Request) -> Answered:
+    """GET /api/v1/complaints?state=&overdue=&org_unit_id=&limit=&after=: soonest resolve limit first, keyset-paged
+    (`after`: the last complaint seen)."""
+    state = choice_param(request, "state", State)
+    overdue = _overdue(request)
+    unit = int_param(request, "org_unit_id")
+    limit = int_param(request, "limit", default=50, high=MAX_PAGE) or 50
+    after = int_param(request, "after")
+    now = utcnow()
+    query = store.complaints_query(
+        viewer_of(request),
+        now=now,
+        state=State(state) if state else None,
+        overdue=overdue,
+        org_unit_id=unit,
+        limit=limit + 1,
+        after_id=after,
+    )
+    async with request.config_dict[SESSIONS]() as session:
+        found = list((await session.exec(query)).all())
+        page = found[:limit]
+        items = await store.run_async(session, store.complaints_public, page, now=now)
+    following = None
+    if len(found) > limit:
+        wanted = {"state": state, "overdue": "true" if overdue else None, "org_unit_id": unit, "limit": limit}
+        params = {k: v for k, v in wanted.items() if v is not None}
+        following = f"{PATH}?{urlencode({**params, 'after': page[-1].id})}"
+    return ComplaintPage.model_validate({"items": [c.wire() for c in items], "next": following})
+
+
+async def take_step(request: web.Request) -> Answered:
+    """POST /api/v1/complaints/{complaint_id}/steps: take a step with its form; answers the complaint after it."""
+    complaint_id = path_id(request, "complaint_id")
+    taken = await json_body(request, StepTaken)
+    viewer, now = viewer_of(request), utcnow()
+    async with async_session_scope(request.config_dict[SESSIONS]) as session:
+        complaint = await store.run_async(
+            session, store.take_step, viewer, complaint_id, taken.action, taken.form, now=now
+        )
+        return await _detail(session, complaint, now)
+
+
+async def analysis(request: web.Request) -> Answered:
+    """GET /api/v1/complaints/analysis?month=YYYY-MM"""
+    month = month_param(request)
+    if not FIRST_YEAR <= month.year <= LAST_YEAR:
+        raise bad_param("month", f"a month from {FIRST_YEAR}-01 to {LAST_YEAR}-12")
+    async with request.config_dict[SESSIONS]() as session:
+        return await store.run_async(session, monthly_analysis, viewer_of(request), month=month)

@@ -1,0 +1,444 @@
+"""Who gets what from every /api/v1/ route: how to call it for a customer inside and one outside the viewer's scope
+(MATRIX) and the status each role at each level should get (EXPECTED), with the seeding the probes need; read by
+tests/unit/gateway/test_access_matrix.py."""
+
+import secrets
+from collections.abc import Callable
+from typing import Any
+
+from crm_store.complaints import steps as complaint_steps
+from crm_store.complaints.store import open_complaint
+from crm_store.db import session_scope
+from crm_store.dispatch.access import BOARD_ROLES, FIELD_ROLES
+from crm_store.org.scope import CommandLine
+from crm_store.org.tables import Role, Staff
+from crm_store.types import utcnow
+from gateway.routes import PREFIX, ROUTES
+from tests import complaint_helpers
+from tests.dispatch_api_helpers import MATRIX_REQUESTS, MATRIX_SCENE, MATRIX_SURVEYORS
+from tests.review_helpers import (
+    INSIDE_NAME,
+    OUTSIDE_NAME,
+    PASSWORD,
+    SPARE_TOKEN_HOLDERS,
+    World,
+)
+
+Target = str  # "inside" or "outside"
+# (method, canonical path) -> how to call it for a target: (path, query, json body) or None (not per customer).
+Probe = Callable[[World, Target], tuple[str, dict[str, str], Any]]
+
+
+def _c(world: World, t: Target) -> int:
+    return world.customers[t]
+
+
+def _unit(world: World, t: Target, *, city: bool = False) -> int:
+    """The county branch of the target's customer (or the city branch above it)."""
+    inside, outside = ("SEOUL-GANGNAM", "BUSAN-DONGBU") if city else ("SEOUL-GANGNAM-SEOCHO", "BUSAN-DONGBU-HAEUNDAE")
+    return world.units[inside if t == "inside" else outside]
+
+
+def _member(world: World, t: Target) -> int:
+    """A staff member of the target's county branch (changed to what they already are: probes change nothing)."""
+    return int(world.staff["agent.seocho" if t == "inside" else "operator.haeundae"]["id"])
+
+
+def _reset_member(world: World, t: Target) -> int:
+    """A staff member of the target's county branch whose password probes reset (a reset revokes their tokens)."""
+    return world.reset_targets[t]
+
+
+def add_reset_targets(world: World, engine: Any) -> None:
+    with session_scope(engine) as session:
+        for t, code in (("inside", "SEOUL-GANGNAM-SEOCHO"), ("outside", "BUSAN-DONGBU-HAEUNDAE")):
+            staff = Staff(username=f"agent.reset.{t}", full_name="홍길동", role=Role.AGENT.value,
+                          org_unit_id=world.units[code], clearance=1)  # fmt: skip
+            session.add(staff)
+            session.flush()
+            world.reset_targets[t] = int(staff.id)  # type: ignore[arg-type]
+
+
+def _fresh(prefix: str) -> str:
+    return f"{prefix}{secrets.token_hex(4)}"
+
+
+MATRIX: dict[tuple[str, str], Probe] = {
+    ("GET", "/api/v1/openapi.json"): lambda w, t: ("/api/v1/openapi.json", {}, None),
+    ("GET", "/api/v1/calls"): lambda w, t: ("/api/v1/calls", {}, None),
+    ("GET", "/api/v1/calls/{call_sid}"): lambda w, t: (f"/api/v1/calls/{w.calls[t]}", {}, None),
+    ("POST", "/api/v1/customers"): lambda w, t: (
+        "/api/v1/customers",
+        {},
+        {"kind": "individual", "name": "최신규", "phones": ["010-5555-6666"], "registration_number": "850505-1234567",
+         "org_unit_id": w.units["SEOUL-GANGNAM-SEOCHO" if t == "inside" else "BUSAN-DONGBU-HAEUNDAE"]},
+    ),  # fmt: skip
+    ("GET", "/api/v1/customers/lookup"): lambda w, t: (
+        "/api/v1/customers/lookup",
+        {"phone": "010-1111-2222" if t == "inside" else "010-3333-4444"},
+        None,
+    ),
+    ("GET", "/api/v1/customers/{customer_id}"): lambda w, t: (f"/api/v1/customers/{_c(w, t)}", {}, None),
+    ("POST", "/api/v1/customers/{customer_id}/policies"): lambda w, t: (
+        f"/api/v1/customers/{_c(w, t)}/policies",
+        {},
+        {"line": "auto", "premium": 1000, "start_date": "2025-01-01", "end_date": "2026-01-01"},
+    ),
+    ("POST", "/api/v1/customers/{customer_id}/claims"): lambda w, t: (
+        f"/api/v1/customers/{_c(w, t)}/claims",
+        {},
+        {"policy_id": 1, "occurred_on": "2025-02-01", "paid_amount": 0},
+    ),
+    ("GET", "/api/v1/customers/{customer_id}/segment-history"): lambda w, t: (
+        f"/api/v1/customers/{_c(w, t)}/segment-history", {}, None),
+    ("PUT", "/api/v1/customers/{customer_id}/account-manager"): lambda w, t: (
+        f"/api/v1/customers/{_c(w, t)}/account-manager", {}, {"username": "account_manager.seocho"}),
+    ("GET", "/api/v1/customers/{customer_id}/account-manager/history"): lambda w, t: (
+        f"/api/v1/customers/{_c(w, t)}/account-manager/history", {}, None),
+    ("GET", "/api/v1/account-managers"): lambda w, t: ("/api/v1/account-managers", {"due": "true"}, None),
+    ("GET", "/api/v1/account-managers/{username}"): lambda w, t: (
+        f"/api/v1/account-managers/{'account_manager.seocho' if t == 'inside' else 'account_manager.haeundae'}",
+        {}, None),
+    ("POST", "/api/v1/account-managers/{username}/certifications"): lambda w, t: (
+        f"/api/v1/account-managers/{'account_manager.seocho' if t == 'inside' else 'account_manager.haeundae'}"
+        "/certifications", {}, {"grade": "junior"}),
+    ("GET", "/api/v1/account-managers/{username}/report"): lambda w, t: (
+        f"/api/v1/account-managers/{'account_manager.seocho' if t == 'inside' else 'account_manager.haeundae'}"
+        "/report", {}, None),
+    ("GET", "/api/v1/account-managers/{username}/events"): lambda w, t: (
+        f"/api/v1/account-managers/{'account_manager.seocho' if t == 'inside' else 'account_manager.haeundae'}"
+        "/events", {}, None),
+    ("POST", "/api/v1/blacklist"): lambda w, t: ("/api/v1/blacklist", {}, {"customer_id": _c(w, t), "reason": "x"}),
+    ("POST", "/api/v1/blacklist/{entry_id}/approve"): lambda w, t: (
+        f"/api/v1/blacklist/{1 if t == 'inside' else 2}/approve", {}, None),
+    ("GET", "/api/v1/blacklist"): lambda w, t: ("/api/v1/blacklist", {"customer_id": str(_c(w, t))}, None),
+    ("GET", "/api/v1/customer-events"): lambda w, t: ("/api/v1/customer-events", {"customer_id": str(_c(w, t))}, None),
+    # A one-letter reason: whoever may revoke gets 422 (the entry stays in force for the other probes).
+    ("POST", "/api/v1/blacklist/{entry_id}/revoke"): lambda w, t: (
+        f"/api/v1/blacklist/{1 if t == 'inside' else 2}/revoke", {}, {"reason": "x"}),
+    ("GET", "/api/v1/org-units"): lambda w, t: ("/api/v1/org-units", {}, None),
+    ("GET", "/api/v1/staff"): lambda w, t: ("/api/v1/staff", {}, None),
+    ("GET", "/api/v1/audit"): lambda w, t: ("/api/v1/audit", {"customer_id": str(_c(w, t))}, None),
+    ("POST", "/api/v1/org-units"): lambda w, t: (
+        "/api/v1/org-units", {},
+        {"code": _fresh("T-").upper(), "name": "시험지점", "parent_id": _unit(w, t, city=True)}),
+    ("PATCH", "/api/v1/org-units/{unit_id}"): lambda w, t: (
+        f"/api/v1/org-units/{_unit(w, t)}", {}, {"name": "서초구지점" if t == "inside" else "해운대구지점"}),
+    ("POST", "/api/v1/staff"): lambda w, t: (
+        "/api/v1/staff", {}, {"username": _fresh("agent.t"), "full_name": "시험", "role": "agent",
+                              "org_unit_id": _unit(w, t), "clearance": 1}),
+    ("PATCH", "/api/v1/staff/{staff_id}"): lambda w, t: (f"/api/v1/staff/{_member(w, t)}", {}, {"full_name": "홍길동"}),
+    ("POST", "/api/v1/staff/{staff_id}/password"): lambda w, t: (
+        f"/api/v1/staff/{_reset_member(w, t)}/password", {}, {"password": PASSWORD}),
+    ("GET", "/api/v1/review-items"): lambda w, t: ("/api/v1/review-items", {}, None),
+    ("POST", "/api/v1/review-items/{item_id}/take"): lambda w, t: (f"/api/v1/review-items/{w.items[t]}/take", {}, None),
+    ("GET", "/api/v1/tokens"): lambda w, t: ("/api/v1/tokens", {}, None),
+    ("DELETE", "/api/v1/tokens/{token_id}"): lambda w, t: (f"/api/v1/tokens/{w.spare_tokens[t][0]}", {}, None),
+    ("GET", "/api/v1/corrections"): lambda w, t: ("/api/v1/corrections", {}, None),
+    ("GET", "/console/login"): lambda w, t: ("/console/login", {}, None),
+    ("POST", "/console/login"): lambda w, t: ("/console/login", {}, {}),
+    ("POST", "/console/logout"): lambda w, t: ("/console/logout", {}, None),
+    ("GET", "/console"): lambda w, t: ("/console", {}, None),
+    ("GET", "/console/"): lambda w, t: ("/console/", {}, None),
+    ("GET", "/console/queue"): lambda w, t: ("/console/queue", {}, None),
+    ("GET", "/console/items/{item_id}"): lambda w, t: (f"/console/items/{w.items[t]}", {}, None),
+    ("GET", "/console/items/{item_id}/recording"): lambda w, t: (f"/console/items/{w.items[t]}/recording", {}, None),
+    ("POST", "/console/items/{item_id}/take"): lambda w, t: (f"/console/items/{w.items[t]}/take", {}, {}),
+    ("POST", "/console/items/{item_id}/classification"): lambda w, t: (
+        f"/console/items/{w.items[t]}/classification", {}, {"type": "inquiry", "topic": "inquiry.other"}),
+    ("POST", "/console/items/{item_id}/changes/{index}"): lambda w, t: (
+        f"/console/items/{w.items[t]}/changes/0", {}, {"decision": "apply", "value": "부산시"}),
+    ("POST", "/console/items/{item_id}/forward"): lambda w, t: (
+        f"/console/items/{w.items[t]}/forward", {}, {"note": "이관"}),
+    ("POST", "/console/items/{item_id}/close"): lambda w, t: (f"/console/items/{w.items[t]}/close", {}, {}),
+    ("GET", "/console/admin/org-units"): lambda w, t: ("/console/admin/org-units", {}, None),
+    ("POST", "/console/admin/org-units"): lambda w, t: (
+        "/console/admin/org-units", {},
+        {"code": _fresh("T-").upper(), "name": "시험지점", "parent_id": str(_unit(w, t, city=True))}),
+    ("POST", "/console/admin/org-units/{unit_id}"): lambda w, t: (
+        f"/console/admin/org-units/{_unit(w, t)}", {}, {"name": "서초구지점" if t == "inside" else "해운대구지점"}),
+    ("GET", "/console/admin/staff"): lambda w, t: ("/console/admin/staff", {"org_unit_id": str(_unit(w, t))}, None),
+    ("POST", "/console/admin/staff"): lambda w, t: (
+        "/console/admin/staff", {}, {"username": _fresh("agent.t"), "full_name": "시험", "role": "agent",
+                                     "org_unit_id": str(_unit(w, t)), "clearance": "1"}),
+    ("GET", "/console/admin/staff/{staff_id}"): lambda w, t: (f"/console/admin/staff/{_member(w, t)}", {}, None),
+    ("POST", "/console/admin/staff/{staff_id}"): lambda w, t: (
+        f"/console/admin/staff/{_member(w, t)}", {}, {"full_name": "홍길동"}),
+    ("POST", "/console/admin/staff/{staff_id}/password"): lambda w, t: (
+        f"/console/admin/staff/{_reset_member(w, t)}/password", {}, {"password": PASSWORD}),
+    ("GET", "/console/audit"): lambda w, t: ("/console/audit", {"customer_id": str(_c(w, t))}, None),
+}  # fmt: skip
+
+
+# The roles each API route admits at all, as the route table says: any other role never gets a success.
+ROLES = {(r.method, PREFIX + r.template): r.roles for r in ROUTES}
+
+
+def _admin_of(world: World, username: str, unit_id: int, *, strictly_below: bool = False) -> bool:
+    """An administrator whose part of the organisation holds the unit (for org units: strictly below their own)."""
+    staff = world.staff[username]
+    if staff["role"] is not Role.ADMIN or not world.sees_unit(username, unit_id):
+        return False
+    return not strictly_below or unit_id != staff["unit"]
+
+
+def _admin_answer(ok: int, outside: int) -> Callable[[World, str, Target, int], int]:
+    """Not an administrator: 403; the administrator of the unit: `ok`; any other administrator: `outside`."""
+
+    def answer(world: World, username: str, target: Target, unit_id: int) -> int:
+        if world.staff[username]["role"] is not Role.ADMIN:
+            return 403
+        return ok if _admin_of(world, username, unit_id) else outside
+
+    return answer
+
+
+def _unit_change(ok: int) -> Callable[[World, str, Target], int]:
+    return lambda w, u, t: ok if _admin_of(w, u, _unit(w, t), strictly_below=True) else 403
+
+
+def _blacklist_decider(w: World, u: str, t: Target) -> int:
+    """Scope first (404), then the role (403); a decider then gets to the reason (422 for one letter)."""
+    if not w.sees_unit(u, _unit(w, t)):
+        return 404
+    return 422 if w.staff[u]["role"] in (Role.CENTER_MANAGER, Role.ADMIN) else 403
+
+
+def _token_revoker(w: World, u: str, t: Target) -> int:
+    """A spare token of a staff member of the target's county branch: revoked by its holder and the administrators
+    above them, unknown to the rest."""
+    if u == SPARE_TOKEN_HOLDERS[t]:
+        return 200
+    return 200 if w.staff[u]["role"] is Role.ADMIN and w.sees_unit(u, _unit(w, t)) else 404
+
+
+def _auditor(w: World, u: str, t: Target) -> int:
+    if w.staff[u]["role"] not in (Role.ADMIN, Role.EXECUTIVE):
+        return 403
+    return 200 if w.sees_unit(u, _unit(w, t)) else 404
+
+
+# The expected answer of each role at each level, for the target inside and outside their scope.
+EXPECTED: dict[tuple[str, str], Callable[[World, str, Target], int]] = {
+    ("GET", "/api/v1/audit"): lambda w, u, t: (
+        403
+        if w.staff[u]["role"] not in (Role.ADMIN, Role.EXECUTIVE, Role.CENTER_MANAGER)
+        else 200
+        if w.sees_unit(u, _unit(w, t))
+        else 404
+    ),
+    ("POST", "/api/v1/org-units"): lambda w, u, t: _admin_answer(201, 403)(w, u, t, _unit(w, t, city=True)),
+    ("PATCH", "/api/v1/org-units/{unit_id}"): _unit_change(200),
+    ("POST", "/api/v1/staff"): lambda w, u, t: _admin_answer(201, 403)(w, u, t, _unit(w, t)),
+    ("PATCH", "/api/v1/staff/{staff_id}"): lambda w, u, t: _admin_answer(200, 404)(w, u, t, _unit(w, t)),
+    ("POST", "/api/v1/staff/{staff_id}/password"): lambda w, u, t: _admin_answer(200, 404)(w, u, t, _unit(w, t)),
+    ("GET", "/console/admin/org-units"): lambda w, u, t: 200 if w.staff[u]["role"] is Role.ADMIN else 403,
+    ("POST", "/console/admin/org-units"): lambda w, u, t: _admin_answer(303, 403)(w, u, t, _unit(w, t, city=True)),
+    ("POST", "/console/admin/org-units/{unit_id}"): _unit_change(303),
+    ("GET", "/console/admin/staff"): lambda w, u, t: 200 if w.staff[u]["role"] is Role.ADMIN else 403,
+    ("POST", "/console/admin/staff"): lambda w, u, t: _admin_answer(303, 403)(w, u, t, _unit(w, t)),
+    ("GET", "/console/admin/staff/{staff_id}"): lambda w, u, t: _admin_answer(200, 404)(w, u, t, _unit(w, t)),
+    ("POST", "/console/admin/staff/{staff_id}"): lambda w, u, t: _admin_answer(303, 404)(w, u, t, _unit(w, t)),
+    ("POST", "/console/admin/staff/{staff_id}/password"): lambda w, u, t: _admin_answer(303, 404)(
+        w, u, t, _unit(w, t)),
+    ("GET", "/console/audit"): _auditor,
+    ("GET", "/api/v1/blacklist"): lambda w, u, t: (
+        200 if w.staff[u]["role"] in (Role.CENTER_MANAGER, Role.EXECUTIVE, Role.ADMIN) else 403),
+    ("POST", "/api/v1/blacklist/{entry_id}/revoke"): _blacklist_decider,
+    ("GET", "/api/v1/customer-events"): lambda w, u, t: (
+        200 if w.staff[u]["role"] in (Role.CENTER_MANAGER, Role.EXECUTIVE, Role.ADMIN) else 403),
+    ("DELETE", "/api/v1/tokens/{token_id}"): _token_revoker,
+}  # fmt: skip
+# -- changes after creation and the account managers' duties (PATCH customer and claim, tasks) ----------------------
+
+
+def _manager_of(t: Target) -> str:
+    """The account manager of the target customer's county branch (the world's duty of that customer is theirs)."""
+    return "account_manager.seocho" if t == "inside" else "account_manager.haeundae"
+
+
+def _duties_seen(ok: int) -> Callable[[World, str, Target], int]:
+    """A manager's duties: the manager, and center managers, executives, administrators above; others 403."""
+    return lambda w, u, t: (
+        404 if not w.sees_unit(u, _unit(w, t))
+        else ok if u == _manager_of(t) or w.staff[u]["role"] in (Role.CENTER_MANAGER, Role.EXECUTIVE, Role.ADMIN)
+        else 403
+    )  # fmt: skip
+
+
+def _duty_done(ok: int) -> Callable[[World, str, Target], int]:
+    """Marking a duty done: its manager, or a center manager who sees the customer; others 403."""
+    return lambda w, u, t: (
+        ok if u == _manager_of(t)
+        else 404 if not w.sees_unit(u, _unit(w, t))
+        else ok if w.staff[u]["role"] is Role.CENTER_MANAGER
+        else 403
+    )  # fmt: skip
+
+
+def _in_scope(ok: int) -> Callable[[World, str, Target], int]:
+    return lambda w, u, t: ok if w.sees_unit(u, _unit(w, t)) else 404
+
+
+MATRIX.update({
+    # Probes that change nothing: the values the records already hold.
+    ("PATCH", "/api/v1/customers/{customer_id}"): lambda w, t: (
+        f"/api/v1/customers/{_c(w, t)}", {}, {"late_payments": 0}),
+    ("PATCH", "/api/v1/claims/{claim_id}"): lambda w, t: (f"/api/v1/claims/{w.claims[t]}", {}, {"status": "open"}),
+    ("GET", "/api/v1/account-managers/{username}/tasks"): lambda w, t: (
+        f"/api/v1/account-managers/{_manager_of(t)}/tasks", {"state": "all"}, None),
+    ("POST", "/api/v1/service-tasks/{task_id}/done"): lambda w, t: (
+        f"/api/v1/service-tasks/{w.tasks[t]}/done", {}, {"outcome": "방문 상담 완료"}),
+    ("GET", "/console/tasks"): lambda w, t: ("/console/tasks", {"manager": _manager_of(t), "state": "all"}, None),
+    ("POST", "/console/tasks/{task_id}/done"): lambda w, t: (
+        f"/console/tasks/{w.tasks[t]}/done", {}, {"outcome": "방문 상담 완료"}),
+})  # fmt: skip
+EXPECTED.update({
+    ("PATCH", "/api/v1/customers/{customer_id}"): _in_scope(200),
+    ("PATCH", "/api/v1/claims/{claim_id}"): _in_scope(200),
+    ("GET", "/api/v1/account-managers/{username}/tasks"): _duties_seen(200),
+    ("POST", "/api/v1/service-tasks/{task_id}/done"): _duty_done(200),
+    ("GET", "/console/tasks"): _duties_seen(200),
+    ("POST", "/console/tasks/{task_id}/done"): _duty_done(303),
+})  # fmt: skip
+
+
+def _transferrer(w: World, u: str, t: Target) -> int:
+    """Moving a customer between branches: scope first (404), then center managers and administrators only."""
+    if not w.sees_unit(u, _unit(w, t)):
+        return 404
+    return 200 if w.staff[u]["role"] in (Role.CENTER_MANAGER, Role.ADMIN) else 403
+
+
+# The probe "moves" the customer to the branch it is in: nothing changes, the rights are the same.
+MATRIX[("POST", "/api/v1/customers/{customer_id}/transfer")] = lambda w, t: (
+    f"/api/v1/customers/{_c(w, t)}/transfer", {}, {"org_unit_id": _unit(w, t), "reason": "접근 행렬 시험"})  # fmt: skip
+EXPECTED[("POST", "/api/v1/customers/{customer_id}/transfer")] = _transferrer
+# The live desk. Customer search looks for the target customer by name (found only in scope). The agent's state has
+# no target: the "outside" probe asks for a state the desk sets (422 for everyone), the "inside" one goes offline.
+MATRIX[("GET", "/api/v1/customers/search")] = lambda w, t: (
+    "/api/v1/customers/search", {"q": INSIDE_NAME if t == "inside" else OUTSIDE_NAME}, None)  # fmt: skip
+MATRIX[("PUT", "/api/v1/agents/me/state")] = lambda w, t: (
+    "/api/v1/agents/me/state", {}, {"state": "offline" if t == "inside" else "on_call"})  # fmt: skip
+EXPECTED[("PUT", "/api/v1/agents/me/state")] = lambda w, u, t: (
+    422 if t == "outside" else 200 if w.staff[u]["role"] in (Role.AGENT, Role.CENTER_MANAGER) else 403)  # fmt: skip
+# -- dispatch: the board (dispatchers, center managers and up) in scope; a surveyor their own profile and assignments.
+# The requests are never assigned and both surveyors stay off duty: an assignment is refused (409) in scope, a step
+# or an answer finds the request open (409); a surveyor's own assignments are none (404).
+
+
+def _dispatch(path: str = "") -> Probe:
+    return lambda w, t: (f"/api/v1/dispatches/{MATRIX_REQUESTS[t]}{path}", {}, None)
+
+
+def _board_answer(ok: int, *, surveyor: int = 403) -> Callable[[World, str, Target], int]:
+    """The board in scope `ok`, outside it 404; a surveyor `surveyor`; any other role 403."""
+
+    def answer(w: World, u: str, t: Target) -> int:
+        role = w.staff[u]["role"]
+        if role is Role.SURVEYOR:
+            return surveyor
+        if role not in BOARD_ROLES:
+            return 403
+        return ok if w.sees_unit(u, _unit(w, t)) else 404
+
+    return answer
+
+
+def _surveyor_profile(w: World, u: str, t: Target) -> int:
+    if u == MATRIX_SURVEYORS[t]:
+        return 200
+    return _board_answer(200)(w, u, t)
+
+
+MATRIX.update({
+    ("PUT", "/api/v1/surveyors/{username}"): lambda w, t: (
+        f"/api/v1/surveyors/{MATRIX_SURVEYORS[t]}", {}, {"status": "off_duty"}),
+    ("POST", "/api/v1/dispatches"): lambda w, t: (
+        "/api/v1/dispatches", {}, {"kind": "survey", "location": MATRIX_SCENE, "customer_id": _c(w, t)}),
+    ("GET", "/api/v1/dispatches"): lambda w, t: ("/api/v1/dispatches", {"state": "open"}, None),
+    ("GET", "/api/v1/dispatches/{request_id}"): _dispatch(),
+    ("GET", "/api/v1/dispatches/{request_id}/suggestions"): _dispatch("/suggestions"),
+    ("POST", "/api/v1/dispatches/{request_id}/assign"): lambda w, t: (
+        f"/api/v1/dispatches/{MATRIX_REQUESTS[t]}/assign", {}, {"username": MATRIX_SURVEYORS["inside"]}),
+    ("POST", "/api/v1/dispatches/{request_id}/accept"): _dispatch("/accept"),
+    ("POST", "/api/v1/dispatches/{request_id}/decline"): _dispatch("/decline"),
+    ("POST", "/api/v1/dispatches/{request_id}/steps"): lambda w, t: (
+        f"/api/v1/dispatches/{MATRIX_REQUESTS[t]}/steps", {}, {"step": "en_route"}),
+    # A one-letter reason: whoever may cancel gets 422 (the requests stay open for the other probes).
+    ("POST", "/api/v1/dispatches/{request_id}/cancel"): lambda w, t: (
+        f"/api/v1/dispatches/{MATRIX_REQUESTS[t]}/cancel", {}, {"reason": "x"}),
+})  # fmt: skip
+EXPECTED.update({
+    ("PUT", "/api/v1/surveyors/{username}"): _surveyor_profile,
+    ("POST", "/api/v1/dispatches"): _board_answer(201),
+    ("GET", "/api/v1/dispatches"): lambda w, u, t: 200 if w.staff[u]["role"] in FIELD_ROLES else 403,
+    ("GET", "/api/v1/dispatches/{request_id}"): _board_answer(200, surveyor=404),
+    ("GET", "/api/v1/dispatches/{request_id}/suggestions"): _board_answer(200),
+    ("POST", "/api/v1/dispatches/{request_id}/assign"): _board_answer(409),
+    ("POST", "/api/v1/dispatches/{request_id}/accept"): _board_answer(409, surveyor=404),
+    ("POST", "/api/v1/dispatches/{request_id}/decline"): _board_answer(409, surveyor=404),
+    ("POST", "/api/v1/dispatches/{request_id}/steps"): _board_answer(409, surveyor=404),
+    ("POST", "/api/v1/dispatches/{request_id}/cancel"): _board_answer(422),
+})  # fmt: skip
+# -- end of the changes and duties section -------------------------------------------------------------------------
+# Reads every viewer must get for a customer in scope (the matrix must not pass by refusing everything).
+# Reads everyone may make of a customer in their scope (a customer's audit trail is for supervisors: EXPECTED).
+READABLE = {
+    "/api/v1/customers/{customer_id}",
+    "/api/v1/customers/lookup",
+    "/api/v1/calls/{call_sid}",
+    "/console/items/{item_id}",
+}
+# API routes probed a second time with the console session instead of a bearer token (unsafe ones with the
+# session's X-CSRF-Token header): the same answer is expected, and the same checks apply.
+SESSION_PROBED = {
+    ("GET", "/api/v1/calls/{call_sid}"),
+    ("GET", "/api/v1/customers/{customer_id}"),
+    ("GET", "/api/v1/customers/lookup"),
+    ("GET", "/api/v1/account-managers/{username}/events"),
+    ("GET", "/api/v1/corrections"),
+    ("GET", "/api/v1/tokens"),
+    ("DELETE", "/api/v1/tokens/{token_id}"),
+}
+# -- complaints: one open complaint of each target customer (its unit is the customer's branch) ---------------------
+COMPLAINTS: dict[Target, int] = {}
+
+
+def add_complaints(world: World, engine: Any) -> None:
+    with session_scope(engine) as session:
+        for t in ("inside", "outside"):
+            opened = open_complaint(session, CommandLine(username="root"), complaint_helpers.create(_c(world, t)),
+                                    now=utcnow())  # fmt: skip
+            COMPLAINTS[t] = int(opened.complaint.id)  # type: ignore[arg-type]
+
+
+def _complaint_receiver(w: World, u: str, t: Target) -> int:
+    """Opening (a repeat of the open complaint: 200): who receives complaints, for a customer in scope."""
+    if w.staff[u]["role"] not in complaint_steps.RECEIVERS:
+        return 403
+    return 200 if w.sees_unit(u, _unit(w, t)) else 404
+
+
+MATRIX.update({
+    ("POST", "/api/v1/complaints"): lambda w, t: (
+        "/api/v1/complaints", {}, complaint_helpers.create(_c(w, t)).model_dump(mode="json", exclude_none=True)),
+    ("GET", "/api/v1/complaints"): lambda w, t: ("/api/v1/complaints", {"overdue": "true"}, None),
+    ("GET", "/api/v1/complaints/analysis"): lambda w, t: ("/api/v1/complaints/analysis", {"month": "2026-09"}, None),
+    ("GET", "/api/v1/complaints/{complaint_id}"): lambda w, t: (f"/api/v1/complaints/{COMPLAINTS[t]}", {}, None),
+    # The acknowledgement changes no state: the first receiver in scope gets 200, the later ones 409.
+    ("POST", "/api/v1/complaints/{complaint_id}/steps"): lambda w, t: (
+        f"/api/v1/complaints/{COMPLAINTS[t]}/steps", {},
+        {"action": "acknowledgement", "form": {"handler_name": "김상담", "handler_phone": "1588-1234"}}),
+})  # fmt: skip
+EXPECTED.update(
+    {
+        ("POST", "/api/v1/complaints"): _complaint_receiver,
+        ("GET", "/api/v1/complaints/{complaint_id}"): _in_scope(200),
+    }
+)
+READABLE.add("/api/v1/complaints/{complaint_id}")
+SESSION_PROBED.add(("GET", "/api/v1/complaints/{complaint_id}"))
+# -- end of the complaints section ---------------------------------------------------------------------------------
+# Routes outside the matrix's subject (Twilio webhooks check signatures; health, metrics and the console's
+# stylesheet hold no customer data).
