@@ -166,7 +166,7 @@ def check_role(role: Role | str, action: str) -> None:
     step = step_named(action)
     if Role(role) not in step.roles:
         takers = ", ".join(sorted(r.value for r in step.roles))
-        raise NotAllowed(f"a {Role(role).value} may not take the {action} step (taken by: {takers})")
+        raise NotAllowed(f"the role {Role(role).value} may not take the {action} step (taken by: {takers})")
 
 
 def parse_form(action: str, fields: Mapping[str, object] | BaseModel) -> BaseModel:

@@ -200,7 +200,7 @@ def open_complaint(
     actor_unit = _actor_unit(session, actor)
     if isinstance(actor, Viewer) and actor.role not in RECEIVERS:
         takers = ", ".join(sorted(r.value for r in RECEIVERS))
-        raise NotAllowed(f"a {actor.role.value} may not open complaints (opened by: {takers})")
+        raise NotAllowed(f"the role {actor.role.value} may not open complaints (opened by: {takers})")
     customer = session.get(Customer, data.customer_id)
     if customer is None or not _sees(actor_unit, _unit(session, customer.org_unit_id)):
         raise CustomerNotFound(f"no customer {data.customer_id}")
