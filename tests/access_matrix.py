@@ -430,14 +430,20 @@ MATRIX.update({
     ("POST", "/api/v1/complaints/{complaint_id}/steps"): lambda w, t: (
         f"/api/v1/complaints/{COMPLAINTS[t]}/steps", {},
         {"action": "acknowledgement", "form": {"handler_name": "김상담", "handler_phone": "1588-1234"}}),
+    ("GET", "/console/complaints"): lambda w, t: ("/console/complaints", {"overdue": "true"}, None),
+    ("GET", "/console/complaints/{complaint_id}"): lambda w, t: (f"/console/complaints/{COMPLAINTS[t]}", {}, None),
+    ("POST", "/console/complaints/{complaint_id}/steps"): lambda w, t: (
+        f"/console/complaints/{COMPLAINTS[t]}/steps", {},
+        {"action": "acknowledgement", "handler_name": "김상담", "handler_phone": "1588-1234"}),
 })  # fmt: skip
 EXPECTED.update(
     {
         ("POST", "/api/v1/complaints"): _complaint_receiver,
         ("GET", "/api/v1/complaints/{complaint_id}"): _in_scope(200),
+        ("GET", "/console/complaints/{complaint_id}"): _in_scope(200),
     }
 )
-READABLE.add("/api/v1/complaints/{complaint_id}")
+READABLE.update({"/api/v1/complaints/{complaint_id}", "/console/complaints/{complaint_id}"})
 SESSION_PROBED.add(("GET", "/api/v1/complaints/{complaint_id}"))
 # -- end of the complaints section ---------------------------------------------------------------------------------
 # Routes outside the matrix's subject (Twilio webhooks check signatures; health, metrics and the console's
