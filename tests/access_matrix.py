@@ -7,12 +7,9 @@ from collections.abc import Callable
 from typing import Any
 
 from crm_store.complaints import steps as complaint_steps
-from crm_store.complaints.store import open_complaint
 from crm_store.db import session_scope
 from crm_store.dispatch.access import BOARD_ROLES, FIELD_ROLES
-from crm_store.org.scope import CommandLine
 from crm_store.org.tables import Role, Staff
-from crm_store.types import utcnow
 from gateway.routes import PREFIX, ROUTES
 from tests import complaint_helpers
 from tests.dispatch_api_helpers import MATRIX_REQUESTS, MATRIX_SCENE, MATRIX_SURVEYORS
@@ -406,11 +403,8 @@ COMPLAINTS: dict[Target, int] = {}
 
 
 def add_complaints(world: World, engine: Any) -> None:
-    with session_scope(engine) as session:
-        for t in ("inside", "outside"):
-            opened = open_complaint(session, CommandLine(username="root"), complaint_helpers.create(_c(world, t)),
-                                    now=utcnow())  # fmt: skip
-            COMPLAINTS[t] = int(opened.complaint.id)  # type: ignore[arg-type]
+    for t in ("inside", "outside"):
+        COMPLAINTS[t], _number = complaint_helpers.open_for(engine, world, t)
 
 
 def _complaint_receiver(w: World, u: str, t: Target) -> int:

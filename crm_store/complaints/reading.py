@@ -7,11 +7,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from sqlmodel import Session, col, select
 
 from crm_store.complaints.store import ComplaintNotFound, complaints_public, complaints_query, get_complaint
-from crm_store.complaints.wire import Category, ComplaintPublic, State
+from crm_store.complaints.wire import ComplaintPublic
 from crm_store.customers.tables import Customer
 from crm_store.org.scope import Viewer
 from crm_store.org.tables import OrgUnit, Staff
@@ -36,24 +37,10 @@ class ComplaintNames:
     review_items: dict[str, int] = field(default_factory=dict)
 
 
-def queue_page(
-    session: Session,
-    viewer: Viewer,
-    *,
-    now: datetime,
-    limit: int,
-    after_id: int | None = None,
-    state: State | None = None,
-    overdue: bool = False,
-    category: Category | None = None,
-    number: str | None = None,
-) -> QueuePage:
-    """The viewer's complaints after `after_id`, soonest resolve limit first, as their readers see them."""
-    query = complaints_query(
-        viewer, now=now, state=state, overdue=overdue, category=category, number=number, limit=limit + 1,
-        after_id=after_id,
-    )  # fmt: skip
-    found = list(session.exec(query).all())
+def queue_page(session: Session, viewer: Viewer, *, now: datetime, limit: int, **filters: Any) -> QueuePage:
+    """A page of the viewer's complaints, soonest resolve limit first, as their readers see them; `filters` are
+    those of `complaints_query` (state, overdue, category, number, after_id)."""
+    found = list(session.exec(complaints_query(viewer, now=now, limit=limit + 1, **filters)).all())
     return QueuePage(complaints_public(session, found[:limit], now=now), more=len(found) > limit)
 
 

@@ -5,33 +5,36 @@ refused one shown on the same page with the inputs kept, and nothing outside the
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import Any
 
+import pytest
 from sqlmodel import Session, col, select
 
 from crm_store.audit import AuditEntry
-from crm_store.complaints.store import open_complaint
 from crm_store.complaints.tables import Complaint
-from crm_store.db import session_scope
-from crm_store.org.scope import CommandLine
-from crm_store.types import utcnow
-from tests import complaint_helpers
+from tests.complaint_helpers import COMPLAINT_CODES, open_for
 from tests.review_helpers import World, console_login
 from tests.unit.gateway.test_console_pages import RAW_CODES, visible_text
 
-# Codes of complaints that must never show: categories, topics, states and steps, channels, means.
-COMPLAINT_CODES = re.compile(
-    r"\b(?:claims_payment|maintenance|sales|receipt|verification|registration|acknowledgement|reopened|call|fss|"
-    r"sms|customer_management)\b|complaint\.\w+"
-)
+
+@dataclass
+class Scene:
+    """The review world's client signed in as the 서초 operator, a complaint of each customer (id, number)."""
+
+    world: World
+    client: Any
+    csrf: str
+    inside: tuple[int, str]
+    outside: tuple[int, str]
 
 
-def _open(engine: Any, world: World, key: str, **fields: Any) -> tuple[int, str]:
-    """A complaint of the world's customer (received Monday 21 September 2026 10:00 KST, long overdue)."""
-    with session_scope(engine) as session:
-        data = complaint_helpers.create(world.customers[key], **fields)
-        opened = open_complaint(session, CommandLine(username="root"), data, now=utcnow())
-        return int(opened.complaint.id), opened.complaint.number  # type: ignore[arg-type]
+@pytest.fixture
+async def scene(world_client: tuple[World, Any], engine: Any) -> Scene:
+    world, client = world_client
+    inside = open_for(engine, world, "inside", call_sid=world.calls["inside"])
+    outside = open_for(engine, world, "outside")
+    return Scene(world, client, await console_login(client, "operator.seocho"), inside, outside)
 
 
 def _assert_korean(page: str) -> str:
@@ -41,13 +44,8 @@ def _assert_korean(page: str) -> str:
     return text
 
 
-async def test_the_queue_shows_the_viewer_s_complaints_in_korean_with_limits_and_filters(
-    world_client: tuple[World, Any], engine: Any
-) -> None:
-    world, client = world_client
-    inside, number = _open(engine, world, "inside", call_sid=world.calls["inside"])
-    _outside, foreign = _open(engine, world, "outside")
-    await console_login(client, "operator.seocho")
+async def test_the_queue_shows_the_viewer_s_complaints_in_korean_with_limits_and_filters(scene: Scene) -> None:
+    client, (inside, number), (_outside, foreign) = scene.client, scene.inside, scene.outside
     answer = await client.get("/console/complaints")
     page = await answer.text()
     assert answer.status == 200 and 'id="complaints-link"' in page
@@ -68,13 +66,8 @@ async def test_the_queue_shows_the_viewer_s_complaints_in_korean_with_limits_and
     assert refused.status == 400 and "알 수 없는 조회 조건입니다." in await refused.text()
 
 
-async def test_a_complaint_page_shows_record_dossier_and_forms_and_is_audited(
-    world_client: tuple[World, Any], engine: Any
-) -> None:
-    world, client = world_client
-    inside, number = _open(engine, world, "inside", call_sid=world.calls["inside"])
-    outside, _number = _open(engine, world, "outside")
-    await console_login(client, "operator.seocho")
+async def test_a_complaint_page_shows_record_dossier_and_forms_and_is_audited(scene: Scene, engine: Any) -> None:
+    world, client, (inside, number), (outside, _number) = scene.world, scene.client, scene.inside, scene.outside
     answer = await client.get(f"/console/complaints/{inside}")
     page = await answer.text()
     assert answer.status == 200
@@ -96,12 +89,9 @@ async def test_a_complaint_page_shows_record_dossier_and_forms_and_is_audited(
 
 
 async def test_a_step_posted_moves_the_complaint_and_a_refused_one_shows_why_on_the_page(
-    world_client: tuple[World, Any], engine: Any
+    scene: Scene, engine: Any
 ) -> None:
-    world, client = world_client
-    inside, _number = _open(engine, world, "inside")
-    outside, _foreign = _open(engine, world, "outside")
-    csrf = await console_login(client, "operator.seocho")
+    client, csrf, (inside, _number), (outside, _foreign) = scene.client, scene.csrf, scene.inside, scene.outside
     path = f"/console/complaints/{inside}/steps"
 
     invalid = await client.post(
