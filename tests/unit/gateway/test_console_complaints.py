@@ -13,6 +13,7 @@ from sqlmodel import Session, col, select
 
 from crm_store.audit import AuditEntry
 from crm_store.complaints.tables import Complaint
+from gateway.console import complaints
 from tests.complaint_helpers import COMPLAINT_CODES, open_for
 from tests.review_helpers import World, console_login
 from tests.unit.gateway.test_console_pages import RAW_CODES, visible_text
@@ -121,3 +122,16 @@ async def test_a_step_posted_moves_the_complaint_and_a_refused_one_shows_why_on_
 
     assert (await client.post(f"/console/complaints/{outside}/steps", data={"csrf_token": csrf})).status == 404
     assert (await client.post(path, data={"action": "verification", "facts": "x"})).status == 403  # no CSRF token
+
+
+async def test_the_queue_pages_keep_the_filters(scene: Scene, engine: Any, monkeypatch: Any) -> None:
+    monkeypatch.setattr(complaints, "PAGE_SIZE", 1)
+    second = open_for(engine, scene.world, "inside", topic=None, category="other", summary="안내가 불친절합니다.")
+    first = await (await scene.client.get("/console/complaints", params={"overdue": "true"})).text()
+    assert scene.inside[1] in first and second[1] not in first
+    following = re.search(r'id="next-page" href="([^"]+)"|href="([^"]+)" id="next-page"', first)
+    assert following is not None
+    link = (following[1] or following[2]).replace("&amp;", "&")
+    assert "overdue=true" in link and f"after={scene.inside[0]}" in link
+    then = await (await scene.client.get(f"/console/complaints{link}")).text()
+    assert second[1] in then and scene.inside[1] not in then and 'id="first-page"' in then
