@@ -46,7 +46,7 @@ async def open_complaint(request: web.Request) -> Answered:
     return Reply(answer, _location(opened.complaint), status=200 if opened.repeat else None)
 
 
-async def _detail(session: AsyncSession, complaint: Complaint, now: datetime) -> ComplaintDetail:
+async def complaint_detail(session: AsyncSession, complaint: Complaint, now: datetime) -> ComplaintDetail:
     """The complaint with its dossier and what is due next, as the API shows it at `now` (to whoever just read it
     in scope or took a step: a transfer up the chain may take it out of the taker's scope)."""
     assert complaint.id is not None
@@ -68,7 +68,7 @@ async def get_complaint(request: web.Request) -> Answered:
     async with async_session_scope(request.config_dict[SESSIONS]) as session:
         complaint = await store.run_async(session, store.get_complaint, viewer, complaint_id)
         record_read(session, viewer, customer_id=complaint.customer_id, fields=COMPLAINT_FIELDS, purpose="complaint")
-        return await _detail(session, complaint, now)
+        return await complaint_detail(session, complaint, now)
 
 
 def _overdue(request: web.Request) -> bool:
@@ -114,7 +114,7 @@ async def take_step(request: web.Request) -> Answered:
         complaint = await store.run_async(
             session, store.take_step, viewer, complaint_id, taken.action, taken.form, now=now
         )
-        return await _detail(session, complaint, now)
+        return await complaint_detail(session, complaint, now)
 
 
 async def analysis(request: web.Request) -> Answered:

@@ -143,6 +143,44 @@ COMPLAINT_STEPS = {
     "repeat": "반복 민원 연결",
     "escalation": "기한 초과 상향 보고",
 }
+# Where a complaint stands, and what the complaint screens name (crm_store.complaints.wire).
+COMPLAINT_STATES = {
+    "receipt": "접수", "verification": "확인", "registration": "등록", "transfer": "이관", "coordination": "조정",
+    "handling": "처리", "feedback": "피드백", "closed": "종결", "reopened": "재개",
+}  # fmt: skip
+COMPLAINT_CATEGORIES = {
+    "sales": "판매", "maintenance": "보유계약 관리", "claims_payment": "보험금 지급", "other": "기타",
+}  # fmt: skip
+COMPLAINT_CHANNELS = {"call": "전화", "visit": "방문", "letter": "서신", "web": "인터넷", "fss": "금융감독원 이첩"}
+# Departments by the codes the limits name (a department typed in a transfer is shown as typed).
+COMPLAINT_DEPARTMENTS = {"customer_management": "고객관리부"}
+COMPLAINT_SEVERITY = {"high": "높음", "normal": "보통", "low": "낮음"}
+# How the customer was told (the acknowledgement's, feedback's and extension's `via`, `method`, `notice_via`).
+COMPLAINT_MEANS = {
+    "call": "전화", "sms": "문자", "letter": "서신", "email": "이메일", "visit": "방문",
+    "callback": "회신 전화", "message": "메시지",
+}  # fmt: skip
+# The fields of the steps' forms (by step) and of the dossier's other entries (receipt, repeat, escalation).
+COMPLAINT_FORM_FIELDS = {
+    "handler_name": "담당자 이름", "handler_phone": "담당자 연락처", "via": "통지 방법",
+    "facts": "확인된 사실", "policy_number": "증권번호", "prior_contacts": "이전 접촉 내역",
+    "category": "공시 유형", "topic": "주제", "severity": "중요도", "note": "메모",
+    "to_unit_id": "담당 조직 번호", "department": "담당 부서", "reason": "사유", "handler_id": "담당 직원 번호",
+    "comment": "의견", "agreed": "동의 여부",
+    "subtasks": "세부 업무 (한 줄에 하나, 담당자 아이디: 할 일)", "what": "할 일", "owner": "담당자", "due": "기한",
+    "decision": "처리 결정", "upheld": "민원 인정 여부", "remedy": "구제 조치", "amount": "지급·환급액 (원)",
+    "method": "결과 통지 방법", "satisfaction": "만족도 (1~5)", "disputed": "고객 이의 제기",
+    "notice_via": "연장 통지 방법",
+    "customer_id": "고객 번호", "channel": "접수 경로", "summary": "민원 내용", "call_sid": "통화",
+    "received_at": "접수 일시", "fss_reference": "금융감독원 참조번호", "acknowledgement": "접수 통지",
+    "from_unit_id": "이전 조직 번호", "missed": "지난 기한",
+}  # fmt: skip
+COMPLAINT_OVERDUE = {"true": "기한 초과만"}
+# The limits of a complaint (an escalation names the one missed).
+COMPLAINT_LIMITS = {"resolve_by": "처리 기한", "acknowledge_by": "접수 통지 기한", "step_due_at": "단계 기한"}
+COMPLAINT_STEP_ILLEGAL = "{step}: 현재 단계({state})에서는 할 수 없습니다."
+COMPLAINT_STEP_NOT_ALLOWED = "{step}: 이 단계를 처리할 권한이 없습니다 ({role})."
+COMPLAINT_STEP_UNKNOWN = "알 수 없는 처리 단계입니다."
 # What happens to a dispatch request (crm_store.dispatch), and to surveyors and vendors.
 DISPATCH_ACTIONS = {
     "dispatch_opened": "출동 요청 등록",

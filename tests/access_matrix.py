@@ -7,12 +7,9 @@ from collections.abc import Callable
 from typing import Any
 
 from crm_store.complaints import steps as complaint_steps
-from crm_store.complaints.store import open_complaint
 from crm_store.db import session_scope
 from crm_store.dispatch.access import BOARD_ROLES, FIELD_ROLES
-from crm_store.org.scope import CommandLine
 from crm_store.org.tables import Role, Staff
-from crm_store.types import utcnow
 from gateway.routes import PREFIX, ROUTES
 from tests import complaint_helpers
 from tests.dispatch_api_helpers import MATRIX_REQUESTS, MATRIX_SCENE, MATRIX_SURVEYORS
@@ -406,11 +403,8 @@ COMPLAINTS: dict[Target, int] = {}
 
 
 def add_complaints(world: World, engine: Any) -> None:
-    with session_scope(engine) as session:
-        for t in ("inside", "outside"):
-            opened = open_complaint(session, CommandLine(username="root"), complaint_helpers.create(_c(world, t)),
-                                    now=utcnow())  # fmt: skip
-            COMPLAINTS[t] = int(opened.complaint.id)  # type: ignore[arg-type]
+    for t in ("inside", "outside"):
+        COMPLAINTS[t], _number = complaint_helpers.open_for(engine, world, t)
 
 
 def _complaint_receiver(w: World, u: str, t: Target) -> int:
@@ -430,14 +424,20 @@ MATRIX.update({
     ("POST", "/api/v1/complaints/{complaint_id}/steps"): lambda w, t: (
         f"/api/v1/complaints/{COMPLAINTS[t]}/steps", {},
         {"action": "acknowledgement", "form": {"handler_name": "김상담", "handler_phone": "1588-1234"}}),
+    ("GET", "/console/complaints"): lambda w, t: ("/console/complaints", {"overdue": "true"}, None),
+    ("GET", "/console/complaints/{complaint_id}"): lambda w, t: (f"/console/complaints/{COMPLAINTS[t]}", {}, None),
+    ("POST", "/console/complaints/{complaint_id}/steps"): lambda w, t: (
+        f"/console/complaints/{COMPLAINTS[t]}/steps", {},
+        {"action": "acknowledgement", "handler_name": "김상담", "handler_phone": "1588-1234"}),
 })  # fmt: skip
 EXPECTED.update(
     {
         ("POST", "/api/v1/complaints"): _complaint_receiver,
         ("GET", "/api/v1/complaints/{complaint_id}"): _in_scope(200),
+        ("GET", "/console/complaints/{complaint_id}"): _in_scope(200),
     }
 )
-READABLE.add("/api/v1/complaints/{complaint_id}")
+READABLE.update({"/api/v1/complaints/{complaint_id}", "/console/complaints/{complaint_id}"})
 SESSION_PROBED.add(("GET", "/api/v1/complaints/{complaint_id}"))
 # -- end of the complaints section ---------------------------------------------------------------------------------
 # Routes outside the matrix's subject (Twilio webhooks check signatures; health, metrics and the console's

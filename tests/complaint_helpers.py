@@ -3,16 +3,20 @@ Busan's 해운대 branch, and viewers of the staff by username."""
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Any
 
 from sqlmodel import Session
 
 from crm_store.calendar import KST
+from crm_store.complaints.store import open_complaint
 from crm_store.complaints.wire import ComplaintCreate
 from crm_store.customers.tables import Customer
-from crm_store.org.scope import Viewer
+from crm_store.db import session_scope
+from crm_store.org.scope import CommandLine, Viewer
 from crm_store.org.tables import Role
+from crm_store.types import utcnow
 from tests.review_helpers import World
 
 # Monday 21 September 2026, 10:00 in Korea: the week of 추석.
@@ -42,3 +46,19 @@ def create(customer_id: int, **fields: Any) -> ComplaintCreate:
     }
     body.update(fields)
     return ComplaintCreate.model_validate(body)
+
+
+# Codes of complaints that must never show: categories, topics, states and steps, channels, means.
+COMPLAINT_CODES = re.compile(
+    r"\b(?:claims_payment|maintenance|sales|receipt|verification|registration|acknowledgement|reopened|call|fss|"
+    r"sms|customer_management)\b|complaint\.\w+"
+)
+
+
+def open_for(engine: Any, world: World, key: str, **fields: Any) -> tuple[int, str]:
+    """A complaint of a customer of the review world ("inside", "outside"), opened in the store:
+    received Monday 21 September 2026 10:00 KST, long overdue; its id and number."""
+    with session_scope(engine) as session:
+        data = create(world.customers[key], **fields)
+        opened = open_complaint(session, CommandLine(username="root"), data, now=utcnow())
+        return int(opened.complaint.id), opened.complaint.number  # type: ignore[arg-type]

@@ -169,6 +169,12 @@ def check_role(role: Role | str, action: str) -> None:
         raise NotAllowed(f"the role {Role(role).value} may not take the {action} step (taken by: {takers})")
 
 
+def steps_open_to(state: State | str, role: Role | str) -> list[Step]:
+    """The steps this role may take on a complaint in this state, in the order of the machine."""
+    current, taker = State(state), Role(role)
+    return [step for step in STEPS.values() if current in step.sources and taker in step.roles]
+
+
 def parse_form(action: str, fields: Mapping[str, object] | BaseModel) -> BaseModel:
     """The step's form from its fields (pydantic's ValidationError names any missing or wrong field)."""
     step = step_named(action)

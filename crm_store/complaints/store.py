@@ -38,6 +38,7 @@ from crm_store.complaints.steps import (
 )
 from crm_store.complaints.tables import Complaint, ComplaintCall, ComplaintNumberSequence, ComplaintStep
 from crm_store.complaints.wire import (
+    Category,
     ComplaintCreate,
     ComplaintPublic,
     CoordinationForm,
@@ -490,11 +491,18 @@ def complaints_query(
     state: State | None = None,
     overdue: bool = False,
     org_unit_id: int | None = None,
+    category: Category | None = None,
+    number: str | None = None,
     limit: int = 100,
     after_id: int | None = None,
 ) -> Any:
-    """Complaints whose responsible unit the viewer sees, soonest resolve limit first (the queue index)."""
+    """Complaints whose responsible unit the viewer sees, soonest resolve limit first (the queue index); `number`
+    finds the complaints whose number contains it."""
     query = select(Complaint).where(unit_in_scope(viewer, col(Complaint.org_unit_id)))
+    if category is not None:
+        query = query.where(col(Complaint.category) == category.value)
+    if number:
+        query = query.where(col(Complaint.number).contains(number, autoescape=True))
     if org_unit_id is not None:
         query = query.where(col(Complaint.org_unit_id) == org_unit_id)
     if state is not None:

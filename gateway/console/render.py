@@ -14,6 +14,7 @@ import aiohttp_jinja2
 import jinja2
 from aiohttp import web
 
+from crm_store.complaints.steps import STEP_TAKERS
 from crm_store.validation import BUSINESS_TZ
 from gateway import labels
 from gateway.keys import CSRF_TOKEN, STAFF
@@ -59,7 +60,9 @@ def setup_templates(app: web.Application) -> None:
         default_helpers=False,
         filters=FILTERS,
     )
-    aiohttp_jinja2.get_env(app).globals["labels"] = labels
+    env = aiohttp_jinja2.get_env(app)
+    env.globals["labels"] = labels
+    env.globals["complaint_roles"] = sorted(role.value for role in STEP_TAKERS)
 
 
 @dataclass(frozen=True)
