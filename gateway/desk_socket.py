@@ -74,6 +74,7 @@ class DeskConnection:
         self.closed_by_server = False
         self._outbox: asyncio.Queue[str | None] = asyncio.Queue(maxsize=OUTBOX)
         self._last_beat: datetime | None = None
+        self._closed = asyncio.Event()
 
     def deliver(self, text: str) -> None:
         """Queue a frame; a client that lets its outbox fill up is dropped."""
@@ -106,8 +107,9 @@ class DeskConnection:
                 elif message.type is WSMsgType.BINARY:
                     self.deliver(desk_frames.encode(desk_frames.error_frame("frames are JSON text")))
         finally:
-            for task in (beating, writer):
-                task.cancel()
+            # A beat under way finishes its write (cancelled mid-statement it would spoil its connection).
+            self._closed.set()
+            writer.cancel()
             await asyncio.gather(beating, writer, return_exceptions=True)
 
     def _answer(self, text: str) -> None:
@@ -129,9 +131,8 @@ class DeskConnection:
             await self.ws.send_str(text)
 
     async def _beat_every(self, every: float) -> None:
-        while not self.ws.closed:
+        async for _ in ticks(every, self._closed):
             await self._beat_if_due(every)
-            await asyncio.sleep(every)
 
     async def _beat_if_due(self, every: float) -> None:
         now = self.app[CLOCK]()
@@ -284,10 +285,17 @@ async def silence_quiet_desks(app: Config) -> list[agents.SilencedAgent]:
     return silenced
 
 
-async def _silence_loop(app: web.Application) -> None:
+async def ticks(every: float, stop: asyncio.Event) -> AsyncIterator[None]:
+    """A tick at once and then every `every` seconds, until `stop` is set (work under way is not interrupted)."""
+    while not stop.is_set():
+        yield
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), every)
+
+
+async def _silence_loop(app: web.Application, stop: asyncio.Event) -> None:
     every = app[TIMING].check
-    while True:
-        await asyncio.sleep(every)
+    async for _ in ticks(every, stop):
         try:
             await silence_quiet_desks(app)
         except Exception:
@@ -299,13 +307,14 @@ async def _desk_channels(app: web.Application) -> AsyncIterator[None]:
     channels = AgentChannels(redis)
     app[CHANNELS] = channels
     listening = asyncio.create_task(channels.listen(), name="desk-channels")
-    checking = asyncio.create_task(_silence_loop(app), name="desk-silence")
+    stop = asyncio.Event()
+    checking = asyncio.create_task(_silence_loop(app, stop), name="desk-silence")
     # Frames published right after start reach the desks; Redis away does not hold the gateway up.
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(channels.subscribed.wait(), 2.0)
     yield
-    for task in (listening, checking):
-        task.cancel()
+    stop.set()
+    listening.cancel()
     await asyncio.gather(listening, checking, return_exceptions=True)
     await redis.aclose()
 
