@@ -38,7 +38,7 @@ from gateway import desk_frames
 from gateway.desk import CLOCK
 from gateway.inputs import request_viewer
 from gateway.keys import EXECUTOR, REDIS, SESSION_ID, SESSIONS, SETTINGS
-from workers.desk_channel import CHANNEL_PATTERN, send_to_agent, staff_of_channel
+from workers.desk_channel import channel_pattern, send_to_agent, staff_of_channel
 
 log = logging.getLogger(__name__)
 
@@ -187,7 +187,7 @@ class AgentChannels:
         while True:
             try:
                 async with self.redis.pubsub() as pubsub:
-                    await pubsub.psubscribe(CHANNEL_PATTERN)
+                    await pubsub.psubscribe(channel_pattern(self.redis))
                     self.subscribed.set()
                     while True:
                         message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=1.0)

@@ -17,6 +17,7 @@ from crm_store.org.auth import hash_password
 from crm_store.org.tables import Staff
 from gateway.app import create_app
 from gateway.desk_socket import MAX_FRAME, TIMING, DeskTiming
+from gateway.keys import REDIS
 from tests.customer_helpers import Org
 from tests.review_helpers import PASSWORD, console_login
 from workers.desk_channel import send_to_agent
@@ -117,6 +118,13 @@ async def test_a_frame_sent_to_the_agent_reaches_their_desks(desk_client: Any, o
         ):
             for ws in (first, second, other):
                 await _frame(ws)
+            # Another Redis database of the same server (another deployment, another test run) is not heard.
+            db = int(redis.connection_pool.connection_kwargs.get("db", 0))
+            elsewhere = Redis.from_url(redis_url.rsplit("/", 1)[0] + f"/{(db + 1) % 16}")
+            try:
+                send_to_agent(elsewhere, org.staff["agent.seocho"], {"type": "offer", "call_sid": "elsewhere"})
+            finally:
+                elsewhere.close()
             assert send_to_agent(redis, org.staff["agent.seocho"], offer) >= 1
             assert await _frame(first) == offer
             assert await _frame(second) == offer
@@ -225,3 +233,16 @@ async def test_shutdown_closes_the_desks_with_going_away(
     await asyncio.wait_for(stopping, 10)
     kept = _agent(engine, org.staff["agent.seocho"])
     assert kept is not None and kept.state == "break"
+
+
+async def test_without_redis_the_stand_in_carries_the_frames(aiohttp_client: Any, settings: Settings, org: Org) -> None:
+    app = create_app(settings, embedded_worker=False)
+    app[TIMING] = QUICK
+    client = await aiohttp_client(app)
+    agent = org.auth("agent.seocho")
+    async with client.ws_connect(DESK, headers=agent) as ws:
+        await _frame(ws)
+        assert (await client.put(STATE, json={"state": "available"}, headers=agent)).status == 200
+        assert (await _frame(ws))["state"] == "available"
+        send_to_agent(app[REDIS], org.staff["agent.seocho"], {"type": "call", "call_sid": SID, "state": "ended"})
+        assert await _frame(ws) == {"type": "call", "call_sid": SID, "state": "ended"}
