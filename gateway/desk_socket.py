@@ -46,6 +46,8 @@ log = logging.getLogger(__name__)
 MAX_FRAME = 4096
 # Frames waiting for a client that reads too slowly; beyond, the client is dropped rather than buffered.
 OUTBOX = 64
+# A frame the client's connection takes no sooner than this is a client gone quiet: dropped.
+SEND_TIMEOUT = 10.0
 CLEAN_CLOSE = frozenset({WSCloseCode.OK, WSCloseCode.GOING_AWAY})
 
 
@@ -125,10 +127,16 @@ class DeskConnection:
     async def _write(self) -> None:
         while True:
             text = await self._outbox.get()
-            if text is None:
-                await self.close(WSCloseCode.POLICY_VIOLATION, b"too slow")
-                return
-            await self.ws.send_str(text)
+            try:
+                if text is not None:
+                    await asyncio.wait_for(self.ws.send_str(text), SEND_TIMEOUT)
+                    continue
+            except TimeoutError:
+                log.warning("desk of staff %d takes no frames: dropped", self.staff_id)
+            except ConnectionError:
+                return  # gone: the reader sees it too
+            await self.close(WSCloseCode.POLICY_VIOLATION, b"too slow")
+            return
 
     async def _beat_every(self, every: float) -> None:
         async for _ in ticks(every, self._closed):

@@ -16,7 +16,7 @@ from crm_store.desk.agent_tables import DeskAgent
 from crm_store.org.auth import hash_password
 from crm_store.org.tables import Staff
 from gateway.app import create_app
-from gateway.desk_socket import MAX_FRAME, TIMING, DeskTiming
+from gateway.desk_socket import CHANNELS, MAX_FRAME, OUTBOX, TIMING, DeskTiming
 from gateway.keys import REDIS
 from tests.customer_helpers import Org
 from tests.review_helpers import PASSWORD, console_login
@@ -246,3 +246,19 @@ async def test_without_redis_the_stand_in_carries_the_frames(aiohttp_client: Any
         assert (await _frame(ws))["state"] == "available"
         send_to_agent(app[REDIS], org.staff["agent.seocho"], {"type": "call", "call_sid": SID, "state": "ended"})
         assert await _frame(ws) == {"type": "call", "call_sid": SID, "state": "ended"}
+
+
+async def test_a_desk_that_reads_too_slowly_is_dropped(desk_client: Any, org: Org, engine: Any) -> None:
+    agent, staff_id = org.auth("agent.seocho"), org.staff["agent.seocho"]
+    assert (await desk_client.put(STATE, json={"state": "available"}, headers=agent)).status == 200
+    async with desk_client.ws_connect(DESK, headers=agent) as ws:
+        await _frame(ws)
+        (desk,) = desk_client.app[CHANNELS].every_desk()
+        for n in range(OUTBOX + 1):  # more than its outbox holds before the writer could send one
+            desk.deliver(f'{{"type": "call", "n": {n}}}')
+        closing = await asyncio.wait_for(ws.receive(), 5)
+        assert (closing.type, closing.data) == (aiohttp.WSMsgType.CLOSE, aiohttp.WSCloseCode.POLICY_VIOLATION)
+    # Dropped by the server: the agent's state is left to the silence check, not taken offline at once.
+    await asyncio.sleep(0.2)
+    kept = _agent(engine, staff_id)
+    assert kept is not None and kept.state == "available"
