@@ -40,6 +40,15 @@ async def _open_desk(session: aiohttp.ClientSession, port: int, token: str) -> a
     return ws
 
 
+async def _choose(session: aiohttp.ClientSession, port: int, token: str, state: str) -> None:
+    answer = await session.put(
+        f"http://127.0.0.1:{port}/api/v1/agents/me/state",
+        json={"state": state},
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert answer.status == 200, await answer.text()
+
+
 async def test_killed_and_stopped_gateways(postgres_url: str, redis_server: RedisServer, tmp_path: Path) -> None:
     engine = make_engine(postgres_url)
     org = build_org(engine)
@@ -56,12 +65,7 @@ async def test_killed_and_stopped_gateways(postgres_url: str, redis_server: Redi
             wait_http(f"http://127.0.0.1:{port}/healthz", proc=gateway)
         async with aiohttp.ClientSession() as session:
             ws = await _open_desk(session, ports[0], agent)
-            answer = await session.put(
-                f"http://127.0.0.1:{ports[1]}/api/v1/agents/me/state",
-                json={"state": "available"},
-                headers={"Authorization": f"Bearer {agent}"},
-            )
-            assert answer.status == 200, await answer.text()
+            await _choose(session, ports[1], agent, "available")
             assert (await asyncio.wait_for(ws.receive_json(), 10))["state"] == "available"
             # The first gateway dies with the desk open: the second one's silence check makes the agent offline.
             gateways[0].kill(signal.SIGKILL)
@@ -76,12 +80,7 @@ async def test_killed_and_stopped_gateways(postgres_url: str, redis_server: Redi
 
             # The desk on the second gateway: SIGTERM closes it with 1001, the agent's state stays as it was.
             ws = await _open_desk(session, ports[1], agent)
-            answer = await session.put(
-                f"http://127.0.0.1:{ports[1]}/api/v1/agents/me/state",
-                json={"state": "break"},
-                headers={"Authorization": f"Bearer {agent}"},
-            )
-            assert answer.status == 200, await answer.text()
+            await _choose(session, ports[1], agent, "break")
             await asyncio.wait_for(ws.receive_json(), 10)
             gateways[1].kill(signal.SIGTERM)
             closing = await asyncio.wait_for(ws.receive(), 20)
