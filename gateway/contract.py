@@ -207,8 +207,10 @@ def openapi_document(routes: Iterable[Route], *, title: str, version: str, prefi
     paths: dict[str, dict[str, Any]] = {}
     for route in rows:
         answer_schema = ref_of[route.answer] if route.answer is not None else {"type": "object"}
+        # An informational status (101 of a WebSocket upgrade) has no body.
         responses: dict[str, Any] = {
-            str(status): {"description": text, "content": {"application/json": {"schema": answer_schema}}}
+            str(status): {"description": text}
+            | ({"content": {"application/json": {"schema": answer_schema}}} if status >= 200 else {})
             for status, text in ((route.status, route.summary), *route.also)
         }
         for code in route.error_statuses():

@@ -30,7 +30,17 @@ from crm_store.org.scope import SUPERVISORS
 from crm_store.org.tables import Role
 from crm_store.review import queue as review
 from crm_store.review.tables import ReviewState
-from gateway import admin_api, api, complaints_api, customers_api, desk_api, dispatch_api, review_api, supervision_api
+from gateway import (
+    admin_api,
+    api,
+    complaints_api,
+    customers_api,
+    desk_api,
+    desk_socket,
+    dispatch_api,
+    review_api,
+    supervision_api,
+)
 from gateway.contract import Route, openapi_document
 from gateway.inputs import MAX_ID, MAX_PAGE
 
@@ -301,6 +311,12 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", "/customers/search", desk_api.search_customers,
           "Customers in scope by phone, vehicle plate, policy number or the start of a name (masked, audited)",
           search.CustomerSearchPage, query=desk_api.SearchQuery),
+    Route("GET", "/desk/ws", desk_socket.desk_socket,
+          "Open your desk: a WebSocket (101 Switching Protocols) of JSON text frames with `type`. Server to agent: "
+          "`state` (`state`, `since`) at once and on every change, `offer`, `call`, `transcript`, `suggestion`, "
+          "`error` (a frame refused); agent to server: `accept`, `decline` (`call_sid`). Closing it takes you "
+          "offline; so does a connection gone quiet. A console session must come from the console's origin.",
+          None, status=101, roles=agents.DESK_ROLES, errors=(400,)),
     # dispatch: surveyors, the board, assignment and the answers of the one sent
     Route("PUT", "/surveyors/{username}", dispatch_api.put_surveyor,
           "Create or update a surveyor's profile (a surveyor: their own status and location)",

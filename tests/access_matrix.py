@@ -319,6 +319,10 @@ MATRIX[("PUT", "/api/v1/agents/me/state")] = lambda w, t: (
     "/api/v1/agents/me/state", {}, {"state": "offline" if t == "inside" else "on_call"})  # fmt: skip
 EXPECTED[("PUT", "/api/v1/agents/me/state")] = lambda w, u, t: (
     422 if t == "outside" else 200 if w.staff[u]["role"] in (Role.AGENT, Role.CENTER_MANAGER) else 403)  # fmt: skip
+# The desk's socket: a plain GET is no upgrade (400) for those with a desk.
+MATRIX[("GET", "/api/v1/desk/ws")] = lambda w, t: ("/api/v1/desk/ws", {}, None)
+EXPECTED[("GET", "/api/v1/desk/ws")] = lambda w, u, t: (
+    400 if w.staff[u]["role"] in (Role.AGENT, Role.CENTER_MANAGER) else 403)  # fmt: skip
 # -- dispatch: the board (dispatchers, center managers and up) in scope; a surveyor their own profile and assignments.
 # The requests are never assigned and both surveyors stay off duty: an assignment is refused (409) in scope, a step
 # or an answer finds the request open (409); a surveyor's own assignments are none (404).

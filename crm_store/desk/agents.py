@@ -165,6 +165,11 @@ async def move_agent(
     return agent
 
 
+async def desk_agent(session: AsyncSession, staff_id: int) -> DeskAgent | None:
+    """The agent's desk profile as stored; None for one never seen at the desk."""
+    return await session.get(DeskAgent, staff_id, populate_existing=True)
+
+
 async def heartbeat(session: AsyncSession, staff_id: int, *, now: datetime) -> bool:
     """The agent's desk connection is alive; False if they have no profile yet."""
     agent = await session.get(DeskAgent, staff_id)
