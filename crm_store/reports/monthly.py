@@ -1,0 +1,150 @@
+"""The monthly customer-center report of a unit and its subtree, read from the roll-up (`crm_store.reports.rollup`):
+calls by type, topic, hour, weekday and caller segment, the change against the month before and the same month a
+year before, and the topics whose share rose significantly against the trailing months (`hot_spots`)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date, datetime
+from typing import Any
+
+from pydantic import Field
+from sqlalchemy import func
+from sqlmodel import Session, col, select
+
+from crm_store.errors import NotFound
+from crm_store.org.scope import SUPERVISORS, Viewer, unit_in_scope
+from crm_store.org.tables import OrgUnit
+from crm_store.reports.hot_spots import FAMILY_ALPHA, hot_spots
+from crm_store.reports.rollup import add_months, ensure_rolled_up, month_start
+from crm_store.reports.tables import UNCLASSIFIED, UNKNOWN_CALLER, CallRollup, CallRollupMonth
+from crm_store.types import Answer
+from crm_store.validation import NotAllowed
+
+# The months before the report's month that its topic shares are set against.
+TRAILING_MONTHS = 3
+
+
+class UnitNotFound(NotFound):
+    """No org unit of that id in the viewer's part of the organisation."""
+
+
+class MonthCalls(Answer):
+    """The calls of a month compared with."""
+
+    month: str = Field(description="YYYY-MM")
+    calls: int = Field(description="calls of the unit and the units below it that month")
+
+
+class HotSpotPublic(Answer):
+    """A topic whose share of the month's calls rose significantly against the trailing months."""
+
+    topic: str = Field(description="the topic (workers/understanding/taxonomy.json)")
+    share: float = Field(description="its share of the month's calls, 0 to 1")
+    previous_share: float = Field(description="its share of the calls of the trailing months, 0 to 1")
+    score: float = Field(
+        description="the z statistic of a one-sided two-proportion z-test (pooled share) of the rise from "
+        "previous_share to share; flagged when p_value is below "
+        f"{FAMILY_ALPHA} divided by the number of topics tested (Bonferroni), highest score first"
+    )
+    p_value: float = Field(description="P(Z >= score) for a standard normal Z: the chance of such a rise by noise")
+
+
+class MonthlyReport(Answer):
+    """The month's calls of a unit and the units below it, from the monthly roll-up."""
+
+    month: str = Field(description="YYYY-MM (Korea time)")
+    org_unit_id: int = Field(description="the unit reported on; its subtree is counted with it")
+    org_unit_name: str = Field(description="its name")
+    calls: int = Field(description="calls in the month")
+    by_type: dict[str, int] = Field(
+        description=f"calls per call type; calls not (yet) classified under '{UNCLASSIFIED}'"
+    )
+    by_topic: dict[str, int] = Field(description=f"calls per topic; calls without a topic under '{UNCLASSIFIED}'")
+    by_hour: list[int] = Field(description="calls per hour of the day in Korea, 24 counts from 00:00")
+    by_weekday: list[int] = Field(description="calls per weekday in Korea, 7 counts from Monday")
+    segments: dict[str, int] = Field(
+        description="calls per caller segment (quality, key, ordinary, inferior) as it stood at the roll-up; "
+        f"callers not matched to a customer under '{UNKNOWN_CALLER}'"
+    )
+    previous_month: MonthCalls = Field(description="the month before, for the change")
+    same_month_last_year: MonthCalls = Field(description="the same month a year before, for the change")
+    trailing_months: list[str] = Field(description="the months (YYYY-MM) the hot spots' previous shares cover")
+    hot_spots: list[HotSpotPublic] = Field(description="topics whose share rose significantly, highest score first")
+    rolled_up_at: datetime | None = Field(description="when the month's counts were taken; null for a month to come")
+
+
+def _label(month: date) -> str:
+    return month.strftime("%Y-%m")
+
+
+def report_unit(session: Session, viewer: Viewer, unit_id: int | None) -> OrgUnit:
+    """The unit a report is asked for (the viewer's own by default) if the viewer sees it; UnitNotFound otherwise.
+    Reports are read by center managers, executives and administrators (NotAllowed for the other roles)."""
+    if viewer.role not in SUPERVISORS:
+        raise NotAllowed(f"the role {viewer.role.value} may not read reports")
+    wanted = viewer.org_unit_id if unit_id is None else unit_id
+    unit = session.exec(select(OrgUnit).where(col(OrgUnit.id) == wanted, unit_in_scope(viewer, wanted))).first()
+    if unit is None:
+        raise UnitNotFound(f"org unit {wanted}")
+    return unit
+
+
+def _sums(session: Session, unit: OrgUnit, months: list[date], *keys: Any) -> list[Any]:
+    """The roll-up's counts over the unit's subtree in `months`, summed per `keys`."""
+    subtree = select(col(OrgUnit.id)).where(col(OrgUnit.path).startswith(unit.path, autoescape=True))
+    return list(
+        session.exec(
+            select(*keys, func.sum(col(CallRollup.calls)))  # type: ignore[call-overload]
+            .where(col(CallRollup.month).in_(months), col(CallRollup.org_unit_id).in_(subtree))
+            .group_by(*keys)
+        ).all()
+    )
+
+
+def _counted(rows: list[Any]) -> dict[Any, int]:
+    counted: dict[Any, int] = defaultdict(int)
+    for key, calls in rows:
+        counted[key] += int(calls)
+    return dict(sorted(counted.items()))
+
+
+def _spread(rows: list[Any], size: int, first: int) -> list[int]:
+    spread = [0] * size
+    for key, calls in rows:
+        spread[int(key) - first] += int(calls)
+    return spread
+
+
+def monthly_report(
+    session: Session, viewer: Viewer, *, month: date, unit_id: int | None = None, now: datetime
+) -> MonthlyReport:
+    """The report of `month` on the unit `unit_id` (the viewer's own by default) and its subtree, rolling up first
+    the months it reads that have no roll-up yet."""
+    unit = report_unit(session, viewer, unit_id)
+    assert unit.id is not None
+    month = month_start(month)
+    previous, last_year = add_months(month, -1), add_months(month, -12)
+    trailing = [add_months(month, -n) for n in range(TRAILING_MONTHS, 0, -1)]
+    ensure_rolled_up(session, [month, last_year, *trailing], now=now)
+    types = _counted(_sums(session, unit, [month], col(CallRollup.type)))
+    topics = _counted(_sums(session, unit, [month], col(CallRollup.topic)))
+    before = _counted(_sums(session, unit, trailing, col(CallRollup.topic)))
+    totals = _counted(_sums(session, unit, [previous, last_year], col(CallRollup.month)))
+    taken = session.exec(select(col(CallRollupMonth.rolled_up_at)).where(col(CallRollupMonth.month) == month)).first()
+    return MonthlyReport(
+        month=_label(month),
+        org_unit_id=unit.id,
+        org_unit_name=unit.name,
+        calls=sum(types.values()),
+        by_type=types,
+        by_topic=topics,
+        by_hour=_spread(_sums(session, unit, [month], col(CallRollup.hour)), 24, 0),
+        by_weekday=_spread(_sums(session, unit, [month], col(CallRollup.weekday)), 7, 1),
+        segments=_counted(_sums(session, unit, [month], col(CallRollup.segment))),
+        previous_month=MonthCalls(month=_label(previous), calls=totals.get(previous, 0)),
+        same_month_last_year=MonthCalls(month=_label(last_year), calls=totals.get(last_year, 0)),
+        trailing_months=[_label(m) for m in trailing],
+        hot_spots=[HotSpotPublic(**vars(spot)) for spot in hot_spots(topics, before, skip=frozenset({UNCLASSIFIED}))],
+        rolled_up_at=taken,
+    )
