@@ -7,14 +7,26 @@ import itertools
 from datetime import date, datetime, time
 from typing import Any
 
+from sqlmodel import Session, col, select
+
 from crm_store.calls.tables import Call
 from crm_store.customers.tables import Customer
 from crm_store.db import session_scope
+from crm_store.reports.tables import CallRollup
 from crm_store.validation import BUSINESS_TZ
 
 SEOCHO = "SEOUL-GANGNAM-SEOCHO"
 HAEUNDAE = "BUSAN-DONGBU-HAEUNDAE"
 _SIDS = itertools.count(1)
+SEPTEMBER = date(2026, 9, 1)
+# September's roll-up: (unit code, type, topic, hour and weekday in Korea, segment, calls).
+SEPTEMBER_ROWS = {
+    (SEOCHO, "inquiry", "inquiry.coverage", 10, 1, "quality", 2),
+    (SEOCHO, "inquiry", "inquiry.claim_status", 18, 2, "quality", 1),
+    (HAEUNDAE, "report", "report.auto_accident", 23, 7, "key", 1),
+    # An unknown caller, never reviewed: the head office's; 00:10 on Tuesday in Korea, Monday in UTC.
+    ("HQ", "unclassified", "unclassified", 0, 2, "unknown", 1),
+}
 # After September 2026: every month the tests read has ended.
 AFTER = datetime(2026, 12, 7, 1, 0, tzinfo=BUSINESS_TZ)
 
@@ -56,3 +68,11 @@ def september(engine: Any, units: dict[str, int]) -> dict[str, int]:
     add_calls(engine, kst("2026-09-01", "00:10"))
     add_calls(engine, kst("2026-10-01", "00:10"), customer_id=seocho, topic="inquiry.coverage")
     return {SEOCHO: seocho, HAEUNDAE: haeundae}
+
+
+def rolled_up(engine: Any, units: dict[str, int], month: date = SEPTEMBER) -> set[tuple[Any, ...]]:
+    """The month's roll-up as (unit code, type, topic, hour, weekday, segment, calls)."""
+    codes = {unit: code for code, unit in units.items()}
+    with Session(engine) as session:
+        rows = session.exec(select(CallRollup).where(col(CallRollup.month) == month)).all()
+        return {(codes[r.org_unit_id], r.type, r.topic, r.hour, r.weekday, r.segment, r.calls) for r in rows}

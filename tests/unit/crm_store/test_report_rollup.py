@@ -16,31 +16,16 @@ from crm_store.reports.monthly import monthly_report
 from crm_store.reports.rollup import REFRESH, ensure_rolled_up, month_bounds, roll_up_month
 from crm_store.reports.tables import CallRollup, CallRollupMonth
 from tests.customer_helpers import build_org
-from tests.report_helpers import AFTER, HAEUNDAE, SEOCHO, add_calls, kst, september
-
-SEPTEMBER = date(2026, 9, 1)
-
-
-def _rows(engine: Any, names: dict[int, str]) -> set[tuple[Any, ...]]:
-    with Session(engine) as session:
-        rows = session.exec(select(CallRollup).where(col(CallRollup.month) == SEPTEMBER)).all()
-        return {(names[r.org_unit_id], r.type, r.topic, r.hour, r.weekday, r.segment, r.calls) for r in rows}
+from tests.report_helpers import AFTER, SEOCHO, SEPTEMBER, SEPTEMBER_ROWS, add_calls, kst, rolled_up, september
 
 
 def test_a_month_is_counted_per_unit_type_topic_hour_weekday_and_segment(engine: Any) -> None:
     org = build_org(engine)
     september(engine, org.units)
-    names = {unit: code for code, unit in org.units.items()}
     with Session(engine) as session:
         assert roll_up_month(session, SEPTEMBER, now=AFTER) == 5
         session.commit()
-    assert _rows(engine, names) == {
-        (SEOCHO, "inquiry", "inquiry.coverage", 10, 1, "quality", 2),
-        (SEOCHO, "inquiry", "inquiry.claim_status", 18, 2, "quality", 1),
-        (HAEUNDAE, "report", "report.auto_accident", 23, 7, "key", 1),
-        # An unknown caller, never reviewed: the head office's; 00:10 on Tuesday in Korea, Monday in UTC.
-        ("HQ", "unclassified", "unclassified", 0, 2, "unknown", 1),
-    }
+    assert rolled_up(engine, org.units) == SEPTEMBER_ROWS
     with Session(engine) as session:
         start, end = month_bounds(SEPTEMBER)
         direct = session.exec(
@@ -55,21 +40,20 @@ def test_a_month_is_counted_per_unit_type_topic_hour_weekday_and_segment(engine:
 def test_rolling_up_again_replaces_the_month(engine: Any) -> None:
     org = build_org(engine)
     customers = september(engine, org.units)
-    names = {unit: code for code, unit in org.units.items()}
     with Session(engine) as session:
         roll_up_month(session, SEPTEMBER, now=AFTER)
         session.commit()
-    first = _rows(engine, names)
+    first = rolled_up(engine, org.units)
     with Session(engine) as session:
         assert roll_up_month(session, SEPTEMBER, now=AFTER) == 5
         session.commit()
-    assert _rows(engine, names) == first
+    assert rolled_up(engine, org.units) == first
     add_calls(engine, kst("2026-09-07", "10:50"), customer_id=customers[SEOCHO], topic="inquiry.coverage")
     with Session(engine) as session:
         assert roll_up_month(session, SEPTEMBER, now=AFTER) == 6
         session.commit()
-    assert (SEOCHO, "inquiry", "inquiry.coverage", 10, 1, "quality", 3) in _rows(engine, names)
-    assert len(_rows(engine, names)) == len(first)
+    assert (SEOCHO, "inquiry", "inquiry.coverage", 10, 1, "quality", 3) in rolled_up(engine, org.units)
+    assert len(rolled_up(engine, org.units)) == len(first)
 
 
 def test_a_running_month_is_rolled_up_again_once_its_roll_up_has_aged(engine: Any) -> None:
