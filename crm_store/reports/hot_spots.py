@@ -7,26 +7,32 @@ two-proportion z-test with the pooled share p = (x1 + x0) / (n1 + n0):
 
 A topic is a hot spot when its p-value is below `FAMILY_ALPHA` divided by the number of topics tested (Bonferroni:
 with many topics tested at once, the chance that any one is flagged by noise alone stays below `FAMILY_ALPHA`).
-Unclassified calls are no topic and are not tested. A pure module: counts in, findings out."""
+Unclassified calls are no topic and are not tested. Counts in, findings (as the API shows them) out."""
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
+
+from pydantic import Field
+
+from crm_store.types import Answer
 
 FAMILY_ALPHA = 0.05
 
 
-@dataclass(frozen=True)
-class HotSpot:
-    """A topic whose share rose: the shares, the z statistic (`score`) and its one-sided p-value."""
+class HotSpot(Answer):
+    """A topic whose share of the month's calls rose significantly against the trailing months."""
 
-    topic: str
-    share: float
-    previous_share: float
-    score: float
-    p_value: float
+    topic: str = Field(description="the topic (workers/understanding/taxonomy.json)")
+    share: float = Field(description="its share of the month's calls, 0 to 1")
+    previous_share: float = Field(description="its share of the calls of the trailing months, 0 to 1")
+    score: float = Field(
+        description="the z statistic of a one-sided two-proportion z-test (pooled share) of the rise from "
+        f"previous_share to share; flagged when p_value is below {FAMILY_ALPHA} divided by the number of topics "
+        "tested (Bonferroni), highest score first"
+    )
+    p_value: float = Field(description="P(Z >= score) for a standard normal Z: the chance of such a rise by noise")
 
 
 def rise_z(x1: int, n1: int, x0: int, n0: int) -> float:
@@ -60,5 +66,6 @@ def hot_spots(
         z = rise_z(x1, n1, x0, n0)
         p_value = upper_tail(z)
         if z > 0 and p_value < level:
-            found.append(HotSpot(topic, round(x1 / n1, 4), round(x0 / n0, 4), round(z, 2), p_value))
+            shares = {"share": round(x1 / n1, 4), "previous_share": round(x0 / n0, 4)}
+            found.append(HotSpot(topic=topic, **shares, score=round(z, 2), p_value=p_value))
     return sorted(found, key=lambda spot: (-spot.score, spot.topic))

@@ -15,7 +15,7 @@ from sqlmodel import Session, col, select
 from crm_store.errors import NotFound
 from crm_store.org.scope import SUPERVISORS, Viewer, unit_in_scope
 from crm_store.org.tables import OrgUnit
-from crm_store.reports.hot_spots import FAMILY_ALPHA, hot_spots
+from crm_store.reports.hot_spots import HotSpot, hot_spots
 from crm_store.reports.rollup import add_months, ensure_rolled_up, month_start
 from crm_store.reports.tables import UNCLASSIFIED, UNKNOWN_CALLER, CallRollup, CallRollupMonth
 from crm_store.types import Answer
@@ -27,27 +27,6 @@ TRAILING_MONTHS = 3
 
 class UnitNotFound(NotFound):
     """No org unit of that id in the viewer's part of the organisation."""
-
-
-class MonthCalls(Answer):
-    """The calls of a month compared with."""
-
-    month: str = Field(description="YYYY-MM")
-    calls: int = Field(description="calls of the unit and the units below it that month")
-
-
-class HotSpotPublic(Answer):
-    """A topic whose share of the month's calls rose significantly against the trailing months."""
-
-    topic: str = Field(description="the topic (workers/understanding/taxonomy.json)")
-    share: float = Field(description="its share of the month's calls, 0 to 1")
-    previous_share: float = Field(description="its share of the calls of the trailing months, 0 to 1")
-    score: float = Field(
-        description="the z statistic of a one-sided two-proportion z-test (pooled share) of the rise from "
-        "previous_share to share; flagged when p_value is below "
-        f"{FAMILY_ALPHA} divided by the number of topics tested (Bonferroni), highest score first"
-    )
-    p_value: float = Field(description="P(Z >= score) for a standard normal Z: the chance of such a rise by noise")
 
 
 class MonthlyReport(Answer):
@@ -67,10 +46,10 @@ class MonthlyReport(Answer):
         description="calls per caller segment (quality, key, ordinary, inferior) as it stood at the roll-up; "
         f"callers not matched to a customer under '{UNKNOWN_CALLER}'"
     )
-    previous_month: MonthCalls = Field(description="the month before, for the change")
-    same_month_last_year: MonthCalls = Field(description="the same month a year before, for the change")
+    previous_month: int = Field(description="calls of the unit and its subtree in the month before, for the change")
+    same_month_last_year: int = Field(description="calls of the unit and its subtree in the same month a year before")
     trailing_months: list[str] = Field(description="the months (YYYY-MM) the hot spots' previous shares cover")
-    hot_spots: list[HotSpotPublic] = Field(description="topics whose share rose significantly, highest score first")
+    hot_spots: list[HotSpot] = Field(description="topics whose share rose significantly, highest score first")
     rolled_up_at: datetime | None = Field(description="when the month's counts were taken; null for a month to come")
 
 
@@ -142,9 +121,9 @@ def monthly_report(
         by_hour=_spread(_sums(session, unit, [month], col(CallRollup.hour)), 24, 0),
         by_weekday=_spread(_sums(session, unit, [month], col(CallRollup.weekday)), 7, 1),
         segments=_counted(_sums(session, unit, [month], col(CallRollup.segment))),
-        previous_month=MonthCalls(month=_label(previous), calls=totals.get(previous, 0)),
-        same_month_last_year=MonthCalls(month=_label(last_year), calls=totals.get(last_year, 0)),
+        previous_month=totals.get(previous, 0),
+        same_month_last_year=totals.get(last_year, 0),
         trailing_months=[_label(m) for m in trailing],
-        hot_spots=[HotSpotPublic(**vars(spot)) for spot in hot_spots(topics, before, skip=frozenset({UNCLASSIFIED}))],
+        hot_spots=hot_spots(topics, before, skip=frozenset({UNCLASSIFIED})),
         rolled_up_at=taken,
     )
