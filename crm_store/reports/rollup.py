@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Integer, cast, delete, func, insert, update
+from sqlalchemy import ColumnElement, Date, Integer, Select, cast, delete, func, insert, literal, update
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
@@ -54,8 +54,8 @@ def _local_hour_and_weekday(dialect: str, moment: Any) -> tuple[ColumnElement[in
     return cast(func.strftime("%H", moment, "+9 hours"), Integer), (sunday_first + 6) % 7 + 1
 
 
-def _grouped_calls(session: Session, month: date) -> list[dict[str, Any]]:
-    """The month's calls counted per unit, type, topic, hour, weekday and caller segment."""
+def _grouped_calls(session: Session, month: date) -> Select[*tuple[Any, ...]]:
+    """The month's calls counted per unit, type, topic, hour, weekday and caller segment, as rows of the roll-up."""
     start, end = month_bounds(month)
     dialect = session.get_bind().dialect.name
     hour, weekday = _local_hour_and_weekday(dialect, col(Call.created_at))
@@ -65,21 +65,20 @@ def _grouped_calls(session: Session, month: date) -> list[dict[str, Any]]:
     head_office = (select(func.min(col(OrgUnit.id))).where(col(OrgUnit.parent_id).is_(None))).scalar_subquery()
     unit = func.coalesce(col(Customer.org_unit_id), review_unit, head_office)
     keys = (
-        unit.label("org_unit_id"),
-        func.coalesce(col(Call.type), UNCLASSIFIED).label("type"),
-        func.coalesce(col(Call.topic), UNCLASSIFIED).label("topic"),
-        hour.label("hour"),
-        weekday.label("weekday"),
-        func.coalesce(col(Customer.segment), UNKNOWN_CALLER).label("segment"),
+        unit,
+        func.coalesce(col(Call.type), UNCLASSIFIED),
+        func.coalesce(col(Call.topic), UNCLASSIFIED),
+        hour,
+        weekday,
+        func.coalesce(col(Customer.segment), UNKNOWN_CALLER),
     )
-    grouped = session.execute(
-        sa_select(*keys, func.count().label("calls"))
+    return (
+        sa_select(literal(month, Date()), *keys, func.count())
         .select_from(Call)
         .outerjoin(Customer, col(Customer.id) == col(Call.customer_id))
-        .where(col(Call.created_at) >= start, col(Call.created_at) < end)
-        .group_by(*(key.element for key in keys))
-    ).mappings()
-    return [{**row, "month": month} for row in grouped if row["org_unit_id"] is not None]
+        .where(col(Call.created_at) >= start, col(Call.created_at) < end, unit.is_not(None))
+        .group_by(*keys)
+    )
 
 
 def roll_up_month(session: Session, month: date, *, now: datetime) -> int:
@@ -94,11 +93,13 @@ def roll_up_month(session: Session, month: date, *, now: datetime) -> int:
     )
     # Holding the month's row until commit: a second roll-up of the month waits, then replaces this one's counts.
     session.exec(select(CallRollupMonth).where(col(CallRollupMonth.month) == month).with_for_update()).one()
-    rows = _grouped_calls(session, month)
     session.execute(delete(CallRollup).where(col(CallRollup.month) == month))
-    if rows:
-        session.execute(insert(CallRollup), rows)
-    total = sum(row["calls"] for row in rows)
+    # Counted and written by the database in one statement: no row of the month travels to this process.
+    columns = ("month", "org_unit_id", "type", "topic", "hour", "weekday", "segment", "calls")
+    session.execute(insert(CallRollup).from_select(columns, _grouped_calls(session, month)))
+    total = session.exec(
+        select(func.coalesce(func.sum(col(CallRollup.calls)), 0)).where(col(CallRollup.month) == month)
+    ).one()
     _, end = month_bounds(month)
     session.execute(
         update(CallRollupMonth)
