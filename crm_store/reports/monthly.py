@@ -4,7 +4,6 @@ year before, and the topics whose share rose significantly against the trailing 
 
 from __future__ import annotations
 
-from collections import defaultdict
 from datetime import date, datetime
 from typing import Any
 
@@ -17,7 +16,7 @@ from crm_store.org.scope import SUPERVISORS, Viewer, unit_in_scope
 from crm_store.org.tables import OrgUnit
 from crm_store.reports.hot_spots import HotSpot, hot_spots
 from crm_store.reports.rollup import add_months, ensure_rolled_up, month_start
-from crm_store.reports.tables import UNCLASSIFIED, UNKNOWN_CALLER, CallRollup, CallRollupMonth
+from crm_store.reports.tables import UNCLASSIFIED, UNKNOWN_CALLER, CallRollup, CallRollupMonth, Dimension
 from crm_store.types import Answer
 from crm_store.validation import NotAllowed
 
@@ -69,29 +68,29 @@ def report_unit(session: Session, viewer: Viewer, unit_id: int | None) -> OrgUni
     return unit
 
 
-def _sums(session: Session, unit: OrgUnit, months: list[date], *keys: Any) -> list[Any]:
-    """The roll-up's counts over the unit's subtree in `months`, summed per `keys`."""
+def _counts(
+    session: Session, unit: OrgUnit, months: list[date], dimension: Dimension, *, by_month: bool = False
+) -> dict[Any, int]:
+    """The roll-up's counts under `dimension` over the unit's subtree in `months`, summed per value (`by_month`:
+    per month, the months' totals)."""
     subtree = select(col(OrgUnit.id)).where(col(OrgUnit.path).startswith(unit.path, autoescape=True))
-    return list(
-        session.exec(
-            select(*keys, func.sum(col(CallRollup.calls)))  # type: ignore[call-overload]
-            .where(col(CallRollup.month).in_(months), col(CallRollup.org_unit_id).in_(subtree))
-            .group_by(*keys)
-        ).all()
-    )
+    key = col(CallRollup.month) if by_month else col(CallRollup.value)
+    rows = session.exec(
+        select(key, func.sum(col(CallRollup.calls)))  # type: ignore[call-overload]
+        .where(
+            col(CallRollup.month).in_(months),
+            col(CallRollup.dimension) == dimension.value,
+            col(CallRollup.org_unit_id).in_(subtree),
+        )
+        .group_by(key)
+    ).all()
+    return dict(sorted((value, int(calls)) for value, calls in rows))
 
 
-def _counted(rows: list[Any]) -> dict[Any, int]:
-    counted: dict[Any, int] = defaultdict(int)
-    for key, calls in rows:
-        counted[key] += int(calls)
-    return dict(sorted(counted.items()))
-
-
-def _spread(rows: list[Any], size: int, first: int) -> list[int]:
+def _spread(counts: dict[Any, int], size: int, first: int) -> list[int]:
     spread = [0] * size
-    for key, calls in rows:
-        spread[int(key) - first] += int(calls)
+    for value, calls in counts.items():
+        spread[int(value) - first] += calls
     return spread
 
 
@@ -106,10 +105,10 @@ def monthly_report(
     previous, last_year = add_months(month, -1), add_months(month, -12)
     trailing = [add_months(month, -n) for n in range(TRAILING_MONTHS, 0, -1)]
     ensure_rolled_up(session, [month, last_year, *trailing], now=now)
-    types = _counted(_sums(session, unit, [month], col(CallRollup.type)))
-    topics = _counted(_sums(session, unit, [month], col(CallRollup.topic)))
-    before = _counted(_sums(session, unit, trailing, col(CallRollup.topic)))
-    totals = _counted(_sums(session, unit, [previous, last_year], col(CallRollup.month)))
+    types = _counts(session, unit, [month], Dimension.TYPE)
+    topics = _counts(session, unit, [month], Dimension.TOPIC)
+    before = _counts(session, unit, trailing, Dimension.TOPIC)
+    totals = _counts(session, unit, [previous, last_year], Dimension.TYPE, by_month=True)
     taken = session.exec(select(col(CallRollupMonth.rolled_up_at)).where(col(CallRollupMonth.month) == month)).first()
     return MonthlyReport(
         month=_label(month),
@@ -118,9 +117,9 @@ def monthly_report(
         calls=sum(types.values()),
         by_type=types,
         by_topic=topics,
-        by_hour=_spread(_sums(session, unit, [month], col(CallRollup.hour)), 24, 0),
-        by_weekday=_spread(_sums(session, unit, [month], col(CallRollup.weekday)), 7, 1),
-        segments=_counted(_sums(session, unit, [month], col(CallRollup.segment))),
+        by_hour=_spread(_counts(session, unit, [month], Dimension.HOUR), 24, 0),
+        by_weekday=_spread(_counts(session, unit, [month], Dimension.WEEKDAY), 7, 1),
+        segments=_counts(session, unit, [month], Dimension.SEGMENT),
         previous_month=totals.get(previous, 0),
         same_month_last_year=totals.get(last_year, 0),
         trailing_months=[_label(m) for m in trailing],

@@ -1,4 +1,4 @@
-"""The monthly roll-up of calls: one month's calls counted per unit, type, topic, hour, weekday and caller segment
+"""The monthly roll-up of calls: one month's calls counted per unit by type, topic, hour, weekday and caller segment
 into `call_rollup`, replacing whatever that month held (re-running it is harmless).
 
 The workers roll up the month before at the start of each month (`workers.report_jobs`); a report asking for a
@@ -11,14 +11,27 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Date, Integer, Select, cast, delete, func, insert, literal, update
+from sqlalchemy import (
+    ColumnElement,
+    CompoundSelect,
+    Date,
+    Integer,
+    String,
+    cast,
+    delete,
+    func,
+    insert,
+    literal,
+    union_all,
+    update,
+)
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from crm_store.calls.tables import Call
 from crm_store.customers.tables import Customer
 from crm_store.org.tables import OrgUnit
-from crm_store.reports.tables import UNCLASSIFIED, UNKNOWN_CALLER, CallRollup, CallRollupMonth
+from crm_store.reports.tables import UNCLASSIFIED, UNKNOWN_CALLER, CallRollup, CallRollupMonth, Dimension
 from crm_store.review.tables import ReviewItem
 from crm_store.upsert import insert_ignoring_conflict
 from crm_store.validation import BUSINESS_TZ
@@ -54,8 +67,9 @@ def _local_hour_and_weekday(dialect: str, moment: Any) -> tuple[ColumnElement[in
     return cast(func.strftime("%H", moment, "+9 hours"), Integer), (sunday_first + 6) % 7 + 1
 
 
-def _grouped_calls(session: Session, month: date) -> Select[*tuple[Any, ...]]:
-    """The month's calls counted per unit, type, topic, hour, weekday and caller segment, as rows of the roll-up."""
+def _grouped_calls(session: Session, month: date) -> CompoundSelect[*tuple[Any, ...]]:
+    """The month's calls counted per unit under each dimension, as rows of the roll-up (one pass over the calls,
+    kept as a common table expression and grouped once per dimension)."""
     start, end = month_bounds(month)
     dialect = session.get_bind().dialect.name
     hour, weekday = _local_hour_and_weekday(dialect, col(Call.created_at))
@@ -64,20 +78,29 @@ def _grouped_calls(session: Session, month: date) -> Select[*tuple[Any, ...]]:
     ).scalar_subquery()
     head_office = (select(func.min(col(OrgUnit.id))).where(col(OrgUnit.parent_id).is_(None))).scalar_subquery()
     unit = func.coalesce(col(Customer.org_unit_id), review_unit, head_office)
-    keys = (
-        unit,
-        func.coalesce(col(Call.type), UNCLASSIFIED),
-        func.coalesce(col(Call.topic), UNCLASSIFIED),
-        hour,
-        weekday,
-        func.coalesce(col(Customer.segment), UNKNOWN_CALLER),
-    )
-    return (
-        sa_select(literal(month, Date()), *keys, func.count())
+    calls = (
+        sa_select(
+            unit.label("org_unit_id"),
+            func.coalesce(col(Call.type), UNCLASSIFIED).label(Dimension.TYPE),
+            func.coalesce(col(Call.topic), UNCLASSIFIED).label(Dimension.TOPIC),
+            cast(hour, String).label(Dimension.HOUR),
+            cast(weekday, String).label(Dimension.WEEKDAY),
+            func.coalesce(col(Customer.segment), UNKNOWN_CALLER).label(Dimension.SEGMENT),
+        )
         .select_from(Call)
         .outerjoin(Customer, col(Customer.id) == col(Call.customer_id))
-        .where(col(Call.created_at) >= start, col(Call.created_at) < end, unit.is_not(None))
-        .group_by(*keys)
+        .where(col(Call.created_at) >= start, col(Call.created_at) < end)
+        .cte("month_calls")
+    )
+    return union_all(
+        *(
+            sa_select(
+                literal(month, Date()), calls.c.org_unit_id, literal(dimension.value), calls.c[dimension], func.count()
+            )  # fmt: skip
+            .where(calls.c.org_unit_id.is_not(None))
+            .group_by(calls.c.org_unit_id, calls.c[dimension])
+            for dimension in Dimension
+        )
     )
 
 
@@ -95,10 +118,12 @@ def roll_up_month(session: Session, month: date, *, now: datetime) -> int:
     session.exec(select(CallRollupMonth).where(col(CallRollupMonth.month) == month).with_for_update()).one()
     session.execute(delete(CallRollup).where(col(CallRollup.month) == month))
     # Counted and written by the database in one statement: no row of the month travels to this process.
-    columns = ("month", "org_unit_id", "type", "topic", "hour", "weekday", "segment", "calls")
+    columns = ("month", "org_unit_id", "dimension", "value", "calls")
     session.execute(insert(CallRollup).from_select(columns, _grouped_calls(session, month)))
     total = session.exec(
-        select(func.coalesce(func.sum(col(CallRollup.calls)), 0)).where(col(CallRollup.month) == month)
+        select(func.coalesce(func.sum(col(CallRollup.calls)), 0)).where(
+            col(CallRollup.month) == month, col(CallRollup.dimension) == Dimension.TYPE.value
+        )
     ).one()
     _, end = month_bounds(month)
     session.execute(

@@ -1,6 +1,7 @@
-"""reports: the monthly roll-up of calls per unit, type, topic, hour, weekday and caller segment, and the months rolled up
+"""reports: the monthly roll-up of calls per unit by type, topic, hour, weekday and caller segment, and the months rolled up
 
-A report reads these counts (one indexed range per month and unit) instead of a month of raw calls.
+One row per month, unit, dimension and value: a report reads a few dozen rows per unit and month (one indexed range
+per month and unit) instead of a month of raw calls.
 """
 
 import sqlalchemy as sa
@@ -17,11 +18,8 @@ def upgrade() -> None:
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('month', sa.Date(), nullable=False),
     sa.Column('org_unit_id', sa.Integer(), nullable=False),
-    sa.Column('type', sa.String(length=16), nullable=False),
-    sa.Column('topic', sa.String(length=64), nullable=False),
-    sa.Column('hour', sa.SmallInteger(), nullable=False),
-    sa.Column('weekday', sa.SmallInteger(), nullable=False),
-    sa.Column('segment', sa.String(length=16), nullable=False),
+    sa.Column('dimension', sa.String(length=16), nullable=False),
+    sa.Column('value', sa.String(length=64), nullable=False),
     sa.Column('calls', sa.Integer(), nullable=False),
     sa.ForeignKeyConstraint(['org_unit_id'], ['org_unit.id'], ),
     sa.PrimaryKeyConstraint('id')

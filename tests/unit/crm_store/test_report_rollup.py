@@ -31,7 +31,7 @@ def test_a_month_is_counted_per_unit_type_topic_hour_weekday_and_segment(engine:
         direct = session.exec(
             select(func.count()).select_from(Call).where(col(Call.created_at) >= start, col(Call.created_at) < end)
         ).one()
-        rolled = session.exec(select(func.sum(col(CallRollup.calls)))).one()
+        rolled = session.exec(select(func.sum(col(CallRollup.calls))).where(col(CallRollup.dimension) == "hour")).one()
         marker = session.get(CallRollupMonth, SEPTEMBER)
     assert rolled == direct == 5
     assert marker is not None and marker.complete and marker.calls == 5
@@ -52,7 +52,7 @@ def test_rolling_up_again_replaces_the_month(engine: Any) -> None:
     with Session(engine) as session:
         assert roll_up_month(session, SEPTEMBER, now=AFTER) == 6
         session.commit()
-    assert (SEOCHO, "inquiry", "inquiry.coverage", 10, 1, "quality", 3) in rolled_up(engine, org.units)
+    assert {(SEOCHO, "topic", "inquiry.coverage", 3), (SEOCHO, "hour", "10", 3)} <= rolled_up(engine, org.units)
     assert len(rolled_up(engine, org.units)) == len(first)
 
 
