@@ -17,7 +17,7 @@ from crm_store.org.tables import OrgUnit
 from crm_store.reports.hot_spots import HotSpot, hot_spots
 from crm_store.reports.rollup import add_months, ensure_rolled_up, month_start
 from crm_store.reports.tables import UNCLASSIFIED, UNKNOWN_CALLER, CallRollup, CallRollupMonth, Dimension
-from crm_store.types import Answer
+from crm_store.types import Answer, Moment, iso
 from crm_store.validation import NotAllowed
 
 # The months before the report's month that its topic shares are set against.
@@ -49,7 +49,7 @@ class MonthlyReport(Answer):
     same_month_last_year: int = Field(description="calls of the unit and its subtree in the same month a year before")
     trailing_months: list[str] = Field(description="the months (YYYY-MM) the hot spots' previous shares cover")
     hot_spots: list[HotSpot] = Field(description="topics whose share rose significantly, highest score first")
-    rolled_up_at: datetime | None = Field(description="when the month's counts were taken; null for a month to come")
+    rolled_up_at: Moment | None = Field(description="when the month's counts were taken; null for a month to come")
 
 
 def _label(month: date) -> str:
@@ -124,5 +124,5 @@ def monthly_report(
         same_month_last_year=totals.get(last_year, 0),
         trailing_months=[_label(m) for m in trailing],
         hot_spots=hot_spots(topics, before, skip=frozenset({UNCLASSIFIED})),
-        rolled_up_at=taken,
+        rolled_up_at=iso(taken),
     )
