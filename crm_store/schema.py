@@ -15,6 +15,7 @@ from crm_store.desk import tables as desk_tables
 from crm_store.dispatch import tables as dispatch_tables
 from crm_store.managers import tables as managers_tables
 from crm_store.org import tables as org_tables
+from crm_store.reports import tables as reports_tables
 from crm_store.review import tables as review_tables
 
 # The modules whose import puts their tables (or indexes: customer search's) on the metadata.
@@ -29,6 +30,7 @@ TABLE_MODULES = (
     dispatch_tables,
     managers_tables,
     org_tables,
+    reports_tables,
     review_tables,
 )
 metadata = SQLModel.metadata

@@ -28,6 +28,7 @@ from crm_store.org import admin, auth
 from crm_store.org import directory as org
 from crm_store.org.scope import SUPERVISORS
 from crm_store.org.tables import Role
+from crm_store.reports import monthly as monthly_reports
 from crm_store.review import queue as review
 from crm_store.review.tables import ReviewState
 from gateway import (
@@ -38,6 +39,7 @@ from gateway import (
     desk_api,
     desk_socket,
     dispatch_api,
+    reports_api,
     review_api,
     supervision_api,
 )
@@ -180,6 +182,13 @@ class ComplaintsQuery(_Query):
 class AnalysisQuery(_Query):
     month: Annotated[str, Field(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")] | Empty | None = Field(
         default=None, description="YYYY-MM (1970-01 to 2999-12); default this month in Korea"
+    )
+
+
+class MonthlyReportQuery(AnalysisQuery):
+    unit: RecordId | Empty | None = Field(
+        default=None,
+        description="an org unit of your part of the organisation, counted with the units below it; default your own",
     )
 
 
@@ -364,4 +373,9 @@ ROUTES: tuple[Route, ...] = (
           "Take a step with its form (who may: see each step's schema); answers the complaint after it",
           complaint_wire.ComplaintDetail, body=complaint_steps.StepTaken, roles=complaint_steps.STEP_TAKERS,
           errors=(409,)),
+    # reports
+    Route("GET", "/reports/monthly", reports_api.monthly,
+          "The month's calls of a unit and its subtree by type, topic, hour, weekday and caller segment, the change "
+          "against the month before and a year before, and the topics whose share rose significantly",
+          monthly_reports.MonthlyReport, query=MonthlyReportQuery, roles=SUPERVISORS, errors=(404,)),
 )  # fmt: skip

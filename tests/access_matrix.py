@@ -9,6 +9,7 @@ from typing import Any
 from crm_store.complaints import steps as complaint_steps
 from crm_store.db import session_scope
 from crm_store.dispatch.access import BOARD_ROLES, FIELD_ROLES
+from crm_store.org.scope import SUPERVISORS
 from crm_store.org.tables import Role, Staff
 from gateway.routes import PREFIX, ROUTES
 from tests import complaint_helpers
@@ -444,5 +445,11 @@ EXPECTED.update(
 READABLE.update({"/api/v1/complaints/{complaint_id}", "/console/complaints/{complaint_id}"})
 SESSION_PROBED.add(("GET", "/api/v1/complaints/{complaint_id}"))
 # -- end of the complaints section ---------------------------------------------------------------------------------
+# -- reports: the monthly report of the target's county branch (a supervisor's, within their part) -----------------
+MATRIX[("GET", "/api/v1/reports/monthly")] = lambda w, t: (
+    "/api/v1/reports/monthly", {"month": "2026-09", "unit": str(_unit(w, t))}, None)  # fmt: skip
+EXPECTED[("GET", "/api/v1/reports/monthly")] = lambda w, u, t: (
+    403 if w.staff[u]["role"] not in SUPERVISORS else 200 if w.sees_unit(u, _unit(w, t)) else 404)  # fmt: skip
+# -- end of the reports section ------------------------------------------------------------------------------------
 # Routes outside the matrix's subject (Twilio webhooks check signatures; health, metrics and the console's
 # stylesheet hold no customer data).

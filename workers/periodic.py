@@ -12,7 +12,9 @@ and enqueues it as an ordinary job whose id names its time slot:
 - `recompute-segments-<business day, YYYYMMDD>`: every HOTLINE_SEGMENT_RECOMPUTE_INTERVAL (default one day; slots
   start at midnight in Korea). It also refreshes the branch and company premium that key-by-share is decided on;
 - `service-duties-<business day>`: every HOTLINE_SERVICE_DUTIES_INTERVAL (default one day): key-customer visits,
-  quality-individual interviews and renewal reminders for the account managers.
+  quality-individual interviews and renewal reminders for the account managers;
+- `roll-up-calls-<business day>`: every day, the month before is rolled up for the monthly reports unless it already
+  was after it ended (workers.report_jobs), so it is counted on the first day of each month.
 
 However many workers look, one job per slot runs: the id stays known to Redis for the whole slot (and a while after),
 and rq refuses a second job of the same id. Each job is idempotent (escalation moves an item only while it is open
@@ -51,12 +53,15 @@ DISPATCH_TIMERS = "workers.dispatch_timers.dispatch_timers"
 RECOVER_STUCK_CALLS = "workers.stuck.recover_stuck_calls"
 RECOMPUTE_SEGMENTS = "workers.customer_jobs.recompute_segments"
 SERVICE_DUTIES = "workers.customer_jobs.schedule_service_duties"
+ROLL_UP_CALLS = "workers.report_jobs.roll_up_last_month"
 # A slot's job id stays known to Redis this long after its slot ended, so a late worker cannot run the slot again.
 SLOT_MEMORY = 3600
 DAY = 86400
 # The segment run over 1,000,000 customers takes about 100 s here (BENCHMARKS.md) and grows linearly: room for 30x.
 SEGMENT_RUN_TIMEOUT = 3600
 SERVICE_DUTIES_TIMEOUT = 1800
+# A month's roll-up is one grouped scan of that month's calls.
+ROLL_UP_TIMEOUT = 1800
 
 
 def escalate_reviews(as_of: str) -> list[int]:
@@ -145,6 +150,11 @@ def service_duty(every: int = DAY) -> Duty:
     return Duty("service-duties", SERVICE_DUTIES, every, job_timeout=SERVICE_DUTIES_TIMEOUT, business_day=True)
 
 
+def roll_up_duty() -> Duty:
+    """The monthly reports' roll-up of the month before, looked at every business day."""
+    return Duty("roll-up-calls", ROLL_UP_CALLS, DAY, job_timeout=ROLL_UP_TIMEOUT, business_day=True)
+
+
 def duties_of(settings: Settings) -> list[Duty]:
     """The duties a worker of these settings carries (a daily duty with interval 0 is off)."""
     duties = [
@@ -157,6 +167,7 @@ def duties_of(settings: Settings) -> list[Duty]:
         duties.append(segment_duty(settings.segment_recompute_interval))
     if settings.service_duties_interval:
         duties.append(service_duty(settings.service_duties_interval))
+    duties.append(roll_up_duty())
     return duties
 
 

@@ -48,6 +48,7 @@ def test_settings_name_the_intervals() -> None:
         "recover-stuck-calls",
         "dispatch-timers",
         "service-duties",
+        "roll-up-calls",
     ]
     with pytest.raises(SettingsError):
         Settings.from_env({"HOTLINE_SEGMENT_RECOMPUTE_INTERVAL": "30"})
@@ -63,6 +64,7 @@ def test_each_duty_once_per_slot_however_many_workers_look(context: Any, setting
         f"dispatch-timers-{SLOT0}",
         "recompute-segments-20261125",
         "service-duties-20261125",
+        "roll-up-calls-20261125",
     ]
     assert [w.run_due() for w in workers[1:]] == [[], []]  # the same slots: already enqueued by the first
     queue = Queue(QUEUE_DEFAULT, connection=context.redis)
@@ -85,7 +87,8 @@ def test_each_duty_once_per_slot_however_many_workers_look(context: Any, setting
     assert sorted(sum(due, [])) == sorted(
         [f"escalate-reviews-{int(clock.now.timestamp()) // 60 * 60}", "recompute-segments-20261126",
          f"escalate-complaints-{int(clock.now.timestamp()) // 60 * 60}",
-         "service-duties-20261126", f"recover-stuck-calls-{int(clock.now.timestamp()) // 60 * 60}",
+         "service-duties-20261126", "roll-up-calls-20261126",
+         f"recover-stuck-calls-{int(clock.now.timestamp()) // 60 * 60}",
          f"dispatch-timers-{int(clock.now.timestamp()) // 60 * 60}"]
     )  # fmt: skip
     job = queue.fetch_job("service-duties-20261126")
@@ -114,6 +117,7 @@ def test_the_embedded_mode_runs_the_daily_duties(settings: Settings, context: An
             "dispatch-timers",
             "recompute-segments",
             "service-duties",
+            "roll-up-calls",
         ]
         now = utcnow()
         embedded._worker.duties.clock = lambda: now  # type: ignore[union-attr]

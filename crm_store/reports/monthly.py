@@ -1,0 +1,128 @@
+"""The monthly customer-center report of a unit and its subtree, read from the roll-up (`crm_store.reports.rollup`):
+calls by type, topic, hour, weekday and caller segment, the change against the month before and the same month a
+year before, and the topics whose share rose significantly against the trailing months (`hot_spots`)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from pydantic import Field
+from sqlalchemy import func
+from sqlmodel import Session, col, select
+
+from crm_store.errors import NotFound
+from crm_store.org.scope import SUPERVISORS, Viewer, unit_in_scope
+from crm_store.org.tables import OrgUnit
+from crm_store.reports.hot_spots import HotSpot, hot_spots
+from crm_store.reports.rollup import add_months, ensure_rolled_up, month_start
+from crm_store.reports.tables import UNCLASSIFIED, UNKNOWN_CALLER, CallRollup, CallRollupMonth, Dimension
+from crm_store.types import Answer, Moment, iso
+from crm_store.validation import NotAllowed
+
+# The months before the report's month that its topic shares are set against.
+TRAILING_MONTHS = 3
+
+
+class UnitNotFound(NotFound):
+    """No org unit of that id in the viewer's part of the organisation."""
+
+
+class MonthlyReport(Answer):
+    """The month's calls of a unit and the units below it, from the monthly roll-up."""
+
+    month: str = Field(description="YYYY-MM (Korea time)")
+    org_unit_id: int = Field(description="the unit reported on; its subtree is counted with it")
+    org_unit_name: str = Field(description="its name")
+    calls: int = Field(description="calls in the month")
+    by_type: dict[str, int] = Field(
+        description=f"calls per call type; calls not (yet) classified under '{UNCLASSIFIED}'"
+    )
+    by_topic: dict[str, int] = Field(description=f"calls per topic; calls without a topic under '{UNCLASSIFIED}'")
+    by_hour: list[int] = Field(description="calls per hour of the day in Korea, 24 counts from 00:00")
+    by_weekday: list[int] = Field(description="calls per weekday in Korea, 7 counts from Monday")
+    segments: dict[str, int] = Field(
+        description="calls per caller segment (quality, key, ordinary, inferior) as it stood at the roll-up; "
+        f"callers not matched to a customer under '{UNKNOWN_CALLER}'"
+    )
+    previous_month: int = Field(description="calls of the unit and its subtree in the month before, for the change")
+    same_month_last_year: int = Field(description="calls of the unit and its subtree in the same month a year before")
+    trailing_months: list[str] = Field(description="the months (YYYY-MM) the hot spots' previous shares cover")
+    hot_spots: list[HotSpot] = Field(description="topics whose share rose significantly, highest score first")
+    rolled_up_at: Moment | None = Field(description="when the month's counts were taken; null for a month to come")
+
+
+def _label(month: date) -> str:
+    return month.strftime("%Y-%m")
+
+
+def report_unit(session: Session, viewer: Viewer, unit_id: int | None) -> OrgUnit:
+    """The unit a report is asked for (the viewer's own by default) if the viewer sees it; UnitNotFound otherwise.
+    Reports are read by center managers, executives and administrators (NotAllowed for the other roles)."""
+    if viewer.role not in SUPERVISORS:
+        raise NotAllowed(f"the role {viewer.role.value} may not read reports")
+    wanted = viewer.org_unit_id if unit_id is None else unit_id
+    unit = session.exec(select(OrgUnit).where(col(OrgUnit.id) == wanted, unit_in_scope(viewer, wanted))).first()
+    if unit is None:
+        raise UnitNotFound(f"org unit {wanted}")
+    return unit
+
+
+def _counts(
+    session: Session, unit: OrgUnit, months: list[date], dimension: Dimension, *, by_month: bool = False
+) -> dict[Any, int]:
+    """The roll-up's counts under `dimension` over the unit's subtree in `months`, summed per value (`by_month`:
+    per month, the months' totals)."""
+    subtree = select(col(OrgUnit.id)).where(col(OrgUnit.path).startswith(unit.path, autoescape=True))
+    key = col(CallRollup.month) if by_month else col(CallRollup.value)
+    rows = session.exec(
+        select(key, func.sum(col(CallRollup.calls)))  # type: ignore[call-overload]
+        .where(
+            col(CallRollup.month).in_(months),
+            col(CallRollup.dimension) == dimension.value,
+            col(CallRollup.org_unit_id).in_(subtree),
+        )
+        .group_by(key)
+    ).all()
+    return dict(sorted((value, int(calls)) for value, calls in rows))
+
+
+def _spread(counts: dict[Any, int], size: int, first: int) -> list[int]:
+    spread = [0] * size
+    for value, calls in counts.items():
+        spread[int(value) - first] += calls
+    return spread
+
+
+def monthly_report(
+    session: Session, viewer: Viewer, *, month: date, unit_id: int | None = None, now: datetime
+) -> MonthlyReport:
+    """The report of `month` on the unit `unit_id` (the viewer's own by default) and its subtree, rolling up first
+    the months it reads that have no roll-up yet."""
+    unit = report_unit(session, viewer, unit_id)
+    assert unit.id is not None
+    month = month_start(month)
+    previous, last_year = add_months(month, -1), add_months(month, -12)
+    trailing = [add_months(month, -n) for n in range(TRAILING_MONTHS, 0, -1)]
+    ensure_rolled_up(session, [month, last_year, *trailing], now=now)
+    types = _counts(session, unit, [month], Dimension.TYPE)
+    topics = _counts(session, unit, [month], Dimension.TOPIC)
+    before = _counts(session, unit, trailing, Dimension.TOPIC)
+    totals = _counts(session, unit, [previous, last_year], Dimension.TYPE, by_month=True)
+    taken = session.exec(select(col(CallRollupMonth.rolled_up_at)).where(col(CallRollupMonth.month) == month)).first()
+    return MonthlyReport(
+        month=_label(month),
+        org_unit_id=unit.id,
+        org_unit_name=unit.name,
+        calls=sum(types.values()),
+        by_type=types,
+        by_topic=topics,
+        by_hour=_spread(_counts(session, unit, [month], Dimension.HOUR), 24, 0),
+        by_weekday=_spread(_counts(session, unit, [month], Dimension.WEEKDAY), 7, 1),
+        segments=_counts(session, unit, [month], Dimension.SEGMENT),
+        previous_month=totals.get(previous, 0),
+        same_month_last_year=totals.get(last_year, 0),
+        trailing_months=[_label(m) for m in trailing],
+        hot_spots=hot_spots(topics, before, skip=frozenset({UNCLASSIFIED})),
+        rolled_up_at=iso(taken),
+    )
