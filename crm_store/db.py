@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
+from typing import Any, TypeVar
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel import Session, create_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
+
+T = TypeVar("T")
 
 
 def _driver_url(url: str, *, asynchronous: bool) -> str:
@@ -92,3 +95,9 @@ async def async_session_scope(factory: async_sessionmaker[AsyncSession]) -> Asyn
         except BaseException:
             await session.rollback()
             raise
+
+
+async def run_async(session: AsyncSession, operation: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
+    """Run a synchronous store function on the gateway's asynchronous session (in the same transaction):
+    `await run_async(session, open_complaint, viewer, data, now=now)`."""
+    return await session.run_sync(lambda sync: operation(sync, *args, **kwargs))

@@ -17,18 +17,16 @@ from crm_store.complaints.deadlines import business_days_left
 from crm_store.complaints.steps import NEXT_STEP, StepTaken
 from crm_store.complaints.tables import Complaint
 from crm_store.complaints.wire import ComplaintCreate, ComplaintDetail, ComplaintOpened, ComplaintPage, State
-from crm_store.db import async_session_scope
+from crm_store.db import async_session_scope, run_async
 from crm_store.types import utcnow
 from gateway.contract import Answered, Reply
-from gateway.inputs import MAX_PAGE, bad_param, choice_param, int_param, json_body, month_param, path_id
+from gateway.inputs import MAX_PAGE, bounded_month_param, choice_param, int_param, json_body, path_id
 from gateway.inputs import request_viewer as viewer_of
 from gateway.keys import SESSIONS
 
 PATH = "/api/v1/complaints"
 # What reading one complaint shows of its customer (the audit trail names it).
 COMPLAINT_FIELDS = ("complaint.summary", "complaint.dossier")
-# Months the analysis answers for (moments far outside overflow when converted between time zones).
-FIRST_YEAR, LAST_YEAR = 1970, 2999
 
 
 def _location(complaint: Complaint) -> dict[str, str]:
@@ -40,8 +38,8 @@ async def open_complaint(request: web.Request) -> Answered:
     data = await json_body(request, ComplaintCreate)
     now = utcnow()
     async with async_session_scope(request.config_dict[SESSIONS]) as session:
-        opened = await store.run_async(session, store.open_complaint, viewer_of(request), data, now=now)
-        shown = await store.run_async(session, store.complaint_public, opened.complaint, now=now)
+        opened = await run_async(session, store.open_complaint, viewer_of(request), data, now=now)
+        shown = await run_async(session, store.complaint_public, opened.complaint, now=now)
     answer = ComplaintOpened.model_validate({**shown.wire(), "repeat": opened.repeat})
     return Reply(answer, _location(opened.complaint), status=200 if opened.repeat else None)
 
@@ -50,8 +48,8 @@ async def complaint_detail(session: AsyncSession, complaint: Complaint, now: dat
     """The complaint with its dossier and what is due next, as the API shows it at `now` (to whoever just read it
     in scope or took a step: a transfer up the chain may take it out of the taker's scope)."""
     assert complaint.id is not None
-    shown = await store.run_async(session, store.complaint_public, complaint, now=now)
-    steps = await store.run_async(session, store.dossier_entries, complaint.id)
+    shown = await run_async(session, store.complaint_public, complaint, now=now)
+    steps = await run_async(session, store.dossier_entries, complaint.id)
     return ComplaintDetail.model_validate(
         {
             **shown.wire(),
@@ -66,7 +64,7 @@ async def get_complaint(request: web.Request) -> Answered:
     """GET /api/v1/complaints/{complaint_id}: the complaint, its dossier and what is due next (an audited read)."""
     viewer, complaint_id, now = viewer_of(request), path_id(request, "complaint_id"), utcnow()
     async with async_session_scope(request.config_dict[SESSIONS]) as session:
-        complaint = await store.run_async(session, store.get_complaint, viewer, complaint_id)
+        complaint = await run_async(session, store.get_complaint, viewer, complaint_id)
         record_read(session, viewer, customer_id=complaint.customer_id, fields=COMPLAINT_FIELDS, purpose="complaint")
         return await complaint_detail(session, complaint, now)
 
@@ -96,7 +94,7 @@ async def list_complaints(request: web.Request) -> Answered:
     async with request.config_dict[SESSIONS]() as session:
         found = list((await session.exec(query)).all())
         page = found[:limit]
-        items = await store.run_async(session, store.complaints_public, page, now=now)
+        items = await run_async(session, store.complaints_public, page, now=now)
     following = None
     if len(found) > limit:
         wanted = {"state": state, "overdue": "true" if overdue else None, "org_unit_id": unit, "limit": limit}
@@ -111,16 +109,12 @@ async def take_step(request: web.Request) -> Answered:
     taken = await json_body(request, StepTaken)
     viewer, now = viewer_of(request), utcnow()
     async with async_session_scope(request.config_dict[SESSIONS]) as session:
-        complaint = await store.run_async(
-            session, store.take_step, viewer, complaint_id, taken.action, taken.form, now=now
-        )
+        complaint = await run_async(session, store.take_step, viewer, complaint_id, taken.action, taken.form, now=now)
         return await complaint_detail(session, complaint, now)
 
 
 async def analysis(request: web.Request) -> Answered:
     """GET /api/v1/complaints/analysis?month=YYYY-MM"""
-    month = month_param(request)
-    if not FIRST_YEAR <= month.year <= LAST_YEAR:
-        raise bad_param("month", f"a month from {FIRST_YEAR}-01 to {LAST_YEAR}-12")
+    month = bounded_month_param(request)
     async with request.config_dict[SESSIONS]() as session:
-        return await store.run_async(session, monthly_analysis, viewer_of(request), month=month)
+        return await run_async(session, monthly_analysis, viewer_of(request), month=month)

@@ -91,6 +91,18 @@ def month_param(request: web.Request, name: str = "month") -> date:
     return date(int(match[1]), int(match[2]), 1)
 
 
+# Months a monthly analysis answers for (moments far outside overflow when converted between time zones).
+FIRST_YEAR, LAST_YEAR = 1970, 2999
+
+
+def bounded_month_param(request: web.Request, name: str = "month") -> date:
+    """A month as month_param reads it, refused (400) outside the years a monthly analysis covers."""
+    month = month_param(request, name)
+    if not FIRST_YEAR <= month.year <= LAST_YEAR:
+        raise bad_param(name, f"a month from {FIRST_YEAR}-01 to {LAST_YEAR}-12")
+    return month
+
+
 @dataclass(frozen=True)
 class Paging:
     """A keyset page: at most `limit` rows with ids below `before` (newest first)."""

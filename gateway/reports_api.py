@@ -6,22 +6,18 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from crm_store.complaints.store import run_async
-from crm_store.db import async_session_scope
+from crm_store.db import async_session_scope, run_async
 from crm_store.reports.monthly import monthly_report
 from crm_store.types import utcnow
-from gateway.complaints_api import FIRST_YEAR, LAST_YEAR
 from gateway.contract import Answered
-from gateway.inputs import bad_param, int_param, month_param
+from gateway.inputs import bounded_month_param, int_param
 from gateway.inputs import request_viewer as viewer_of
 from gateway.keys import SESSIONS
 
 
 async def monthly(request: web.Request) -> Answered:
     """GET /api/v1/reports/monthly?month=YYYY-MM&unit=ID"""
-    month = month_param(request)
-    if not FIRST_YEAR <= month.year <= LAST_YEAR:
-        raise bad_param("month", f"a month from {FIRST_YEAR}-01 to {LAST_YEAR}-12")
+    month = bounded_month_param(request)
     unit = int_param(request, "unit")
     viewer, now = viewer_of(request), utcnow()
     async with async_session_scope(request.config_dict[SESSIONS]) as session:

@@ -1,6 +1,6 @@
 """What the complaint screens show besides the complaints themselves: a page of the queue with its filters, the
 names of the customers, units and handlers they refer to, and the review items of their linked calls. Synchronous,
-like the store's other operations (the gateway runs them through `store.run_async`)."""
+like the store's other operations (the gateway runs them through `crm_store.db.run_async`)."""
 
 from __future__ import annotations
 

@@ -7,7 +7,6 @@ The functions run on a synchronous session (the workers'); the gateway runs them
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
@@ -16,7 +15,6 @@ from pydantic import BaseModel
 from sqlalchemy import ColumnElement, and_, or_, tuple_, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
-from sqlmodel.ext.asyncio.session import AsyncSession
 
 from crm_store.audit import record_change
 from crm_store.calendar import kst_date
@@ -547,12 +545,6 @@ def complaints_public(
         )
         for complaint in complaints
     ]
-
-
-async def run_async(session: AsyncSession, operation: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
-    """Run one of these store functions on the gateway's asynchronous session (in the same transaction):
-    `await run_async(session, open_complaint, viewer, data, now=now)`."""
-    return await session.run_sync(lambda sync: operation(sync, *args, **kwargs))
 
 
 def dossier(session: Session, actor: Actor, complaint_id: int) -> list[StepPublic]:

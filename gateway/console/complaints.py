@@ -21,7 +21,7 @@ from crm_store.complaints.deadlines import business_days_left, load_limits
 from crm_store.complaints.reading import complaint_names, queue_page, sees_complaint
 from crm_store.complaints.steps import IllegalTransition, Step, UnknownStep, step_named, steps_open_to
 from crm_store.complaints.wire import Category, ComplaintDetail, ComplaintPublic, State
-from crm_store.db import async_session_scope
+from crm_store.db import async_session_scope, run_async
 from crm_store.org.clearance import mask_fields
 from crm_store.org.scope import Viewer
 from crm_store.types import utcnow
@@ -100,12 +100,12 @@ async def complaint_queue(request: web.Request) -> web.Response:
         filters = dict.fromkeys(filters, "")
     after = int_param(request, "after")
     async with request.config_dict[SESSIONS]() as session:
-        page = await store.run_async(
+        page = await run_async(
             session, queue_page, viewer, now=now, limit=PAGE_SIZE, after_id=after,
             state=State(filters["state"]) if filters["state"] else None, overdue=filters["overdue"] == "true",
             category=Category(filters["category"]) if filters["category"] else None, number=filters["number"] or None,
         )  # fmt: skip
-        names = await store.run_async(session, complaint_names, page.complaints)
+        names = await run_async(session, complaint_names, page.complaints)
     shown = {name: value for name, value in filters.items() if value}
     context = {
         **filters,
@@ -231,11 +231,11 @@ async def _complaint_page(
 ) -> web.Response:
     viewer, complaint_id, now = request_viewer(request), path_id(request, "complaint_id"), utcnow()
     async with async_session_scope(request.config_dict[SESSIONS]) as session:
-        complaint = await store.run_async(session, store.get_complaint, viewer, complaint_id)
+        complaint = await run_async(session, store.get_complaint, viewer, complaint_id)
         record_read(session, viewer, customer_id=complaint.customer_id, fields=COMPLAINT_FIELDS, purpose="complaint")
         detail = await complaint_detail(session, complaint, now)
         units = [entry.org_unit_id for entry in detail.steps]
-        names = await store.run_async(session, complaint_names, [detail], units=units)
+        names = await run_async(session, complaint_names, [detail], units=units)
     forms = [
         {
             "action": step.action,
@@ -288,11 +288,11 @@ async def take_step(request: web.Request) -> web.StreamResponse:
     try:
         step = step_named(action)
         async with async_session_scope(request.config_dict[SESSIONS]) as session:
-            await store.run_async(
+            await run_async(
                 session, store.take_step, viewer, complaint_id, action, posted_form(step, posted), now=utcnow()
             )
             # A transfer up the chain takes the complaint out of the taker's part: back to the queue then.
-            still_seen = await store.run_async(session, sees_complaint, viewer, complaint_id)
+            still_seen = await run_async(session, sees_complaint, viewer, complaint_id)
     except REFUSED as err:
         return await _complaint_page(request, refused=err, tried=action, posted=posted)
     raise web.HTTPSeeOther(f"/console/complaints/{complaint_id}" if still_seen else "/console/complaints")

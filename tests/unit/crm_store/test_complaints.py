@@ -23,12 +23,11 @@ from crm_store.complaints.store import (
     get_complaint,
     open_complaint,
     open_complaint_from_call,
-    run_async,
     take_step,
 )
 from crm_store.complaints.tables import Complaint
 from crm_store.complaints.wire import State
-from crm_store.db import async_session_factory, async_session_scope, make_async_engine, session_scope
+from crm_store.db import async_session_factory, async_session_scope, make_async_engine, run_async, session_scope
 from crm_store.errors import CustomerNotFound
 from crm_store.org.scope import CommandLine
 from crm_store.validation import InvalidInput, NotAllowed
