@@ -112,7 +112,7 @@ def seed_customer_extras(engine: Engine, *, rng: random.Random, as_of: date, rul
                 "status": "completed",
                 "customer_id": complainer,
                 "type": CallType.COMPLAINT.value,
-                "topic": "claims_payment",
+                "topic": "complaint.claim_delay",
                 "pipeline_state": "classified",
                 "status_sequence": 3,
                 "created_at": _at(as_of - timedelta(days=20 * n)),
