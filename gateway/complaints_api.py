@@ -14,6 +14,7 @@ from crm_store.audit import record_read
 from crm_store.complaints import store
 from crm_store.complaints.analysis import monthly_analysis
 from crm_store.complaints.deadlines import business_days_left
+from crm_store.complaints.reading import queue_page
 from crm_store.complaints.steps import NEXT_STEP, StepTaken
 from crm_store.complaints.tables import Complaint
 from crm_store.complaints.wire import ComplaintCreate, ComplaintDetail, ComplaintOpened, ComplaintPage, State
@@ -81,26 +82,24 @@ async def list_complaints(request: web.Request) -> Answered:
     unit = int_param(request, "org_unit_id")
     limit = int_param(request, "limit", default=50, high=MAX_PAGE) or 50
     after = int_param(request, "after")
-    now = utcnow()
-    query = store.complaints_query(
-        viewer_of(request),
-        now=now,
-        state=State(state) if state else None,
-        overdue=overdue,
-        org_unit_id=unit,
-        limit=limit + 1,
-        after_id=after,
-    )
     async with request.config_dict[SESSIONS]() as session:
-        found = list((await session.exec(query)).all())
-        page = found[:limit]
-        items = await run_async(session, store.complaints_public, page, now=now)
+        page = await run_async(
+            session,
+            queue_page,
+            viewer_of(request),
+            now=utcnow(),
+            limit=limit,
+            state=State(state) if state else None,
+            overdue=overdue,
+            org_unit_id=unit,
+            after_id=after,
+        )
     following = None
-    if len(found) > limit:
+    if page.more:
         wanted = {"state": state, "overdue": "true" if overdue else None, "org_unit_id": unit, "limit": limit}
         params = {k: v for k, v in wanted.items() if v is not None}
-        following = f"{PATH}?{urlencode({**params, 'after': page[-1].id})}"
-    return ComplaintPage.model_validate({"items": [c.wire() for c in items], "next": following})
+        following = f"{PATH}?{urlencode({**params, 'after': page.complaints[-1].id})}"
+    return ComplaintPage.model_validate({"items": [c.wire() for c in page.complaints], "next": following})
 
 
 async def take_step(request: web.Request) -> Answered:
