@@ -12,18 +12,22 @@ from typing import Any
 import aiohttp
 import pytest
 
+from crm_store.types import utcnow
 from gateway import desk
 from gateway.app import create_app
 from gateway.desk_distributor import DISTRIBUTOR_TIMING, DistributorTiming
+from gateway.desk_socket import TIMING, DeskTiming
 from gateway.simulator import SimulatedCall, run_simulated_call
 from tests.customer_helpers import build_org
-from tests.desk_calls import agent_row, give_desks, next_frame
+from tests.desk_calls import agent_row, dial_and_choose, give_desks, next_frame, offers_of
 from tests.desk_helpers import BUSINESS_DAY, add_callers, caller_number, install_default_menu, kst, waiting_calls
 from tests.fake_clock import FakeClock
 from tests.processes import free_port
+from tests.twilio_helpers import call_sid
 from workers.settings import Settings
 
 DESK = "/api/v1/desk/ws"
+STATE = "/api/v1/agents/me/state"
 
 
 @pytest.fixture
@@ -110,3 +114,28 @@ async def test_a_simulated_caller_who_hangs_up_while_offered(world: tuple[Settin
     assert record["_simulation"]["outcome"] == "abandoned"
     assert waiting_calls(engine)[offer["call_sid"]].state == "abandoned"
     assert agent_row(engine, org.staff["agent.hq"]).state == "available"
+
+
+async def test_an_offer_held_by_an_agent_gone_silent_goes_to_the_next_agent_at_once(
+    aiohttp_client: Any, settings: Settings, engine: Any
+) -> None:
+    org = build_org(engine)
+    install_default_menu(engine)
+    add_callers(engine)
+    now = utcnow()
+    give_desks(engine, org.staff, {"agent.hq": now - timedelta(hours=1), "agent.seocho": now})
+    app = create_app(settings, embedded_worker=False)
+    app[TIMING] = DeskTiming(ping=5.0, beat=0.1, check=0.2, silence=1.0)
+    app[DISTRIBUTOR_TIMING] = DistributorTiming(tick=0.05)
+    client = await aiohttp_client(app)
+    # The longest idle agent is available with no desk open (it went quiet); the other has their desk open.
+    assert (await client.put(STATE, json={"state": "available"}, headers=org.auth("agent.hq"))).status == 200
+    async with client.ws_connect(DESK, headers=org.auth("agent.seocho")) as ws:
+        assert (await client.put(STATE, json={"state": "available"}, headers=org.auth("agent.seocho"))).status == 200
+        sid = call_sid()
+        await dial_and_choose(client, settings, sid, "ordinary")
+        offer = await next_frame(ws, "offer", seconds=10)
+        assert offer["call_sid"] == sid
+    held = [(o.staff_id, o.outcome) for o in offers_of(engine)]
+    assert held[0] == (org.staff["agent.hq"], "silenced") and held[1][0] == org.staff["agent.seocho"]
+    assert agent_row(engine, org.staff["agent.hq"]).state == "offline"
