@@ -21,6 +21,7 @@ import contextlib
 import logging
 import os
 import socket
+import time
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
@@ -81,6 +82,7 @@ class Distributor:
     async def run(self, stop: asyncio.Event) -> None:
         """Passes until `stop`: at once when due, else every tick."""
         tick = self.app[DISTRIBUTOR_TIMING].tick
+        swept = time.monotonic()
         while not stop.is_set():
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.due.wait(), tick)
@@ -88,8 +90,11 @@ class Distributor:
                 return
             self.due.clear()
             try:
-                await self.sweep()
+                # Woken for a call or an agent: offer first (the screen pop waits on it), sweep when a tick is due.
                 await self.offer_calls()
+                if time.monotonic() - swept >= tick:
+                    swept = time.monotonic()
+                    await self.sweep()
             except Exception:
                 log.exception("desk distributor pass failed; trying again in %.1f s", tick)
 
@@ -131,8 +136,8 @@ class Distributor:
     async def _publish_offer(self, offer: Offered, viewer: Viewer) -> None:
         self.app[METRICS].desk_offers.labels(offer.queue, "made").inc()
         log.info("call %s offered to staff %d until %s", offer.call_sid, offer.staff_id, offer.expires_at.isoformat())
-        await self._state(offer.agent)
-        frame = await self.offer_frame(offer, viewer)
+        # The agent's new state goes out while the picture is read.
+        _, frame = await asyncio.gather(self._state(offer.agent), self.offer_frame(offer, viewer))
         await publish(self.app, offer.staff_id, frame)
 
     async def offer_frame(self, offer: Offered, viewer: Viewer) -> dict[str, Any]:

@@ -27,6 +27,7 @@ from gateway.twilio_stand_in import TwilioStandIn
 from tests.customer_helpers import SECRET, build_org
 from tests.desk_calls import agent_row, give_desks, next_frame
 from tests.desk_helpers import add_callers, caller_number, install_default_menu
+from tests.fault.test_desk_ws_processes import _choose
 from tests.processes import HOTLINE, Process, RedisServer, free_port, processes, service_env, wait_http
 from tests.twilio_helpers import call_sid
 from workers.settings import DEV_ACCOUNT_SID, DEV_AUTH_TOKEN
@@ -88,15 +89,6 @@ class Caller:
         params = {**self.base, "CallStatus": "in-progress", "DialCallStatus": "completed", "DialCallDuration": "30"}
         status, body = await self.twilio.post("/twilio/desk-dial?queue=accident", params)
         assert status == 200, body
-
-
-async def _choose(http: aiohttp.ClientSession, port: int, token: str, state: str) -> None:
-    answer = await http.put(
-        f"http://127.0.0.1:{port}/api/v1/agents/me/state",
-        json={"state": state},
-        headers={"Authorization": f"Bearer {token}"},
-    )
-    assert answer.status == 200, await answer.text()
 
 
 def _offers(engine: Any) -> list[DeskOffer]:

@@ -6,6 +6,8 @@ to wait leaves the agent's offer abandoned."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import timedelta
 from typing import Any
 
@@ -49,6 +51,16 @@ async def world(aiohttp_server: Any, settings: Settings, engine: Any) -> tuple[S
     return public, org, api_port
 
 
+@asynccontextmanager
+async def _available_desk(http: aiohttp.ClientSession, settings: Settings, org: Any) -> AsyncIterator[Any]:
+    """agent.hq available, their desk open."""
+    headers = org.auth("agent.hq")
+    answer = await http.put(f"{settings.base_url}{STATE}", json={"state": "available"}, headers=headers)
+    assert answer.status == 200
+    async with http.ws_connect(f"{settings.base_url}{DESK}", headers=headers) as ws:
+        yield ws
+
+
 def _call(settings: Settings, api_port: int, **options: Any) -> SimulatedCall:
     return SimulatedCall(
         base_url=settings.base_url,
@@ -67,24 +79,18 @@ def _call(settings: Settings, api_port: int, **options: Any) -> SimulatedCall:
 
 async def test_a_simulated_caller_reaches_the_agent_who_accepts(world: tuple[Settings, Any, int], engine: Any) -> None:
     settings, org, api_port = world
-    async with aiohttp.ClientSession() as http:
-        headers = org.auth("agent.hq")
-        answer = await http.put(
-            f"{settings.base_url}/api/v1/agents/me/state", json={"state": "available"}, headers=headers
+    async with aiohttp.ClientSession() as http, _available_desk(http, settings, org) as ws:
+
+        async def agent() -> dict[str, Any]:
+            offer = await next_frame(ws, "offer", seconds=15)
+            await ws.send_json({"type": "accept", "call_sid": offer["call_sid"]})
+            await next_frame(ws, "call", state="connected", seconds=15)
+            await next_frame(ws, "call", state="ended", seconds=15)
+            return offer
+
+        record, offer = await asyncio.gather(
+            run_simulated_call(_call(settings, api_port, talk=0.2), log=lambda _line: None), agent()
         )
-        assert answer.status == 200
-        async with http.ws_connect(f"{settings.base_url}{DESK}", headers=headers) as ws:
-
-            async def agent() -> dict[str, Any]:
-                offer = await next_frame(ws, "offer", seconds=15)
-                await ws.send_json({"type": "accept", "call_sid": offer["call_sid"]})
-                await next_frame(ws, "call", state="connected", seconds=15)
-                await next_frame(ws, "call", state="ended", seconds=15)
-                return offer
-
-            record, offer = await asyncio.gather(
-                run_simulated_call(_call(settings, api_port, talk=0.2), log=lambda _line: None), agent()
-            )
     simulation = record["_simulation"]
     assert simulation["outcome"] == "connected" and simulation["call_sid"] == offer["call_sid"]
     assert offer["customer"]["segment"] == "key" and offer["green_channel"]
@@ -99,18 +105,12 @@ async def test_a_simulated_caller_reaches_the_agent_who_accepts(world: tuple[Set
 
 async def test_a_simulated_caller_who_hangs_up_while_offered(world: tuple[Settings, Any, int], engine: Any) -> None:
     settings, org, api_port = world
-    async with aiohttp.ClientSession() as http:
-        headers = org.auth("agent.hq")
-        answer = await http.put(
-            f"{settings.base_url}/api/v1/agents/me/state", json={"state": "available"}, headers=headers
+    async with aiohttp.ClientSession() as http, _available_desk(http, settings, org) as ws:
+        call = _call(settings, api_port, wait=1.0, hang_up_waiting=True)
+        record, offer = await asyncio.gather(
+            run_simulated_call(call, log=lambda _line: None), next_frame(ws, "offer", seconds=15)
         )
-        assert answer.status == 200
-        async with http.ws_connect(f"{settings.base_url}{DESK}", headers=headers) as ws:
-            call = _call(settings, api_port, wait=1.0, hang_up_waiting=True)
-            record, offer = await asyncio.gather(
-                run_simulated_call(call, log=lambda _line: None), next_frame(ws, "offer", seconds=15)
-            )
-            await next_frame(ws, "call", call_sid=offer["call_sid"], state="abandoned")
+        await next_frame(ws, "call", call_sid=offer["call_sid"], state="abandoned")
     assert record["_simulation"]["outcome"] == "abandoned"
     assert waiting_calls(engine)[offer["call_sid"]].state == "abandoned"
     assert agent_row(engine, org.staff["agent.hq"]).state == "available"
