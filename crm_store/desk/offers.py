@@ -289,7 +289,9 @@ async def accept(session: AsyncSession, *, staff_id: int, call_sid: str, now: da
     offer = await _open_offer(session, staff_id, call_sid)
     waiting = await _waiting(session, offer.waiting_call_id)
     agent = await _agent(session, staff_id)
-    if agent is None or agent.endpoint is None or waiting.state != WAITING:
+    # The agent still holds the offer (not made offline meanwhile), the caller still waits.
+    holding = agent is not None and agent.state == AgentState.OFFERED.value and agent.call_sid == call_sid
+    if agent is None or not holding or agent.endpoint is None or waiting.state != WAITING:
         raise Conflict({"call_sid": NOT_OFFERED}, NOT_OFFERED)
     offer.outcome, offer.answered_at = ACCEPTED, now
     waiting.state, waiting.left_at, waiting.answered_at = CONNECTED, now, now

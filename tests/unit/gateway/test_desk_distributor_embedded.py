@@ -20,8 +20,9 @@ from gateway.app import create_app
 from gateway.desk_distributor import DISTRIBUTOR_TIMING, DistributorTiming
 from gateway.desk_socket import TIMING, DeskTiming
 from gateway.simulator import SimulatedCall, run_simulated_call
+from gateway.twilio_stand_in import TwilioStandIn
 from tests.customer_helpers import build_org
-from tests.desk_calls import agent_row, dial_and_choose, give_desks, next_frame, offers_of
+from tests.desk_calls import agent_row, dial_and_choose, dial_ended, give_desks, next_frame, offers_of
 from tests.desk_helpers import BUSINESS_DAY, add_callers, caller_number, install_default_menu, kst, waiting_calls
 from tests.fake_clock import FakeClock
 from tests.processes import free_port
@@ -139,3 +140,35 @@ async def test_an_offer_held_by_an_agent_gone_silent_goes_to_the_next_agent_at_o
     held = [(o.staff_id, o.outcome) for o in offers_of(engine)]
     assert held[0] == (org.staff["agent.hq"], "silenced") and held[1][0] == org.staff["agent.seocho"]
     assert agent_row(engine, org.staff["agent.hq"]).state == "offline"
+
+
+async def test_an_agent_endpoint_that_does_not_answer_puts_the_caller_back_in_line(
+    aiohttp_client: Any, settings: Settings, engine: Any
+) -> None:
+    org = build_org(engine)
+    install_default_menu(engine)
+    add_callers(engine)
+    give_desks(engine, org.staff, {"agent.hq": utcnow() - timedelta(hours=1)})
+    stand_in = TwilioStandIn(settings.twilio_account_sid, settings.twilio_auth_token)
+    app = create_app(settings.model_copy(update={"twilio_api_base": await stand_in.start()}), embedded_worker=False)
+    app[DISTRIBUTOR_TIMING] = DistributorTiming(tick=0.05)
+    client = await aiohttp_client(app)
+    try:
+        sid = call_sid()
+        stand_in.add_call(sid)
+        async with client.ws_connect(DESK, headers=org.auth("agent.hq")) as ws:
+            assert (await client.put(STATE, json={"state": "available"}, headers=org.auth("agent.hq"))).status == 200
+            enqueued = await dial_and_choose(client, settings, sid, "ordinary")
+            await next_frame(ws, "offer", call_sid=sid)
+            await ws.send_json({"type": "accept", "call_sid": sid})
+            await next_frame(ws, "call", call_sid=sid, state="connected")
+            again = await dial_ended(client, settings, sid, "ordinary", status="no-answer")
+            await next_frame(ws, "state", state="break")
+        # The caller waits again in the same queue, in their place; the agent who did not answer is on break.
+        assert again.find("Enqueue").text == enqueued.find("Enqueue").text  # type: ignore[union-attr]
+        waiting = waiting_calls(engine)[sid]
+        assert (waiting.state, waiting.agent_id, waiting.answered_at) == ("waiting", None, None)
+        assert agent_row(engine, org.staff["agent.hq"]).state == "break"
+        assert [o.outcome for o in offers_of(engine)] == ["failed"]
+    finally:
+        await stand_in.stop()
