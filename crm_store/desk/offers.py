@@ -197,15 +197,15 @@ async def distribute(
     ).all()
     if not waiting_rows:
         return []
+    # The available agents are read without a lock (their heartbeats keep writing them); only those chosen are
+    # locked, re-checked as still available.
     agent_rows = (
         await session.exec(
-            select(DeskAgent, col(Staff.org_unit_id))
+            select(col(DeskAgent.staff_id), col(DeskAgent.skills), col(Staff.org_unit_id))
             .join(Staff, col(Staff.id) == col(DeskAgent.staff_id))
             .where(col(DeskAgent.state) == AgentState.AVAILABLE.value, col(DeskAgent.endpoint).is_not(None))
             .order_by(col(DeskAgent.last_call_ended_at), col(DeskAgent.state_since))
             .limit(agents)
-            .with_for_update(skip_locked=True, of=DeskAgent)  # type: ignore[arg-type]
-            .execution_options(populate_existing=True)
         )
     ).all()
     if not agent_rows:
@@ -234,12 +234,28 @@ async def distribute(
         )
         for w, q, branch in waiting_rows
     ]
-    desk_agents = {a.staff_id: a for a, _ in agent_rows}
-    idle = [IdleAgent(a.staff_id, unit, frozenset(a.skills)) for a, unit in agent_rows]
+    idle = [IdleAgent(staff_id, unit, frozenset(skills)) for staff_id, skills, unit in agent_rows]
+    pairs = match(lined, idle)
+    if not pairs:
+        return []
+    locked = (
+        await session.exec(
+            select(DeskAgent)
+            .where(
+                col(DeskAgent.staff_id).in_([agent.staff_id for _, agent in pairs]),
+                col(DeskAgent.state) == AgentState.AVAILABLE.value,
+            )
+            .with_for_update(skip_locked=True)
+            .execution_options(populate_existing=True)
+        )
+    ).all()
+    desk_agents = {agent.staff_id: agent for agent in locked}
     offered: list[Offered] = []
-    for call, chosen in match(lined, idle):
+    for call, chosen in pairs:
         waiting, queue = by_id[call.waiting_id]
-        agent = desk_agents[chosen.staff_id]
+        agent = desk_agents.get(chosen.staff_id)
+        if agent is None:
+            continue  # taken or busy meanwhile: the call waits for the next pass
         moved = _move(agent, AgentState.OFFERED, now, waiting.call_sid)
         waiting.offered_to_id = agent.staff_id
         offer = DeskOffer(
