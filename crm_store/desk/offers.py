@@ -168,6 +168,24 @@ async def _agent(session: AsyncSession, staff_id: int) -> DeskAgent | None:
     return (await session.exec(query.execution_options(populate_existing=True))).first()
 
 
+async def _move_holder(
+    session: AsyncSession, staff_id: int, call_sid: str, was: AgentState, to: AgentState, now: datetime
+) -> Moved | None:
+    """Move the agent to `to` if they are still `was` with this call (the call's change is theirs); None otherwise."""
+    agent = await _agent(session, staff_id)
+    if agent is None or agent.state != was.value or agent.call_sid != call_sid:
+        return None
+    moved = _move(agent, to, now, call_sid)
+    session.add(agent)
+    return moved
+
+
+def _wait_again(waiting: WaitingCall) -> None:
+    """The call waits again in its place in line, nobody holding or taking it."""
+    waiting.state, waiting.left_at, waiting.wait_seconds = WAITING, None, None
+    waiting.answered_at, waiting.agent_id, waiting.offered_to_id = None, None, None
+
+
 async def _waiting(session: AsyncSession, waiting_id: int) -> WaitingCall:
     query = select(WaitingCall).where(col(WaitingCall.id) == waiting_id).with_for_update()
     return (await session.exec(query.execution_options(populate_existing=True))).one()
@@ -354,11 +372,7 @@ async def decline(session: AsyncSession, *, staff_id: int, call_sid: str, now: d
     """The agent declines the call offered to them: available again, the call goes to the next agent."""
     offer = await _open_offer(session, staff_id, call_sid)
     await _back_in_line(session, offer, DECLINED, now)
-    agent = await _agent(session, staff_id)
-    moved = None
-    if agent is not None and agent.state == AgentState.OFFERED.value and agent.call_sid == call_sid:
-        moved = _move(agent, AgentState.AVAILABLE, now, None)
-        session.add(agent)
+    moved = await _move_holder(session, staff_id, call_sid, AgentState.OFFERED, AgentState.AVAILABLE, now)
     await session.flush()
     return Withdrawn(call_sid, staff_id, DECLINED, offer.queue_id, moved)
 
@@ -377,13 +391,8 @@ async def _undo_accept(session: AsyncSession, offer: DeskOffer, now: datetime) -
     offer.outcome = FAILED
     waiting = await _waiting(session, offer.waiting_call_id)
     if waiting.state == CONNECTED and waiting.ended_at is None:
-        waiting.state, waiting.left_at, waiting.wait_seconds = WAITING, None, None
-        waiting.answered_at, waiting.agent_id, waiting.offered_to_id = None, None, None
-    agent = await _agent(session, offer.staff_id)
-    moved = None
-    if agent is not None and agent.state == AgentState.ON_CALL.value and agent.call_sid == offer.call_sid:
-        moved = _move(agent, AgentState.AVAILABLE, now, None)
-        session.add(agent)
+        _wait_again(waiting)
+    moved = await _move_holder(session, offer.staff_id, offer.call_sid, AgentState.ON_CALL, AgentState.AVAILABLE, now)
     session.add_all([offer, waiting])
     await session.flush()
     return Withdrawn(offer.call_sid, offer.staff_id, FAILED, offer.queue_id, moved)
@@ -400,11 +409,8 @@ async def expire_offers(session: AsyncSession, *, now: datetime, limit: int = 10
     expired: list[Withdrawn] = []
     for offer in (await session.exec(_locked(query))).all():
         await _back_in_line(session, offer, TIMED_OUT, now)
-        agent = await _agent(session, offer.staff_id)
-        moved = None
-        if agent is not None and agent.state == AgentState.OFFERED.value and agent.call_sid == offer.call_sid:
-            moved = _move(agent, AgentState.BREAK, now, None)
-            session.add(agent)
+        moved = await _move_holder(session, offer.staff_id, offer.call_sid, AgentState.OFFERED, AgentState.BREAK, now)
+        if moved is not None:
             staff = await session.get(Staff, offer.staff_id)
             record_change(
                 session,
@@ -466,11 +472,7 @@ async def caller_gone(session: AsyncSession, *, call_sid: str, now: datetime) ->
     ).first()
     if offer is not None:
         await _back_in_line(session, offer, ABANDONED, now)
-        agent = await _agent(session, offer.staff_id)
-        moved = None
-        if agent is not None and agent.state == AgentState.OFFERED.value and agent.call_sid == call_sid:
-            moved = _move(agent, AgentState.AVAILABLE, now, None)
-            session.add(agent)
+        moved = await _move_holder(session, offer.staff_id, call_sid, AgentState.OFFERED, AgentState.AVAILABLE, now)
         await session.flush()
         return Withdrawn(call_sid, offer.staff_id, ABANDONED, offer.queue_id, moved)
     return await end_conversation(session, call_sid=call_sid, now=now)
@@ -491,11 +493,7 @@ async def end_conversation(session: AsyncSession, *, call_sid: str, now: datetim
         .where(col(DeskOffer.waiting_call_id) == waiting.id, col(DeskOffer.outcome) == ACCEPTED)
         .values(outcome=CONNECTED_OFFER, connected_at=now)
     )
-    agent = await _agent(session, waiting.agent_id)
-    moved = None
-    if agent is not None and agent.state == AgentState.ON_CALL.value and agent.call_sid == call_sid:
-        moved = _move(agent, AgentState.WRAP_UP, now, call_sid)
-        session.add(agent)
+    moved = await _move_holder(session, waiting.agent_id, call_sid, AgentState.ON_CALL, AgentState.WRAP_UP, now)
     await session.flush()
     return Ended(call_sid, waiting.agent_id, moved, handled)
 
@@ -508,19 +506,14 @@ async def back_in_queue(session: AsyncSession, *, call_sid: str, now: datetime) 
     if waiting is None or waiting.state != CONNECTED or waiting.ended_at is not None or waiting.agent_id is None:
         return None
     staff_id = waiting.agent_id
-    waiting.state, waiting.left_at, waiting.wait_seconds = WAITING, None, None
-    waiting.answered_at, waiting.agent_id, waiting.offered_to_id = None, None, None
+    _wait_again(waiting)
     session.add(waiting)
     await session.exec(
         update(DeskOffer)
         .where(col(DeskOffer.waiting_call_id) == waiting.id, col(DeskOffer.outcome).in_([ACCEPTED, CONNECTED_OFFER]))
         .values(outcome=FAILED)
     )
-    agent = await _agent(session, staff_id)
-    moved = None
-    if agent is not None and agent.state == AgentState.ON_CALL.value and agent.call_sid == call_sid:
-        moved = _move(agent, AgentState.BREAK, now, None)
-        session.add(agent)
+    moved = await _move_holder(session, staff_id, call_sid, AgentState.ON_CALL, AgentState.BREAK, now)
     await session.flush()
     return Ended(call_sid, staff_id, moved, None, {"unanswered": True})
 
