@@ -7,6 +7,7 @@ call is ever offered to two agents at once or lost."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import signal
 import time
 from collections.abc import AsyncIterator
@@ -43,8 +44,12 @@ CONNECT_GRACE = 15
 async def black_hole() -> AsyncIterator[tuple[str, asyncio.Event]]:
     """A Twilio REST API that takes requests and never answers: its base URL, and an event set at the first one."""
     asked = asyncio.Event()
+    held: list[tuple[asyncio.StreamWriter, asyncio.Task[Any]]] = []
 
     async def swallow(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        held.append((writer, task))
         await reader.read(1024)
         asked.set()
         await asyncio.sleep(3600)
@@ -55,6 +60,14 @@ async def black_hole() -> AsyncIterator[tuple[str, asyncio.Event]]:
         yield f"http://127.0.0.1:{port}", asked
     finally:
         server.close()
+        for writer, task in held:
+            task.cancel()
+            writer.close()
+        await asyncio.gather(*(task for _, task in held), return_exceptions=True)
+        for writer, _ in held:
+            with contextlib.suppress(OSError):
+                await writer.wait_closed()
+        await server.wait_closed()
 
 
 class Caller:
