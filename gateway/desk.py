@@ -11,8 +11,9 @@ import asyncio
 import functools
 import logging
 import time
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from datetime import datetime
+from typing import Any
 
 from aiohttp import web
 from sqlalchemy.ext.asyncio import async_sessionmaker
@@ -21,6 +22,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from crm_store.calendar import BusinessCalendar
 from crm_store.customers.phones import normalise_phone
 from crm_store.db import async_session_scope
+from crm_store.desk import offers
 from crm_store.desk.menus import Menu, QueueInfo, describe_hours, load_menus
 from crm_store.desk.tables import CallbackTask, WaitingCall
 from crm_store.desk.waiting import (
@@ -120,6 +122,29 @@ CLOCK: web.AppKey[Clock] = web.AppKey("desk_clock")
 
 
 TWILIO_REST = web.AppKey("twilio_rest", TwilioRest)
+# Set when something may let the call distributor offer a call (a call queued, an agent available): its next pass
+# runs at once instead of at its next tick (`gateway.desk_distributor`).
+DISTRIBUTION_DUE = web.AppKey("desk_distribution_due", asyncio.Event)
+
+
+# What the distributor tells the agents' desks of a call's change (an offer withdrawn, a conversation ended), set
+# by `gateway.desk_distributor`; absent, nobody is told.
+DeskNews = Callable[[Any], Awaitable[None]]
+TELL_DESKS: web.AppKey[DeskNews] = web.AppKey("desk_tell")
+
+
+async def tell_desks(app: Mapping[Any, Any], news: Any) -> None:
+    """Tell the agents' desks what became of a call (`crm_store.desk.offers` results)."""
+    tell = app.get(TELL_DESKS)
+    if tell is not None and news is not None:
+        await tell(news)
+
+
+def wake_distributor(app: Mapping[Any, Any]) -> None:
+    """Ask this process's distributor for a pass now (no-op before it runs)."""
+    due = app.get(DISTRIBUTION_DUE)
+    if due is not None:
+        due.set()
 
 
 def setup_desk(app: web.Application) -> None:
@@ -248,21 +273,26 @@ async def enter_queue(request: web.Request, *, call_sid: str, queue: QueueInfo, 
         log.exception("call %s could not be put in queue %s in the store; enqueued anyway", call_sid, queue.name)
         return ivr.enqueue(base_url, queue_name=queue.name, label=queue.label)
     log.info("call %s waits in %s with priority %d", call_sid, queue.name, waiting.priority)
+    wake_distributor(request.app)
     green = is_green_channel(waiting.segment)
     request.app[METRICS].desk_enqueued.labels(queue.name, "green" if green else "normal").inc()
     return ivr.enqueue(base_url, queue_name=queue.name, label=queue.label, green_channel=green)
 
 
 async def call_status(request: web.Request, *, call_sid: str, status: str | None) -> None:
-    """A call that ended while waiting in a queue is abandoned (whichever report comes first counts)."""
+    """A call that ended while waiting in a queue is abandoned (whichever report comes first counts); an offer of
+    it is withdrawn, a conversation with an agent ends."""
     if status not in ENDED:
         return
+    now = _now(request)
     try:
         async with async_session_scope(request.app[SESSIONS]) as session:
-            ended = await abandon(session, call_sid=call_sid, now=_now(request), queue_result=f"call-{status}")
+            ended = await abandon(session, call_sid=call_sid, now=now, queue_result=f"call-{status}")
+            news = await offers.caller_gone(session, call_sid=call_sid, now=now)
     except Exception:
         log.exception("call %s ended; its wait could not be closed", call_sid)
         return
+    await tell_desks(request.app, news)
     if ended is not None:
         waiting, task = ended
         request.app[DIRECTORY].wait_ended(request.app[METRICS], waiting, task)

@@ -14,7 +14,7 @@ from crm_store.desk import agents
 from crm_store.desk.agent_tables import AgentState
 from crm_store.types import utcnow
 from gateway.contract import Answered
-from gateway.desk import CLOCK
+from gateway.desk import CLOCK, wake_distributor
 from gateway.desk_socket import publish_state
 from gateway.inputs import MAX_ID, MAX_PAGE, bad_param, json_body, paging, request_viewer
 from gateway.keys import SESSIONS
@@ -41,6 +41,8 @@ async def put_my_state(request: web.Request) -> Answered:
     async with async_session_scope(request.config_dict[SESSIONS]) as session:
         agent = await agents.choose_state(session, viewer, AgentState(choice.state), now=now)
     await publish_state(request.config_dict, agent)
+    if agent.state == AgentState.AVAILABLE.value:
+        wake_distributor(request.config_dict)
     return agents.agent_state_public(agent, viewer.username)
 
 

@@ -1,11 +1,16 @@
 """The desk socket's frames, apart from the socket: JSON text objects with `type`.
 
 Server to agent: `state` (the agent's state and since when), `error` (a frame refused), and what the distributor
-publishes on the agent's channel (`offer`, `call`, ...), forwarded as published. Agent to server: `accept` and
+(`gateway.desk_distributor`) publishes on the agent's channel, forwarded as published: `offer` (`call_sid`,
+`queue`, `priority`, `caller`, `customer`, then `queue_label`, `caller_status`: known / unknown / withheld /
+out_of_scope / unavailable, `caller_note`, `blacklisted`, `green_channel`, `offered_at`, `expires_at`), `call`
+(`call_sid`, `state`: connected / ended / abandoned) and `offer_withdrawn` (`call_sid`, `reason`: declined,
+timed_out, failed). Agent to server: `accept` and
 `decline` of an offered call, parsed strictly; anything else is answered with an `error` frame."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, Literal
 
 import orjson
@@ -56,7 +61,12 @@ def state_frame(agent: DeskAgent | None) -> dict[str, Any]:
     """The agent's state and since when (an agent never seen at the desk is offline since never)."""
     if agent is None:
         return {"type": "state", "state": AgentState.OFFLINE.value, "since": None}
-    return {"type": "state", "state": agent.state, "since": agent.state_since.isoformat()}
+    return state_of(agent.state, agent.state_since)
+
+
+def state_of(state: str, since: datetime) -> dict[str, Any]:
+    """`{"type": "state", "state", "since"}`."""
+    return {"type": "state", "state": state, "since": since.isoformat()}
 
 
 def error_frame(message: str, fields: dict[str, str] | None = None, *, call_sid: str | None = None) -> dict[str, Any]:

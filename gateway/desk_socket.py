@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -30,12 +30,12 @@ from redis.exceptions import RedisError
 from yarl import URL
 
 from crm_store.db import async_session_scope
-from crm_store.desk import agents
+from crm_store.desk import agents, offers
 from crm_store.desk.agent_tables import AgentState, DeskAgent
 from crm_store.org.scope import Viewer
 from crm_store.validation import Conflict, NotAllowed
 from gateway import desk_frames
-from gateway.desk import CLOCK
+from gateway.desk import CLOCK, tell_desks, wake_distributor
 from gateway.inputs import request_viewer
 from gateway.keys import EXECUTOR, REDIS, SESSION_ID, SESSIONS, SETTINGS
 from workers.desk_channel import channel_pattern, send_to_agent, staff_of_channel
@@ -63,6 +63,9 @@ class DeskTiming:
 
 
 TIMING = web.AppKey("desk_timing", DeskTiming)
+# The call distributor's handling of an agent's accept or decline (set by `gateway.desk_distributor`).
+OfferAnswers = Callable[["DeskConnection", desk_frames.OfferAnswer], Awaitable[None]]
+OFFER_ANSWERS: web.AppKey[OfferAnswers] = web.AppKey("desk_offer_answers")
 # The root application, or a request's view of it through a sub-application (`request.config_dict`).
 Config = web.Application | ChainMapProxy
 
@@ -77,6 +80,7 @@ class DeskConnection:
         self._outbox: asyncio.Queue[str | None] = asyncio.Queue(maxsize=OUTBOX)
         self._last_beat: datetime | None = None
         self._closed = asyncio.Event()
+        self._answering: set[asyncio.Task[None]] = set()
 
     def deliver(self, text: str) -> None:
         """Queue a frame; a client that lets its outbox fill up is dropped."""
@@ -120,9 +124,23 @@ class DeskConnection:
         except desk_frames.FrameRefused as err:
             self.deliver(desk_frames.encode(desk_frames.error_frame(str(err), err.fields)))
             return
-        # Offers come with the call distributor; until one is pending there is nothing to accept or decline.
-        refusal = desk_frames.error_frame("no call is offered to you", call_sid=frame.call_sid)
-        self.deliver(desk_frames.encode(refusal))
+        answers = self.app.get(OFFER_ANSWERS)
+        if answers is None:
+            refusal = desk_frames.error_frame("no call is offered to you", call_sid=frame.call_sid)
+            self.deliver(desk_frames.encode(refusal))
+            return
+        # The distributor answers in a task of its own: the reader goes on reading meanwhile.
+        task = asyncio.create_task(self._answered(answers, frame), name=f"desk-answer-{self.staff_id}")
+        self._answering.add(task)
+        task.add_done_callback(self._answering.discard)
+
+    async def _answered(self, answers: OfferAnswers, frame: desk_frames.OfferAnswer) -> None:
+        try:
+            await answers(self, frame)
+        except Exception:
+            log.exception("the %s of call %s by staff %d failed", frame.type, frame.call_sid, self.staff_id)
+            refusal = desk_frames.error_frame("the answer could not be taken; try again", call_sid=frame.call_sid)
+            self.deliver(desk_frames.encode(refusal))
 
     async def _write(self) -> None:
         while True:
@@ -282,14 +300,20 @@ async def _close_desk(app: Config, viewer: Viewer) -> None:
 async def silence_quiet_desks(app: Config) -> list[agents.SilencedAgent]:
     """One silence check: agents whose desk went quiet become offline, and their desks (if any) are told."""
     timing = app[TIMING]
+    now = app[CLOCK]()
     async with async_session_scope(app[SESSIONS]) as session:
-        silenced = await agents.silence_offline_agents(
-            session, now=app[CLOCK](), silence=timedelta(seconds=timing.silence)
-        )
+        silenced = await agents.silence_offline_agents(session, now=now, silence=timedelta(seconds=timing.silence))
         states = [desk_frames.state_frame(await agents.desk_agent(session, s.staff_id)) for s in silenced]
+        # An offer held by an agent gone quiet goes back in line at once (offered to the next agent).
+        released = await offers.release_offers_of(
+            session, [s.staff_id for s in silenced if s.offered_call_sid is not None], now=now
+        )
     for quiet, frame in zip(silenced, states, strict=True):
         log.info("staff %d went silent at the desk (%s): offline", quiet.staff_id, quiet.was.value)
         await publish(app, quiet.staff_id, frame)
+    if released:
+        await tell_desks(app, released)
+        wake_distributor(app)
     return silenced
 
 

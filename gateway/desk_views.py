@@ -14,6 +14,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from crm_store.customers.phones import normalise_phone
 from crm_store.db import async_session_scope
+from crm_store.desk import offers
 from crm_store.desk.waiting import (
     CALLBACK_UNSERVED,
     CONNECTED,
@@ -26,7 +27,7 @@ from crm_store.desk.waiting import (
     request_callback,
     waiting_call,
 )
-from gateway import desk
+from gateway import desk, desk_distributor
 from gateway.keys import METRICS, SESSIONS, SETTINGS
 from gateway.twilio_views import observe, store_delivery, verified_form, xml
 from telephony import ivr, twiml
@@ -37,6 +38,9 @@ HOLD_AUDIO = "/twilio/hold.wav"
 # <Enqueue> action results: the caller is with an agent, or was taken out of the queue by us.
 _CONNECTED_RESULTS = frozenset({"bridged", "bridging-in-process"})
 _UNSERVED_RESULTS = frozenset({"queue-full", "error", "system-error"})
+# <Dial> outcomes of a conversation that took place; any other (no-answer, busy, failed, canceled): the agent's
+# endpoint never answered.
+_TALKED = frozenset({"completed", "answered"})
 
 
 def _seconds(value: str | None) -> int | None:
@@ -91,10 +95,11 @@ async def queue_result(request: web.Request) -> web.Response:
         answer = ivr.take_message(base_url, message=ivr.UNSERVED, queue_name=queue_name)
     else:
         answer = twiml.empty()
+    news = None
     try:
         async with async_session_scope(request.app[SESSIONS]) as session:
             await store_delivery(session, request, form, kind="queue-result", call_sid=call_sid)
-            await _wait_ended(request, session, form, call_sid=call_sid, result=result, waited=waited, now=now)
+            news = await _wait_ended(request, session, form, call_sid=call_sid, result=result, waited=waited, now=now)
     except Exception as err:
         log.exception("end of the wait of call %s (%s) could not be stored", call_sid, result)
         if result == "hangup":
@@ -102,6 +107,7 @@ async def queue_result(request: web.Request) -> web.Response:
             # status callback reports the hang-up again).
             observe(request, "queue_result", started, "unavailable")
             raise web.HTTPServiceUnavailable(text="the end of the wait could not be stored") from err
+    await desk.tell_desks(request.app, news)
     observe(request, "queue_result", started, result or "none")
     return xml(answer)
 
@@ -115,7 +121,9 @@ async def _wait_ended(
     result: str,
     waited: int | None,
     now: datetime,
-) -> None:
+) -> offers.Withdrawn | offers.Ended | None:
+    """Close the wait as Twilio reported it; what the agents' desks are to be told (a caller who hung up while
+    offered or connected)."""
     directory = request.app[desk.DIRECTORY]
     metrics = request.app[METRICS]
     if result == "hangup":
@@ -123,7 +131,8 @@ async def _wait_ended(
         if ended is not None:
             directory.wait_ended(metrics, *ended)
             log.info("call %s abandoned after %ss in the queue; call-back task %s", call_sid, waited, ended[1].id)
-        return
+        # Told to the agent's desk after the commit.
+        return await offers.caller_gone(session, call_sid=call_sid, now=now)
     state = CONNECTED if result in _CONNECTED_RESULTS else LEFT
     waiting = await leave_queue(
         session, call_sid=call_sid, state=state, now=now, queue_result=result, wait_seconds=waited
@@ -131,11 +140,11 @@ async def _wait_ended(
     if waiting is not None:
         directory.wait_ended(metrics, waiting)
     if result not in _UNSERVED_RESULTS:
-        return
+        return None
     queue = await request.app[desk.DIRECTORY].queue(request.query.get("queue"))
     queue_id = waiting.queue_id if waiting is not None else queue.id if queue is not None else None
     if queue_id is None:
-        return
+        return None
     task = await request_callback(
         session,
         call_sid=call_sid,
@@ -147,6 +156,7 @@ async def _wait_ended(
         wait_seconds=waited,
     )
     metrics.desk_callbacks.labels(directory.queue_name(queue_id), task.reason).inc()
+    return None
 
 
 async def desk_message(request: web.Request) -> web.Response:
@@ -166,6 +176,36 @@ async def desk_message(request: web.Request) -> web.Response:
         log.exception("message of call %s could not be stored", call_sid)
     observe(request, "desk_message", started, "ok")
     return xml(ivr.goodbye())
+
+
+async def desk_dial(request: web.Request) -> web.Response:
+    """The <Dial> action of a caller connected to an agent: the conversation ended (the agent goes to wrap-up and
+    the caller hears thanks), or the agent's endpoint never answered (the caller waits again in their place)."""
+    started = time.perf_counter()
+    form = await verified_form(request, "desk_dial")
+    call_sid = _call_sid(form)
+    status = form.get("DialCallStatus", "")
+    now = desk._now(request)
+    talked = status in _TALKED
+    queue = await request.app[desk.DIRECTORY].queue(request.query.get("queue"))
+    news = None
+    try:
+        async with async_session_scope(request.app[SESSIONS]) as session:
+            await store_delivery(session, request, form, kind="desk-dial", call_sid=call_sid)
+            if talked:
+                news = await offers.end_conversation(session, call_sid=call_sid, now=now)
+            else:
+                news = await offers.back_in_queue(session, call_sid=call_sid, now=now)
+    except Exception:
+        log.exception("end of the conversation of call %s (%s) could not be stored", call_sid, status)
+    await desk.tell_desks(request.app, news)
+    if not talked:
+        desk.wake_distributor(request.app)
+    observe(request, "desk_dial", started, status or "none")
+    if talked or queue is None:
+        return xml(ivr.goodbye())
+    log.info("call %s: the agent's endpoint did not answer (%s); back in %s", call_sid, status, queue.name)
+    return xml(ivr.enqueue(request.app[SETTINGS].base_url, queue_name=queue.name, label=queue.label))
 
 
 @cache
@@ -188,4 +228,6 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_post("/twilio/wait", wait)
     app.router.add_post("/twilio/queue-result", queue_result)
     app.router.add_post("/twilio/desk-message", desk_message)
+    app.router.add_post("/twilio/desk-dial", desk_dial)
+    desk_distributor.setup_distributor(app)
     app.router.add_get(HOLD_AUDIO, hold_audio)

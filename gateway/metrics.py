@@ -58,6 +58,14 @@ class Metrics:
             ["queue", "reason"],
             registry=self.registry,
         )
+        # The call distributor: offers made, and how each ended (accepted, declined, timed_out, abandoned, ...).
+        self.desk_offers = Counter(
+            "hotline_desk_offers_total",
+            "Offers of waiting calls to agents, by queue and what became of them (made, accepted, declined, "
+            "timed_out, abandoned, silenced, failed)",
+            ["queue", "outcome"],
+            registry=self.registry,
+        )
 
     def webhook_answered(self, endpoint: str, outcome: str, seconds: float) -> None:
         """Count a webhook and time it. The labelled children are looked up once: `labels()` takes a lock and

@@ -16,6 +16,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import aiohttp
+import numpy as np
 from aiohttp import web
 from twilio.request_validator import RequestValidator
 
@@ -47,6 +48,8 @@ class SimulatedCall:
     hang_up_waiting: bool = False
     # Serve the stand-in for Twilio's REST API on this port while the call lasts (the gateway's TWILIO_API_BASE).
     twilio_api_port: int | None = None
+    # Seconds the caller talks with the agent once connected (then the agent hangs up).
+    talk: float = 3.0
 
 
 def telephone_recording(audio_file: Path) -> tuple[bytes, float]:
@@ -61,6 +64,7 @@ class RecordingServer:
     """Serves one recording like api.twilio.com: behind HTTP Basic auth with the account's credentials."""
 
     def __init__(self, account_sid: str, auth_token: str, recording_sid: str, audio: bytes) -> None:
+        self.recording_sid = recording_sid
         self.path = f"/2010-04-01/Accounts/{account_sid}/Recordings/{recording_sid}"
         self._expected = "Basic " + base64.b64encode(f"{account_sid}:{auth_token}".encode()).decode()
         self._audio = audio
@@ -87,6 +91,17 @@ class RecordingServer:
     async def stop(self) -> None:
         if self._runner is not None:
             await self._runner.cleanup()
+
+    def serve(self, audio: bytes) -> None:
+        """Serve other audio from now on (the conversation instead of a message)."""
+        self._audio = audio
+
+
+def conversation_recording(audio: bytes) -> bytes:
+    """A two-channel recording of a conversation as `<Dial record="record-from-answer-dual">` makes it: the caller
+    on the first channel (the audio given), the agent on the second (quiet)."""
+    caller = decode_audio(audio).mono()
+    return wav_bytes(np.stack([caller, np.zeros_like(caller)], axis=1), 16000, "PCM_16")
 
 
 def twilio_sid(prefix: str) -> str:
@@ -150,6 +165,7 @@ class _CallPlayer:
         self.call_sid = twilio_sid("CA")
         self.sequence = 0
         self.steps: list[str] = []
+        self.connected_twiml: str | None = None
         self.base = {
             "AccountSid": call.account_sid,
             "CallSid": self.call_sid,
@@ -245,9 +261,53 @@ class _CallPlayer:
                               QueueTime=str(int(waited)))  # fmt: skip
         if redirected:
             self.log(f"[twilio] call taken out of {queue} after {waited:.1f}s; new TwiML: {redirected[-1][:300]}")
+            self.connected_twiml = redirected[-1]
             return "connected"
         self.log(f"[twilio] the caller hung up after {waited:.1f}s in {queue}")
         return "abandoned"
+
+    async def converse(self, server: RecordingServer | None) -> bool:
+        """Follow the TwiML the caller was redirected to: <Dial> the agent (recorded two-channel), talk for a while,
+        the agent hangs up: the <Dial> action, then the recording callback (when there is audio to record). Returns
+        whether a recording was reported."""
+        root = twiml_root(self.connected_twiml or "<Response/>")
+        dial = root.find("Dial")
+        if dial is None:
+            self.log("[twilio] the new TwiML dials nobody")
+            return False
+        stream = root.find("Start/Stream")
+        if stream is not None:
+            self.log(f"[twilio] media stream to {stream.get('url')} ({stream.get('track')}; not opened here)")
+        target = next(iter(dial), None)
+        who = f"<{target.tag}>{target.text}</{target.tag}>" if target is not None else "nobody"
+        self.log(f"[twilio] dialling {who}, recording {dial.get('record')}; talking {self.call.talk:.0f}s")
+        await asyncio.sleep(self.call.talk)
+        talked = str(max(1, round(self.call.talk)))
+        if dial.get("action"):
+            await self.follow(
+                dial.get("action", ""), "conversation ended", DialCallStatus="completed",
+                DialCallSid=twilio_sid("CA"), DialCallDuration=talked,
+            )  # fmt: skip
+        callback = dial.get("recordingStatusCallback")
+        if server is None or not callback or self.call.audio is None:
+            return False
+        server.serve(conversation_recording(self.call.audio))
+        params = {
+            "AccountSid": self.call.account_sid,
+            "CallSid": self.call_sid,
+            "RecordingSid": server.recording_sid,
+            "RecordingUrl": server.url,
+            "RecordingStatus": "completed",
+            "RecordingDuration": talked,
+            "RecordingChannels": "2",
+            "RecordingSource": "DialVerb",
+            "RecordingTrack": "both",
+            "RecordingStartTime": _now(),
+            "ErrorCode": "0",
+        }
+        status, text = await self.twilio.post_to(callback, params)
+        self.log(f"[twilio] POST {urlsplit(callback).path} (two-channel recording) -> {status} {text[:200]}")
+        return status < 300
 
 
 MAX_MENU_ROUNDS = 3
@@ -285,8 +345,11 @@ async def run_simulated_call(call: SimulatedCall, *, log: Any = print) -> dict[s
             enqueue, record_verb = root.find("Enqueue"), root.find("Record")
             outcome = "ended"
             duration = 8
+            recorded_conversation = False
             if enqueue is not None:
                 outcome = await player.wait_in_queue(enqueue, stand_in)
+                if outcome == "connected":
+                    recorded_conversation = await player.converse(server)
             elif record_verb is not None:
                 if server is None:
                     raise RuntimeError("the gateway asks the caller to speak a message: give --audio")
@@ -325,7 +388,7 @@ async def run_simulated_call(call: SimulatedCall, *, log: Any = print) -> dict[s
                 SipResponseCode="200",
             )
             log(f"[twilio] call {player.call_sid} ended ({outcome})")
-            if outcome == "recorded":
+            if outcome == "recorded" or recorded_conversation:
                 log("[twilio] waiting for the record ...")
                 record = await wait_for_record(http, call.base_url, player.call_sid, call.api_token, call.timeout)
             else:

@@ -5,9 +5,9 @@ Pure functions of their arguments: the menus themselves are data the gateway rea
 
 from __future__ import annotations
 
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
-from twilio.twiml.voice_response import Gather, VoiceResponse
+from twilio.twiml.voice_response import Dial, Gather, VoiceResponse
 
 from telephony.twiml import LANGUAGE, PRIORITY_GREETING, THANKS, VOICE, record_caller
 
@@ -140,4 +140,41 @@ def goodbye() -> str:
     response = VoiceResponse()
     _say(response, THANKS)
     response.hangup()
+    return _xml(response)
+
+
+# How long an agent's endpoint rings before the call goes back to the queue.
+AGENT_RING_SECONDS = 20
+
+
+def media_stream_url(base_url: str) -> str:
+    """The live-audio WebSocket of our own host (wss://<host of the base URL>/twilio/media)."""
+    return "wss://" + urlsplit(base_url).netloc + "/twilio/media"
+
+
+def connect_agent(base_url: str, *, endpoint: str, queue_name: str, stream: bool = True) -> str:
+    """Take the caller out of the queue to the agent who accepted: the call's audio streamed (both tracks) to
+    /twilio/media when `stream`, then <Dial> to the agent's endpoint (`client:name` -> <Client>, `sip:` -> <Sip>,
+    an E.164 number -> <Number>), recorded two-channel from the answer, its recording reported to our callback and
+    its end to /twilio/desk-dial."""
+    response = VoiceResponse()
+    if stream:
+        start = response.start()
+        start.stream(url=media_stream_url(base_url), track="both_tracks")
+    dial = Dial(
+        action=_url(base_url, "/twilio/desk-dial", queue=queue_name),
+        method="POST",
+        timeout=AGENT_RING_SECONDS,
+        record="record-from-answer-dual",
+        recording_status_callback=f"{base_url}/twilio/recording",
+        recording_status_callback_method="POST",
+        recording_status_callback_event="completed",
+    )
+    if endpoint.startswith("client:"):
+        dial.client(endpoint.removeprefix("client:"))
+    elif endpoint.startswith(("sip:", "sips:")):
+        dial.sip(endpoint)
+    else:
+        dial.number(endpoint)
+    response.append(dial)
     return _xml(response)

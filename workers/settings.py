@@ -196,6 +196,18 @@ class Settings(BaseSettings):
         600, ge=1, validation_alias="HOTLINE_STUCK_AFTER", description="seconds before a call counts as stuck"
     )
 
+    # The call desk's distributor: how long an agent has to accept an offer, the after-call time before an agent in
+    # wrap-up is available again, and whether a connected call's audio is streamed to /twilio/media.
+    desk_reservation: int = Field(
+        15, ge=3, le=300, validation_alias="HOTLINE_DESK_RESERVATION", description="seconds to accept an offered call"
+    )
+    desk_after_call: int = Field(
+        30, ge=0, le=3600, validation_alias="HOTLINE_DESK_AFTER_CALL", description="seconds of after-call work"
+    )
+    desk_media_stream: YesNo = Field(
+        True, validation_alias="HOTLINE_DESK_MEDIA_STREAM", description="stream connected calls to /twilio/media"
+    )
+
     @classmethod
     def settings_customise_sources(
         cls,

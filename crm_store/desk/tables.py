@@ -85,6 +85,46 @@ class WaitingCall(SQLModel, table=True):
     left_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
     wait_seconds: int | None = None
     queue_result: str | None = Field(default=None, max_length=32)
+    # The agent holding an open offer of the call (the distributor's claim, re-checked under its row lock); None
+    # while nobody is offered it.
+    offered_to_id: int | None = Field(default=None, foreign_key="staff.id")
+    # The agent who took the call, when they answered it (connected), when the conversation ended: what a wallboard
+    # reads for the service level (answered within 20 s) and the handling time.
+    agent_id: int | None = Field(default=None, foreign_key="staff.id")
+    answered_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    ended_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+
+
+class DeskOffer(SQLModel, table=True):
+    """One offer of a waiting call to an agent: who, when, until when, and how it ended.
+
+    `outcome` is None while the offer is open; then `accepted` (the caller is being connected), `connected`
+    (Twilio took the connection), `declined`, `timed_out` (not answered within the reservation time), `abandoned`
+    (the caller hung up), `silenced` (the agent's desk went quiet) or `failed` (the connection could not be made).
+    Open offers are unique per call and per agent: the database itself refuses a second one."""
+
+    __tablename__ = "desk_offer"
+    __table_args__ = (
+        partial_index("ux_desk_offer_open_call", "waiting_call_id", where="outcome IS NULL", unique=True),
+        partial_index("ux_desk_offer_open_agent", "staff_id", where="outcome IS NULL", unique=True),
+        # The sweep: open offers past their reservation, accepted ones never connected.
+        partial_index("ix_desk_offer_due", "expires_at", where="outcome IS NULL"),
+        partial_index("ix_desk_offer_connecting", "answered_at", where="outcome = 'accepted'"),
+        # Who declined a call lately (not offered it again at once).
+        Index("ix_desk_offer_call", "waiting_call_id", "staff_id"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    waiting_call_id: int = Field(foreign_key="desk_waiting_call.id")
+    call_sid: str = Field(max_length=34)
+    staff_id: int = Field(foreign_key="staff.id")
+    queue_id: int = Field(foreign_key="desk_queue.id")
+    offered_at: datetime = Field(sa_type=UtcDateTime)
+    expires_at: datetime = Field(sa_type=UtcDateTime)
+    outcome: str | None = Field(default=None, max_length=16)
+    answered_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    connected_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    # The process that made the offer (host:pid), for the logs of a gateway that died.
+    gateway: str = Field(default="", max_length=64)
 
 
 class CallbackTask(SQLModel, table=True):

@@ -222,6 +222,9 @@ def service_duties(settings: Settings, as_of: date | None) -> None:
 )
 @click.option("--hang-up-waiting", is_flag=True, help="Hang up after --wait even when an agent could connect.")
 @click.option(
+    "--talk", type=float, default=3.0, show_default=True, help="Seconds the caller talks with the agent once connected."
+)
+@click.option(
     "--twilio-api-port",
     type=int,
     help="Serve a stand-in for Twilio's REST API on this port (the gateway's TWILIO_API_BASE).",

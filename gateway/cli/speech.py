@@ -29,6 +29,7 @@ def simulate_call(
     wait: float = 5.0,
     hang_up_waiting: bool = False,
     twilio_api_port: int | None = None,
+    talk: float = 3.0,
 ) -> int:
     """Play Twilio's part for one call (menu, queue, recording), print the record; 0 once it went as asked."""
     from gateway.simulator import SimulatedCall, format_record, run_simulated_call, telephone_recording
@@ -60,6 +61,7 @@ def simulate_call(
         wait=wait,
         hang_up_waiting=hang_up_waiting,
         twilio_api_port=twilio_api_port,
+        talk=talk,
     )
     try:
         record = asyncio.run(run_simulated_call(call, log=lambda line: print(line, file=sys.stderr)))

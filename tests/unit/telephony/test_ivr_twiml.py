@@ -91,3 +91,29 @@ def test_a_message_is_recorded_through_the_usual_recording_callback_then_goodbye
     assert record.get("recordingStatusCallback") == f"{BASE}/twilio/recording"
     assert record.get("recordingStatusCallbackEvent") == "completed"
     assert record.get("playBeep") == "true"
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "noun", "text"),
+    [
+        ("client:kim.minsu", "Client", "kim.minsu"),
+        ("sip:1001@pbx.example.com", "Sip", "sip:1001@pbx.example.com"),
+        ("+821012345678", "Number", "+821012345678"),
+    ],
+)
+def test_a_caller_is_connected_to_the_agents_endpoint_recorded_two_channel(endpoint: str, noun: str, text: str) -> None:
+    root = _root(ivr.connect_agent("https://hotline.example.com", endpoint=endpoint, queue_name="accident"))
+    stream = root.find("Start/Stream")
+    assert stream is not None
+    assert (stream.get("url"), stream.get("track")) == ("wss://hotline.example.com/twilio/media", "both_tracks")
+    dial = root.find("Dial")
+    assert dial is not None
+    assert dial.get("record") == "record-from-answer-dual"
+    assert dial.get("recordingStatusCallback") == "https://hotline.example.com/twilio/recording"
+    assert dial.get("action") == "https://hotline.example.com/twilio/desk-dial?queue=accident"
+    assert [(child.tag, child.text) for child in dial] == [(noun, text)]
+
+
+def test_the_media_stream_can_be_left_out() -> None:
+    root = _root(ivr.connect_agent("http://127.0.0.1:8080", endpoint="client:a", queue_name="q", stream=False))
+    assert root.find("Start") is None and root.find("Dial/Client") is not None
