@@ -117,6 +117,7 @@ AUDIT_ACTIONS = {
     "blacklist_approve": "블랙리스트 승인",
     "blacklist_revoke": "블랙리스트 해제",
     "agent.state": "상담원 상태 변경",
+    "desk.caller_linked": "통화 고객 연결",
 }
 # An agent's state at the desk (crm_store.desk.agents.AgentState).
 AGENT_STATES = {
@@ -127,6 +128,31 @@ AGENT_STATES = {
     "break": "휴식",
     "offline": "로그아웃",
 }
+# What the agent entered during a call (crm_store.desk.call_work.KINDS).
+CALL_WORK_KINDS = {
+    "link": "고객 연결",
+    "accident_report": "사고 접수",
+    "complaint": "민원 접수",
+    "change": "변경 신고",
+    "inquiry": "상담 답변",
+    "note": "메모",
+    "transfer": "호 전환",
+    "wrap_up": "후처리 완료",
+}
+# The wrap-up's disposition codes (crm_store.desk.call_work.DISPOSITIONS).
+DISPOSITIONS = {
+    "resolved": "상담 완료",
+    "report_taken": "사고 접수 완료",
+    "complaint_taken": "민원 접수 완료",
+    "change_taken": "변경 신고 접수 완료",
+    "callback": "재연락 필요",
+    "transferred": "타 부서 이관",
+    "no_answer_needed": "응대 불필요",
+    "wrong_number": "잘못 걸린 전화",
+    "other": "기타",
+}
+# The desk's call frames (`call` frame `state`) and the caller as the screen pop knows them.
+CALL_STATES = {"offered": "호 제안", "connected": "통화 연결", "ended": "통화 종료", "abandoned": "고객 포기"}
 # A complaint's dossier entries: its steps (crm_store.complaints.steps) and what happens to it besides.
 COMPLAINT_STEPS = {
     "receipt": "접수",
