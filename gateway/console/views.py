@@ -27,6 +27,7 @@ from crm_store.types import utcnow
 from crm_store.validation import InvalidInput, NotAllowed, business_today
 from gateway import labels
 from gateway.api import call_public
+from gateway.auth_views import landing_page
 from gateway.console.reasons import korean_reasons
 from gateway.console.render import PageError, page_error, render
 from gateway.inputs import path_id, request_viewer
@@ -44,8 +45,8 @@ def _item_id(request: web.Request) -> int:
 
 
 async def home(request: web.Request) -> web.StreamResponse:
-    """GET /console and /console/"""
-    raise web.HTTPSeeOther("/console/queue")
+    """GET /console and /console/: where the viewer lands (an agent at the desk)."""
+    raise web.HTTPSeeOther(landing_page(request_viewer(request).role.value))
 
 
 async def _queue_page(request: web.Request, *, error: PageError | None = None) -> web.Response:
