@@ -342,6 +342,10 @@ for _form in DESK_FORMS:
     MATRIX[("POST", "/api/v1/desk/calls/{call_sid}/" + _form)] = (
         lambda form: lambda w, t: (f"/api/v1/desk/calls/{w.calls[t]}/{form}", {}, {}))(_form)  # fmt: skip
     EXPECTED[("POST", "/api/v1/desk/calls/{call_sid}/" + _form)] = _desk_form_answer
+# The desk's page: agents and center managers.
+MATRIX[("GET", "/console/desk")] = lambda w, t: ("/console/desk", {}, None)
+EXPECTED[("GET", "/console/desk")] = lambda w, u, t: (
+    200 if w.staff[u]["role"] in (Role.AGENT, Role.CENTER_MANAGER) else 403)  # fmt: skip
 # -- dispatch: the board (dispatchers, center managers and up) in scope; a surveyor their own profile and assignments.
 # The requests are never assigned and both surveyors stay off duty: an assignment is refused (409) in scope, a step
 # or an answer finds the request open (409); a surveyor's own assignments are none (404).

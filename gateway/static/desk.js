@@ -27,6 +27,13 @@
     if (code === null || code === undefined || code === "") { return ""; }
     return Object.prototype.hasOwnProperty.call(catalogue, code) ? catalogue[code] : String(code);
   }
+  function topic(code) {
+    // As gateway.labels.topic_label: a topic the taxonomy lacks reads as its type's other.
+    if (!code) { return "미분류"; }
+    if (Object.prototype.hasOwnProperty.call(L.topics, code)) { return L.topics[code]; }
+    var type = String(code).split(".")[0];
+    return Object.prototype.hasOwnProperty.call(L.call_types, type) ? L.call_types[type] + " · 기타" : String(code);
+  }
   function pad(n) { return (n < 10 ? "0" : "") + n; }
   function kst(iso) {
     if (!iso) { return ""; }
@@ -256,7 +263,7 @@
         cell(row, won(c.paid_amount));
       });
     rows("pop-requests", customer.open_requests || [], function (row, r) {
-      cell(row, label(L.call_types, r.type)); cell(row, label(L.topics, r.topic));
+      cell(row, label(L.call_types, r.type) || "미분류"); cell(row, topic(r.topic));
       cell(row, r.state === "processing" ? "처리 중" : label(L.review_states, r.state)); cell(row, kst(r.since));
     });
     var manager = customer.account_manager;
@@ -264,7 +271,7 @@
       ? manager.full_name + " (" + manager.username + ")" + (manager.certification_lapsed ? " · 인증 만료" : "")
       : "지정된 고객지배인 없음");
     rows("pop-calls", customer.recent_calls || [], function (row, c) {
-      cell(row, kst(c.started_at)); cell(row, label(L.call_types, c.type) || "미분류"); cell(row, label(L.topics, c.topic));
+      cell(row, kst(c.started_at)); cell(row, label(L.call_types, c.type) || "미분류"); cell(row, topic(c.topic));
     });
     fillPolicies(customer.policies || []);
   }
