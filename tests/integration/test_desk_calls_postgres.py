@@ -27,7 +27,7 @@ from tests.customer_helpers import SECRET
 from tests.desk_call_helpers import accident, agent_state, hold, policy_of, unknown_call
 from tests.desk_helpers import install_default_menu, queue_id
 from tests.fake_clock import business_day
-from tests.review_helpers import World, add_customers_and_calls, build_world
+from tests.review_helpers import World, add_customers_and_calls, build_world, console_login
 from workers.settings import Settings
 
 pytestmark = pytest.mark.integration
@@ -228,3 +228,20 @@ async def test_a_transfer_redirects_the_live_call_to_the_queue(desk: Desk) -> No
         waiting = session.exec(select(WaitingCall).where(col(WaitingCall.call_sid) == sid)).one()
         assert (waiting.state, waiting.queue_id, waiting.priority) == (
             "waiting", queue_id(desk.engine, "complaint"), 10)  # fmt: skip
+
+
+async def test_the_review_page_shows_what_the_desk_entered(desk: Desk) -> None:
+    world = desk.world
+    sid = world.calls["inside"]
+    hold(desk.engine, desk.staff_id("agent.seocho"), sid)
+    policy, day = policy_of(desk.engine, world.customers["inside"])
+    assert (await desk.post("agent.seocho", sid, "accident-report", accident(policy, day)))[0] == 201
+    assert (await desk.post("agent.seocho", sid, "change", {"field": "email", "value": "kim@example.com"}))[0] == 201
+    await console_login(desk.client, "operator.seocho")
+    page = await (await desk.client.get(f"/console/items/{world.items['inside']}")).text()
+    assert "통화 중 상담원 입력" in page and "사고 접수" in page and "변경 신고" in page
+    assert "사고 장소: 서울시 서초구 반포대로 58 교차로" in page and "사고 접수번호: CL-" in page
+    assert "목 통증" not in page and f"운전자: {MASK} (병원 이송)" in page  # grade 4 at clearance 2
+    assert "12가3456 소나타 (당사 차량)" in page and "변경 항목: 이메일" in page
+    # The desk's proposed change waits for the operator with the classifier's own.
+    assert 'data-field="email"' in page and 'data-field="address"' in page
