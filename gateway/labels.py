@@ -153,6 +153,49 @@ DISPOSITIONS = {
 }
 # The desk's call frames (`call` frame `state`) and the caller as the screen pop knows them.
 CALL_STATES = {"offered": "호 제안", "connected": "통화 연결", "ended": "통화 종료", "abandoned": "고객 포기"}
+# The desk's screen pop and forms: policy lines, claim states, dispatch kinds, people hurt, and the names of what an
+# entry of the desk's work on a call holds (crm_store.desk.call_work's forms and the records they made).
+INJURED_ROLES = {"driver": "운전자", "passenger": "동승자", "pedestrian": "보행자", "other": "기타"}
+DISPATCH_KINDS = {"survey": "현장 조사(손해사정)", "tow": "견인", "rescue": "긴급 출동"}
+RESCUE_KINDS = {"battery": "배터리", "tyre": "타이어", "fuel": "연료", "lockout": "잠금 해제", "other": "기타"}
+POLICY_LINES = {
+    "auto": "자동차", "home": "주택", "fire": "화재", "cargo": "적하", "liability": "배상책임",
+    "personal_accident": "상해", "travel": "여행자", "property": "재물",
+}  # fmt: skip
+CLAIM_STATES = {"open": "진행 중", "paid": "지급", "closed": "종결", "rejected": "부지급"}
+
+
+CALL_WORK_FIELDS = {
+    "customer_id": "고객 번호",
+    "occurred_at": "사고 일시",
+    "place": "사고 장소",
+    "what_happened": "사고 내용",
+    "injured": "부상자",
+    "vehicles": "관련 차량",
+    "policy_id": "증권 번호",
+    "dispatch": "긴급 출동",
+    "category": "민원 분류",
+    "summary": "민원 내용",
+    "topic": "주제",
+    "severity": "중요도",
+    "field": "변경 항목",
+    "value": "새 값",
+    "question": "문의 내용",
+    "answer": "답변 내용",
+    "text": "메모",
+    "note": "메모",
+    "queue": "전환 대기열",
+    "disposition": "처리 결과",
+}
+CALL_WORK_RECORDS = {
+    "claim_number": "사고 접수번호",
+    "dispatch_id": "출동 요청 번호",
+    "complaint_number": "민원번호",
+    "repeat": "기존 민원에 연결",
+    "proposed_change_index": "변경 제안 (운영자 검토)",
+    "queue_label": "전환 대기열",
+    "previous_customer_id": "이전 고객 번호",
+}
 # A complaint's dossier entries: its steps (crm_store.complaints.steps) and what happens to it besides.
 COMPLAINT_STEPS = {
     "receipt": "접수",

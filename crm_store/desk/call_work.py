@@ -9,7 +9,7 @@ request, a complaint, a proposed customer change for the operator's review) and 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from pydantic import AwareDatetime, model_validator
 from pydantic import Field as PField
@@ -19,7 +19,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from crm_store.calls.tables import Call
 from crm_store.desk.agent_tables import AgentState, DeskAgent
-from crm_store.dispatch.wire import InjuredPerson, Kind, RescueKind, VehicleInvolved
+from crm_store.dispatch.wire import InjuredPerson, Kind, RescueKind, VehicleInvolved, check_rescue_kind
 from crm_store.errors import CallNotFound
 from crm_store.org.scope import Viewer
 from crm_store.org.tables import Role, Staff
@@ -35,17 +35,6 @@ DESK_WRITERS = frozenset({Role.AGENT, Role.CENTER_MANAGER, Role.ADMIN})
 HOLDING = (AgentState.ON_CALL.value, AgentState.WRAP_UP.value)
 KINDS = ("link", "accident_report", "complaint", "change", "inquiry", "note", "transfer", "wrap_up")
 # The wrap-up's disposition codes (their Korean names: gateway.labels.DISPOSITIONS).
-DISPOSITIONS = (
-    "resolved",
-    "report_taken",
-    "complaint_taken",
-    "change_taken",
-    "callback",
-    "transferred",
-    "no_answer_needed",
-    "wrong_number",
-    "other",
-)
 Disposition = Literal[
     "resolved",
     "report_taken",
@@ -57,6 +46,7 @@ Disposition = Literal[
     "wrong_number",
     "other",
 ]
+DISPOSITIONS: tuple[str, ...] = get_args(Disposition)
 ChangeField = Literal[
     "address",
     "phone",
@@ -111,10 +101,7 @@ class DispatchWanted(Input):
 
     @model_validator(mode="after")
     def _rescue_needs_its_kind(self) -> DispatchWanted:
-        if self.kind == "rescue" and self.rescue_kind is None:
-            raise ValueError("a rescue request names its rescue_kind (battery, tyre, fuel, lockout, other)")
-        if self.kind != "rescue" and self.rescue_kind is not None:
-            raise ValueError("rescue_kind is only for rescue requests")
+        check_rescue_kind(self.kind, self.rescue_kind)
         return self
 
 

@@ -23,54 +23,12 @@ from gateway.keys import SESSIONS
 
 DESK_PATH = "/console/desk"
 DESK_ONLY = "상담 데스크는 상담원과 센터장만 사용할 수 있습니다."
-INJURED_ROLES = {"driver": "운전자", "passenger": "동승자", "pedestrian": "보행자", "other": "기타"}
-DISPATCH_KINDS = {"survey": "현장 조사(손해사정)", "tow": "견인", "rescue": "긴급 출동"}
-RESCUE_KINDS = {"battery": "배터리", "tyre": "타이어", "fuel": "연료", "lockout": "잠금 해제", "other": "기타"}
-POLICY_LINES = {
-    "auto": "자동차", "home": "주택", "fire": "화재", "cargo": "적하", "liability": "배상책임",
-    "personal_accident": "상해", "travel": "여행자", "property": "재물",
-}  # fmt: skip
-CLAIM_STATES = {"open": "진행 중", "paid": "지급", "closed": "종결", "rejected": "부지급"}
-
-
-WORK_FIELDS = {
-    "customer_id": "고객 번호",
-    "occurred_at": "사고 일시",
-    "place": "사고 장소",
-    "what_happened": "사고 내용",
-    "injured": "부상자",
-    "vehicles": "관련 차량",
-    "policy_id": "증권 번호",
-    "dispatch": "긴급 출동",
-    "category": "민원 분류",
-    "summary": "민원 내용",
-    "topic": "주제",
-    "severity": "중요도",
-    "field": "변경 항목",
-    "value": "새 값",
-    "question": "문의 내용",
-    "answer": "답변 내용",
-    "text": "메모",
-    "note": "메모",
-    "queue": "전환 대기열",
-    "disposition": "처리 결과",
-}
-WORK_RECORDS = {
-    "claim_number": "사고 접수번호",
-    "dispatch_id": "출동 요청 번호",
-    "complaint_number": "민원번호",
-    "repeat": "기존 민원에 연결",
-    "proposed_change_index": "변경 제안 (운영자 검토)",
-    "queue_label": "전환 대기열",
-    "previous_customer_id": "이전 고객 번호",
-}
-MASK_PREFIX = "●"
 
 
 def _injured(person: Any) -> str:
     if not isinstance(person, dict):
         return str(person)
-    role = labels.label(INJURED_ROLES, person.get("role"))
+    role = labels.label(labels.INJURED_ROLES, person.get("role"))
     hospital = " (병원 이송)" if person.get("hospital") else ""
     return f"{role}: {person.get('condition') or '상태 미상'}{hospital}"
 
@@ -102,9 +60,9 @@ def _work_value(key: str, value: Any) -> str:
     if key == "vehicles" and isinstance(value, list):
         return ", ".join(_vehicle(v) for v in value) or labels.NOTHING
     if key == "dispatch" and isinstance(value, dict):
-        kind = labels.label(DISPATCH_KINDS, value.get("kind"))
+        kind = labels.label(labels.DISPATCH_KINDS, value.get("kind"))
         rescue = value.get("rescue_kind")
-        return kind + (f" ({labels.label(RESCUE_KINDS, rescue)})" if rescue else "")
+        return kind + (f" ({labels.label(labels.RESCUE_KINDS, rescue)})" if rescue else "")
     return str(value)
 
 
@@ -112,14 +70,14 @@ def work_lines(entry: dict[str, Any]) -> list[tuple[str, str]]:
     """What an entry of the desk's work on a call says, as (Korean name, value) pairs: what was entered, then the
     records it made. Empty values are left out."""
     lines = [
-        (WORK_FIELDS.get(key, key), _work_value(key, value))
+        (labels.CALL_WORK_FIELDS.get(key, key), _work_value(key, value))
         for key, value in (entry.get("detail") or {}).items()
         if value not in (None, "", [], {})
     ]
     lines += [
-        (WORK_RECORDS[key], _work_value(key, value))
+        (labels.CALL_WORK_RECORDS[key], _work_value(key, value))
         for key, value in (entry.get("records") or {}).items()
-        if key in WORK_RECORDS and value is not None
+        if key in labels.CALL_WORK_RECORDS and value is not None
     ]
     return lines
 
@@ -139,8 +97,8 @@ def desk_labels(queues: dict[str, str]) -> dict[str, Any]:
         "topics": dict(labels.TOPICS),
         "review_states": labels.REVIEW_STATES,
         "customer_kinds": labels.CUSTOMER_KINDS,
-        "policy_lines": POLICY_LINES,
-        "claim_states": CLAIM_STATES,
+        "policy_lines": labels.POLICY_LINES,
+        "claim_states": labels.CLAIM_STATES,
         "matched_on": {"phone": "전화번호", "plate": "차량번호", "policy": "증권번호", "name": "이름"},
         "queues": queues,
         "errors": {str(status): text for status, text in labels.ERRORS.items()},
@@ -169,9 +127,9 @@ async def desk_page(request: web.Request) -> web.Response:
         "change_fields": labels.CHANGE_FIELDS,
         "complaint_categories": labels.COMPLAINT_CATEGORIES,
         "severities": labels.COMPLAINT_SEVERITY,
-        "injured_roles": INJURED_ROLES,
-        "dispatch_kinds": DISPATCH_KINDS,
-        "rescue_kinds": RESCUE_KINDS,
+        "injured_roles": labels.INJURED_ROLES,
+        "dispatch_kinds": labels.DISPATCH_KINDS,
+        "rescue_kinds": labels.RESCUE_KINDS,
     }
     return render(request, "desk.html", context)
 
