@@ -13,7 +13,7 @@ from typing import Any, Literal, get_args
 
 from pydantic import AwareDatetime, model_validator
 from pydantic import Field as PField
-from sqlalchemy import Index
+from sqlalchemy import Index, text
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -80,6 +80,16 @@ class CallWork(SQLModel, table=True):
     # The records it made: claim_id and claim_number, dispatch_id, complaint_id and complaint_number, ...
     records: dict[str, Any] = Field(default_factory=dict, sa_type=JsonDocument)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
+
+
+# Every form of a call looks up the agent holding it: an index of the few agents holding a call (the table is
+# DeskAgent's, declared here as customer search declares its own on the customer table).
+HOLDER_INDEX = Index(
+    "ix_desk_agent_call",
+    col(DeskAgent.call_sid),
+    postgresql_where=text("call_sid IS NOT NULL"),
+    sqlite_where=text("call_sid IS NOT NULL"),
+)
 
 
 # -- the forms -------------------------------------------------------------------------------------------------

@@ -1,5 +1,6 @@
 """call work: what the agent enters during a live call (caller linked, accident report, complaint, change, inquiry,
-note, transfer, wrap-up), each entry linked to the call and read with it through one index range.
+note, transfer, wrap-up), each entry linked to the call and read with it through one index range; the agents
+holding a call indexed by it (every form looks its holder up).
 """
 
 import sqlalchemy as sa
@@ -28,7 +29,11 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('desk_call_work', schema=None) as batch_op:
         batch_op.create_index('ix_desk_call_work_call', ['call_sid', 'id'], unique=False)
+    with op.batch_alter_table('desk_agent', schema=None) as batch_op:
+        batch_op.create_index('ix_desk_agent_call', ['call_sid'], unique=False, postgresql_where=sa.text('call_sid IS NOT NULL'), sqlite_where=sa.text('call_sid IS NOT NULL'))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('desk_agent', schema=None) as batch_op:
+        batch_op.drop_index('ix_desk_agent_call', postgresql_where=sa.text('call_sid IS NOT NULL'), sqlite_where=sa.text('call_sid IS NOT NULL'))
     op.drop_table('desk_call_work')
