@@ -174,8 +174,12 @@ async def test_only_the_agent_holding_the_call_or_a_supervisor_writes(desk: Desk
     assert (await desk.post("operator.seocho", sid, "notes", note))[0] == 403
     assert (await desk.post("center_manager.seocho", world.calls["outside"], "notes", note))[0] == 404
     assert (await desk.post("agent.seocho", world.calls["outside"], "notes", note))[0] == 404
-    # An unknown call: 404, before the body is read.
-    assert (await desk.post("agent.seocho", "CA" + "0" * 32, "notes", {}))[0] == 404
+    # Every form alike: another agent 403, an unknown call 404, both before the body is read; the holder 422.
+    for form in ("customer", "accident-report", "complaint", "change", "inquiry", "notes", "transfer", "wrap-up"):
+        assert (await desk.post("agent.gangnam", sid, form, {}))[0] == 403, form
+        assert (await desk.post("agent.seocho", "CA" + "0" * 32, form, {}))[0] == 404, form
+        status, body = await desk.post("agent.seocho", sid, form, {"unexpected": 1})
+        assert status == 422 and "unexpected" in body["fields"], form
     # Offered is not yet holding: accept first.
     hold(engine, desk.staff_id("agent.seocho"), sid, "offered")
     assert (await desk.post("agent.seocho", sid, "notes", note))[0] == 403
