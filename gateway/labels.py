@@ -196,6 +196,10 @@ CALL_WORK_RECORDS = {
     "queue_label": "전환 대기열",
     "previous_customer_id": "이전 고객 번호",
 }
+DISPATCH_STATES = {
+    "draft": "확인 대기", "open": "접수", "assigned": "배정", "accepted": "수락", "en_route": "출동 중",
+    "on_site": "현장 도착", "reporting": "보고서 작성", "done": "완료", "cancelled": "취소",
+}  # fmt: skip
 # A complaint's dossier entries: its steps (crm_store.complaints.steps) and what happens to it besides.
 COMPLAINT_STEPS = {
     "receipt": "접수",
@@ -281,6 +285,7 @@ AUDIT_PURPOSES = {
     "customer-events": "고객 이벤트 조회",
     "account-manager-history": "고객지배인 이력 조회",
     "account-manager-events": "고객지배인 이벤트 조회",
+    "desk": "상담 데스크 조회",
 }
 # What an audited change was made to ("staff:12" reads 직원 #12).
 AUDIT_TARGETS = {
@@ -386,6 +391,8 @@ AUDIT_READ_FIELDS = {
     "correction.entities": "수정된 추출 항목",
     "correction.predicted": "분류기 예측",
     "correction.text": "수정 학습 문장",
+    "open_complaints": "처리 중 민원",
+    "open_dispatches": "진행 중 출동 요청",
 }
 NOTHING = "없음"
 PASSWORD_EVENTS = {"set": "설정", "none": "없음", "reset": "재설정"}

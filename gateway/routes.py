@@ -20,7 +20,7 @@ from crm_store.complaints.wire import State
 from crm_store.customers import blacklist, blacklist_decisions, events, search
 from crm_store.customers import records as customers
 from crm_store.customers import updates as customer_updates
-from crm_store.desk import agents, call_work
+from crm_store.desk import agents, call_work, open_cases
 from crm_store.dispatch import wire as dispatch
 from crm_store.dispatch.access import BOARD_ROLES, FIELD_ROLES
 from crm_store.managers import account_managers, certifications, service_tasks, transfers
@@ -322,6 +322,9 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", "/customers/search", desk_api.search_customers,
           "Customers in scope by phone, vehicle plate, policy number or the start of a name (masked, audited)",
           search.CustomerSearchPage, query=desk_api.SearchQuery),
+    Route("GET", CUSTOMER + "/open-cases", desk_api.customer_open_cases,
+          "The customer's complaints not closed and dispatch requests under way, for the screen pop (audited)",
+          open_cases.OpenCases, query=PictureQuery),
     Route("GET", "/desk/ws", desk_socket.desk_socket,
           "Open your desk: a WebSocket (101 Switching Protocols) of JSON text frames with `type`. Server to agent: "
           "`state` (`state`, `since`) at once and on every change, `offer`, `call`, `transcript`, `suggestion`, "

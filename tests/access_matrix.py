@@ -342,6 +342,11 @@ for _form in DESK_FORMS:
     MATRIX[("POST", "/api/v1/desk/calls/{call_sid}/" + _form)] = (
         lambda form: lambda w, t: (f"/api/v1/desk/calls/{w.calls[t]}/{form}", {}, {}))(_form)  # fmt: skip
     EXPECTED[("POST", "/api/v1/desk/calls/{call_sid}/" + _form)] = _desk_form_answer
+# The screen pop's open cases of the target customer: everyone, in scope.
+MATRIX[("GET", "/api/v1/customers/{customer_id}/open-cases")] = lambda w, t: (
+    f"/api/v1/customers/{_c(w, t)}/open-cases", {}, None)  # fmt: skip
+EXPECTED[("GET", "/api/v1/customers/{customer_id}/open-cases")] = lambda w, u, t: (
+    200 if w.sees_unit(u, _unit(w, t)) else 404)  # fmt: skip
 # The desk's page: agents and center managers.
 MATRIX[("GET", "/console/desk")] = lambda w, t: ("/console/desk", {}, None)
 EXPECTED[("GET", "/console/desk")] = lambda w, u, t: (

@@ -16,6 +16,7 @@
   };
 
   var call = null;          // {sid, state, caller, queue}
+  var shownCustomer = null; // the id of the customer on the screen pop
   var agentState = config.state;
   var acwStart = null;
   var acwTicker = null;
@@ -228,6 +229,7 @@
     show($("pop-blacklist"), blacklistFlag(customer, frame));
     show($("pop-unknown"), !customer);
     show($("pop-customer"), !!customer);
+    shownCustomer = customer ? customer.id : null;
     if (!customer) {
       text($("pop-unknown"), unknownText(frame));
       fillPolicies([]);
@@ -274,6 +276,24 @@
       cell(row, kst(c.started_at)); cell(row, label(L.call_types, c.type) || "미분류"); cell(row, topic(c.topic));
     });
     fillPolicies(customer.policies || []);
+    rows("pop-complaints", [], function () { return; });
+    rows("pop-dispatches", [], function () { return; });
+    loadOpenCases(customer.id);
+  }
+
+  function loadOpenCases(customerId) {
+    var query = call ? "?call_sid=" + encodeURIComponent(call.sid) : "";
+    api("GET", "/api/v1/customers/" + customerId + "/open-cases" + query).then(function (answer) {
+      if (!answer.ok) { deskError(problemLines(answer.status, answer.body, null)); return; }
+      rows("pop-complaints", answer.body.complaints, function (row, c) {
+        cell(row, c.number); cell(row, label(L.complaint_categories, c.category)); cell(row, c.topic ? topic(c.topic) : "");
+        cell(row, label(L.complaint_states, c.state)); cell(row, kst(c.resolve_by));
+      });
+      rows("pop-dispatches", answer.body.dispatches, function (row, d) {
+        cell(row, d.id); cell(row, label(L.dispatch_kinds, d.kind)); cell(row, label(L.dispatch_states, d.state));
+        cell(row, d.address); cell(row, kst(d.due_at));
+      });
+    });
   }
 
   function rows(tableId, items, fill) {
@@ -448,6 +468,9 @@
       if (action === "wrap-up") { form.reset(); endCall(); return; }
       if (action === "transfer") { startAcw(null); }
       if (action !== "accident-report") { form.reset(); }
+      if ((action === "accident-report" || action === "complaint") && shownCustomer !== null) {
+        loadOpenCases(shownCustomer);
+      }
     });
   }
 

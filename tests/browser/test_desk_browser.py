@@ -123,6 +123,17 @@ async def test_an_agent_takes_a_call_at_the_desk(world_client: tuple[World, Any]
         kinds = session.exec(select(CallWork.kind).where(col(CallWork.call_sid) == sid).order_by(col(CallWork.id)))
         assert list(kinds.all()) == ["link", "accident_report"]
 
+    # A complaint taken during the call shows among the caller's open complaints at once.
+    assert "없음" in await page.inner_text("#pop-complaints")
+    await page.click("#form-complaint >> xpath=.. >> summary")
+    await page.select_option("#cmp-category", "claims_payment")
+    await page.fill("#cmp-summary", "보험금 지급이 늦어진다는 불만")
+    await page.click("#form-complaint button[type=submit]")
+    await page.wait_for_selector("#work-log li.work-complaint")
+    number = (await page.inner_text("#work-log li.work-complaint")).split("민원번호 ")[1].split()[0]
+    await page.wait_for_selector(f"#pop-complaints td:text-is('{number}')")
+    assert "보험금 지급" in await page.inner_text("#pop-complaints")
+
     # The call ends: wrap-up with the after-call work timer, then available again.
     hold(engine, agent, sid, "wrap_up")
     send_to_agent(redis, agent, {"type": "call", "call_sid": sid, "state": "ended"})

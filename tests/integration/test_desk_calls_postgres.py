@@ -163,6 +163,17 @@ async def test_each_form_makes_its_record_and_is_read_with_the_call(desk: Desk) 
     cleared = await (await desk.client.get(f"/api/v1/calls/{sid}", headers=world.auth("admin.hq"))).json()
     assert cleared["desk_work"][1]["detail"]["injured"][0]["condition"] == "목 통증"
 
+    # The screen pop's open cases show the complaint and the dispatch request just made; outside scope nothing.
+    answer = await desk.client.get(
+        f"/api/v1/customers/{inside}/open-cases", params={"call_sid": sid}, headers=world.auth("agent.seocho")
+    )
+    assert answer.status == 200, await answer.text()
+    cases = await answer.json()
+    assert [c["number"] for c in cases["complaints"]] == [first["complaint_number"]]
+    assert [d["id"] for d in cases["dispatches"]] == [records["dispatch_id"]]
+    outside_cases = f"/api/v1/customers/{outside}/open-cases"
+    assert (await desk.client.get(outside_cases, headers=world.auth("agent.seocho"))).status == 404
+
 
 async def test_only_the_agent_holding_the_call_or_a_supervisor_writes(desk: Desk) -> None:
     world, engine = desk.world, desk.engine
