@@ -241,16 +241,15 @@ async def _moved(w: Writing, state: AgentState) -> None:
     w.moved = True
 
 
-async def _transfer(w: Writing, form: call_work.CallTransfer) -> CallWork:
-    queue = (await w.session.exec(select(DeskQueue).where(col(DeskQueue.name) == form.queue))).first()
+async def _queue_named(session: AsyncSession, name: str) -> DeskQueue:
+    queue = (await session.exec(select(DeskQueue).where(col(DeskQueue.name) == name))).first()
     if queue is None:
-        raise InvalidInput({"queue": f"no desk queue named {form.queue}"})
-    twiml = ivr.enqueue(w.request.config_dict[SETTINGS].base_url, queue_name=queue.name, label=queue.label)
-    try:
-        # The caller leaves the agent for the queue's <Enqueue> (aiohttp underneath: the loop is never blocked).
-        await w.request.config_dict[TWILIO_REST].redirect_call_async(w.call.call_sid, twiml)
-    except TwilioRestError as err:
-        raise Conflict({"call_sid": f"the call could not be transferred: {err}"}, "transfer failed") from err
+        raise InvalidInput({"queue": f"no desk queue named {name}"})
+    return queue
+
+
+async def _transfer(w: Writing, form: call_work.CallTransfer) -> CallWork:
+    queue = await _queue_named(w.session, form.queue)
     waiting = (await w.session.exec(select(WaitingCall).where(col(WaitingCall.call_sid) == w.call.call_sid))).first()
     if waiting is not None:
         # Waiting again, in the new queue, with the priority it had (the green channel stays green).
@@ -263,7 +262,20 @@ async def _transfer(w: Writing, form: call_work.CallTransfer) -> CallWork:
 
 
 async def transfer_call(request: web.Request) -> Answered:
-    """POST /api/v1/desk/calls/{call_sid}/transfer"""
+    """POST /api/v1/desk/calls/{call_sid}/transfer: the writer and the queue checked, then the live call redirected
+    to the queue's <Enqueue> through Twilio's REST API (aiohttp underneath: the loop is never blocked, and no
+    transaction waits on Twilio), then the transfer recorded."""
+    raw = await request.read()
+    sid = request.match_info["call_sid"]
+    async with async_session_scope(request.config_dict[SESSIONS]) as session:
+        await call_work.call_writer(session, request_viewer(request), sid)
+        form = call_work.CallTransfer.model_validate_json(raw or b"null")
+        queue = await _queue_named(session, form.queue)
+    twiml = ivr.enqueue(request.config_dict[SETTINGS].base_url, queue_name=queue.name, label=queue.label)
+    try:
+        await request.config_dict[TWILIO_REST].redirect_call_async(sid, twiml)
+    except TwilioRestError as err:
+        raise Conflict({"call_sid": f"the call could not be transferred: {err}"}, "transfer failed") from err
     return await _write(request, call_work.CallTransfer, _transfer)
 
 
