@@ -11,6 +11,7 @@ from crm_store.complaints import tables as complaints_tables
 from crm_store.customers import search as customers_search
 from crm_store.customers import tables as customers_tables
 from crm_store.desk import agent_tables as desk_agent_tables
+from crm_store.desk import call_work as desk_call_work
 from crm_store.desk import tables as desk_tables
 from crm_store.dispatch import tables as dispatch_tables
 from crm_store.managers import tables as managers_tables
@@ -26,6 +27,7 @@ TABLE_MODULES = (
     customers_search,
     customers_tables,
     desk_agent_tables,
+    desk_call_work,
     desk_tables,
     dispatch_tables,
     managers_tables,

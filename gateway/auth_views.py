@@ -10,6 +10,7 @@ from aiohttp import web
 from crm_store.db import async_session_scope
 from crm_store.org import auth
 from crm_store.org.sessions import SESSION_LIFETIME, csrf_matches, end_session, open_session
+from crm_store.org.tables import Role
 from crm_store.types import utcnow
 from gateway import labels
 from gateway.console.render import kst, render
@@ -36,6 +37,11 @@ def _login_page(
         LOGIN_CSRF_COOKIE, token, httponly=True, samesite="Strict", secure=_secure(request), path=LOGIN_PATH
     )
     return response
+
+
+def landing_page(role: str) -> str:
+    """Where a console user lands: an agent at the desk, everyone else at the review queue."""
+    return "/console/desk" if role == Role.AGENT.value else "/console/queue"
 
 
 async def login_form(request: web.Request) -> web.Response:
@@ -67,7 +73,7 @@ async def login(request: web.Request) -> web.StreamResponse:
     async with async_session_scope(sessions) as session:
         await auth.record_success(session, staff.id)
         opened = await open_session(session, staff_id=staff.id, now=now, remote_addr=request.remote)
-    response = web.HTTPSeeOther("/console/queue")
+    response = web.HTTPSeeOther(landing_page(staff.role))
     response.set_cookie(
         SESSION_COOKIE,
         opened.cookie,

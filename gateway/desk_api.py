@@ -3,6 +3,7 @@ Thin handlers: parse, call the store with the viewer, answer."""
 
 from __future__ import annotations
 
+import re
 from typing import Annotated
 
 from aiohttp import web
@@ -12,11 +13,13 @@ from crm_store.customers import search
 from crm_store.db import async_session_scope
 from crm_store.desk import agents
 from crm_store.desk.agent_tables import AgentState
+from crm_store.desk.open_cases import open_cases
 from crm_store.types import utcnow
 from gateway.contract import Answered
 from gateway.desk import CLOCK, wake_distributor
+from gateway.desk_frames import CALL_SID
 from gateway.desk_socket import publish_state
-from gateway.inputs import MAX_ID, MAX_PAGE, bad_param, json_body, paging, request_viewer
+from gateway.inputs import MAX_ID, MAX_PAGE, bad_param, json_body, paging, path_id, request_viewer
 from gateway.keys import SESSIONS
 
 SEARCH_PAGE = 20
@@ -64,3 +67,12 @@ async def search_customers(request: web.Request) -> Answered:
         after = {"q": text, "limit": str(wanted.limit), "before": str(found[-1]["id"])}
         following = str(request.rel_url.with_query(after))
     return search.CustomerSearchPage.model_validate({"items": found, "next": following})
+
+
+async def customer_open_cases(request: web.Request) -> Answered:
+    """GET /api/v1/customers/{customer_id}/open-cases?call_sid="""
+    call_sid = request.query.get("call_sid") or None
+    if call_sid is not None and not re.fullmatch(CALL_SID, call_sid):
+        raise bad_param("call_sid", "a Twilio CallSid (CA followed by 32 hex digits)")
+    async with async_session_scope(request.config_dict[SESSIONS]) as session:
+        return await open_cases(session, request_viewer(request), path_id(request, "customer_id"), call_sid=call_sid)

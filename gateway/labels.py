@@ -117,6 +117,7 @@ AUDIT_ACTIONS = {
     "blacklist_approve": "블랙리스트 승인",
     "blacklist_revoke": "블랙리스트 해제",
     "agent.state": "상담원 상태 변경",
+    "desk.caller_linked": "통화 고객 연결",
 }
 # An agent's state at the desk (crm_store.desk.agents.AgentState).
 AGENT_STATES = {
@@ -127,6 +128,78 @@ AGENT_STATES = {
     "break": "휴식",
     "offline": "로그아웃",
 }
+# What the agent entered during a call (crm_store.desk.call_work.KINDS).
+CALL_WORK_KINDS = {
+    "link": "고객 연결",
+    "accident_report": "사고 접수",
+    "complaint": "민원 접수",
+    "change": "변경 신고",
+    "inquiry": "상담 답변",
+    "note": "메모",
+    "transfer": "호 전환",
+    "wrap_up": "후처리 완료",
+}
+# The wrap-up's disposition codes (crm_store.desk.call_work.DISPOSITIONS).
+DISPOSITIONS = {
+    "resolved": "상담 완료",
+    "report_taken": "사고 접수 완료",
+    "complaint_taken": "민원 접수 완료",
+    "change_taken": "변경 신고 접수 완료",
+    "callback": "재연락 필요",
+    "transferred": "타 부서 이관",
+    "no_answer_needed": "응대 불필요",
+    "wrong_number": "잘못 걸린 전화",
+    "other": "기타",
+}
+# The desk's call frames (`call` frame `state`) and the caller as the screen pop knows them.
+CALL_STATES = {"offered": "호 제안", "connected": "통화 연결", "ended": "통화 종료", "abandoned": "고객 포기"}
+# The desk's screen pop and forms: policy lines, claim states, dispatch kinds, people hurt, and the names of what an
+# entry of the desk's work on a call holds (crm_store.desk.call_work's forms and the records they made).
+INJURED_ROLES = {"driver": "운전자", "passenger": "동승자", "pedestrian": "보행자", "other": "기타"}
+DISPATCH_KINDS = {"survey": "현장 조사(손해사정)", "tow": "견인", "rescue": "긴급 출동"}
+RESCUE_KINDS = {"battery": "배터리", "tyre": "타이어", "fuel": "연료", "lockout": "잠금 해제", "other": "기타"}
+POLICY_LINES = {
+    "auto": "자동차", "home": "주택", "fire": "화재", "cargo": "적하", "liability": "배상책임",
+    "personal_accident": "상해", "travel": "여행자", "property": "재물",
+}  # fmt: skip
+CLAIM_STATES = {"open": "진행 중", "paid": "지급", "closed": "종결", "rejected": "부지급"}
+
+
+CALL_WORK_FIELDS = {
+    "customer_id": "고객 번호",
+    "occurred_at": "사고 일시",
+    "place": "사고 장소",
+    "what_happened": "사고 내용",
+    "injured": "부상자",
+    "vehicles": "관련 차량",
+    "policy_id": "증권 번호",
+    "dispatch": "긴급 출동",
+    "category": "민원 분류",
+    "summary": "민원 내용",
+    "topic": "주제",
+    "severity": "중요도",
+    "field": "변경 항목",
+    "value": "새 값",
+    "question": "문의 내용",
+    "answer": "답변 내용",
+    "text": "메모",
+    "note": "메모",
+    "queue": "전환 대기열",
+    "disposition": "처리 결과",
+}
+CALL_WORK_RECORDS = {
+    "claim_number": "사고 접수번호",
+    "dispatch_id": "출동 요청 번호",
+    "complaint_number": "민원번호",
+    "repeat": "기존 민원에 연결",
+    "proposed_change_index": "변경 제안 (운영자 검토)",
+    "queue_label": "전환 대기열",
+    "previous_customer_id": "이전 고객 번호",
+}
+DISPATCH_STATES = {
+    "draft": "확인 대기", "open": "접수", "assigned": "배정", "accepted": "수락", "en_route": "출동 중",
+    "on_site": "현장 도착", "reporting": "보고서 작성", "done": "완료", "cancelled": "취소",
+}  # fmt: skip
 # A complaint's dossier entries: its steps (crm_store.complaints.steps) and what happens to it besides.
 COMPLAINT_STEPS = {
     "receipt": "접수",
@@ -212,6 +285,7 @@ AUDIT_PURPOSES = {
     "customer-events": "고객 이벤트 조회",
     "account-manager-history": "고객지배인 이력 조회",
     "account-manager-events": "고객지배인 이벤트 조회",
+    "desk": "상담 데스크 조회",
 }
 # What an audited change was made to ("staff:12" reads 직원 #12).
 AUDIT_TARGETS = {
@@ -317,6 +391,8 @@ AUDIT_READ_FIELDS = {
     "correction.entities": "수정된 추출 항목",
     "correction.predicted": "분류기 예측",
     "correction.text": "수정 학습 문장",
+    "open_complaints": "처리 중 민원",
+    "open_dispatches": "진행 중 출동 요청",
 }
 NOTHING = "없음"
 PASSWORD_EVENTS = {"set": "설정", "none": "없음", "reset": "재설정"}

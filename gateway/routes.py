@@ -20,7 +20,7 @@ from crm_store.complaints.wire import State
 from crm_store.customers import blacklist, blacklist_decisions, events, search
 from crm_store.customers import records as customers
 from crm_store.customers import updates as customer_updates
-from crm_store.desk import agents
+from crm_store.desk import agents, call_work, open_cases
 from crm_store.dispatch import wire as dispatch
 from crm_store.dispatch.access import BOARD_ROLES, FIELD_ROLES
 from crm_store.managers import account_managers, certifications, service_tasks, transfers
@@ -37,6 +37,7 @@ from gateway import (
     complaints_api,
     customers_api,
     desk_api,
+    desk_calls_api,
     desk_socket,
     dispatch_api,
     reports_api,
@@ -212,6 +213,7 @@ CUSTOMER = "/customers/" + ID % "customer_id"
 MANAGER = "/account-managers/{username}"
 DISPATCH = "/dispatches/" + ID % "request_id"
 COMPLAINT = "/complaints/" + ID % "complaint_id"
+DESK_CALL = "/desk/calls/{call_sid}"
 
 ROUTES: tuple[Route, ...] = (
     Route("GET", "/openapi.json", openapi, "This document", None, public=True),
@@ -320,12 +322,38 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", "/customers/search", desk_api.search_customers,
           "Customers in scope by phone, vehicle plate, policy number or the start of a name (masked, audited)",
           search.CustomerSearchPage, query=desk_api.SearchQuery),
+    Route("GET", CUSTOMER + "/open-cases", desk_api.customer_open_cases,
+          "The customer's complaints not closed and dispatch requests under way, for the screen pop (audited)",
+          open_cases.OpenCases, query=PictureQuery),
     Route("GET", "/desk/ws", desk_socket.desk_socket,
           "Open your desk: a WebSocket (101 Switching Protocols) of JSON text frames with `type`. Server to agent: "
           "`state` (`state`, `since`) at once and on every change, `offer`, `call`, `transcript`, `suggestion`, "
           "`error` (a frame refused); agent to server: `accept`, `decline` (`call_sid`). Closing it takes you "
           "offline; so does a connection gone quiet. A console session must come from the console's origin.",
           None, status=101, roles=agents.DESK_ROLES, errors=(400,)),
+    # the live call's forms: the agent holding the call, or a desk supervisor who sees it
+    Route("POST", DESK_CALL + "/customer", desk_calls_api.link_caller,
+          "Link the caller to a customer for this call (audited)", call_work.CallWorkAnswer, status=201,
+          body=call_work.CallerLink, roles=call_work.DESK_WRITERS),
+    Route("POST", DESK_CALL + "/accident-report", desk_calls_api.accident_report,
+          "File an accident report: a claim notice at once and, when asked, a dispatch request",
+          call_work.CallWorkAnswer, status=201, body=call_work.AccidentReport, roles=call_work.DESK_WRITERS),
+    Route("POST", DESK_CALL + "/complaint", desk_calls_api.complaint_intake,
+          "Take a complaint: opens one (a repeat on the topic links to the open one)", call_work.CallWorkAnswer,
+          status=201, body=call_work.ComplaintIntake, roles=call_work.DESK_WRITERS),
+    Route("POST", DESK_CALL + "/change", desk_calls_api.change_notice,
+          "Take a change notification: a proposed customer change for the operator's review",
+          call_work.CallWorkAnswer, status=201, body=call_work.ChangeNotice, roles=call_work.DESK_WRITERS),
+    Route("POST", DESK_CALL + "/inquiry", desk_calls_api.inquiry_answered, "Record an inquiry answered",
+          call_work.CallWorkAnswer, status=201, body=call_work.InquiryAnswered, roles=call_work.DESK_WRITERS),
+    Route("POST", DESK_CALL + "/notes", desk_calls_api.call_note, "Add a note to the call", call_work.CallWorkAnswer,
+          status=201, body=call_work.CallNote, roles=call_work.DESK_WRITERS),
+    Route("POST", DESK_CALL + "/transfer", desk_calls_api.transfer_call,
+          "Transfer the caller to another queue with a note (the agent goes to wrap-up)", call_work.CallWorkAnswer,
+          status=201, body=call_work.CallTransfer, roles=call_work.DESK_WRITERS, errors=(409,)),
+    Route("POST", DESK_CALL + "/wrap-up", desk_calls_api.wrap_up,
+          "Wrap up with a disposition code: the agent holding the call is available again", call_work.CallWorkAnswer,
+          status=201, body=call_work.WrapUp, roles=call_work.DESK_WRITERS, errors=(409,)),
     # dispatch: surveyors, the board, assignment and the answers of the one sent
     Route("PUT", "/surveyors/{username}", dispatch_api.put_surveyor,
           "Create or update a surveyor's profile (a surveyor: their own status and location)",

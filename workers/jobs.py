@@ -208,11 +208,15 @@ def classify_call(call_sid: str) -> dict[str, Any]:
         call.topic = result.topic
         call.urgency = result.urgency
         call.entities = summary.get("entities", [])
+        # Changes the agent took during the call (the desk's) stay proposed next to the classifier's.
+        taken = [c for c in (call.classification or {}).get("proposed_changes") or [] if c.get("source") == "desk"]
         call.classification = {
             key: summary[key]
             for key in ("scores", "reasons", "sentiment", "secondary_types", "proposed_changes", "model")
             if key in summary
         }
+        if taken:
+            call.classification["proposed_changes"] = [*call.classification.get("proposed_changes", []), *taken]
         call.pipeline_state = PipelineState.CLASSIFIED
         call.failure_reason = None
         call.updated_at = utcnow()

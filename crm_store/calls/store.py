@@ -302,6 +302,11 @@ class CallPublic(Answer):
     duration: int | None = PField(description="seconds")
     created_at: Moment = PField(description="when the record was created (UTC)")
     updated_at: Moment = PField(description="when it last changed (UTC)")
+    desk_work: list[dict[str, Any]] = PField(
+        default_factory=list,
+        description="what the desk entered during the call, in order (kind, by, customer_id, detail, records, at); "
+        "read with one call, empty in the list",
+    )
     masked_fields: list[str] = PField(default_factory=list, description="fields hidden from the viewer's clearance")
 
 

@@ -18,6 +18,14 @@ Urgency = Literal["late", "soon", "ok", "closed"]
 Step = Literal["en_route", "on_site", "reporting", "done"]
 
 
+def check_rescue_kind(kind: str, rescue_kind: str | None) -> None:
+    """A rescue names its rescue kind; nothing else does (ValueError otherwise, for a model validator)."""
+    if kind == "rescue" and rescue_kind is None:
+        raise ValueError("a rescue request names its rescue_kind (battery, tyre, fuel, lockout, other)")
+    if kind != "rescue" and rescue_kind is not None:
+        raise ValueError("rescue_kind is only for rescue requests")
+
+
 class _Strict(Input):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)  # type: ignore[assignment]
 
@@ -71,10 +79,7 @@ class DispatchCreate(_Strict):
 
     @model_validator(mode="after")
     def _rescue_needs_its_kind(self) -> DispatchCreate:
-        if self.kind == "rescue" and self.rescue_kind is None:
-            raise ValueError("a rescue request names its rescue_kind (battery, tyre, fuel, lockout, other)")
-        if self.kind != "rescue" and self.rescue_kind is not None:
-            raise ValueError("rescue_kind is only for rescue requests")
+        check_rescue_kind(self.kind, self.rescue_kind)
         return self
 
 

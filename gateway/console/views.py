@@ -17,6 +17,7 @@ from crm_store.audit import record_read
 from crm_store.calls.tables import Recording
 from crm_store.customers.picture import customer_picture
 from crm_store.db import async_session_scope
+from crm_store.desk.call_work import call_entries
 from crm_store.errors import CustomerNotFound, NotFound
 from crm_store.org.clearance import mask_fields
 from crm_store.org.scope import Viewer
@@ -27,6 +28,8 @@ from crm_store.types import utcnow
 from crm_store.validation import InvalidInput, NotAllowed, business_today
 from gateway import labels
 from gateway.api import call_public
+from gateway.auth_views import landing_page
+from gateway.console.desk import work_lines
 from gateway.console.reasons import korean_reasons
 from gateway.console.render import PageError, page_error, render
 from gateway.inputs import path_id, request_viewer
@@ -44,8 +47,8 @@ def _item_id(request: web.Request) -> int:
 
 
 async def home(request: web.Request) -> web.StreamResponse:
-    """GET /console and /console/"""
-    raise web.HTTPSeeOther("/console/queue")
+    """GET /console and /console/: where the viewer lands (an agent at the desk)."""
+    raise web.HTTPSeeOther(landing_page(request_viewer(request).role.value))
 
 
 async def _queue_page(request: web.Request, *, error: PageError | None = None) -> web.Response:
@@ -146,7 +149,10 @@ async def _item_page(request: web.Request, item_id: int, *, error: PageError | N
         has_audio = (
             await session.exec(select(col(Recording.id)).where(col(Recording.call_sid) == call.call_sid))
         ).first() is not None
-    doc = mask_fields(viewer, "call", {**call_public(call), "transcript_raw": call.transcript_raw})
+        desk_work = [entry.model_dump(mode="json") for entry in await call_entries(session, call.call_sid)]
+    doc = mask_fields(
+        viewer, "call", {**call_public(call), "transcript_raw": call.transcript_raw, "desk_work": desk_work}
+    )
     working = item.state == ReviewState.TAKEN and item.taken_by_id == viewer.staff_id
     decided = {
         int(ev.detail["index"]): labels.REVIEW_ACTIONS[ev.action]
@@ -180,6 +186,7 @@ async def _item_page(request: web.Request, item_id: int, *, error: PageError | N
         "topic_choices": _topic_choices(doc["topic"]),
         "reasons": korean_reasons(doc["classification"].get("reasons")),
         "events": events,
+        "desk_work": [{**entry, "lines": work_lines(entry)} for entry in doc["desk_work"]],
     }
     return render(request, "item.html", context, error=error)
 

@@ -25,7 +25,8 @@ async def _login(client: Any, username: str, password: str = PASSWORD) -> str | 
         "/console/login",
         data={"username": username, "password": password, "csrf_token": CSRF.search(form)[1]},  # type: ignore[index]
     )
-    if answer.status != 200 or "/console/queue" not in str(answer.url):
+    # An agent lands at the desk, everyone else at the review queue.
+    if answer.status != 200 or not str(answer.url).endswith(("/console/queue", "/console/desk")):
         return None
     return CSRF.search(await answer.text())[1]  # type: ignore[index]
 
