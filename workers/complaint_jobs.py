@@ -4,11 +4,13 @@ reminders before limits fall due, and the monthly analyses generated and stored.
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Protocol
 
 from sqlalchemy.engine import Engine
 
+from crm_store.complaints.escalation import remind_due_soon
+from crm_store.complaints.followup import generate_month_reports, month_reports_done
 from crm_store.complaints.notices import BACK_OFF, MAX_ATTEMPTS, due_notices, notice_entry, sender_number
 from crm_store.complaints.store import WORKERS, append_entry
 from crm_store.complaints.tables import Complaint, ComplaintNotice
@@ -74,3 +76,32 @@ def send_complaint_notices(as_of: str) -> dict[str, int]:
         return send_notices(context.engine, rest, now=datetime.fromisoformat(as_of))
     finally:
         rest.close()
+
+
+def remind_complaints(as_of: str) -> list[int]:
+    """The job: remind of the complaints whose next limit is near at `as_of` (ISO); the ids reminded."""
+    with session_scope(current().engine) as session:
+        reminded = remind_due_soon(session, now=datetime.fromisoformat(as_of))
+    if reminded:
+        log.info("reminded of %d complaint(s) falling due: %s", len(reminded), reminded)
+    return reminded
+
+
+def previous_month(day: date) -> date:
+    """The first day of the month before the one `day` falls in."""
+    first = day.replace(day=1)
+    return (first - timedelta(days=1)).replace(day=1)
+
+
+def generate_complaint_analyses(business_day: str, month: str | None = None) -> list[int]:
+    """The job: store the analysis of the month before `business_day` (ISO date; or of `month`, YYYY-MM, on demand)
+    for the head office, provinces and cities, unless the workers stored it already after that month ended."""
+    day = date.fromisoformat(business_day)
+    wanted = date.fromisoformat(f"{month}-01") if month else previous_month(day)
+    now = datetime.now(tz=UTC)
+    with session_scope(current().engine) as session:
+        if month is None and month_reports_done(session, wanted):
+            return []
+        units = generate_month_reports(session, wanted, now=now, actor=WORKERS)
+    log.info("complaint analysis of %s stored for %d unit(s)", f"{wanted:%Y-%m}", len(units))
+    return units
