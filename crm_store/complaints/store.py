@@ -516,10 +516,25 @@ def complaints_query(
     number: str | None = None,
     limit: int = 100,
     after_id: int | None = None,
+    department: str | None = None,
+    customer: str | None = None,
+    received: tuple[datetime | None, datetime | None] = (None, None),
 ) -> Any:
     """Complaints whose responsible unit the viewer sees, soonest resolve limit first (the queue index); `number`
-    finds the complaints whose number contains it."""
+    finds the complaints whose number contains it, `customer` those of the customer of that id or whose name starts
+    so (the name-prefix index), `received` those received in [from, to)."""
     query = select(Complaint).where(unit_in_scope(viewer, col(Complaint.org_unit_id)))
+    if department:
+        query = query.where(col(Complaint.department) == department)
+    if customer and customer.isdigit():
+        query = query.where(col(Complaint.customer_id) == int(customer))
+    elif customer:
+        named = select(col(Customer.id)).where(col(Customer.name).startswith(customer, autoescape=True))
+        query = query.where(col(Complaint.customer_id).in_(named))
+    if received[0] is not None:
+        query = query.where(col(Complaint.received_at) >= received[0])
+    if received[1] is not None:
+        query = query.where(col(Complaint.received_at) < received[1])
     if category is not None:
         query = query.where(col(Complaint.category) == category.value)
     if number:
