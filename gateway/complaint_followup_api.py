@@ -48,9 +48,10 @@ class ActionList(Answer):
 
 
 class AnalysisRequest(Input):
-    """A month whose analysis is to be generated again now."""
+    """A month whose analysis of a unit is to be generated again now."""
 
     month: str = Field(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", description="YYYY-MM")
+    org_unit_id: int = Field(ge=1, le=2**31 - 1, description="a unit of your part of the organisation")
 
 
 class AnalysisQueued(Answer):
@@ -102,9 +103,9 @@ async def stored_analysis(request: web.Request) -> Answered:
     return followup.month_report_public(report)
 
 
-def _enqueue_analysis(redis: object, month: str, job_id: str) -> None:
+def _enqueue_analysis(redis: object, month: str, unit_id: int, job_id: str) -> None:
     Queue(QUEUE_DEFAULT, connection=redis).enqueue(  # type: ignore[arg-type]
-        ANALYSIS_JOB, datetime.now(tz=UTC).date().isoformat(), month, job_id=job_id, job_timeout=1800,
+        ANALYSIS_JOB, datetime.now(tz=UTC).date().isoformat(), month, unit_id, job_id=job_id, job_timeout=1800,
         result_ttl=RESULT_TTL, failure_ttl=FAILURE_TTL, description=job_id,
     )  # fmt: skip
 
@@ -112,10 +113,14 @@ def _enqueue_analysis(redis: object, month: str, job_id: str) -> None:
 async def generate_analysis(request: web.Request) -> Answered:
     """POST /api/v1/complaints/analysis/reports: the month's analyses generated again by the workers (202)."""
     data = await json_body(request, AnalysisRequest)
-    job_id = f"complaint-analysis-{data.month}-{int(utcnow().timestamp())}"
+    viewer = viewer_of(request)
+    async with request.config_dict[SESSIONS]() as session:
+        await run_async(session, followup.check_keeper, viewer, data.org_unit_id)
+    job_id = f"complaint-analysis-{data.month}-{data.org_unit_id}-{int(utcnow().timestamp())}"
     loop = asyncio.get_running_loop()
+    redis = request.config_dict[REDIS]
     await loop.run_in_executor(
-        request.config_dict[EXECUTOR], _enqueue_analysis, request.config_dict[REDIS], data.month, job_id
+        request.config_dict[EXECUTOR], _enqueue_analysis, redis, data.month, data.org_unit_id, job_id
     )
     return AnalysisQueued(job_id=job_id, month=data.month)
 

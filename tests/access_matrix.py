@@ -428,8 +428,6 @@ def _keeper(ok: int, outside: int, keepers: frozenset[Role]) -> Callable[[World,
 
 def _subtask_marker(w: World, u: str, t: Target) -> int:
     """Marking the seeded sub-task undone again (it is undone: 409) in scope; by its owner or a supervisor."""
-    if w.staff[u]["role"] not in complaint_steps.STEP_TAKERS:
-        return 403
     if not w.sees_unit(u, _unit(w, t)):
         return 404
     return 409 if w.staff[u]["role"] in SUBTASK_SUPERVISORS else 403
@@ -462,7 +460,7 @@ MATRIX.update({
     ("GET", "/api/v1/complaints/analysis/reports"): lambda w, t: (
         "/api/v1/complaints/analysis/reports", {"month": "2026-09", "org_unit_id": str(_unit(w, t))}, None),
     ("POST", "/api/v1/complaints/analysis/reports"): lambda w, t: (
-        "/api/v1/complaints/analysis/reports", {}, {"month": "2026-09"}),
+        "/api/v1/complaints/analysis/reports", {}, {"month": "2026-09", "org_unit_id": _unit(w, t)}),
     ("GET", "/api/v1/complaints/corrective-actions"): lambda w, t: (
         "/api/v1/complaints/corrective-actions", {"open": "true"}, None),
     ("POST", "/api/v1/complaints/corrective-actions"): lambda w, t: (
@@ -477,6 +475,16 @@ MATRIX.update({
         "/api/v1/complaint-departments", {}, {"org_unit_id": _unit(w, t), "code": _fresh("dept_x"), "name": "보상부"}),
     ("POST", "/api/v1/complaints/{complaint_id}/subtasks/{subtask_id}"): lambda w, t: (
         f"/api/v1/complaints/{COMPLAINTS[t]}/subtasks/{SUBTASKS[t]}", {}, {"done": False}),
+    ("GET", "/console/complaint-numbers"): lambda w, t: ("/console/complaint-numbers", {}, None),
+    ("GET", "/console/complaints/analysis"): lambda w, t: ("/console/complaints/analysis", {"month": "2026-09"}, None),
+    ("POST", "/console/complaints/analysis/actions"): lambda w, t: (
+        "/console/complaints/analysis/actions", {},
+        {"month": "2026-09", "finding": "보상 지연", "what": "인력 보강", "owner": "nobody", "due_date": "2026-11-30"}),
+    ("POST", "/console/complaints/analysis/actions/{action_id}"): lambda w, t: (
+        f"/console/complaints/analysis/actions/{ACTIONS[t]}", {},
+        {"event": "closed", "note": "종결", "month": "2026-09"}),
+    ("POST", "/console/complaints/{complaint_id}/subtasks/{subtask_id}"): lambda w, t: (
+        f"/console/complaints/{COMPLAINTS[t]}/subtasks/{SUBTASKS[t]}", {}, {"done": "false"}),
     ("GET", "/console/complaints"): lambda w, t: ("/console/complaints", {"overdue": "true"}, None),
     ("GET", "/console/complaints/{complaint_id}"): lambda w, t: (f"/console/complaints/{COMPLAINTS[t]}", {}, None),
     ("POST", "/console/complaints/{complaint_id}/steps"): lambda w, t: (
@@ -491,6 +499,7 @@ EXPECTED.update(
         ("GET", "/api/v1/complaint-departments"): _in_scope(200),
         ("POST", "/api/v1/complaint-departments"): _keeper(201, 422, DEPARTMENT_KEEPERS),
         ("POST", "/api/v1/complaints/corrective-actions"): _keeper(201, 422, ACTION_KEEPERS),
+        ("POST", "/api/v1/complaints/analysis/reports"): _keeper(202, 404, ACTION_KEEPERS),
         ("POST", "/api/v1/complaints/corrective-actions/{action_id}"): _action_follower,
         ("POST", "/api/v1/complaints/{complaint_id}/subtasks/{subtask_id}"): _subtask_marker,
     }

@@ -10,7 +10,7 @@ from typing import Protocol
 from sqlalchemy.engine import Engine
 
 from crm_store.complaints.escalation import remind_due_soon
-from crm_store.complaints.followup import generate_month_reports, month_reports_done
+from crm_store.complaints.followup import generate_month_reports, month_reports_done, store_month_report
 from crm_store.complaints.notices import BACK_OFF, MAX_ATTEMPTS, due_notices, notice_entry, sender_number
 from crm_store.complaints.store import WORKERS, append_entry
 from crm_store.complaints.tables import Complaint, ComplaintNotice
@@ -93,13 +93,17 @@ def previous_month(day: date) -> date:
     return (first - timedelta(days=1)).replace(day=1)
 
 
-def generate_complaint_analyses(business_day: str, month: str | None = None) -> list[int]:
-    """The job: store the analysis of the month before `business_day` (ISO date; or of `month`, YYYY-MM, on demand)
-    for the head office, provinces and cities, unless the workers stored it already after that month ended."""
+def generate_complaint_analyses(business_day: str, month: str | None = None, unit_id: int | None = None) -> list[int]:
+    """The job: store the analysis of the month before `business_day` (ISO date) for the head office, provinces and
+    cities, unless the workers stored it already after that month ended; on demand, of `month` (YYYY-MM) for the unit
+    `unit_id` again."""
     day = date.fromisoformat(business_day)
     wanted = date.fromisoformat(f"{month}-01") if month else previous_month(day)
     now = datetime.now(tz=UTC)
     with session_scope(current().engine) as session:
+        if unit_id is not None:
+            store_month_report(session, WORKERS, unit_id, wanted, now=now)
+            return [unit_id]
         if month is None and month_reports_done(session, wanted):
             return []
         units = generate_month_reports(session, wanted, now=now, actor=WORKERS)

@@ -35,7 +35,7 @@ class DepartmentCreate(Input):
     """A department of an org unit complaints may be transferred to."""
 
     org_unit_id: int = Field(ge=1, description="the org unit")
-    code: str = Field(min_length=2, max_length=32, pattern=r"^[a-z][a-z_]*$", description="its code, e.g. claims")
+    code: str = Field(min_length=2, max_length=32, pattern=r"^[a-z][a-z0-9_]*$", description="its code, e.g. claims")
     name: str = Field(min_length=1, max_length=100, description="its Korean name, e.g. 보상부")
 
 

@@ -189,6 +189,20 @@ def action_public(action: CorrectiveAction, today: date) -> ActionPublic:
     )
 
 
+def check_keeper(session: Session, actor: Actor, unit_id: int) -> None:
+    """NotAllowed unless a center manager, executive or administrator (or the command line); NotFound for a unit
+    outside the actor's part of the organisation."""
+    if isinstance(actor, CommandLine):
+        return
+    if actor.role not in ACTION_KEEPERS:
+        raise NotAllowed("kept by center managers, executives and administrators")
+    seen = session.exec(
+        select(col(OrgUnit.id)).where(col(OrgUnit.id) == unit_id, unit_in_scope(actor, col(OrgUnit.id)))
+    ).first()
+    if seen is None:
+        raise NotFound(f"no org unit {unit_id} in your part of the organisation")
+
+
 def _keeper(session: Session, actor: Actor, unit_id: int) -> None:
     if isinstance(actor, CommandLine):
         return

@@ -128,3 +128,16 @@ def notice_entry(notice: ComplaintNotice, sent_from: str | None) -> dict[str, An
     form = {"kind": notice.kind, "to": mask_phone(notice.to_phone), "from": sent_from, "status": notice.status,
             "attempts": notice.attempts, "message_sid": notice.message_sid, "error": notice.error}  # fmt: skip
     return {k: v for k, v in form.items() if v is not None}
+
+
+def site_numbers(session: Session) -> list[tuple[str, int, str | None]]:
+    """Every active business site (org unit) with the complaint number published there: its own hotline number,
+    else that of the nearest unit above it; head office first, then by the organisation's tree."""
+    units = session.exec(select(OrgUnit).where(col(OrgUnit.active)).order_by(col(OrgUnit.path))).all()
+    by_code = {code: number for number, code in sorted(load_routing_rules().hotline_numbers.items())}
+    number_of = {unit.id: by_code.get(unit.code) for unit in units}
+    sites = []
+    for unit in units:
+        chain = [number_of.get(i) for i in reversed(path_ids(unit.path))]
+        sites.append((unit.name, unit.level, next((n for n in chain if n), None)))
+    return sites
