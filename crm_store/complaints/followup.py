@@ -241,14 +241,14 @@ def _audit(session: Session, actor: Actor, action: CorrectiveAction, event: str,
 def follow_action(
     session: Session, actor: Actor, action_id: int, update: ActionUpdate, *, now: datetime
 ) -> CorrectiveAction:
-    """One step of following: `done` by its owner (or a keeper), then `effect_checked` and `closed` by a keeper of
-    the unit, in that order; a closed action takes no more."""
+    """One step of following: `done` by its owner (wherever they work) or a keeper, then `effect_checked` and
+    `closed` by a keeper of the unit, in that order; a closed action takes no more."""
     action = session.get(CorrectiveAction, action_id)
-    if action is None or (isinstance(actor, Viewer) and session.exec(
+    is_owner = action is not None and isinstance(actor, Viewer) and actor.staff_id == action.owner_id
+    if action is None or (isinstance(actor, Viewer) and not is_owner and session.exec(
         select(col(OrgUnit.id)).where(col(OrgUnit.id) == action.org_unit_id, unit_in_scope(actor, col(OrgUnit.id)))
     ).first() is None):  # fmt: skip
         raise NotFound(f"no corrective action {action_id}")
-    is_owner = isinstance(actor, Viewer) and actor.staff_id == action.owner_id
     if not (update.event == "done" and is_owner):
         _keeper(session, actor, action.org_unit_id)
     if action.closed_at is not None:
