@@ -248,8 +248,16 @@ def posted_form(step: Step, posted: Mapping[str, str]) -> dict[str, Any]:
     fields: dict[str, Any] = {}
     for spec in form_fields(step.form, {}):
         raw = posted.get(spec.name, "").strip()
-        if raw:
-            fields[spec.name] = _subtasks(raw) if spec.kind == "lines" else raw
+        if not raw:
+            continue
+        if spec.kind == "lines":
+            fields[spec.name] = _subtasks(raw)
+        elif spec.kind == "number" and raw.isdigit():
+            fields[spec.name] = int(raw)  # the forms are strict: a number is a number
+        elif spec.choices is YES_NO and raw in YES_NO:
+            fields[spec.name] = raw == "true"
+        else:
+            fields[spec.name] = raw
     return fields
 
 
