@@ -27,7 +27,7 @@ from crm_store.org.tables import OrgUnit
 from crm_store.types import Answer, Input, utcnow
 from gateway.complaints_api import complaint_detail
 from gateway.contract import Answered
-from gateway.inputs import bounded_month_param, int_param, json_body, month_param, path_id
+from gateway.inputs import bounded_month_param, choice_param, int_param, json_body, path_id
 from gateway.inputs import request_viewer as viewer_of
 from gateway.keys import EXECUTOR, REDIS, SESSIONS
 from workers.queueing import FAILURE_TTL, QUEUE_DEFAULT, RESULT_TTL
@@ -127,8 +127,8 @@ async def generate_analysis(request: web.Request) -> Answered:
 
 async def list_actions(request: web.Request) -> Answered:
     """GET /api/v1/complaints/corrective-actions?month=&open=true: the actions of your part, soonest due first."""
-    month = month_param(request) if request.query.get("month") else None
-    open_only = request.query.get("open") == "true"
+    month = bounded_month_param(request) if request.query.get("month") else None
+    open_only = choice_param(request, "open", ("true", "false")) == "true"
     async with request.config_dict[SESSIONS]() as session:
         found = await run_async(session, followup.actions_of, viewer_of(request), month=month, open_only=open_only)
     today = utcnow().date()
