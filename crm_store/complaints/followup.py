@@ -155,10 +155,7 @@ def month_report_public(report: ComplaintMonthReport) -> MonthReportPublic:
 def month_report(session: Session, viewer: Viewer, unit_id: int | None, month: date) -> ComplaintMonthReport | None:
     """The stored report of the month for the unit (the viewer's own when None), if the viewer sees the unit."""
     unit_id = unit_id or viewer.org_unit_id
-    seen = session.exec(
-        select(col(OrgUnit.id)).where(col(OrgUnit.id) == unit_id, unit_in_scope(viewer, col(OrgUnit.id)))
-    ).first()
-    if seen is None:
+    if not _sees(session, viewer, unit_id):
         raise NotFound(f"no org unit {unit_id} in your part of the organisation")
     return session.exec(
         select(ComplaintMonthReport).where(
@@ -189,35 +186,28 @@ def action_public(action: CorrectiveAction, today: date) -> ActionPublic:
     )
 
 
-def check_keeper(session: Session, actor: Actor, unit_id: int) -> None:
-    """NotAllowed unless a center manager, executive or administrator (or the command line); NotFound for a unit
-    outside the actor's part of the organisation."""
+def _sees(session: Session, actor: Actor, unit_id: int) -> bool:
+    """Whether the unit is in the actor's part of the organisation (the command line sees all)."""
     if isinstance(actor, CommandLine):
-        return
-    if actor.role not in ACTION_KEEPERS:
+        return True
+    query = select(col(OrgUnit.id)).where(col(OrgUnit.id) == unit_id, unit_in_scope(actor, col(OrgUnit.id)))
+    return session.exec(query).first() is not None
+
+
+def check_keeper(session: Session, actor: Actor, unit_id: int, *, outside: type[Exception] = NotFound) -> None:
+    """NotAllowed unless a center manager, executive or administrator (or the command line); `outside` (NotFound, or
+    InvalidInput for a unit named in a body) for a unit outside the actor's part of the organisation."""
+    if isinstance(actor, Viewer) and actor.role not in ACTION_KEEPERS:
         raise NotAllowed("kept by center managers, executives and administrators")
-    seen = session.exec(
-        select(col(OrgUnit.id)).where(col(OrgUnit.id) == unit_id, unit_in_scope(actor, col(OrgUnit.id)))
-    ).first()
-    if seen is None:
+    if not _sees(session, actor, unit_id):
+        if outside is InvalidInput:
+            raise InvalidInput({"org_unit_id": "not in your part of the organisation"})
         raise NotFound(f"no org unit {unit_id} in your part of the organisation")
-
-
-def _keeper(session: Session, actor: Actor, unit_id: int) -> None:
-    if isinstance(actor, CommandLine):
-        return
-    if actor.role not in ACTION_KEEPERS:
-        raise NotAllowed("corrective actions are kept by center managers, executives and administrators")
-    seen = session.exec(
-        select(col(OrgUnit.id)).where(col(OrgUnit.id) == unit_id, unit_in_scope(actor, col(OrgUnit.id)))
-    ).first()
-    if seen is None:
-        raise InvalidInput({"org_unit_id": "not in your part of the organisation"})
 
 
 def add_action(session: Session, actor: Actor, data: ActionCreate, *, now: datetime) -> CorrectiveAction:
     """Attach a corrective action to a month's findings of a unit in the actor's scope; audited."""
-    _keeper(session, actor, data.org_unit_id)
+    check_keeper(session, actor, data.org_unit_id, outside=InvalidInput)
     owner = session.exec(select(Staff).where(col(Staff.username) == data.owner, col(Staff.active))).first()
     if owner is None:
         raise InvalidInput({"owner": f"no active staff member {data.owner}"})
@@ -245,12 +235,10 @@ def follow_action(
     `closed` by a keeper of the unit, in that order; a closed action takes no more."""
     action = session.get(CorrectiveAction, action_id)
     is_owner = action is not None and isinstance(actor, Viewer) and actor.staff_id == action.owner_id
-    if action is None or (isinstance(actor, Viewer) and not is_owner and session.exec(
-        select(col(OrgUnit.id)).where(col(OrgUnit.id) == action.org_unit_id, unit_in_scope(actor, col(OrgUnit.id)))
-    ).first() is None):  # fmt: skip
+    if action is None or not (is_owner or _sees(session, actor, action.org_unit_id)):
         raise NotFound(f"no corrective action {action_id}")
     if not (update.event == "done" and is_owner):
-        _keeper(session, actor, action.org_unit_id)
+        check_keeper(session, actor, action.org_unit_id, outside=InvalidInput)
     if action.closed_at is not None:
         raise Conflict({"event": "the action is closed"}, "closed")
     if update.event == "done":

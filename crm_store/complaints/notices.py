@@ -64,12 +64,14 @@ def sender_number(session: Session, unit_id: int) -> str | None:
     unit = session.get(OrgUnit, unit_id)
     if unit is None:
         return None
-    by_code = {code: number for number, code in sorted(load_routing_rules().hotline_numbers.items())}
     chain = session.exec(select(OrgUnit).where(col(OrgUnit.id).in_(path_ids(unit.path) or [unit_id]))).all()
-    for above in sorted(chain, key=lambda u: -u.level):
-        if above.code in by_code:
-            return by_code[above.code]
-    return None
+    return _nearest_number([u.code for u in sorted(chain, key=lambda u: -u.level)])
+
+
+def _nearest_number(codes_upward: list[str]) -> str | None:
+    """The hotline number of the first of these units (a unit, then those above it) that has one."""
+    by_code = {code: number for number, code in sorted(load_routing_rules().hotline_numbers.items())}
+    return next((by_code[code] for code in codes_upward if code in by_code), None)
 
 
 def customer_mobile(session: Session, customer_id: int) -> str | None:
@@ -133,11 +135,10 @@ def notice_entry(notice: ComplaintNotice, sent_from: str | None) -> dict[str, An
 def site_numbers(session: Session) -> list[tuple[str, int, str | None]]:
     """Every active business site (org unit) with the complaint number published there: its own hotline number,
     else that of the nearest unit above it; head office first, then by the organisation's tree."""
-    units = session.exec(select(OrgUnit).where(col(OrgUnit.active)).order_by(col(OrgUnit.path))).all()
-    by_code = {code: number for number, code in sorted(load_routing_rules().hotline_numbers.items())}
-    number_of = {unit.id: by_code.get(unit.code) for unit in units}
-    sites = []
-    for unit in units:
-        chain = [number_of.get(i) for i in reversed(path_ids(unit.path))]
-        sites.append((unit.name, unit.level, next((n for n in chain if n), None)))
-    return sites
+    units = session.exec(select(OrgUnit).order_by(col(OrgUnit.path))).all()
+    code_of = {unit.id: unit.code for unit in units}
+    return [
+        (unit.name, unit.level, _nearest_number([code_of[i] for i in reversed(path_ids(unit.path)) if i in code_of]))
+        for unit in units
+        if unit.active
+    ]
