@@ -46,7 +46,7 @@ TOPICS = ("complaint.claim_delay", "complaint.billing", "complaint.staff_attitud
 STATES = ("receipt", "verification", "transfer", "coordination", "handling")
 
 
-def _organisation_and_customers(engine: Any) -> None:
+def _organisation_and_customers(engine: Any, customers: int) -> None:
     with engine.begin() as db:
         db.execute(text("INSERT INTO org_unit (id, code, name, level, parent_id, path, active) "
                         "VALUES (1, 'HQ', '본사', 0, NULL, '/1/', true)"))  # fmt: skip
@@ -62,20 +62,20 @@ def _organisation_and_customers(engine: Any) -> None:
                                   fraud_marker)
             SELECT 'individual', '고객' || g, c.ids[1 + g % array_length(c.ids, 1)], 'ordinary', 0, now(), false,
                    false
-            FROM generate_series(1, {CUSTOMERS}) g,
+            FROM generate_series(1, {customers}) g,
                  (SELECT array_agg(id ORDER BY id) AS ids FROM org_unit WHERE level = 3) c"""))  # fmt: skip
 
 
-def _copy_rows(url: str) -> None:
+def _copy_rows(url: str, customers: int, policies: int, complaints: int) -> None:
     """Policies and complaints through COPY (the customers' units read back for the complaints' owners)."""
     with psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://")) as db:
         unit_of = dict(db.execute("SELECT id, org_unit_id FROM customer").fetchall())
         with db.cursor().copy(
             "COPY policy (customer_id, policy_number, line, premium, start_date, end_date) FROM STDIN"
         ) as copy:
-            for n in range(POLICIES):
+            for n in range(policies):
                 start = date(2025, 1, 1) + timedelta(days=n % 700)
-                copy.write_row((1 + n % CUSTOMERS, f"P-{n:09d}", "auto", 500_000, start, start + timedelta(days=365)))
+                copy.write_row((1 + n % customers, f"P-{n:09d}", "auto", 500_000, start, start + timedelta(days=365)))
         columns = (
             "number, year, sequence, customer_id, channel, category, topic, severity, summary, state, org_unit_id, "
             "department, received_at, acknowledge_by, acknowledged_at, resolve_by, step_due_at, extensions, "
@@ -83,9 +83,9 @@ def _copy_rows(url: str) -> None:
         )
         span = (NOW - START).total_seconds()
         with db.cursor().copy(f"COPY complaint ({columns}) FROM STDIN") as copy:
-            for n in range(COMPLAINTS):
-                customer = 1 + (n * 7919) % CUSTOMERS
-                received = START + timedelta(seconds=span * n / COMPLAINTS)
+            for n in range(complaints):
+                customer = 1 + (n * 7919) % customers
+                received = START + timedelta(seconds=span * n / complaints)
                 closed = n % 5 != 0
                 resolve_by = received + timedelta(days=20)
                 done = received + timedelta(days=3 + n % 25) if closed else None
@@ -93,7 +93,7 @@ def _copy_rows(url: str) -> None:
                     f"C-B-{n:09d}", 2000 + n // 100_000_000, n, customer, "fss" if n % 20 == 0 else "call",
                     CATEGORIES[n % 4], TOPICS[n % 4] if closed else None, "normal", "불만 내용",
                     "closed" if closed else STATES[n % 5], unit_of[customer], "customer_management", received,
-                    received + timedelta(hours=8), received, resolve_by, resolve_by, 0, 0, n % 3 == 0, 0, done,
+                    received + timedelta(hours=8), received, resolve_by, resolve_by, 0, 0, int(n % 3 == 0), 0, done,
                     received, received,
                 ))  # fmt: skip
         db.commit()
@@ -132,14 +132,17 @@ def main() -> None:
     parser.add_argument("--database-url", required=True)
     parser.add_argument("--prepare", action="store_true")
     parser.add_argument("--runs", type=int, default=500)
+    parser.add_argument("--customers", type=int, default=CUSTOMERS)
+    parser.add_argument("--policies", type=int, default=POLICIES)
+    parser.add_argument("--complaints", type=int, default=COMPLAINTS)
     args = parser.parse_args()
     results: dict[str, Any] = {}
     engine = make_engine(args.database_url)
     if args.prepare:
         upgrade(args.database_url)
         started = time.perf_counter()
-        _organisation_and_customers(engine)
-        _copy_rows(args.database_url)
+        _organisation_and_customers(engine, args.customers)
+        _copy_rows(args.database_url, args.customers, args.policies, args.complaints)
         results["load_seconds"] = round(time.perf_counter() - started, 1)
     with engine.begin() as db:
         results["complaints"] = db.execute(text("SELECT count(*) FROM complaint")).scalar()
