@@ -13,6 +13,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from crm_store.audit import record_read
 from crm_store.complaints import store
 from crm_store.complaints.analysis import monthly_analysis
+from crm_store.complaints.coordination import subtasks_of
 from crm_store.complaints.deadlines import business_days_left
 from crm_store.complaints.reading import queue_page
 from crm_store.complaints.steps import NEXT_STEP, StepTaken
@@ -51,12 +52,14 @@ async def complaint_detail(session: AsyncSession, complaint: Complaint, now: dat
     assert complaint.id is not None
     shown = await run_async(session, store.complaint_public, complaint, now=now)
     steps = await run_async(session, store.dossier_entries, complaint.id)
+    subtasks = await run_async(session, subtasks_of, complaint.id)
     return ComplaintDetail.model_validate(
         {
             **shown.wire(),
             "next_step": NEXT_STEP[State(complaint.state)],
             "business_days_left": business_days_left(complaint.resolve_by, now=now),
             "steps": [step.wire() for step in steps],
+            "subtasks": [task.wire() for task in subtasks],
         }
     )
 

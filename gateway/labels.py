@@ -215,6 +215,11 @@ COMPLAINT_STEPS = {
     "extension": "처리기한 연장",
     "repeat": "반복 민원 연결",
     "escalation": "기한 초과 상향 보고",
+    "subtask": "세부 업무",
+    "subtask_done": "세부 업무 완료",
+    "subtask_undone": "세부 업무 완료 취소",
+    "notice": "고객 문자 통지",
+    "reminder": "기한 임박 알림",
 }
 # Where a complaint stands, and what the complaint screens name (crm_store.complaints.wire).
 COMPLAINT_STATES = {
@@ -227,6 +232,9 @@ COMPLAINT_CATEGORIES = {
 COMPLAINT_CHANNELS = {"call": "전화", "visit": "방문", "letter": "서신", "web": "인터넷", "fss": "금융감독원 이첩"}
 # Departments by the codes the limits name (a department typed in a transfer is shown as typed).
 COMPLAINT_DEPARTMENTS = {"customer_management": "고객관리부"}
+# A customer notice (crm_store.complaints.notices): what it told, and how its sending ended.
+COMPLAINT_NOTICE_KINDS = {"receipt": "접수 통지", "extension": "기한 연장 통지", "feedback": "처리 결과 통지"}
+COMPLAINT_NOTICE_STATUS = {"sent": "발송됨", "failed": "발송 실패", "pending": "발송 대기"}
 COMPLAINT_SEVERITY = {"high": "높음", "normal": "보통", "low": "낮음"}
 # How the customer was told (the acknowledgement's, feedback's and extension's `via`, `method`, `notice_via`).
 COMPLAINT_MEANS = {
@@ -246,7 +254,9 @@ COMPLAINT_FORM_FIELDS = {
     "notice_via": "연장 통지 방법",
     "customer_id": "고객 번호", "channel": "접수 경로", "summary": "민원 내용", "call_sid": "통화",
     "received_at": "접수 일시", "fss_reference": "금융감독원 참조번호", "acknowledgement": "접수 통지",
-    "from_unit_id": "이전 조직 번호", "missed": "지난 기한",
+    "from_unit_id": "이전 조직 번호", "missed": "지난 기한", "limit": "다가오는 기한",
+    "subtask_id": "세부 업무 번호", "done": "완료 여부", "kind": "통지 종류", "to": "수신 번호", "from": "발신 번호",
+    "status": "발송 결과", "attempts": "시도 횟수", "message_sid": "메시지 번호", "error": "오류",
 }  # fmt: skip
 COMPLAINT_OVERDUE = {"true": "기한 초과만"}
 # The limits of a complaint (an escalation names the one missed).
@@ -254,6 +264,35 @@ COMPLAINT_LIMITS = {"resolve_by": "처리 기한", "acknowledge_by": "접수 통
 COMPLAINT_STEP_ILLEGAL = "{step}: 현재 단계({state})에서는 할 수 없습니다."
 COMPLAINT_STEP_NOT_ALLOWED = "{step}: 이 단계를 처리할 권한이 없습니다 ({role})."
 COMPLAINT_STEP_UNKNOWN = "알 수 없는 처리 단계입니다."
+COMPLAINT_FIELD_REFUSED = "받아들일 수 없는 값입니다 (조직, 부서, 담당자 또는 상태를 확인하세요)."
+# Why handling waits for coordination (crm_store.complaints.coordination.handling_blockers).
+COMPLAINT_NOT_COORDINATED = {
+    "agreed": "처리: 조정에서 동의하지 않은 부서가 있습니다.",
+    "subtasks": "처리: 완료되지 않은 세부 업무가 있습니다.",
+}
+# pydantic's kinds of refusal of a form's field, in Korean (by the first part of the error's type).
+VALIDATION_TEXTS = {
+    "missing": "필수 항목입니다.",
+    "string_too_short": "비어 있거나 너무 짧습니다.",
+    "string_too_long": "너무 깁니다.",
+    "string_pattern_mismatch": "허용되지 않는 값입니다.",
+    "enum": "허용되지 않는 값입니다.",
+    "literal_error": "허용되지 않는 값입니다.",
+    "int_parsing": "숫자를 입력하세요.",
+    "int_type": "숫자를 입력하세요.",
+    "bool_parsing": "예 또는 아니요를 선택하세요.",
+    "greater_than_equal": "허용 범위보다 작습니다.",
+    "less_than_equal": "허용 범위보다 큽니다.",
+    "greater_than": "허용 범위보다 작습니다.",
+    "less_than": "허용 범위보다 큽니다.",
+    "datetime_parsing": "날짜와 시간 형식이 아닙니다.",
+    "datetime_from_date_parsing": "날짜와 시간 형식이 아닙니다.",
+    "timezone_aware": "시간대가 포함된 일시를 입력하세요.",
+    "too_long": "항목이 너무 많습니다.",
+    "extra_forbidden": "알 수 없는 항목입니다.",
+    "value_error": "올바르지 않은 값입니다.",
+}
+COMPLAINT_SUBTASK_DONE = {"true": "완료", "false": "미완료"}
 # What happens to a dispatch request (crm_store.dispatch), and to surveyors and vendors.
 DISPATCH_ACTIONS = {
     "dispatch_opened": "출동 요청 등록",
@@ -273,6 +312,11 @@ DISPATCH_ACTIONS = {
 }
 AUDIT_ACTIONS.update({f"complaint.{step}": f"민원 {name}" for step, name in COMPLAINT_STEPS.items()})
 AUDIT_ACTIONS.update(DISPATCH_ACTIONS)
+AUDIT_ACTIONS.update({
+    "complaint.department": "민원 담당 부서 추가",
+    "corrective.created": "시정 조치 등록", "corrective.done": "시정 조치 완료",
+    "corrective.effect_checked": "시정 조치 효과 확인", "corrective.closed": "시정 조치 종결",
+})  # fmt: skip
 # Why a read of customer information happened, as the audit trail names it.
 AUDIT_PURPOSES = {
     "detail": "고객 상세 조회",

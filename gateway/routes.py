@@ -14,6 +14,8 @@ from crm_store.audit import AuditPage
 from crm_store.calls import store as calls
 from crm_store.calls.tables import CallType
 from crm_store.complaints import analysis as complaint_analysis
+from crm_store.complaints import coordination
+from crm_store.complaints import followup as complaint_followup
 from crm_store.complaints import steps as complaint_steps
 from crm_store.complaints import wire as complaint_wire
 from crm_store.complaints.wire import State
@@ -34,6 +36,7 @@ from crm_store.review.tables import ReviewState
 from gateway import (
     admin_api,
     api,
+    complaint_followup_api,
     complaints_api,
     customers_api,
     desk_api,
@@ -184,6 +187,25 @@ class AnalysisQuery(_Query):
     month: Annotated[str, Field(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")] | Empty | None = Field(
         default=None, description="YYYY-MM (1970-01 to 2999-12); default this month in Korea"
     )
+
+
+class StoredAnalysisQuery(AnalysisQuery):
+    org_unit_id: RecordId | Empty | None = Field(
+        default=None, description="an org unit of your part of the organisation; default your own"
+    )
+
+
+class DepartmentsQuery(_Query):
+    org_unit_id: RecordId | Empty | None = Field(
+        default=None, description="an org unit of your part of the organisation; default your own"
+    )
+
+
+class ActionsQuery(_Query):
+    month: Annotated[str, Field(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")] | Empty | None = Field(
+        default=None, description="only the actions on this month's findings (YYYY-MM)"
+    )
+    open: Literal["true", "false"] | Empty | None = Field(default=None, description="true: only those not closed")
 
 
 class MonthlyReportQuery(AnalysisQuery):
@@ -395,6 +417,33 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", "/complaints/analysis", complaints_api.analysis,
           "The month's complaints per 100,000 contracts in force, by disclosure category (your part)",
           complaint_analysis.ComplaintAnalysis, query=AnalysisQuery),
+    Route("GET", "/complaints/analysis/reports", complaint_followup_api.stored_analysis,
+          "The month's analysis of a unit as the workers stored it at the start of the following month",
+          complaint_followup.MonthReportPublic, query=StoredAnalysisQuery, errors=(404,)),
+    Route("POST", "/complaints/analysis/reports", complaint_followup_api.generate_analysis,
+          "Have the workers generate the month's analyses again now (202 with their job)",
+          complaint_followup_api.AnalysisQueued, status=202, body=complaint_followup_api.AnalysisRequest,
+          roles=complaint_followup.ACTION_KEEPERS, errors=(404,)),
+    Route("GET", "/complaints/corrective-actions", complaint_followup_api.list_actions,
+          "Corrective actions on the months' findings in your part of the organisation, soonest due first",
+          complaint_followup_api.ActionList, query=ActionsQuery),
+    Route("POST", "/complaints/corrective-actions", complaint_followup_api.create_action,
+          "Attach a corrective action (what, owner, due) to a month's findings of a unit",
+          complaint_followup.ActionPublic,
+          status=201, body=complaint_followup.ActionCreate, roles=complaint_followup.ACTION_KEEPERS),
+    Route("POST", "/complaints/corrective-actions/" + ID % "action_id", complaint_followup_api.follow,
+          "Follow a corrective action: done (its owner), effect checked, closed, in that order",
+          complaint_followup.ActionPublic, body=complaint_followup.ActionUpdate, errors=(404, 409)),
+    Route("GET", "/complaint-departments", complaint_followup_api.list_departments,
+          "The departments of a unit complaints may be transferred to (its customer management department first)",
+          complaint_followup_api.DepartmentList, query=DepartmentsQuery, errors=(404,)),
+    Route("POST", "/complaint-departments", complaint_followup_api.create_department,
+          "Add a department to a unit of your part of the organisation", coordination.DepartmentPublic, status=201,
+          body=coordination.DepartmentCreate, roles=coordination.DEPARTMENT_KEEPERS, errors=(409,)),
+    Route("POST", COMPLAINT + "/subtasks/" + ID % "subtask_id", complaint_followup_api.mark,
+          "Mark a coordination sub-task done or undone (its owner, a center manager or an executive)",
+          complaint_wire.ComplaintDetail, body=coordination.SubtaskMark, roles=complaint_steps.STEP_TAKERS,
+          errors=(409,)),
     Route("GET", COMPLAINT, complaints_api.get_complaint, "A complaint with its dossier (audited)",
           complaint_wire.ComplaintDetail),
     Route("POST", COMPLAINT + "/steps", complaints_api.take_step,

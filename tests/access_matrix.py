@@ -7,6 +7,8 @@ from collections.abc import Callable
 from typing import Any
 
 from crm_store.complaints import steps as complaint_steps
+from crm_store.complaints.coordination import DEPARTMENT_KEEPERS, SUBTASK_SUPERVISORS
+from crm_store.complaints.followup import ACTION_KEEPERS
 from crm_store.db import session_scope
 from crm_store.dispatch.access import BOARD_ROLES, FIELD_ROLES
 from crm_store.org.scope import SUPERVISORS
@@ -434,9 +436,35 @@ SESSION_PROBED = {
 COMPLAINTS: dict[Target, int] = {}
 
 
+SUBTASKS: dict[Target, int] = {}
+ACTIONS: dict[Target, int] = {}
+
+
 def add_complaints(world: World, engine: Any) -> None:
     for t in ("inside", "outside"):
         COMPLAINTS[t], _number = complaint_helpers.open_for(engine, world, t)
+        SUBTASKS[t], ACTIONS[t] = complaint_helpers.add_subtask_and_action(
+            engine, COMPLAINTS[t], _unit(world, t), owner=int(world.staff["center_manager.hq"]["id"])
+        )
+
+
+def _keeper(ok: int, outside: int, keepers: frozenset[Role]) -> Callable[[World, str, Target], int]:
+    """Who keeps departments or corrective actions: `ok` in scope, `outside` beyond it; the others 403."""
+    return lambda w, u, t: 403 if w.staff[u]["role"] not in keepers else ok if w.sees_unit(u, _unit(w, t)) else outside
+
+
+def _subtask_marker(w: World, u: str, t: Target) -> int:
+    """Marking the seeded sub-task undone again (it is undone: 409) in scope; by its owner or a supervisor."""
+    if not w.sees_unit(u, _unit(w, t)):
+        return 404
+    return 409 if w.staff[u]["role"] in SUBTASK_SUPERVISORS else 403
+
+
+def _action_follower(w: World, u: str, t: Target) -> int:
+    """Closing the seeded action before its effect is checked: 409 for its keepers in scope."""
+    if not w.sees_unit(u, _unit(w, t)):
+        return 404
+    return 409 if w.staff[u]["role"] in ACTION_KEEPERS else 403
 
 
 def _complaint_receiver(w: World, u: str, t: Target) -> int:
@@ -456,6 +484,34 @@ MATRIX.update({
     ("POST", "/api/v1/complaints/{complaint_id}/steps"): lambda w, t: (
         f"/api/v1/complaints/{COMPLAINTS[t]}/steps", {},
         {"action": "acknowledgement", "form": {"handler_name": "김상담", "handler_phone": "1588-1234"}}),
+    ("GET", "/api/v1/complaints/analysis/reports"): lambda w, t: (
+        "/api/v1/complaints/analysis/reports", {"month": "2026-09", "org_unit_id": str(_unit(w, t))}, None),
+    ("POST", "/api/v1/complaints/analysis/reports"): lambda w, t: (
+        "/api/v1/complaints/analysis/reports", {}, {"month": "2026-09", "org_unit_id": _unit(w, t)}),
+    ("GET", "/api/v1/complaints/corrective-actions"): lambda w, t: (
+        "/api/v1/complaints/corrective-actions", {"open": "true"}, None),
+    ("POST", "/api/v1/complaints/corrective-actions"): lambda w, t: (
+        "/api/v1/complaints/corrective-actions", {},
+        {"month": "2026-09", "org_unit_id": _unit(w, t), "finding": "보상 지연 민원 증가", "what": "보상 인력 보강",
+         "owner": "center_manager.hq", "due_date": "2026-11-30"}),
+    ("POST", "/api/v1/complaints/corrective-actions/{action_id}"): lambda w, t: (
+        f"/api/v1/complaints/corrective-actions/{ACTIONS[t]}", {}, {"event": "closed", "note": "종결"}),
+    ("GET", "/api/v1/complaint-departments"): lambda w, t: (
+        "/api/v1/complaint-departments", {"org_unit_id": str(_unit(w, t))}, None),
+    ("POST", "/api/v1/complaint-departments"): lambda w, t: (
+        "/api/v1/complaint-departments", {}, {"org_unit_id": _unit(w, t), "code": _fresh("dept_x"), "name": "보상부"}),
+    ("POST", "/api/v1/complaints/{complaint_id}/subtasks/{subtask_id}"): lambda w, t: (
+        f"/api/v1/complaints/{COMPLAINTS[t]}/subtasks/{SUBTASKS[t]}", {}, {"done": False}),
+    ("GET", "/console/complaint-numbers"): lambda w, t: ("/console/complaint-numbers", {}, None),
+    ("GET", "/console/complaints/analysis"): lambda w, t: ("/console/complaints/analysis", {"month": "2026-09"}, None),
+    ("POST", "/console/complaints/analysis/actions"): lambda w, t: (
+        "/console/complaints/analysis/actions", {},
+        {"month": "2026-09", "finding": "보상 지연", "what": "인력 보강", "owner": "nobody", "due_date": "2026-11-30"}),
+    ("POST", "/console/complaints/analysis/actions/{action_id}"): lambda w, t: (
+        f"/console/complaints/analysis/actions/{ACTIONS[t]}", {},
+        {"event": "closed", "note": "종결", "month": "2026-09"}),
+    ("POST", "/console/complaints/{complaint_id}/subtasks/{subtask_id}"): lambda w, t: (
+        f"/console/complaints/{COMPLAINTS[t]}/subtasks/{SUBTASKS[t]}", {}, {"done": "false"}),
     ("GET", "/console/complaints"): lambda w, t: ("/console/complaints", {"overdue": "true"}, None),
     ("GET", "/console/complaints/{complaint_id}"): lambda w, t: (f"/console/complaints/{COMPLAINTS[t]}", {}, None),
     ("POST", "/console/complaints/{complaint_id}/steps"): lambda w, t: (
@@ -467,6 +523,12 @@ EXPECTED.update(
         ("POST", "/api/v1/complaints"): _complaint_receiver,
         ("GET", "/api/v1/complaints/{complaint_id}"): _in_scope(200),
         ("GET", "/console/complaints/{complaint_id}"): _in_scope(200),
+        ("GET", "/api/v1/complaint-departments"): _in_scope(200),
+        ("POST", "/api/v1/complaint-departments"): _keeper(201, 422, DEPARTMENT_KEEPERS),
+        ("POST", "/api/v1/complaints/corrective-actions"): _keeper(201, 422, ACTION_KEEPERS),
+        ("POST", "/api/v1/complaints/analysis/reports"): _keeper(202, 404, ACTION_KEEPERS),
+        ("POST", "/api/v1/complaints/corrective-actions/{action_id}"): _action_follower,
+        ("POST", "/api/v1/complaints/{complaint_id}/subtasks/{subtask_id}"): _subtask_marker,
     }
 )
 READABLE.update({"/api/v1/complaints/{complaint_id}", "/console/complaints/{complaint_id}"})

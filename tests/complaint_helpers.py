@@ -4,13 +4,14 @@ Busan's 해운대 branch, and viewers of the staff by username."""
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlmodel import Session
 
 from crm_store.calendar import KST
 from crm_store.complaints.store import open_complaint
+from crm_store.complaints.tables import ComplaintSubtask, CorrectiveAction
 from crm_store.complaints.wire import ComplaintCreate
 from crm_store.customers.tables import Customer
 from crm_store.db import session_scope
@@ -62,3 +63,16 @@ def open_for(engine: Any, world: World, key: str, **fields: Any) -> tuple[int, s
         data = create(world.customers[key], **fields)
         opened = open_complaint(session, CommandLine(username="root"), data, now=utcnow())
         return int(opened.complaint.id), opened.complaint.number  # type: ignore[arg-type]
+
+
+def add_subtask_and_action(engine: Any, complaint_id: int, unit_id: int, *, owner: int) -> tuple[int, int]:
+    """An undone sub-task of the complaint and an open corrective action of the unit (September 2026), both owned by
+    staff member `owner`; their ids."""
+    with session_scope(engine) as session:
+        task = ComplaintSubtask(complaint_id=complaint_id, department="customer_management", what="지급 결재",
+                                owner_id=owner, owner_username="owner")  # fmt: skip
+        action = CorrectiveAction(month=date(2026, 9, 1), org_unit_id=unit_id, finding="보상 지연", what="인력 보강",
+                                  owner_id=owner, due_date=date(2026, 11, 30), created_by="root")  # fmt: skip
+        session.add_all([task, action])
+        session.flush()
+        return int(task.id), int(action.id)  # type: ignore[arg-type]

@@ -7,6 +7,12 @@ and enqueues it as an ordinary job whose id names its time slot:
 - `escalate-reviews-<slot start, epoch seconds>`: every maintenance interval;
 - `escalate-complaints-<slot start>`: every maintenance interval, overdue complaints move up to the parent unit
   (crm_store.complaints.escalation);
+- `complaint-notices-<slot start>`: every maintenance interval, the complaint notices due are sent through Twilio's
+  REST API (workers.complaint_jobs; a failed send is retried later with back-off);
+- `complaint-reminders-<slot start>`: every maintenance interval, complaints whose next limit is near are reminded of
+  (once per limit);
+- `complaint-analysis-<business day>`: every day, the month before's complaint analysis is generated and stored
+  unless it already was after it ended, so it is generated on the first day of each month;
 - `recover-stuck-calls-<slot start>`: every maintenance interval, calls that stopped moving for HOTLINE_STUCK_AFTER
   seconds have their next step enqueued again (workers.stuck);
 - `recompute-segments-<business day, YYYYMMDD>`: every HOTLINE_SEGMENT_RECOMPUTE_INTERVAL (default one day; slots
@@ -54,6 +60,9 @@ RECOVER_STUCK_CALLS = "workers.stuck.recover_stuck_calls"
 RECOMPUTE_SEGMENTS = "workers.customer_jobs.recompute_segments"
 SERVICE_DUTIES = "workers.customer_jobs.schedule_service_duties"
 ROLL_UP_CALLS = "workers.report_jobs.roll_up_last_month"
+COMPLAINT_NOTICES = "workers.complaint_jobs.send_complaint_notices"
+COMPLAINT_REMINDERS = "workers.complaint_jobs.remind_complaints"
+COMPLAINT_ANALYSIS = "workers.complaint_jobs.generate_complaint_analyses"
 # A slot's job id stays known to Redis this long after its slot ended, so a late worker cannot run the slot again.
 SLOT_MEMORY = 3600
 DAY = 86400
@@ -129,6 +138,21 @@ def complaint_escalation_duty(every: int) -> Duty:
     return Duty("escalate-complaints", ESCALATE_COMPLAINTS, max(1, every), job_timeout=300)
 
 
+def complaint_notices_duty(every: int) -> Duty:
+    """The complaint notices due, sent every `every` seconds."""
+    return Duty("complaint-notices", COMPLAINT_NOTICES, max(1, every), job_timeout=300)
+
+
+def complaint_reminders_duty(every: int) -> Duty:
+    """Reminders of complaints falling due, every `every` seconds."""
+    return Duty("complaint-reminders", COMPLAINT_REMINDERS, max(1, every), job_timeout=300)
+
+
+def complaint_analysis_duty() -> Duty:
+    """The monthly complaint analysis of the month before, looked at every business day."""
+    return Duty("complaint-analysis", COMPLAINT_ANALYSIS, DAY, job_timeout=ROLL_UP_TIMEOUT, business_day=True)
+
+
 def dispatch_timers_duty(every: int) -> Duty:
     """The dispatch timers (`workers.dispatch_timers`): unaccepted assignments back on the board, late requests
     escalated, every `every` seconds."""
@@ -160,6 +184,8 @@ def duties_of(settings: Settings) -> list[Duty]:
     duties = [
         escalation_duty(settings.worker_maintenance_interval),
         complaint_escalation_duty(settings.worker_maintenance_interval),
+        complaint_notices_duty(settings.worker_maintenance_interval),
+        complaint_reminders_duty(settings.worker_maintenance_interval),
         stuck_calls_duty(settings.worker_maintenance_interval),
         dispatch_timers_duty(settings.worker_maintenance_interval),
     ]
@@ -168,6 +194,7 @@ def duties_of(settings: Settings) -> list[Duty]:
     if settings.service_duties_interval:
         duties.append(service_duty(settings.service_duties_interval))
     duties.append(roll_up_duty())
+    duties.append(complaint_analysis_duty())
     return duties
 
 

@@ -16,9 +16,10 @@ from sqlmodel import Session, col, select
 
 from crm_store.complaints.deadlines import ComplaintTerms, escalate_again_at, remind_horizon
 from crm_store.complaints.store import WORKERS, Actor, append_entry, overdue_condition
-from crm_store.complaints.tables import Complaint
+from crm_store.complaints.tables import Complaint, ComplaintReminder
 from crm_store.complaints.wire import State
 from crm_store.org.chain import owned_below_a_parent
+from crm_store.upsert import insert_ignoring_conflict
 
 
 def overdue_reason(complaint: Complaint, now: datetime) -> str:
@@ -103,3 +104,25 @@ def escalate_overdue_complaints(
         )  # fmt: skip
         moved.append(complaint.id)
     return moved
+
+
+def remind_due_soon(
+    session: Session, *, now: datetime, actor: Actor = WORKERS, terms: ComplaintTerms | None = None
+) -> list[int]:
+    """Remind of every complaint whose next limit falls within the reminder horizon, once per limit and due moment:
+    a `reminder` entry in its dossier (the handler and the unit's queue see it); the ids reminded now."""
+    terms = terms or ComplaintTerms()
+    reminded: list[int] = []
+    dialect = session.bind.dialect.name  # type: ignore[union-attr]
+    for complaint in complaints_due_soon(session, now=now, terms=terms):
+        assert complaint.id is not None
+        name, due = min(
+            ("step_due_at", complaint.step_due_at), ("resolve_by", complaint.resolve_by), key=lambda x: x[1]
+        )
+        values = {"complaint_id": complaint.id, "limit_name": name, "due_at": due, "created_at": now}
+        if not session.exec(insert_ignoring_conflict(dialect, ComplaintReminder, values)).rowcount:  # type: ignore[attr-defined]
+            continue
+        append_entry(session, actor, complaint, action="reminder", from_state=complaint.state,
+                     form={"limit": name, "due": due.isoformat()}, now=now)  # fmt: skip
+        reminded.append(complaint.id)
+    return reminded

@@ -11,9 +11,11 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
+from crm_store.complaints.coordination import department_names, departments_of
 from crm_store.complaints.store import ComplaintNotFound, complaints_public, complaints_query, get_complaint
 from crm_store.complaints.wire import ComplaintPublic
 from crm_store.customers.tables import Customer
+from crm_store.org.chain import path_ids
 from crm_store.org.scope import Viewer
 from crm_store.org.tables import OrgUnit, Staff
 from crm_store.review.tables import ReviewItem
@@ -28,6 +30,44 @@ class QueuePage:
 
 
 @dataclass(frozen=True)
+class QueueChoices:
+    """What the queue may be narrowed to: the units of the viewer's part (by name) and their departments."""
+
+    units: dict[int, str]
+    departments: dict[str, str]
+
+
+def _department_choices(session: Session, unit_ids: list[int]) -> dict[str, str]:
+    found: dict[str, str] = {}
+    for department in departments_of(session, unit_ids):
+        found.setdefault(department.code, department.name)
+    return found
+
+
+def queue_choices(session: Session, viewer: Viewer) -> QueueChoices:
+    """The active units of the viewer's part of the organisation (own first, then by path) and their departments."""
+    own = session.get(OrgUnit, viewer.org_unit_id)
+    assert own is not None
+    units = session.exec(
+        select(OrgUnit).where(col(OrgUnit.path).startswith(own.path, autoescape=True), col(OrgUnit.active))
+        .order_by(col(OrgUnit.path))
+    ).all()  # fmt: skip
+    ids = [int(u.id) for u in units if u.id is not None]
+    return QueueChoices({int(u.id): u.name for u in units if u.id is not None}, _department_choices(session, ids))
+
+
+def transfer_choices(session: Session, viewer: Viewer, unit_id: int) -> QueueChoices:
+    """Where a complaint of this unit may go: the viewer's part of the organisation and the units above the
+    complaint's, with their departments."""
+    choices = queue_choices(session, viewer)
+    here = session.get(OrgUnit, unit_id)
+    above = session.exec(select(OrgUnit).where(col(OrgUnit.id).in_(path_ids(here.path) if here else []))).all()
+    units = {int(u.id): u.name for u in sorted(above, key=lambda u: u.level) if u.id is not None and u.active}
+    units.update(choices.units)
+    return QueueChoices(units, _department_choices(session, list(units)))
+
+
+@dataclass(frozen=True)
 class ComplaintNames:
     """Names by id of what complaints refer to; review items by the CallSid they review."""
 
@@ -35,6 +75,7 @@ class ComplaintNames:
     units: dict[int, str] = field(default_factory=dict)
     staff: dict[int, str] = field(default_factory=dict)
     review_items: dict[str, int] = field(default_factory=dict)
+    departments: dict[tuple[int, str], str] = field(default_factory=dict)
 
 
 def queue_page(session: Session, viewer: Viewer, *, now: datetime, limit: int, **filters: Any) -> QueuePage:
@@ -69,6 +110,7 @@ def complaint_names(
         units=_names(session, OrgUnit.id, OrgUnit.name, [*(c.org_unit_id for c in complaints), *units]),
         staff=_names(session, Staff.id, Staff.full_name, (c.handler_id for c in complaints)),
         review_items=items,
+        departments=department_names(session, [c.org_unit_id for c in complaints]),
     )
 
 

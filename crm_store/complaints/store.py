@@ -19,6 +19,12 @@ from sqlmodel import Session, col, select
 from crm_store.audit import record_change
 from crm_store.calendar import kst_date
 from crm_store.calls.tables import Call, CallType
+from crm_store.complaints.coordination import (
+    add_subtasks,
+    check_coordination,
+    check_department,
+    handling_blockers,
+)
 from crm_store.complaints.deadlines import (
     ComplaintLimits,
     ComplaintTerms,
@@ -26,6 +32,7 @@ from crm_store.complaints.deadlines import (
     extended_resolve_by,
     step_due,
 )
+from crm_store.complaints.notices import queue_notice, wants_text
 from crm_store.complaints.steps import (
     NEXT_STEP,
     RECEIVERS,
@@ -115,22 +122,22 @@ def append_entry(
     form: dict[str, Any],
     now: datetime,
     audit: dict[str, Any] | None = None,
-) -> None:
-    """One dossier entry and its audit entry, in the caller's transaction."""
+) -> ComplaintStep:
+    """One dossier entry and its audit entry, in the caller's transaction; the entry (with its id)."""
     assert complaint.id is not None
-    session.add(
-        ComplaintStep(
-            complaint_id=complaint.id,
-            action=action,
-            from_state=from_state,
-            to_state=complaint.state,
-            staff_id=actor.staff_id,
-            username=actor.username[:64],
-            org_unit_id=complaint.org_unit_id,
-            form=form,
-            created_at=now,
-        )
+    entry = ComplaintStep(
+        complaint_id=complaint.id,
+        action=action,
+        from_state=from_state,
+        to_state=complaint.state,
+        staff_id=actor.staff_id,
+        username=actor.username[:64],
+        org_unit_id=complaint.org_unit_id,
+        form=form,
+        created_at=now,
     )
+    session.add(entry)
+    session.flush()
     detail = {"number": complaint.number, "from_state": from_state, "to_state": complaint.state, **(audit or {})}
     record_change(
         session,
@@ -142,6 +149,7 @@ def append_entry(
         now=now,
         customer_id=complaint.customer_id,
     )
+    return entry
 
 
 def _link_call(session: Session, complaint_id: int, call_sid: str, now: datetime) -> None:
@@ -266,7 +274,7 @@ def open_complaint(
     assert complaint.id is not None
     if data.call_sid is not None:
         _link_call(session, complaint.id, data.call_sid, now)
-    append_entry(
+    entry = append_entry(
         session,
         actor,
         complaint,
@@ -276,6 +284,9 @@ def open_complaint(
         now=now,
         audit={"customer_id": data.customer_id, "org_unit_id": unit.id},
     )
+    told = data.acknowledgement.model_dump(mode="json") if data.acknowledgement is not None else {}
+    if wants_text("acknowledgement", told):
+        queue_notice(session, complaint, "receipt", int(entry.id or 0), told, now=now)
     return Opened(complaint, repeat=False)
 
 
@@ -345,13 +356,14 @@ def _transfer(session: Session, actor: Actor, complaint: Complaint, form: Transf
         raise InvalidInput({"to_unit_id": f"no active org unit {form.to_unit_id}"})
     if not (_sees(actor_unit, target) or here.path.startswith(target.path)):
         raise InvalidInput({"to_unit_id": "outside your part of the organisation and not above the complaint's unit"})
+    assert target.id is not None
+    check_department(session, target.id, form.department)
     if form.handler_id is not None:
         handler = session.get(Staff, form.handler_id)
         handler_unit = session.get(OrgUnit, handler.org_unit_id) if handler is not None else None
         if handler is None or not handler.active or handler_unit is None or not _sees(target, handler_unit):
             raise InvalidInput({"handler_id": "no active staff member of the responsible unit"})
     before = {"from_unit_id": complaint.org_unit_id, "from_department": complaint.department}
-    assert target.id is not None
     complaint.org_unit_id = target.id
     complaint.department = form.department
     complaint.handler_id = form.handler_id
@@ -413,12 +425,9 @@ def take_step(
         audit["to_unit_id"] = complaint.org_unit_id
     elif action == "coordination":
         assert isinstance(form, CoordinationForm)
-        owners = {task.owner for task in form.subtasks}
-        known = session.exec(
-            select(col(Staff.username)).where(col(Staff.username).in_(owners), col(Staff.active))
-        ).all()
-        if unknown := owners - set(known):
-            raise InvalidInput({"subtasks": f"no active staff member {', '.join(sorted(unknown))}"})
+        owners = check_coordination(session, complaint, form)
+    elif action == "handling" and (blockers := handling_blockers(session, complaint_id)):
+        raise IllegalTransition(blockers, "coordination is not finished: " + "; ".join(blockers.values()))
     elif action == "registration":
         registered = form.model_dump()
         if registered["topic"] is not None and registered["topic"] not in limits.topics:
@@ -463,11 +472,25 @@ def take_step(
             session.flush()
     except IntegrityError as err:
         raise _another_open_on_topic() from err
-    append_entry(
-        session, actor, complaint, action=action, from_state=before, form=form.model_dump(mode="json"), now=now,
-        audit=audit,
+    filled = form.model_dump(mode="json")
+    if action == "coordination" and form.subtasks:  # type: ignore[attr-defined]
+        audit["subtask_ids"] = add_subtasks(session, complaint, form, owners, now)  # type: ignore[arg-type]
+    entry = append_entry(
+        session, actor, complaint, action=action, from_state=before, form=filled, now=now, audit=audit,
     )  # fmt: skip
+    if wants_text(action, filled):
+        decision = _last_decision(session, complaint_id) if action == "feedback" else ""
+        queue_notice(session, complaint, action, int(entry.id or 0), filled, now=now, extra=decision)
     return complaint
+
+
+def _last_decision(session: Session, complaint_id: int) -> str:
+    handled = session.exec(
+        select(ComplaintStep)
+        .where(col(ComplaintStep.complaint_id) == complaint_id, col(ComplaintStep.action) == "handling")
+        .order_by(col(ComplaintStep.id).desc())
+    ).first()
+    return str(handled.form.get("decision", "")) if handled is not None else ""
 
 
 def overdue_condition(now: datetime) -> ColumnElement[bool]:
@@ -493,10 +516,25 @@ def complaints_query(
     number: str | None = None,
     limit: int = 100,
     after_id: int | None = None,
+    department: str | None = None,
+    customer: str | None = None,
+    received: tuple[datetime | None, datetime | None] = (None, None),
 ) -> Any:
     """Complaints whose responsible unit the viewer sees, soonest resolve limit first (the queue index); `number`
-    finds the complaints whose number contains it."""
+    finds the complaints whose number contains it, `customer` those of the customer of that id or whose name starts
+    so (the name-prefix index), `received` those received in [from, to)."""
     query = select(Complaint).where(unit_in_scope(viewer, col(Complaint.org_unit_id)))
+    if department:
+        query = query.where(col(Complaint.department) == department)
+    if customer and customer.isdigit():
+        query = query.where(col(Complaint.customer_id) == int(customer))
+    elif customer:
+        named = select(col(Customer.id)).where(col(Customer.name).startswith(customer, autoescape=True))
+        query = query.where(col(Complaint.customer_id).in_(named))
+    if received[0] is not None:
+        query = query.where(col(Complaint.received_at) >= received[0])
+    if received[1] is not None:
+        query = query.where(col(Complaint.received_at) < received[1])
     if category is not None:
         query = query.where(col(Complaint.category) == category.value)
     if number:

@@ -226,12 +226,25 @@ class ComplaintOpened(ComplaintPublic):
     )
 
 
+class SubtaskPublic(Answer):
+    """A sub-task of a complaint's coordination."""
+
+    id: int = Field(description="the sub-task's id")
+    department: str = Field(description="the department that took it on")
+    what: str = Field(description="what is to be done")
+    owner: str = Field(description="username of its owner")
+    due_at: KstMoment | None = Field(description="by when")
+    done_at: KstMoment | None = Field(description="when it was marked done; null while undone")
+    done_by: str | None = Field(description="who marked it done")
+
+
 class ComplaintDetail(ComplaintPublic):
     """One complaint with its dossier and what is due next."""
 
     next_step: str | None = Field(description="the step due next (by step_due_at); null when only closing is left")
     business_days_left: int = Field(description="Korean business days to the resolve limit; negative when past it")
     steps: list[StepPublic] = Field(description="the dossier, oldest first")
+    subtasks: list[SubtaskPublic] = Field(default_factory=list, description="coordination's sub-tasks, oldest first")
 
 
 class ComplaintPage(Answer):

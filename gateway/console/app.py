@@ -10,7 +10,7 @@ from pathlib import Path
 from aiohttp import web
 
 from gateway import auth_views, labels
-from gateway.console import admin, complaints, desk, tasks, views
+from gateway.console import admin, complaint_pages, complaints, desk, tasks, views
 from gateway.console.render import page_error, render, setup_templates
 from gateway.inputs import ids_in_range
 from gateway.middlewares import (
@@ -26,8 +26,8 @@ from gateway.middlewares import (
 
 PREFIX = "/console"
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
-# Handlers open without a session: the sign-in form and its answer.
-PUBLIC: frozenset[object] = frozenset({auth_views.login_form, auth_views.login})
+# Handlers open without a session: the sign-in form and its answer, the complaint numbers of the business sites.
+PUBLIC: frozenset[object] = frozenset({auth_views.login_form, auth_views.login, complaint_pages.complaint_numbers})
 SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; style-src 'self'; media-src 'self'; "
     "form-action 'self'; frame-ancestors 'none'",
@@ -90,6 +90,7 @@ def create_console_app() -> web.Application:
     views.setup_routes(app)
     admin.setup_routes(app)
     tasks.setup_routes(app)
+    complaint_pages.setup_routes(app)
     complaints.setup_routes(app)
     desk.setup_routes(app)
     return app

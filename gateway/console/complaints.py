@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, time, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
@@ -16,9 +16,18 @@ from aiohttp import web
 from pydantic import BaseModel, ValidationError
 
 from crm_store.audit import record_read
-from crm_store.complaints import store
+from crm_store.calendar import KST
+from crm_store.complaints import store, subtasks
+from crm_store.complaints.coordination import SUBTASK_SUPERVISORS, SubtaskMark
 from crm_store.complaints.deadlines import business_days_left, load_limits
-from crm_store.complaints.reading import complaint_names, queue_page, sees_complaint
+from crm_store.complaints.reading import (
+    QueueChoices,
+    complaint_names,
+    queue_choices,
+    queue_page,
+    sees_complaint,
+    transfer_choices,
+)
 from crm_store.complaints.steps import IllegalTransition, Step, UnknownStep, step_named, steps_open_to
 from crm_store.complaints.wire import Category, ComplaintDetail, ComplaintPublic, State
 from crm_store.db import async_session_scope, run_async
@@ -34,6 +43,9 @@ from gateway.keys import SESSIONS
 from gateway.middlewares import Problem, store_problem
 
 PAGE_SIZE = 50
+QUEUE_FILTERS = (
+    "state", "overdue", "category", "number", "unit", "department", "customer", "received_from", "received_to",
+)  # fmt: skip
 REFUSED = (InvalidInput, NotAllowed, ValidationError)
 CHOICES = re.compile(r"^\^\(([a-z_|]+)\)\$$")
 # The Korean names of a form field's coded values, by the field's name.
@@ -46,6 +58,9 @@ VALUE_LABELS: Mapping[str, Mapping[Any, str]] = {
     "notice_via": labels.COMPLAINT_MEANS,
     "missed": labels.COMPLAINT_LIMITS,
     "department": labels.COMPLAINT_DEPARTMENTS,
+    "limit": labels.COMPLAINT_LIMITS,
+    "kind": labels.COMPLAINT_NOTICE_KINDS,
+    "status": labels.COMPLAINT_NOTICE_STATUS,
 }
 YES_NO = {"true": labels.YES_NO[True], "false": labels.YES_NO[False]}
 
@@ -78,37 +93,78 @@ def _queue_row(viewer: Viewer, complaint: ComplaintPublic, names: Any, now: date
         "complaint": complaint,
         "customer": _customer_name(viewer, names.customers.get(complaint.customer_id)),
         "unit": names.units.get(complaint.org_unit_id, ""),
+        "department": names.departments.get((complaint.org_unit_id, complaint.department), complaint.department),
         "days_left": days,
         "overdue": complaint.overdue,
         "soon": soon and not complaint.overdue,
     }
 
 
-async def complaint_queue(request: web.Request) -> web.Response:
-    """GET /console/complaints?state=&overdue=&category=&number=&after=: the viewer's complaints, soonest resolve
-    limit first, a page at a time; an unknown filter shows the page with why."""
-    viewer, now = request_viewer(request), utcnow()
-    filters = {name: request.query.get(name) or "" for name in ("state", "overdue", "category", "number")}
+QUEUE_FIELDS = ("customer.name", "complaint.summary")
+
+
+def _queue_filters(request: web.Request, choices: QueueChoices) -> tuple[dict[str, str], PageError | None]:
+    """The queue's filters from the query: an unknown one empties them all, and the page says why."""
+    filters = {name: request.query.get(name) or "" for name in QUEUE_FILTERS}
     filters["number"] = filters["number"].strip()[:32]
-    error = None
-    if (
-        filters["state"] not in ("", *labels.COMPLAINT_STATES)
-        or filters["overdue"] not in ("", *labels.COMPLAINT_OVERDUE)
-        or filters["category"] not in ("", *labels.COMPLAINT_CATEGORIES)
-    ):
-        error = PageError(400, labels.error_text(400), (labels.UNKNOWN_FILTER,))
-        filters = dict.fromkeys(filters, "")
+    filters["customer"] = filters["customer"].strip()[:40]
+    allowed = {
+        "state": labels.COMPLAINT_STATES, "overdue": labels.COMPLAINT_OVERDUE,
+        "category": labels.COMPLAINT_CATEGORIES, "unit": {str(k): v for k, v in choices.units.items()},
+        "department": choices.departments,
+    }  # fmt: skip
+    if any(filters[name] not in ("", *known) for name, known in allowed.items()) or not _period_ok(filters):
+        return dict.fromkeys(filters, ""), PageError(400, labels.error_text(400), (labels.UNKNOWN_FILTER,))
+    return filters, None
+
+
+def _period_ok(filters: Mapping[str, str]) -> bool:
+    try:
+        for name in ("received_from", "received_to"):
+            if filters[name]:
+                date.fromisoformat(filters[name])
+    except ValueError:
+        return False
+    return True
+
+
+def _period(filters: Mapping[str, str]) -> tuple[datetime | None, datetime | None]:
+    """[from, to] days in Korea as the moments [start of from, start of the day after to)."""
+    start = (
+        datetime.combine(date.fromisoformat(filters["received_from"]), time(), KST)
+        if filters["received_from"]
+        else None
+    )
+    end = None
+    if filters["received_to"]:
+        end = datetime.combine(date.fromisoformat(filters["received_to"]) + timedelta(days=1), time(), KST)
+    return start, end
+
+
+async def complaint_queue(request: web.Request) -> web.Response:
+    """GET /console/complaints?state=&overdue=&category=&number=&unit=&department=&customer=&received_from=
+    &received_to=&after=: the viewer's complaints (the queue of a unit and department, the archive searched by
+    number, customer, category and period), soonest resolve limit first, a page at a time; an unknown filter shows
+    the page with why. The customers shown are in the audit trail."""
+    viewer, now = request_viewer(request), utcnow()
     after = int_param(request, "after")
-    async with request.config_dict[SESSIONS]() as session:
+    async with async_session_scope(request.config_dict[SESSIONS]) as session:
+        choices = await run_async(session, queue_choices, viewer)
+        filters, error = _queue_filters(request, choices)
         page = await run_async(
             session, queue_page, viewer, now=now, limit=PAGE_SIZE, after_id=after,
             state=State(filters["state"]) if filters["state"] else None, overdue=filters["overdue"] == "true",
             category=Category(filters["category"]) if filters["category"] else None, number=filters["number"] or None,
+            org_unit_id=int(filters["unit"]) if filters["unit"] else None, department=filters["department"] or None,
+            customer=filters["customer"] or None, received=_period(filters),
         )  # fmt: skip
         names = await run_async(session, complaint_names, page.complaints)
+        for customer_id in sorted({c.customer_id for c in page.complaints}):
+            record_read(session, viewer, customer_id=customer_id, fields=QUEUE_FIELDS, purpose="complaint_queue")
     shown = {name: value for name, value in filters.items() if value}
     context = {
         **filters,
+        "choices": choices,
         "rows": [_queue_row(viewer, c, names, now) for c in page.complaints],
         "next": f"?{urlencode({**shown, 'after': page.complaints[-1].id})}" if page.more else None,
         "first": f"?{urlencode(shown)}" if after else None,
@@ -129,11 +185,15 @@ def _schema_of(prop: Mapping[str, Any], defs: Mapping[str, Any]) -> Mapping[str,
     return prop
 
 
-def _field(name: str, prop: Mapping[str, Any], required: bool, value: str) -> FormField:
+def _field(
+    name: str, prop: Mapping[str, Any], required: bool, value: str, given: Mapping[str, str] | None = None
+) -> FormField:
     kind, choices = "text", {}
     catalogue = VALUE_LABELS.get(name, {})
     pattern = CHOICES.match(str(prop.get("pattern", "")))
-    if name == "topic":
+    if given is not None:
+        kind, choices = "choice", dict(given)
+    elif name == "topic":
         kind, choices = "choice", {code: labels.topic_label(code) for code in load_limits().topics}
     elif "enum" in prop or pattern:
         values = prop["enum"] if "enum" in prop else pattern[1].split("|")  # type: ignore[index]
@@ -150,14 +210,27 @@ def _field(name: str, prop: Mapping[str, Any], required: bool, value: str) -> Fo
     return FormField(name, label, kind, required, value, choices)
 
 
-def form_fields(form: type[BaseModel], values: Mapping[str, str]) -> list[FormField]:
-    """The inputs of a step's form, from its pydantic model (required ones marked), with the values given."""
+def form_fields(
+    form: type[BaseModel], values: Mapping[str, str], choices: Mapping[str, Mapping[str, str]] | None = None
+) -> list[FormField]:
+    """The inputs of a step's form, from its pydantic model (required ones marked), with the values given; a field
+    of `choices` is a choice among those (value: its Korean name)."""
     schema = form.model_json_schema()
     required, defs = set(schema.get("required", ())), schema.get("$defs", {})
     return [
-        _field(name, _schema_of(prop, defs), name in required, values.get(name, ""))
+        _field(name, _schema_of(prop, defs), name in required, values.get(name, ""), (choices or {}).get(name))
         for name, prop in schema["properties"].items()
     ]
+
+
+def _step_choices(action: str, transfer: QueueChoices, here: Mapping[str, str]) -> dict[str, Mapping[str, str]]:
+    """The choices of a step's fields that depend on the organisation: where a transfer may go (units and their
+    departments), which of the complaint unit's departments coordinates."""
+    if action == "transfer":
+        return {"to_unit_id": {str(k): v for k, v in transfer.units.items()}, "department": transfer.departments}
+    if action == "coordination":
+        return {"department": here}
+    return {}
 
 
 def _subtasks(text: str) -> list[dict[str, str]]:
@@ -175,8 +248,16 @@ def posted_form(step: Step, posted: Mapping[str, str]) -> dict[str, Any]:
     fields: dict[str, Any] = {}
     for spec in form_fields(step.form, {}):
         raw = posted.get(spec.name, "").strip()
-        if raw:
-            fields[spec.name] = _subtasks(raw) if spec.kind == "lines" else raw
+        if not raw:
+            continue
+        if spec.kind == "lines":
+            fields[spec.name] = _subtasks(raw)
+        elif spec.kind == "number" and raw.isdigit():
+            fields[spec.name] = int(raw)  # the forms are strict: a number is a number
+        elif spec.choices is YES_NO and raw in YES_NO:
+            fields[spec.name] = raw == "true"
+        else:
+            fields[spec.name] = raw
     return fields
 
 
@@ -236,10 +317,14 @@ async def _complaint_page(
         detail = await complaint_detail(session, complaint, now)
         units = [entry.org_unit_id for entry in detail.steps]
         names = await run_async(session, complaint_names, [detail], units=units)
+        transfer = await run_async(session, transfer_choices, viewer, complaint.org_unit_id)
+    here = {code: name for (unit, code), name in names.departments.items() if unit == detail.org_unit_id}
     forms = [
         {
             "action": step.action,
-            "fields": form_fields(step.form, (posted or {}) if step.action == tried else {}),
+            "fields": form_fields(
+                step.form, (posted or {}) if step.action == tried else {}, _step_choices(step.action, transfer, here)
+            ),
         }
         for step in _steps_for(viewer, detail)
     ]
@@ -249,6 +334,8 @@ async def _complaint_page(
         "names": names,
         "dossier": dossier_rows(detail),
         "forms": forms,
+        "department": names.departments.get((detail.org_unit_id, detail.department), detail.department),
+        "can_mark": {t.id for t in detail.subtasks if t.owner == viewer.username or viewer.role in SUBTASK_SUPERVISORS},
     }
     error = _step_error(refused, tried, viewer, detail.state) if refused else None
     return render(request, "complaint.html", context, error=error)
@@ -264,6 +351,9 @@ def _step_error(err: Exception, action: str, viewer: Viewer, state: str) -> Page
     problem = store_problem(err)
     assert problem is not None
     step = labels.label(labels.COMPLAINT_STEPS, action)
+    if isinstance(err, IllegalTransition) and {"agreed", "subtasks"} & set(err.fields or {}):
+        sentences = [labels.COMPLAINT_NOT_COORDINATED[name] for name in ("agreed", "subtasks") if name in err.fields]
+        return PageError(problem.status, labels.error_text(problem.status), tuple(sentences))
     if isinstance(err, IllegalTransition):
         sentence = labels.COMPLAINT_STEP_ILLEGAL.format(step=step, state=labels.label(labels.COMPLAINT_STATES, state))
         return PageError(problem.status, labels.error_text(problem.status), (sentence,))
@@ -272,11 +362,25 @@ def _step_error(err: Exception, action: str, viewer: Viewer, state: str) -> Page
     if isinstance(err, NotAllowed):
         sentence = labels.COMPLAINT_STEP_NOT_ALLOWED.format(step=step, role=labels.label(labels.ROLES, viewer.role))
         return PageError(problem.status, labels.error_text(problem.status), (sentence,))
-    fields = {
-        labels.label(labels.COMPLAINT_FORM_FIELDS, name.split(".", 1)[0]): message
-        for name, message in (problem.fields or {}).items()
-    }
-    return page_error(Problem(problem.status, problem.message, fields))
+    if isinstance(err, ValidationError):
+        fields = korean_field_errors(err)
+    else:
+        fields = {
+            labels.label(labels.COMPLAINT_FORM_FIELDS, name.split(".", 1)[0]): labels.COMPLAINT_FIELD_REFUSED
+            for name in (problem.fields or {})
+        }
+    return page_error(Problem(problem.status, labels.error_text(problem.status), fields))
+
+
+def korean_field_errors(err: ValidationError) -> dict[str, str]:
+    """pydantic's complaints about a form, in Korean, by the field's label (the first one of each field)."""
+    found: dict[str, str] = {}
+    for problem in err.errors():
+        names = [str(part) for part in problem["loc"] if isinstance(part, str) and part not in ("form",)]
+        label = labels.label(labels.COMPLAINT_FORM_FIELDS, names[-1] if names else "")
+        kind = str(problem["type"]).split(".")[0]
+        found.setdefault(label, labels.VALIDATION_TEXTS.get(kind, labels.VALIDATION_TEXTS["value_error"]))
+    return found
 
 
 async def take_step(request: web.Request) -> web.StreamResponse:
@@ -298,9 +402,25 @@ async def take_step(request: web.Request) -> web.StreamResponse:
     raise web.HTTPSeeOther(f"/console/complaints/{complaint_id}" if still_seen else "/console/complaints")
 
 
+async def mark_subtask(request: web.Request) -> web.StreamResponse:
+    """POST /console/complaints/{id}/subtasks/{subtask_id}: `done` true or false; the complaint's page again (with
+    why, when refused)."""
+    viewer, complaint_id = request_viewer(request), path_id(request, "complaint_id")
+    subtask_id = path_id(request, "subtask_id")
+    posted = await request.post()
+    try:
+        mark = SubtaskMark(done=str(posted.get("done", "")) == "true", note=str(posted.get("note") or "") or None)
+        async with async_session_scope(request.config_dict[SESSIONS]) as session:
+            await run_async(session, subtasks.mark_subtask, viewer, complaint_id, subtask_id, mark, now=utcnow())
+    except REFUSED as err:
+        return await _complaint_page(request, refused=err, tried="subtask")
+    raise web.HTTPSeeOther(f"/console/complaints/{complaint_id}#subtasks")
+
+
 def setup_routes(app: web.Application) -> None:
     """Register on the console sub-application (mounted at /console)."""
     r = app.router
     r.add_get("/complaints", complaint_queue)
     r.add_get(r"/complaints/{complaint_id:\d{1,10}}", complaint_page)
     r.add_post(r"/complaints/{complaint_id:\d{1,10}}/steps", take_step)
+    r.add_post(r"/complaints/{complaint_id:\d{1,10}}/subtasks/{subtask_id:\d{1,10}}", mark_subtask)

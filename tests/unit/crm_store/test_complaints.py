@@ -35,10 +35,12 @@ from tests.complaint_helpers import RECEIVED, add_customer, create, viewer
 from tests.review_helpers import World, build_world, call_sid
 
 NOW = RECEIVED + timedelta(minutes=5)
+# The department owning complaints at every level.
+OWNER = "customer_management"
 CLI = CommandLine(username="root")
 VERIFY = {"facts": "사고 접수 후 21일 경과, 손해사정 미배정 확인", "policy_number": "AU-2026-0001"}
 REGISTER = {"category": "claims_payment", "topic": "complaint.claim_delay", "severity": "high"}
-COORDINATE = {"department": "보상부", "comment": "담당자 배정 후 3일 내 지급 가능", "agreed": True}
+COORDINATE = {"department": OWNER, "comment": "담당자 배정 후 3일 내 지급 가능", "agreed": True}
 HANDLE = {"decision": "지연 이자 포함 지급", "upheld": True, "remedy": "사과 및 지연 이자", "amount": 1_250_000}
 SATISFIED = {"method": "callback", "satisfaction": 4}
 
@@ -110,7 +112,7 @@ def _walk_to(engine: Any, world: World, complaint_id: int, last: str) -> None:
     path = [
         ("operator.seocho", "verification", VERIFY),
         ("operator.seocho", "registration", REGISTER),
-        ("center_manager.seocho", "transfer", {"to_unit_id": world.units["SEOUL-GANGNAM"], "department": "보상부",
+        ("center_manager.seocho", "transfer", {"to_unit_id": world.units["SEOUL-GANGNAM"], "department": OWNER,
                                                 "reason": "보상 지연은 시 지점 보상부 소관"}),
         ("operator.gangnam", "coordination", COORDINATE),
         ("center_manager.gangnam", "handling", HANDLE),
@@ -133,7 +135,7 @@ def test_the_seven_steps_to_closed_each_in_the_dossier_and_the_audit_trail(
     with Session(engine) as session:
         done = session.get(Complaint, complaint.id)
         assert done is not None and done.state == "closed" and done.closed_at == NOW
-        assert done.org_unit_id == world.units["SEOUL-GANGNAM"] and done.department == "보상부"
+        assert done.org_unit_id == world.units["SEOUL-GANGNAM"] and done.department == OWNER
         steps = dossier(session, CLI, complaint.id)  # type: ignore[arg-type]
         audit = session.exec(
             select(AuditEntry).where(col(AuditEntry.target) == f"complaint:{complaint.id}").order_by(col(AuditEntry.id))
@@ -235,13 +237,13 @@ def test_forms_require_their_fields(engine: Any, world: World, customers: Any) -
     _walk_to(engine, world, complaint.id, "registration")  # type: ignore[arg-type]
     with pytest.raises(ValidationError, match="reason"):
         _step(engine, world, "center_manager.seocho", complaint.id, "transfer",  # type: ignore[arg-type]
-              {"to_unit_id": world.units["SEOUL"], "department": "고객관리부"})  # fmt: skip
+              {"to_unit_id": world.units["SEOUL"], "department": OWNER})  # fmt: skip
     with pytest.raises(InvalidInput) as refused:  # Busan is outside 서초's part and not above it
         _step(engine, world, "center_manager.seocho", complaint.id, "transfer",  # type: ignore[arg-type]
-              {"to_unit_id": world.units["BUSAN"], "department": "고객관리부", "reason": "x"})  # fmt: skip
+              {"to_unit_id": world.units["BUSAN"], "department": OWNER, "reason": "x"})  # fmt: skip
     assert "outside your part" in refused.value.fields["to_unit_id"]
     _step(engine, world, "center_manager.seocho", complaint.id, "transfer",  # type: ignore[arg-type]
-          {"to_unit_id": world.units["SEOUL-GANGNAM"], "department": "보상부", "reason": "소관"})  # fmt: skip
+          {"to_unit_id": world.units["SEOUL-GANGNAM"], "department": OWNER, "reason": "소관"})  # fmt: skip
     with pytest.raises(InvalidInput) as refused:
         _step(engine, world, "operator.gangnam", complaint.id, "coordination",  # type: ignore[arg-type]
               {**COORDINATE, "subtasks": [{"what": "지급 결재", "owner": "nobody.gangnam"}]})  # fmt: skip

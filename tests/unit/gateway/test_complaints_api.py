@@ -17,6 +17,9 @@ SEOCHO = "SEOUL-GANGNAM-SEOCHO"
 HAEUNDAE = "BUSAN-DONGBU-HAEUNDAE"
 FIXED_NAMES = ("id", "number", "state", "received_at", "acknowledge_by", "resolve_by")
 
+# The department owning complaints at every level.
+OWNER = "customer_management"
+
 
 async def test_opening_answers_201_with_the_number_and_limits_then_a_repeat_answers_the_open_one(
     client: Any, org: Org, engine: Any
@@ -133,8 +136,8 @@ async def test_the_steps_follow_the_state_machine_with_their_forms_and_takers(
         ("acknowledgement", {"handler_name": "김상담", "handler_phone": "1588-1234"}),
         ("verification", {"facts": "지급 지연 3주 확인", "policy_number": "P-1"}),
         ("registration", {"category": "claims_payment", "topic": "complaint.claim_delay", "severity": "high"}),
-        ("transfer", {"to_unit_id": org.units["SEOUL-GANGNAM"], "department": "보상부", "reason": "보상 담당"}),
-        ("coordination", {"department": "보상부", "comment": "지급 승인", "agreed": True}),
+        ("transfer", {"to_unit_id": org.units["SEOUL-GANGNAM"], "department": OWNER, "reason": "보상 담당"}),
+        ("coordination", {"department": OWNER, "comment": "지급 승인", "agreed": True}),
         ("handling", {"decision": "지연 이자 포함 지급", "upheld": True, "amount": 150000}),
         ("feedback", {"method": "callback", "satisfaction": 4}),
         ("close", {}),

@@ -135,3 +135,44 @@ async def test_the_queue_pages_keep_the_filters(scene: Scene, engine: Any, monke
     assert "overdue=true" in link and f"after={scene.inside[0]}" in link
     then = await (await scene.client.get(f"/console/complaints{link}")).text()
     assert second[1] in then and scene.inside[1] not in then and 'id="first-page"' in then
+
+
+async def test_reading_the_queue_is_audited_and_it_filters_by_unit_department_customer_and_period(
+    scene: Scene, engine: Any
+) -> None:
+    client, (_inside, number) = scene.client, scene.inside
+    seocho = str(scene.world.units["SEOUL-GANGNAM-SEOCHO"])
+    page = await (await client.get("/console/complaints", params={"unit": seocho})).text()
+    assert number in page and "고객관리부" in visible_text(page)
+    with Session(engine) as session:
+        reads = session.exec(select(AuditEntry).where(col(AuditEntry.purpose) == "complaint_queue")).all()
+    assert {(r.username, r.customer_id) for r in reads} == {("operator.seocho", scene.world.customers["inside"])}
+    for query, shown in (
+        ({"department": "customer_management"}, True),
+        ({"received_from": "2026-09-21", "received_to": "2026-09-21"}, True),
+        ({"received_from": "2026-09-22"}, False), ({"customer": "김안"}, True), ({"customer": "박"}, False),
+    ):  # fmt: skip
+        assert (number in await (await client.get("/console/complaints", params=query)).text()) is shown, query
+    for bad in ({"unit": str(scene.world.units["BUSAN"])}, {"department": "sales"}, {"received_from": "21/09/2026"}):
+        refused = await client.get("/console/complaints", params=bad)
+        assert refused.status == 400 and "알 수 없는 조회 조건입니다." in await refused.text(), bad
+
+
+async def test_a_refused_step_form_says_why_in_korean(scene: Scene) -> None:
+    client, (inside, _number) = scene.client, scene.inside
+    posted = {"csrf_token": scene.csrf, "action": "acknowledgement", "handler_phone": "1"}
+    answer = await client.post(f"/console/complaints/{inside}/steps", data=posted)
+    page = await answer.text()
+    assert answer.status == 422
+    error = visible_text(page.split('id="form-error"', 1)[1].split("</div>", 1)[0])
+    assert "담당자 이름: 필수 항목입니다." in error and "담당자 연락처: 비어 있거나 너무 짧습니다." in error
+    assert not re.search(r"Field required|at least|String should", page)
+
+
+async def test_the_complaint_numbers_of_every_business_site_are_public(world_client: tuple[World, Any]) -> None:
+    _world, client = world_client
+    answer = await client.get("/console/complaint-numbers", allow_redirects=False)
+    page = await answer.text()
+    assert answer.status == 200 and 'id="whoami"' not in page
+    text = visible_text(page)
+    assert "서초구지점 +8225551000" in text and "본사 +8215881234" in text and "해운대구지점 +8215883300" in text

@@ -45,10 +45,13 @@ def test_settings_name_the_intervals() -> None:
     assert [d.name for d in duties_of(custom)] == [
         "escalate-reviews",
         "escalate-complaints",
+        "complaint-notices",
+        "complaint-reminders",
         "recover-stuck-calls",
         "dispatch-timers",
         "service-duties",
         "roll-up-calls",
+        "complaint-analysis",
     ]
     with pytest.raises(SettingsError):
         Settings.from_env({"HOTLINE_SEGMENT_RECOMPUTE_INTERVAL": "30"})
@@ -60,11 +63,14 @@ def test_each_duty_once_per_slot_however_many_workers_look(context: Any, setting
     assert workers[0].run_due() == [
         f"escalate-reviews-{SLOT0}",
         f"escalate-complaints-{SLOT0}",
+        f"complaint-notices-{SLOT0}",
+        f"complaint-reminders-{SLOT0}",
         f"recover-stuck-calls-{SLOT0}",
         f"dispatch-timers-{SLOT0}",
         "recompute-segments-20261125",
         "service-duties-20261125",
         "roll-up-calls-20261125",
+        "complaint-analysis-20261125",
     ]
     assert [w.run_due() for w in workers[1:]] == [[], []]  # the same slots: already enqueued by the first
     queue = Queue(QUEUE_DEFAULT, connection=context.redis)
@@ -74,7 +80,9 @@ def test_each_duty_once_per_slot_however_many_workers_look(context: Any, setting
 
     # Later the same business day (23:59 in Seoul): only escalation has new slots.
     clock.now = datetime(2026, 11, 25, 14, 59, 10, tzinfo=UTC)
-    assert [d.split("-")[0] for d in workers[1].run_due()] == ["escalate", "escalate", "recover", "dispatch"]
+    assert [d.split("-")[0] for d in workers[1].run_due()] == [
+        "escalate", "escalate", "complaint", "complaint", "recover", "dispatch"
+    ]  # fmt: skip
     assert workers[2].run_due() == []
     # A worker started after the first day's jobs have run remembers nothing, Redis does: still nothing to do.
     _work(context, PeriodicDuties.of(context.redis, settings, clock=clock))
@@ -87,7 +95,9 @@ def test_each_duty_once_per_slot_however_many_workers_look(context: Any, setting
     assert sorted(sum(due, [])) == sorted(
         [f"escalate-reviews-{int(clock.now.timestamp()) // 60 * 60}", "recompute-segments-20261126",
          f"escalate-complaints-{int(clock.now.timestamp()) // 60 * 60}",
-         "service-duties-20261126", "roll-up-calls-20261126",
+         f"complaint-notices-{int(clock.now.timestamp()) // 60 * 60}",
+         f"complaint-reminders-{int(clock.now.timestamp()) // 60 * 60}",
+         "service-duties-20261126", "roll-up-calls-20261126", "complaint-analysis-20261126",
          f"recover-stuck-calls-{int(clock.now.timestamp()) // 60 * 60}",
          f"dispatch-timers-{int(clock.now.timestamp()) // 60 * 60}"]
     )  # fmt: skip
@@ -113,11 +123,14 @@ def test_the_embedded_mode_runs_the_daily_duties(settings: Settings, context: An
         assert [d.name for d in embedded._worker.duties.duties] == [  # type: ignore[union-attr]
             "escalate-reviews",
             "escalate-complaints",
+            "complaint-notices",
+            "complaint-reminders",
             "recover-stuck-calls",
             "dispatch-timers",
             "recompute-segments",
             "service-duties",
             "roll-up-calls",
+            "complaint-analysis",
         ]
         now = utcnow()
         embedded._worker.duties.clock = lambda: now  # type: ignore[union-attr]
