@@ -383,6 +383,8 @@ EXPECTED.update({
     ("POST", "/api/v1/dispatches/{request_id}/steps"): _board_answer(409, surveyor=404),
     ("POST", "/api/v1/dispatches/{request_id}/cancel"): _board_answer(422),
 })  # fmt: skip
+
+
 # The dispatch board's and the surveyor's console pages (gateway.console.dispatch, .field): the board's roles in
 # scope; a surveyor only their own assignments (none here: 404), every other role 403. The board's socket answers a
 # plain GET (no upgrade) 400. A step refused by the store shows the board again with its status.
