@@ -53,5 +53,6 @@
   }
 
   connect();
+  tick();
   setInterval(tick, 15000);
 })();

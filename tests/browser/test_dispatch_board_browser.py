@@ -16,15 +16,14 @@ from sqlmodel import Session, select
 from crm_store.customers.tables import Claim, Policy
 from crm_store.db import session_scope
 from crm_store.dispatch.tables import DispatchRequest, SurveyorProfile, SurveyPhoto, SurveyReport
-from crm_store.org.auth import hash_password
-from crm_store.org.tables import Role, Staff
+from crm_store.org.tables import Role
 from gateway.app import create_app
 from gateway.desk import CLOCK
 from gateway.twilio_stand_in import TwilioStandIn
 from tests.browser.test_console_labels_browser import RAW_CODE
-from tests.dispatch_api_helpers import NOW, add_staff, bearer_headers
+from tests.dispatch_api_helpers import NOW, add_staff, bearer_headers, with_passwords
 from tests.dispatch_helpers import SEOLLEUNG, YEOKSAM, add_surveyor, build_world
-from tests.review_helpers import PASSWORD, sign_in
+from tests.review_helpers import sign_in
 from workers.settings import Settings
 
 SURVEYOR_PHONE = "+821055550001"
@@ -48,10 +47,8 @@ def arrange(engine: Any) -> tuple[Any, str]:
     world = build_world(engine)
     add_surveyor(engine, world, "surv.kim", at=YEOKSAM)
     add_staff(engine, world, "disp.chuncheon", Role.DISPATCHER, "CHUNCHEON")
+    with_passwords(engine)
     with Session(engine) as session:
-        for staff in session.exec(select(Staff)).all():
-            staff.password_hash = hash_password(PASSWORD)
-            session.add(staff)
         profile = session.get(SurveyorProfile, world.staff["surv.kim"].id)
         assert profile is not None
         profile.phone = SURVEYOR_PHONE
