@@ -20,7 +20,7 @@ from crm_store.dispatch.board_view import contact_of_surveyor
 from crm_store.dispatch.config import DispatchConfig
 from crm_store.dispatch.requests import arrival_notice, assignment_notice
 from crm_store.dispatch.suggest import distance_km, eta_minutes
-from crm_store.dispatch.tables import DispatchRequest, SurveyorProfile
+from crm_store.dispatch.tables import DispatchRequest, SurveyorProfile, Vendor
 from gateway.desk import TWILIO_REST
 from gateway.desk_socket import Config
 from gateway.dispatch_live import tell_boards, unit_path
@@ -84,6 +84,15 @@ async def tell_surveyor(
     return phone, assignment_notice(request, link=page_link(app, int(request.id or 0)), accept_by=accept_by)
 
 
+async def tell_vendor(
+    session: AsyncSession, app: Config, request: DispatchRequest, *, accept_by: datetime
+) -> tuple[str | None, str]:
+    """The number and text of the message offering a tow or rescue to its vendor, who answers the board by phone."""
+    vendor = await session.get(Vendor, request.vendor_id)
+    answer = f"회신: {app[DISPATCH].message_from}"
+    return (vendor.phone if vendor is not None else None), assignment_notice(request, link=answer, accept_by=accept_by)
+
+
 async def _customer_phone(session: AsyncSession, request: DispatchRequest) -> str | None:
     if request.contact_phone:
         return request.contact_phone
@@ -145,6 +154,8 @@ async def aftermath(
     messages = []
     if accept_by is not None and request.kind == "survey":
         messages.append(await tell_surveyor(session, app, request, accept_by=accept_by))
+    elif accept_by is not None and request.vendor_id is not None:
+        messages.append(await tell_vendor(session, app, request, accept_by=accept_by))
     if request.state == "accepted":
         messages.append(await tell_customer(session, app[DISPATCH], request, now=now))
     path = await unit_path(session, request.org_unit_id)

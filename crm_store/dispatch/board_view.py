@@ -15,7 +15,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from crm_store.dispatch.board import visible_to
 from crm_store.dispatch.tables import DispatchAssignment, DispatchRequest, SurveyorProfile, Vendor
 from crm_store.org.scope import Viewer, unit_in_scope
-from crm_store.org.tables import Staff
+from crm_store.org.tables import OrgUnit, Staff
 
 _ASSIGNER = aliased(Staff, name="assigner")
 _SENT = aliased(Staff, name="sent")
@@ -34,6 +34,7 @@ class FieldWorker:
     load: int
     capacity: int
     position_at: datetime | None = None
+    areas: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -86,23 +87,16 @@ async def vendors_on_board(session: AsyncSession) -> list[FieldWorker]:
         .order_by(col(Vendor.name))
         .limit(200)
     )
+    rows = (await session.exec(query)).all()
+    unit_ids = sorted({unit for vendor, _ in rows for unit in vendor.service_unit_ids})
+    names = dict((await session.exec(select(OrgUnit.id, OrgUnit.name).where(col(OrgUnit.id).in_(unit_ids)))).all())
     out = []
-    for vendor, n in (await session.exec(query)).all():
+    for vendor, n in rows:
         load = int(n or 0)
         status = "busy" if load >= vendor.capacity else "available"
-        out.append(
-            FieldWorker(
-                str(vendor.id),
-                vendor.name,
-                status,
-                vendor.lat,
-                vendor.lon,
-                tuple(vendor.services),
-                load,
-                vendor.capacity,
-                vendor.position_at,
-            )  # fmt: skip
-        )
+        areas = tuple(names.get(unit, str(unit)) for unit in vendor.service_unit_ids)
+        place = (vendor.lat, vendor.lon, tuple(vendor.services), load, vendor.capacity, vendor.position_at, areas)
+        out.append(FieldWorker(str(vendor.id), vendor.name, status, *place))
     return out
 
 
