@@ -11,7 +11,8 @@ from aiohttp import web
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from crm_store.db import async_session_scope
-from crm_store.dispatch import access, assignment, board, surveyors
+from crm_store.dispatch import access, assignment, board, reports, surveyors
+from crm_store.dispatch.errors import DispatchNotFound
 from crm_store.dispatch.requests import get_request, open_dispatch_request
 from crm_store.dispatch.suggest import suggestions
 from crm_store.dispatch.tables import DispatchRequest
@@ -121,6 +122,17 @@ async def get_dispatch(request: web.Request) -> Answered:
         return await board.dispatch_in_scope(
             session, viewer, _request_id(request), config=request.config_dict[DISPATCH], now=now_of(request)
         )
+
+
+async def get_survey_report(request: web.Request) -> Answered:
+    """GET /api/v1/dispatches/{id}/report"""
+    viewer, request_id = _field(request), _request_id(request)
+    async with request.config_dict[SESSIONS]() as session:
+        await access.visible_request(session, viewer, request_id)
+        report = await reports.report_of(session, request_id)
+    if report is None:
+        raise DispatchNotFound(f"no survey report for request {request_id} yet")
+    return report
 
 
 async def dispatch_suggestions(request: web.Request) -> Answered:

@@ -361,6 +361,7 @@ MATRIX.update({
     ("GET", "/api/v1/dispatches"): lambda w, t: ("/api/v1/dispatches", {"state": "open"}, None),
     ("GET", "/api/v1/dispatches/{request_id}"): _dispatch(),
     ("GET", "/api/v1/dispatches/{request_id}/suggestions"): _dispatch("/suggestions"),
+    ("GET", "/api/v1/dispatches/{request_id}/report"): _dispatch("/report"),
     ("POST", "/api/v1/dispatches/{request_id}/assign"): lambda w, t: (
         f"/api/v1/dispatches/{MATRIX_REQUESTS[t]}/assign", {}, {"username": MATRIX_SURVEYORS["inside"]}),
     ("POST", "/api/v1/dispatches/{request_id}/accept"): _dispatch("/accept"),
@@ -382,6 +383,7 @@ EXPECTED.update({
     ("POST", "/api/v1/dispatches/{request_id}/decline"): _board_answer(409, surveyor=404),
     ("POST", "/api/v1/dispatches/{request_id}/steps"): _board_answer(409, surveyor=404),
     ("POST", "/api/v1/dispatches/{request_id}/cancel"): _board_answer(422),
+    ("GET", "/api/v1/dispatches/{request_id}/report"): _board_answer(404, surveyor=404),
 })  # fmt: skip
 
 

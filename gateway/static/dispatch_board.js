@@ -7,6 +7,7 @@
   if (!state || !board) { return; }
   let reading = null, again = false, delay = 1000;
   window.boardFrames = 0;
+  window.boardLog = [];  // each frame: when it arrived and when the panels showed it (bench/dispatch.py reads it)
 
   async function reread() {
     if (reading) { again = true; return; }
@@ -29,7 +30,9 @@
       if (frame.type === "hello") { return; }
       window.boardFrames += 1;
       window.lastBoardFrame = frame;
-      reread().then(function () { board.dataset.frames = String(window.boardFrames); });
+      const entry = { id: frame.id, state: frame.state, received: Date.now(), shown: null };
+      window.boardLog.push(entry);
+      reread().then(function () { entry.shown = Date.now(); board.dataset.frames = String(window.boardFrames); });
     };
     socket.onclose = function () {
       state.textContent = "연결이 끊겼습니다. 다시 연결하는 중…";

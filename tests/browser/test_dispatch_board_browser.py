@@ -149,6 +149,10 @@ async def test_board_assign_accept_arrive_and_report(
         assert "앞 범퍼 파손" in await other.inner_text("#report-damage")
         signature = await other.request.get(f"{base}/console/dispatch/{request_id}/signature")
         assert signature.ok and (await signature.body()).startswith(b"\x89PNG")
+        api_report = await client.get(f"/api/v1/dispatches/{request_id}/report", headers=headers["cm.seoul"])
+        assert api_report.status == 200, await api_report.text()
+        filed = await api_report.json()
+        assert (filed["claim_number"], filed["liability_percent"], len(filed["photo_ids"])) == (claim_number, 30, 1)
         customer = [m for m in twilio.messages if m["to"] == CALLER_PHONE]
         assert customer and "도착 예정" in customer[0]["body"]
     finally:
