@@ -13,11 +13,11 @@ assigned, which loads their surveyors).
 Suggestions: `crm_store.dispatch.suggest.suggestions` for `--samples` random open requests, with the request read
 first, as `GET /api/v1/dispatches/{id}/suggestions` does (the HTTP layer left out), on one asyncpg connection.
 
-Live (--live): two `hotline serve` processes on the database and Redis; `--dispatchers` dispatchers
-(of the first province) sign in to the console in headless Chromium, half on each process, and keep the board open. For each of
-`--assignments` requests of that branch, the bench asks the suggestions, then assigns the best through the API of the
-first process and records, per board, when its WebSocket frame arrived (`received`) and when its panels showed the
-request again (`shown`), against the moment the assignment was sent (the same machine's clock). Writes
+Live (--live): two `hotline serve` processes on the database and Redis; `--dispatchers` dispatchers of the first
+province sign in to the console in headless Chromium, half on each process, and keep the board open. For each of
+`--assignments` open requests of that province, the bench asks the suggestions, then assigns the best through the API
+of the first process and records, per board, when its WebSocket frame arrived (`received`) and when its panels showed
+the request again (`shown`), against the moment the assignment was sent (the same machine's clock). Writes
 bench/results/dispatch.json.
 """
 
