@@ -34,8 +34,9 @@ from gateway.keys import DISPATCH, RULES, SESSIONS
 from gateway.middlewares import store_problem
 
 BOARD = "/console/dispatch"
-# Open requests whose candidates the board shows (the most urgent first), and how many candidates each.
-SUGGESTED_REQUESTS = 20
+# Open requests whose candidates the board shows inline (the most urgent first), and how many candidates each: every
+# open board reads its panels again on each frame, so they stay cheap; the others' candidates are on their own page.
+SUGGESTED_REQUESTS = 5
 SUGGESTED_CANDIDATES = 3
 
 
@@ -184,13 +185,16 @@ async def request_page(request: web.Request) -> web.Response:
     """GET /console/dispatch/{id}: one request, its assignments and its survey report."""
     viewer, request_id = request_viewer(request), path_id(request, "request_id")
     access.field_or_board(viewer)
+    config, now = request.config_dict[DISPATCH], now_of(request)
     async with request.config_dict[SESSIONS]() as session:
-        shown = await board.dispatch_in_scope(
-            session, viewer, request_id, config=request.config_dict[DISPATCH], now=now_of(request)
-        )
+        shown = await board.dispatch_in_scope(session, viewer, request_id, config=config, now=now)
         history = await board_view.assignment_history(session, viewer, request_id=request_id)
         report = await reports.report_of(session, request_id)
-    return render(request, "dispatch_request.html", {"req": shown, "history": history, "report": report})
+        candidates = []
+        if shown.state == "open" and viewer.role in access.BOARD_ROLES:
+            candidates = await suggestions(session, await get_request(session, request_id), config=config, now=now)
+    context = {"req": shown, "history": history, "report": report, "candidates": candidates}
+    return render(request, "dispatch_request.html", context)
 
 
 async def _report_file(request: web.Request, read: Callable[[AsyncSession, int], Awaitable[Any]]) -> Any:

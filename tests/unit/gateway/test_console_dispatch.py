@@ -14,6 +14,7 @@ from crm_store.calls.tables import Call
 from crm_store.dispatch.requests import draft_from_call
 from crm_store.dispatch.tables import DispatchRequest, Vendor
 from gateway.app import create_app
+from gateway.console.dispatch import SUGGESTED_REQUESTS
 from gateway.desk import CLOCK
 from gateway.twilio_stand_in import TwilioStandIn
 from tests.dispatch_api_helpers import NOW, bearer_headers, with_passwords
@@ -127,5 +128,32 @@ async def test_a_draft_from_a_call_is_confirmed_on_the_board(
             assert request.address == "선릉역 3번 출구"
         board = await (await client.get("/console/dispatch")).text()
         assert f'id="assign-{draft_id}-surv.kim"' in board
+    finally:
+        await twilio.stop()
+
+
+async def test_the_candidates_of_a_request_beyond_the_board_are_on_its_page(
+    aiohttp_client: Any, settings: Settings, engine: Any
+) -> None:
+    world = build_world(engine)
+    add_surveyor(engine, world, "surv.kim", at=YEOKSAM)
+    with_passwords(engine)
+    twilio = TwilioStandIn(settings.twilio_account_sid, settings.twilio_auth_token)
+    await twilio.start()
+    try:
+        client = await _gateway(aiohttp_client, settings, twilio)
+        headers = bearer_headers(engine, world)
+        ids = []
+        for _ in range(SUGGESTED_REQUESTS + 1):
+            answer = await client.post("/api/v1/dispatches", json={"kind": "survey", "location": SCENE},
+                                       headers=headers["disp.gangnam"])  # fmt: skip
+            ids.append((await answer.json())["id"])
+        await console_login(client, "disp.gangnam")
+        board = await (await client.get("/console/dispatch")).text()
+        last = ids[-1]  # the least urgent: due last
+        assert all(f'id="assign-{i}-surv.kim"' in board for i in ids[:-1])
+        assert f'id="assign-{last}-surv.kim"' not in board and f'href="/console/dispatch/{last}"' in board
+        page = await (await client.get(f"/console/dispatch/{last}")).text()
+        assert f'id="assign-{last}-surv.kim"' in page and "예상 도착" in page
     finally:
         await twilio.stop()
