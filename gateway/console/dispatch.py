@@ -13,7 +13,6 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
-from pydantic import ValidationError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from crm_store.db import async_session_scope
@@ -116,8 +115,6 @@ async def _step(request: web.Request, step: Step) -> web.StreamResponse:
             changed, accept_by = await step(session, viewer, request_id, form)
             await session.flush()
             then = await aftermath(session, request.config_dict, changed, now=now_of(request), accept_by=accept_by)
-    except (ValidationError, InvalidInput) as err:
-        return await _board_page(request, error=_refusal(err))
     except Exception as err:
         problem = store_problem(err)
         if problem is None:
@@ -125,15 +122,6 @@ async def _step(request: web.Request, step: Step) -> web.StreamResponse:
         return await _board_page(request, error=page_error(problem))
     await then.follow(request.config_dict)
     raise web.HTTPSeeOther(f"{BOARD}#request-{request_id}")
-
-
-def _refusal(err: Exception) -> PageError:
-    problem = store_problem(err)
-    if problem is not None:
-        return page_error(problem)
-    return PageError(
-        422, "입력값을 확인해 주세요.", tuple(str(e.get("msg", "")) for e in getattr(err, "errors", list)())
-    )
 
 
 async def assign_form(request: web.Request) -> web.StreamResponse:

@@ -184,9 +184,6 @@ async def field_report(request: web.Request) -> web.StreamResponse:
             )  # fmt: skip
             changed = await get_request(session, request_id)
             then = await aftermath(session, request.config_dict, changed, now=now)
-    except ValidationError as err:
-        details = tuple(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in err.errors())
-        return await _field_page(request, error=PageError(422, "입력값을 확인해 주세요.", details))
     except Exception as err:
         return await _refused(request, err)
     await then.follow(request.config_dict)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import aiohttp
 from sqlmodel import Session, select
 
 from crm_store.calls.tables import Call
@@ -155,5 +156,43 @@ async def test_the_candidates_of_a_request_beyond_the_board_are_on_its_page(
         assert f'id="assign-{last}-surv.kim"' not in board and f'href="/console/dispatch/{last}"' in board
         page = await (await client.get(f"/console/dispatch/{last}")).text()
         assert f'id="assign-{last}-surv.kim"' in page and "예상 도착" in page
+    finally:
+        await twilio.stop()
+
+
+async def test_a_report_with_a_photo_that_is_not_what_it_claims_is_refused_on_the_page(
+    aiohttp_client: Any, settings: Settings, engine: Any
+) -> None:
+    world = build_world(engine)
+    add_surveyor(engine, world, "surv.kim", at=YEOKSAM)
+    with_passwords(engine)
+    twilio = TwilioStandIn(settings.twilio_account_sid, settings.twilio_auth_token)
+    await twilio.start()
+    try:
+        client = await _gateway(aiohttp_client, settings, twilio)
+        headers = bearer_headers(engine, world)
+        answer = await client.post("/api/v1/dispatches", json={"kind": "survey", "location": SCENE},
+                                   headers=headers["disp.gangnam"])  # fmt: skip
+        request_id = (await answer.json())["id"]
+        await client.post(f"/api/v1/dispatches/{request_id}/assign", json={"username": "surv.kim"},
+                          headers=headers["disp.gangnam"])  # fmt: skip
+        for path, body in (("accept", None), ("steps", {"step": "en_route"}), ("steps", {"step": "on_site"})):
+            answer = await client.post(
+                f"/api/v1/dispatches/{request_id}/{path}", json=body, headers=headers["surv.kim"]
+            )
+            assert answer.status == 200, await answer.text()
+        csrf = await console_login(client, "surv.kim")
+        form = aiohttp.FormData()
+        for name, value in (("damage", "범퍼 파손"), ("liability_percent", "20"), ("estimate_won", "500000")):
+            form.add_field(name, value)
+        form.add_field("photos", b"<html>not a photo</html>", filename="a.jpg", content_type="image/jpeg")
+        answer = await client.post(f"/console/field/{request_id}/report", data=form, headers={"X-CSRF-Token": csrf},
+                                   allow_redirects=False)  # fmt: skip
+        assert answer.status == 422
+        page = await answer.text()
+        assert 'id="form-error"' in page and "photos" in page and 'id="report-form"' in page
+        with Session(engine) as session:
+            request = session.get(DispatchRequest, request_id)
+            assert request is not None and request.state == "on_site"
     finally:
         await twilio.stop()
