@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import orjson
@@ -70,16 +70,49 @@ class BoardConnection:
                 return
 
 
+class SharedReads:
+    """What the boards of one unit read, computed once per change: every open board reads its panels again on each
+    frame, and the boards of one unit read the same thing. An entry serves until the next frame reaches this process
+    (any frame: which unit it concerns is not worth working out) or for `MAX_AGE` seconds (the clocks move)."""
+
+    MAX_AGE = 5.0
+
+    def __init__(self) -> None:
+        self.generation = 0
+        self._entries: dict[int, tuple[int, float, asyncio.Future[Any]]] = {}
+
+    def changed(self) -> None:
+        """Something changed: the next read of every unit is made anew."""
+        self.generation += 1
+        self._entries.clear()
+
+    async def read(self, unit_id: int, compute: Callable[[], Awaitable[Any]]) -> Any:
+        """The unit's current read, computing it (once, however many boards ask at the same time) when needed."""
+        loop = asyncio.get_running_loop()
+        entry = self._entries.get(unit_id)
+        if entry is None or entry[0] != self.generation or loop.time() - entry[1] > self.MAX_AGE:
+            entry = (self.generation, loop.time(), asyncio.ensure_future(compute()))
+            self._entries[unit_id] = entry
+        try:
+            return await asyncio.shield(entry[2])
+        except Exception:
+            if self._entries.get(unit_id) is entry:
+                del self._entries[unit_id]
+            raise
+
+
 class Boards:
-    """This process's open boards, fed by one subscription to the boards' channel."""
+    """This process's open boards, fed by one subscription to the boards' channel, and their shared reads."""
 
     def __init__(self, redis: aioredis.Redis) -> None:
         self.redis = redis
         self.open: set[BoardConnection] = set()
         self.subscribed = asyncio.Event()
+        self.reads = SharedReads()
 
     def forward(self, data: str | bytes) -> int:
         """A published frame to the boards of this process that see its unit; how many."""
+        self.reads.changed()
         text = data.decode() if isinstance(data, bytes) else data
         try:
             path = orjson.loads(text).get("unit_path")
@@ -126,6 +159,7 @@ async def tell_boards(app: Config, kind: str, ident: int, *, path: str, **more: 
     """Tell every board that sees `path` that `kind` `ident` changed (after the change is committed); a frame that
     cannot be published is logged and lost (the boards read again at the next one)."""
     frame = board_frame(kind, ident, unit_path=path, **more)
+    app[BOARDS].reads.changed()  # this process's next reads see the change, before its own frame comes back
     loop = asyncio.get_running_loop()
     try:
         await loop.run_in_executor(app[EXECUTOR], send_to_boards, app[REDIS], frame)

@@ -26,7 +26,7 @@ from crm_store.validation import InvalidInput
 from gateway import korea_map
 from gateway.console.render import PageError, page_error, render
 from gateway.dispatch_api import now_of
-from gateway.dispatch_live import board_socket
+from gateway.dispatch_live import BOARDS, board_socket
 from gateway.dispatch_messages import aftermath
 from gateway.inputs import path_id, request_viewer
 from gateway.keys import DISPATCH, RULES, SESSIONS
@@ -50,6 +50,11 @@ def _marker(lat: float | None, lon: float | None) -> tuple[float, float] | None:
 
 
 async def _panels(request: web.Request, viewer: Viewer) -> dict[str, Any]:
+    """Everything the board's panels show: the same for every board of the viewer's unit, read once per change."""
+    return dict(await request.config_dict[BOARDS].reads.read(viewer.org_unit_id, lambda: _read_panels(request, viewer)))
+
+
+async def _read_panels(request: web.Request, viewer: Viewer) -> dict[str, Any]:
     """Everything the board's panels show, read in one session."""
     config, now = request.config_dict[DISPATCH], now_of(request)
     async with request.config_dict[SESSIONS]() as session:
@@ -82,13 +87,15 @@ async def _panels(request: web.Request, viewer: Viewer) -> dict[str, Any]:
     }
 
 
-def _map() -> dict[str, Any]:
-    return {"provinces": korea_map.provinces(), "width": korea_map.WIDTH, "height": korea_map.HEIGHT}
+def _map(*, outlines: bool = True) -> dict[str, Any]:
+    provinces = korea_map.provinces() if outlines else ()
+    return {"provinces": provinces, "width": korea_map.WIDTH, "height": korea_map.HEIGHT}
 
 
 async def _board_page(request: web.Request, *, error: PageError | None = None) -> web.Response:
     viewer = _board_viewer(request)
-    return render(request, "dispatch_board.html", {**await _panels(request, viewer), "map": _map()}, error=error)
+    # The whole page reads afresh (it may open before the frame of a change reaches this process).
+    return render(request, "dispatch_board.html", {**await _read_panels(request, viewer), "map": _map()}, error=error)
 
 
 async def board_page(request: web.Request) -> web.Response:
@@ -99,7 +106,7 @@ async def board_page(request: web.Request) -> web.Response:
 async def board_panels(request: web.Request) -> web.Response:
     """GET /console/dispatch/live: the board's panels alone, read again by the page on each board frame."""
     viewer = _board_viewer(request)
-    return render(request, "dispatch_panels.html", {**await _panels(request, viewer), "map": _map()})
+    return render(request, "dispatch_panels.html", {**await _panels(request, viewer), "map": _map(outlines=False)})
 
 
 Step = Callable[[AsyncSession, Viewer, int, Any], Awaitable[tuple[DispatchRequest, Any]]]

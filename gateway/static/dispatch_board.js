@@ -6,6 +6,8 @@
   const board = document.getElementById("board");
   if (!state || !board) { return; }
   let reading = null, again = false, delay = 1000;
+  // The provinces' outlines come with the page only; the panels read again keep them.
+  const outlines = board.querySelector("#provinces") ? board.querySelector("#provinces").innerHTML : "";
   window.boardFrames = 0;
   window.boardLog = [];  // each frame: when it arrived and when the panels showed it (bench/dispatch.py reads it)
 
@@ -14,7 +16,12 @@
     reading = fetch(state.dataset.live, { credentials: "same-origin", cache: "no-store" });
     try {
       const answer = await reading;
-      if (answer.ok) { board.innerHTML = await answer.text(); tick(); }
+      if (answer.ok) {
+        board.innerHTML = await answer.text();
+        const layer = board.querySelector("#provinces");
+        if (layer) { layer.innerHTML = outlines; }
+        tick();
+      }
     } finally {
       reading = null;
       if (again) { again = false; reread(); }

@@ -110,6 +110,7 @@ async def test_board_assign_accept_arrive_and_report(
         assert await other.evaluate("window.boardFrames") >= 1
         assert await outsider.evaluate("window.boardFrames") == 0
         assert "surv.kim" in await other.inner_text("#history")
+        assert await other.locator("#korea-map path.province").count() == 17  # kept when the panels are read again
         text = await other.inner_text("main")
         assert not RAW_CODE.search(text), text
 
