@@ -11,7 +11,8 @@ from aiohttp import web
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from crm_store.db import async_session_scope
-from crm_store.dispatch import access, assignment, board, surveyors
+from crm_store.dispatch import access, assignment, board, reports, surveyors
+from crm_store.dispatch.errors import DispatchNotFound
 from crm_store.dispatch.requests import get_request, open_dispatch_request
 from crm_store.dispatch.suggest import suggestions
 from crm_store.dispatch.tables import DispatchRequest
@@ -31,13 +32,15 @@ from crm_store.org.scope import Viewer
 from crm_store.types import utcnow
 from gateway.contract import Answered, Reply
 from gateway.desk import CLOCK
+from gateway.dispatch_messages import aftermath
 from gateway.inputs import MAX_PAGE, choice_param, int_param, json_body, path_id, request_viewer
 from gateway.keys import DISPATCH, RULES, SESSIONS
 
 BOARD_PAGE = 100
 
 
-def _now(request: web.Request) -> datetime:
+def now_of(request: web.Request) -> datetime:
+    """The clock of the gateway (tests set their own)."""
     return request.config_dict.get(CLOCK, utcnow)()
 
 
@@ -47,7 +50,7 @@ def _request_id(request: web.Request) -> int:
 
 async def _answer(session: AsyncSession, request: web.Request, changed: DispatchRequest) -> DispatchPublic:
     await session.flush()
-    return await board.public_of(session, changed, config=request.config_dict[DISPATCH], now=_now(request))
+    return await board.public_of(session, changed, config=request.config_dict[DISPATCH], now=now_of(request))
 
 
 # -- surveyors ------------------------------------------------------------------------------------------------------
@@ -60,7 +63,7 @@ async def put_surveyor(request: web.Request) -> Answered:
     async with async_session_scope(request.config_dict[SESSIONS]) as session:
         await access.check_surveyor_update(session, viewer, username, update)
         await surveyors.put_surveyor(
-            session, viewer, username, update, config=request.config_dict[DISPATCH], now=_now(request)
+            session, viewer, username, update, config=request.config_dict[DISPATCH], now=now_of(request)
         )
         await session.flush()
         (profile,) = await surveyors.surveyors_of_province(session, None, username=username)
@@ -83,9 +86,11 @@ async def open_dispatch(request: web.Request) -> Answered:
             config=request.config_dict[DISPATCH],
             rules=request.config_dict[RULES],
             unit_id=viewer.org_unit_id,
-            now=_now(request),
+            now=now_of(request),
         )
         answer = await _answer(session, request, opened)
+        then = await aftermath(session, request.config_dict, opened, now=now_of(request))
+    await then.follow(request.config_dict)
     return Reply(answer, {"Location": f"/api/v1/dispatches/{answer.id}"})
 
 
@@ -100,7 +105,7 @@ async def dispatch_board(request: web.Request) -> Answered:
             session,
             viewer,
             config=request.config_dict[DISPATCH],
-            now=_now(request),
+            now=now_of(request),
             only=board.BoardFilter(state, limit + 1, offset),
         )
     following = None
@@ -115,8 +120,19 @@ async def get_dispatch(request: web.Request) -> Answered:
     viewer = _field(request)
     async with request.config_dict[SESSIONS]() as session:
         return await board.dispatch_in_scope(
-            session, viewer, _request_id(request), config=request.config_dict[DISPATCH], now=_now(request)
+            session, viewer, _request_id(request), config=request.config_dict[DISPATCH], now=now_of(request)
         )
+
+
+async def get_survey_report(request: web.Request) -> Answered:
+    """GET /api/v1/dispatches/{id}/report"""
+    viewer, request_id = _field(request), _request_id(request)
+    async with request.config_dict[SESSIONS]() as session:
+        await access.visible_request(session, viewer, request_id)
+        report = await reports.report_of(session, request_id)
+    if report is None:
+        raise DispatchNotFound(f"no survey report for request {request_id} yet")
+    return report
 
 
 async def dispatch_suggestions(request: web.Request) -> Answered:
@@ -125,7 +141,7 @@ async def dispatch_suggestions(request: web.Request) -> Answered:
     async with request.config_dict[SESSIONS]() as session:
         await access.visible_request(session, viewer, request_id)
         found = await get_request(session, request_id)
-        items = await suggestions(session, found, config=request.config_dict[DISPATCH], now=_now(request))
+        items = await suggestions(session, found, config=request.config_dict[DISPATCH], now=now_of(request))
     return CandidateList(items=items)
 
 
@@ -142,8 +158,11 @@ async def assign_dispatch(request: web.Request) -> Answered:
             username=whom.username,
             vendor_id=whom.vendor_id,
             config=request.config_dict[DISPATCH],
-            now=_now(request),
+            now=now_of(request),
         )
+        assigned = await get_request(session, request_id)
+        then = await aftermath(session, request.config_dict, assigned, now=now_of(request), accept_by=offer.accept_by)
+    await then.follow(request.config_dict)
     return DispatchAssignmentPublic.model_validate(
         {
             **offer.model_dump(include={"id", "request_id", "vendor_id", "assigned_at", "accept_by"}),
@@ -159,7 +178,7 @@ async def cancel_dispatch(request: web.Request) -> Answered:
     async def cancel(session: AsyncSession, viewer: Viewer, request_id: int) -> DispatchRequest:
         why = await json_body(request, DispatchCancel)
         return await assignment.cancel(
-            session, viewer, request_id, reason=why.reason, unit_id=viewer.org_unit_id, now=_now(request)
+            session, viewer, request_id, reason=why.reason, unit_id=viewer.org_unit_id, now=now_of(request)
         )
 
     return await _change(request, _board(request), cancel)
@@ -170,12 +189,12 @@ async def cancel_dispatch(request: web.Request) -> Answered:
 
 async def accept_dispatch(request: web.Request) -> Answered:
     """POST /api/v1/dispatches/{id}/accept"""
-    return await _change(request, _field(request), lambda s, v, i: assignment.accept(s, v, i, now=_now(request)))
+    return await _change(request, _field(request), lambda s, v, i: assignment.accept(s, v, i, now=now_of(request)))
 
 
 async def decline_dispatch(request: web.Request) -> Answered:
     """POST /api/v1/dispatches/{id}/decline: back on the board"""
-    return await _change(request, _field(request), lambda s, v, i: assignment.decline(s, v, i, now=_now(request)))
+    return await _change(request, _field(request), lambda s, v, i: assignment.decline(s, v, i, now=now_of(request)))
 
 
 async def step_dispatch(request: web.Request) -> Answered:
@@ -183,7 +202,7 @@ async def step_dispatch(request: web.Request) -> Answered:
 
     async def step(session: AsyncSession, viewer: Viewer, request_id: int) -> DispatchRequest:
         taken = await json_body(request, StepTaken)
-        return await assignment.advance(session, viewer, request_id, taken.step, now=_now(request))
+        return await assignment.advance(session, viewer, request_id, taken.step, now=now_of(request))
 
     return await _change(request, _field(request), step)
 
@@ -198,7 +217,10 @@ async def _change(request: web.Request, viewer: Viewer, change: Change) -> Dispa
     async with async_session_scope(request.config_dict[SESSIONS]) as session:
         await access.visible_request(session, viewer, request_id)
         changed = await change(session, viewer, request_id)
-        return await _answer(session, request, changed)
+        answer = await _answer(session, request, changed)
+        then = await aftermath(session, request.config_dict, changed, now=now_of(request))
+    await then.follow(request.config_dict)
+    return answer
 
 
 # -- who is asking --------------------------------------------------------------------------------------------------

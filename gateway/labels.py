@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from crm_store.dispatch.promises import KIND_LABELS
 from crm_store.managers.service_tasks import DUTY_NAMES
 from crm_store.org.admin import MAX_CLEARANCE
 from workers.understanding.taxonomy import load_taxonomy
@@ -306,6 +307,7 @@ DISPATCH_ACTIONS = {
     "dispatch_cancelled": "출동 취소",
     "dispatch_unaccepted": "미수락 배정 반환",
     "dispatch_escalated": "출동 지연 상향 보고",
+    "survey_reported": "조사 보고서 제출",
     "surveyor_created": "조사자 등록",
     "surveyor_updated": "조사자 정보 변경",
     "vendor_created": "협력업체 등록",
@@ -317,6 +319,32 @@ AUDIT_ACTIONS.update({
     "corrective.created": "시정 조치 등록", "corrective.done": "시정 조치 완료",
     "corrective.effect_checked": "시정 조치 효과 확인", "corrective.closed": "시정 조치 종결",
 })  # fmt: skip
+# The dispatch board's and the surveyor's page's words for the codes of crm_store.dispatch.
+DISPATCH_STATES = {
+    "draft": "확인 대기",
+    "open": "배정 대기",
+    "assigned": "수락 대기",
+    "accepted": "수락",
+    "en_route": "이동 중",
+    "on_site": "현장 도착",
+    "reporting": "보고서 작성",
+    "done": "완료",
+    "cancelled": "취소",
+}
+DISPATCH_KINDS = dict(KIND_LABELS)
+RESCUE_KINDS = {"battery": "배터리", "tyre": "타이어", "fuel": "연료", "lockout": "잠금 해제", "other": "기타"}
+VENDOR_SERVICES = {"tow": "견인", **RESCUE_KINDS}
+SURVEY_SKILLS = {"auto": "자동차", "property": "재물", "injury": "상해", "cargo": "적재물"}
+SURVEYOR_STATUSES = {
+    "available": "대기",
+    "en_route": "이동 중",
+    "on_site": "현장",
+    "reporting": "보고서 작성",
+    "off_duty": "근무 외",
+}
+URGENCIES = {"late": "지연", "soon": "임박", "ok": "여유", "closed": "종료"}
+REGIONS = {"city": "시", "county": "군"}
+ASSIGNMENT_OUTCOMES = {"expired": "수락 시간 초과", "declined": "거절", "cancelled": "취소", "done": "완료"}
 # Why a read of customer information happened, as the audit trail names it.
 AUDIT_PURPOSES = {
     "detail": "고객 상세 조회",

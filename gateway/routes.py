@@ -25,6 +25,7 @@ from crm_store.customers import updates as customer_updates
 from crm_store.desk import agents, call_work, open_cases
 from crm_store.dispatch import wire as dispatch
 from crm_store.dispatch.access import BOARD_ROLES, FIELD_ROLES
+from crm_store.dispatch.reports import SurveyReportPublic
 from crm_store.managers import account_managers, certifications, service_tasks, transfers
 from crm_store.org import admin, auth
 from crm_store.org import directory as org
@@ -406,6 +407,9 @@ ROUTES: tuple[Route, ...] = (
     Route("POST", DISPATCH + "/cancel", dispatch_api.cancel_dispatch,
           "Call off a request that is not done; its assignment ends", dispatch.DispatchPublic,
           body=dispatch.DispatchCancel, roles=BOARD_ROLES, errors=(409,)),
+    Route("GET", DISPATCH + "/report", dispatch_api.get_survey_report,
+          "The survey report filed for the request (damage, liability, estimate, its claim, photos); 404 before it is",
+          SurveyReportPublic, roles=FIELD_ROLES),
     # complaints
     Route("POST", "/complaints", complaints_api.open_complaint,
           "Open a complaint (the receipt step): 201 with its number and limits", complaint_wire.ComplaintOpened,

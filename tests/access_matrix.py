@@ -390,6 +390,7 @@ MATRIX.update({
     ("GET", "/api/v1/dispatches"): lambda w, t: ("/api/v1/dispatches", {"state": "open"}, None),
     ("GET", "/api/v1/dispatches/{request_id}"): _dispatch(),
     ("GET", "/api/v1/dispatches/{request_id}/suggestions"): _dispatch("/suggestions"),
+    ("GET", "/api/v1/dispatches/{request_id}/report"): _dispatch("/report"),
     ("POST", "/api/v1/dispatches/{request_id}/assign"): lambda w, t: (
         f"/api/v1/dispatches/{MATRIX_REQUESTS[t]}/assign", {}, {"username": MATRIX_SURVEYORS["inside"]}),
     ("POST", "/api/v1/dispatches/{request_id}/accept"): _dispatch("/accept"),
@@ -411,6 +412,58 @@ EXPECTED.update({
     ("POST", "/api/v1/dispatches/{request_id}/decline"): _board_answer(409, surveyor=404),
     ("POST", "/api/v1/dispatches/{request_id}/steps"): _board_answer(409, surveyor=404),
     ("POST", "/api/v1/dispatches/{request_id}/cancel"): _board_answer(422),
+    ("GET", "/api/v1/dispatches/{request_id}/report"): _board_answer(404, surveyor=404),
+})  # fmt: skip
+
+
+# The dispatch board's and the surveyor's console pages (gateway.console.dispatch, .field): the board's roles in
+# scope; a surveyor only their own assignments (none here: 404), every other role 403. The board's socket answers a
+# plain GET (no upgrade) 400. A step refused by the store shows the board again with its status.
+def _board_page(w: World, u: str, t: Target) -> int:
+    return 200 if w.staff[u]["role"] in BOARD_ROLES else 403
+
+
+def _surveyor_only(ok: int) -> Callable[[World, str, Target], int]:
+    return lambda w, u, t: ok if w.staff[u]["role"] is Role.SURVEYOR else 403
+
+
+def _console_dispatch(path: str = "", body: Any = None, *, field: bool = False) -> Probe:
+    return lambda w, t: (f"/console/{'field' if field else 'dispatch'}/{MATRIX_REQUESTS[t]}{path}", {}, body)
+
+
+MATRIX.update({
+    ("GET", "/console/dispatch"): lambda w, t: ("/console/dispatch", {}, None),
+    ("GET", "/console/dispatch/live"): lambda w, t: ("/console/dispatch/live", {}, None),
+    ("GET", "/console/dispatch/ws"): lambda w, t: ("/console/dispatch/ws", {}, None),
+    ("GET", "/console/dispatch/{request_id}"): _console_dispatch(),
+    ("GET", "/console/dispatch/{request_id}/photos/{photo_id}"): _console_dispatch("/photos/1"),
+    ("GET", "/console/dispatch/{request_id}/signature"): _console_dispatch("/signature"),
+    ("POST", "/console/dispatch/{request_id}/assign"): _console_dispatch(
+        "/assign", {"username": MATRIX_SURVEYORS["inside"]}),
+    ("POST", "/console/dispatch/{request_id}/confirm"): _console_dispatch("/confirm", {"lat": "", "lon": ""}),
+    ("POST", "/console/dispatch/{request_id}/vendor"): _console_dispatch("/vendor", {"step": "accept"}),
+    ("GET", "/console/field"): lambda w, t: ("/console/field", {}, None),
+    ("GET", "/console/field/{request_id}"): _console_dispatch(field=True),
+    ("POST", "/console/field/{request_id}/step"): _console_dispatch("/step", {"step": "accept"}, field=True),
+    ("POST", "/console/field/{request_id}/position"): _console_dispatch(
+        "/position", {"lat": "37.5", "lon": "127.0"}, field=True),
+    ("POST", "/console/field/{request_id}/report"): _console_dispatch("/report", {"damage": "x"}, field=True),
+})  # fmt: skip
+EXPECTED.update({
+    ("GET", "/console/dispatch"): _board_page,
+    ("GET", "/console/dispatch/live"): _board_page,
+    ("GET", "/console/dispatch/ws"): lambda w, u, t: 400 if w.staff[u]["role"] in BOARD_ROLES else 403,
+    ("GET", "/console/dispatch/{request_id}"): _board_answer(200, surveyor=404),
+    ("GET", "/console/dispatch/{request_id}/photos/{photo_id}"): _board_answer(404, surveyor=404),
+    ("GET", "/console/dispatch/{request_id}/signature"): _board_answer(404, surveyor=404),
+    ("POST", "/console/dispatch/{request_id}/assign"): _board_answer(409),
+    ("POST", "/console/dispatch/{request_id}/confirm"): _board_answer(422),
+    ("POST", "/console/dispatch/{request_id}/vendor"): _board_answer(409),
+    ("GET", "/console/field"): _surveyor_only(200),
+    ("GET", "/console/field/{request_id}"): _surveyor_only(404),
+    ("POST", "/console/field/{request_id}/step"): _surveyor_only(404),
+    ("POST", "/console/field/{request_id}/position"): _surveyor_only(404),
+    ("POST", "/console/field/{request_id}/report"): _surveyor_only(404),
 })  # fmt: skip
 # -- end of the changes and duties section -------------------------------------------------------------------------
 # Reads every viewer must get for a customer in scope (the matrix must not pass by refusing everything).

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from crm_store.db import session_scope
+from crm_store.org.auth import hash_password
 from crm_store.org.staff import issue_token
 from crm_store.org.tables import Role, Staff
 from gateway.app import create_app
@@ -26,6 +27,17 @@ def add_staff(engine: Any, world: World, username: str, role: Role, unit: str) -
         session.commit()
         world.staff[username] = staff
         return int(staff.id or 0)
+
+
+def with_passwords(engine: Any) -> None:
+    """Every staff member of the world signs in to the console with the demo password (tests.review_helpers)."""
+    from tests.review_helpers import PASSWORD
+
+    with Session(engine) as session:
+        for staff in session.exec(select(Staff)).all():
+            staff.password_hash = hash_password(PASSWORD)
+            session.add(staff)
+        session.commit()
 
 
 def bearer_headers(engine: Any, world: World) -> dict[str, dict[str, str]]:

@@ -57,6 +57,7 @@ class DispatchConfig(BaseModel):
     stale_position_minutes: int = Field(default=30, ge=1)
     soon_share: float = Field(default=0.25, gt=0, lt=1)
     suggestions: int = Field(default=10, ge=1)
+    message_from: str = Field(default="+8215881234", pattern=r"^\+[1-9][0-9]{6,14}$")
 
     @model_validator(mode="after")
     def _every_kind(self) -> DispatchConfig:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Index
+from sqlalchemy import BigInteger, Index, LargeBinary
 from sqlmodel import Field, SQLModel
 
 from crm_store.indexes import partial_index
@@ -140,3 +140,31 @@ class DispatchAssignment(SQLModel, table=True):
     accepted_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
     ended_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
     outcome: str | None = Field(default=None, max_length=16)
+
+
+class SurveyReport(SQLModel, table=True):
+    """The surveyor's report of a survey: the damage seen, the liability share of our insured (percent), the
+    estimate (KRW), the customer's signature (a PNG) and the claim it is attached to. One report per request."""
+
+    __tablename__ = "survey_report"
+    id: int | None = Field(default=None, primary_key=True)
+    request_id: int = Field(foreign_key="dispatch_request.id", unique=True)
+    claim_id: int | None = Field(default=None, foreign_key="claim.id", index=True)
+    surveyor_id: int | None = Field(default=None, foreign_key="staff.id")
+    damage: str = Field(max_length=4000)
+    liability_percent: int = Field(ge=0, le=100)
+    estimate_won: int = Field(default=0, ge=0, sa_type=BigInteger)
+    signature_png: bytes | None = Field(default=None, sa_type=LargeBinary)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
+
+
+class SurveyPhoto(SQLModel, table=True):
+    """A photo of a survey report, stored in the database (bounded in size, its type checked on upload)."""
+
+    __tablename__ = "survey_photo"
+    id: int | None = Field(default=None, primary_key=True)
+    report_id: int = Field(foreign_key="survey_report.id", index=True)
+    content_type: str = Field(max_length=32)
+    size: int
+    data: bytes = Field(sa_type=LargeBinary)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)

@@ -70,6 +70,7 @@ def seed_demo(settings: Settings, *, customers: int) -> None:
     from crm_store.db import make_engine
     from crm_store.desk.seed import seed_desk
     from demo_seed.desk_agents import seed_desk_agents
+    from demo_seed.dispatch_demo import seed_dispatch
     from demo_seed.seed import seed_demo
 
     prepare_embedded_database(settings)
@@ -80,6 +81,8 @@ def seed_demo(settings: Settings, *, customers: int) -> None:
         # demo agent's desk profile (endpoint and the queues' skills).
         seed_desk(engine)
         seed_desk_agents(engine)
+        # Every demo surveyor's dispatch profile and the tow and rescue vendors (once).
+        seed_dispatch(engine)
     finally:
         engine.dispose()
     print(summary)

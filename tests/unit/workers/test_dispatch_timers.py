@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+import orjson
 from rq import Queue, SimpleWorker
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import Session
@@ -17,6 +18,7 @@ from crm_store.dispatch.requests import open_dispatch_request
 from crm_store.dispatch.tables import DispatchRequest
 from tests.dispatch_helpers import CONFIG, RULES, YEOKSAM, add_surveyor, build_world, kst, survey_at
 from tests.fake_clock import FakeClock
+from workers.dispatch_channel import board_channel
 from workers.periodic import PeriodicDuties, dispatch_timers_duty
 from workers.queueing import QUEUE_DEFAULT
 from workers.settings import Settings
@@ -45,8 +47,16 @@ async def test_the_duty_returns_unaccepted_and_escalates_late_requests(context: 
         await assign(session, actor, int(request.id or 0), username="kim", config=CONFIG, now=kst())
         await session.commit()
     await engine.dispose()
+    boards = context.redis.pubsub()
+    boards.subscribe(board_channel(context.redis))
     clock = FakeClock(kst() + timedelta(minutes=31))
     assert _run_slot(context, clock) == {"returned": [request.id], "escalated": [[request.id, "cm.seoul"]]}
+    # The open boards are told, with the request's unit (the Gangnam branch, under Seoul).
+    frames = [m for m in iter(lambda: boards.get_message(timeout=0.2), None) if m["type"] == "message"]
+    [frame] = [orjson.loads(m["data"]) for m in frames]
+    assert (frame["id"], frame["state"]) == (request.id, "open")
+    assert frame["unit_path"].endswith(f"/{world.units['GANGNAM']}/")
+    boards.close()
     clock.now += timedelta(minutes=1)
     # The next slot finds nothing left to do.
     assert _run_slot(context, clock) == {"returned": [], "escalated": []}
