@@ -24,11 +24,14 @@ SEPTEMBER = date(2026, 9, 1)
 SEPTEMBER_ROWS = {
     *((SEOCHO, dimension, value, calls) for dimension, value, calls in (
         ("type", "inquiry", 3), ("topic", "inquiry.coverage", 2), ("topic", "inquiry.claim_status", 1),
-        ("hour", "10", 2), ("hour", "18", 1), ("weekday", "1", 2), ("weekday", "2", 1), ("segment", "quality", 3))),
+        ("hour", "10", 2), ("hour", "18", 1), ("weekday", "1", 2), ("weekday", "2", 1), ("segment", "quality", 3),
+        ("hotline", "unknown", 3))),
     *((HAEUNDAE, dimension, value, 1) for dimension, value in (
-        ("type", "report"), ("topic", "report.auto_accident"), ("hour", "23"), ("weekday", "7"), ("segment", "key"))),
+        ("type", "report"), ("topic", "report.auto_accident"), ("hour", "23"), ("weekday", "7"), ("segment", "key"),
+        ("hotline", "unknown"))),
     *(("HQ", dimension, value, 1) for dimension, value in (
-        ("type", "unclassified"), ("topic", "unclassified"), ("hour", "0"), ("weekday", "2"), ("segment", "unknown"))),
+        ("type", "unclassified"), ("topic", "unclassified"), ("hour", "0"), ("weekday", "2"), ("segment", "unknown"),
+        ("hotline", "unknown"))),
 }  # fmt: skip
 # After September 2026: every month the tests read has ended.
 AFTER = datetime(2026, 12, 7, 1, 0, tzinfo=BUSINESS_TZ)
