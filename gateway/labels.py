@@ -77,6 +77,8 @@ ALERT_KINDS = {
     "key_customer": "중점 고객",
     "repeat_complainant": "반복 민원",
 }
+WEEKDAYS = ("월", "화", "수", "목", "금", "토", "일")
+REPORT_FORMATS = {"pdf": "PDF", "xlsx": "엑셀(XLSX)", "csv": "CSV"}
 ALERT_LEVELS = {"info": "안내", "warning": "주의", "critical": "경고"}
 
 ROLES = {
@@ -117,6 +119,9 @@ AUDIT_ACTIONS = {
     "blacklist_approve": "블랙리스트 승인",
     "blacklist_revoke": "블랙리스트 해제",
     "agent.state": "상담원 상태 변경",
+    "report.generated": "월간 보고서 생성",
+    "report.downloaded": "월간 보고서 내려받기",
+    "customer_list.exported": "고객 명단 내보내기",
 }
 # An agent's state at the desk (crm_store.desk.agents.AgentState).
 AGENT_STATES = {
@@ -222,6 +227,8 @@ AUDIT_TARGETS = {
     "service_task": "서비스 업무",
     "blacklist_entry": "블랙리스트 항목",
     "token": "API 토큰",
+    "report": "월간 보고서",
+    "customer_list": "고객 명단",
 }
 # The names of what an audited change changed ("role: 상담원 → 운영자").
 AUDIT_DETAIL_FIELDS = {
@@ -257,6 +264,11 @@ AUDIT_DETAIL_FIELDS = {
     "phones": "전화번호",
     "profile": "프로필",
     "state": "상담 상태",
+    "month": "월",
+    "format": "형식",
+    "reports": "보고서 수",
+    "list": "명단",
+    "rows": "건수",
 }
 # What a read of customer information showed, as the audit trail names it (the customer picture's keys, the
 # graded parts of them, and what other readers show: a call record, a recording, events, corrections).

@@ -10,7 +10,6 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from pydantic import Field
-from sqlalchemy import delete
 from sqlmodel import Session, col, select
 
 from crm_store.audit import Actor, record_change
@@ -23,7 +22,8 @@ from crm_store.reports.tables import StoredReport
 from crm_store.types import Answer, Moment, iso
 from crm_store.validation import NotAllowed
 
-DOWNLOAD = "report_download"
+DOWNLOAD = "report.downloaded"
+GENERATE = "report.generated"
 # The formats a stored report downloads as (the audit trail's detail names it).
 FORMATS = ("pdf", "xlsx")
 
@@ -55,7 +55,7 @@ def _readers(viewer: Viewer) -> None:
 
 def generate_reports(session: Session, month: date, *, now: datetime, by: str, top: OrgUnit | None = None) -> list[int]:
     """Generate and store `month`'s report of every active unit (of `top` and the units below it, when given),
-    replacing those stored before; the stored reports' ids."""
+    replacing the content of those stored before (a report keeps its id); the stored reports' ids."""
     month = month_start(month)
     query = select(OrgUnit).where(col(OrgUnit.active)).order_by(col(OrgUnit.path))
     if top is not None:
@@ -65,10 +65,10 @@ def generate_reports(session: Session, month: date, *, now: datetime, by: str, t
     for unit in units:
         assert unit.id is not None
         body = unit_report(session, unit, month=month, now=now).model_dump(mode="json")
-        session.execute(
-            delete(StoredReport).where(col(StoredReport.month) == month, col(StoredReport.org_unit_id) == unit.id)
-        )
-        row = StoredReport(month=month, org_unit_id=unit.id, body=body, generated_at=now, generated_by=by[:64])
+        row = session.exec(
+            select(StoredReport).where(col(StoredReport.month) == month, col(StoredReport.org_unit_id) == unit.id)
+        ).first() or StoredReport(month=month, org_unit_id=unit.id, body=body, generated_at=now, generated_by=by)
+        row.body, row.generated_at, row.generated_by = body, now, by[:64]
         session.add(row)
         session.flush()
         assert row.id is not None
@@ -87,7 +87,7 @@ def generate_on_demand(
     record_change(
         session,
         viewer,
-        action="report_generate",
+        action=GENERATE,
         target=f"org_unit:{unit.id}",
         org_unit_id=unit.id,
         detail={"month": month.strftime("%Y-%m"), "reports": len(ids)},

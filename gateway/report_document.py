@@ -1,0 +1,168 @@
+"""A stored monthly report as an export document (`gateway.exports`): every section with Korean labels, a bar chart
+where the figures are counts of one thing, and the table of the figures under each chart. The console shows the
+same sections (the SVG of each chart above its table) as the PDF and the workbook."""
+
+from __future__ import annotations
+
+from crm_store.reports.stored import StoredReportDetail
+from gateway import labels
+from gateway.console.render import kst
+from gateway.exports import Document, Section
+
+
+def _percent(share: float | None) -> str:
+    return "" if share is None else f"{share * 100:.1f}%"
+
+
+def _change(now: int, before: int) -> str:
+    if before == 0:
+        return "" if now == 0 else "신규"
+    return f"{(now - before) / before * 100:+.1f}%"
+
+
+def report_document(stored: StoredReportDetail) -> Document:
+    """The report's document: title with unit and month, then its sections in the console's order."""
+    r = stored.report
+    level = labels.label(labels.ORG_LEVELS, stored.level)
+    sections = [
+        Section(
+            "통화 요약",
+            ("항목", "통화 수", "증감"),
+            [
+                ("이번 달", r.calls, ""),
+                ("전월", r.previous_month, _change(r.calls, r.previous_month)),
+                ("전년 동월", r.same_month_last_year, _change(r.calls, r.same_month_last_year)),
+            ],
+            chart=True,
+        ),
+        Section(
+            "유형별 통화",
+            ("유형", "통화 수"),
+            [(labels.call_type_label(None if k == "unclassified" else k), v) for k, v in r.by_type.items()],
+            chart=True,
+        ),
+        Section(
+            "주제별 통화",
+            ("주제", "통화 수"),
+            sorted(
+                ((labels.topic_label(None if k == "unclassified" else k), v) for k, v in r.by_topic.items()),
+                key=lambda row: -row[1],
+            ),
+            chart=True,
+        ),
+        Section(
+            "상담 핫스팟 (유의한 비중 상승)",
+            ("주제", "이번 달 비중", "이전 비중", "z 점수", "핵심 명사"),
+            [
+                (
+                    labels.topic_label(s.topic),
+                    _percent(s.share),
+                    _percent(s.previous_share),
+                    s.score,
+                    ", ".join(next((d.nouns for d in r.hot_spot_details if d.topic == s.topic), [])),
+                )
+                for s in r.hot_spots
+            ],
+            note="직전 석 달 대비 단측 두 비율 z-검정, 본페로니 보정(전체 유의수준 5%).",
+        ),
+        Section(
+            "지역별 핫스팟",
+            ("조직", "주제", "이번 달 비중", "이전 비중", "z 점수"),
+            [
+                (s.org_unit_name, labels.topic_label(s.topic), _percent(s.share), _percent(s.previous_share), s.score)
+                for s in r.regional_hot_spots
+            ],
+        ),
+        Section(
+            "핫스팟 예시 통화",
+            ("주제", "접수 시각", "통화 ID", "내용 (앞부분)"),
+            [
+                (labels.topic_label(d.topic), e.received_at, e.call_sid, e.excerpt)
+                for d in r.hot_spot_details
+                for e in d.examples
+            ],
+        ),
+        Section("시간대별 통화", ("시간", "통화 수"), [(f"{h:02d}시", n) for h, n in enumerate(r.by_hour)], chart=True),
+        Section(
+            "요일별 통화",
+            ("요일", "통화 수"),
+            [(labels.WEEKDAYS[i], n) for i, n in enumerate(r.by_weekday)],
+            chart=True,
+        ),
+        Section(
+            "고객 등급별 통화",
+            ("등급", "통화 수"),
+            [(labels.SEGMENTS.get(k, "미확인 고객"), v) for k, v in r.segments.items()],
+            chart=True,
+        ),
+        Section(
+            "대표번호별 통화",
+            ("대표번호", "통화 수"),
+            [("미상" if k == "unknown" else k, v) for k, v in r.by_hotline.items()],
+            chart=True,
+        ),
+    ]
+    if r.waiting is not None:
+        w = r.waiting
+        sections.append(
+            Section(
+                "대기열 서비스 수준",
+                ("항목", "값"),
+                [
+                    ("대기열 진입", w.offered),
+                    ("상담원 연결", w.answered),
+                    ("대기 중 포기", w.abandoned),
+                    ("서비스 수준 (20초 내 연결)", _percent(w.service_level)),
+                    ("포기율", _percent(w.abandonment_rate)),
+                    ("평균 대기 (초)", "" if w.average_wait_seconds is None else w.average_wait_seconds),
+                    ("최장 대기 (초)", "" if w.longest_wait_seconds is None else w.longest_wait_seconds),
+                ],
+            )
+        )
+    if r.customer_changes is not None:
+        sections.append(
+            Section(
+                "통화에서 수집한 고객정보 변경",
+                ("처리", "건수"),
+                [("반영", r.customer_changes.applied), ("반려", r.customer_changes.rejected)],
+                chart=True,
+            )
+        )
+    if r.alerts is not None:
+        a = r.alerts
+        sections.append(
+            Section(
+                "경보 발생과 후속 조치",
+                ("경보", "건수"),
+                [
+                    *((labels.label(labels.ALERT_KINDS, k), v) for k, v in a.by_kind.items()),
+                    ("담당자에게 전달", a.addressed),
+                    ("담당자 없음 (지배인 확인)", a.unaddressed),
+                ],
+            )
+        )
+    if r.complaints is not None:
+        c = r.complaints
+        sections.append(
+            Section(
+                "민원",
+                ("구분", "건수"),
+                [
+                    *((labels.label(labels.COMPLAINT_CATEGORIES, k), v) for k, v in c.by_category.items()),
+                    ("접수 합계", c.received),
+                    ("종결", c.closed),
+                ],
+            )
+        )
+    sections.append(
+        Section(
+            "잠재 고객 (유효 계약 없이 상품 문의)",
+            ("고객 번호", "이름", "문의 주제", "통화 수"),
+            [(p.customer_id, p.name, labels.topic_label(p.topic), p.calls) for p in r.potential_customers],
+        )
+    )
+    return Document(
+        title=f"{stored.month} 월간 고객센터 보고서: {stored.org_unit_name}",
+        subtitle=f"{level} {stored.org_unit_name} 및 하위 조직 · 생성 {kst(stored.generated_at)} (한국 시간)",
+        sections=sections,
+    )
