@@ -78,7 +78,15 @@ ALERT_KINDS = {
     "repeat_complainant": "반복 민원",
 }
 WEEKDAYS = ("월", "화", "수", "목", "금", "토", "일")
-REPORT_FORMATS = {"pdf": "PDF", "xlsx": "엑셀(XLSX)", "csv": "CSV"}
+REPORT_FORMATS = {"pdf": "PDF", "xlsx": "엑셀(XLSX)", "csv": "CSV", "page": "화면"}
+CUSTOMER_LISTS = {
+    "quality": "우량 고객",
+    "key": "중점 고객",
+    "inferior": "불량 고객",
+    "entered": "이번 달 등급 신규 진입",
+    "left": "이번 달 등급 이탈",
+    "alerts": "이번 달 경보 발생 고객",
+}
 ALERT_LEVELS = {"info": "안내", "warning": "주의", "critical": "경고"}
 
 ROLES = {
@@ -121,7 +129,7 @@ AUDIT_ACTIONS = {
     "agent.state": "상담원 상태 변경",
     "report.generated": "월간 보고서 생성",
     "report.downloaded": "월간 보고서 내려받기",
-    "customer_list.exported": "고객 명단 내보내기",
+    "customer_list.exported": "고객 명단 조회·내보내기",
 }
 # An agent's state at the desk (crm_store.desk.agents.AgentState).
 AGENT_STATES = {
@@ -217,6 +225,7 @@ AUDIT_PURPOSES = {
     "customer-events": "고객 이벤트 조회",
     "account-manager-history": "고객지배인 이력 조회",
     "account-manager-events": "고객지배인 이벤트 조회",
+    "customer_list": "고객 명단 조회·내보내기",
 }
 # What an audited change was made to ("staff:12" reads 직원 #12).
 AUDIT_TARGETS = {

@@ -479,12 +479,18 @@ MATRIX.update({
         "/console/reports/generate", {}, {"month": "2026-09", "unit": str(_unit(w, t))}),
     ("GET", "/console/reports/{report_id}"): lambda w, t: (f"/console/reports/{REPORTS[t]}", {}, None),
     ("GET", "/console/reports/{report_id}/{format}"): lambda w, t: (f"/console/reports/{REPORTS[t]}/xlsx", {}, None),
+    ("GET", "/console/reports/customers"): lambda w, t: (
+        "/console/reports/customers", {"list": "alerts", "unit": str(_unit(w, t))}, None),
+    ("GET", "/console/reports/customers/{format}"): lambda w, t: (
+        "/console/reports/customers/csv", {"list": "quality", "unit": str(_unit(w, t))}, None),
 })  # fmt: skip
 EXPECTED.update({
     ("GET", "/console/reports"): lambda w, u, t: 403 if w.staff[u]["role"] not in SUPERVISORS else 200,
     ("POST", "/console/reports/generate"): _report_reader(303),
     ("GET", "/console/reports/{report_id}"): _report_reader(200),
     ("GET", "/console/reports/{report_id}/{format}"): _report_reader(200),
+    ("GET", "/console/reports/customers"): _report_reader(200),
+    ("GET", "/console/reports/customers/{format}"): _report_reader(200),
 })  # fmt: skip
 # -- end of the reports section ------------------------------------------------------------------------------------
 # Routes outside the matrix's subject (Twilio webhooks check signatures; health, metrics and the console's

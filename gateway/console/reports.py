@@ -5,17 +5,36 @@ The store decides scope (crm_store.reports.stored); building a PDF or a workbook
 
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import urlencode
 
 from aiohttp import web
 from markupsafe import Markup
 
+from crm_store.customers.tables import Segment
 from crm_store.db import async_session_scope, run_async
+from crm_store.reports import customer_lists
 from crm_store.reports import stored as stored_reports
+from crm_store.reports.customer_lists import CustomerList, ListKind
+from crm_store.reports.rollup import add_months, month_start
 from crm_store.types import utcnow
+from crm_store.validation import business_today
+from gateway import labels
 from gateway.console.render import render
-from gateway.exports import PDF_TYPE, XLSX_TYPE, pdf_bytes, render_off_loop, svg_bar_chart, xlsx_bytes
-from gateway.inputs import bounded_month_param, bounded_month_value, path_id, request_viewer
+from gateway.exports import (
+    CSV_TYPE,
+    PDF_TYPE,
+    XLSX_TYPE,
+    Cell,
+    Document,
+    Section,
+    csv_bytes,
+    pdf_bytes,
+    render_off_loop,
+    svg_bar_chart,
+    xlsx_bytes,
+)
+from gateway.inputs import bounded_month_param, bounded_month_value, int_param, path_id, request_viewer
 from gateway.keys import SESSIONS
 from gateway.report_document import report_document
 
@@ -77,6 +96,100 @@ def attachment(body: bytes, content_type: str, filename: str) -> web.Response:
     return response
 
 
+# -- customer lists ---------------------------------------------------------------------------------------------------
+
+LIST_HEADERS = (
+    "고객 번호",
+    "이름",
+    "구분",
+    "주민등록번호",
+    "등급",
+    "관리 지점",
+    "보험료 합계",
+    "사고 건수",
+    "지급 보험금",
+    "손해율",
+    "이번 달 내용",
+)
+LIST_EXPORTS = {"xlsx": XLSX_TYPE, "csv": CSV_TYPE}
+
+
+def _list_wanted(request: web.Request) -> dict[str, Any]:
+    """The list asked for in the query: list, segment (entrants and leavers), unit, month (last month by default)."""
+    kind = request.query.get("list") or ListKind.QUALITY.value
+    segment = request.query.get("segment") or Segment.QUALITY.value
+    if kind not in labels.CUSTOMER_LISTS or segment not in labels.SEGMENTS:
+        raise web.HTTPBadRequest(text=labels.UNKNOWN_FILTER)
+    month = (
+        bounded_month_param(request) if request.query.get("month") else add_months(month_start(business_today()), -1)
+    )
+    return {"kind": ListKind(kind), "segment": segment, "unit_id": int_param(request, "unit"), "month": month}
+
+
+def _list_rows(listed: CustomerList) -> list[tuple[Cell, ...]]:
+    return [
+        (
+            r.customer_id,
+            r.name,
+            labels.label(labels.CUSTOMER_KINDS, r.kind),
+            r.registration_number or "",
+            labels.label(labels.SEGMENTS, r.segment),
+            r.org_unit_name,
+            r.premium_total,
+            r.claim_count,
+            r.paid_total,
+            "" if r.loss_ratio is None else f"{r.loss_ratio * 100:.1f}%",
+            r.detail,
+        )
+        for r in listed.rows
+    ]
+
+
+def _list_title(listed: CustomerList) -> str:
+    kind = labels.CUSTOMER_LISTS[listed.kind.value]
+    segment = f" ({labels.SEGMENTS[listed.segment]})" if listed.segment else ""
+    return f"{listed.month} {kind}{segment}: {listed.org_unit_name}"
+
+
+async def _customer_list(request: web.Request, fmt: str, limit: int) -> CustomerList:
+    wanted = _list_wanted(request)
+    viewer, now = request_viewer(request), utcnow()
+    async with async_session_scope(request.config_dict[SESSIONS]) as session:
+        listed = await run_async(session, customer_lists.customer_list, viewer, limit=limit, **wanted)
+        await run_async(session, customer_lists.record_export, viewer, listed, fmt, now=now)
+    return listed
+
+
+async def customer_list_page(request: web.Request) -> web.Response:
+    """GET /console/reports/customers?list=&segment=&unit=&month=: a list's first 200 rows, with its exports."""
+    listed = await _customer_list(request, "page", 200)
+    context = {
+        "listed": listed,
+        "title": _list_title(listed),
+        "headers": LIST_HEADERS,
+        "rows": _list_rows(listed),
+        "query": urlencode({k: v for k, v in request.query.items() if k in ("list", "segment", "unit", "month")}),
+        "wanted": {"list": listed.kind.value, "segment": listed.segment or "", "month": listed.month},
+    }
+    return render(request, "customer_list.html", context)
+
+
+async def customer_list_export(request: web.Request) -> web.StreamResponse:
+    """GET /console/reports/customers/{format}: the whole list (up to MAX_ROWS) as XLSX or CSV, masked, audited."""
+    fmt = request.match_info["format"]
+    listed = await _customer_list(request, fmt, customer_lists.MAX_ROWS)
+    rows = _list_rows(listed)
+    if fmt == "csv":
+        body = await render_off_loop(lambda table: csv_bytes(LIST_HEADERS, table), rows)
+    else:
+        document = Document(
+            _list_title(listed), f"{listed.total:,}명", [Section(_list_title(listed), LIST_HEADERS, rows)]
+        )
+        body = await render_off_loop(xlsx_bytes, document)
+    name = f"customers-{listed.kind.value}-{listed.month}-{listed.org_unit_id}.{fmt}"
+    return attachment(body, LIST_EXPORTS[fmt], name)
+
+
 def setup_routes(app: web.Application) -> None:
     """Register on the console sub-application (mounted at /console)."""
     r = app.router
@@ -84,3 +197,5 @@ def setup_routes(app: web.Application) -> None:
     r.add_post("/reports/generate", generate)
     r.add_get(r"/reports/{report_id:\d{1,10}}", report_page)
     r.add_get(r"/reports/{report_id:\d{1,10}}/{format:pdf|xlsx}", download)
+    r.add_get("/reports/customers", customer_list_page)
+    r.add_get("/reports/customers/{format:xlsx|csv}", customer_list_export)
