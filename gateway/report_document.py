@@ -4,10 +4,11 @@ same sections (the SVG of each chart above its table) as the PDF and the workboo
 
 from __future__ import annotations
 
+from crm_store.reports.analytics import CrmAnalytics, LossRatio
 from crm_store.reports.stored import StoredReportDetail
 from gateway import labels
 from gateway.console.render import kst
-from gateway.exports import Document, Section
+from gateway.exports import Cell, Document, Section
 
 
 def _percent(share: float | None) -> str:
@@ -154,6 +155,8 @@ def report_document(stored: StoredReportDetail) -> Document:
                 ],
             )
         )
+    if r.crm is not None:
+        sections += crm_sections(r.crm)
     sections.append(
         Section(
             "잠재 고객 (유효 계약 없이 상품 문의)",
@@ -166,3 +169,53 @@ def report_document(stored: StoredReportDetail) -> Document:
         subtitle=f"{level} {stored.org_unit_name} 및 하위 조직 · 생성 {kst(stored.generated_at)} (한국 시간)",
         sections=sections,
     )
+
+
+def _loss_rows(ratios: list[LossRatio], name: dict[str, str] | None = None) -> list[tuple[Cell, ...]]:
+    return [((name or {}).get(r.name, r.name), r.premium, r.paid, _percent(r.ratio)) for r in ratios]
+
+
+def crm_sections(crm: CrmAnalytics) -> list[Section]:
+    """The CRM analytics: segments, movements, loss ratios, claim frequency, key customers' premium, duties."""
+    segment = labels.SEGMENTS
+    loss_headers = ("구분", "보험료", "지급 보험금", "손해율")
+    return [
+        Section(
+            "고객 등급 분포", ("등급", "고객 수"), [(segment.get(k, k), v) for k, v in crm.segments.items()], chart=True
+        ),
+        Section(
+            "이번 달 등급 이동",
+            ("이전 등급", "새 등급", "고객 수"),
+            [
+                (segment.get(m.old_segment or "", "신규"), segment.get(m.new_segment, m.new_segment), m.customers)
+                for m in crm.movements
+            ],
+        ),
+        Section("등급별 손해율", loss_headers, _loss_rows(crm.loss_by_segment, segment)),
+        Section("보험 종목별 손해율", loss_headers, _loss_rows(crm.loss_by_line, labels.POLICY_LINES)),
+        Section("하위 조직별 손해율", loss_headers, _loss_rows(crm.loss_by_unit)),
+        Section(
+            "등급별 사고 빈도 (최근 12개월, 고객당 건수)",
+            ("등급", "고객당 사고"),
+            [(segment.get(k, k), v) for k, v in crm.claim_frequency.items()],
+            chart=True,
+        ),
+        Section(
+            "중점 고객 보험료 집중도",
+            ("항목", "값"),
+            [("중점 고객 보험료 비중", _percent(crm.key_premium_share))],
+        ),
+        Section(
+            "고객지배인 방문·면담 완료",
+            ("업무", "이번 달 기한", "완료", "완료율"),
+            [
+                (
+                    labels.label(labels.SERVICE_TASK_KINDS, d.kind),
+                    d.due,
+                    d.done,
+                    _percent(d.done / d.due if d.due else None),
+                )
+                for d in crm.duties
+            ],
+        ),
+    ]

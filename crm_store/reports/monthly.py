@@ -15,6 +15,7 @@ from crm_store.errors import NotFound
 from crm_store.org.scope import SUPERVISORS, Viewer, unit_in_scope
 from crm_store.org.tables import OrgUnit
 from crm_store.reports import sections
+from crm_store.reports.analytics import CrmAnalytics, crm_analytics
 from crm_store.reports.hot_spots import HotSpot, hot_spots
 from crm_store.reports.rollup import add_months, ensure_rolled_up, month_start
 from crm_store.reports.tables import UNCLASSIFIED, UNKNOWN_CALLER, CallRollup, CallRollupMonth, Dimension
@@ -70,6 +71,11 @@ class MonthlyReport(Answer):
     )
     potential_customers: list[sections.PotentialCustomer] = Field(
         default_factory=list, description="callers asking about products while holding no policy in force"
+    )
+    crm: CrmAnalytics | None = Field(
+        default=None,
+        description="segments and their movements, loss ratios, claim frequency, key customers' premium share, "
+        "account managers' visits and interviews",
     )
 
 
@@ -161,4 +167,5 @@ def unit_report(session: Session, unit: OrgUnit, *, month: date, now: datetime) 
         regional_hot_spots=regional,
         hot_spot_details=sections.hot_spot_details(session, unit, month, hot_topics),
         potential_customers=sections.potential_customers(session, unit, month),
+        crm=crm_analytics(session, unit, month),
     )
