@@ -16,42 +16,13 @@ import pytest
 from sqlmodel import Session, col, select
 
 from crm_store.audit import AuditEntry
-from crm_store.calls.tables import Call
-from crm_store.db import session_scope
-from crm_store.reports.stored import generate_reports
 from crm_store.reports.tables import StoredReport
 from tests.fake_clock import business_day
-from tests.report_helpers import AFTER, HAEUNDAE, SEOCHO, add_customer, kst
+from tests.report_helpers import HAEUNDAE, SEOCHO, rising_topic
 from tests.review_helpers import World, console_login
 
 TODAY = date(2026, 12, 7)
 SEPTEMBER = date(2026, 9, 1)
-RISING = "complaint.claim_delay"
-
-
-def _rising_topic(engine: Any, world: World) -> None:
-    """At Seocho 5 of 100 calls a month on claim delays from June to August, 20 of 100 in September, with
-    transcripts; one accident report at Haeundae."""
-    seocho = add_customer(engine, world.units[SEOCHO], "ordinary")
-    haeundae = add_customer(engine, world.units[HAEUNDAE], "key")
-    with session_scope(engine) as session:
-        n = 0
-        for month, rising in (("2026-06", 5), ("2026-07", 5), ("2026-08", 5), ("2026-09", 20)):
-            for i in range(100):
-                n += 1
-                topic = RISING if i < rising else "inquiry.coverage"
-                text = (
-                    "보험금 지급이 계속 지연되고 있어요 보상 담당자 연락이 없습니다"
-                    if topic == RISING
-                    else "보장 내용 문의"
-                )
-                at = kst(f"{month}-15", "11:00")
-                session.add(Call(call_sid=f"CA{n:032x}", customer_id=seocho, created_at=at, type=topic.split(".")[0],
-                                 topic=topic, transcript=text, to_number="+8215881234"))  # fmt: skip
-        session.add(Call(call_sid=f"CA{n + 1:032x}", customer_id=haeundae, created_at=kst("2026-09-13", "23:30"),
-                         type="report", topic="report.auto_accident"))  # fmt: skip
-    with session_scope(engine) as session:
-        generate_reports(session, SEPTEMBER, now=AFTER, by="workers")
 
 
 def _report_id(engine: Any, world: World, code: str) -> int:
@@ -65,7 +36,7 @@ def _report_id(engine: Any, world: World, code: str) -> int:
 @pytest.fixture
 async def scene(world_client: tuple[World, Any], engine: Any) -> tuple[World, Any]:
     world, client = world_client
-    _rising_topic(engine, world)
+    rising_topic(engine, world.units)
     return world, client
 
 
