@@ -104,7 +104,7 @@ _SHEET_FORBIDDEN = re.compile(r"[\[\]:*?/\\]")
 
 def _sheet_title(title: str, taken: set[str]) -> str:
     """An Excel sheet name: no []:*?/\\, at most 31 characters, unique in the workbook."""
-    base = _SHEET_FORBIDDEN.sub(" ", title).strip()[:28] or "표"
+    base = " ".join(_SHEET_FORBIDDEN.sub(" ", title).split())[:28] or "표"
     name, n = base, 2
     while name in taken:
         name, n = f"{base} {n}", n + 1

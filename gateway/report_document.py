@@ -45,10 +45,10 @@ def report_document(stored: StoredReportDetail) -> Document:
         Section(
             "주제별 통화",
             ("주제", "통화 수"),
-            sorted(
-                ((labels.topic_label(None if k == "unclassified" else k), v) for k, v in r.by_topic.items()),
-                key=lambda row: -row[1],
-            ),
+            [
+                (labels.topic_label(None if k == "unclassified" else k), v)
+                for k, v in sorted(r.by_topic.items(), key=lambda item: (-item[1], item[0]))
+            ],
             chart=True,
         ),
         Section(
@@ -166,7 +166,7 @@ def report_document(stored: StoredReportDetail) -> Document:
     )
     return Document(
         title=f"{stored.month} 월간 고객센터 보고서: {stored.org_unit_name}",
-        subtitle=f"{level} {stored.org_unit_name} 및 하위 조직 · 생성 {kst(stored.generated_at)} (한국 시간)",
+        subtitle=f"{stored.org_unit_name} ({level}) 및 하위 조직 · 생성 {kst(stored.generated_at)} (한국 시간)",
         sections=sections,
     )
 

@@ -329,5 +329,7 @@ def potential_customers(session: Session, unit: OrgUnit, month: date) -> list[Po
             )
             .group_by(col(Customer.id), col(Customer.name))
         ).all()
-        found += [PotentialCustomer(customer_id=cid, name=name, topic=topic, calls=n) for cid, name, n in rows]
+        found += [
+            PotentialCustomer(customer_id=int(cid or 0), name=name, topic=topic, calls=n) for cid, name, n in rows
+        ]
     return sorted(found, key=lambda p: (-p.calls, p.customer_id))[:POTENTIAL_CUSTOMERS_LISTED]
