@@ -67,22 +67,40 @@ def crm_analytics(session: Session, unit: OrgUnit, month: date) -> CrmAnalytics:
     start, end = month_bounds(month)
     last_day = add_months(month, 1) - timedelta(days=1)
     ours = col(Customer.org_unit_id).in_(_subtree(unit))
-    segments = dict(
-        session.exec(select(col(Customer.segment), func.count()).where(ours).group_by(col(Customer.segment))).all()
+    # One grouped pass over the subtree's customers and their running totals: per unit and segment.
+    groups = session.exec(
+        select(
+            col(Customer.org_unit_id),
+            col(Customer.segment),
+            func.count(),
+            func.sum(col(CustomerStats.premium_total)),
+            func.sum(col(CustomerStats.paid_total)),
+        )
+        .select_from(Customer)
+        .outerjoin(CustomerStats, col(CustomerStats.customer_id) == col(Customer.id))
+        .where(ours)
+        .group_by(col(Customer.org_unit_id), col(Customer.segment))
+    ).all()
+    paths = dict(
+        session.exec(select(col(OrgUnit.id), col(OrgUnit.path)).where(col(OrgUnit.id).in_(_subtree(unit)))).all()
     )
+    children = session.exec(select(OrgUnit).where(col(OrgUnit.parent_id) == unit.id).order_by(col(OrgUnit.path))).all()
+    segments: dict[str, int] = {}
+    segment_money: dict[str, list[int]] = {}
+    child_money: dict[int, list[int]] = {int(child.id or 0): [0, 0] for child in children}
+    for unit_id, segment, count, premium, paid in groups:
+        segments[segment] = segments.get(segment, 0) + count
+        money = segment_money.setdefault(segment, [0, 0])
+        money[0], money[1] = money[0] + int(premium or 0), money[1] + int(paid or 0)
+        under = next((c for c in children if paths.get(unit_id, "").startswith(c.path)), None)
+        if under is not None:
+            totals = child_money[int(under.id or 0)]
+            totals[0], totals[1] = totals[0] + int(premium or 0), totals[1] + int(paid or 0)
     moves = session.exec(
         select(col(SegmentChange.old_segment), col(SegmentChange.new_segment), func.count())
         .join(Customer, col(Customer.id) == col(SegmentChange.customer_id))
         .where(ours, col(SegmentChange.changed_at) >= start, col(SegmentChange.changed_at) < end)
         .group_by(col(SegmentChange.old_segment), col(SegmentChange.new_segment))
-    ).all()
-    by_segment = session.exec(
-        select(
-            col(Customer.segment), func.sum(col(CustomerStats.premium_total)), func.sum(col(CustomerStats.paid_total))
-        )
-        .join(CustomerStats, col(CustomerStats.customer_id) == col(Customer.id))
-        .where(ours)
-        .group_by(col(Customer.segment))
     ).all()
     premium_by_line = dict(
         session.exec(
@@ -102,15 +120,7 @@ def crm_analytics(session: Session, unit: OrgUnit, month: date) -> CrmAnalytics:
             .group_by(col(Policy.line))
         ).all()
     )
-    children = session.exec(select(OrgUnit).where(col(OrgUnit.parent_id) == unit.id).order_by(col(OrgUnit.path))).all()
-    by_unit = []
-    for child in children:
-        premium, paid = session.exec(
-            select(func.sum(col(CustomerStats.premium_total)), func.sum(col(CustomerStats.paid_total)))
-            .join(Customer, col(Customer.id) == col(CustomerStats.customer_id))
-            .where(col(Customer.org_unit_id).in_(_subtree(child)))
-        ).one()
-        by_unit.append(_ratio(child.name, premium, paid))
+    by_unit = [_ratio(child.name, *child_money[int(child.id or 0)]) for child in children]
     year_ago = add_months(month, -11)
     claims = dict(
         session.exec(
@@ -121,8 +131,8 @@ def crm_analytics(session: Session, unit: OrgUnit, month: date) -> CrmAnalytics:
             .group_by(col(Customer.segment))
         ).all()
     )
-    premium_total = sum(int(p or 0) for _s, p, _paid in by_segment)
-    key_premium = sum(int(p or 0) for s, p, _paid in by_segment if s == "key")
+    premium_total = sum(money[0] for money in segment_money.values())
+    key_premium = segment_money.get("key", [0, 0])[0]
     duties = session.exec(
         select(
             col(ServiceTask.kind),
@@ -136,7 +146,7 @@ def crm_analytics(session: Session, unit: OrgUnit, month: date) -> CrmAnalytics:
     return CrmAnalytics(
         segments=dict(sorted(segments.items())),
         movements=[SegmentMove(old_segment=o, new_segment=n, customers=c) for o, n, c in sorted(moves, key=str)],
-        loss_by_segment=[_ratio(s, p, paid) for s, p, paid in sorted(by_segment, key=lambda r: str(r[0]))],
+        loss_by_segment=[_ratio(name, *money) for name, money in sorted(segment_money.items())],
         loss_by_line=[_ratio(line, p, paid_by_line.get(line, 0)) for line, p in sorted(premium_by_line.items())],
         loss_by_unit=by_unit,
         claim_frequency={s: round(claims.get(s, 0) / n, 4) for s, n in sorted(segments.items()) if n},

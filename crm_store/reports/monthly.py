@@ -17,8 +17,8 @@ from crm_store.org.tables import OrgUnit
 from crm_store.reports import sections
 from crm_store.reports.analytics import CrmAnalytics, crm_analytics
 from crm_store.reports.hot_spots import HotSpot, hot_spots
-from crm_store.reports.rollup import add_months, ensure_rolled_up, month_start
-from crm_store.reports.tables import UNCLASSIFIED, UNKNOWN_CALLER, CallRollup, CallRollupMonth, Dimension
+from crm_store.reports.rollup import add_months, ensure_rolled_up, month_bounds, month_start
+from crm_store.reports.tables import UNCLASSIFIED, UNKNOWN_CALLER, CallRollup, CallRollupMonth, Dimension, StoredReport
 from crm_store.types import Answer, Moment, iso
 from crm_store.validation import NotAllowed
 
@@ -124,9 +124,22 @@ def _spread(counts: dict[Any, int], size: int, first: int) -> list[int]:
 def monthly_report(
     session: Session, viewer: Viewer, *, month: date, unit_id: int | None = None, now: datetime
 ) -> MonthlyReport:
-    """The report of `month` on the unit `unit_id` (the viewer's own by default) and its subtree, rolling up first
-    the months it reads that have no roll-up yet."""
-    return unit_report(session, report_unit(session, viewer, unit_id), month=month, now=now)
+    """The report of `month` on the unit `unit_id` (the viewer's own by default) and its subtree: the stored report
+    when one was generated after the month ended (one row), else computed, rolling up first the months it reads that
+    have no roll-up yet."""
+    unit = report_unit(session, viewer, unit_id)
+    month = month_start(month)
+    _, end = month_bounds(month)
+    stored = session.exec(
+        select(col(StoredReport.body)).where(
+            col(StoredReport.month) == month,
+            col(StoredReport.org_unit_id) == unit.id,
+            col(StoredReport.generated_at) >= end,
+        )
+    ).first()
+    if stored is not None:
+        return MonthlyReport.model_validate(stored)
+    return unit_report(session, unit, month=month, now=now)
 
 
 def unit_report(session: Session, unit: OrgUnit, *, month: date, now: datetime) -> MonthlyReport:

@@ -16,6 +16,7 @@ import pytest
 from sqlmodel import Session, col, select
 
 from crm_store.audit import AuditEntry
+from crm_store.db import session_scope
 from crm_store.reports.tables import StoredReport
 from tests.fake_clock import business_day
 from tests.report_helpers import HAEUNDAE, SEOCHO, rising_topic
@@ -101,3 +102,23 @@ async def test_generating_on_demand_and_who_may(world_client: tuple[World, Any],
     assert bad.status == 400
     await console_login(client, "agent.seocho")
     assert (await client.get("/console/reports")).status == 403
+
+
+@business_day(TODAY)
+async def test_the_api_answers_a_stored_report_once_generated(scene: tuple[World, Any], engine: Any) -> None:
+    world, client = scene
+    with session_scope(engine) as session:
+        row = session.get(StoredReport, _report_id(engine, world, SEOCHO))
+        assert row is not None
+        row.body = {**row.body, "calls": 12345}  # marks the stored answer
+        session.add(row)
+    await console_login(client, "executive.hq")
+    api = "/api/v1/reports/monthly"
+    stored = await client.get(
+        api, params={"month": "2026-09", "unit": world.units[SEOCHO]}, headers=world.auth("executive.hq")
+    )
+    assert (await stored.json())["calls"] == 12345
+    computed = await client.get(
+        api, params={"month": "2026-08", "unit": world.units[SEOCHO]}, headers=world.auth("executive.hq")
+    )
+    assert (await computed.json())["calls"] == 100
