@@ -4,6 +4,8 @@ same sections (the SVG of each chart above its table) as the PDF and the workboo
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from crm_store.reports.analytics import CrmAnalytics, LossRatio
 from crm_store.reports.stored import StoredReportDetail
 from gateway import labels
@@ -19,6 +21,13 @@ def _change(now: int, before: int) -> str:
     if before == 0:
         return "" if now == 0 else "신규"
     return f"{(now - before) / before * 100:+.1f}%"
+
+
+def _counted(
+    title: str, heading: str, catalogue: Mapping[str, str], counts: dict[str, int], totals: list[tuple[str, int]]
+) -> Section:
+    """A table of counts per code (named from the catalogue), then the totals' lines."""
+    return Section(title, (heading, "건수"), [*((labels.label(catalogue, k), v) for k, v in counts.items()), *totals])
 
 
 def report_document(stored: StoredReportDetail) -> Document:
@@ -131,30 +140,12 @@ def report_document(stored: StoredReportDetail) -> Document:
         )
     if r.alerts is not None:
         a = r.alerts
-        sections.append(
-            Section(
-                "경보 발생과 후속 조치",
-                ("경보", "건수"),
-                [
-                    *((labels.label(labels.ALERT_KINDS, k), v) for k, v in a.by_kind.items()),
-                    ("담당자에게 전달", a.addressed),
-                    ("담당자 없음 (지배인 확인)", a.unaddressed),
-                ],
-            )
-        )
+        totals = [("담당자에게 전달", a.addressed), ("담당자 없음 (지배인 확인)", a.unaddressed)]
+        sections.append(_counted("경보 발생과 후속 조치", "경보", labels.ALERT_KINDS, a.by_kind, totals))
     if r.complaints is not None:
         c = r.complaints
-        sections.append(
-            Section(
-                "민원",
-                ("구분", "건수"),
-                [
-                    *((labels.label(labels.COMPLAINT_CATEGORIES, k), v) for k, v in c.by_category.items()),
-                    ("접수 합계", c.received),
-                    ("종결", c.closed),
-                ],
-            )
-        )
+        totals = [("접수 합계", c.received), ("종결", c.closed)]
+        sections.append(_counted("민원", "구분", labels.COMPLAINT_CATEGORIES, c.by_category, totals))
     if r.crm is not None:
         sections += crm_sections(r.crm)
     sections.append(
