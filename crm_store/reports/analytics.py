@@ -24,15 +24,15 @@ from crm_store.types import Answer
 
 class LossRatio(Answer):
     name: str = Field(description="the segment, policy line or unit")
-    premium: int
-    paid: int
+    premium: int = Field(description="premium written (won)")
+    paid: int = Field(description="claims paid (won)")
     ratio: float | None = Field(description="paid / premium, null without premium")
 
 
 class SegmentMove(Answer):
-    old_segment: str | None
-    new_segment: str
-    customers: int
+    old_segment: str | None = Field(description="the segment left (null: a new customer)")
+    new_segment: str = Field(description="the segment entered")
+    customers: int = Field(description="customers who moved so in the month")
 
 
 class DutyCompletion(Answer):
@@ -44,14 +44,14 @@ class DutyCompletion(Answer):
 class CrmAnalytics(Answer):
     segments: dict[str, int] = Field(description="customers per segment now")
     movements: list[SegmentMove] = Field(description="segment changes in the month, old to new")
-    loss_by_segment: list[LossRatio]
-    loss_by_line: list[LossRatio]
+    loss_by_segment: list[LossRatio] = Field(description="loss ratio per segment")
+    loss_by_line: list[LossRatio] = Field(description="loss ratio per policy line")
     loss_by_unit: list[LossRatio] = Field(description="the units directly below")
     claim_frequency: dict[str, float] = Field(
         description="claims occurred in the 12 months to the month's end per customer, by segment"
     )
     key_premium_share: float | None = Field(description="key customers' share of the premium (null without premium)")
-    duties: list[DutyCompletion]
+    duties: list[DutyCompletion] = Field(description="account managers' duties due in the month, per kind")
 
 
 def _subtree(unit: OrgUnit) -> Any:

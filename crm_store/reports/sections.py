@@ -67,14 +67,14 @@ class AlertFigures(Answer):
 class ChangeFigures(Answer):
     """Customer-information changes proposed from calls and decided by operators in the month."""
 
-    applied: int
-    rejected: int
+    applied: int = Field(description="proposed changes applied to the customer's record")
+    rejected: int = Field(description="proposed changes rejected")
 
 
 class ComplaintFigures(Answer):
     """Complaints received in the month by the unit and the units below it."""
 
-    received: int
+    received: int = Field(description="complaints received in the month")
     by_category: dict[str, int] = Field(description="per disclosure category")
     closed: int = Field(description="of those, closed by now")
 
@@ -82,12 +82,12 @@ class ComplaintFigures(Answer):
 class RegionalHotSpot(HotSpot):
     """A hot spot of one unit directly below the report's unit (a province of the company, a city of a province)."""
 
-    org_unit_id: int
-    org_unit_name: str
+    org_unit_id: int = Field(description="the unit directly below whose subtree the topic rose in")
+    org_unit_name: str = Field(description="its name")
 
 
 class ExampleCall(Answer):
-    call_sid: str
+    call_sid: str = Field(description="the call's Twilio CallSid")
     received_at: str = Field(description="Korea time, YYYY-MM-DD HH:MM")
     excerpt: str = Field(description="the start of the redacted transcript")
 
@@ -95,16 +95,16 @@ class ExampleCall(Answer):
 class HotSpotDetail(Answer):
     """What carries a hot spot: the nouns most frequent in its calls' transcripts, and example calls."""
 
-    topic: str
+    topic: str = Field(description="the hot spot's topic")
     nouns: list[str] = Field(description="Korean nouns (Kiwi NNG/NNP), most frequent first")
-    examples: list[ExampleCall]
+    examples: list[ExampleCall] = Field(description="the latest calls on the topic in the month")
 
 
 class PotentialCustomer(Answer):
-    customer_id: int
-    name: str
+    customer_id: int = Field(description="the caller's customer id")
+    name: str = Field(description="the caller's name")
     topic: str = Field(description="what they asked about")
-    calls: int
+    calls: int = Field(description="their calls on it in the month")
 
 
 def _subtree(unit: OrgUnit) -> Any:
