@@ -189,11 +189,17 @@ def _pdf_chart(pdf: object, bars: list[tuple[str, float]]) -> None:
 
 def _pdf_table(pdf: object, section: Section) -> None:
     from fpdf import FPDF
+    from fpdf.fonts import FontFace
 
     assert isinstance(pdf, FPDF)
     pdf.set_font_size(8)
+    pdf.set_fill_color(255, 255, 255)  # the chart's bars leave their colour set
     with pdf.table(
-        col_widths=tuple(1 for _ in section.headers), text_align="LEFT", line_height=5, first_row_as_headings=True
+        col_widths=tuple(1 for _ in section.headers),
+        text_align="LEFT",
+        line_height=5,
+        first_row_as_headings=True,
+        headings_style=FontFace(emphasis="BOLD", fill_color=(230, 230, 230)),
     ) as table:
         table.row([str(h) for h in section.headers])
         for row in section.rows:
