@@ -69,7 +69,7 @@ def crm_analytics(session: Session, unit: OrgUnit, month: date) -> CrmAnalytics:
     ours = col(Customer.org_unit_id).in_(_subtree(unit))
     # One grouped pass over the subtree's customers and their running totals: per unit and segment.
     groups = session.exec(
-        select(
+        select(  # type: ignore[call-overload]
             col(Customer.org_unit_id),
             col(Customer.segment),
             func.count(),
@@ -122,7 +122,7 @@ def crm_analytics(session: Session, unit: OrgUnit, month: date) -> CrmAnalytics:
     )
     by_unit = [_ratio(child.name, *child_money[int(child.id or 0)]) for child in children]
     year_ago = add_months(month, -11)
-    claims = dict(
+    claims: dict[str, int] = dict(
         session.exec(
             select(col(Customer.segment), func.count())
             .select_from(Claim)
