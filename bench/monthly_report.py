@@ -1,12 +1,14 @@
 """The monthly customer-center report on a large call table: the roll-up of one month, and
 `crm_store.reports.monthly.monthly_report` for the whole company and for one county, cold (rolling up the five
-months it reads) and once generated.
+months it reads) and once generated; then the month's stored reports of every unit generated as the workers do
+(`crm_store.reports.stored.generate_reports`) and a stored report opened (`get_report`), company and county.
 
     flock /tmp/hotline-bench.lock python bench/monthly_report.py \\
         --database-url postgresql://postgres@127.0.0.1:5432/hotline_bench_reports --prepare [--calls 10000000]
 
 --prepare migrates an empty database and loads an organisation (head office, 17 provinces, 5 cities each, 3
-counties each), 1,000,000 customers in the counties and `--calls` classified calls spread evenly over the year
+counties each), 1,000,000 customers in the counties with their running totals (premium, claims, paid) and `--calls`
+classified calls spread evenly over the year
 from October 2025 (one in ten from an unknown caller). Writes bench/results/monthly_report.json.
 """
 
@@ -22,6 +24,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from sqlalchemy import select as sa_select  # noqa: E402
 from sqlalchemy import text  # noqa: E402
 from sqlmodel import Session  # noqa: E402
 
@@ -32,6 +35,8 @@ from crm_store.org.scope import Viewer  # noqa: E402
 from crm_store.org.tables import Role  # noqa: E402
 from crm_store.reports.monthly import monthly_report  # noqa: E402
 from crm_store.reports.rollup import roll_up_month  # noqa: E402
+from crm_store.reports.stored import generate_reports, get_report  # noqa: E402
+from crm_store.reports.tables import StoredReport  # noqa: E402
 
 TYPES = "ARRAY['inquiry','report','complaint','notification','dispatch']"
 SEGMENTS = "ARRAY['quality','key','ordinary','inferior']"
@@ -72,6 +77,12 @@ def prepare(engine: Any, calls: int) -> float:
                    ({TYPES})[1 + g % 5], ({TYPES})[1 + g % 5] || '.t' || (g % 7), -1, 'classified'
             FROM generate_series(1, {calls}) g""")
         )
+        db.execute(
+            text("""
+            INSERT INTO customer_stats (customer_id, policy_count, premium_total, claim_count, open_claims, paid_total,
+                                        updated_at)
+            SELECT id, 1 + id % 3, 500000 + (id % 97) * 10000, id % 4, 0, (id % 4) * 150000, now() FROM customer""")
+        )
         db.execute(text("ANALYZE"))
     return time.perf_counter() - started
 
@@ -91,8 +102,7 @@ def main() -> None:
     parser.add_argument("--calls", type=int, default=10_000_000)
     args = parser.parse_args()
     results: dict[str, Any] = {}
-    if args.prepare:
-        upgrade(args.database_url)
+    upgrade(args.database_url)
     engine = make_engine(args.database_url)
     if args.prepare:
         results["load_seconds"] = round(prepare(engine, args.calls), 1)
@@ -111,6 +121,17 @@ def main() -> None:
         # The next unit's cold run should roll up again, as if nothing had been generated.
         with engine.begin() as db:
             db.execute(text("DELETE FROM call_rollup; DELETE FROM call_rollup_month"))
+    stored, seconds = timed(engine, lambda s: generate_reports(s, MONTH, now=NOW, by="bench"))
+    results["stored_reports"] = {"units": len(stored), "seconds": round(seconds, 1),
+                                 "seconds_per_unit": round(seconds / max(len(stored), 1), 3)}  # fmt: skip
+    for name, unit in (("company", 1), ("county", county)):
+        viewer = Viewer(staff_id=1, username="bench", role=Role.ADMIN, org_unit_id=1)
+        with Session(engine) as session:
+            report_id = session.exec(
+                sa_select(StoredReport.id).where(StoredReport.org_unit_id == unit, StoredReport.month == MONTH)
+            ).one()[0]
+        opened = min(timed(engine, lambda s, r=report_id, v=viewer: get_report(s, v, r))[1] for _ in range(5))
+        results[name]["stored_open_ms"] = round(opened * 1000, 1)
     write_results("monthly_report", results)
 
 

@@ -32,6 +32,7 @@ from demo_seed.people import (
     korean_person_name,
     resident_number,
 )
+from demo_seed.report_calls import seed_report_calls
 
 BLACKLIST_REASONS = (
     "보험사기 혐의 (허위 사고 접수)",
@@ -181,6 +182,8 @@ def seed_demo(
             return demo_counts(conn, created=False)
     # aggregates, blacklist keys and matches, segments by the configured rules, account managers
     seed_customer_extras(engine, rng=random.Random(seed + 4), as_of=as_of or date.today())
+    # four months of classified calls (a topic rising in the last one) and the last month's stored reports
+    seed_report_calls(engine, rng=random.Random(seed + 6), as_of=as_of or date.today())
     with engine.connect() as conn:
         return demo_counts(conn, created=True)
 

@@ -18,7 +18,7 @@ from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 from crm_store.org.tables import Role
-from gateway.inputs import MAX_ID
+from gateway.inputs import MAX_ID, bad_param
 from gateway.middlewares import ErrorBody, FieldErrorBody
 
 ERROR_TEXT: dict[int, tuple[str, type[BaseModel]]] = {
@@ -107,6 +107,10 @@ def endpoint(route: Route) -> Callable[[web.Request], Awaitable[web.StreamRespon
     """The aiohttp handler of a row: the row's handler, its model answered as JSON with the row's status."""
 
     async def handle(request: web.Request) -> web.StreamResponse:
+        # Every documented query parameter is one value: a repeated one is refused, never read as its first value.
+        repeated = sorted({name for name in request.query if len(request.query.getall(name)) > 1})
+        if repeated:
+            raise bad_param(repeated[0], "given once")
         result = await route.handler(request)
         if isinstance(result, web.StreamResponse):
             return result

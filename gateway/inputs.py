@@ -84,8 +84,13 @@ MONTH = re.compile(r"(\d{4})-(0[1-9]|1[0-2])")
 def month_param(request: web.Request, name: str = "month") -> date:
     """The first day of a month given as YYYY-MM in the query, this month in Korea when absent or empty; 400 for
     anything else."""
-    raw = request.query.get(name) or business_today().strftime("%Y-%m")
-    match = MONTH.fullmatch(raw)
+    return month_value(request.query.get(name), name)
+
+
+def month_value(raw: str | None, name: str = "month") -> date:
+    """The first day of a month given as YYYY-MM (a query parameter or a form field `name`), this month in Korea
+    when empty; 400 naming the field for anything else."""
+    match = MONTH.fullmatch(raw or business_today().strftime("%Y-%m"))
     if match is None or int(match[1]) < 1:
         raise bad_param(name, "a month as YYYY-MM")
     return date(int(match[1]), int(match[2]), 1)
@@ -97,7 +102,12 @@ FIRST_YEAR, LAST_YEAR = 1970, 2999
 
 def bounded_month_param(request: web.Request, name: str = "month") -> date:
     """A month as month_param reads it, refused (400) outside the years a monthly analysis covers."""
-    month = month_param(request, name)
+    return bounded_month_value(request.query.get(name), name)
+
+
+def bounded_month_value(raw: str | None, name: str = "month") -> date:
+    """A month as month_value reads it, refused (400) outside the years a monthly analysis covers."""
+    month = month_value(raw, name)
     if not FIRST_YEAR <= month.year <= LAST_YEAR:
         raise bad_param(name, f"a month from {FIRST_YEAR}-01 to {LAST_YEAR}-12")
     return month

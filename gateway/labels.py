@@ -78,6 +78,26 @@ ALERT_KINDS = {
     "key_customer": "중점 고객",
     "repeat_complainant": "반복 민원",
 }
+WEEKDAYS = ("월", "화", "수", "목", "금", "토", "일")
+REPORT_FORMATS = {"pdf": "PDF", "xlsx": "엑셀(XLSX)", "csv": "CSV", "page": "화면"}
+POLICY_LINES = {
+    "auto": "자동차",
+    "home": "주택",
+    "fire": "화재",
+    "cargo": "적하",
+    "liability": "배상책임",
+    "personal_accident": "상해",
+    "travel": "여행",
+    "property": "재산",
+}
+CUSTOMER_LISTS = {
+    "quality": "우량 고객",
+    "key": "중점 고객",
+    "inferior": "불량 고객",
+    "entered": "이번 달 등급 신규 진입",
+    "left": "이번 달 등급 이탈",
+    "alerts": "이번 달 경보 발생 고객",
+}
 ALERT_LEVELS = {"info": "안내", "warning": "주의", "critical": "경고"}
 
 ROLES = {
@@ -119,6 +139,9 @@ AUDIT_ACTIONS = {
     "blacklist_revoke": "블랙리스트 해제",
     "agent.state": "상담원 상태 변경",
     "desk.caller_linked": "통화 고객 연결",
+    "report.generated": "월간 보고서 생성",
+    "report.downloaded": "월간 보고서 내려받기",
+    "customer_list.exported": "고객 명단 조회·내보내기",
 }
 # An agent's state at the desk (crm_store.desk.agents.AgentState).
 AGENT_STATES = {
@@ -358,6 +381,7 @@ AUDIT_PURPOSES = {
     "account-manager-history": "고객지배인 이력 조회",
     "account-manager-events": "고객지배인 이벤트 조회",
     "desk": "상담 데스크 조회",
+    "customer_list": "고객 명단 조회·내보내기",
 }
 # What an audited change was made to ("staff:12" reads 직원 #12).
 AUDIT_TARGETS = {
@@ -368,6 +392,8 @@ AUDIT_TARGETS = {
     "service_task": "서비스 업무",
     "blacklist_entry": "블랙리스트 항목",
     "token": "API 토큰",
+    "report": "월간 보고서",
+    "customer_list": "고객 명단",
 }
 # The names of what an audited change changed ("role: 상담원 → 운영자").
 AUDIT_DETAIL_FIELDS = {
@@ -403,6 +429,11 @@ AUDIT_DETAIL_FIELDS = {
     "phones": "전화번호",
     "profile": "프로필",
     "state": "상담 상태",
+    "month": "월",
+    "format": "형식",
+    "reports": "보고서 수",
+    "list": "명단",
+    "rows": "건수",
 }
 # What a read of customer information showed, as the audit trail names it (the customer picture's keys, the
 # graded parts of them, and what other readers show: a call record, a recording, events, corrections).

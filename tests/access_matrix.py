@@ -4,7 +4,10 @@ tests/unit/gateway/test_access_matrix.py."""
 
 import secrets
 from collections.abc import Callable
+from datetime import date, datetime
 from typing import Any
+
+from sqlmodel import select
 
 from crm_store.complaints import steps as complaint_steps
 from crm_store.complaints.coordination import DEPARTMENT_KEEPERS, SUBTASK_SUPERVISORS
@@ -13,6 +16,9 @@ from crm_store.db import session_scope
 from crm_store.dispatch.access import BOARD_ROLES, FIELD_ROLES
 from crm_store.org.scope import SUPERVISORS
 from crm_store.org.tables import Role, Staff
+from crm_store.reports.stored import generate_reports
+from crm_store.reports.tables import StoredReport
+from crm_store.validation import BUSINESS_TZ
 from gateway.routes import PREFIX, ROUTES
 from tests import complaint_helpers
 from tests.dispatch_api_helpers import MATRIX_REQUESTS, MATRIX_SCENE, MATRIX_SURVEYORS
@@ -592,6 +598,42 @@ MATRIX[("GET", "/api/v1/reports/monthly")] = lambda w, t: (
     "/api/v1/reports/monthly", {"month": "2026-09", "unit": str(_unit(w, t))}, None)  # fmt: skip
 EXPECTED[("GET", "/api/v1/reports/monthly")] = lambda w, u, t: (
     403 if w.staff[u]["role"] not in SUPERVISORS else 200 if w.sees_unit(u, _unit(w, t)) else 404)  # fmt: skip
+# Stored reports of September 2026 for every unit (generated as the workers do); the target's county branch's.
+REPORTS: dict[Target, int] = {}
+
+
+def add_reports(world: World, engine: Any) -> None:
+    with session_scope(engine) as session:
+        generate_reports(session, date(2026, 9, 1), now=datetime(2026, 12, 7, 1, tzinfo=BUSINESS_TZ), by="workers")
+    with session_scope(engine) as session:
+        for t in ("inside", "outside"):
+            row = session.exec(select(StoredReport).where(StoredReport.org_unit_id == _unit(world, t))).one()
+            REPORTS[t] = int(row.id)  # type: ignore[arg-type]
+
+
+def _report_reader(ok: int) -> Callable[[World, str, Target], int]:
+    return lambda w, u, t: 403 if w.staff[u]["role"] not in SUPERVISORS else ok if w.sees_unit(u, _unit(w, t)) else 404
+
+
+MATRIX.update({
+    ("GET", "/console/reports"): lambda w, t: ("/console/reports", {"month": "2026-09"}, None),
+    ("POST", "/console/reports/generate"): lambda w, t: (
+        "/console/reports/generate", {}, {"month": "2026-09", "unit": str(_unit(w, t))}),
+    ("GET", "/console/reports/{report_id}"): lambda w, t: (f"/console/reports/{REPORTS[t]}", {}, None),
+    ("GET", "/console/reports/{report_id}/{format}"): lambda w, t: (f"/console/reports/{REPORTS[t]}/xlsx", {}, None),
+    ("GET", "/console/reports/customers"): lambda w, t: (
+        "/console/reports/customers", {"list": "alerts", "unit": str(_unit(w, t))}, None),
+    ("GET", "/console/reports/customers/{format}"): lambda w, t: (
+        "/console/reports/customers/csv", {"list": "quality", "unit": str(_unit(w, t))}, None),
+})  # fmt: skip
+EXPECTED.update({
+    ("GET", "/console/reports"): lambda w, u, t: 403 if w.staff[u]["role"] not in SUPERVISORS else 200,
+    ("POST", "/console/reports/generate"): _report_reader(303),
+    ("GET", "/console/reports/{report_id}"): _report_reader(200),
+    ("GET", "/console/reports/{report_id}/{format}"): _report_reader(200),
+    ("GET", "/console/reports/customers"): _report_reader(200),
+    ("GET", "/console/reports/customers/{format}"): _report_reader(200),
+})  # fmt: skip
 # -- end of the reports section ------------------------------------------------------------------------------------
 # Routes outside the matrix's subject (Twilio webhooks check signatures; health, metrics and the console's
 # stylesheet hold no customer data).

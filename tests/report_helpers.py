@@ -12,6 +12,7 @@ from sqlmodel import Session, col, select
 from crm_store.calls.tables import Call
 from crm_store.customers.tables import Customer
 from crm_store.db import session_scope
+from crm_store.reports.stored import generate_reports
 from crm_store.reports.tables import CallRollup
 from crm_store.validation import BUSINESS_TZ
 
@@ -24,12 +25,16 @@ SEPTEMBER = date(2026, 9, 1)
 SEPTEMBER_ROWS = {
     *((SEOCHO, dimension, value, calls) for dimension, value, calls in (
         ("type", "inquiry", 3), ("topic", "inquiry.coverage", 2), ("topic", "inquiry.claim_status", 1),
-        ("hour", "10", 2), ("hour", "18", 1), ("weekday", "1", 2), ("weekday", "2", 1), ("segment", "quality", 3))),
+        ("hour", "10", 2), ("hour", "18", 1), ("weekday", "1", 2), ("weekday", "2", 1), ("segment", "quality", 3),
+        ("hotline", "unknown", 3))),
     *((HAEUNDAE, dimension, value, 1) for dimension, value in (
-        ("type", "report"), ("topic", "report.auto_accident"), ("hour", "23"), ("weekday", "7"), ("segment", "key"))),
+        ("type", "report"), ("topic", "report.auto_accident"), ("hour", "23"), ("weekday", "7"), ("segment", "key"),
+        ("hotline", "unknown"))),
     *(("HQ", dimension, value, 1) for dimension, value in (
-        ("type", "unclassified"), ("topic", "unclassified"), ("hour", "0"), ("weekday", "2"), ("segment", "unknown"))),
+        ("type", "unclassified"), ("topic", "unclassified"), ("hour", "0"), ("weekday", "2"), ("segment", "unknown"),
+        ("hotline", "unknown"))),
 }  # fmt: skip
+RISING_TOPIC = "complaint.claim_delay"
 # After September 2026: every month the tests read has ended.
 AFTER = datetime(2026, 12, 7, 1, 0, tzinfo=BUSINESS_TZ)
 
@@ -79,3 +84,28 @@ def rolled_up(engine: Any, units: dict[str, int], month: date = SEPTEMBER) -> se
     with Session(engine) as session:
         rows = session.exec(select(CallRollup).where(col(CallRollup.month) == month)).all()
         return {(codes[r.org_unit_id], r.dimension, r.value, r.calls) for r in rows}
+
+
+def rising_topic(engine: Any, units: dict[str, int]) -> None:
+    """At Seocho 5 of 100 calls a month on claim delays from June to August, 20 of 100 in September, with
+    transcripts; one accident report at Haeundae; then September's reports of every unit stored (as the workers do)."""
+    seocho = add_customer(engine, units[SEOCHO], "ordinary")
+    haeundae = add_customer(engine, units[HAEUNDAE], "key")
+    with session_scope(engine) as session:
+        n = 0
+        for month, rising in (("2026-06", 5), ("2026-07", 5), ("2026-08", 5), ("2026-09", 20)):
+            for i in range(100):
+                n += 1
+                topic = RISING_TOPIC if i < rising else "inquiry.coverage"
+                text = (
+                    "보험금 지급이 계속 지연되고 있어요 보상 담당자 연락이 없습니다"
+                    if topic == RISING_TOPIC
+                    else "보장 내용 문의"
+                )
+                at = kst(f"{month}-15", "11:00")
+                session.add(Call(call_sid=f"CA{n:032x}", customer_id=seocho, created_at=at, type=topic.split(".")[0],
+                                 topic=topic, transcript=text, to_number="+8215881234"))  # fmt: skip
+        session.add(Call(call_sid=f"CA{n + 1:032x}", customer_id=haeundae, created_at=kst("2026-09-13", "23:30"),
+                         type="report", topic="report.auto_accident"))  # fmt: skip
+    with session_scope(engine) as session:
+        generate_reports(session, SEPTEMBER, now=AFTER, by="workers")

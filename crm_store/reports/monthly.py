@@ -14,9 +14,11 @@ from sqlmodel import Session, col, select
 from crm_store.errors import NotFound
 from crm_store.org.scope import SUPERVISORS, Viewer, unit_in_scope
 from crm_store.org.tables import OrgUnit
+from crm_store.reports import sections
+from crm_store.reports.analytics import CrmAnalytics, crm_analytics
 from crm_store.reports.hot_spots import HotSpot, hot_spots
-from crm_store.reports.rollup import add_months, ensure_rolled_up, month_start
-from crm_store.reports.tables import UNCLASSIFIED, UNKNOWN_CALLER, CallRollup, CallRollupMonth, Dimension
+from crm_store.reports.rollup import add_months, ensure_rolled_up, month_bounds, month_start
+from crm_store.reports.tables import UNCLASSIFIED, UNKNOWN_CALLER, CallRollup, CallRollupMonth, Dimension, StoredReport
 from crm_store.types import Answer, Moment, iso
 from crm_store.validation import NotAllowed
 
@@ -50,6 +52,31 @@ class MonthlyReport(Answer):
     trailing_months: list[str] = Field(description="the months (YYYY-MM) the hot spots' previous shares cover")
     hot_spots: list[HotSpot] = Field(description="topics whose share rose significantly, highest score first")
     rolled_up_at: Moment | None = Field(description="when the month's counts were taken; null for a month to come")
+    by_hotline: dict[str, int] = Field(
+        default_factory=dict, description=f"calls per hotline number called (E.164; '{UNKNOWN_CALLER}' without one)"
+    )
+    waiting: sections.WaitingFigures | None = Field(
+        default=None, description="the desk's queues: offered, answered, abandoned, service level, waits"
+    )
+    customer_changes: sections.ChangeFigures | None = Field(
+        default=None, description="customer-information changes proposed from calls, applied and rejected"
+    )
+    alerts: sections.AlertFigures | None = Field(default=None, description="alerts raised and what followed")
+    complaints: sections.ComplaintFigures | None = Field(default=None, description="complaints received")
+    regional_hot_spots: list[sections.RegionalHotSpot] = Field(
+        default_factory=list, description="hot spots of each unit directly below this one"
+    )
+    hot_spot_details: list[sections.HotSpotDetail] = Field(
+        default_factory=list, description="for each hot spot (national and regional), its nouns and example calls"
+    )
+    potential_customers: list[sections.PotentialCustomer] = Field(
+        default_factory=list, description="callers asking about products while holding no policy in force"
+    )
+    crm: CrmAnalytics | None = Field(
+        default=None,
+        description="segments and their movements, loss ratios, claim frequency, key customers' premium share, "
+        "account managers' visits and interviews",
+    )
 
 
 def _label(month: date) -> str:
@@ -97,9 +124,26 @@ def _spread(counts: dict[Any, int], size: int, first: int) -> list[int]:
 def monthly_report(
     session: Session, viewer: Viewer, *, month: date, unit_id: int | None = None, now: datetime
 ) -> MonthlyReport:
-    """The report of `month` on the unit `unit_id` (the viewer's own by default) and its subtree, rolling up first
-    the months it reads that have no roll-up yet."""
+    """The report of `month` on the unit `unit_id` (the viewer's own by default) and its subtree: the stored report
+    when one was generated after the month ended (one row), else computed, rolling up first the months it reads that
+    have no roll-up yet."""
     unit = report_unit(session, viewer, unit_id)
+    month = month_start(month)
+    _, end = month_bounds(month)
+    stored = session.exec(
+        select(col(StoredReport.body)).where(
+            col(StoredReport.month) == month,
+            col(StoredReport.org_unit_id) == unit.id,
+            col(StoredReport.generated_at) >= end,
+        )
+    ).first()
+    if stored is not None:
+        return MonthlyReport.model_validate(stored)
+    return unit_report(session, unit, month=month, now=now)
+
+
+def unit_report(session: Session, unit: OrgUnit, *, month: date, now: datetime) -> MonthlyReport:
+    """The report of `month` on `unit` and its subtree, whoever asks (the caller has checked the scope)."""
     assert unit.id is not None
     month = month_start(month)
     previous, last_year = add_months(month, -1), add_months(month, -12)
@@ -109,6 +153,9 @@ def monthly_report(
     topics = _counts(session, unit, [month], Dimension.TOPIC)
     before = _counts(session, unit, trailing, Dimension.TOPIC)
     totals = _counts(session, unit, [previous, last_year], Dimension.TYPE, by_month=True)
+    spots = hot_spots(topics, before, skip=frozenset({UNCLASSIFIED}))
+    regional = sections.regional_hot_spots(session, unit, month, trailing)
+    hot_topics = sorted({spot.topic for spot in spots} | {spot.topic for spot in regional})
     taken = session.exec(select(col(CallRollupMonth.rolled_up_at)).where(col(CallRollupMonth.month) == month)).first()
     return MonthlyReport(
         month=_label(month),
@@ -123,6 +170,15 @@ def monthly_report(
         previous_month=totals.get(previous, 0),
         same_month_last_year=totals.get(last_year, 0),
         trailing_months=[_label(m) for m in trailing],
-        hot_spots=hot_spots(topics, before, skip=frozenset({UNCLASSIFIED})),
+        hot_spots=spots,
         rolled_up_at=iso(taken),
+        by_hotline=_counts(session, unit, [month], Dimension.HOTLINE),
+        waiting=sections.waiting_figures(session, unit, month),
+        customer_changes=sections.change_figures(session, unit, month),
+        alerts=sections.alert_figures(session, unit, month),
+        complaints=sections.complaint_figures(session, unit, month),
+        regional_hot_spots=regional,
+        hot_spot_details=sections.hot_spot_details(session, unit, month, hot_topics),
+        potential_customers=sections.potential_customers(session, unit, month),
+        crm=crm_analytics(session, unit, month),
     )

@@ -1,5 +1,5 @@
-"""The monthly roll-up of calls: one month's calls counted per unit by type, topic, hour, weekday and caller segment
-into `call_rollup`, replacing whatever that month held (re-running it is harmless).
+"""The monthly roll-up of calls: one month's calls counted per unit by type, topic, hour, weekday, caller segment and
+hotline number into `call_rollup`, replacing whatever that month held (re-running it is harmless).
 
 The workers roll up the month before at the start of each month (`workers.report_jobs`); a report asking for a
 month that was never rolled up (or a running month whose roll-up has aged past `REFRESH`) rolls it up first, in the
@@ -86,6 +86,7 @@ def _grouped_calls(session: Session, month: date) -> CompoundSelect[*tuple[Any, 
             cast(hour, String).label(Dimension.HOUR),
             cast(weekday, String).label(Dimension.WEEKDAY),
             func.coalesce(col(Customer.segment), UNKNOWN_CALLER).label(Dimension.SEGMENT),
+            func.coalesce(func.substr(col(Call.to_number), 1, 64), UNKNOWN_CALLER).label(Dimension.HOTLINE),
         )
         .select_from(Call)
         .outerjoin(Customer, col(Customer.id) == col(Call.customer_id))

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from enum import StrEnum
+from typing import Any
 
-from sqlalchemy import Index, String
+from sqlalchemy import Index, String, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from crm_store.types import UtcDateTime
+from crm_store.types import JsonDocument, UtcDateTime
 
 # What a count stands for when the call has no type or topic yet, or no known caller.
 UNCLASSIFIED = "unclassified"
@@ -24,6 +25,7 @@ class Dimension(StrEnum):
     HOUR = "hour"  # 0-23, Korea time
     WEEKDAY = "weekday"  # 1 Monday to 7 Sunday, Korea time
     SEGMENT = "segment"  # the caller's at the roll-up
+    HOTLINE = "hotline"  # the number called (Twilio's To), E.164
 
 
 class CallRollup(SQLModel, table=True):
@@ -51,3 +53,18 @@ class CallRollupMonth(SQLModel, table=True):
     complete: bool
     calls: int
     rolled_up_at: datetime = Field(sa_type=UtcDateTime)
+
+
+class StoredReport(SQLModel, table=True):
+    """A monthly customer-center report as generated (by the workers at the start of the next month, or on demand):
+    the report's answer kept whole, so opening or exporting it reads one row. One per month and unit; generating
+    again replaces it. Read by the people whose scope holds the unit."""
+
+    __tablename__ = "stored_report"
+    __table_args__ = (UniqueConstraint("month", "org_unit_id", name="ux_stored_report_month_unit"),)
+    id: int | None = Field(default=None, primary_key=True)
+    month: date = Field(index=True)  # the month's first day
+    org_unit_id: int = Field(foreign_key="org_unit.id", index=True)
+    body: dict[str, Any] = Field(sa_type=JsonDocument)
+    generated_at: datetime = Field(sa_type=UtcDateTime)
+    generated_by: str = Field(max_length=64)  # a username, or "workers"

@@ -10,7 +10,7 @@ from pathlib import Path
 from aiohttp import web
 
 from gateway import auth_views, labels
-from gateway.console import admin, complaint_pages, complaints, desk, dispatch, field, tasks, views
+from gateway.console import admin, complaint_pages, complaints, desk, dispatch, field, reports, tasks, views
 from gateway.console.render import page_error, render, setup_templates
 from gateway.inputs import ids_in_range
 from gateway.middlewares import (
@@ -95,4 +95,5 @@ def create_console_app() -> web.Application:
     desk.setup_routes(app)
     dispatch.setup_routes(app)
     field.setup_routes(app)
+    reports.setup_routes(app)
     return app

@@ -15,6 +15,7 @@ from crm_store.db import make_engine
 from crm_store.migrate import upgrade
 from crm_store.org.tables import OrgLevel, Role
 from demo_seed.people import DEMO_BLACKLISTED_CALLER, DEMO_CALLER
+from demo_seed.report_calls import RISING_TOPIC
 from demo_seed.seed import DemoSummary, seed_demo
 from tests.pg_helpers import create_database, drop_database, require_postgres_admin_url
 
@@ -120,3 +121,20 @@ def test_sequences_continue_after_the_bulk_insert(seeded: tuple[Engine, DemoSumm
         )
         assert new_id > CUSTOMERS
         conn.rollback()
+
+
+def test_the_last_month_s_reports_are_stored_with_the_rising_topic_as_a_hot_spot(
+    seeded: tuple[Engine, DemoSummary],
+) -> None:
+    engine, _summary = seeded
+    [(body, units)] = _rows(
+        engine,
+        "SELECT r.body, (SELECT count(*) FROM stored_report) FROM stored_report r"
+        " JOIN org_unit u ON u.id = r.org_unit_id WHERE u.parent_id IS NULL AND r.month = '2026-10-01'",
+    )
+    assert units == _rows(engine, "SELECT count(*) FROM org_unit WHERE active")[0][0]
+    assert RISING_TOPIC in {spot["topic"] for spot in body["hot_spots"]}
+    [regional] = [spot for spot in body["regional_hot_spots"] if spot["topic"] == RISING_TOPIC]
+    assert regional["share"] > 0.2 > regional["previous_share"]
+    [detail] = [d for d in body["hot_spot_details"] if d["topic"] == RISING_TOPIC]
+    assert {"태풍", "침수"} <= set(detail["nouns"]) and detail["examples"]

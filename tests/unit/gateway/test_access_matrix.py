@@ -26,6 +26,7 @@ from tests.access_matrix import (
     SESSION_PROBED,
     Target,
     add_complaints,
+    add_reports,
     add_reset_targets,
 )
 from tests.dispatch_api_helpers import add_dispatch_records
@@ -171,6 +172,7 @@ async def test_access_matrix(aiohttp_client: Any, settings: Settings, engine: An
     await add_graded_records(client, world, engine)
     await add_dispatch_records(client, world, engine)
     add_complaints(world, engine)
+    add_reports(world, engine)
     routes = sorted(_routes(app))
     assert SESSION_PROBED <= set(routes)
     failures: list[str] = []
