@@ -39,6 +39,8 @@ class DeskAgent(SQLModel, table=True):
         partial_index("ix_desk_agent_idle", "last_call_ended_at", "state_since", where="state = 'available'"),
         # The heartbeat duty: agents still marked online whose connection went quiet.
         partial_index("ix_desk_agent_heartbeat", "heartbeat_at", where="state NOT IN ('offline', 'on_call')"),
+        # The live transcript's look-up: the agent holding a call, by its CallSid.
+        partial_index("ix_desk_agent_call_sid", "call_sid", where="call_sid IS NOT NULL"),
     )
     staff_id: int = Field(foreign_key="staff.id", primary_key=True, sa_column_kwargs={"autoincrement": False})
     skills: list[str] = Field(default_factory=list, sa_type=JsonDocument)
