@@ -271,3 +271,17 @@ class MediaStreamWriter:
 
     def stop(self) -> str:
         return self._next("stop", {"accountSid": self.account_sid, "callSid": self.call_sid})
+
+
+def media_frames(writer: MediaStreamWriter, inbound: bytes, outbound: bytes, *, chunk: int = 160) -> list[str]:
+    """Both tracks of a call as Twilio streams them: 20 ms media frames of each track, interleaved by time (the
+    shorter track padded with mu-law silence)."""
+    length = max(len(inbound), len(outbound))
+    silence = b"\xff"
+    inbound, outbound = inbound.ljust(length, silence), outbound.ljust(length, silence)
+    frames = []
+    for offset in range(0, length, chunk):
+        timestamp = offset * 1000 // RATE
+        frames.append(writer.media("inbound", inbound[offset : offset + chunk], timestamp))
+        frames.append(writer.media("outbound", outbound[offset : offset + chunk], timestamp))
+    return frames
