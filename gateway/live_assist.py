@@ -6,9 +6,10 @@ the customer has said so far and the desk gets a `suggestion` frame (only when i
      "alerts": [{"kind", "reason", "suggest"}], "at": seconds from the stream's start}
 
 `fills` are one-click values for the desk's forms: the accident report (`where`, `when`, `vehicle`) and the change
-notification (`address`, `phone`), each the latest heard, for the form of the call's type. Everything is read from the redacted text, so a phone
-number is offered masked (the agent confirms it with the customer). `alerts` name an urgent turn of the call once
-each (an injured person, a car on the road, fire, water, a child locked in): they suggest a dispatch.
+notification (`address`, `phone`), each the latest heard, for the form of the call's type. Everything is read
+from the redacted text, so a phone number is offered masked (the agent confirms it with the customer). `alerts`
+name an urgent turn of the call once each (an injured person, a car on the road, fire, water, a child locked in):
+they suggest a dispatch.
 """
 
 from __future__ import annotations

@@ -147,7 +147,9 @@ async def _live_transcription(app: web.Application) -> AsyncIterator[None]:
         options: dict[str, Any] = {"cpu_threads": settings.asr_threads or 1, "vad": settings.asr_vad}
         if ":" not in app.get(LIVE_ENGINE, ""):
             options |= {"cache_dir": str(settings.model_cache_dir or ""), "vosk_model_path": settings.vosk_model}
-        options |= app.get(LIVE_ENGINE_OPTIONS, {})
+        if LIVE_ENGINE_OPTIONS in app:
+            extra: dict[str, Any] = app[LIVE_ENGINE_OPTIONS]
+            options.update(extra)
         app[LIVE_BACKLOG] = backlog
         app[LIVE_POOL] = TranscriberPool(
             backlog, size=settings.live_transcribers, spec=app.get(LIVE_ENGINE, settings.asr_engine), options=options

@@ -70,8 +70,9 @@ class UtteranceCutter:
         if timestamp_ms is not None:
             # Twilio's timestamps place the audio; a gap (lost frames) is silence.
             at = timestamp_ms * RATE // 1000
-            if at > self._clock + self._pending.size + FRAME:
-                self._pending = np.concatenate([self._pending, np.zeros(at - self._clock - self._pending.size, np.float32)])
+            gap = at - self._clock - self._pending.size
+            if gap > FRAME:
+                self._pending = np.concatenate([self._pending, np.zeros(gap, np.float32)])
         audio = np.concatenate([self._pending, np.asarray(samples, dtype=np.float32)])
         out: list[Utterance] = []
         whole = audio.size // FRAME * FRAME

@@ -19,9 +19,9 @@ from crm_store.desk.agent_tables import AgentState, DeskAgent
 from gateway.app import create_app
 from gateway.keys import SIGNATURE
 from gateway.media_socket import LIVE_BACKLOG, LIVE_ENGINE, LIVE_ENGINE_OPTIONS, LIVE_POOL, PATH
+from telephony.media_stream import MediaStreamWriter, media_frames
 from tests.customer_helpers import Org
 from tests.live_helpers import telephone_audio
-from telephony.media_stream import MediaStreamWriter, media_frames
 from workers.settings import Settings
 
 SID = "CA" + "ab" * 16
@@ -81,6 +81,14 @@ async def _desk_frames(desk: Any, until: Any, seconds: float = 60.0) -> list[dic
     return frames
 
 
+async def _until(check: Any, seconds: float = 60.0) -> None:
+    for _ in range(int(seconds / 0.05)):
+        if check():
+            return
+        await asyncio.sleep(0.05)
+    assert check()
+
+
 def _finals(frames: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [f for f in frames if f["type"] == "transcript" and f["final"]]
 
@@ -134,8 +142,11 @@ async def test_live_text_reaches_the_agents_desk_redacted_and_is_stored(
             for frame in [*opening, *media, stop]:
                 await ws.send_str(frame)
             frames = await _desk_frames(
-                desk, lambda got: {f["speaker"] for f in _finals(got)} == {"customer", "agent"}
-                and any(f["type"] == "suggestion" for f in got)
+                desk,
+                lambda got: (
+                    {f["speaker"] for f in _finals(got)} == {"customer", "agent"}
+                    and any(f["type"] == "suggestion" for f in got)
+                ),
             )
     finals = _finals(frames)
     for frame in finals:
@@ -181,7 +192,7 @@ async def test_a_blocked_pool_never_stalls_the_socket(gated_client: Any, org: Or
         behind = await _desk_frames(desk, lambda got: any(f["type"] == "transcript_status" for f in got))
         assert behind[-1]["behind"] is True and behind[-1]["waiting"] >= 2
         assert not _finals(behind)
-        gate.touch()
+        await asyncio.to_thread(gate.touch)
         frames = await _desk_frames(
             desk, lambda got: any(f["type"] == "transcript_status" and not f["behind"] for f in got)
         )
@@ -202,14 +213,10 @@ async def test_a_transcriber_killed_mid_call_is_replaced_and_the_call_goes_on(
             for frame in [*opening, *first]:
                 await ws.send_str(frame)
             # An utterance (a partial at least) is in the transcriber's hands, held at the gate: kill the process.
-            async with asyncio.timeout(60):
-                while not (pool.processes[0].pid and any(c.running for c in backlog._calls.values())):
-                    await asyncio.sleep(0.05)
+            await _until(lambda: bool(pool.processes[0].pid and any(c.running for c in backlog._calls.values())))
             os.kill(pool.processes[0].pid, signal.SIGKILL)
-            async with asyncio.timeout(30):
-                while pool.replaced == 0:
-                    await asyncio.sleep(0.05)
-            gate.touch()
+            await _until(lambda: pool.replaced == 1)
+            await asyncio.to_thread(gate.touch)
             for frame in [*rest, stop]:
                 await ws.send_str(frame)
             frames = await _desk_frames(desk, lambda got: bool(_finals(got)))
