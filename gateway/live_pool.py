@@ -78,18 +78,19 @@ class TranscriberProcess:
         return str(text)
 
     def stop(self) -> None:
-        """End the process (politely, then by force)."""
-        if self.conn is not None:
+        """End the process (politely, then by force; a process busy on an utterance at once)."""
+        process, conn = self.process, self.conn
+        if conn is not None:
             with contextlib.suppress(OSError, ValueError):
-                self.conn.send(None)
-            self.conn.close()
-            self.conn = None
-        if self.process is not None:
-            self.process.join(2.0)
-            if self.process.is_alive():
-                self.process.kill()
-                self.process.join(2.0)
-            self.process = None
+                conn.send(None)
+        if process is not None:
+            process.join(0.5)
+            if process.is_alive():
+                process.kill()
+            process.join(2.0)
+        self.process, self.conn = None, None
+        if conn is not None:
+            conn.close()
 
 
 class TranscriberPool:
@@ -121,8 +122,8 @@ class TranscriberPool:
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
-        loop = asyncio.get_running_loop()
-        await asyncio.gather(*(loop.run_in_executor(self._threads, p.stop) for p in self.processes))
+        # A slot's thread may be waiting on its process: stop the processes from threads of their own.
+        await asyncio.gather(*(asyncio.to_thread(p.stop) for p in self.processes))
         self._threads.shutdown(wait=False, cancel_futures=True)
 
     async def _slot(self, process: TranscriberProcess) -> None:

@@ -113,13 +113,15 @@ class MediaStream:
         call, self.call = self.call, None
         if call is None:
             return
-        if not self.ws.closed:
-            await self.ws.close()
         try:
+            # The socket stays open while the last utterances are decoded (Twilio may close it first: no matter), so
+            # a peer that waits for the close finds the live transcript stored.
             await call.finish(DRAIN_TIMEOUT)
         finally:
             self.app[LIVE_CALLS].discard(call)
             self.app[LIVE_ASSIST].forget(call.call_sid)
+            if not self.ws.closed:
+                await self.ws.close()
 
 
 async def media_socket(request: web.Request) -> web.StreamResponse:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import Select
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlmodel.sql.expression import SelectOfScalar
 
 from crm_store.calls.tables import LiveTranscriptSegment
 from crm_store.desk.agent_tables import AgentState, DeskAgent
@@ -30,11 +31,15 @@ async def add_live_segment(
     session.add(LiveTranscriptSegment(call_sid=call_sid, speaker=speaker, start=start, end=end, text=text))
 
 
-async def live_transcript(session: AsyncSession, *, call_sid: str) -> list[LiveTranscriptSegment]:
-    """The call's live transcript in time order."""
-    query = (
+def live_transcript_query(call_sid: str) -> SelectOfScalar[LiveTranscriptSegment]:
+    """The call's live transcript in time order (ix_live_transcript_segment_call)."""
+    return (
         select(LiveTranscriptSegment)
         .where(LiveTranscriptSegment.call_sid == call_sid)
         .order_by(col(LiveTranscriptSegment.start), col(LiveTranscriptSegment.id))
     )
-    return list((await session.exec(query)).all())
+
+
+async def live_transcript(session: AsyncSession, *, call_sid: str) -> list[LiveTranscriptSegment]:
+    """The call's live transcript in time order."""
+    return list((await session.exec(live_transcript_query(call_sid))).all())

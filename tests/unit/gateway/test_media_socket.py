@@ -18,7 +18,7 @@ from crm_store.calls.tables import LiveTranscriptSegment
 from crm_store.desk.agent_tables import AgentState, DeskAgent
 from gateway.app import create_app
 from gateway.keys import SIGNATURE
-from gateway.media_socket import LIVE_BACKLOG, LIVE_ENGINE, LIVE_ENGINE_OPTIONS, LIVE_POOL, PATH
+from gateway.media_socket import LIVE_BACKLOG, LIVE_CALLS, LIVE_ENGINE, LIVE_ENGINE_OPTIONS, LIVE_POOL, PATH
 from telephony.media_stream import MediaStreamWriter, media_frames
 from tests.customer_helpers import Org
 from tests.live_helpers import telephone_audio
@@ -185,17 +185,18 @@ async def test_a_blocked_pool_never_stalls_the_socket(gated_client: Any, org: Or
         async with gated_client.ws_connect(PATH, headers=_signed(gated_client)) as ws:
             for frame in [*opening, *media, stop]:
                 await ws.send_str(frame)
-            # The server read every frame up to `stop` and closed the stream while recognition was blocked.
+            # The server read every frame up to `stop` (the call is closing) while recognition was blocked.
+            calls = gated_client.app[LIVE_CALLS]
+            await _until(lambda: any(call.queue.closing for call in calls))
+            behind = await _desk_frames(desk, lambda got: any(f["type"] == "transcript_status" for f in got))
+            assert behind[-1]["behind"] is True and behind[-1]["waiting"] >= 2
+            assert not _finals(behind) and not ws.closed
+            await asyncio.to_thread(gate.touch)
+            frames = await _desk_frames(
+                desk, lambda got: any(f["type"] == "transcript_status" and not f["behind"] for f in got)
+            )
             closing = await asyncio.wait_for(ws.receive(), 30)
-            assert closing.type is aiohttp.WSMsgType.CLOSE
-            assert ws.close_code == 1000
-        behind = await _desk_frames(desk, lambda got: any(f["type"] == "transcript_status" for f in got))
-        assert behind[-1]["behind"] is True and behind[-1]["waiting"] >= 2
-        assert not _finals(behind)
-        await asyncio.to_thread(gate.touch)
-        frames = await _desk_frames(
-            desk, lambda got: any(f["type"] == "transcript_status" and not f["behind"] for f in got)
-        )
+            assert closing.type is aiohttp.WSMsgType.CLOSE and ws.close_code == 1000
     assert len(_finals(frames)) >= 3
     assert all(f["speaker"] == "customer" for f in _finals(frames))
 
