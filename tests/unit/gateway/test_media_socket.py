@@ -18,6 +18,7 @@ from crm_store.calls.tables import LiveTranscriptSegment
 from crm_store.desk.agent_tables import AgentState, DeskAgent
 from gateway.app import create_app
 from gateway.keys import SIGNATURE
+from gateway.live_simulator import stream_call
 from gateway.media_socket import LIVE_BACKLOG, LIVE_CALLS, LIVE_ENGINE, LIVE_ENGINE_OPTIONS, LIVE_POOL, PATH
 from telephony.media_stream import MediaStreamWriter, media_frames
 from tests.customer_helpers import Org
@@ -224,3 +225,25 @@ async def test_a_transcriber_killed_mid_call_is_replaced_and_the_call_goes_on(
     assert pool.replaced == 1
     assert _finals(frames)[0]["speaker"] == "customer"
     assert pool.processes[0].pid is not None and pool.processes[0].jobs >= 1
+
+
+async def test_the_simulators_stream_is_taken_whole_and_closed_once_decoded(
+    live_client: Any, org: Org, engine: Any
+) -> None:
+    sent: list[int] = []
+    result = await stream_call(
+        connect_url=str(live_client.make_url(PATH)).replace("http://", "ws://"),
+        signer=live_client.app[SIGNATURE],
+        account_sid=ACCOUNT,
+        call_sid=SID,
+        inbound=telephone_audio(),
+        outbound=telephone_audio("zeroth_0352.ulaw8k.wav"),
+        speed=0,
+        sent=lambda timestamp, _at: sent.append(timestamp),
+    )
+    assert result.close_code == 1000
+    assert sent == list(range(0, sent[-1] + 20, 20)) and result.frames == 2 * len(sent) + 3
+    with Session(engine) as session:
+        stored = session.exec(select(LiveTranscriptSegment).where(LiveTranscriptSegment.call_sid == SID)).all()
+    # Nobody holds the call yet: nothing reached a desk, but the live transcript is stored.
+    assert {s.speaker for s in stored} == {"customer", "agent"}
