@@ -79,8 +79,11 @@ class CallBacklog:
 class LiveBacklog:
     """Every live call's waiting utterances, and the order the transcriber pool takes them in."""
 
-    def __init__(self, *, max_finals: int = 12, behind_after: int = 2) -> None:
+    def __init__(self, *, max_finals: int = 12, behind_after: int = 2, partial_slots: int | None = None) -> None:
         self.max_finals, self.behind_after = max_finals, behind_after
+        # At most this many partials decoded at once (None: no limit): the pool keeps a process free for finals.
+        self.partial_slots = partial_slots
+        self.partials_running = 0
         self._calls: dict[str, CallBacklog] = {}
         self._keys = itertools.count(1)
         self._ready = asyncio.Event()
@@ -126,7 +129,7 @@ class LiveBacklog:
         call = self._calls.get(job.call_sid)
         if call is None:
             return
-        call.running -= 1
+        self._release(call, job)
         job.attempts += 1
         if job.utterance.final and job.attempts <= RETRIES:
             call.finals.appendleft(job)
@@ -139,7 +142,7 @@ class LiveBacklog:
         call = self._calls.get(job.call_sid)
         if call is None:
             return
-        call.running -= 1
+        self._release(call, job)
         self._finish(call, job, text)
 
     async def next(self) -> Recognition:
@@ -163,13 +166,22 @@ class LiveBacklog:
             call.running += 1
             self._tell(call)
             return job
+        if self.partial_slots is not None and self.partials_running >= self.partial_slots:
+            return None
         partials = [(job, call) for call in self._calls.values() for job in call.partials.values()]
         if partials:
             job, call = min(partials, key=lambda pair: pair[0].queued_at)
             del call.partials[job.utterance.track]
             call.running += 1
+            self.partials_running += 1
             return job
         return None
+
+    def _release(self, call: CallBacklog, job: Recognition) -> None:
+        call.running -= 1
+        if not job.utterance.final:
+            self.partials_running -= 1
+            self._ready.set()  # a slot held back from partials may take one now
 
     def _finish(self, call: CallBacklog, job: Recognition, text: str | None) -> None:
         try:

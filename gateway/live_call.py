@@ -59,19 +59,25 @@ class LiveCall:
         self.frames_sent = 0
         self._outbox: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue(maxsize=OUTBOX)
         self._agent_checked = 0.0
+        self._finalised: dict[str, int] = {}
         self._writer = asyncio.create_task(self._write(), name=f"live-desk-{self.call_sid}")
 
     def hear(self, media: Media) -> None:
         """A media frame: decode, cut, queue what it completes (never waits)."""
         cutter = self.cutters[media.track]
         for utterance in cutter.feed(mulaw_decode(media.payload), media.timestamp_ms):
-            self.backlog.put(self.queue, utterance)
+            self._queue(utterance)
+
+    def _queue(self, utterance: Utterance) -> None:
+        if utterance.final:
+            self._finalised[utterance.track] = utterance.number
+        self.backlog.put(self.queue, utterance)
 
     async def finish(self, drain_timeout: float) -> None:
         """The stream ended: the utterances under way are final; wait (bounded) for their text, then stop writing."""
         for cutter in self.cutters.values():
             for utterance in cutter.flush():
-                self.backlog.put(self.queue, utterance)
+                self._queue(utterance)
         drained = self.backlog.close(self.queue)
         try:
             await asyncio.wait_for(drained.wait(), drain_timeout)
@@ -92,6 +98,8 @@ class LiveCall:
         utterance = job.utterance
         if not text or not text.strip():
             return
+        if not utterance.final and self._finalised.get(utterance.track, -1) >= utterance.number:
+            return  # a partial that comes back after its utterance ended: the final says it all
         frame = transcript_frame(self.call_sid, utterance, redact(text))
         self._send(frame)
 

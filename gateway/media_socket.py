@@ -145,7 +145,8 @@ async def _live_transcription(app: web.Application) -> AsyncIterator[None]:
     app[LIVE_CALLS] = set()
     app[LIVE_ASSIST] = LiveAssistant(app)
     if settings.live_transcribers:
-        backlog = LiveBacklog()
+        # With two processes or more, one is kept for finals: a final never waits behind partials on every process.
+        backlog = LiveBacklog(partial_slots=max(1, settings.live_transcribers - 1))
         options: dict[str, Any] = {"cpu_threads": settings.asr_threads or 1, "vad": settings.asr_vad}
         if ":" not in app.get(LIVE_ENGINE, ""):
             options |= {"cache_dir": str(settings.model_cache_dir or ""), "vosk_model_path": settings.vosk_model}

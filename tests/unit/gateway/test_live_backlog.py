@@ -104,3 +104,16 @@ async def test_a_closed_call_is_forgotten_once_drained() -> None:
     assert not drained.is_set() and not call.partials
     backlog.done(await backlog.next(), "네")
     assert drained.is_set() and backlog.waiting() == 0
+
+
+async def test_partials_leave_a_transcriber_free_for_finals() -> None:
+    backlog = LiveBacklog(partial_slots=1)
+    call, _ = _open(backlog, "CA1")
+    backlog.put(call, _utterance("inbound", 0, final=False))
+    backlog.put(call, _utterance("outbound", 0, final=False))
+    partial = await backlog.next()
+    assert backlog._take() is None  # the other partial waits: one slot is for partials
+    backlog.put(call, _utterance("inbound", 0, final=True))
+    assert (await backlog.next()).utterance.final
+    backlog.done(partial, "네")
+    assert (await backlog.next()).utterance.track == "outbound"
