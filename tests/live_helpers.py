@@ -3,7 +3,9 @@ the audio the tests stream."""
 
 from __future__ import annotations
 
+import asyncio
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -43,3 +45,12 @@ def scripted_engine(**options: Any) -> ScriptedEngine:
 def telephone_audio(name: str = "zeroth_0294.ulaw8k.wav") -> bytes:
     """A fixture recording as 8 kHz mu-law bytes, as Twilio streams it."""
     return to_telephone_band(decode_audio((AUDIO / name).read_bytes()).mono())
+
+
+async def until(check: Callable[[], bool], seconds: float = 5.0) -> None:
+    """Wait for `check()` to hold, looking every 50 ms for at most `seconds` (then assert it)."""
+    for _ in range(int(seconds / 0.05)):
+        if check():
+            return
+        await asyncio.sleep(0.05)
+    assert check()

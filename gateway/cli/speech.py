@@ -35,7 +35,7 @@ def simulate_call(
     speed: float = 1.0,
 ) -> int:
     """Play Twilio's part for one call (menu, queue, recording), print the record; 0 once it went as asked."""
-    from gateway.simulator import SimulatedCall, format_record, run_simulated_call, telephone_recording
+    from gateway.simulator import format_record, run_simulated_call, telephone_recording
 
     for path in (audio, agent_audio):
         if path is not None and not path.is_file():
@@ -56,10 +56,9 @@ def simulate_call(
                 token = issue_token(session, username=as_user, label="simulate-call")
         finally:
             engine.dispose()
-    call = SimulatedCall(
-        base_url=url or settings.base_url,
-        account_sid=settings.twilio_account_sid,
-        auth_token=settings.twilio_auth_token,
+    call = _simulated_call(
+        settings,
+        url=url,
         from_number=from_number,
         to_number=to_number,
         audio=recording,
@@ -83,6 +82,18 @@ def simulate_call(
     return 0 if outcome == expected else 1
 
 
+def _simulated_call(settings: Settings, *, url: str | None, **fields: Any) -> Any:
+    """The call to simulate against the gateway at `url` (default the settings' base URL), as this account."""
+    from gateway.simulator import SimulatedCall
+
+    return SimulatedCall(
+        base_url=url or settings.base_url,
+        account_sid=settings.twilio_account_sid,
+        auth_token=settings.twilio_auth_token,
+        **fields,
+    )
+
+
 def _simulate_live_call(
     settings: Settings,
     *,
@@ -95,21 +106,12 @@ def _simulate_live_call(
 ) -> int:
     """`simulate-call --live`: the call's audio as a media stream, then its live transcript as stored."""
     from gateway.live_simulator import run_live_call, telephone_track
-    from gateway.simulator import SimulatedCall
 
     if audio is None:
         raise CommandFailed("hotline simulate-call: --live needs --audio (what the caller says)")
     if speed < 0:
         raise CommandFailed("hotline simulate-call: --speed is 0 (as fast as taken) or more")
-    call = SimulatedCall(
-        base_url=url or settings.base_url,
-        account_sid=settings.twilio_account_sid,
-        auth_token=settings.twilio_auth_token,
-        from_number=from_number,
-        to_number=to_number,
-        audio=None,
-        api_token=None,
-    )
+    call = _simulated_call(settings, url=url, from_number=from_number, to_number=to_number, audio=None, api_token=None)
     inbound = telephone_track(audio)
     outbound = telephone_track(agent_audio) if agent_audio is not None else b""
     try:

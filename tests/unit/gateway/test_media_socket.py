@@ -22,7 +22,7 @@ from gateway.live_simulator import stream_call
 from gateway.media_socket import LIVE_BACKLOG, LIVE_CALLS, LIVE_ENGINE, LIVE_ENGINE_OPTIONS, LIVE_POOL, PATH
 from telephony.media_stream import MediaStreamWriter, media_frames
 from tests.customer_helpers import Org
-from tests.live_helpers import telephone_audio
+from tests.live_helpers import telephone_audio, until
 from workers.settings import Settings
 
 SID = "CA" + "ab" * 16
@@ -73,21 +73,13 @@ def _call_frames(inbound: bytes, outbound: bytes = b"") -> tuple[list[str], list
     return [writer.connected(), writer.start()], media_frames(writer, inbound, outbound), writer.stop()
 
 
-async def _desk_frames(desk: Any, until: Any, seconds: float = 60.0) -> list[dict[str, Any]]:
-    """The desk's frames until `until(frames)` holds."""
+async def _desk_frames(desk: Any, done: Any, seconds: float = 60.0) -> list[dict[str, Any]]:
+    """The desk's frames until `done(frames)` holds."""
     frames: list[dict[str, Any]] = []
     async with asyncio.timeout(seconds):
-        while not until(frames):
+        while not done(frames):
             frames.append(await desk.receive_json())
     return frames
-
-
-async def _until(check: Any, seconds: float = 60.0) -> None:
-    for _ in range(int(seconds / 0.05)):
-        if check():
-            return
-        await asyncio.sleep(0.05)
-    assert check()
 
 
 def _finals(frames: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -188,7 +180,7 @@ async def test_a_blocked_pool_never_stalls_the_socket(gated_client: Any, org: Or
                 await ws.send_str(frame)
             # The server read every frame up to `stop` (the call is closing) while recognition was blocked.
             calls = gated_client.app[LIVE_CALLS]
-            await _until(lambda: any(call.queue.closing for call in calls))
+            await until(lambda: any(call.queue.closing for call in calls), seconds=60)
             behind = await _desk_frames(desk, lambda got: any(f["type"] == "transcript_status" for f in got))
             assert behind[-1]["behind"] is True and behind[-1]["waiting"] >= 2
             assert not _finals(behind) and not ws.closed
@@ -215,9 +207,11 @@ async def test_a_transcriber_killed_mid_call_is_replaced_and_the_call_goes_on(
             for frame in [*opening, *first]:
                 await ws.send_str(frame)
             # An utterance (a partial at least) is in the transcriber's hands, held at the gate: kill the process.
-            await _until(lambda: bool(pool.processes[0].pid and any(c.running for c in backlog._calls.values())))
+            await until(
+                lambda: bool(pool.processes[0].pid and any(c.running for c in backlog._calls.values())), seconds=60
+            )
             os.kill(pool.processes[0].pid, signal.SIGKILL)
-            await _until(lambda: pool.replaced == 1)
+            await until(lambda: pool.replaced == 1, seconds=60)
             await asyncio.to_thread(gate.touch)
             for frame in [*rest, stop]:
                 await ws.send_str(frame)
