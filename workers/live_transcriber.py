@@ -25,6 +25,17 @@ def load_live_engine(spec: str, options: dict[str, Any]) -> SpeechEngine:
         factory = getattr(importlib.import_module(module), name)
         return factory(**options)  # type: ignore[no-any-return]
     cache = options.get("cache_dir")
+    if spec == "whisper":
+        from telephony.asr.whisper import WhisperEngine
+
+        # The desk shows text, not words: no word alignment pass.
+        return WhisperEngine(
+            cache_dir=Path(cache) if cache else None,
+            cpu_threads=int(options.get("cpu_threads", 1)),
+            beam_size=int(options.get("beam_size", 5)),
+            vad=bool(options.get("vad", True)),
+            word_timestamps=False,
+        )
     return load_engine(
         spec,
         vosk_model_path=options.get("vosk_model_path"),
