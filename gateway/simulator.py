@@ -155,7 +155,7 @@ def _said(root: ET.Element) -> str:
     return " / ".join(say.text or "" for say in root.iter("Say"))
 
 
-class _CallPlayer:
+class CallPlayer:
     """Twilio's side of one call: progress callbacks in order, the TwiML followed verb by verb."""
 
     def __init__(self, call: SimulatedCall, twilio: TwilioPlayer, log: Any) -> None:
@@ -331,7 +331,7 @@ async def run_simulated_call(call: SimulatedCall, *, log: Any = print) -> dict[s
     try:
         async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=15)) as http:
             twilio = TwilioPlayer(http, call.base_url, call.auth_token)
-            player = _CallPlayer(call, twilio, log)
+            player = CallPlayer(call, twilio, log)
             started = time.monotonic()
             await player.progress("initiated")
             await player.progress("ringing")

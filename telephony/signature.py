@@ -32,6 +32,22 @@ class TwilioSignature:
             return True
         return bool(self._validator.validate(url, params, signature))
 
+    def socket_url(self, path: str) -> str:
+        """The WebSocket URL Twilio opens for a media stream: wss:// for an https base (ws:// for http)."""
+        scheme, _, rest = self._base.partition("://")
+        return {"https": "wss", "http": "ws"}.get(scheme, scheme) + "://" + rest + path
+
+    def is_valid_socket(self, path: str, signature: str | None) -> bool:
+        """True only for Twilio's signature of a media stream's upgrade: over the socket URL, no parameters."""
+        if not signature:
+            return False
+        computed = str(self._validator.compute_signature(self.socket_url(path), {}))
+        return hmac.compare_digest(computed.encode(), signature.encode("utf-8", "replace"))
+
+    def sign_socket(self, path: str) -> str:
+        """The signature Twilio sends on a media stream's upgrade (used by the call simulator and tests)."""
+        return str(self._validator.compute_signature(self.socket_url(path), {}))
+
     def sign(self, path_qs: str, params: Mapping[str, str]) -> str:
         """The signature Twilio would send (used by the call simulator and tests)."""
         return str(self._validator.compute_signature(self.public_url(path_qs), dict(params)))

@@ -165,6 +165,13 @@ class Settings(BaseSettings):
     asr_threads: int = Field(
         0, ge=0, validation_alias="HOTLINE_ASR_THREADS", description="CPU threads per speech engine"
     )
+    live_transcribers: int = Field(
+        1,
+        ge=0,
+        le=32,
+        validation_alias="HOTLINE_LIVE_TRANSCRIBERS",
+        description="live transcriber processes per gateway process (0: no live transcript)",
+    )
     # Voice activity detection before decoding: silence and hold music are skipped.
     asr_vad: YesNo = Field(
         True, validation_alias="HOTLINE_ASR_VAD", description="skip silence and hold music before decoding"

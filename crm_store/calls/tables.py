@@ -111,3 +111,21 @@ class OutboxJob(SQLModel, table=True):
     enqueued_at: datetime | None = Field(default=None, sa_type=UtcDateTime, index=True)
     # Times the stuck-work duty enqueued it again because its call had stopped moving (workers.stuck).
     recoveries: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+
+
+# -- live transcript ---------------------------------------------------------------------------
+
+
+class LiveTranscriptSegment(SQLModel, table=True):
+    """One final utterance of the live transcript, redacted, as the desk saw it during the call (the post-call
+    transcript of the recording stays the record); `start` and `end` are seconds from the stream's start."""
+
+    __tablename__ = "live_transcript_segment"
+    __table_args__ = (Index("ix_live_transcript_segment_call", "call_sid", "start"),)
+    id: int | None = Field(default=None, primary_key=True)
+    call_sid: str = Field(max_length=34)
+    speaker: str = Field(max_length=16)
+    start: float
+    end: float
+    text: str
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)

@@ -229,6 +229,16 @@ def service_duties(settings: Settings, as_of: date | None) -> None:
     type=int,
     help="Serve a stand-in for Twilio's REST API on this port (the gateway's TWILIO_API_BASE).",
 )
+@click.option(
+    "--live",
+    is_flag=True,
+    help="Stream --audio (the caller) and --agent-audio over /twilio/media as a media stream, then print the live "
+    "transcript stored with the call.",
+)
+@click.option("--agent-audio", type=click.Path(path_type=Path), help="With --live: what the agent says.")
+@click.option(
+    "--speed", type=float, default=1.0, show_default=True, help="With --live: times real time (0: as fast as taken)."
+)
 @pass_settings
 def simulate_call(settings: Settings, **options: Any) -> None:
     """Play Twilio's part for one call: the menu, the queue, a recording; print the record (exit code 1 unless the

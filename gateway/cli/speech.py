@@ -8,6 +8,7 @@ import sys
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from gateway.cli.errors import CommandFailed
 from workers.settings import Settings
@@ -30,12 +31,21 @@ def simulate_call(
     hang_up_waiting: bool = False,
     twilio_api_port: int | None = None,
     talk: float = 3.0,
+    live: bool = False,
+    agent_audio: Path | None = None,
+    speed: float = 1.0,
 ) -> int:
     """Play Twilio's part for one call (menu, queue, recording), print the record; 0 once it went as asked."""
-    from gateway.simulator import SimulatedCall, format_record, run_simulated_call, telephone_recording
+    from gateway.simulator import format_record, run_simulated_call, telephone_recording
 
-    if audio is not None and not audio.is_file():
-        raise CommandFailed(f"hotline simulate-call: no such file {audio}")
+    for path in (audio, agent_audio):
+        if path is not None and not path.is_file():
+            raise CommandFailed(f"hotline simulate-call: no such file {path}")
+    if live:
+        return _simulate_live_call(
+            settings, audio=audio, agent_audio=agent_audio, speed=speed, url=url, from_number=from_number,
+            to_number=to_number,
+        )  # fmt: skip
     recording = None if audio is None else audio.read_bytes() if as_is else telephone_recording(audio)[0]
     if token is None:
         from crm_store.db import make_engine, session_scope
@@ -47,10 +57,9 @@ def simulate_call(
                 token = issue_token(session, username=as_user, label="simulate-call")
         finally:
             engine.dispose()
-    call = SimulatedCall(
-        base_url=url or settings.base_url,
-        account_sid=settings.twilio_account_sid,
-        auth_token=settings.twilio_auth_token,
+    call = _simulated_call(
+        settings,
+        url=url,
         from_number=from_number,
         to_number=to_number,
         audio=recording,
@@ -73,6 +82,67 @@ def simulate_call(
         return 0 if record.get("processing", {}).get("state") == "classified" else 1
     expected = "connected" if twilio_api_port is not None and not hang_up_waiting else "abandoned"
     return 0 if outcome == expected else 1
+
+
+def _simulated_call(settings: Settings, *, url: str | None, **fields: Any) -> Any:
+    """The call to simulate against the gateway at `url` (default the settings' base URL), as this account."""
+    from gateway.simulator import SimulatedCall
+
+    return SimulatedCall(
+        base_url=url or settings.base_url,
+        account_sid=settings.twilio_account_sid,
+        auth_token=settings.twilio_auth_token,
+        **fields,
+    )
+
+
+def _simulate_live_call(
+    settings: Settings,
+    *,
+    audio: Path | None,
+    agent_audio: Path | None,
+    speed: float,
+    url: str | None,
+    from_number: str,
+    to_number: str,
+) -> int:
+    """`simulate-call --live`: the call's audio as a media stream, then its live transcript as stored."""
+    from gateway.live_simulator import run_live_call, telephone_track
+
+    if audio is None:
+        raise CommandFailed("hotline simulate-call: --live needs --audio (what the caller says)")
+    if speed < 0:
+        raise CommandFailed("hotline simulate-call: --speed is 0 (as fast as taken) or more")
+    call = _simulated_call(settings, url=url, from_number=from_number, to_number=to_number, audio=None, api_token=None)
+    inbound = telephone_track(audio)
+    outbound = telephone_track(agent_audio) if agent_audio is not None else b""
+    try:
+        outcome = asyncio.run(
+            run_live_call(
+                call, inbound=inbound, outbound=outbound, speed=speed, log=lambda line: print(line, file=sys.stderr)
+            )
+        )
+    except (RuntimeError, OSError) as err:
+        raise CommandFailed(f"hotline simulate-call: {err}") from err
+    segments = _stored_live_transcript(settings, outcome["call_sid"])
+    print(f"call {outcome['call_sid']}: live transcript ({len(segments)} utterances)")
+    for segment in segments:
+        print(f"  [{segment.start:6.2f}-{segment.end:6.2f}] {segment.speaker}: {segment.text}")
+    return 0 if outcome["closed"] == 1000 and segments else 1
+
+
+def _stored_live_transcript(settings: Settings, call_sid: str) -> list[Any]:
+    from sqlmodel import Session
+
+    from crm_store.calls.live import live_transcript_query
+    from crm_store.db import make_engine
+
+    engine = make_engine(settings.sync_db_url)
+    try:
+        with Session(engine) as session:
+            return list(session.exec(live_transcript_query(call_sid)).all())
+    finally:
+        engine.dispose()
 
 
 def transcribe(

@@ -96,11 +96,14 @@ class WhisperEngine:
         cpu_threads: int = 0,
         beam_size: int = 5,
         vad: bool = True,
+        word_timestamps: bool = True,
     ) -> None:
-        """Assemble the model folder if needed and load the model on CPU, offline; `vad` skips non-speech."""
+        """Assemble the model folder if needed and load the model on CPU, offline; `vad` skips non-speech;
+        without `word_timestamps` the text comes without words (one alignment pass less: the live transcript)."""
         from faster_whisper import WhisperModel
 
         self.beam_size = beam_size
+        self.word_timestamps = word_timestamps
         self.vad = vad
         self.window_seconds = WINDOW_SECONDS
         self.model_dir = ensure_whisper_model(cache_dir)
@@ -136,7 +139,7 @@ class WhisperEngine:
                     audio if window is None else window.samples,
                     language="ko",
                     beam_size=self.beam_size,
-                    word_timestamps=True,
+                    word_timestamps=self.word_timestamps,
                     condition_on_previous_text=False,
                     vad_filter=False,
                 )

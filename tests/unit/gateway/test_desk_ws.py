@@ -19,6 +19,7 @@ from gateway.app import create_app
 from gateway.desk_socket import CHANNELS, MAX_FRAME, OUTBOX, TIMING, DeskTiming
 from gateway.keys import REDIS
 from tests.customer_helpers import Org
+from tests.live_helpers import until as _until
 from tests.review_helpers import PASSWORD, console_login
 from workers.desk_channel import send_to_agent
 from workers.settings import Settings
@@ -49,14 +50,6 @@ def _agent(engine: Any, staff_id: int) -> DeskAgent | None:
 
 async def _frame(ws: Any) -> dict[str, Any]:
     return dict(await asyncio.wait_for(ws.receive_json(), 5))
-
-
-async def _until(check: Any, seconds: float = 5.0) -> None:
-    for _ in range(int(seconds / 0.05)):
-        if check():
-            return
-        await asyncio.sleep(0.05)
-    assert check()
 
 
 @pytest.mark.parametrize(

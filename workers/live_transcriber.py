@@ -1,0 +1,65 @@
+"""One live transcriber process: loads its speech engine once, then decodes utterances sent over its pipe.
+
+Started by the gateway's pool (`gateway.live_pool`) with `spawn`, never forked from a process that loaded a
+CTranslate2 model (the child hangs). Requests are `(key, float32 bytes, sample_rate)`; answers are
+`("done", key, text)` or `("failed", key, reason)`; `None` or a closed pipe ends the process.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from telephony.asr import SpeechEngine, load_engine
+
+
+def load_live_engine(spec: str, options: dict[str, Any]) -> SpeechEngine:
+    """`whisper` or `vosk` (the engines of `telephony.asr`), or `module:factory` returning an engine (tests)."""
+    if ":" in spec:
+        module, _, name = spec.partition(":")
+        factory = getattr(importlib.import_module(module), name)
+        return factory(**options)  # type: ignore[no-any-return]
+    cache = options.get("cache_dir")
+    if spec == "whisper":
+        from telephony.asr.whisper import WhisperEngine
+
+        # The desk shows text, not words: no word alignment pass.
+        return WhisperEngine(
+            cache_dir=Path(cache) if cache else None,
+            cpu_threads=int(options.get("cpu_threads", 1)),
+            beam_size=int(options.get("beam_size", 5)),
+            vad=bool(options.get("vad", True)),
+            word_timestamps=False,
+        )
+    return load_engine(
+        spec,
+        vosk_model_path=options.get("vosk_model_path"),
+        cache_dir=Path(cache) if cache else None,
+        cpu_threads=int(options.get("cpu_threads", 1)),
+        vad=bool(options.get("vad", True)),
+    )
+
+
+def serve(conn: Connection, spec: str, options: dict[str, Any]) -> None:
+    """The process's main: load the engine, say ready with the pid, decode until told to stop."""
+    engine = load_live_engine(spec, options)
+    conn.send(("ready", os.getpid()))
+    while True:
+        try:
+            request = conn.recv()
+        except (EOFError, OSError):
+            return
+        if request is None:
+            return
+        key, audio, rate = request
+        try:
+            transcript = engine.transcribe(np.frombuffer(audio, dtype=np.float32), rate)
+        except Exception as err:  # one bad utterance must not end the process; the reason goes back
+            conn.send(("failed", key, f"{type(err).__name__}: {err}"))
+            continue
+        conn.send(("done", key, transcript.text))
