@@ -20,7 +20,7 @@ from crm_store.customers.rules import load_rules
 from crm_store.customers.screen_pop import PictureReader
 from crm_store.db import async_session_factory, make_async_engine, make_engine
 from crm_store.dispatch.config import load_config as load_dispatch_config
-from gateway import api_app, desk_socket, desk_views, health, twilio_views
+from gateway import api_app, desk_socket, desk_views, health, twilio_views, wallboard
 from gateway.client_address import client_address_middleware, parse_networks
 from gateway.console import app as console_app
 from gateway.keys import (
@@ -133,6 +133,7 @@ def create_app(settings: Settings, *, embedded_worker: bool | None = None) -> we
     twilio_views.setup_routes(app)
     desk_views.setup_routes(app)
     desk_socket.setup_desk_socket(app)
+    wallboard.setup_wallboard(app)
     health.setup_routes(app)
     app.router.add_static("/static/", console_app.STATIC_DIR, name="static")
     app.add_subapp(api_app.PREFIX, api_app.create_api_app())

@@ -117,6 +117,7 @@ AUDIT_ACTIONS = {
     "blacklist_approve": "블랙리스트 승인",
     "blacklist_revoke": "블랙리스트 해제",
     "agent.state": "상담원 상태 변경",
+    "agent.profile": "상담원 업무 설정 변경",
 }
 # An agent's state at the desk (crm_store.desk.agents.AgentState).
 AGENT_STATES = {
@@ -127,6 +128,10 @@ AGENT_STATES = {
     "break": "휴식",
     "offline": "로그아웃",
 }
+# The skills of the default desk queues (crm_store/desk/defaults.json); another skill shows as its code.
+DESK_SKILLS = {"accident": "사고 접수", "consult": "보험 상담", "complaint": "불편·민원", "change": "변경 신고"}
+# An empty figure of the wallboard (no call answered yet today, ...).
+NOTHING_ON_BOARD = "—"
 # A complaint's dossier entries: its steps (crm_store.complaints.steps) and what happens to it besides.
 COMPLAINT_STEPS = {
     "receipt": "접수",
@@ -257,6 +262,8 @@ AUDIT_DETAIL_FIELDS = {
     "phones": "전화번호",
     "profile": "프로필",
     "state": "상담 상태",
+    "skills": "담당 대기열 기술",
+    "endpoint": "연결 주소",
 }
 # What a read of customer information showed, as the audit trail names it (the customer picture's keys, the
 # graded parts of them, and what other readers show: a call record, a recording, events, corrections).

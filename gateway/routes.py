@@ -20,7 +20,8 @@ from crm_store.complaints.wire import State
 from crm_store.customers import blacklist, blacklist_decisions, events, search
 from crm_store.customers import records as customers
 from crm_store.customers import updates as customer_updates
-from crm_store.desk import agents
+from crm_store.desk import agents, profiles
+from crm_store.desk import wallboard as desk_wallboard
 from crm_store.dispatch import wire as dispatch
 from crm_store.dispatch.access import BOARD_ROLES, FIELD_ROLES
 from crm_store.managers import account_managers, certifications, service_tasks, transfers
@@ -33,6 +34,7 @@ from crm_store.review import queue as review
 from crm_store.review.tables import ReviewState
 from gateway import (
     admin_api,
+    agents_api,
     api,
     complaints_api,
     customers_api,
@@ -42,6 +44,7 @@ from gateway import (
     reports_api,
     review_api,
     supervision_api,
+    wallboard,
 )
 from gateway.contract import Route, openapi_document
 from gateway.inputs import MAX_ID, MAX_PAGE
@@ -326,6 +329,13 @@ ROUTES: tuple[Route, ...] = (
           "`error` (a frame refused); agent to server: `accept`, `decline` (`call_sid`). Closing it takes you "
           "offline; so does a connection gone quiet. A console session must come from the console's origin.",
           None, status=101, roles=agents.DESK_ROLES, errors=(400,)),
+    Route("PUT", "/agents/{username}", agents_api.put_agent_profile,
+          "Set an agent's desk profile: skills (the queues served) and endpoint (audited; your part of the "
+          "organisation)", agents.AgentStatePublic, body=profiles.AgentProfileUpdate, roles=profiles.PROFILE_KEEPERS),
+    Route("GET", "/desk/wallboard", wallboard.get_wallboard,
+          "The wallboard of your part of the organisation: per queue, calls waiting and the longest wait now, your "
+          "agents by state, today's (Korea time) service level, abandonment rate and average handling time",
+          desk_wallboard.Wallboard, roles=wallboard.WATCHERS),
     # dispatch: surveyors, the board, assignment and the answers of the one sent
     Route("PUT", "/surveyors/{username}", dispatch_api.put_surveyor,
           "Create or update a surveyor's profile (a surveyor: their own status and location)",

@@ -453,3 +453,34 @@ EXPECTED[("GET", "/api/v1/reports/monthly")] = lambda w, u, t: (
 # -- end of the reports section ------------------------------------------------------------------------------------
 # Routes outside the matrix's subject (Twilio webhooks check signatures; health, metrics and the console's
 # stylesheet hold no customer data).
+# The wallboard (center managers, executives, administrators: their part's board). Its socket: a plain GET is no
+# upgrade (400) for them.
+_WATCHERS = (Role.CENTER_MANAGER, Role.EXECUTIVE, Role.ADMIN)
+MATRIX[("GET", "/api/v1/desk/wallboard")] = lambda w, t: ("/api/v1/desk/wallboard", {}, None)
+EXPECTED[("GET", "/api/v1/desk/wallboard")] = lambda w, u, t: 200 if w.staff[u]["role"] in _WATCHERS else 403
+MATRIX[("GET", "/console/wallboard")] = lambda w, t: ("/console/wallboard", {}, None)
+EXPECTED[("GET", "/console/wallboard")] = lambda w, u, t: 200 if w.staff[u]["role"] in _WATCHERS else 403
+MATRIX[("GET", "/console/wallboard/ws")] = lambda w, t: ("/console/wallboard/ws", {}, None)
+EXPECTED[("GET", "/console/wallboard/ws")] = lambda w, u, t: 400 if w.staff[u]["role"] in _WATCHERS else 403
+
+
+# Desk profiles: the agent of the inside branch (given the profile it has: no skills, no endpoint), the operator of
+# the outside one (no desk: 422 by the API, the page again with its error, 400, in the console). Center managers and
+# administrators through the API, administrators in the console; out of scope 404.
+def _desk_profile(ok: int, no_desk: int, keepers: tuple[Role, ...]) -> Callable[[World, str, Target], int]:
+    def answer(w: World, u: str, t: Target) -> int:
+        if w.staff[u]["role"] not in keepers:
+            return 403
+        if not w.sees_unit(u, _unit(w, t)):
+            return 404
+        return ok if t == "inside" else no_desk
+
+    return answer
+
+
+MATRIX[("PUT", "/api/v1/agents/{username}")] = lambda w, t: (
+    f"/api/v1/agents/{'agent.seocho' if t == 'inside' else 'operator.haeundae'}", {}, {"skills": []})  # fmt: skip
+EXPECTED[("PUT", "/api/v1/agents/{username}")] = _desk_profile(200, 422, (Role.CENTER_MANAGER, Role.ADMIN))
+MATRIX[("POST", "/console/admin/staff/{staff_id}/desk")] = lambda w, t: (
+    f"/console/admin/staff/{_member(w, t)}/desk", {}, {})  # fmt: skip
+EXPECTED[("POST", "/console/admin/staff/{staff_id}/desk")] = _desk_profile(303, 400, (Role.ADMIN,))
