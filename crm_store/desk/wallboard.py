@@ -109,32 +109,33 @@ class Snapshot:
     agents: tuple[AgentRow, ...] = ()
 
 
-async def _waiting_now(session: AsyncSession) -> dict[int, tuple[int, datetime]]:
-    rows = await session.exec(
+def waiting_now_query() -> Any:
+    """Calls waiting now per queue and the oldest entry (the waiting index, `ix_desk_waiting_call_next`)."""
+    return (
         select(col(WaitingCall.queue_id), func.count(), func.min(col(WaitingCall.enqueued_at)))
         .where(col(WaitingCall.state) == WAITING)
         .group_by(col(WaitingCall.queue_id))
     )
-    return {queue_id: (int(count), oldest) for queue_id, count, oldest in rows.all()}
 
 
-async def _today(session: AsyncSession, since: datetime) -> dict[int, QueueDay]:
-    dialect = session.get_bind().dialect.name
+def _count(condition: ColumnElement[bool]) -> Any:
+    return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+
+
+def today_query(dialect: str, since: datetime) -> Any:
+    """Today's counts per queue of the calls that entered it since `since`: reached through the day's calls
+    (`call.created_at` index) and their waiting row (unique `call_sid`)."""
     handling, has_handling = handling_seconds(dialect)
     state = col(WaitingCall.state)
     answered = state == CONNECTED
-
-    def count(condition: ColumnElement[bool]) -> Any:
-        return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
-
-    rows = await session.exec(
+    return (
         select(  # type: ignore[call-overload]
             col(WaitingCall.queue_id),
-            count(answered),
-            count(answered & (col(WaitingCall.wait_seconds) <= SERVICE_LEVEL_SECONDS)),
-            count(state == ABANDONED),
-            count(state != WAITING),
-            count(has_handling),
+            _count(answered),
+            _count(answered & (col(WaitingCall.wait_seconds) <= SERVICE_LEVEL_SECONDS)),
+            _count(state == ABANDONED),
+            _count(state != WAITING),
+            _count(has_handling),
             func.coalesce(func.sum(case((has_handling, handling), else_=0.0)), 0.0),
         )
         .select_from(Call)
@@ -142,6 +143,15 @@ async def _today(session: AsyncSession, since: datetime) -> dict[int, QueueDay]:
         .where(col(Call.created_at) >= since - IVR_MARGIN, col(WaitingCall.enqueued_at) >= since)
         .group_by(col(WaitingCall.queue_id))
     )
+
+
+async def _waiting_now(session: AsyncSession) -> dict[int, tuple[int, datetime]]:
+    rows = await session.exec(waiting_now_query())
+    return {queue_id: (int(count), oldest) for queue_id, count, oldest in rows.all()}
+
+
+async def _today(session: AsyncSession, since: datetime) -> dict[int, QueueDay]:
+    rows = await session.exec(today_query(session.get_bind().dialect.name, since))
     return {
         queue_id: QueueDay(int(a), int(in_time), int(abandoned), int(ended), int(handled), float(seconds))
         for queue_id, a, in_time, abandoned, ended, handled, seconds in rows.all()
