@@ -9,19 +9,19 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import text
 from sqlalchemy.dialects import postgresql
 from sqlmodel import Session, col, select, update
 
 from crm_store.audit import AuditEntry
 from crm_store.calls.tables import Call
-from crm_store.db import async_session_factory, async_session_scope, make_async_engine
+from crm_store.db import async_session_factory, async_session_scope, make_async_engine, make_engine
 from crm_store.desk import wallboard
 from crm_store.desk.agent_tables import DeskAgent
 from crm_store.desk.tables import DeskQueue, WaitingCall
 from gateway.wallboard import HUB
 from tests.customer_helpers import gateway_on
 from tests.desk_helpers import install_default_menu
+from tests.pg_helpers import plan_without_seqscan
 
 pytestmark = pytest.mark.integration
 
@@ -177,20 +177,18 @@ async def test_figures_scope_profiles_and_metrics(aiohttp_client: Any, postgres_
         assert 'hotline_desk_agents{queue="consult",state="on_call"} 1.0' in metrics
 
 
-async def _plan(postgres_url: str, statement: Any) -> str:
-    """PostgreSQL's plan with sequential scans off (the test tables are empty: the planner would read them whole)."""
+def _plan(postgres_url: str, statement: Any) -> str:
     sql = str(statement.compile(dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True}))
-    engine = make_async_engine(postgres_url)
+    engine = make_engine(postgres_url)
     try:
-        async with engine.connect() as conn:
-            await conn.execute(text("SET enable_seqscan = off"))
-            return "\n".join((await conn.execute(text("EXPLAIN " + sql))).scalars())
+        with Session(engine) as session:
+            return plan_without_seqscan(session, sql)
     finally:
-        await engine.dispose()
+        engine.dispose()
 
 
-async def test_the_board_reads_through_indexes(postgres_url: str) -> None:
-    plan = await _plan(postgres_url, wallboard.waiting_now_query())
+def test_the_board_reads_through_indexes(postgres_url: str) -> None:
+    plan = _plan(postgres_url, wallboard.waiting_now_query())
     assert "ix_desk_waiting_call_next" in plan and "Seq Scan" not in plan, plan
-    plan = await _plan(postgres_url, wallboard.today_query("postgresql", wallboard.day_start(NOW)))
+    plan = _plan(postgres_url, wallboard.today_query("postgresql", wallboard.day_start(NOW)))
     assert "ix_call_created_at" in plan and "Seq Scan" not in plan, plan
