@@ -484,3 +484,9 @@ EXPECTED[("PUT", "/api/v1/agents/{username}")] = _desk_profile(200, 422, (Role.C
 MATRIX[("POST", "/console/admin/staff/{staff_id}/desk")] = lambda w, t: (
     f"/console/admin/staff/{_member(w, t)}/desk", {}, {})  # fmt: skip
 EXPECTED[("POST", "/console/admin/staff/{staff_id}/desk")] = _desk_profile(303, 400, (Role.ADMIN,))
+# The desk roster page of center managers and administrators, and its forms (as the API's route answers, in pages).
+MATRIX[("GET", "/console/agents")] = lambda w, t: ("/console/agents", {}, None)
+EXPECTED[("GET", "/console/agents")] = lambda w, u, t: (
+    200 if w.staff[u]["role"] in (Role.CENTER_MANAGER, Role.ADMIN) else 403)  # fmt: skip
+MATRIX[("POST", "/console/agents/{staff_id}")] = lambda w, t: (f"/console/agents/{_member(w, t)}", {}, {})
+EXPECTED[("POST", "/console/agents/{staff_id}")] = _desk_profile(303, 400, (Role.CENTER_MANAGER, Role.ADMIN))

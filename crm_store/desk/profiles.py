@@ -4,6 +4,7 @@ audited (`agent.profile`)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from pydantic import Field as PField
@@ -37,6 +38,38 @@ async def known_skills(session: AsyncSession) -> list[str]:
     """Every skill some desk queue asks for, sorted."""
     queues = (await session.exec(select(col(DeskQueue.skills)))).all()
     return sorted({skill for skills in queues for skill in skills or ()})
+
+
+@dataclass(frozen=True)
+class DeskMember:
+    """A staff member with a desk as the profile page lists them: who, where, and their profile (if any yet)."""
+
+    staff: Staff
+    unit_name: str
+    agent: DeskAgent | None
+
+
+async def desk_roster(session: AsyncSession, viewer: Viewer, *, limit: int = 500) -> list[DeskMember]:
+    """The active agents and center managers of the viewer's part of the organisation, by unit then username, with
+    their desk profiles; NotAllowed for a viewer who sets none."""
+    if viewer.role not in PROFILE_KEEPERS:
+        raise NotAllowed("only center managers and administrators set agents' desk profiles")
+    mine = await session.get(OrgUnit, viewer.org_unit_id)
+    if mine is None:
+        return []
+    rows = await session.exec(
+        select(Staff, col(OrgUnit.name), DeskAgent)
+        .join(OrgUnit, col(OrgUnit.id) == col(Staff.org_unit_id))
+        .outerjoin(DeskAgent, col(DeskAgent.staff_id) == col(Staff.id))
+        .where(
+            col(OrgUnit.path).startswith(mine.path),
+            col(Staff.role).in_([role.value for role in DESK_ROLES]),
+            col(Staff.active),
+        )
+        .order_by(col(OrgUnit.path), col(Staff.username))
+        .limit(limit)
+    )
+    return [DeskMember(staff, name, agent) for staff, name, agent in rows.all()]
 
 
 async def profiled_staff(session: AsyncSession, viewer: Viewer, username: str) -> Staff:

@@ -22,7 +22,7 @@ from crm_store.types import utcnow
 from crm_store.validation import InvalidInput, NotAllowed
 from gateway import labels
 from gateway.admin_api import audit_filter
-from gateway.console.desk_admin import desk_context
+from gateway.console.desk_admin import desk_context, profile_form
 from gateway.console.render import PageError, page_error, render
 from gateway.inputs import MAX_ID, is_whole_number, path_id, request_viewer
 from gateway.keys import EXECUTOR, SESSIONS, TOKEN_CACHE
@@ -273,9 +273,8 @@ async def update_desk_profile(request: web.Request) -> web.StreamResponse:
     form = await request.post()
     staff_id = path_id(request, "staff_id")
     viewer = request_viewer(request)
-    endpoint = str(form.get("endpoint") or "").strip() or None
     try:
-        data = profiles.AgentProfileUpdate(skills=[str(s) for s in form.getall("skill", [])], endpoint=endpoint)
+        data = profile_form(form)
         async with async_session_scope(request.config_dict[SESSIONS]) as session:
             member = await admin.administered_staff(session, viewer, staff_id)
             await profiles.update_agent_profile(session, viewer, member.username, data, now=utcnow())

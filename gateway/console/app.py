@@ -10,7 +10,7 @@ from pathlib import Path
 from aiohttp import web
 
 from gateway import auth_views, labels
-from gateway.console import admin, complaints, tasks, views, wallboard_page
+from gateway.console import admin, complaints, desk_admin, tasks, views, wallboard_page
 from gateway.console.render import page_error, render, setup_templates
 from gateway.inputs import ids_in_range
 from gateway.middlewares import (
@@ -92,4 +92,5 @@ def create_console_app() -> web.Application:
     tasks.setup_routes(app)
     complaints.setup_routes(app)
     wallboard_page.setup_routes(app)
+    desk_admin.setup_routes(app)
     return app
