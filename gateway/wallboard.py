@@ -40,10 +40,12 @@ NOT_A_WATCHER = "대기열 현황판은 센터장, 임원, 관리자만 볼 수 
 
 @dataclass(frozen=True)
 class WallboardTiming:
-    """Seconds between reads while boards are open, and while none is (the metrics' refresh)."""
+    """Seconds between reads while boards are open, and while none is (the metrics' refresh); today's counts are
+    read again at most every `day` seconds (the calls waiting and the agents at every read)."""
 
     tick: float = 1.0
     idle: float = 5.0
+    day: float = 2.0
 
 
 TIMING = web.AppKey("wallboard_timing", WallboardTiming)
@@ -96,6 +98,7 @@ class WallboardHub:
         self.latest: Snapshot | None = None
         self.wake = asyncio.Event()
         self.stop = asyncio.Event()
+        self.loop: asyncio.Task[None] | None = None
 
     def attach(self, screen: Screen) -> None:
         self.screens.setdefault(screen.unit_path, set()).add(screen)
@@ -113,7 +116,9 @@ class WallboardHub:
         """Read the desk once, export it, show it on every open board."""
         now = self.app.get(CLOCK, utcnow)()
         async with async_session_scope(self.app[SESSIONS]) as session:
-            snapshot = await wallboard.take_snapshot(session, now=now)
+            snapshot = await wallboard.take_snapshot(
+                session, now=now, previous=self.latest, day_every=self.app[TIMING].day
+            )
         self.latest = snapshot
         export(self.app[METRICS], snapshot)
         for unit_path, screens in list(self.screens.items()):
@@ -214,10 +219,10 @@ async def wallboard_socket(request: web.Request) -> web.StreamResponse:
 async def _hub(app: web.Application) -> AsyncIterator[None]:
     hub = WallboardHub(app)
     app[HUB] = hub
-    loop = asyncio.create_task(hub.run(), name="wallboard")
+    hub.loop = asyncio.create_task(hub.run(), name="wallboard")
     yield
     hub.stop.set()
-    await asyncio.gather(loop, return_exceptions=True)
+    await asyncio.gather(hub.loop, return_exceptions=True)
 
 
 async def _close_boards(app: web.Application) -> None:

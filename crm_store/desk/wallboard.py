@@ -107,6 +107,8 @@ class Snapshot:
     waiting: dict[int, tuple[int, datetime]] = field(default_factory=dict)
     day: dict[int, QueueDay] = field(default_factory=dict)
     agents: tuple[AgentRow, ...] = ()
+    # When today's counts were read (they may come from an earlier snapshot).
+    day_read_at: datetime = field(default_factory=lambda: datetime.min.replace(tzinfo=KST))
 
 
 def waiting_now_query() -> Any:
@@ -168,20 +170,34 @@ async def _agents(session: AsyncSession) -> tuple[AgentRow, ...]:
     return tuple(AgentRow(path, state, frozenset(skills or ())) for path, state, skills in rows.all())
 
 
-async def take_snapshot(session: AsyncSession, *, now: datetime) -> Snapshot:
-    """The whole desk now: queues, calls waiting, today's counts, agents."""
+async def take_snapshot(
+    session: AsyncSession, *, now: datetime, previous: Snapshot | None = None, day_every: float = 0.0
+) -> Snapshot:
+    """The whole desk now: queues, calls waiting, agents, and today's counts; those are taken from `previous`
+    while they are younger than `day_every` seconds (the day's statement is the board's one costly read: about
+    100 ms at 20,000 calls a day, bench/wallboard.py) and still of the same day."""
     since = day_start(now)
     queues = tuple(
         QueueRow(int(q.id or 0), q.name, q.label, frozenset(q.skills or ()))
         for q in (await session.exec(select(DeskQueue).order_by(col(DeskQueue.id)))).all()
     )
+    fresh = (
+        previous is not None
+        and previous.since == since
+        and timedelta(0) <= now - previous.day_read_at < timedelta(seconds=day_every)
+    )
+    if previous is not None and fresh:
+        day, day_read_at = previous.day, previous.day_read_at
+    else:
+        day, day_read_at = await _today(session, since), now
     return Snapshot(
         at=now,
         since=since,
         queues=queues,
         waiting=await _waiting_now(session),
-        day=await _today(session, since),
+        day=day,
         agents=await _agents(session),
+        day_read_at=day_read_at,
     )
 
 

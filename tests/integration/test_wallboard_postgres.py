@@ -134,6 +134,13 @@ async def test_figures_scope_profiles_and_metrics(aiohttp_client: Any, postgres_
         try:
             async with async_session_scope(async_session_factory(async_engine)) as session:
                 snapshot = await wallboard.take_snapshot(session, now=NOW)
+            # Today's counts of a snapshot younger than `day_every` are kept; the calls waiting are read again.
+            async with async_session_scope(async_session_factory(async_engine)) as session:
+                later = NOW + timedelta(seconds=1)
+                kept = await wallboard.take_snapshot(session, now=later, previous=snapshot, day_every=2.0)
+                again = await wallboard.take_snapshot(session, now=later, previous=snapshot, day_every=0.5)
+            assert kept.day is snapshot.day and kept.day_read_at == NOW and kept.waiting == snapshot.waiting
+            assert again.day == snapshot.day and again.day is not snapshot.day and again.day_read_at == later
         finally:
             await async_engine.dispose()
         assert snapshot.since == datetime(2026, 12, 6, 15, 0, tzinfo=UTC)
