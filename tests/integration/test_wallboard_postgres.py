@@ -18,10 +18,12 @@ from crm_store.db import async_session_factory, async_session_scope, make_async_
 from crm_store.desk import wallboard
 from crm_store.desk.agent_tables import DeskAgent
 from crm_store.desk.tables import DeskQueue, WaitingCall
+from gateway.app import create_app
 from gateway.wallboard import HUB
-from tests.customer_helpers import gateway_on
+from tests.customer_helpers import SECRET, gateway_on
 from tests.desk_helpers import install_default_menu
 from tests.pg_helpers import plan_without_seqscan
+from workers.settings import Settings
 
 pytestmark = pytest.mark.integration
 
@@ -182,6 +184,20 @@ async def test_figures_scope_profiles_and_metrics(aiohttp_client: Any, postgres_
         assert 'hotline_desk_waiting_calls{queue="consult"} 1.0' in metrics
         assert 'hotline_desk_agents{queue="accident",state="available"} 1.0' in metrics
         assert 'hotline_desk_agents{queue="consult",state="on_call"} 1.0' in metrics
+
+        # Another gateway process on the same database exports the same truth.
+        settings = Settings.from_env(
+            {"DATABASE_URL": postgres_url, "HOTLINE_SECRET_KEY": SECRET, "HOTLINE_DATA_DIR": str(tmp_path)}
+        )
+        other = await aiohttp_client(create_app(settings, embedded_worker=False))
+        await other.server.app[HUB].read()
+        other_metrics = await (await other.get("/metrics")).text()
+
+        def counts(text: str) -> list[str]:
+            return sorted(line for line in text.splitlines() if line.startswith(("hotline_desk_waiting_calls{",
+                                                                                 "hotline_desk_agents{")))  # fmt: skip
+
+        assert counts(other_metrics) == counts(metrics) and len(counts(metrics)) == 5 + 5 * 6
 
 
 def _plan(postgres_url: str, statement: Any) -> str:
