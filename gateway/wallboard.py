@@ -66,7 +66,7 @@ def frame(board: Wallboard) -> str:
 class Screen:
     """One open board: the latest frame for it, sent by its writer (a slow screen skips frames, never queues)."""
 
-    def __init__(self, ws: web.WebSocketResponse, unit_path: str) -> None:
+    def __init__(self, ws: web.WebSocketResponse, unit_path: str | None) -> None:
         self.ws, self.unit_path = ws, unit_path
         self._latest: str | None = None
         self._fresh = asyncio.Event()
@@ -94,7 +94,7 @@ class WallboardHub:
 
     def __init__(self, app: web.Application) -> None:
         self.app = app
-        self.screens: dict[str, set[Screen]] = {}
+        self.screens: dict[str | None, set[Screen]] = {}
         self.latest: Snapshot | None = None
         self.wake = asyncio.Event()
         self.stop = asyncio.Event()
@@ -132,8 +132,8 @@ class WallboardHub:
         while not self.stop.is_set():
             try:
                 await self.read()
-            except Exception:
-                log.exception("wallboard: the desk could not be read; trying again")
+            except Exception as err:  # the database away: the boards keep their last figures
+                log.warning("wallboard: the desk could not be read (%s); trying again", type(err).__name__)
             every = timing.tick if self.screens else timing.idle
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(_first(self.wake, self.stop), every)
@@ -181,7 +181,7 @@ async def board_of(request: web.Request) -> Wallboard:
     async with async_session_scope(request.config_dict[SESSIONS]) as session:
         path = await wallboard.unit_path_of(session, viewer.org_unit_id)
         snapshot = await wallboard.take_snapshot(session, now=now)
-    return wallboard.board_for(snapshot, path or "/nowhere/")
+    return wallboard.board_for(snapshot, path)
 
 
 async def get_wallboard(request: web.Request) -> Answered:
@@ -199,7 +199,7 @@ async def wallboard_socket(request: web.Request) -> web.StreamResponse:
     if not _same_origin(request):
         raise NotAllowed("the wallboard opens from the console's own origin")
     async with async_session_scope(request.config_dict[SESSIONS]) as session:
-        path = await wallboard.unit_path_of(session, viewer.org_unit_id) or "/nowhere/"
+        path = await wallboard.unit_path_of(session, viewer.org_unit_id)
     await ws.prepare(request)
     hub = request.config_dict[HUB]
     screen = Screen(ws, path)

@@ -259,11 +259,11 @@ def queue_figures(snapshot: Snapshot, queue: QueueRow, agents: Sequence[AgentRow
     )
 
 
-def board_for(snapshot: Snapshot, unit_path: str) -> Wallboard:
+def board_for(snapshot: Snapshot, unit_path: str | None) -> Wallboard:
     """The board of the unit at `unit_path` and the units below it: its agents, and the queues they serve (every
-    queue for the head office, whose path is the root's)."""
-    mine = [agent for agent in snapshot.agents if agent.unit_path.startswith(unit_path)]
-    head_office = unit_path.count("/") <= 2
+    queue for the head office, whose path is the root's: "/1/"); None (no such unit): no queue."""
+    mine = [agent for agent in snapshot.agents if unit_path and agent.unit_path.startswith(unit_path)]
+    head_office = unit_path is not None and unit_path.count("/") == 2
     served = frozenset().union(*(agent.skills for agent in mine)) if mine else frozenset()
     queues = [q for q in snapshot.queues if head_office or q.skills & served]
     return Wallboard.model_validate(

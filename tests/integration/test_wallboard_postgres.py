@@ -158,6 +158,7 @@ async def test_figures_scope_profiles_and_metrics(aiohttp_client: Any, postgres_
         assert (consult.waiting, consult.longest_wait, consult.answered, consult.service_level) == (1, 90, 0, None)
         assert consult.abandonment_rate == 0.0 and consult.agents["on_call"] == 1
         assert board["complaint"].waiting == 0 and board["complaint"].average_handling is None
+        assert wallboard.board_for(snapshot, None).queues == []  # a viewer whose unit is gone sees no queue
 
         # Each part of the organisation through the API: its queues and its agents only.
         async def queues_of(username: str) -> dict[str, dict[str, Any]]:
