@@ -27,7 +27,7 @@ sys.path.insert(0, str(ROOT))
 from sqlalchemy import text  # noqa: E402
 from sqlmodel import Session  # noqa: E402
 
-from bench.loadgen import write_results  # noqa: E402
+from bench.loadgen import load_org_tree, write_results  # noqa: E402
 from crm_store.db import async_session_factory, async_session_scope, make_async_engine, make_engine  # noqa: E402
 from crm_store.desk import wallboard  # noqa: E402
 from crm_store.desk.seed import default_desk, install_menu  # noqa: E402
@@ -48,17 +48,7 @@ def prepare(engine: Any, per_day: int) -> float:
         install_menu(session, "+8215881234", desk["menu"], desk["queues"])
         session.commit()
     with engine.begin() as db:
-        db.execute(text("INSERT INTO org_unit (id, code, name, level, parent_id, path, active) "
-                        "VALUES (1, 'HQ', '본사', 0, NULL, '/1/', true)"))  # fmt: skip
-        db.execute(text("SELECT setval(pg_get_serial_sequence('org_unit', 'id'), 1)"))
-        for level, (count, parent_level) in enumerate(((17, 0), (3, 1)), start=1):
-            db.execute(
-                text(f"""
-                INSERT INTO org_unit (code, name, level, parent_id, path, active)
-                SELECT 'U' || p.id || '-' || g, '지점' || p.id || '-' || g, {level}, p.id, p.path, true
-                FROM org_unit p, generate_series(1, {count}) g WHERE p.level = {parent_level}""")
-            )
-            db.execute(text(f"UPDATE org_unit SET path = path || id || '/' WHERE level = {level}"))
+        load_org_tree(db, (17, 3))
         db.execute(
             text("""
             INSERT INTO staff (username, full_name, role, org_unit_id, clearance, active, created_at)
