@@ -146,7 +146,7 @@ async def test_figures_scope_profiles_and_metrics(aiohttp_client: Any, postgres_
         finally:
             await async_engine.dispose()
         assert snapshot.since == datetime(2026, 12, 6, 15, 0, tzinfo=UTC)
-        board = {q.queue: q for q in wallboard.board_for(snapshot, "/").queues}
+        board = {q.queue: q for q in wallboard.board_for(snapshot, f"/{org.units['HQ']}/").queues}
         assert list(board) == ["accident", "consult", "complaint", "change", "agent"]
         accident = board["accident"]
         assert (accident.waiting, accident.longest_wait, accident.answered, accident.abandoned) == (2, 30, 3, 1)
