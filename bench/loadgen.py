@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+from sqlalchemy import text
 
 ROOT = Path(__file__).resolve().parent.parent
 SERVE = [sys.executable, "-m", "gateway.cli", "serve"]  # `hotline serve`
@@ -58,6 +59,22 @@ def serving(command: list[str], ready_url: str, env: dict[str, str] | None = Non
     finally:
         proc.terminate()
         proc.wait(30)
+
+
+def load_org_tree(db: Any, spread: tuple[int, ...]) -> None:
+    """A head office (id 1) and below it `spread[0]` units, `spread[1]` below each of those, ... (PostgreSQL, on
+    an empty org_unit table), with their materialised paths."""
+    db.execute(text("INSERT INTO org_unit (id, code, name, level, parent_id, path, active) "
+                    "VALUES (1, 'HQ', '본사', 0, NULL, '/1/', true)"))  # fmt: skip
+    db.execute(text("SELECT setval(pg_get_serial_sequence('org_unit', 'id'), (SELECT max(id) FROM org_unit))"))
+    for level, count in enumerate(spread, start=1):
+        db.execute(
+            text(f"""
+            INSERT INTO org_unit (code, name, level, parent_id, path, active)
+            SELECT 'U' || p.id || '-' || g, '지점' || p.id || '-' || g, {level}, p.id, p.path, true
+            FROM org_unit p, generate_series(1, {count}) g WHERE p.level = {level - 1}""")
+        )
+        db.execute(text(f"UPDATE org_unit SET path = path || id || '/' WHERE level = {level}"))
 
 
 def write_results(name: str, results: dict[str, Any]) -> None:

@@ -28,7 +28,7 @@ from sqlalchemy import select as sa_select  # noqa: E402
 from sqlalchemy import text  # noqa: E402
 from sqlmodel import Session  # noqa: E402
 
-from bench.loadgen import write_results  # noqa: E402
+from bench.loadgen import load_org_tree, write_results  # noqa: E402
 from crm_store.db import make_engine  # noqa: E402
 from crm_store.migrate import upgrade  # noqa: E402
 from crm_store.org.scope import Viewer  # noqa: E402
@@ -48,17 +48,7 @@ def prepare(engine: Any, calls: int) -> float:
     """Load the organisation, customers and calls; seconds taken."""
     started = time.perf_counter()
     with engine.begin() as db:
-        db.execute(text("INSERT INTO org_unit (id, code, name, level, parent_id, path, active) "
-                        "VALUES (1, 'HQ', '본사', 0, NULL, '/1/', true)"))  # fmt: skip
-        db.execute(text("SELECT setval(pg_get_serial_sequence('org_unit', 'id'), (SELECT max(id) FROM org_unit))"))
-        for level, (count, parent_level) in enumerate(((17, 0), (5, 1), (3, 2)), start=1):
-            db.execute(
-                text(f"""
-                INSERT INTO org_unit (code, name, level, parent_id, path, active)
-                SELECT 'U' || p.id || '-' || g, '지점' || p.id || '-' || g, {level}, p.id, p.path, true
-                FROM org_unit p, generate_series(1, {count}) g WHERE p.level = {parent_level}""")
-            )
-            db.execute(text(f"UPDATE org_unit SET path = path || id || '/' WHERE level = {level}"))
+        load_org_tree(db, (17, 5, 3))
         db.execute(
             text(f"""
             INSERT INTO customer (kind, name, org_unit_id, segment, late_payments, created_at, blacklisted,

@@ -29,6 +29,7 @@ from gateway import (
     health,
     media_socket,
     twilio_views,
+    wallboard,
 )
 from gateway.client_address import client_address_middleware, parse_networks
 from gateway.console import app as console_app
@@ -145,6 +146,7 @@ def create_app(settings: Settings, *, embedded_worker: bool | None = None) -> we
     dispatch_live.setup_dispatch_live(app)
     dispatch_messages.setup_dispatch_messages(app)
     media_socket.setup_media_socket(app)
+    wallboard.setup_wallboard(app)
     health.setup_routes(app)
     app.router.add_static("/static/", console_app.STATIC_DIR, name="static")
     app.add_subapp(api_app.PREFIX, api_app.create_api_app())

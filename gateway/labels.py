@@ -142,6 +142,7 @@ AUDIT_ACTIONS = {
     "report.generated": "월간 보고서 생성",
     "report.downloaded": "월간 보고서 내려받기",
     "customer_list.exported": "고객 명단 조회·내보내기",
+    "agent.profile": "상담원 업무 설정 변경",
 }
 # An agent's state at the desk (crm_store.desk.agents.AgentState).
 AGENT_STATES = {
@@ -177,11 +178,10 @@ DISPOSITIONS = {
 }
 # The desk's call frames (`call` frame `state`) and the caller as the screen pop knows them.
 CALL_STATES = {"offered": "호 제안", "connected": "통화 연결", "ended": "통화 종료", "abandoned": "고객 포기"}
-# The desk's screen pop and forms: policy lines, claim states, dispatch kinds, people hurt, and the names of what an
-# entry of the desk's work on a call holds (crm_store.desk.call_work's forms and the records they made).
+# The desk's screen pop and forms: policy lines, claim states, people hurt (dispatch kinds and states are the
+# board's, below), and the names of what an entry of the desk's work on a call holds (crm_store.desk.call_work's
+# forms and the records they made).
 INJURED_ROLES = {"driver": "운전자", "passenger": "동승자", "pedestrian": "보행자", "other": "기타"}
-DISPATCH_KINDS = {"survey": "현장 조사(손해사정)", "tow": "견인", "rescue": "긴급 출동"}
-RESCUE_KINDS = {"battery": "배터리", "tyre": "타이어", "fuel": "연료", "lockout": "잠금 해제", "other": "기타"}
 POLICY_LINES = {
     "auto": "자동차", "home": "주택", "fire": "화재", "cargo": "적하", "liability": "배상책임",
     "personal_accident": "상해", "travel": "여행자", "property": "재물",
@@ -220,10 +220,10 @@ CALL_WORK_RECORDS = {
     "queue_label": "전환 대기열",
     "previous_customer_id": "이전 고객 번호",
 }
-DISPATCH_STATES = {
-    "draft": "확인 대기", "open": "접수", "assigned": "배정", "accepted": "수락", "en_route": "출동 중",
-    "on_site": "현장 도착", "reporting": "보고서 작성", "done": "완료", "cancelled": "취소",
-}  # fmt: skip
+# The skills of the default desk queues (crm_store/desk/defaults.json); another skill shows as its code.
+DESK_SKILLS = {"accident": "사고 접수", "consult": "보험 상담", "complaint": "불편·민원", "change": "변경 신고"}
+# An empty figure of the wallboard (no call answered yet today, ...).
+NOTHING_ON_BOARD = "—"
 # A complaint's dossier entries: its steps (crm_store.complaints.steps) and what happens to it besides.
 COMPLAINT_STEPS = {
     "receipt": "접수",
@@ -434,6 +434,8 @@ AUDIT_DETAIL_FIELDS = {
     "reports": "보고서 수",
     "list": "명단",
     "rows": "건수",
+    "skills": "담당 대기열 기술",
+    "endpoint": "연결 주소",
 }
 # What a read of customer information showed, as the audit trail names it (the customer picture's keys, the
 # graded parts of them, and what other readers show: a call record, a recording, events, corrections).

@@ -67,6 +67,35 @@ class Metrics:
             registry=self.registry,
         )
 
+        # The wallboard's figures per queue (gateway.wallboard): the database's truth, the same in every process.
+        self.wallboard_waiting = Gauge(
+            "hotline_desk_waiting_calls", "Calls waiting now per desk queue", ["queue"], registry=self.registry
+        )
+        self.wallboard_longest_wait = Gauge(
+            "hotline_desk_longest_wait_seconds",
+            "Seconds the longest-waiting call of a desk queue has waited now (0: none waiting)",
+            ["queue"],
+            registry=self.registry,
+        )
+        self.wallboard_agents = Gauge(
+            "hotline_desk_agents",
+            "Agents serving a desk queue by state (available, offered, on_call, wrap_up, break, offline)",
+            ["queue", "state"],
+            registry=self.registry,
+        )
+        self.wallboard_service_level = Gauge(
+            "hotline_desk_service_level",
+            "Share of today's answered calls (Korea time) answered within 20 s per desk queue (NaN: none answered)",
+            ["queue"],
+            registry=self.registry,
+        )
+        self.wallboard_abandonment = Gauge(
+            "hotline_desk_abandonment_rate",
+            "Share of today's ended waits (Korea time) that the caller abandoned per desk queue (NaN: none ended)",
+            ["queue"],
+            registry=self.registry,
+        )
+
     def webhook_answered(self, endpoint: str, outcome: str, seconds: float) -> None:
         """Count a webhook and time it. The labelled children are looked up once: `labels()` takes a lock and
         builds its key on every call, and this runs for every webhook on the event loop."""

@@ -22,7 +22,8 @@ from crm_store.complaints.wire import State
 from crm_store.customers import blacklist, blacklist_decisions, events, search
 from crm_store.customers import records as customers
 from crm_store.customers import updates as customer_updates
-from crm_store.desk import agents, call_work, open_cases
+from crm_store.desk import agents, call_work, open_cases, profiles
+from crm_store.desk import wallboard as desk_wallboard
 from crm_store.dispatch import wire as dispatch
 from crm_store.dispatch.access import BOARD_ROLES, FIELD_ROLES
 from crm_store.dispatch.reports import SurveyReportPublic
@@ -36,6 +37,7 @@ from crm_store.review import queue as review
 from crm_store.review.tables import ReviewState
 from gateway import (
     admin_api,
+    agents_api,
     api,
     complaint_followup_api,
     complaints_api,
@@ -47,6 +49,7 @@ from gateway import (
     reports_api,
     review_api,
     supervision_api,
+    wallboard,
 )
 from gateway.contract import Route, openapi_document
 from gateway.inputs import MAX_ID, MAX_PAGE
@@ -377,6 +380,13 @@ ROUTES: tuple[Route, ...] = (
     Route("POST", DESK_CALL + "/wrap-up", desk_calls_api.wrap_up,
           "Wrap up with a disposition code: the agent holding the call is available again", call_work.CallWorkAnswer,
           status=201, body=call_work.WrapUp, roles=call_work.DESK_WRITERS, errors=(409,)),
+    Route("PUT", "/agents/{username}", agents_api.put_agent_profile,
+          "Set an agent's desk profile: skills (the queues served) and endpoint (audited; your part of the "
+          "organisation)", agents.AgentStatePublic, body=profiles.AgentProfileUpdate, roles=profiles.PROFILE_KEEPERS),
+    Route("GET", "/desk/wallboard", wallboard.get_wallboard,
+          "The wallboard of your part of the organisation: per queue, calls waiting and the longest wait now, your "
+          "agents by state, today's (Korea time) service level, abandonment rate and average handling time",
+          desk_wallboard.Wallboard, roles=wallboard.WATCHERS),
     # dispatch: surveyors, the board, assignment and the answers of the one sent
     Route("PUT", "/surveyors/{username}", dispatch_api.put_surveyor,
           "Create or update a surveyor's profile (a surveyor: their own status and location)",

@@ -23,8 +23,6 @@ from gateway.routes import PREFIX, ROUTES
 from tests import complaint_helpers
 from tests.dispatch_api_helpers import MATRIX_REQUESTS, MATRIX_SCENE, MATRIX_SURVEYORS
 from tests.review_helpers import (
-    INSIDE_NAME,
-    OUTSIDE_NAME,
     PASSWORD,
     SPARE_TOKEN_HOLDERS,
     World,
@@ -320,45 +318,6 @@ def _transferrer(w: World, u: str, t: Target) -> int:
 MATRIX[("POST", "/api/v1/customers/{customer_id}/transfer")] = lambda w, t: (
     f"/api/v1/customers/{_c(w, t)}/transfer", {}, {"org_unit_id": _unit(w, t), "reason": "접근 행렬 시험"})  # fmt: skip
 EXPECTED[("POST", "/api/v1/customers/{customer_id}/transfer")] = _transferrer
-# The live desk. Customer search looks for the target customer by name (found only in scope). The agent's state has
-# no target: the "outside" probe asks for a state the desk sets (422 for everyone), the "inside" one goes offline.
-MATRIX[("GET", "/api/v1/customers/search")] = lambda w, t: (
-    "/api/v1/customers/search", {"q": INSIDE_NAME if t == "inside" else OUTSIDE_NAME}, None)  # fmt: skip
-MATRIX[("PUT", "/api/v1/agents/me/state")] = lambda w, t: (
-    "/api/v1/agents/me/state", {}, {"state": "offline" if t == "inside" else "on_call"})  # fmt: skip
-EXPECTED[("PUT", "/api/v1/agents/me/state")] = lambda w, u, t: (
-    422 if t == "outside" else 200 if w.staff[u]["role"] in (Role.AGENT, Role.CENTER_MANAGER) else 403)  # fmt: skip
-# The desk's socket: a plain GET is no upgrade (400) for those with a desk.
-MATRIX[("GET", "/api/v1/desk/ws")] = lambda w, t: ("/api/v1/desk/ws", {}, None)
-EXPECTED[("GET", "/api/v1/desk/ws")] = lambda w, u, t: (
-    400 if w.staff[u]["role"] in (Role.AGENT, Role.CENTER_MANAGER) else 403)  # fmt: skip
-# The live call's forms: nobody holds the world's calls, so an agent who sees one is refused (403), a desk supervisor
-# who sees it gets to the empty form (422), the others never see it (404); other roles 403.
-DESK_FORMS = ("customer", "accident-report", "complaint", "change", "inquiry", "notes", "transfer", "wrap-up")
-
-
-def _desk_form_answer(w: World, u: str, t: Target) -> int:
-    role = w.staff[u]["role"]
-    if role not in (Role.AGENT, Role.CENTER_MANAGER, Role.ADMIN):
-        return 403
-    if not w.sees_unit(u, _unit(w, t)):
-        return 404
-    return 403 if role is Role.AGENT else 422
-
-
-for _form in DESK_FORMS:
-    MATRIX[("POST", "/api/v1/desk/calls/{call_sid}/" + _form)] = (
-        lambda form: lambda w, t: (f"/api/v1/desk/calls/{w.calls[t]}/{form}", {}, {}))(_form)  # fmt: skip
-    EXPECTED[("POST", "/api/v1/desk/calls/{call_sid}/" + _form)] = _desk_form_answer
-# The screen pop's open cases of the target customer: everyone, in scope.
-MATRIX[("GET", "/api/v1/customers/{customer_id}/open-cases")] = lambda w, t: (
-    f"/api/v1/customers/{_c(w, t)}/open-cases", {}, None)  # fmt: skip
-EXPECTED[("GET", "/api/v1/customers/{customer_id}/open-cases")] = lambda w, u, t: (
-    200 if w.sees_unit(u, _unit(w, t)) else 404)  # fmt: skip
-# The desk's page: agents and center managers.
-MATRIX[("GET", "/console/desk")] = lambda w, t: ("/console/desk", {}, None)
-EXPECTED[("GET", "/console/desk")] = lambda w, u, t: (
-    200 if w.staff[u]["role"] in (Role.AGENT, Role.CENTER_MANAGER) else 403)  # fmt: skip
 # -- dispatch: the board (dispatchers, center managers and up) in scope; a surveyor their own profile and assignments.
 # The requests are never assigned and both surveyors stay off duty: an assignment is refused (409) in scope, a step
 # or an answer finds the request open (409); a surveyor's own assignments are none (404).
@@ -635,5 +594,3 @@ EXPECTED.update({
     ("GET", "/console/reports/customers/{format}"): _report_reader(200),
 })  # fmt: skip
 # -- end of the reports section ------------------------------------------------------------------------------------
-# Routes outside the matrix's subject (Twilio webhooks check signatures; health, metrics and the console's
-# stylesheet hold no customer data).

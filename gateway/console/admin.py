@@ -13,6 +13,7 @@ from pydantic import ValidationError
 
 from crm_store import audit
 from crm_store.db import async_session_scope
+from crm_store.desk import profiles
 from crm_store.errors import CustomerNotFound, NotFound
 from crm_store.org import admin
 from crm_store.org.auth import hash_password
@@ -21,6 +22,7 @@ from crm_store.types import utcnow
 from crm_store.validation import InvalidInput, NotAllowed
 from gateway import labels
 from gateway.admin_api import audit_filter
+from gateway.console.desk_admin import desk_context, profile_form
 from gateway.console.render import PageError, page_error, render
 from gateway.inputs import MAX_ID, is_whole_number, path_id, request_viewer
 from gateway.keys import EXECUTOR, SESSIONS, TOKEN_CACHE
@@ -207,8 +209,10 @@ async def _member_page(request: web.Request, staff_id: int, *, error: PageError 
         changes = await audit.search_audit(
             session, viewer, audit.AuditFilter(target=f"staff:{staff_id}"), limit=AUDIT_PAGE
         )
+        desk = await desk_context(session, member)
     context = {
         "member": member,
+        "desk": desk,
         "open_units": {
             str(i): _unit_label(units[i]) for i in sorted(mine, key=lambda i: units[i].path) if units[i].active
         },
@@ -263,6 +267,24 @@ async def reset_member_password(request: web.Request) -> web.StreamResponse:
     raise web.HTTPSeeOther(f"/console/admin/staff/{staff_id}")
 
 
+async def update_desk_profile(request: web.Request) -> web.StreamResponse:
+    """POST /console/admin/staff/{staff_id}/desk: the queues served (`skill`, repeated) and the endpoint (blank:
+    none)."""
+    form = await request.post()
+    staff_id = path_id(request, "staff_id")
+    viewer = request_viewer(request)
+    try:
+        data = profile_form(form)
+        async with async_session_scope(request.config_dict[SESSIONS]) as session:
+            member = await admin.administered_staff(session, viewer, staff_id)
+            await profiles.update_agent_profile(session, viewer, member.username, data, now=utcnow())
+    except NotFound as err:
+        return _refused(request, err, 404)
+    except REFUSED as err:
+        return await _member_page(request, staff_id, error=_problem(err))
+    raise web.HTTPSeeOther(f"/console/admin/staff/{staff_id}")
+
+
 # -- audit -----------------------------------------------------------------------------------------
 
 
@@ -279,6 +301,8 @@ def _detail_value(name: str, value: Any) -> str:
         return labels.label(labels.SERVICE_TASK_KINDS, value)
     if name == "state":
         return labels.label(labels.AGENT_STATES, value)
+    if name == "skills":
+        return ", ".join(labels.label(labels.DESK_SKILLS, skill) for skill in value) or labels.NOTHING
     return str(value)
 
 
@@ -349,4 +373,5 @@ def setup_routes(app: web.Application) -> None:
     r.add_get(r"/admin/staff/{staff_id:\d{1,10}}", member_page)
     r.add_post(r"/admin/staff/{staff_id:\d{1,10}}", update_member)
     r.add_post(r"/admin/staff/{staff_id:\d{1,10}}/password", reset_member_password)
+    r.add_post(r"/admin/staff/{staff_id:\d{1,10}}/desk", update_desk_profile)
     r.add_get("/audit", audit_page)

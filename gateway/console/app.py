@@ -10,7 +10,19 @@ from pathlib import Path
 from aiohttp import web
 
 from gateway import auth_views, labels
-from gateway.console import admin, complaint_pages, complaints, desk, dispatch, field, reports, tasks, views
+from gateway.console import (
+    admin,
+    complaint_pages,
+    complaints,
+    desk,
+    desk_admin,
+    dispatch,
+    field,
+    reports,
+    tasks,
+    views,
+    wallboard_page,
+)
 from gateway.console.render import page_error, render, setup_templates
 from gateway.inputs import ids_in_range
 from gateway.middlewares import (
@@ -96,4 +108,6 @@ def create_console_app() -> web.Application:
     dispatch.setup_routes(app)
     field.setup_routes(app)
     reports.setup_routes(app)
+    wallboard_page.setup_routes(app)
+    desk_admin.setup_routes(app)
     return app

@@ -18,6 +18,7 @@ from sqlmodel import select
 from crm_store.db import session_scope
 from crm_store.org.tables import ApiToken, Role
 from gateway.app import create_app
+from tests import access_matrix_desk  # noqa: F401  (adds the live desk's routes to MATRIX and EXPECTED)
 from tests.access_matrix import (
     EXPECTED,
     MATRIX,
