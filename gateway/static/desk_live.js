@@ -127,12 +127,16 @@
     var target = (TARGETS[form] || {})[name];
     if (!target || !fill) { return null; }
     var item = document.createElement("li");
-    var button = element("button", "live-fill", fieldLabel(target) + "에 넣기: " + (fill.text || fill.value));
+    // A masked value (a phone number is heard redacted) only chooses the field: the agent asks for the number.
+    var masked = /^\[[^\]]*\]$/.test(String(fill.value || ""));
+    var button = element("button", "live-fill", masked
+      ? fieldLabel(target) + " 선택 (들은 번호는 가려져 있습니다: 고객에게 확인해 입력하세요)"
+      : fieldLabel(target) + "에 넣기: " + (fill.text || fill.value));
     button.type = "button";
     button.setAttribute("data-form", form);
     button.setAttribute("data-field", name);
     button.addEventListener("click", function () {
-      var value = inputValue(target, fill);
+      var value = masked ? "" : inputValue(target, fill);
       if (value === null) {
         text(item.querySelector(".note") || item.appendChild(element("span", "note", "")),
           " 날짜를 먼저 입력하세요.");

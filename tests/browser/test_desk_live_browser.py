@@ -15,14 +15,15 @@ from gateway.desk_socket import CHANNELS
 from gateway.keys import REDIS
 from gateway.live_assist import suggestion_frame
 from tests.browser.test_console_labels_browser import RAW_CODE
-from tests.desk_call_helpers import CALLER, hold, unknown_call
-from tests.review_helpers import PASSWORD, World, call_sid
+from tests.desk_call_helpers import CALLER, hold, sign_in_at_desk, unknown_call, watched_page
+from tests.review_helpers import World, call_sid
 from workers.desk_channel import send_to_agent
 from workers.understanding import understand
 
 HEARD_AT = datetime(2026, 3, 2, 16, 0)  # the classifier's "now" for times as spoken ("오늘 오후 3시쯤")
 ACCIDENT = "경부고속도로에서 12가3456 차가 사고가 났어요 오늘 오후 3시쯤이요 지금 사람이 다쳐서 피가 나요"
 MOVED = "이사를 해서 주소 변경하려고요 새 주소는 서울시 강남구 테헤란로 152입니다"
+NEW_PHONE = "연락처 변경하려고요 새 번호는 010-2345-6789예요"
 
 
 def _said(sid: str, text: str, *, start: float, final: bool, speaker: str = "customer") -> dict[str, Any]:
@@ -31,12 +32,7 @@ def _said(sid: str, text: str, *, start: float, final: bool, speaker: str = "cus
 
 
 async def _signed_in(page: Any, base: str, client: Any, agent: int) -> None:
-    await page.goto(f"{base}/console/login")
-    await page.fill("#username", "agent.seocho")
-    await page.fill("#password", PASSWORD)
-    await page.click("#login")
-    await page.wait_for_url(f"{base}/console/desk")
-    await page.wait_for_selector("#connection.connected")
+    await sign_in_at_desk(page, base)
     for _ in range(100):  # frames reach the desk once the server holds its socket
         if client.app[CHANNELS].open_for(agent):
             break
@@ -54,9 +50,7 @@ async def test_the_agent_follows_the_live_call(world_client: tuple[World, Any], 
     base = str(client.make_url("")).rstrip("/")
     agent = int(world.staff["agent.seocho"]["id"])
     redis = client.app[REDIS]
-    page = await (await browser.new_context()).new_page()
-    failures: list[str] = []
-    page.on("pageerror", lambda err: failures.append(str(err)))
+    page, failures = await watched_page(browser)
     await _signed_in(page, base, client, agent)
 
     # Offered, not yet held: its live frames do not show.
@@ -139,6 +133,12 @@ async def test_the_agent_follows_the_live_call(world_client: tuple[World, Any], 
     assert await page.input_value("#chg-field") == "address"
     assert (await page.input_value("#chg-value")).startswith("서울시 강남구")
     assert await page.locator("#chg-value").is_visible()  # its form unfolded
+    # A phone number is heard masked: its fill chooses the item and leaves the number to the agent.
+    send_to_agent(redis, agent, suggestion_frame(sid, understand(NEW_PHONE, now=HEARD_AT), at=30.0))
+    await page.wait_for_selector("#suggest-fills button[data-field=phone]")
+    await page.click("#suggest-fills button[data-field=phone]")
+    assert (await page.input_value("#chg-field"), await page.input_value("#chg-value")) == ("phone", "")
+    assert "2345" not in await page.inner_text("body")
 
     # Another call offered: the panel starts afresh.
     send_to_agent(redis, agent, {**offer, "call_sid": call_sid()})
