@@ -153,18 +153,25 @@
     return item;
   }
 
+  function dispatchTicked(button, ticked) {
+    button.disabled = ticked;
+    text(button, ticked ? "출동 요청 체크됨" : "사고 접수에 출동 요청 체크");
+  }
+
   function alertItem(alert) {
     var item = element("li", "live-alert urgent",
       "긴급: " + named(L.urgency_cues, alert.kind) + " — 현장 출동이 필요할 수 있습니다. ");
     if (alert.suggest === "dispatch") {
-      var button = element("button", "live-dispatch", "사고 접수에 출동 요청 체크");
+      var button = element("button", "live-dispatch", "");
       button.type = "button";
+      dispatchTicked(button, $("acc-dispatch").checked);
       button.addEventListener("click", function () {
         openForm("form-accident");
         $("acc-dispatch").checked = true;
         $("acc-dispatch").focus();
-        button.disabled = true;
-        text(button, "출동 요청 체크됨");
+        Array.prototype.forEach.call(document.querySelectorAll("#live-alerts .live-dispatch"), function (b) {
+          dispatchTicked(b, true);
+        });
       });
       item.appendChild(button);
     }

@@ -123,6 +123,7 @@ async def test_the_agent_follows_the_live_call(world_client: tuple[World, Any], 
     assert not await page.is_checked("#acc-dispatch")
     await page.locator("#live-alerts button.live-dispatch").first.click()
     assert await page.is_checked("#acc-dispatch")
+    assert await page.locator("#live-alerts button.live-dispatch:enabled").count() == 0  # every alert says so
 
     # A change notification: the new address goes into the change form with its item chosen.
     send_to_agent(redis, agent, suggestion_frame(sid, understand(MOVED, now=HEARD_AT), at=20.0))
