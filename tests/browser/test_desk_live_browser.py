@@ -3,7 +3,8 @@
 would. Only the held call's frames show; a partial text is replaced by its final; the list follows the newest line
 until the agent scrolls up; the "transcript behind" notice shows and clears; a suggestion reads in Korean (type,
 topic, urgency, reasons) with one-click fills of the accident report and the change notification, and an urgent
-alert ticks the accident report's dispatch request."""
+alert ticks the accident report's dispatch request. Last, end to end: a recording streamed over /twilio/media
+through a real spawned transcriber process (the stand-in engine) shows on the desk of the agent holding the call."""
 
 from __future__ import annotations
 
@@ -11,13 +12,20 @@ import asyncio
 from datetime import datetime
 from typing import Any
 
+import pytest
+
+from gateway.app import create_app
 from gateway.desk_socket import CHANNELS
-from gateway.keys import REDIS
+from gateway.keys import REDIS, SIGNATURE
 from gateway.live_assist import suggestion_frame
+from gateway.media_socket import LIVE_ENGINE, PATH
+from telephony.media_stream import MediaStreamWriter, media_frames
 from tests.browser.test_console_labels_browser import RAW_CODE
 from tests.desk_call_helpers import CALLER, hold, sign_in_at_desk, unknown_call, watched_page
-from tests.review_helpers import World, call_sid
+from tests.live_helpers import telephone_audio
+from tests.review_helpers import World, build_world, call_sid
 from workers.desk_channel import send_to_agent
+from workers.settings import Settings
 from workers.understanding import understand
 
 HEARD_AT = datetime(2026, 3, 2, 16, 0)  # the classifier's "now" for times as spoken ("오늘 오후 3시쯤")
@@ -145,4 +153,46 @@ async def test_the_agent_follows_the_live_call(world_client: tuple[World, Any], 
     send_to_agent(redis, agent, {**offer, "call_sid": call_sid()})
     await page.wait_for_selector("#live-transcript", state="hidden")
     assert await page.locator("#transcript-lines li").count() == 0
+    assert not failures, failures
+
+
+@pytest.fixture
+async def streaming_world(aiohttp_client: Any, settings: Settings, engine: Any, redis_url: str) -> tuple[World, Any]:
+    """The review world's staff and a gateway that takes media streams: one real spawned transcriber process
+    with the stand-in engine of tests.live_helpers (every utterance heard as its SPOKEN words)."""
+    world = build_world(engine)
+    app = create_app(
+        settings.model_copy(update={"redis_url": redis_url, "live_transcribers": 1}), embedded_worker=False
+    )
+    app[LIVE_ENGINE] = "tests.live_helpers:scripted_engine"
+    return world, await aiohttp_client(app)
+
+
+async def test_a_streamed_call_reaches_the_desk(streaming_world: tuple[World, Any], engine: Any, browser: Any) -> None:
+    """End to end: a recording streamed over /twilio/media as Twilio would shows on the desk of the agent holding
+    the call, redacted, with the assistant's suggestion in Korean and its fills."""
+    world, client = streaming_world
+    base = str(client.make_url("")).rstrip("/")
+    agent = int(world.staff["agent.seocho"]["id"])
+    sid = unknown_call(engine)
+    hold(engine, agent, sid, "on_call")  # the desk opens holding the connected call
+    page, failures = await watched_page(browser)
+    await _signed_in(page, base, client, agent)
+
+    writer = MediaStreamWriter(account_sid="AC" + "0" * 32, call_sid=sid, stream_sid="MZ" + "cd" * 16)
+    signed = {"X-Twilio-Signature": client.app[SIGNATURE].sign_socket(PATH)}
+    async with client.ws_connect(PATH, headers=signed) as ws:
+        frames = [writer.connected(), writer.start(), *media_frames(writer, telephone_audio(), b""), writer.stop()]
+        for frame in frames:
+            await ws.send_str(frame)
+        await page.wait_for_selector("#transcript-lines li.speaker-customer.final", timeout=60_000)
+        await page.wait_for_selector("#live-assist", state="visible", timeout=60_000)
+    said = await page.inner_text("#transcript-lines li.speaker-customer.final .t-text")
+    assert "경부고속도로에서 사고가 났어요" in said
+    assert "[전화번호]" in said and "2345-6789" not in said and "1234567" not in said
+    assert await page.inner_text("#suggest-type") == "사고 신고"
+    assert await page.inner_text("#suggest-urgency") == "긴급"
+    await page.click("#suggest-fills button[data-field=where]")
+    assert await page.input_value("#acc-place") == "경부고속도로"
+    assert "2345-6789" not in await page.inner_text("body")
     assert not failures, failures
