@@ -2,7 +2,8 @@
 the customer has said so far and the desk gets a `suggestion` frame (only when it says something new):
 
     {"type": "suggestion", "call_sid", "call_type", "call_type_label", "topic", "topic_label", "urgency",
-     "reasons": [...], "entities": [{"kind", "text", "value"}], "fills": {form: {field: {"value", "text"}}},
+     "reasons": [...], "reason_lines": [the reasons as Korean sentences], "entities": [{"kind", "text", "value"}],
+     "fills": {form: {field: {"value", "text"}}},
      "alerts": [{"kind", "reason", "suggest"}], "at": seconds from the stream's start}
 
 `fills` are one-click values for the desk's forms: the accident report (`where`, `when`, `vehicle`) and the change
@@ -19,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
+from gateway.console.reasons import korean_reasons
 from gateway.desk import CLOCK
 from gateway.keys import EXECUTOR
 from workers.understanding import understand
@@ -97,6 +99,7 @@ def suggestion_frame(call_sid: str, understanding: Understanding, *, at: float) 
         "topic_label": understanding.topic_label,
         "urgency": understanding.urgency,
         "reasons": list(understanding.reasons),
+        "reason_lines": korean_reasons(list(understanding.reasons)),
         "entities": entities,
         "fills": fills,
         "alerts": urgent_alerts(understanding),

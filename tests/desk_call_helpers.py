@@ -11,7 +11,7 @@ from sqlmodel import Session, col, select
 from crm_store.calls.tables import Call
 from crm_store.customers.tables import Policy
 from crm_store.desk.agent_tables import DeskAgent
-from tests.review_helpers import call_sid
+from tests.review_helpers import PASSWORD, call_sid
 
 CALLER = "+821055556666"
 
@@ -36,6 +36,24 @@ def hold(engine: Any, staff_id: int, sid: str | None, state: str = "on_call") ->
         agent.state, agent.call_sid, agent.state_since, agent.heartbeat_at = state, sid, now, now
         session.add(agent)
         session.commit()
+
+
+async def watched_page(browser: Any) -> tuple[Any, list[str]]:
+    """A fresh browser page and the script errors it raises (a test ends asserting there were none)."""
+    page = await (await browser.new_context()).new_page()
+    failures: list[str] = []
+    page.on("pageerror", lambda err: failures.append(str(err)))
+    return page, failures
+
+
+async def sign_in_at_desk(page: Any, base: str, username: str = "agent.seocho") -> None:
+    """Sign in on the console in the browser: an agent lands on the desk, whose socket opens."""
+    await page.goto(f"{base}/console/login")
+    await page.fill("#username", username)
+    await page.fill("#password", PASSWORD)
+    await page.click("#login")
+    await page.wait_for_url(f"{base}/console/desk")
+    await page.wait_for_selector("#connection.connected")
 
 
 def agent_state(engine: Any, staff_id: int) -> tuple[str, str | None]:

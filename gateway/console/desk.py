@@ -104,6 +104,9 @@ def desk_labels(queues: dict[str, str]) -> dict[str, Any]:
         "dispatch_states": labels.DISPATCH_STATES,
         "claim_states": labels.CLAIM_STATES,
         "matched_on": {"phone": "전화번호", "plate": "차량번호", "policy": "증권번호", "name": "이름"},
+        "urgency": labels.URGENCY,
+        "urgency_cues": {cue.replace(" ", "_"): name for cue, name in labels.URGENCY_CUES.items()},
+        "entity_kinds": labels.ENTITY_KINDS,
         "queues": queues,
         "errors": {str(status): text for status, text in labels.ERRORS.items()},
     }

@@ -1,7 +1,7 @@
 /* The agent's desk (/console/desk): the desk WebSocket (state, offer, call frames; reconnects when dropped), the
    screen pop of an offered call, customer search and linking the caller, the forms of the call, the after-call work
    timer. Every code is shown by its Korean name from the page's labels; every time in Korea time. Frames of a type
-   the desk does not know are ignored (live transcript frames will fill #live-transcript). */
+   the desk does not know are ignored. The live call's transcript and suggestions are desk_live.js (DeskLive). */
 (function () {
   "use strict";
 
@@ -165,6 +165,7 @@
   }
   function endCall() {
     call = null;
+    window.DeskLive.hold(null);
     stopAcw();
     formsOpen(false);
     showCall();
@@ -176,6 +177,7 @@
     if (!SID.test(frame.call_sid || "")) { return; }
     stopAcw();
     clear($("work-log"));
+    window.DeskLive.hold(null);
     call = { sid: frame.call_sid, state: "offered", caller: frame.caller, queue: frame.queue,
              priority: Number(frame.priority || 0) };
     showCall();
@@ -191,6 +193,7 @@
     }
     call.state = frame.state;
     showCall();
+    if (frame.state === "connected" || frame.state === "ended") { window.DeskLive.hold(call.sid); }
     if (frame.state === "connected") {
       formsOpen(true);
       $("acc-occurred").focus();
@@ -489,7 +492,7 @@
           Object.keys(frame.fields || {}).map(function (k) { return k + ": " + frame.fields[k]; })));
         break;
       default:
-        // transcript, suggestion and frames of later versions: the live transcript panel takes them when it comes.
+        window.DeskLive.frame(frame); // the live call's frames; frames of later versions are ignored
         break;
     }
   }
@@ -531,6 +534,7 @@
   if (config.call_sid && (config.state === "on_call" || config.state === "wrap_up")) {
     call = { sid: config.call_sid, state: config.state === "on_call" ? "connected" : "ended", caller: null, queue: null };
     formsOpen(true);
+    window.DeskLive.hold(config.call_sid);
   }
   showCall();
   fillPolicies([]);

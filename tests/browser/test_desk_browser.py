@@ -20,8 +20,8 @@ from crm_store.desk.call_work import CallWork
 from gateway.desk_socket import CHANNELS
 from gateway.keys import REDIS
 from tests.browser.test_console_labels_browser import RAW_CODE
-from tests.desk_call_helpers import CALLER, agent_state, hold, policy_of, unknown_call
-from tests.review_helpers import INSIDE_NAME, PASSWORD, World
+from tests.desk_call_helpers import CALLER, agent_state, hold, policy_of, sign_in_at_desk, unknown_call, watched_page
+from tests.review_helpers import INSIDE_NAME, World
 from workers.desk_channel import send_to_agent
 
 
@@ -39,18 +39,11 @@ async def test_an_agent_takes_a_call_at_the_desk(world_client: tuple[World, Any]
     base = str(client.make_url("")).rstrip("/")
     agent = int(world.staff["agent.seocho"]["id"])
     redis = client.app[REDIS]
-    page = await (await browser.new_context()).new_page()
-    failures: list[str] = []
-    page.on("pageerror", lambda err: failures.append(str(err)))
+    page, failures = await watched_page(browser)
 
     # Signing in, an agent lands on the desk; the desk's socket opens (the page's CSP lets it).
-    await page.goto(f"{base}/console/login")
-    await page.fill("#username", "agent.seocho")
-    await page.fill("#password", PASSWORD)
-    await page.click("#login")
-    await page.wait_for_url(f"{base}/console/desk")
+    await sign_in_at_desk(page, base)
     assert await page.locator("#desk-link").count() == 1
-    await _connected(page)
     await page.click("#state-available")
     await _shows(page, "#agent-state", "대기")
     assert agent_state(engine, agent)[0] == "available"
