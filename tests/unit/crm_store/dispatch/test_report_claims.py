@@ -1,12 +1,14 @@
 """Filing a survey report shows on the claim: the customer's open claim gets the stage survey_reported and the
 report's id (its status stays open); a customer with no open claim gets one opened for the request, on its policy.
-The customer's picture (the desk's screen pop) reads the stage back."""
+The customer's picture (the desk's screen pop) reads the stage back; paying the claim keeps it; PATCH cannot set it."""
 
 from __future__ import annotations
 
 from datetime import date
 from typing import Any
 
+import pytest
+from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import Session, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -14,11 +16,13 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from crm_store.customers.picture import customer_picture
 from crm_store.customers.records import SURVEY_REPORTED, ClaimCreate, add_claim
 from crm_store.customers.tables import Claim, Policy
+from crm_store.customers.updates import ClaimUpdate, update_claim
 from crm_store.dispatch.assignment import accept, advance, assign
 from crm_store.dispatch.reports import SurveyFindings, file_report, report_of
 from crm_store.dispatch.requests import open_dispatch_request
 from crm_store.org.scope import Viewer
 from crm_store.org.tables import Role, Staff
+from gateway.customers_api import _claim_answer
 from tests.dispatch_helpers import BUSINESS_DAY, CONFIG, RULES, World, add_surveyor, kst, survey_at
 
 NOW = kst()
@@ -34,7 +38,7 @@ def _agent(engine: Any, world: World) -> Viewer:
 
 
 async def _surveyed(sessions: Sessions, world: World, customer_id: int) -> tuple[int, int]:
-    """A survey for the customer taken on site by kim, the report filed; the report's id."""
+    """A survey for the customer taken on site by kim, the report filed; the report's and the request's ids."""
     async with sessions() as session:
         request = await open_dispatch_request(
             session, world.viewer("disp.gangnam"), survey_at(customer_id=customer_id), config=CONFIG, rules=RULES,
@@ -112,3 +116,22 @@ async def test_without_a_policy_in_force_the_report_stays_without_a_claim(
     async with sessions() as session:
         filed = await report_of(session, request_id)
     assert filed is not None and filed.claim_id is None
+
+
+async def test_paying_the_claim_keeps_its_survey_and_patch_cannot_set_it(
+    engine: Any, world: World, sessions: Sessions
+) -> None:
+    add_surveyor(engine, world, "kim")
+    customer_id = world.customers["ordinary"]
+    report_id, _request_id = await _surveyed(sessions, world, customer_id)
+    [opened] = _claims(engine, customer_id)
+    async with sessions() as session:
+        claim, segment, alerts = await update_claim(
+            session, _agent(engine, world), int(opened.id or 0), ClaimUpdate(status="paid", paid_amount=1_200_000),
+            rules=RULES, as_of=BUSINESS_DAY,
+        )  # fmt: skip
+        await session.commit()
+    answer = _claim_answer(claim, segment, alerts)  # PATCH /api/v1/claims/{id}'s answer
+    assert (answer.status, answer.stage, answer.survey_report_id) == ("paid", SURVEY_REPORTED, report_id)
+    with pytest.raises(ValidationError):
+        ClaimUpdate.model_validate({"stage": None})  # the survey sets it, not a PATCH
