@@ -21,7 +21,7 @@ from crm_store.org.tables import OrgUnit, Staff
 from crm_store.types import utcnow
 from gateway import labels
 from gateway.complaints_api import complaint_detail
-from gateway.console.complaints import _customer_name, dossier_rows
+from gateway.console.complaints import dossier_rows, shown_customer_name
 from gateway.console.render import kst
 from gateway.console.reports import EXPORTS, attachment
 from gateway.exports import PDF_TYPE, Cell, Document, Section, pdf_bytes, render_off_loop
@@ -46,7 +46,7 @@ def dossier_document(viewer: Viewer, detail: ComplaintDetail, names: ComplaintNa
     handler = names.staff.get(detail.handler_id, "") if detail.handler_id else ""
     record: list[tuple[Cell, ...]] = [
         ("민원 번호", detail.number),
-        ("고객", f"{_customer_name(viewer, names.customers.get(detail.customer_id))} (#{detail.customer_id})"),
+        ("고객", f"{shown_customer_name(viewer, names.customers.get(detail.customer_id))} (#{detail.customer_id})"),
         ("접수 경로", labels.label(labels.COMPLAINT_CHANNELS, detail.channel)),
         ("공시 유형", labels.label(labels.COMPLAINT_CATEGORIES, detail.category)),
         ("주제", labels.topic_label(detail.topic) if detail.topic else "미분류"),
