@@ -187,6 +187,7 @@ POLICY_LINES = {
     "personal_accident": "상해", "travel": "여행자", "property": "재물",
 }  # fmt: skip
 CLAIM_STATES = {"open": "진행 중", "paid": "지급", "closed": "종결", "rejected": "부지급"}
+CLAIM_STAGES = {"survey_reported": "손해사정 보고 완료"}
 
 
 CALL_WORK_FIELDS = {

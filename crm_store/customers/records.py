@@ -65,6 +65,8 @@ LINE_CODES = {
 }
 Line = Literal["auto", "home", "fire", "cargo", "liability", "personal_accident", "travel", "property"]
 ClaimStatus = Literal["open", "paid", "closed", "rejected"]
+# A claim's stage beside its status: the survey report filed for it (손해사정 보고 완료).
+SURVEY_REPORTED = "survey_reported"
 MAX_AMOUNT = 10**13
 
 
@@ -178,6 +180,8 @@ class ClaimPublic(SQLModel):
     paid_amount: int
     status: str
     closed_on: date | None = None
+    stage: str | None = None
+    survey_report_id: int | None = None
 
 
 # -- writing -------------------------------------------------------------------------------------
@@ -309,6 +313,14 @@ async def add_claim(
 ) -> tuple[Claim, Segment, list[Alert]]:
     """A claim on one of the customer's policies; aggregates, segment and claim alerts follow at once."""
     await visible_customer(session, viewer, customer_id)
+    return await open_claim(session, customer_id, data, rules=rules, as_of=as_of, changed_by=viewer.username)
+
+
+async def open_claim(
+    session: AsyncSession, customer_id: int, data: ClaimCreate, *, rules: Rules, as_of: date, changed_by: str
+) -> tuple[Claim, Segment, list[Alert]]:
+    """A claim on one of the customer's policies, the caller having checked it may act for the customer (a viewer's
+    scope in `add_claim`, a dispatch request's survey); aggregates, segment and claim alerts follow at once."""
     policy = (
         await session.exec(
             select(Policy).where(col(Policy.id) == data.policy_id, col(Policy.customer_id) == customer_id)
@@ -339,9 +351,7 @@ async def add_claim(
         status=data.status,
     ):
         await session.exec(statement)
-    segment, facts = await recompute_customer(
-        session, customer_id, rules=rules, as_of=as_of, changed_by=viewer.username
-    )
+    segment, facts = await recompute_customer(session, customer_id, rules=rules, as_of=as_of, changed_by=changed_by)
     alerts = claim_alerts(facts, segment, rules=rules, as_of=as_of)
     for alert in alerts:
         await add_event(
@@ -401,6 +411,13 @@ class ClaimAnswer(Answer):
     paid_amount: int = PField(description="paid so far, KRW")
     status: str = PField(description="open, paid, closed or rejected")
     closed_on: Day | None = PField(description="when it was closed; null while open")
+    stage: str | None = PField(
+        description="how far its handling has come beside the status: survey_reported once the survey report is "
+        "filed; null before"
+    )
+    survey_report_id: int | None = PField(
+        description="the survey report filed for it (GET /api/v1/dispatches/{id}/report); null before"
+    )
     customer_id: int = PField(description="the claimant")
     segment: str = PField(description="the customer's segment after the change")
     alerts: list[AlertPublic] = PField(description="alerts the claim raised")

@@ -112,7 +112,8 @@ _PICTURES_PG = f"""
         'claims', COALESCE((
             SELECT json_agg(json_build_object('id', k.id, 'policy_id', k.policy_id, 'claim_number', k.claim_number,
                                               'occurred_on', k.occurred_on, 'paid_amount', k.paid_amount,
-                                              'status', k.status, 'closed_on', k.closed_on)
+                                              'status', k.status, 'closed_on', k.closed_on,
+                                              'stage', k.stage, 'survey_report_id', k.survey_report_id)
                             ORDER BY k.occurred_on DESC, k.id DESC)
             FROM (SELECT * FROM claim WHERE customer_id = c.id
                   ORDER BY occurred_on DESC, id DESC LIMIT {PICTURE_CLAIMS}) k), '[]'),

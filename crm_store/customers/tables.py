@@ -101,6 +101,10 @@ class Claim(SQLModel, table=True):
     status: str = Field(default="open", max_length=16)
     # Set when the claim leaves "open" (paid, closed, rejected); cleared when it is reopened.
     closed_on: date | None = None
+    # How far the claim's handling has come beside its status (e.g. "survey_reported", 손해사정 보고 완료), and the
+    # survey report that brought it there (dispatch's survey_report.id; no foreign key: that table points here).
+    stage: str | None = Field(default=None, max_length=24)
+    survey_report_id: int | None = None
 
 
 class BlacklistEntry(SQLModel, table=True):

@@ -1,5 +1,6 @@
 """The survey report: what the surveyor files on site (damage, liability, estimate, photos, the customer's
-signature), attached to the customer's open claim; filing it closes the survey (reporting, then done).
+signature), attached to the customer's open claim (one is opened for the request when the customer has none), whose
+stage becomes `survey_reported` with the report's id; filing it closes the survey (reporting, then done).
 
 Photos and the signature are checked here by their first bytes (JPEG, PNG or WebP; the signature a PNG) and bounded
 in number and size: the gateway bounds the body before it reaches the store."""
@@ -14,12 +15,15 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from crm_store.audit import Actor
-from crm_store.customers.tables import Claim
+from crm_store.customers.records import SURVEY_REPORTED, ClaimCreate, open_claim
+from crm_store.customers.rules import Rules
+from crm_store.customers.tables import Claim, Policy
 from crm_store.dispatch.assignment import advance
 from crm_store.dispatch.errors import DispatchNotFound, InvalidDispatch, WrongState
 from crm_store.dispatch.requests import audit_request, get_request
 from crm_store.dispatch.tables import DispatchRequest, SurveyPhoto, SurveyReport
 from crm_store.types import Answer, Input, Moment, iso, utcnow
+from crm_store.validation import BUSINESS_TZ, InvalidInput
 
 MAX_PHOTOS = 6
 MAX_PHOTO_BYTES = 5 * 1024 * 1024
@@ -91,6 +95,44 @@ async def _claim_for(session: AsyncSession, request: DispatchRequest) -> Claim |
     return (await session.exec(query.order_by(col(Claim.id).desc()))).first()
 
 
+async def _claim_opened(
+    session: AsyncSession, actor: Actor, request: DispatchRequest, *, rules: Rules, now: datetime
+) -> Claim | None:
+    """A claim opened for the request of a customer with none open (the accident is the day the request was made,
+    on its policy or else the customer's policy in force that day, newest first); None without customer or a policy
+    covering that day."""
+    if request.customer_id is None:
+        return None
+    occurred_on = request.created_at.astimezone(BUSINESS_TZ).date()
+    policy_id = request.policy_id
+    if policy_id is None:
+        policy_id = (
+            await session.exec(
+                select(col(Policy.id))
+                .where(
+                    col(Policy.customer_id) == request.customer_id,
+                    col(Policy.start_date) <= occurred_on,
+                    col(Policy.end_date) > occurred_on,
+                )
+                .order_by(col(Policy.start_date).desc(), col(Policy.id).desc())
+            )
+        ).first()
+    if policy_id is None:
+        return None
+    try:
+        claim, _segment, _alerts = await open_claim(
+            session,
+            request.customer_id,
+            ClaimCreate(policy_id=policy_id, occurred_on=occurred_on),
+            rules=rules,
+            as_of=max(occurred_on, now.astimezone(BUSINESS_TZ).date()),
+            changed_by=actor.username,
+        )
+    except InvalidInput:
+        return None  # the request's policy did not cover that day: the report stays without a claim
+    return claim
+
+
 async def file_report(
     session: AsyncSession,
     actor: Actor,
@@ -99,10 +141,12 @@ async def file_report(
     *,
     photos: list[Upload],
     signature: Upload | None,
+    rules: Rules,
     now: datetime | None = None,
 ) -> SurveyReport:
     """File the survey's report (the surveyor sent, on site or reporting): stored with its photos and signature,
-    attached to the customer's open claim; the request is done and the surveyor available again. Audited."""
+    attached to the customer's open claim, or to one opened for the request when there is none; the claim's stage
+    becomes survey reported with the report's id; the request is done and the surveyor available again. Audited."""
     now = now or utcnow()
     request = await get_request(session, request_id, lock=True)
     if request.kind != "survey":
@@ -120,6 +164,9 @@ async def file_report(
     if request.state == "on_site":
         await advance(session, actor, request_id, "reporting", now=now)
     claim = await _claim_for(session, request)
+    opened = claim is None
+    if claim is None:
+        claim = await _claim_opened(session, actor, request, rules=rules, now=now)
     report = SurveyReport(
         request_id=request_id,
         claim_id=claim.id if claim is not None else None,
@@ -137,9 +184,13 @@ async def file_report(
         SurveyPhoto(report_id=report.id, content_type=p.content_type, size=len(p.data), data=p.data, created_at=now)
         for p in kept
     )
+    if claim is not None:
+        claim.stage, claim.survey_report_id = SURVEY_REPORTED, report.id
+        session.add(claim)
     detail = {
         "report": report.id,
         "claim": claim.claim_number if claim is not None else None,
+        "claim_opened": opened and claim is not None,
         "photos": len(kept),
         "signed": signed is not None,
     }

@@ -12,6 +12,7 @@ from aiohttp import web
 from gateway import auth_views, labels
 from gateway.console import (
     admin,
+    complaint_exports,
     complaint_pages,
     complaints,
     desk,
@@ -102,6 +103,7 @@ def create_console_app() -> web.Application:
     views.setup_routes(app)
     admin.setup_routes(app)
     tasks.setup_routes(app)
+    complaint_exports.setup_routes(app)
     complaint_pages.setup_routes(app)
     complaints.setup_routes(app)
     desk.setup_routes(app)

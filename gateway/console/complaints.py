@@ -77,7 +77,7 @@ class FormField:
     choices: Mapping[str, str]
 
 
-def _customer_name(viewer: Viewer, name: str | None) -> str:
+def shown_customer_name(viewer: Viewer, name: str | None) -> str:
     """The customer's name as the viewer may see it (masked above their clearance, as on every other page)."""
     return str(mask_fields(viewer, "customer", {"name": name or ""})["name"])
 
@@ -91,7 +91,7 @@ def _queue_row(viewer: Viewer, complaint: ComplaintPublic, names: Any, now: date
     soon = 0 <= days <= load_limits().remind_business_days_before and complaint.state != State.CLOSED
     return {
         "complaint": complaint,
-        "customer": _customer_name(viewer, names.customers.get(complaint.customer_id)),
+        "customer": shown_customer_name(viewer, names.customers.get(complaint.customer_id)),
         "unit": names.units.get(complaint.org_unit_id, ""),
         "department": names.departments.get((complaint.org_unit_id, complaint.department), complaint.department),
         "days_left": days,

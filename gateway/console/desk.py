@@ -103,6 +103,7 @@ def desk_labels(queues: dict[str, str]) -> dict[str, Any]:
         "dispatch_kinds": labels.DISPATCH_KINDS,
         "dispatch_states": labels.DISPATCH_STATES,
         "claim_states": labels.CLAIM_STATES,
+        "claim_stages": labels.CLAIM_STAGES,
         "matched_on": {"phone": "전화번호", "plate": "차량번호", "policy": "증권번호", "name": "이름"},
         "urgency": labels.URGENCY,
         "urgency_cues": {cue.replace(" ", "_"): name for cue, name in labels.URGENCY_CUES.items()},

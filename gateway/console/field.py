@@ -27,7 +27,7 @@ from gateway.dispatch_api import now_of
 from gateway.dispatch_live import tell_boards, unit_path
 from gateway.dispatch_messages import aftermath
 from gateway.inputs import path_id, request_viewer
-from gateway.keys import DISPATCH, SESSIONS
+from gateway.keys import DISPATCH, RULES, SESSIONS
 from gateway.middlewares import CSRF_FIELD, store_problem
 
 FIELD = "/console/field"
@@ -180,7 +180,7 @@ async def field_report(request: web.Request) -> web.StreamResponse:
             await access.visible_request(session, viewer, request_id)
             await reports.file_report(
                 session, viewer, request_id, findings, photos=photos,
-                signature=_signature(fields.get("signature", "")), now=now,
+                signature=_signature(fields.get("signature", "")), rules=request.config_dict[RULES], now=now,
             )  # fmt: skip
             changed = await get_request(session, request_id)
             then = await aftermath(session, request.config_dict, changed, now=now)

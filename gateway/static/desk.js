@@ -267,7 +267,7 @@
     });
     rows("pop-claims", (customer.claims || []).filter(function (c) { return c.status === "open"; }),
       function (row, c) {
-        cell(row, c.claim_number); cell(row, c.occurred_on); cell(row, label(L.claim_states, c.status));
+        cell(row, c.claim_number); cell(row, c.occurred_on); cell(row, label(L.claim_states, c.status) + (c.stage ? " · " + label(L.claim_stages, c.stage) : ""));
         cell(row, won(c.paid_amount));
       });
     rows("pop-requests", customer.open_requests || [], function (row, r) {

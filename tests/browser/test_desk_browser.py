@@ -78,6 +78,13 @@ async def test_an_agent_takes_a_call_at_the_desk(world_client: tuple[World, Any]
     await _shows(page, "#call-state", "통화 연결")
     assert await page.locator("#acc-submit").is_enabled()
 
+    # A claim of the customer whose survey report is filed (crm_store.dispatch.reports): the pop says so in Korean.
+    surveyed_policy, surveyed_day = policy_of(engine, world.customers["inside"])
+    with Session(engine) as session:
+        session.add(Claim(customer_id=world.customers["inside"], policy_id=surveyed_policy, claim_number="CL-SURVEYED",
+                          occurred_on=surveyed_day, stage="survey_reported"))  # fmt: skip
+        session.commit()
+
     # The customer found by name and linked: the picture with the blacklist flag and the policies.
     await page.fill("#search-q", INSIDE_NAME)
     await page.press("#search-q", "Enter")
@@ -88,6 +95,7 @@ async def test_an_agent_takes_a_call_at_the_desk(world_client: tuple[World, Any]
     assert await page.locator("#pop-blacklist").is_visible()
     assert await page.inner_text("#pop-name") == INSIDE_NAME
     assert "화재" in await page.inner_text("#pop-policies")
+    assert "CL-SURVEYED" in (claims := await page.inner_text("#pop-claims")) and "손해사정 보고 완료" in claims
     pop = await page.inner_text("#screen-pop")
     assert "블랙리스트" in pop and not RAW_CODE.search(pop), RAW_CODE.search(pop)
 

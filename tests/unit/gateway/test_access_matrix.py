@@ -30,6 +30,7 @@ from tests.access_matrix import (
     add_reports,
     add_reset_targets,
 )
+from tests.access_matrix_exports import add_complaint_reports
 from tests.dispatch_api_helpers import add_dispatch_records
 from tests.review_helpers import (
     BLACKLIST_REASON,
@@ -173,6 +174,7 @@ async def test_access_matrix(aiohttp_client: Any, settings: Settings, engine: An
     await add_graded_records(client, world, engine)
     await add_dispatch_records(client, world, engine)
     add_complaints(world, engine)
+    add_complaint_reports(world, engine)
     add_reports(world, engine)
     routes = sorted(_routes(app))
     assert SESSION_PROBED <= set(routes)
