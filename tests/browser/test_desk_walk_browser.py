@@ -1,15 +1,18 @@
 """The whole walk of a call on PostgreSQL and Redis with the real distributor, in headless Chromium: an agent signs in
 to the desk and becomes available; a simulated caller (the simulator's Twilio player, the REST stand-in as
 TWILIO_API_BASE) presses the accident key and waits; the offer's screen pop shows who is calling (name, segment, the
-blacklist flag) before the agent accepts; accepted, the caller is redirected to the <Dial> of the agent's endpoint
-and the desk shows the call connected; the agent files an accident report during the call (a claim, on the call's
-work); the conversation ends, the agent wraps up and is available again."""
+blacklist flag, the time left to accept) before the agent accepts; accepted, the caller is redirected to the <Dial>
+of the agent's endpoint and the desk shows the call connected; the agent files an accident report during the call
+(a claim, on the call's work); the conversation ends, the agent wraps up and is available again. And the offers that
+leave the desk: one not accepted in time, one whose caller hangs up, each clearing the screen pop with its reason."""
 
 from __future__ import annotations
 
 import asyncio
 import xml.etree.ElementTree as ET
-from datetime import UTC, datetime
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 import aiohttp
@@ -19,7 +22,7 @@ from sqlmodel import Session, col, select
 from crm_store.customers.tables import Claim, Customer
 from crm_store.db import make_engine
 from crm_store.desk.call_work import CallWork
-from gateway import labels
+from gateway import desk, labels
 from gateway.app import create_app
 from gateway.desk_distributor import DISTRIBUTOR_TIMING, DistributorTiming
 from gateway.simulator import CallPlayer, SimulatedCall, TwilioPlayer, twiml_root
@@ -27,10 +30,12 @@ from gateway.twilio_stand_in import TwilioStandIn
 from tests.browser.test_console_labels_browser import RAW_CODE
 from tests.customer_helpers import SECRET
 from tests.desk_call_helpers import agent_state, policy_of
-from tests.desk_calls import give_desks
-from tests.desk_helpers import install_default_menu
+from tests.desk_calls import dial_and_choose, give_desks, hang_up
+from tests.desk_helpers import BUSINESS_DAY, install_default_menu, kst
+from tests.fake_clock import FakeClock
 from tests.processes import free_port
 from tests.review_helpers import INSIDE_NAME, PASSWORD, add_customers_and_calls, build_world
+from tests.twilio_helpers import call_sid
 from workers.settings import DEV_ACCOUNT_SID, DEV_AUTH_TOKEN, Settings
 
 pytestmark = pytest.mark.integration
@@ -39,13 +44,26 @@ INSIDE_PHONE = "+821011112222"  # the blacklisted customer of agent.seocho's bra
 AGENT = "agent.seocho"
 
 
-async def _shows(page: Any, selector: str, text: str) -> None:
-    await page.wait_for_selector(f"{selector}:text-is('{text}')")
+@dataclass
+class Walk:
+    """The gateway (PostgreSQL, Redis, its real distributor on the test's clock), Twilio's REST stand-in, the review
+    world with agent.seocho's desk profile."""
+
+    base: str
+    settings: Settings
+    engine: Any
+    stand_in: TwilioStandIn
+    client: Any
+    clock: FakeClock
+    agent: int
+    inside: int
+    segment: str
 
 
-async def test_a_caller_walks_from_the_menu_to_an_agent_who_files_the_report(
-    postgres_url: str, redis_url: str, aiohttp_server: Any, aiohttp_client: Any, browser: Any, tmp_path: Any
-) -> None:
+@pytest.fixture
+async def walk(
+    postgres_url: str, redis_url: str, aiohttp_server: Any, aiohttp_client: Any, tmp_path: Any
+) -> AsyncIterator[Walk]:
     stand_in = TwilioStandIn(DEV_ACCOUNT_SID, DEV_AUTH_TOKEN)
     api_base = await stand_in.start()
     port = free_port()
@@ -61,50 +79,53 @@ async def test_a_caller_walks_from_the_menu_to_an_agent_who_files_the_report(
         }
     )
     engine = make_engine(postgres_url)
+    clock = FakeClock(kst(BUSINESS_DAY))
     try:
         world = build_world(engine)
         install_default_menu(engine)  # read by the gateway when it starts
         app = create_app(settings, embedded_worker=False)
+        app[desk.CLOCK] = clock
         app[DISTRIBUTOR_TIMING] = DistributorTiming(tick=0.1)
-        server = await aiohttp_server(app, host="127.0.0.1", port=port)
-        await add_customers_and_calls(await aiohttp_client(server), world, engine)
+        client = await aiohttp_client(await aiohttp_server(app, host="127.0.0.1", port=port))
+        await add_customers_and_calls(client, world, engine)
         agent = int(world.staff[AGENT]["id"])
-        give_desks(engine, {AGENT: agent}, {AGENT: datetime.now(UTC)})
+        give_desks(engine, {AGENT: agent}, {AGENT: clock.now - timedelta(hours=1)})
         inside = world.customers["inside"]
         with Session(engine) as session:
             customer = session.get(Customer, inside)
             assert customer is not None
             segment = labels.SEGMENTS[customer.segment]
-        await _walk(browser, base, engine, stand_in, settings, agent, inside, segment)
+        yield Walk(base, settings, engine, stand_in, client, clock, agent, inside, segment)
     finally:
         await stand_in.stop()
         engine.dispose()
 
 
-async def _walk(
-    browser: Any,
-    base: str,
-    engine: Any,
-    stand_in: TwilioStandIn,
-    settings: Settings,
-    agent: int,
-    inside: int,
-    segment: str,
-) -> None:
+async def _shows(page: Any, selector: str, text: str) -> None:
+    await page.wait_for_selector(f"{selector}:text-is('{text}')")
+
+
+async def _available_at_the_desk(browser: Any, walk: Walk) -> tuple[Any, list[str]]:
+    """agent.seocho signed in, landed on the desk, available; the page and its script errors."""
     page = await (await browser.new_context()).new_page()
     failures: list[str] = []
     page.on("pageerror", lambda err: failures.append(str(err)))
-
-    # The agent signs in, lands on the desk, and becomes available.
-    await page.goto(f"{base}/console/login")
+    await page.goto(f"{walk.base}/console/login")
     await page.fill("#username", AGENT)
     await page.fill("#password", PASSWORD)
     await page.click("#login")
-    await page.wait_for_url(f"{base}/console/desk")
+    await page.wait_for_url(f"{walk.base}/console/desk")
     await page.wait_for_selector("#connection.connected")
     await page.click("#state-available")
     await _shows(page, "#agent-state", "대기")
-    assert agent_state(engine, agent)[0] == "available"
+    assert agent_state(walk.engine, walk.agent)[0] == "available"
+    return page, failures
+
+
+async def test_a_caller_walks_from_the_menu_to_an_agent_who_files_the_report(walk: Walk, browser: Any) -> None:
+    engine, stand_in, settings, agent, inside = walk.engine, walk.stand_in, walk.settings, walk.agent, walk.inside
+    base = walk.base
+    page, failures = await _available_at_the_desk(browser, walk)
 
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=15)) as http:
         call = SimulatedCall(
@@ -136,7 +157,7 @@ async def _walk(
         await page.wait_for_selector("#pop-customer", state="visible")
         await _shows(page, "#call-state", "호 제안")
         assert await page.inner_text("#pop-name") == INSIDE_NAME
-        assert await page.inner_text("#pop-segment") == segment
+        assert await page.inner_text("#pop-segment") == walk.segment
         assert await page.locator("#pop-blacklist").is_visible()
         assert await page.inner_text("#call-caller") == "010-1111-2222"
         assert await page.inner_text("#call-queue") == "사고 접수·긴급 출동"
@@ -188,4 +209,40 @@ async def _walk(
     assert await page.locator("#acw").is_hidden()
     assert await page.locator("#screen-pop").is_hidden()
     assert agent_state(engine, agent) == ("available", None)
+    assert not failures, failures
+
+
+async def test_offers_that_leave_the_desk_clear_the_screen_pop_with_the_reason(walk: Walk, browser: Any) -> None:
+    page, failures = await _available_at_the_desk(browser, walk)
+
+    # An unknown caller's offer: said plainly, with the time left to accept (Korea time).
+    lapsed = call_sid()
+    walk.stand_in.add_call(lapsed)
+    await dial_and_choose(walk.client, walk.settings, lapsed, "ordinary")
+    await page.wait_for_selector("#pop-unknown", state="visible")
+    assert "등록되지 않은 번호" in await page.inner_text("#pop-unknown")
+    deadline = walk.clock.now + timedelta(seconds=walk.settings.desk_reservation)
+    assert await page.inner_text("#offer-deadline") == f"{deadline.astimezone(kst(BUSINESS_DAY).tzinfo):%H:%M:%S}"
+    assert await page.locator("#call-note").is_hidden()
+
+    # Not accepted within the reservation: the screen pop cleared, the reason said, the agent on break.
+    walk.clock.now += timedelta(seconds=walk.settings.desk_reservation + 1)
+    await page.wait_for_selector("#call-note:has-text('수락 시간이 지나')")
+    await _shows(page, "#agent-state", "휴식")
+    assert await page.locator("#screen-pop").is_hidden()
+    assert await page.locator("#call-info").is_hidden()
+    await hang_up(walk.client, walk.settings, lapsed, "ordinary")
+
+    # Available again, offered the next caller, who hangs up before it is accepted: cleared, said so.
+    await page.click("#state-available")
+    gone = call_sid()
+    walk.stand_in.add_call(gone)
+    await dial_and_choose(walk.client, walk.settings, gone, "quality")
+    await page.wait_for_selector("#offer-actions", state="visible")
+    assert await page.locator("#call-note").is_hidden()
+    await hang_up(walk.client, walk.settings, gone, "quality")
+    await _shows(page, "#call-note", labels.OFFER_WITHDRAWN["abandoned"])
+    assert await page.locator("#screen-pop").is_hidden()
+    await _shows(page, "#agent-state", "대기")
+    assert agent_state(walk.engine, walk.agent) == ("available", None)
     assert not failures, failures
