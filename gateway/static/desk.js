@@ -248,7 +248,7 @@
     if (!call || call.state !== "offered" || !socket || socket.readyState !== WebSocket.OPEN) { return; }
     socket.send(JSON.stringify({ type: kind, call_sid: call.sid }));
     show($("offer-actions"), false);
-    if (kind === "decline") { endCall(); }
+    if (kind === "decline") { endCall(L.offer_withdrawn.declined); }
   }
 
   // -- the screen pop ------------------------------------------------------------------------------------------------
