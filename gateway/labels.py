@@ -178,6 +178,15 @@ DISPOSITIONS = {
 }
 # The desk's call frames (`call` frame `state`) and the caller as the screen pop knows them.
 CALL_STATES = {"offered": "호 제안", "connected": "통화 연결", "ended": "통화 종료", "abandoned": "고객 포기"}
+# Why an offer left the agent's desk (`offer_withdrawn` frame `reason`, crm_store.desk.offers), and a caller who hung
+# up before being connected (`call` frame `abandoned`): what the desk says when it clears the screen pop.
+OFFER_WITHDRAWN = {
+    "timed_out": "수락 시간이 지나 다른 상담원에게 넘어갔습니다. 상태가 휴식으로 바뀌었습니다.",
+    "declined": "거절한 통화입니다. 다른 상담원에게 넘어갑니다.",
+    "failed": "통화 연결에 실패했습니다. 고객은 대기열에서 다시 기다립니다.",
+    "abandoned": "고객이 연결 전에 전화를 끊었습니다.",
+    "other": "제안된 통화가 취소되었습니다.",
+}
 # The desk's screen pop and forms: policy lines, claim states, people hurt (dispatch kinds and states are the
 # board's, below), and the names of what an entry of the desk's work on a call holds (crm_store.desk.call_work's
 # forms and the records they made).

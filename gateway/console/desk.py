@@ -90,6 +90,7 @@ def desk_labels(queues: dict[str, str]) -> dict[str, Any]:
         "alert_levels": labels.ALERT_LEVELS,
         "agent_states": labels.AGENT_STATES,
         "call_states": labels.CALL_STATES,
+        "offer_withdrawn": labels.OFFER_WITHDRAWN,
         "work_kinds": labels.CALL_WORK_KINDS,
         "dispositions": labels.DISPOSITIONS,
         "change_fields": labels.CHANGE_FIELDS,

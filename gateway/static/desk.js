@@ -20,6 +20,7 @@
   var agentState = config.state;
   var acwStart = null;
   var acwTicker = null;
+  var offerTicker = null;
   var socket = null;
   var retries = 0;
 
@@ -36,15 +37,17 @@
     return Object.prototype.hasOwnProperty.call(L.call_types, type) ? L.call_types[type] + " · 기타" : String(code);
   }
   function pad(n) { return (n < 10 ? "0" : "") + n; }
-  function kst(iso) {
+  // A moment in Korea time: "YYYY-MM-DD HH:MM", or only "HH:MM:SS" with `clock`.
+  function kst(iso, clock) {
     if (!iso) { return ""; }
     var moment = new Date(iso);
     if (isNaN(moment.getTime())) { return String(iso); }
     var parts = {};
     new Intl.DateTimeFormat("en-CA", {
       timeZone: "Asia/Seoul", year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit",
-      minute: "2-digit", hourCycle: "h23"
+      minute: "2-digit", second: "2-digit", hourCycle: "h23"
     }).formatToParts(moment).forEach(function (p) { parts[p.type] = p.value; });
+    if (clock) { return parts.hour + ":" + parts.minute + ":" + parts.second; }
     return parts.year + "-" + parts.month + "-" + parts.day + " " + parts.hour + ":" + parts.minute;
   }
   function won(amount) { return Number(amount || 0).toLocaleString("ko-KR"); }
@@ -160,17 +163,40 @@
     text($("call-caller"), call.caller ? phone(call.caller) : "발신 번호 없음");
     text($("call-queue"), label(L.queues, call.queue));
     text($("call-state"), label(L.call_states, call.state));
-    show($("call-priority"), call.priority > 0);
+    show($("call-priority"), !!call.green);
     show($("offer-actions"), call.state === "offered");
   }
-  function endCall() {
+  // The call leaves the desk: the screen pop, forms and timers cleared; `note` (Korean) says why, when it did not
+  // end by the agent's own wrap-up.
+  function endCall(note) {
     call = null;
     window.DeskLive.hold(null);
     stopAcw();
+    stopOfferTimer();
     formsOpen(false);
     showCall();
     show($("screen-pop"), false);
+    shownCustomer = null;
     clear($("work-log"));
+    text($("call-note"), note || "");
+    show($("call-note"), !!note);
+  }
+
+  // How long the agent has left to accept (the reservation of the offer, `expires_at`).
+  function startOfferTimer(expiresAt) {
+    stopOfferTimer();
+    var deadline = expiresAt ? new Date(expiresAt).getTime() : NaN;
+    if (isNaN(deadline)) { return; }
+    text($("offer-deadline"), kst(expiresAt, true));
+    show($("offer-expires"), true);
+    var tick = function () { text($("offer-left"), Math.max(0, Math.ceil((deadline - Date.now()) / 1000))); };
+    tick();
+    offerTicker = setInterval(tick, 1000);
+  }
+  function stopOfferTimer() {
+    if (offerTicker !== null) { clearInterval(offerTicker); }
+    offerTicker = null;
+    show($("offer-expires"), false);
   }
 
   function onOffer(frame) {
@@ -178,20 +204,35 @@
     stopAcw();
     clear($("work-log"));
     window.DeskLive.hold(null);
-    call = { sid: frame.call_sid, state: "offered", caller: frame.caller, queue: frame.queue,
-             priority: Number(frame.priority || 0) };
+    show($("call-note"), false);
+    var priority = Number(frame.priority || 0);
+    call = { sid: frame.call_sid, state: "offered", caller: frame.caller, queue: frame.queue, priority: priority,
+             green: frame.green_channel === undefined ? priority > 0 : !!frame.green_channel };
     showCall();
     formsOpen(false);
     renderPop(frame.customer || null, frame);
+    startOfferTimer(frame.expires_at);
     $("accept").focus();
+  }
+
+  // The offer taken back (not accepted in time, declined, the connection failed): the screen pop cleared, the
+  // reason said in Korean. A frame of another call than the one on the desk changes nothing.
+  function onWithdrawn(frame) {
+    if (!call || call.sid !== frame.call_sid) { return; }
+    var reasons = L.offer_withdrawn;
+    endCall(Object.prototype.hasOwnProperty.call(reasons, frame.reason) ? reasons[frame.reason] : reasons.other);
   }
 
   function onCall(frame) {
     if (!SID.test(frame.call_sid || "")) { return; }
+    if (call && call.sid !== frame.call_sid && (call.state === "offered" || call.state === "connected")) {
+      return;  // a late frame of an earlier call: the call on the desk stays
+    }
     if (!call || call.sid !== frame.call_sid) {
       call = { sid: frame.call_sid, state: frame.state, caller: frame.caller || null, queue: frame.queue || null };
     }
     call.state = frame.state;
+    stopOfferTimer();
     showCall();
     if (frame.state === "connected" || frame.state === "ended") { window.DeskLive.hold(call.sid); }
     if (frame.state === "connected") {
@@ -202,8 +243,7 @@
       startAcw(null);
       $("wrap-disposition").focus();
     } else if (frame.state === "abandoned") {
-      formsOpen(false);
-      text($("call-state"), label(L.call_states, "abandoned"));
+      endCall(L.offer_withdrawn.abandoned);
     }
   }
 
@@ -211,7 +251,7 @@
     if (!call || call.state !== "offered" || !socket || socket.readyState !== WebSocket.OPEN) { return; }
     socket.send(JSON.stringify({ type: kind, call_sid: call.sid }));
     show($("offer-actions"), false);
-    if (kind === "decline") { endCall(); }
+    if (kind === "decline") { endCall(L.offer_withdrawn.declined); }
   }
 
   // -- the screen pop ------------------------------------------------------------------------------------------------
@@ -226,6 +266,9 @@
     }
     if (frame && frame.caller_status === "out_of_scope") {
       return "등록된 고객이지만 조회 권한 밖의 고객입니다. 고객 검색으로 확인하거나 상급자에게 문의하세요.";
+    }
+    if (frame && frame.caller_status === "unavailable") {
+      return "고객 정보를 지금 불러올 수 없습니다. 고객 검색으로 고객을 찾아 연결하세요.";
     }
     return "등록되지 않은 번호입니다 (미확인 고객). 고객 검색으로 고객을 찾아 연결하세요.";
   }
@@ -487,6 +530,7 @@
       case "state": setState(frame.state, frame.since); break;
       case "offer": onOffer(frame); break;
       case "call": onCall(frame); break;
+      case "offer_withdrawn": onWithdrawn(frame); break;
       case "error":
         deskError(["요청이 거절되었습니다."].concat(frame.error ? [frame.error] : []).concat(
           Object.keys(frame.fields || {}).map(function (k) { return k + ": " + frame.fields[k]; })));
