@@ -8,7 +8,7 @@ other way).
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0021_claim_survey"
+revision: str = "0020_claim_survey"
 down_revision: str | None = "0019_live_transcripts"
 
 
