@@ -7,17 +7,21 @@ from datetime import date
 from typing import Any
 
 from aiohttp import web
+from markupsafe import Markup
 from pydantic import ValidationError
 
 from crm_store.complaints import followup
+from crm_store.complaints.analysis import ComplaintAnalysis
 from crm_store.complaints.notices import site_numbers
 from crm_store.db import async_session_scope, run_async
 from crm_store.org.tables import Staff
 from crm_store.types import utcnow
 from crm_store.validation import InvalidInput, NotAllowed
 from gateway import labels
+from gateway.console.complaint_exports import analysis_document
 from gateway.console.complaints import korean_field_errors
 from gateway.console.render import PageError, render
+from gateway.exports import svg_bar_chart
 from gateway.inputs import path_id, request_viewer
 from gateway.keys import SESSIONS
 from gateway.middlewares import store_problem
@@ -54,6 +58,12 @@ def _refusal(err: Exception) -> PageError:
     return PageError(problem.status, labels.error_text(problem.status), details)
 
 
+def _charts(analysis: ComplaintAnalysis) -> list[Markup]:
+    """The analysis's charts as its PDF draws them (by category, by topic, the trend), each above its table."""
+    document = analysis_document(analysis, "", "", [])
+    return [Markup(svg_bar_chart(section)) for section in document.sections if section.chart]
+
+
 async def analysis_page(request: web.Request, *, error: PageError | None = None) -> web.Response:
     """GET /console/complaints/analysis?month=YYYY-MM: the month's stored analysis of the viewer's unit and the
     corrective actions on it, with the forms to add and follow them."""
@@ -66,9 +76,11 @@ async def analysis_page(request: web.Request, *, error: PageError | None = None)
         owners = {a.owner_id for a in actions}
         staff = {m.id: m.username for m in [await session.get(Staff, i) for i in owners] if m is not None}
     today = utcnow().date()
+    public = followup.month_report_public(report) if report is not None else None
     context: dict[str, Any] = {
         "month": month,
-        "report": followup.month_report_public(report) if report is not None else None,
+        "report": public,
+        "charts": _charts(public.analysis) if public is not None else [],
         "actions": [(followup.action_public(a, today), staff.get(a.owner_id, "")) for a in actions],
         "keeper": viewer.role in followup.ACTION_KEEPERS,
         "unit_id": viewer.org_unit_id,

@@ -74,6 +74,11 @@ async def test_the_month_s_analysis_downloads_as_pdf_and_xlsx_in_scope(
     await console_login(client, "center_manager.gangnam")
     page = await (await client.get("/console/complaints/analysis", params={"month": "2026-09"})).text()
     assert 'href="/console/complaints/analysis/pdf?month=2026-09"' in page
+    # The page charts what the files chart: by category (the one 보험금 지급 complaint), by topic, the trend.
+    for chart in ("chart-category", "chart-topic", "chart-trend"):
+        assert f'<figure class="chart" id="{chart}"><svg' in page, chart
+    category_chart = page.split('id="chart-category"')[1].split("</figure>")[0]
+    assert "보험금 지급" in category_chart and "<script" not in category_chart
 
     xlsx = await client.get("/console/complaints/analysis/xlsx", params={"month": "2026-09"})
     assert xlsx.status == 200 and "attachment" in xlsx.headers["Content-Disposition"]
