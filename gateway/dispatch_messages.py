@@ -21,6 +21,7 @@ from crm_store.dispatch.config import DispatchConfig
 from crm_store.dispatch.requests import arrival_notice, assignment_notice
 from crm_store.dispatch.suggest import distance_km, eta_minutes
 from crm_store.dispatch.tables import DispatchRequest, SurveyorProfile, Vendor
+from crm_store.org.tables import Staff
 from gateway.desk import TWILIO_REST
 from gateway.desk_socket import Config
 from gateway.dispatch_live import tell_boards, unit_path
@@ -131,12 +132,19 @@ def setup_dispatch_messages(app: web.Application) -> None:
 class Aftermath:
     """What follows a committed step of a request: the boards told, and the messages it calls for."""
 
-    def __init__(self, request_id: int, state: str, path: str, messages: list[tuple[str | None, str]]) -> None:
-        self.request_id, self.state, self.path, self.messages = request_id, state, path, messages
+    def __init__(
+        self, request: DispatchRequest, path: str, surveyor: str | None, messages: list[tuple[str | None, str]]
+    ) -> None:
+        self.request_id, self.state, self.path, self.messages = int(request.id or 0), request.state, path, messages
+        self.surveyor, self.vendor = surveyor, request.vendor_id
 
     async def follow(self, app: Config) -> None:
-        """Tell the boards and send the messages (call once the transaction is committed)."""
-        await tell_boards(app, "request", self.request_id, path=self.path, state=self.state)
+        """Tell the boards (the request, with its surveyor or vendor) and send the messages (call once the
+        transaction is committed)."""
+        await tell_boards(
+            app, "request", self.request_id, path=self.path, state=self.state, surveyor=self.surveyor,
+            vendor=self.vendor,
+        )  # fmt: skip
         for to, body in self.messages:
             send_soon(app, to, body)
 
@@ -159,4 +167,7 @@ async def aftermath(
     if request.state == "accepted":
         messages.append(await tell_customer(session, app[DISPATCH], request, now=now))
     path = await unit_path(session, request.org_unit_id)
-    return Aftermath(int(request.id or 0), request.state, path, messages)
+    surveyor = None
+    if request.surveyor_id is not None:
+        surveyor = (await session.exec(select(col(Staff.username)).where(col(Staff.id) == request.surveyor_id))).first()
+    return Aftermath(request, path, surveyor, messages)

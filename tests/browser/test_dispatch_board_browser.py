@@ -103,13 +103,18 @@ async def test_board_assign_accept_arrive_and_report(
         assert await dispatcher.locator("#korea-map path.province").count() == 17
         assert await dispatcher.locator("#korea-map rect.marker.surveyor").count() == 1
 
-        # One click; the other dispatcher's open board follows through its socket.
+        # One click; the other dispatcher's open board follows through its socket, its request's row and the
+        # surveyor's put in place (the panels are not read again whole: what the page set on them stays).
+        await other.evaluate("document.getElementById('surveyors').dataset.kept = 'yes'")
         await dispatcher.click(f"#assign-{request_id}-surv\\.kim")
         await dispatcher.wait_for_selector(f"{row}[data-state='assigned']")
         await other.wait_for_selector(f"{row}[data-state='assigned']")
         assert await other.evaluate("window.boardFrames") >= 1
+        assert await other.get_attribute("#surveyors", "data-kept") == "yes"
+        assert "1 / " in await other.inner_text("#surveyor-surv\\.kim")
         assert await outsider.evaluate("window.boardFrames") == 0
-        assert "surv.kim" in await other.inner_text("#history")
+        await dispatcher.wait_for_selector("#history")  # the page the assigning dispatcher is sent back to
+        assert "surv.kim" in await dispatcher.inner_text("#history")
         assert await other.locator("#korea-map path.province").count() == 17  # kept when the panels are read again
         text = await other.inner_text("main")
         assert not RAW_CODE.search(text), text

@@ -16,11 +16,12 @@ from sqlmodel import Session, select
 from crm_store.calls.tables import Call
 from crm_store.dispatch.requests import draft_from_call
 from crm_store.dispatch.tables import DispatchRequest, Vendor
+from crm_store.org.tables import Role
 from gateway.app import create_app
 from gateway.console.dispatch import SUGGESTED_REQUESTS
 from gateway.desk import CLOCK
 from gateway.twilio_stand_in import TwilioStandIn
-from tests.dispatch_api_helpers import NOW, bearer_headers, with_passwords
+from tests.dispatch_api_helpers import NOW, add_staff, bearer_headers, with_passwords
 from tests.dispatch_helpers import GANGNAM, SEOLLEUNG, YEOKSAM, World, add_surveyor, build_world
 from tests.review_helpers import console_login
 from workers.settings import Settings
@@ -180,3 +181,44 @@ async def test_a_report_with_a_photo_that_is_not_what_it_claims_is_refused_on_th
     with Session(engine) as session:
         request = session.get(DispatchRequest, request_id)
         assert request is not None and request.state == "on_site"
+
+
+async def test_a_frame_change_is_read_alone_within_the_boards_scope(client: Any, world: World, engine: Any) -> None:
+    add_staff(engine, world, "disp.chuncheon", Role.DISPATCHER, "CHUNCHEON")
+    with_passwords(engine)
+    headers = bearer_headers(engine, world)
+    request_id = await _open(client, headers["disp.gangnam"])
+    change = f"/console/dispatch/live/change?request={request_id}&surveyor=surv.kim"
+    await console_login(client, "disp.gangnam")
+    opened = await (await client.get(change)).text()
+    assert f'id="assign-{request_id}-surv.kim"' in opened  # an open request's row comes with its candidates
+
+    answer = await client.post(
+        f"/api/v1/dispatches/{request_id}/assign", json={"username": "surv.kim"}, headers=headers["disp.gangnam"]
+    )
+    assert answer.status == 200, await answer.text()
+    text = await (await client.get(change)).text()
+    assert f'<tr id="request-{request_id}"' in text and 'data-state="assigned"' in text
+    assert f'id="marker-request-{request_id}"' in text and 'id="marker-surveyor-surv.kim"' in text
+    assert '<tr id="surveyor-surv.kim"' in text and "1 / " in text  # the surveyor's load counts the assignment
+    assert 'id="history-' in text and 'data-gone=""' in text
+    assert "<table id=" not in text  # the row alone, not the panels
+
+    # Another province's board learns nothing of it, nor of the surveyor.
+    client.session.cookie_jar.clear()
+    await console_login(client, "disp.chuncheon")
+    elsewhere = await (await client.get(change)).text()
+    assert f'data-gone="request-{request_id} marker-request-{request_id}"' in elsewhere
+    assert "surv.kim" not in elsewhere and "<tr" not in elsewhere
+
+    # A closed request leaves the boards.
+    with Session(engine) as session:
+        request = session.get(DispatchRequest, request_id)
+        assert request is not None
+        request.state = "cancelled"
+        session.add(request)
+        session.commit()
+    client.session.cookie_jar.clear()
+    await console_login(client, "disp.gangnam")
+    closed = await (await client.get(f"/console/dispatch/live/change?request={request_id}")).text()
+    assert f'data-gone="request-{request_id} marker-request-{request_id}"' in closed and "<tr" not in closed
