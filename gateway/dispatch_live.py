@@ -24,9 +24,10 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from crm_store.dispatch import access
 from crm_store.org.tables import OrgUnit
 from crm_store.validation import NotAllowed
-from gateway.desk_socket import Config, _async_redis, _same_origin
+from gateway.desk_socket import Config
 from gateway.inputs import request_viewer
 from gateway.keys import EXECUTOR, REDIS, SESSIONS, SETTINGS
+from gateway.live_sockets import async_redis, same_origin
 from workers.dispatch_channel import board_channel, board_frame, send_to_boards
 
 log = logging.getLogger(__name__)
@@ -175,7 +176,7 @@ async def board_socket(request: web.Request) -> web.StreamResponse:
     if not ws.can_prepare(request).ok:
         raise web.HTTPBadRequest(text="a WebSocket upgrade is expected")
     # A page of another site could open the socket with the console's cookie.
-    if not _same_origin(request):
+    if not same_origin(request):
         raise NotAllowed("the board opens from the console's own origin")
     async with request.config_dict[SESSIONS]() as session:
         path = await unit_path(session, viewer.org_unit_id)
@@ -197,7 +198,7 @@ async def board_socket(request: web.Request) -> web.StreamResponse:
 
 
 async def _boards(app: web.Application) -> AsyncIterator[None]:
-    redis = _async_redis(app[REDIS], app[SETTINGS].redis_url)
+    redis = async_redis(app[REDIS], app[SETTINGS].redis_url)
     boards = Boards(redis)
     app[BOARDS] = boards
     listening = asyncio.create_task(boards.listen(), name="dispatch-boards")
