@@ -3,6 +3,7 @@ application with its clock stopped on the world's business morning."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from sqlmodel import Session, select
@@ -14,6 +15,7 @@ from crm_store.org.tables import Role, Staff
 from gateway.app import create_app
 from gateway.desk import CLOCK
 from tests.dispatch_helpers import World, kst
+from workers.dispatch_messages import TwilioSender, send_due_messages
 from workers.settings import Settings
 
 NOW = kst()
@@ -78,3 +80,17 @@ async def add_dispatch_records(client: Any, world: Any, engine: Any) -> None:
         answer = await client.post("/api/v1/dispatches", json=body, headers=admin)
         assert answer.status == 201, await answer.text()
         assert (await answer.json())["id"] == request_id
+
+
+async def deliver_messages(engine: Any, settings: Settings, twilio_base: str) -> dict[str, int]:
+    """What the workers do with the dispatch messages written so far: send those due at NOW through Twilio's REST API
+    at `twilio_base` (off the event loop, where the stand-in answers)."""
+
+    def send() -> dict[str, int]:
+        sender = TwilioSender(settings.model_copy(update={"twilio_api_base": twilio_base}))
+        try:
+            return send_due_messages(engine, sender, now=NOW)
+        finally:
+            sender.close()
+
+    return await asyncio.to_thread(send)

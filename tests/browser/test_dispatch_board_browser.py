@@ -21,7 +21,7 @@ from gateway.app import create_app
 from gateway.desk import CLOCK
 from gateway.twilio_stand_in import TwilioStandIn
 from tests.browser.test_console_labels_browser import RAW_CODE
-from tests.dispatch_api_helpers import NOW, add_staff, bearer_headers, with_passwords
+from tests.dispatch_api_helpers import NOW, add_staff, bearer_headers, deliver_messages, with_passwords
 from tests.dispatch_helpers import SEOLLEUNG, YEOKSAM, add_surveyor, build_world
 from tests.review_helpers import sign_in
 from workers.settings import Settings
@@ -120,6 +120,7 @@ async def test_board_assign_accept_arrive_and_report(
         assert not RAW_CODE.search(text), text
 
         # The surveyor's phone: the link of the text message, accept, go, arrive, report.
+        await deliver_messages(engine, settings, twilio.base_url)  # what the workers do
         told = [m for m in twilio.messages if m["to"] == SURVEYOR_PHONE]
         assert told and f"/console/field/{request_id}" in told[0]["body"]
         phone = await (await browser.new_context(viewport={"width": 390, "height": 844}, has_touch=True)).new_page()
@@ -159,6 +160,7 @@ async def test_board_assign_accept_arrive_and_report(
         assert api_report.status == 200, await api_report.text()
         filed = await api_report.json()
         assert (filed["claim_number"], filed["liability_percent"], len(filed["photo_ids"])) == (claim_number, 30, 1)
+        await deliver_messages(engine, settings, twilio.base_url)
         customer = [m for m in twilio.messages if m["to"] == CALLER_PHONE]
         assert customer and "도착 예정" in customer[0]["body"]
     finally:

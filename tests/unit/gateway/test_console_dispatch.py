@@ -5,7 +5,6 @@ the board again with why; the surveyor's report refuses a file that is not the i
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -21,7 +20,7 @@ from gateway.app import create_app
 from gateway.console.dispatch import SUGGESTED_REQUESTS
 from gateway.desk import CLOCK
 from gateway.twilio_stand_in import TwilioStandIn
-from tests.dispatch_api_helpers import NOW, add_staff, bearer_headers, with_passwords
+from tests.dispatch_api_helpers import NOW, add_staff, bearer_headers, deliver_messages, with_passwords
 from tests.dispatch_helpers import GANGNAM, SEOLLEUNG, YEOKSAM, World, add_surveyor, build_world
 from tests.review_helpers import console_login
 from workers.settings import Settings
@@ -62,17 +61,14 @@ async def _open(client: Any, headers: dict[str, str], kind: str = "survey") -> i
     return int((await answer.json())["id"])
 
 
-async def _sent(twilio: TwilioStandIn, to: str) -> list[str]:
-    for _ in range(100):  # the message leaves after the answer, from a task of the gateway
-        bodies = [m["body"] for m in twilio.messages if m["to"] == to]
-        if bodies:
-            return bodies
-        await asyncio.sleep(0.02)
-    return []
+async def _sent(twilio: TwilioStandIn, to: str, engine: Any, settings: Settings) -> list[str]:
+    """The messages to `to` once the workers sent those the steps wrote."""
+    await deliver_messages(engine, settings, twilio.base_url)
+    return [m["body"] for m in twilio.messages if m["to"] == to]
 
 
 async def test_a_tow_request_reaches_the_vendor_of_its_area(
-    client: Any, world: World, twilio: TwilioStandIn, engine: Any
+    client: Any, world: World, twilio: TwilioStandIn, engine: Any, settings: Settings
 ) -> None:
     with Session(engine) as session:
         session.add(Vendor(name="강남견인", phone=VENDOR_PHONE, services=["tow"],
@@ -91,7 +87,7 @@ async def test_a_tow_request_reaches_the_vendor_of_its_area(
     chosen = {"vendor_id": str(vendor_id), "csrf_token": csrf}
     answer = await client.post(f"/console/dispatch/{request_id}/assign", data=chosen, allow_redirects=False)
     assert answer.status == 303
-    told = await _sent(twilio, VENDOR_PHONE)
+    told = await _sent(twilio, VENDOR_PHONE, engine, settings)
     assert told and f"접수번호 {request_id}" in told[0] and "견인" in told[0]
     for step, state in (("accept", "accepted"), ("en_route", "en_route"), ("on_site", "on_site"), ("done", "done")):
         answer = await client.post(f"/console/dispatch/{request_id}/vendor",
