@@ -3,15 +3,16 @@ process to the boards' Redis channel (`workers.dispatch_channel`), and `tell_boa
 or a surveyor calls once its transaction is committed.
 
 A board frame reaches every open board, on whichever gateway process, whose viewer's unit lies above the unit of what
-changed; the page then reads its panels again (GET /console/dispatch/live). Nothing is polled: the board changes
-when something is published, and its clocks (time left against each promise) count down in the browser."""
+changed; the page then reads again what the frame names (GET /console/dispatch/live/change), and its whole panels
+now and then. The board changes when something is published, and its clocks (time left against each promise)
+count down in the browser."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Hashable
 from typing import Any
 
 import orjson
@@ -80,25 +81,26 @@ class SharedReads:
 
     def __init__(self) -> None:
         self.generation = 0
-        self._entries: dict[int, tuple[int, float, asyncio.Future[Any]]] = {}
+        self._entries: dict[Hashable, tuple[int, float, asyncio.Future[Any]]] = {}
 
     def changed(self) -> None:
         """Something changed: the next read of every unit is made anew."""
         self.generation += 1
         self._entries.clear()
 
-    async def read(self, unit_id: int, compute: Callable[[], Awaitable[Any]]) -> Any:
-        """The unit's current read, computing it (once, however many boards ask at the same time) when needed."""
+    async def read(self, key: Hashable, compute: Callable[[], Awaitable[Any]]) -> Any:
+        """The current read of `key` (a unit, or a unit and what a frame named), computing it (once, however many
+        boards ask at the same time) when needed."""
         loop = asyncio.get_running_loop()
-        entry = self._entries.get(unit_id)
+        entry = self._entries.get(key)
         if entry is None or entry[0] != self.generation or loop.time() - entry[1] > self.MAX_AGE:
             entry = (self.generation, loop.time(), asyncio.ensure_future(compute()))
-            self._entries[unit_id] = entry
+            self._entries[key] = entry
         try:
             return await asyncio.shield(entry[2])
         except Exception:
-            if self._entries.get(unit_id) is entry:
-                del self._entries[unit_id]
+            if self._entries.get(key) is entry:
+                del self._entries[key]
             raise
 
 

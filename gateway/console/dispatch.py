@@ -121,11 +121,22 @@ def _query_id(request: web.Request, name: str) -> int | None:
 async def board_change(request: web.Request) -> web.Response:
     """GET /console/dispatch/live/change?request=&surveyor=&vendor=: what one board frame names, read again within
     the viewer's scope: the request's row (`gone` once it closed or lies outside the scope; its candidates when
-    open), the surveyor's and the vendor's rows, the request's latest assignment."""
+    open), the surveyor's and the vendor's rows, the request's latest assignment. The boards of one unit share one
+    read of each change."""
     viewer = _board_viewer(request)
-    config, now = request.config_dict[DISPATCH], now_of(request)
     request_id, vendor_id = _query_id(request, "request"), _query_id(request, "vendor")
     username = request.query.get("surveyor") or None
+    key = ("change", viewer.org_unit_id, request_id, username, vendor_id)
+    context = await request.config_dict[BOARDS].reads.read(
+        key, lambda: _read_change(request, viewer, request_id, username, vendor_id)
+    )
+    return render(request, "dispatch_change.html", {**context, "at": lambda w: _marker(w.lat, w.lon)})
+
+
+async def _read_change(
+    request: web.Request, viewer: Viewer, request_id: int | None, username: str | None, vendor_id: int | None
+) -> dict[str, Any]:
+    config, now = request.config_dict[DISPATCH], now_of(request)
     row, gone, candidates, history = None, [], {}, []
     async with request.config_dict[SESSIONS]() as session:
         if request_id is not None:
@@ -145,12 +156,10 @@ async def board_change(request: web.Request) -> web.Response:
         surveyors = [] if username is None else await board_view.surveyors_in_scope(session, viewer, username=username)
         vendors = [] if vendor_id is None else await board_view.vendors_on_board(session, vendor_id=vendor_id)
     location = row.request.location if row is not None else None
-    context = {
+    return {
         "row": row, "gone": gone, "candidates": candidates, "history": history, "surveyors": surveyors,
         "vendors": vendors, "marker": _marker(location.lat, location.lon) if location is not None else None,
-        "at": lambda worker: _marker(worker.lat, worker.lon),
     }  # fmt: skip
-    return render(request, "dispatch_change.html", context)
 
 
 Step = Callable[[AsyncSession, Viewer, int, Any], Awaitable[tuple[DispatchRequest, Any]]]
