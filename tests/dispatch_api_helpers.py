@@ -60,11 +60,13 @@ async def dispatch_client(aiohttp_client: Any, settings: Settings) -> Any:
 MATRIX_SURVEYORS = {"inside": "surveyor.seocho", "outside": "surveyor.haeundae"}
 MATRIX_REQUESTS = {"inside": 1, "outside": 2}
 MATRIX_SCENE = {"lat": 37.49, "lon": 127.01, "address": "서울 서초구"}
+# And a tow vendor serving each side's county branch.
+MATRIX_VENDORS = {"inside": 1, "outside": 2}
 
 
 async def add_dispatch_records(client: Any, world: Any, engine: Any) -> None:
     """Through the API as the head-office administrator: the outside surveyor's account, both surveyors' profiles
-    (off duty) and a survey request for each customer of the review world."""
+    (off duty), a survey request for each customer of the review world and a tow vendor of each side's county."""
     with session_scope(engine) as session:
         session.add(
             Staff(username=MATRIX_SURVEYORS["outside"], full_name="홍길동", role=Role.SURVEYOR.value,
@@ -80,6 +82,12 @@ async def add_dispatch_records(client: Any, world: Any, engine: Any) -> None:
         answer = await client.post("/api/v1/dispatches", json=body, headers=admin)
         assert answer.status == 201, await answer.text()
         assert (await answer.json())["id"] == request_id
+    for target, vendor_id in MATRIX_VENDORS.items():
+        county = world.units["SEOUL-GANGNAM-SEOCHO" if target == "inside" else "BUSAN-DONGBU-HAEUNDAE"]
+        body = {"name": f"견인 {target}", "services": ["tow"], "service_unit_ids": [county], "phone": "010-6666-0003"}
+        answer = await client.post("/api/v1/vendors", json=body, headers=admin)
+        assert answer.status == 201, await answer.text()
+        assert (await answer.json())["id"] == vendor_id
 
 
 async def deliver_messages(engine: Any, settings: Settings, twilio_base: str) -> dict[str, int]:
