@@ -84,7 +84,13 @@ async def add_dispatch_records(client: Any, world: Any, engine: Any) -> None:
         assert (await answer.json())["id"] == request_id
     for target, vendor_id in MATRIX_VENDORS.items():
         county = world.units["SEOUL-GANGNAM-SEOCHO" if target == "inside" else "BUSAN-DONGBU-HAEUNDAE"]
-        body = {"name": f"견인 {target}", "services": ["tow"], "service_unit_ids": [county], "phone": "010-6666-0003"}
+        body = {
+            "name": f"견인 {target}",
+            "services": ["tow"],
+            "service_unit_ids": [county],
+            "phone": "010-6666-0003",
+            "location": {"lat": 37.49, "lon": 127.01},
+        }
         answer = await client.post("/api/v1/vendors", json=body, headers=admin)
         assert answer.status == 201, await answer.text()
         assert (await answer.json())["id"] == vendor_id

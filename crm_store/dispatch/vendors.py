@@ -54,7 +54,7 @@ class VendorUpdate(_Strict):
 
 
 class VendorCreate(VendorUpdate):
-    """A vendor to register: its name, services and service areas at least."""
+    """A vendor to register: its name, services, service areas and base at least."""
 
     name: str = Field(min_length=1, max_length=100, description="the company's name")  # type: ignore[assignment]
     services: list[Service] = Field(  # type: ignore[assignment]
@@ -63,6 +63,7 @@ class VendorCreate(VendorUpdate):
     service_unit_ids: list[RecordId] = Field(  # type: ignore[assignment]
         min_length=1, max_length=50, description="org units whose area it serves (provinces, branches)"
     )
+    location: Position = Field(description="its base (suggestions rank vendors by the arrival estimated from it)")  # type: ignore[assignment]
 
 
 class VendorPublic(Answer):
