@@ -1,5 +1,6 @@
 """What the dispatch board shows besides its requests: the surveyors of the viewer's part of the organisation and
-the vendors by status (with their positions, for the map), and the history of assignments, all within scope."""
+the vendors serving it by status (with their positions, for the map), and the history of assignments, all within
+scope."""
 
 from __future__ import annotations
 
@@ -83,9 +84,12 @@ async def surveyors_in_scope(
     ]
 
 
-async def vendors_on_board(session: AsyncSession, *, vendor_id: int | None = None) -> list[FieldWorker]:
-    """The active vendors (they serve across units; the one of `vendor_id` when given) by name, with their services
-    as skills and whether they are busy."""
+async def vendors_on_board(
+    session: AsyncSession, viewer: Viewer | None = None, *, vendor_id: int | None = None
+) -> list[FieldWorker]:
+    """The active vendors (the one of `vendor_id` when given) by name, with their services as skills and whether
+    they are busy; with a viewer, only those serving the viewer's part of the organisation (a service unit in it or
+    above it)."""
     loads = _loads(col(DispatchAssignment.vendor_id))
     query: Any = (
         select(Vendor, loads.c.open)
@@ -98,12 +102,23 @@ async def vendors_on_board(session: AsyncSession, *, vendor_id: int | None = Non
         query = query.where(col(Vendor.id) == vendor_id)
     rows = (await session.exec(query)).all()
     unit_ids = sorted({unit for vendor, _ in rows for unit in vendor.service_unit_ids})
-    names = dict((await session.exec(select(OrgUnit.id, OrgUnit.name).where(col(OrgUnit.id).in_(unit_ids)))).all())
+    if viewer is not None:
+        unit_ids.append(viewer.org_unit_id)
+    units = {
+        unit_id: (path, name)
+        for unit_id, path, name in (
+            await session.exec(select(OrgUnit.id, OrgUnit.path, OrgUnit.name).where(col(OrgUnit.id).in_(unit_ids)))
+        ).all()
+    }
+    mine = units[viewer.org_unit_id][0] if viewer is not None and viewer.org_unit_id in units else None
     out = []
     for vendor, n in rows:
+        paths = [units[unit][0] for unit in vendor.service_unit_ids if unit in units]
+        if viewer is not None and not any(mine and (p.startswith(mine) or mine.startswith(p)) for p in paths):
+            continue
         load = int(n or 0)
         status = "busy" if load >= vendor.capacity else "available"
-        areas = tuple(names.get(unit, str(unit)) for unit in vendor.service_unit_ids)
+        areas = tuple(units[unit][1] if unit in units else str(unit) for unit in vendor.service_unit_ids)
         place = (vendor.lat, vendor.lon, tuple(vendor.services), load, vendor.capacity, vendor.position_at, areas)
         out.append(FieldWorker(str(vendor.id), vendor.name, status, *place))
     return out

@@ -69,7 +69,7 @@ async def _read_panels(request: web.Request, viewer: Viewer) -> dict[str, Any]:
                 :SUGGESTED_CANDIDATES
             ]
         surveyors = await board_view.surveyors_in_scope(session, viewer)
-        vendors = await board_view.vendors_on_board(session)
+        vendors = await board_view.vendors_on_board(session, viewer)
         history = await board_view.assignment_history(session, viewer)
     return {
         "rows": rows,
@@ -154,7 +154,7 @@ async def _read_change(
                     :SUGGESTED_CANDIDATES
                 ]
         surveyors = [] if username is None else await board_view.surveyors_in_scope(session, viewer, username=username)
-        vendors = [] if vendor_id is None else await board_view.vendors_on_board(session, vendor_id=vendor_id)
+        vendors = [] if vendor_id is None else await board_view.vendors_on_board(session, viewer, vendor_id=vendor_id)
     location = row.request.location if row is not None else None
     return {
         "row": row, "gone": gone, "candidates": candidates, "history": history, "surveyors": surveyors,
