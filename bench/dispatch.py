@@ -16,9 +16,10 @@ first, as `GET /api/v1/dispatches/{id}/suggestions` does (the HTTP layer left ou
 Live (--live): two `hotline serve` processes on the database and Redis; `--dispatchers` dispatchers of the first
 province sign in to the console in headless Chromium, half on each process, and keep the board open. For each of
 `--assignments` open requests of that province, the bench asks the suggestions, then assigns the best through the API
-of the first process and records, per board, when its WebSocket frame arrived (`received`) and when its panels showed
-the request again (`shown`), against the moment the assignment was sent (the same machine's clock). Writes
-bench/results/dispatch.json.
+of the first process and records, per board, when its WebSocket frame arrived (`received`, from the board's own log)
+and when the board's DOM first held the request's row in the state `assigned` (`shown`: a MutationObserver the bench
+puts on the board, independent of the board's script), against the moment the assignment was sent (the same
+machine's clock). Writes bench/results/dispatch.json.
 """
 
 from __future__ import annotations
@@ -216,6 +217,31 @@ async def _sign_in(page: Any, base: str, username: str) -> None:
     await page.wait_for_load_state()
     await page.goto(f"{base}/console/dispatch")
     await page.wait_for_selector("#live-state[data-connected='1']", timeout=30000)
+    await page.evaluate(WATCH_ROWS)
+
+
+# When each request's row first shows each state in the board's DOM, whatever the board's script did to put it there.
+WATCH_ROWS = """() => {
+  window.benchSeen = {};
+  const note = (row) => {
+    const key = row.id.slice("request-".length) + ":" + row.dataset.state;
+    if (!(key in window.benchSeen)) { window.benchSeen[key] = Date.now(); }
+  };
+  const board = document.getElementById("board");
+  board.querySelectorAll("tr[id^='request-']").forEach(note);
+  new MutationObserver((changes) => {
+    for (const change of changes) {
+      if (change.type === "attributes" && change.target.matches && change.target.matches("tr[id^='request-']")) {
+        note(change.target);
+      }
+      for (const node of change.addedNodes) {
+        if (node.nodeType !== 1) { continue; }
+        if (node.matches("tr[id^='request-']")) { note(node); }
+        node.querySelectorAll("tr[id^='request-']").forEach(note);
+      }
+    }
+  }).observe(board, { subtree: true, childList: true, attributes: true, attributeFilter: ["data-state"] });
+}"""
 
 
 async def live_bench(args: argparse.Namespace) -> dict[str, Any]:
@@ -245,7 +271,8 @@ async def live_bench(args: argparse.Namespace) -> dict[str, Any]:
 
     received: list[float] = []
     shown: list[float] = []
-    missing = 0
+    missing = not_shown = 0
+    sent_at: dict[int, float] = {}
     with contextlib.ExitStack() as stack:
         for port in ports:
             stack.enter_context(
@@ -276,17 +303,23 @@ async def live_bench(args: argparse.Namespace) -> dict[str, Any]:
                         if answer.status != 200:
                             continue
                     done += 1
+                    sent_at[request_id] = sent
                     await asyncio.sleep(args.gap)
-                    for page in pages:
-                        log = await page.evaluate(
-                            f"window.boardLog.filter(e => e.id === {request_id} && e.state === 'assigned')"
-                        )
-                        if not log:
-                            missing += 1
-                            continue
-                        received.append(log[0]["received"] - sent)
-                        if log[0]["shown"] is not None:
-                            shown.append(log[0]["shown"] - sent)
+            # Late frames and rows count too: look once everything had a few seconds to arrive.
+            await asyncio.sleep(3.0)
+            for page in pages:
+                logs = await page.evaluate("window.boardLog.filter(e => e.state === 'assigned')")
+                arrived = {e["id"]: e["received"] for e in reversed(logs)}
+                seen = await page.evaluate("window.benchSeen")
+                for request_id, sent in sent_at.items():
+                    if request_id not in arrived:
+                        missing += 1
+                    else:
+                        received.append(arrived[request_id] - sent)
+                    if f"{request_id}:assigned" in seen:
+                        shown.append(seen[f"{request_id}:assigned"] - sent)
+                    else:
+                        not_shown += 1
             await chromium.close()
     return {
         "assignments": done,
@@ -295,6 +328,7 @@ async def live_bench(args: argparse.Namespace) -> dict[str, Any]:
         "frame_received_ms": _percentiles(received) if received else None,
         "board_shown_ms": _percentiles(shown) if shown else None,
         "frames_missing": missing,
+        "rows_not_shown": not_shown,
     }
 
 

@@ -25,7 +25,6 @@ from gateway import (
     desk_socket,
     desk_views,
     dispatch_live,
-    dispatch_messages,
     health,
     media_socket,
     twilio_views,
@@ -144,7 +143,6 @@ def create_app(settings: Settings, *, embedded_worker: bool | None = None) -> we
     desk_views.setup_routes(app)
     desk_socket.setup_desk_socket(app)
     dispatch_live.setup_dispatch_live(app)
-    dispatch_messages.setup_dispatch_messages(app)
     media_socket.setup_media_socket(app)
     wallboard.setup_wallboard(app)
     health.setup_routes(app)

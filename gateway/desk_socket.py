@@ -22,12 +22,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-import fakeredis
 from aiohttp import ChainMapProxy, WSCloseCode, WSMsgType, web
-from redis import Redis
 from redis import asyncio as aioredis
 from redis.exceptions import RedisError
-from yarl import URL
 
 from crm_store.db import async_session_scope
 from crm_store.desk import agents, offers
@@ -38,6 +35,8 @@ from gateway import desk_frames
 from gateway.desk import CLOCK, tell_desks, wake_distributor
 from gateway.inputs import request_viewer
 from gateway.keys import EXECUTOR, REDIS, SESSION_ID, SESSIONS, SETTINGS
+from gateway.live_sockets import async_redis as _async_redis
+from gateway.live_sockets import same_origin as _same_origin
 from workers.desk_channel import channel_pattern, send_to_agent, staff_of_channel
 
 log = logging.getLogger(__name__)
@@ -228,13 +227,6 @@ class AgentChannels:
 CHANNELS = web.AppKey("desk_channels", AgentChannels)
 
 
-def _async_redis(sync: Redis, url: str | None) -> aioredis.Redis:
-    """An asyncio client of the same Redis as the application's (of the same in-process stand-in without one)."""
-    if url:
-        return aioredis.Redis.from_url(url, socket_connect_timeout=2, health_check_interval=30)
-    return fakeredis.FakeAsyncRedis(server=sync.connection_pool.connection_kwargs["server"])
-
-
 async def publish(app: Config, staff_id: int, frame: Mapping[str, Any]) -> None:
     """Send a frame to the agent's desks from a handler (the publish runs off the event loop); a frame that cannot
     be published is logged and lost (the desk reads its state again when it reconnects)."""
@@ -248,14 +240,6 @@ async def publish(app: Config, staff_id: int, frame: Mapping[str, Any]) -> None:
 async def publish_state(app: Config, agent: DeskAgent) -> None:
     """Tell the agent's desks their state."""
     await publish(app, agent.staff_id, desk_frames.state_frame(agent))
-
-
-def _same_origin(request: web.Request) -> bool:
-    origin = request.headers.get("Origin")
-    if not origin:
-        return False
-    allowed = {request.host, URL(request.config_dict[SETTINGS].base_url).raw_authority}
-    return URL(origin).raw_authority in allowed
 
 
 async def desk_socket(request: web.Request) -> web.StreamResponse:

@@ -3,15 +3,16 @@ process to the boards' Redis channel (`workers.dispatch_channel`), and `tell_boa
 or a surveyor calls once its transaction is committed.
 
 A board frame reaches every open board, on whichever gateway process, whose viewer's unit lies above the unit of what
-changed; the page then reads its panels again (GET /console/dispatch/live). Nothing is polled: the board changes
-when something is published, and its clocks (time left against each promise) count down in the browser."""
+changed; the page then reads again what the frame names (GET /console/dispatch/live/change), and its whole panels
+now and then. The board changes when something is published, and its clocks (time left against each promise)
+count down in the browser."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Hashable
 from typing import Any
 
 import orjson
@@ -24,9 +25,10 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from crm_store.dispatch import access
 from crm_store.org.tables import OrgUnit
 from crm_store.validation import NotAllowed
-from gateway.desk_socket import Config, _async_redis, _same_origin
+from gateway.desk_socket import Config
 from gateway.inputs import request_viewer
 from gateway.keys import EXECUTOR, REDIS, SESSIONS, SETTINGS
+from gateway.live_sockets import async_redis, same_origin
 from workers.dispatch_channel import board_channel, board_frame, send_to_boards
 
 log = logging.getLogger(__name__)
@@ -79,25 +81,26 @@ class SharedReads:
 
     def __init__(self) -> None:
         self.generation = 0
-        self._entries: dict[int, tuple[int, float, asyncio.Future[Any]]] = {}
+        self._entries: dict[Hashable, tuple[int, float, asyncio.Future[Any]]] = {}
 
     def changed(self) -> None:
         """Something changed: the next read of every unit is made anew."""
         self.generation += 1
         self._entries.clear()
 
-    async def read(self, unit_id: int, compute: Callable[[], Awaitable[Any]]) -> Any:
-        """The unit's current read, computing it (once, however many boards ask at the same time) when needed."""
+    async def read(self, key: Hashable, compute: Callable[[], Awaitable[Any]]) -> Any:
+        """The current read of `key` (a unit, or a unit and what a frame named), computing it (once, however many
+        boards ask at the same time) when needed."""
         loop = asyncio.get_running_loop()
-        entry = self._entries.get(unit_id)
+        entry = self._entries.get(key)
         if entry is None or entry[0] != self.generation or loop.time() - entry[1] > self.MAX_AGE:
             entry = (self.generation, loop.time(), asyncio.ensure_future(compute()))
-            self._entries[unit_id] = entry
+            self._entries[key] = entry
         try:
             return await asyncio.shield(entry[2])
         except Exception:
-            if self._entries.get(unit_id) is entry:
-                del self._entries[unit_id]
+            if self._entries.get(key) is entry:
+                del self._entries[key]
             raise
 
 
@@ -175,7 +178,7 @@ async def board_socket(request: web.Request) -> web.StreamResponse:
     if not ws.can_prepare(request).ok:
         raise web.HTTPBadRequest(text="a WebSocket upgrade is expected")
     # A page of another site could open the socket with the console's cookie.
-    if not _same_origin(request):
+    if not same_origin(request):
         raise NotAllowed("the board opens from the console's own origin")
     async with request.config_dict[SESSIONS]() as session:
         path = await unit_path(session, viewer.org_unit_id)
@@ -197,7 +200,7 @@ async def board_socket(request: web.Request) -> web.StreamResponse:
 
 
 async def _boards(app: web.Application) -> AsyncIterator[None]:
-    redis = _async_redis(app[REDIS], app[SETTINGS].redis_url)
+    redis = async_redis(app[REDIS], app[SETTINGS].redis_url)
     boards = Boards(redis)
     app[BOARDS] = boards
     listening = asyncio.create_task(boards.listen(), name="dispatch-boards")

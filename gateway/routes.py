@@ -24,6 +24,7 @@ from crm_store.customers import records as customers
 from crm_store.customers import updates as customer_updates
 from crm_store.desk import agents, call_work, open_cases, profiles
 from crm_store.desk import wallboard as desk_wallboard
+from crm_store.dispatch import vendors
 from crm_store.dispatch import wire as dispatch
 from crm_store.dispatch.access import BOARD_ROLES, FIELD_ROLES
 from crm_store.dispatch.reports import SurveyReportPublic
@@ -49,6 +50,7 @@ from gateway import (
     reports_api,
     review_api,
     supervision_api,
+    vendors_api,
     wallboard,
 )
 from gateway.contract import Route, openapi_document
@@ -238,6 +240,7 @@ def document() -> dict[str, Any]:
 CUSTOMER = "/customers/" + ID % "customer_id"
 MANAGER = "/account-managers/{username}"
 DISPATCH = "/dispatches/" + ID % "request_id"
+VENDOR = "/vendors/" + ID % "vendor_id"
 COMPLAINT = "/complaints/" + ID % "complaint_id"
 DESK_CALL = "/desk/calls/{call_sid}"
 
@@ -420,6 +423,17 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", DISPATCH + "/report", dispatch_api.get_survey_report,
           "The survey report filed for the request (damage, liability, estimate, its claim, photos); 404 before it is",
           SurveyReportPublic, roles=FIELD_ROLES),
+    Route("GET", "/vendors", vendors_api.list_vendors,
+          "Tow and rescue vendors serving your part of the organisation (in it or above it), by name; phones masked",
+          vendors.VendorList, roles=BOARD_ROLES),
+    Route("POST", "/vendors", vendors_api.register_vendor,
+          "Register a tow or rescue vendor: services, the units whose area it serves (of your part), phone, base",
+          vendors.VendorPublic, status=201, body=vendors.VendorCreate, roles=BOARD_ROLES, errors=(409,)),
+    Route("GET", VENDOR, vendors_api.get_vendor, "One vendor serving your part of the organisation",
+          vendors.VendorPublic, roles=BOARD_ROLES),
+    Route("PATCH", VENDOR, vendors_api.update_vendor,
+          "Change a vendor all of whose service units lie in your part (active: false stops offering it)",
+          vendors.VendorPublic, body=vendors.VendorUpdate, roles=BOARD_ROLES, errors=(409,)),
     # complaints
     Route("POST", "/complaints", complaints_api.open_complaint,
           "Open a complaint (the receipt step): 201 with its number and limits", complaint_wire.ComplaintOpened,

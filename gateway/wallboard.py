@@ -26,9 +26,9 @@ from crm_store.types import utcnow
 from crm_store.validation import BUSINESS_TZ, NotAllowed
 from gateway.contract import Answered
 from gateway.desk import CLOCK
-from gateway.desk_socket import _same_origin
 from gateway.inputs import request_viewer
 from gateway.keys import METRICS, SESSIONS
+from gateway.live_sockets import same_origin
 from gateway.metrics import Metrics
 
 log = logging.getLogger(__name__)
@@ -196,7 +196,7 @@ async def wallboard_socket(request: web.Request) -> web.StreamResponse:
     if not ws.can_prepare(request).ok:
         raise web.HTTPBadRequest(text="a WebSocket upgrade is expected")
     # A page of another site could open the socket with the console's cookie (the desk's own-origin rule).
-    if not _same_origin(request):
+    if not same_origin(request):
         raise NotAllowed("the wallboard opens from the console's own origin")
     async with async_session_scope(request.config_dict[SESSIONS]) as session:
         path = await wallboard.unit_path_of(session, viewer.org_unit_id)

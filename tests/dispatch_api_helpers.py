@@ -3,6 +3,7 @@ application with its clock stopped on the world's business morning."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from sqlmodel import Session, select
@@ -14,6 +15,7 @@ from crm_store.org.tables import Role, Staff
 from gateway.app import create_app
 from gateway.desk import CLOCK
 from tests.dispatch_helpers import World, kst
+from workers.dispatch_messages import TwilioSender, send_due_messages
 from workers.settings import Settings
 
 NOW = kst()
@@ -58,11 +60,13 @@ async def dispatch_client(aiohttp_client: Any, settings: Settings) -> Any:
 MATRIX_SURVEYORS = {"inside": "surveyor.seocho", "outside": "surveyor.haeundae"}
 MATRIX_REQUESTS = {"inside": 1, "outside": 2}
 MATRIX_SCENE = {"lat": 37.49, "lon": 127.01, "address": "서울 서초구"}
+# And a tow vendor serving each side's county branch.
+MATRIX_VENDORS = {"inside": 1, "outside": 2}
 
 
 async def add_dispatch_records(client: Any, world: Any, engine: Any) -> None:
     """Through the API as the head-office administrator: the outside surveyor's account, both surveyors' profiles
-    (off duty) and a survey request for each customer of the review world."""
+    (off duty), a survey request for each customer of the review world and a tow vendor of each side's county."""
     with session_scope(engine) as session:
         session.add(
             Staff(username=MATRIX_SURVEYORS["outside"], full_name="홍길동", role=Role.SURVEYOR.value,
@@ -78,3 +82,29 @@ async def add_dispatch_records(client: Any, world: Any, engine: Any) -> None:
         answer = await client.post("/api/v1/dispatches", json=body, headers=admin)
         assert answer.status == 201, await answer.text()
         assert (await answer.json())["id"] == request_id
+    for target, vendor_id in MATRIX_VENDORS.items():
+        county = world.units["SEOUL-GANGNAM-SEOCHO" if target == "inside" else "BUSAN-DONGBU-HAEUNDAE"]
+        body = {
+            "name": f"견인 {target}",
+            "services": ["tow"],
+            "service_unit_ids": [county],
+            "phone": "010-6666-0003",
+            "location": {"lat": 37.49, "lon": 127.01},
+        }
+        answer = await client.post("/api/v1/vendors", json=body, headers=admin)
+        assert answer.status == 201, await answer.text()
+        assert (await answer.json())["id"] == vendor_id
+
+
+async def deliver_messages(engine: Any, settings: Settings, twilio_base: str) -> dict[str, int]:
+    """What the workers do with the dispatch messages written so far: send those due at NOW through Twilio's REST API
+    at `twilio_base` (off the event loop, where the stand-in answers)."""
+
+    def send() -> dict[str, int]:
+        sender = TwilioSender(settings.model_copy(update={"twilio_api_base": twilio_base}))
+        try:
+            return send_due_messages(engine, sender, now=NOW)
+        finally:
+            sender.close()
+
+    return await asyncio.to_thread(send)

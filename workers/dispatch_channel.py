@@ -3,8 +3,9 @@ request, a worker after its timers) tells every open board that a request or a s
 gateway process listens to, forwarding each frame to the boards it holds whose viewer may see that unit.
 
 A frame names what changed and the path of its org unit (`OrgUnit.path`): a board receives it when that path lies
-under its viewer's unit. Delivery is at most once; a board reads its requests again from the database on each frame
-and when it reconnects, so a lost frame only delays what it shows until the next one. Named after the Redis database,
+under its viewer's unit; a request's frame also names its surveyor (`surveyor`, a username) and vendor (`vendor`),
+so that a board reads again only those rows. Delivery is at most once; a board reads its whole panels again every
+few minutes and when it reconnects, so a lost frame only delays what it shows. Named after the Redis database,
 like the desk's channels (workers.desk_channel)."""
 
 from __future__ import annotations

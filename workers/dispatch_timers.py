@@ -1,6 +1,8 @@
 """The dispatch timers as a periodic duty: assignments not accepted in time go back to the board, and requests whose
 promise ran out with nobody on site are flagged and escalated to the center manager (crm_store.dispatch.duties);
 the open dispatch boards are told of each (workers.dispatch_channel), so a late request turns red there at once.
+Each run also sends the dispatch messages whose next attempt is due (`workers.dispatch_messages`: those put off
+after a failure, and any whose own job was lost).
 
 `workers.periodic.dispatch_timers_duty` runs it every maintenance interval (`dispatch-timers-<slot start>`); each run
 is one transaction and safe to repeat (an assignment ends once, a request is escalated once)."""
@@ -20,6 +22,7 @@ from crm_store.dispatch.tables import DispatchRequest
 from crm_store.org.tables import OrgUnit
 from workers.context import current
 from workers.dispatch_channel import board_frame, send_to_boards
+from workers.dispatch_messages import TwilioSender, send_due_messages
 
 log = logging.getLogger(__name__)
 
@@ -49,4 +52,9 @@ def dispatch_timers(as_of: str) -> dict[str, Any]:
         log.info("dispatch requests not accepted in time, back on the board: %s", returned)
     for escalation in escalated:
         log.warning("dispatch request %s is late; escalated to %s", escalation.request_id, escalation.manager)
-    return {"returned": returned, "escalated": [[e.request_id, e.manager] for e in escalated]}
+    sender = TwilioSender(current().settings)
+    try:
+        messages = send_due_messages(current().engine, sender, now=now)
+    finally:
+        sender.close()
+    return {"returned": returned, "escalated": [[e.request_id, e.manager] for e in escalated], "messages": messages}

@@ -111,16 +111,26 @@ async def board_requests(
     return rows
 
 
-async def dispatch_in_scope(
+async def board_row(
     session: AsyncSession, viewer: Viewer, request_id: int, *, config: DispatchConfig, now: datetime | None = None
-) -> DispatchPublic:
-    """One request the viewer may see; DispatchNotFound when it does not exist or lies outside their scope."""
+) -> BoardRow:
+    """One request the viewer may see, as a row of their board (whatever its state); DispatchNotFound when it does
+    not exist or lies outside their scope."""
+    now = now or utcnow()
     query = _scoped(viewer).where(col(DispatchRequest.id) == request_id)
     row = (await session.exec(query)).first()
     if row is None:
         raise DispatchNotFound(f"dispatch request {request_id} not found")
     request, surveyor = row
-    return to_public(request, surveyor=surveyor, now=now or utcnow(), config=config)
+    public = to_public(request, surveyor=surveyor, now=now, config=config)
+    return BoardRow(public, public.urgency, time_left(request, now))
+
+
+async def dispatch_in_scope(
+    session: AsyncSession, viewer: Viewer, request_id: int, *, config: DispatchConfig, now: datetime | None = None
+) -> DispatchPublic:
+    """One request the viewer may see; DispatchNotFound when it does not exist or lies outside their scope."""
+    return (await board_row(session, viewer, request_id, config=config, now=now)).request
 
 
 async def public_of(

@@ -1,5 +1,6 @@
 """What the dispatch board shows besides its requests: the surveyors of the viewer's part of the organisation and
-the vendors by status (with their positions, for the map), and the history of assignments, all within scope."""
+the vendors serving it by status (with their positions, for the map), and the history of assignments, all within
+scope."""
 
 from __future__ import annotations
 
@@ -49,6 +50,7 @@ class HistoryRow:
     accepted_at: datetime | None
     ended_at: datetime | None
     outcome: str | None
+    assignment_id: int = 0
 
 
 def _loads(column: Any) -> Any:
@@ -60,8 +62,11 @@ def _loads(column: Any) -> Any:
     )
 
 
-async def surveyors_in_scope(session: AsyncSession, viewer: Viewer) -> list[FieldWorker]:
-    """The active surveyors whose home unit is in the viewer's scope, by status then name."""
+async def surveyors_in_scope(
+    session: AsyncSession, viewer: Viewer, *, username: str | None = None
+) -> list[FieldWorker]:
+    """The active surveyors whose home unit is in the viewer's scope (the one named `username` when given), by
+    status then name."""
     loads = _loads(col(DispatchAssignment.surveyor_id))
     query: Any = (
         select(Staff.username, Staff.full_name, SurveyorProfile, loads.c.open)
@@ -71,14 +76,20 @@ async def surveyors_in_scope(session: AsyncSession, viewer: Viewer) -> list[Fiel
         .order_by(col(SurveyorProfile.status), col(Staff.username))
         .limit(500)
     )
+    if username is not None:
+        query = query.where(col(Staff.username) == username)
     return [
         FieldWorker(username, name, p.status, p.lat, p.lon, tuple(p.skills), int(n or 0), p.capacity, p.position_at)
         for username, name, p, n in (await session.exec(query)).all()
     ]
 
 
-async def vendors_on_board(session: AsyncSession) -> list[FieldWorker]:
-    """The active vendors (they serve across units), busy ones first, with their services as skills."""
+async def vendors_on_board(
+    session: AsyncSession, viewer: Viewer | None = None, *, vendor_id: int | None = None
+) -> list[FieldWorker]:
+    """The active vendors (the one of `vendor_id` when given) by name, with their services as skills and whether
+    they are busy; with a viewer, only those serving the viewer's part of the organisation (a service unit in it or
+    above it)."""
     loads = _loads(col(DispatchAssignment.vendor_id))
     query: Any = (
         select(Vendor, loads.c.open)
@@ -87,14 +98,27 @@ async def vendors_on_board(session: AsyncSession) -> list[FieldWorker]:
         .order_by(col(Vendor.name))
         .limit(200)
     )
+    if vendor_id is not None:
+        query = query.where(col(Vendor.id) == vendor_id)
     rows = (await session.exec(query)).all()
     unit_ids = sorted({unit for vendor, _ in rows for unit in vendor.service_unit_ids})
-    names = dict((await session.exec(select(OrgUnit.id, OrgUnit.name).where(col(OrgUnit.id).in_(unit_ids)))).all())
+    if viewer is not None:
+        unit_ids.append(viewer.org_unit_id)
+    units = {
+        unit_id: (path, name)
+        for unit_id, path, name in (
+            await session.exec(select(OrgUnit.id, OrgUnit.path, OrgUnit.name).where(col(OrgUnit.id).in_(unit_ids)))
+        ).all()
+    }
+    mine = units[viewer.org_unit_id][0] if viewer is not None and viewer.org_unit_id in units else None
     out = []
     for vendor, n in rows:
+        paths = [units[unit][0] for unit in vendor.service_unit_ids if unit in units]
+        if viewer is not None and not any(mine and (p.startswith(mine) or mine.startswith(p)) for p in paths):
+            continue
         load = int(n or 0)
         status = "busy" if load >= vendor.capacity else "available"
-        areas = tuple(names.get(unit, str(unit)) for unit in vendor.service_unit_ids)
+        areas = tuple(units[unit][1] if unit in units else str(unit) for unit in vendor.service_unit_ids)
         place = (vendor.lat, vendor.lon, tuple(vendor.services), load, vendor.capacity, vendor.position_at, areas)
         out.append(FieldWorker(str(vendor.id), vendor.name, status, *place))
     return out
@@ -120,7 +144,15 @@ async def assignment_history(
         query = query.where(col(DispatchAssignment.request_id) == request_id)
     return [
         HistoryRow(
-            a.request_id, kind, surveyor or vendor or "", by, a.assigned_at, a.accepted_at, a.ended_at, a.outcome
+            a.request_id,
+            kind,
+            surveyor or vendor or "",
+            by,
+            a.assigned_at,
+            a.accepted_at,
+            a.ended_at,
+            a.outcome,
+            int(a.id or 0),
         )  # fmt: skip
         for a, kind, surveyor, vendor, by in (await session.exec(query)).all()
     ]

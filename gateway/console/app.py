@@ -21,6 +21,7 @@ from gateway.console import (
     field,
     reports,
     tasks,
+    vendors,
     views,
     wallboard_page,
 )
@@ -109,6 +110,7 @@ def create_console_app() -> web.Application:
     desk.setup_routes(app)
     dispatch.setup_routes(app)
     field.setup_routes(app)
+    vendors.setup_routes(app)
     reports.setup_routes(app)
     wallboard_page.setup_routes(app)
     desk_admin.setup_routes(app)

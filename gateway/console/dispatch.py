@@ -1,8 +1,9 @@
 """The dispatch board (/console/dispatch): the live requests of the dispatcher's part of the organisation by urgency
 and time left against their promise (late ones red), the suggested surveyors (vendors) of each open request with
 their reasons and a one-click assignment, drafts from calls to confirm with the place, surveyors and vendors by
-status in a list and on a map of Korea, and the assignment history. The page's panels are read again whenever a
-board frame arrives on its WebSocket (gateway.dispatch_live); a refused step shows the board again with why.
+status in a list and on a map of Korea, and the assignment history. When a board frame arrives on its WebSocket
+(gateway.dispatch_live) the page reads again only what the frame names (/console/dispatch/live/change) and puts it in
+place; the whole panels are read again now and then and on reconnecting. A refused step shows the board with why.
 
 One request's page (/console/dispatch/{id}) shows its assignments and, once filed, the survey report with its
 photos and the customer's signature."""
@@ -17,6 +18,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from crm_store.db import async_session_scope
 from crm_store.dispatch import access, assignment, board, board_view, reports
+from crm_store.dispatch.errors import DispatchNotFound
+from crm_store.dispatch.promises import CLOSED
 from crm_store.dispatch.requests import confirm_draft, get_request
 from crm_store.dispatch.suggest import suggestions
 from crm_store.dispatch.tables import DispatchRequest
@@ -66,7 +69,7 @@ async def _read_panels(request: web.Request, viewer: Viewer) -> dict[str, Any]:
                 :SUGGESTED_CANDIDATES
             ]
         surveyors = await board_view.surveyors_in_scope(session, viewer)
-        vendors = await board_view.vendors_on_board(session)
+        vendors = await board_view.vendors_on_board(session, viewer)
         history = await board_view.assignment_history(session, viewer)
     return {
         "rows": rows,
@@ -104,9 +107,59 @@ async def board_page(request: web.Request) -> web.Response:
 
 
 async def board_panels(request: web.Request) -> web.Response:
-    """GET /console/dispatch/live: the board's panels alone, read again by the page on each board frame."""
+    """GET /console/dispatch/live: the board's panels alone, read again by the page now and then (and when it
+    reconnects) so that what the frames changed one by one stays consistent with the whole."""
     viewer = _board_viewer(request)
     return render(request, "dispatch_panels.html", {**await _panels(request, viewer), "map": _map(outlines=False)})
+
+
+def _query_id(request: web.Request, name: str) -> int | None:
+    value = request.query.get(name, "")
+    return int(value) if value.isdecimal() else None
+
+
+async def board_change(request: web.Request) -> web.Response:
+    """GET /console/dispatch/live/change?request=&surveyor=&vendor=: what one board frame names, read again within
+    the viewer's scope: the request's row (`gone` once it closed or lies outside the scope; its candidates when
+    open), the surveyor's and the vendor's rows, the request's latest assignment. The boards of one unit share one
+    read of each change."""
+    viewer = _board_viewer(request)
+    request_id, vendor_id = _query_id(request, "request"), _query_id(request, "vendor")
+    username = request.query.get("surveyor") or None
+    key = ("change", viewer.org_unit_id, request_id, username, vendor_id)
+    context = await request.config_dict[BOARDS].reads.read(
+        key, lambda: _read_change(request, viewer, request_id, username, vendor_id)
+    )
+    return render(request, "dispatch_change.html", {**context, "at": lambda w: _marker(w.lat, w.lon)})
+
+
+async def _read_change(
+    request: web.Request, viewer: Viewer, request_id: int | None, username: str | None, vendor_id: int | None
+) -> dict[str, Any]:
+    config, now = request.config_dict[DISPATCH], now_of(request)
+    row, gone, candidates, history = None, [], {}, []
+    async with request.config_dict[SESSIONS]() as session:
+        if request_id is not None:
+            try:
+                row = await board.board_row(session, viewer, request_id, config=config, now=now)
+            except DispatchNotFound:
+                row = None
+            if row is None or row.request.state in CLOSED:
+                row, gone = None, [f"request-{request_id}", f"marker-request-{request_id}"]
+            else:
+                history = await board_view.assignment_history(session, viewer, request_id=request_id, limit=1)
+            if row is not None and row.request.state == "open":
+                found = await get_request(session, request_id)
+                candidates[request_id] = (await suggestions(session, found, config=config, now=now))[
+                    :SUGGESTED_CANDIDATES
+                ]
+        surveyors = [] if username is None else await board_view.surveyors_in_scope(session, viewer, username=username)
+        vendors = [] if vendor_id is None else await board_view.vendors_on_board(session, viewer, vendor_id=vendor_id)
+    location = row.request.location if row is not None else None
+    return {
+        "row": row, "gone": gone, "candidates": candidates, "history": history, "surveyors": surveyors,
+        "vendors": vendors, "marker": _marker(location.lat, location.lon) if location is not None else None,
+    }  # fmt: skip
 
 
 Step = Callable[[AsyncSession, Viewer, int, Any], Awaitable[tuple[DispatchRequest, Any]]]
@@ -218,6 +271,7 @@ def setup_routes(app: web.Application) -> None:
     one = r"/dispatch/{request_id:\d+}"
     app.router.add_get("/dispatch", board_page)
     app.router.add_get("/dispatch/live", board_panels)
+    app.router.add_get("/dispatch/live/change", board_change)
     app.router.add_get("/dispatch/ws", board_socket)
     app.router.add_get(one, request_page)
     app.router.add_post(one + "/assign", assign_form)

@@ -119,7 +119,7 @@ async def field_position(request: web.Request) -> web.StreamResponse:
         return await _refused(request, InvalidInput({"position": "위도 33~39, 경도 124~132"}))
     except Exception as err:
         return await _refused(request, err)
-    await tell_boards(request.config_dict, "surveyor", viewer.staff_id, path=path)
+    await tell_boards(request.config_dict, "surveyor", viewer.staff_id, path=path, surveyor=viewer.username)
     raise web.HTTPSeeOther(f"{FIELD}/{request_id}")
 
 

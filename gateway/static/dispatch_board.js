@@ -1,31 +1,89 @@
-// The dispatch board's live side: a WebSocket that says when something changed (then the panels are read again),
-// and the time left against each promise counted down here between frames. No polling.
+// The dispatch board's live side. Each frame on the WebSocket names what changed (a request, with its surveyor or
+// vendor; a surveyor); the page reads only that again (/console/dispatch/live/change) and puts each returned row and
+// marker in place of the one with its id. The whole panels are read again every few minutes and on reconnecting,
+// so what the frames changed one by one stays consistent with the whole. The time left against each promise is
+// counted down here between frames.
 (function () {
   "use strict";
   const state = document.getElementById("live-state");
   const board = document.getElementById("board");
   if (!state || !board) { return; }
-  let reading = null, again = false, delay = 1000;
+  const FULL_EVERY = 120000, HISTORY_ROWS = 30;
+  let delay = 1000, chain = Promise.resolve();
   // The provinces' outlines come with the page only; the panels read again keep them.
   const outlines = board.querySelector("#provinces") ? board.querySelector("#provinces").innerHTML : "";
   window.boardFrames = 0;
-  window.boardLog = [];  // each frame: when it arrived and when the panels showed it (bench/dispatch.py reads it)
+  window.boardLog = [];  // each frame: when it arrived and when the page had put what it names in place
 
-  async function reread() {
-    if (reading) { again = true; return; }
-    reading = fetch(state.dataset.live, { credentials: "same-origin", cache: "no-store" });
-    try {
-      const answer = await reading;
-      if (answer.ok) {
-        board.innerHTML = await answer.text();
-        const layer = board.querySelector("#provinces");
-        if (layer) { layer.innerHTML = outlines; }
-        tick();
-      }
-    } finally {
-      reading = null;
-      if (again) { again = false; reread(); }
+  // One read at a time, in the order the frames came: a later read never gets overwritten by an earlier one.
+  function serially(work) {
+    chain = chain.then(work).catch(function () { /* the next frame or full read mends it */ });
+    return chain;
+  }
+
+  async function readAll() {
+    const answer = await fetch(state.dataset.live, { credentials: "same-origin", cache: "no-store" });
+    if (!answer.ok) { return; }
+    board.innerHTML = await answer.text();
+    const layer = board.querySelector("#provinces");
+    if (layer) { layer.innerHTML = outlines; }
+    tick();
+  }
+
+  function insertRequest(table, row) {
+    const rows = table.querySelectorAll("tr[data-order]");
+    for (const other of rows) {
+      if (other.dataset.order > row.dataset.order) { other.before(row); return; }
     }
+    (rows.length ? rows[rows.length - 1] : table.querySelector("tr")).after(row);
+  }
+
+  // Put `element` (a row or a marker) in place of the one with its id, or into its panel; false when the panel is
+  // not on the page (an empty list shows a sentence instead of a table: then the whole panels are read; the
+  // history, which only grows, waits for the next full read).
+  function place(into, element) {
+    const existing = document.getElementById(element.id);
+    if (existing) { existing.replaceWith(element); return true; }
+    const target = board.querySelector(into.endsWith("markers") ? "#" + into : "table#" + into);
+    if (!target) { return into === "history"; }
+    if (into === "requests") {
+      insertRequest(target, element);
+    } else if (into === "history") {
+      target.querySelector("tr").after(element);
+      const rows = target.querySelectorAll("tr[id^='history-']");
+      if (rows.length > HISTORY_ROWS) { rows[rows.length - 1].remove(); }
+    } else if (into.endsWith("markers")) {
+      target.append(element);
+    } else {
+      target.querySelector("tbody") ? target.querySelector("tbody").append(element) : target.append(element);
+    }
+    return true;
+  }
+
+  async function readChange(frame) {
+    const query = new URLSearchParams();
+    if (frame.type === "request") { query.set("request", String(frame.id)); }
+    if (frame.surveyor) { query.set("surveyor", frame.surveyor); }
+    if (frame.vendor) { query.set("vendor", String(frame.vendor)); }
+    const answer = await fetch(state.dataset.change + "?" + query.toString(),
+                               { credentials: "same-origin", cache: "no-store" });
+    if (!answer.ok) { return readAll(); }
+    const holder = document.createElement("template");
+    holder.innerHTML = await answer.text();
+    const change = holder.content.getElementById("change");
+    if (!change) { return readAll(); }
+    for (const id of (change.dataset.gone || "").split(" ")) {
+      const gone = id && document.getElementById(id);
+      if (gone) { gone.remove(); }
+    }
+    let placed = true;
+    for (const part of change.querySelectorAll("[data-into]")) {
+      for (const element of Array.from(part.children)) {
+        placed = place(part.dataset.into, element) && placed;
+      }
+    }
+    if (!placed) { return readAll(); }
+    tick();
   }
 
   function connect() {
@@ -39,12 +97,15 @@
       window.lastBoardFrame = frame;
       const entry = { id: frame.id, state: frame.state, received: Date.now(), shown: null };
       window.boardLog.push(entry);
-      reread().then(function () { entry.shown = Date.now(); board.dataset.frames = String(window.boardFrames); });
+      serially(function () { return readChange(frame); }).then(function () {
+        entry.shown = Date.now();
+        board.dataset.frames = String(window.boardFrames);
+      });
     };
     socket.onclose = function () {
       state.textContent = "연결이 끊겼습니다. 다시 연결하는 중…";
       state.dataset.connected = "";
-      setTimeout(function () { connect(); reread(); }, delay);
+      setTimeout(function () { connect(); serially(readAll); }, delay);
       delay = Math.min(delay * 2, 30000);
     };
   }
@@ -65,4 +126,5 @@
   connect();
   tick();
   setInterval(tick, 15000);
+  setInterval(function () { serially(readAll); }, FULL_EVERY);
 })();

@@ -21,7 +21,7 @@ from gateway.app import create_app
 from gateway.desk import CLOCK
 from gateway.twilio_stand_in import TwilioStandIn
 from tests.browser.test_console_labels_browser import RAW_CODE
-from tests.dispatch_api_helpers import NOW, add_staff, bearer_headers, with_passwords
+from tests.dispatch_api_helpers import NOW, add_staff, bearer_headers, deliver_messages, with_passwords
 from tests.dispatch_helpers import SEOLLEUNG, YEOKSAM, add_surveyor, build_world
 from tests.review_helpers import sign_in
 from workers.settings import Settings
@@ -103,18 +103,24 @@ async def test_board_assign_accept_arrive_and_report(
         assert await dispatcher.locator("#korea-map path.province").count() == 17
         assert await dispatcher.locator("#korea-map rect.marker.surveyor").count() == 1
 
-        # One click; the other dispatcher's open board follows through its socket.
+        # One click; the other dispatcher's open board follows through its socket, its request's row and the
+        # surveyor's put in place (the panels are not read again whole: what the page set on them stays).
+        await other.evaluate("document.getElementById('surveyors').dataset.kept = 'yes'")
         await dispatcher.click(f"#assign-{request_id}-surv\\.kim")
         await dispatcher.wait_for_selector(f"{row}[data-state='assigned']")
         await other.wait_for_selector(f"{row}[data-state='assigned']")
         assert await other.evaluate("window.boardFrames") >= 1
+        assert await other.get_attribute("#surveyors", "data-kept") == "yes"
+        assert "1 / " in await other.inner_text("#surveyor-surv\\.kim")
         assert await outsider.evaluate("window.boardFrames") == 0
-        assert "surv.kim" in await other.inner_text("#history")
+        await dispatcher.wait_for_selector("#history")  # the page the assigning dispatcher is sent back to
+        assert "surv.kim" in await dispatcher.inner_text("#history")
         assert await other.locator("#korea-map path.province").count() == 17  # kept when the panels are read again
         text = await other.inner_text("main")
         assert not RAW_CODE.search(text), text
 
         # The surveyor's phone: the link of the text message, accept, go, arrive, report.
+        await deliver_messages(engine, settings, twilio.base_url)  # what the workers do
         told = [m for m in twilio.messages if m["to"] == SURVEYOR_PHONE]
         assert told and f"/console/field/{request_id}" in told[0]["body"]
         phone = await (await browser.new_context(viewport={"width": 390, "height": 844}, has_touch=True)).new_page()
@@ -154,6 +160,7 @@ async def test_board_assign_accept_arrive_and_report(
         assert api_report.status == 200, await api_report.text()
         filed = await api_report.json()
         assert (filed["claim_number"], filed["liability_percent"], len(filed["photo_ids"])) == (claim_number, 30, 1)
+        await deliver_messages(engine, settings, twilio.base_url)
         customer = [m for m in twilio.messages if m["to"] == CALLER_PHONE]
         assert customer and "도착 예정" in customer[0]["body"]
     finally:

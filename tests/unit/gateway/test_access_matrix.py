@@ -18,7 +18,10 @@ from sqlmodel import select
 from crm_store.db import session_scope
 from crm_store.org.tables import ApiToken, Role
 from gateway.app import create_app
-from tests import access_matrix_desk  # noqa: F401  (adds the live desk's routes to MATRIX and EXPECTED)
+from tests import (
+    access_matrix_desk,  # noqa: F401  (adds the live desk's routes to MATRIX and EXPECTED)
+    access_matrix_dispatch,  # noqa: F401  (adds the board's change read and the vendors' routes)
+)
 from tests.access_matrix import (
     EXPECTED,
     MATRIX,

@@ -5,7 +5,6 @@ the board again with why; the surveyor's report refuses a file that is not the i
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -16,11 +15,12 @@ from sqlmodel import Session, select
 from crm_store.calls.tables import Call
 from crm_store.dispatch.requests import draft_from_call
 from crm_store.dispatch.tables import DispatchRequest, Vendor
+from crm_store.org.tables import Role
 from gateway.app import create_app
 from gateway.console.dispatch import SUGGESTED_REQUESTS
 from gateway.desk import CLOCK
 from gateway.twilio_stand_in import TwilioStandIn
-from tests.dispatch_api_helpers import NOW, bearer_headers, with_passwords
+from tests.dispatch_api_helpers import NOW, add_staff, bearer_headers, deliver_messages, with_passwords
 from tests.dispatch_helpers import GANGNAM, SEOLLEUNG, YEOKSAM, World, add_surveyor, build_world
 from tests.review_helpers import console_login
 from workers.settings import Settings
@@ -61,17 +61,14 @@ async def _open(client: Any, headers: dict[str, str], kind: str = "survey") -> i
     return int((await answer.json())["id"])
 
 
-async def _sent(twilio: TwilioStandIn, to: str) -> list[str]:
-    for _ in range(100):  # the message leaves after the answer, from a task of the gateway
-        bodies = [m["body"] for m in twilio.messages if m["to"] == to]
-        if bodies:
-            return bodies
-        await asyncio.sleep(0.02)
-    return []
+async def _sent(twilio: TwilioStandIn, to: str, engine: Any, settings: Settings) -> list[str]:
+    """The messages to `to` once the workers sent those the steps wrote."""
+    await deliver_messages(engine, settings, twilio.base_url)
+    return [m["body"] for m in twilio.messages if m["to"] == to]
 
 
 async def test_a_tow_request_reaches_the_vendor_of_its_area(
-    client: Any, world: World, twilio: TwilioStandIn, engine: Any
+    client: Any, world: World, twilio: TwilioStandIn, engine: Any, settings: Settings
 ) -> None:
     with Session(engine) as session:
         session.add(Vendor(name="강남견인", phone=VENDOR_PHONE, services=["tow"],
@@ -84,13 +81,13 @@ async def test_a_tow_request_reaches_the_vendor_of_its_area(
     request_id = await _open(client, headers["disp.gangnam"], "tow")
     csrf = await console_login(client, "disp.gangnam")
     board = await (await client.get("/console/dispatch")).text()
-    assert f'id="assign-{request_id}-{vendor_id}"' in board and "춘천견인 배정" not in board
+    assert f'id="assign-{request_id}-{vendor_id}"' in board and "춘천견인" not in board  # nor on its vendor list
     assert "서울지역본부" in board  # the vendor's service area
 
     chosen = {"vendor_id": str(vendor_id), "csrf_token": csrf}
     answer = await client.post(f"/console/dispatch/{request_id}/assign", data=chosen, allow_redirects=False)
     assert answer.status == 303
-    told = await _sent(twilio, VENDOR_PHONE)
+    told = await _sent(twilio, VENDOR_PHONE, engine, settings)
     assert told and f"접수번호 {request_id}" in told[0] and "견인" in told[0]
     for step, state in (("accept", "accepted"), ("en_route", "en_route"), ("on_site", "on_site"), ("done", "done")):
         answer = await client.post(f"/console/dispatch/{request_id}/vendor",
@@ -180,3 +177,44 @@ async def test_a_report_with_a_photo_that_is_not_what_it_claims_is_refused_on_th
     with Session(engine) as session:
         request = session.get(DispatchRequest, request_id)
         assert request is not None and request.state == "on_site"
+
+
+async def test_a_frame_change_is_read_alone_within_the_boards_scope(client: Any, world: World, engine: Any) -> None:
+    add_staff(engine, world, "disp.chuncheon", Role.DISPATCHER, "CHUNCHEON")
+    with_passwords(engine)
+    headers = bearer_headers(engine, world)
+    request_id = await _open(client, headers["disp.gangnam"])
+    change = f"/console/dispatch/live/change?request={request_id}&surveyor=surv.kim"
+    await console_login(client, "disp.gangnam")
+    opened = await (await client.get(change)).text()
+    assert f'id="assign-{request_id}-surv.kim"' in opened  # an open request's row comes with its candidates
+
+    answer = await client.post(
+        f"/api/v1/dispatches/{request_id}/assign", json={"username": "surv.kim"}, headers=headers["disp.gangnam"]
+    )
+    assert answer.status == 200, await answer.text()
+    text = await (await client.get(change)).text()
+    assert f'<tr id="request-{request_id}"' in text and 'data-state="assigned"' in text
+    assert f'id="marker-request-{request_id}"' in text and 'id="marker-surveyor-surv.kim"' in text
+    assert '<tr id="surveyor-surv.kim"' in text and "1 / " in text  # the surveyor's load counts the assignment
+    assert 'id="history-' in text and 'data-gone=""' in text
+    assert "<table id=" not in text  # the row alone, not the panels
+
+    # Another province's board learns nothing of it, nor of the surveyor.
+    client.session.cookie_jar.clear()
+    await console_login(client, "disp.chuncheon")
+    elsewhere = await (await client.get(change)).text()
+    assert f'data-gone="request-{request_id} marker-request-{request_id}"' in elsewhere
+    assert "surv.kim" not in elsewhere and "<tr" not in elsewhere
+
+    # A closed request leaves the boards.
+    with Session(engine) as session:
+        request = session.get(DispatchRequest, request_id)
+        assert request is not None
+        request.state = "cancelled"
+        session.add(request)
+        session.commit()
+    client.session.cookie_jar.clear()
+    await console_login(client, "disp.gangnam")
+    closed = await (await client.get(f"/console/dispatch/live/change?request={request_id}")).text()
+    assert f'data-gone="request-{request_id} marker-request-{request_id}"' in closed and "<tr" not in closed

@@ -50,7 +50,12 @@ async def test_the_duty_returns_unaccepted_and_escalates_late_requests(context: 
     boards = context.redis.pubsub()
     boards.subscribe(board_channel(context.redis))
     clock = FakeClock(kst() + timedelta(minutes=31))
-    assert _run_slot(context, clock) == {"returned": [request.id], "escalated": [[request.id, "cm.seoul"]]}
+    none = {"sent": 0, "retry": 0, "failed": 0}
+    assert _run_slot(context, clock) == {
+        "returned": [request.id],
+        "escalated": [[request.id, "cm.seoul"]],
+        "messages": none,
+    }
     # The open boards are told, with the request's unit (the Gangnam branch, under Seoul).
     frames = [m for m in iter(lambda: boards.get_message(timeout=0.2), None) if m["type"] == "message"]
     [frame] = [orjson.loads(m["data"]) for m in frames]
@@ -59,7 +64,7 @@ async def test_the_duty_returns_unaccepted_and_escalates_late_requests(context: 
     boards.close()
     clock.now += timedelta(minutes=1)
     # The next slot finds nothing left to do.
-    assert _run_slot(context, clock) == {"returned": [], "escalated": []}
+    assert _run_slot(context, clock) == {"returned": [], "escalated": [], "messages": none}
     with Session(context.engine) as session:
         stored = session.get(DispatchRequest, request.id)
         assert stored is not None and (stored.state, stored.late_at) == ("open", kst() + timedelta(minutes=31))
