@@ -38,6 +38,7 @@ from gateway import desk_frames
 from gateway.desk import CLOCK, tell_desks, wake_distributor
 from gateway.inputs import request_viewer
 from gateway.keys import EXECUTOR, REDIS, SESSION_ID, SESSIONS, SETTINGS
+from gateway.live_call import stored_transcript_frames
 from workers.desk_channel import channel_pattern, send_to_agent, staff_of_channel
 
 log = logging.getLogger(__name__)
@@ -105,7 +106,11 @@ class DeskConnection:
         try:
             async with async_session_scope(self.app[SESSIONS]) as session:
                 agent = await agents.desk_agent(session, self.staff_id)
+                # A desk opened (or reloaded) mid-call gets the call's live transcript so far after its state.
+                earlier = await stored_transcript_frames(session, agent)
             self.deliver(desk_frames.encode(desk_frames.state_frame(agent)))
+            for frame in earlier:
+                self.deliver(desk_frames.encode(frame))
             async for message in self.ws:
                 await self._beat_if_due(timing.beat)
                 if message.type is WSMsgType.TEXT:
