@@ -50,7 +50,7 @@ from crm_store.org.tables import OrgUnit, Staff  # noqa: E402
 from gateway.app import create_app  # noqa: E402
 from gateway.keys import SIGNATURE  # noqa: E402
 from gateway.live_simulator import socket_url, stream_call, telephone_track  # noqa: E402
-from gateway.media_socket import LIVE_POOL  # noqa: E402
+from gateway.media_socket import LIVE_ENGINE_OPTIONS, LIVE_POOL  # noqa: E402
 from workers.settings import Settings  # noqa: E402
 
 # ../shared beside the main checkout (a worktree under /work/wt finds it one level further up).
@@ -178,6 +178,10 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         port = free_port()
         settings = settings.model_copy(update={"port": port})
         app = create_app(settings, embedded_worker=False)
+        if args.beam_size is not None or args.full_window:
+            # The live engine's decoding as the transcribers would otherwise choose it (workers.live_transcriber).
+            options: dict[str, Any] = {} if args.beam_size is None else {"beam_size": args.beam_size}
+            app[LIVE_ENGINE_OPTIONS] = options | ({"context_margin": None} if args.full_window else {})
         runner = web.AppRunner(app)
         await runner.setup()
         await web.TCPSite(runner, "127.0.0.1", port).start()
@@ -260,6 +264,8 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1, help="CPU threads per transcriber")
     parser.add_argument("--clips", type=int, default=3, help="recordings per call")
     parser.add_argument("--speed", type=float, default=1.0, help="times real time")
+    parser.add_argument("--beam-size", type=int, help="the live decoder's beam (default: the transcribers' greedy 1)")
+    parser.add_argument("--full-window", action="store_true", help="encode Whisper's whole 30 s window, not 5 s more")
     parser.add_argument("--post-call", action="store_true", help="also the post-call transcript's CER")
     parser.add_argument("--output", type=Path, help="write the results as JSON here")
     args = parser.parse_args()
