@@ -264,7 +264,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1, help="CPU threads per transcriber")
     parser.add_argument("--clips", type=int, default=3, help="recordings per call")
     parser.add_argument("--speed", type=float, default=1.0, help="times real time")
-    parser.add_argument("--beam-size", type=int, help="the live decoder's beam (default: the transcribers' greedy 1)")
+    parser.add_argument("--beam-size", type=int, help="the live decoder's beam (default: the transcribers' 5)")
     parser.add_argument("--full-window", action="store_true", help="encode Whisper's whole 30 s window, not 5 s more")
     parser.add_argument("--post-call", action="store_true", help="also the post-call transcript's CER")
     parser.add_argument("--output", type=Path, help="write the results as JSON here")
