@@ -11,9 +11,11 @@ each call starting at another clip; the agent's track is silence. 1, 2, 4, 8 cal
 
 Latency: for each final `transcript` frame on a desk, the desk's receipt minus the moment the media frame holding
 the utterance's last speech (the frame's `end`) was sent; p50/p90/p99 over every final of a round. It includes the
-cutter's hangover (0.5 s of silence before an utterance is final). CER: the call's final customer text against
-the clips' references, and (with --post-call) against the post-call transcript of the same audio (WhisperEngine
-over the whole call's telephone audio, as the transcription job does), normalised as bench/asr_accuracy.py does.
+silence the cutter waits for before an utterance is final (0.3 s within a long turn, 0.5 s after a short one);
+`queued_*` and `decode_*` are the finals' seconds in the backlog and in a transcriber process. CER: the call's
+final customer text against the clips' references, and (with --post-call) against the post-call transcript of the
+same audio (WhisperEngine over the whole call's telephone audio, as the transcription job does), normalised as
+bench/asr_accuracy.py does.
 """
 
 from __future__ import annotations
@@ -48,6 +50,7 @@ from crm_store.org.tables import OrgUnit, Staff  # noqa: E402
 from gateway.app import create_app  # noqa: E402
 from gateway.keys import SIGNATURE  # noqa: E402
 from gateway.live_simulator import socket_url, stream_call, telephone_track  # noqa: E402
+from gateway.media_socket import LIVE_ENGINE_OPTIONS, LIVE_POOL  # noqa: E402
 from workers.settings import Settings  # noqa: E402
 
 # ../shared beside the main checkout (a worktree under /work/wt finds it one level further up).
@@ -147,6 +150,20 @@ def cer(reference: str, hypothesis: str) -> tuple[int, int]:
     return edit_distance(ref, hyp), len(ref)
 
 
+def where_the_time_goes(timings: list[tuple[float, float, float]]) -> dict[str, Any]:
+    """The finals' seconds in the backlog and in a transcriber (p50, p90), and their audio's mean length."""
+    if not timings:
+        return {}
+    queued, decoding, audio = ([t[i] for t in timings] for i in range(3))
+    return {
+        "queued_p50": round(percentile(queued, 0.5), 3),
+        "queued_p90": round(percentile(queued, 0.9), 3),
+        "decode_p50": round(percentile(decoding, 0.5), 3),
+        "decode_p90": round(percentile(decoding, 0.9), 3),
+        "final_audio_mean": round(statistics.fmean(audio), 2),
+    }
+
+
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
@@ -161,6 +178,10 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         port = free_port()
         settings = settings.model_copy(update={"port": port})
         app = create_app(settings, embedded_worker=False)
+        if args.beam_size is not None or args.full_window:
+            # The live engine's decoding as the transcribers would otherwise choose it (workers.live_transcriber).
+            options: dict[str, Any] = {} if args.beam_size is None else {"beam_size": args.beam_size}
+            app[LIVE_ENGINE_OPTIONS] = options | ({"context_margin": None} if args.full_window else {})
         runner = web.AppRunner(app)
         await runner.setup()
         await web.TCPSite(runner, "127.0.0.1", port).start()
@@ -175,6 +196,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                     chosen = [every[(n + k) % len(every)] for k in range(args.clips)]
                     audio = GAP.join(clip[1] for clip in chosen)
                     plans.append((chosen, audio))
+                app[LIVE_POOL].final_timings.clear()
                 outcomes = await asyncio.gather(
                     *(
                         one_call(base, app, settings, agents[n], audio, args.speed, calls * 100 + n)
@@ -194,6 +216,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                     "p99": round(percentile(latencies, 0.99), 3) if latencies else None,
                     "mean": round(statistics.fmean(latencies), 3) if latencies else None,
                     "cer_vs_reference": round(errors / total, 4) if total else None,
+                    **where_the_time_goes(list(app[LIVE_POOL].final_timings)),
                     "texts": [outcome["text"] for outcome in outcomes],
                     "plans": [[clip[0] for clip in chosen] for chosen, _ in plans],
                 }
@@ -241,6 +264,8 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1, help="CPU threads per transcriber")
     parser.add_argument("--clips", type=int, default=3, help="recordings per call")
     parser.add_argument("--speed", type=float, default=1.0, help="times real time")
+    parser.add_argument("--beam-size", type=int, help="the live decoder's beam (default: the transcribers' 5)")
+    parser.add_argument("--full-window", action="store_true", help="encode Whisper's whole 30 s window, not 5 s more")
     parser.add_argument("--post-call", action="store_true", help="also the post-call transcript's CER")
     parser.add_argument("--output", type=Path, help="write the results as JSON here")
     args = parser.parse_args()

@@ -35,6 +35,7 @@ from gateway import desk_frames
 from gateway.desk import CLOCK, tell_desks, wake_distributor
 from gateway.inputs import request_viewer
 from gateway.keys import EXECUTOR, REDIS, SESSION_ID, SESSIONS, SETTINGS
+from gateway.live_call import stored_transcript_frames
 from gateway.live_sockets import async_redis as _async_redis
 from gateway.live_sockets import same_origin as _same_origin
 from workers.desk_channel import channel_pattern, send_to_agent, staff_of_channel
@@ -104,7 +105,11 @@ class DeskConnection:
         try:
             async with async_session_scope(self.app[SESSIONS]) as session:
                 agent = await agents.desk_agent(session, self.staff_id)
+                # A desk opened (or reloaded) mid-call gets the call's live transcript so far after its state.
+                earlier = await stored_transcript_frames(session, agent)
             self.deliver(desk_frames.encode(desk_frames.state_frame(agent)))
+            for frame in earlier:
+                self.deliver(desk_frames.encode(frame))
             async for message in self.ws:
                 await self._beat_if_due(timing.beat)
                 if message.type is WSMsgType.TEXT:

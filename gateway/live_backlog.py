@@ -3,7 +3,8 @@
 Per call a bounded queue: final utterances wait in order (at most `max_finals`; beyond, the oldest is given up,
 the post-call transcript still has it), and at most one partial per track, the newest (an older one is replaced,
 and a final of the track drops its partial). The pool takes finals first, oldest first over every call, and
-partials only when no final waits: so partials are dropped first, then finals wait. When a call has `behind_after`
+partials only when no final waits (and, with `partials_beside_finals` off, none is being decoded: a final then has
+the machine's cores to itself): so partials are dropped first, then finals wait. When a call has `behind_after`
 finals waiting its desk is told the transcript is behind, and told again once it has caught up. Putting never
 waits: the media socket is never held up by recognition.
 """
@@ -79,11 +80,20 @@ class CallBacklog:
 class LiveBacklog:
     """Every live call's waiting utterances, and the order the transcriber pool takes them in."""
 
-    def __init__(self, *, max_finals: int = 12, behind_after: int = 2, partial_slots: int | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        max_finals: int = 12,
+        behind_after: int = 2,
+        partial_slots: int | None = None,
+        partials_beside_finals: bool = True,
+    ) -> None:
         self.max_finals, self.behind_after = max_finals, behind_after
         # At most this many partials decoded at once (None: no limit): the pool keeps a process free for finals.
         self.partial_slots = partial_slots
+        self.partials_beside_finals = partials_beside_finals
         self.partials_running = 0
+        self.finals_running = 0
         self._calls: dict[str, CallBacklog] = {}
         self._keys = itertools.count(1)
         self._ready = asyncio.Event()
@@ -164,9 +174,12 @@ class LiveBacklog:
             call = min(finals, key=lambda c: c.finals[0].queued_at)
             job = call.finals.popleft()
             call.running += 1
+            self.finals_running += 1
             self._tell(call)
             return job
         if self.partial_slots is not None and self.partials_running >= self.partial_slots:
+            return None
+        if not self.partials_beside_finals and self.finals_running:
             return None
         partials = [(job, call) for call in self._calls.values() for job in call.partials.values()]
         if partials:
@@ -179,9 +192,11 @@ class LiveBacklog:
 
     def _release(self, call: CallBacklog, job: Recognition) -> None:
         call.running -= 1
-        if not job.utterance.final:
+        if job.utterance.final:
+            self.finals_running -= 1
+        else:
             self.partials_running -= 1
-            self._ready.set()  # a slot held back from partials may take one now
+        self._ready.set()  # a slot held back from partials may take one now
 
     def _finish(self, call: CallBacklog, job: Recognition, text: str | None) -> None:
         try:

@@ -16,8 +16,11 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from crm_store.calls.live import add_live_segment, agent_of_call
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from crm_store.calls.live import HOLDING, add_live_segment, agent_of_call, live_transcript
 from crm_store.db import async_session_scope
+from crm_store.desk.agent_tables import DeskAgent
 from gateway.live_backlog import BacklogStatus, CallBacklog, LiveBacklog, Recognition
 from telephony.audio import mulaw_decode
 from telephony.media_stream import Media, Started
@@ -170,3 +173,23 @@ def transcript_frame(call_sid: str, utterance: Utterance, text: str) -> dict[str
         "start": utterance.start,
         "end": utterance.end,
     }
+
+
+async def stored_transcript_frames(session: AsyncSession, agent: DeskAgent | None) -> list[dict[str, Any]]:
+    """The live transcript so far of the call the agent holds, as desk frames (a desk that reconnects mid-call gets
+    its earlier lines); stored redacted, as the desk saw them. None for an agent holding no call."""
+    if agent is None or agent.call_sid is None or agent.state not in HOLDING:
+        return []
+    call_sid = agent.call_sid
+    return [
+        {
+            "type": "transcript",
+            "call_sid": call_sid,
+            "speaker": segment.speaker,
+            "text": segment.text,
+            "final": True,
+            "start": segment.start,
+            "end": segment.end,
+        }
+        for segment in await live_transcript(session, call_sid=call_sid)
+    ]

@@ -13,6 +13,8 @@ import asyncio
 import contextlib
 import logging
 import multiprocessing
+import time
+from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
@@ -27,6 +29,8 @@ from workers.live_transcriber import serve
 log = logging.getLogger(__name__)
 # A process that does not say ready within this long (model load) is given up and started again.
 READY_TIMEOUT = 300.0
+# Finals whose waiting and decoding times are kept (for the benchmark's account of where the latency goes).
+TIMINGS_KEPT = 1000
 
 
 class TranscriberLost(RuntimeError):
@@ -101,6 +105,8 @@ class TranscriberPool:
         self.size, self.spec, self.options = size, spec, options
         self.processes = [TranscriberProcess(spec, options) for _ in range(size)]
         self.replaced = 0
+        # (seconds queued, seconds decoding, seconds of audio) of the latest finals.
+        self.final_timings: deque[tuple[float, float, float]] = deque(maxlen=TIMINGS_KEPT)
         self._threads = ThreadPoolExecutor(max_workers=max(1, size), thread_name_prefix="hotline-live")
         self._tasks: list[asyncio.Task[None]] = []
 
@@ -141,6 +147,7 @@ class TranscriberPool:
 
     async def _run(self, process: TranscriberProcess, job: Recognition) -> None:
         loop = asyncio.get_running_loop()
+        began = time.monotonic()
         try:
             text = await loop.run_in_executor(self._threads, process.transcribe, job.key, job.samples, job.rate)
         except TranscriberLost:
@@ -152,4 +159,7 @@ class TranscriberPool:
             log.warning("live transcription of an utterance of %s failed: %s", job.call_sid, err)
             self.backlog.done(job, None)
             return
+        if job.utterance.final:
+            seconds = job.utterance.samples.size / job.rate
+            self.final_timings.append((began - job.queued_at, time.monotonic() - began, seconds))
         self.backlog.done(job, text)

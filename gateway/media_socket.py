@@ -146,8 +146,10 @@ async def _live_transcription(app: web.Application) -> AsyncIterator[None]:
     app[LIVE_ASSIST] = LiveAssistant(app)
     if settings.live_transcribers:
         # With two processes or more, one is kept for finals: a final never waits behind partials on every process.
-        backlog = LiveBacklog(partial_slots=max(1, settings.live_transcribers - 1))
-        options: dict[str, Any] = {"cpu_threads": settings.asr_threads or 1, "vad": settings.asr_vad}
+        # No partial starts while a final is decoded: the final has the cores (its latency is the target).
+        backlog = LiveBacklog(partial_slots=max(1, settings.live_transcribers - 1), partials_beside_finals=False)
+        # No voice detection in the transcribers: the cutter has already cut the utterances on voice.
+        options: dict[str, Any] = {"cpu_threads": settings.asr_threads or 1, "vad": False}
         if ":" not in app.get(LIVE_ENGINE, ""):
             options |= {"cache_dir": str(settings.model_cache_dir or ""), "vosk_model_path": settings.vosk_model}
         if LIVE_ENGINE_OPTIONS in app:

@@ -7,7 +7,10 @@ scores telephone-band speech low anyway). The Whisper decode of each utterance s
 
 An utterance starts after a few voiced frames (with a little audio before them, so no first sound is lost), is
 offered as a partial every `partial_every` seconds while it goes on, and ends after `hangover` seconds without
-voice (or at `max_seconds`, where the next one starts at once). Times are seconds from the stream's start.
+voice (or at `max_seconds`, where the next one starts at once). Once it has gone on for `cut_after` seconds, a
+shorter pause (`pause` seconds, a breath between phrases) ends it too: a long turn is cut into phrases of a few
+seconds, each final soon after it is said and quick to decode, instead of one final decoded whole after the
+turn. Times are seconds from the stream's start.
 """
 
 from __future__ import annotations
@@ -30,6 +33,8 @@ class CutterTiming:
     tail: float = 0.15
     partial_every: float = 1.5
     max_seconds: float = 20.0
+    pause: float | None = 0.3
+    cut_after: float = 3.0
     above_floor_db: float = 12.0
     min_speech_db: float = -45.0
 
@@ -120,7 +125,7 @@ class UtteranceCutter:
             self._last_voiced_end = begin + FRAME
         else:
             self._silent_run += 1
-        if self._silent_run * FRAME >= timing.hangover * RATE:
+        if self._silent_run * FRAME >= timing.hangover * RATE or self._pause_ends_it():
             out.append(self._final(self._last_voiced_end))
         elif self._clock - self._start >= timing.max_seconds * RATE:
             out.append(self._final(self._clock))
@@ -131,6 +136,14 @@ class UtteranceCutter:
             self._partial_at = self._clock
             out.append(self._utterance(self._clock, final=False))
         return out
+
+    def _pause_ends_it(self) -> bool:
+        timing = self.timing
+        return (
+            timing.pause is not None
+            and self._silent_run * FRAME >= timing.pause * RATE
+            and self._last_voiced_end - self._start >= timing.cut_after * RATE
+        )
 
     def _final(self, end: int) -> Utterance:
         utterance = self._utterance(end, final=True)

@@ -29,6 +29,16 @@ DEFAULT_CACHE_DIR = Path("~/.cache/hotline/whisper-base")
 _STALE_TEMP_SECONDS = 3600
 _COPY_BUFFER = 4 << 20
 
+# Korean speech is a few syllables a second, each one or two tokens; twelve a second leave room.
+MAX_TOKENS_PER_SECOND = 12
+# Mel frames a second (faster-whisper's hop of 10 ms) and the encoder's whole window.
+FRAMES_PER_SECOND = 100
+WINDOW_FRAMES = 3000
+
+
+def _max_tokens(samples: int) -> int:
+    return min(440, 20 + MAX_TOKENS_PER_SECOND * samples // TARGET_RATE)
+
 
 def package_data_dir(package: str) -> Path:
     """Return the data/ folder inside an installed model package."""
@@ -83,8 +93,37 @@ def ensure_whisper_model(cache_dir: Path | None = None) -> Path:
     return folder
 
 
+def _context_frames(samples: int, margin: float, minimum: float) -> int:
+    """Mel frames the encoder sees of `samples` (16 kHz): the audio and `margin` seconds, at least `minimum`."""
+    seconds = max(samples / TARGET_RATE + margin, minimum)
+    return min(WINDOW_FRAMES, int(seconds * FRAMES_PER_SECOND))
+
+
+def _short_context_model() -> Any:
+    """faster-whisper's model, able to encode less than Whisper's 30 s window (`frames` mel frames at most)."""
+    from faster_whisper import WhisperModel
+
+    class ShortContextModel(WhisperModel):  # type: ignore[misc]
+        frames: int | None = None
+
+        def encode(self, features: np.ndarray) -> Any:
+            # faster-whisper pads every window to 3,000 frames (30 s); the encoder's cost grows with its input, so a
+            # few seconds of speech with some padding after it encode in a fraction of the time.
+            if self.frames is not None:
+                features = features[..., : self.frames]
+            return super().encode(features)
+
+    return ShortContextModel
+
+
 class WhisperEngine:
-    """faster-whisper with Whisper base, int8 on CPU, Korean; loads its model once."""
+    """faster-whisper with Whisper base, int8 on CPU, Korean; loads its model once.
+
+    `context_margin` (seconds; the live transcript) encodes each window as its audio plus that much padding, at
+    least `min_context` seconds, instead of Whisper's full 30 s: several times faster on a few seconds of speech,
+    at some accuracy (with less padding Whisper base starts repeating itself). Without `word_timestamps` the
+    decoder samples text tokens only, and at most `MAX_TOKENS_PER_SECOND` a second of audio (a repetition loop
+    stops there)."""
 
     name = "whisper"
     model_name = MODEL_NAME
@@ -97,19 +136,20 @@ class WhisperEngine:
         beam_size: int = 5,
         vad: bool = True,
         word_timestamps: bool = True,
+        context_margin: float | None = None,
+        min_context: float = 10.0,
     ) -> None:
         """Assemble the model folder if needed and load the model on CPU, offline; `vad` skips non-speech;
         without `word_timestamps` the text comes without words (one alignment pass less: the live transcript)."""
-        from faster_whisper import WhisperModel
-
         self.beam_size = beam_size
+        self.context_margin, self.min_context = context_margin, min_context
         self.word_timestamps = word_timestamps
         self.vad = vad
         self.window_seconds = WINDOW_SECONDS
         self.model_dir = ensure_whisper_model(cache_dir)
         started = time.perf_counter()
         try:
-            self._model = WhisperModel(
+            self._model = _short_context_model()(
                 str(self.model_dir),
                 device="cpu",
                 compute_type="int8",
@@ -119,6 +159,11 @@ class WhisperEngine:
         except (RuntimeError, ValueError, OSError) as err:
             raise SpeechEngineError(f"cannot load the Whisper model from {self.model_dir}: {err}") from err
         self.load_seconds = time.perf_counter() - started
+
+    def _frames(self, samples: int) -> int | None:
+        if self.context_margin is None:
+            return None
+        return _context_frames(samples, self.context_margin, self.min_context)
 
     def transcribe(self, samples: np.ndarray, sample_rate: int = TARGET_RATE) -> Transcript:
         """Transcribe float32 mono samples as Korean; word times count from the start of `samples`."""
@@ -135,11 +180,15 @@ class WhisperEngine:
         words: list[Word] = []
         try:
             for window in windows:
+                piece = audio if window is None else window.samples
+                self._model.frames = self._frames(piece.size)
                 segments, _info = self._model.transcribe(
-                    audio if window is None else window.samples,
+                    piece,
                     language="ko",
                     beam_size=self.beam_size,
                     word_timestamps=self.word_timestamps,
+                    without_timestamps=not self.word_timestamps,
+                    max_new_tokens=None if self.word_timestamps else _max_tokens(piece.size),
                     condition_on_previous_text=False,
                     vad_filter=False,
                 )

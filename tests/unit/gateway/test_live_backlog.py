@@ -117,3 +117,15 @@ async def test_partials_leave_a_transcriber_free_for_finals() -> None:
     assert (await backlog.next()).utterance.final
     backlog.done(partial, "네")
     assert (await backlog.next()).utterance.track == "outbound"
+
+
+async def test_no_partial_starts_while_a_final_is_decoded_when_finals_have_the_cores() -> None:
+    backlog = LiveBacklog(partial_slots=1, partials_beside_finals=False)
+    call, _ = _open(backlog, "CA1")
+    backlog.put(call, _utterance("inbound", 0, final=True))
+    backlog.put(call, _utterance("outbound", 0, final=False))
+    final = await backlog.next()
+    assert final.utterance.final
+    assert backlog._take() is None  # the partial waits while the final is decoded
+    backlog.done(final, "네")
+    assert (await backlog.next()).utterance.track == "outbound"

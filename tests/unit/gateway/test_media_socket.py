@@ -15,9 +15,11 @@ import pytest
 from sqlmodel import Session, select
 
 from crm_store.calls.tables import LiveTranscriptSegment
+from crm_store.db import async_session_scope
 from crm_store.desk.agent_tables import AgentState, DeskAgent
 from gateway.app import create_app
-from gateway.keys import SIGNATURE
+from gateway.keys import SESSIONS, SIGNATURE
+from gateway.live_call import stored_transcript_frames
 from gateway.live_simulator import stream_call
 from gateway.media_socket import LIVE_BACKLOG, LIVE_CALLS, LIVE_ENGINE, LIVE_ENGINE_OPTIONS, LIVE_POOL, PATH
 from telephony.media_stream import MediaStreamWriter, media_frames
@@ -241,3 +243,26 @@ async def test_the_simulators_stream_is_taken_whole_and_closed_once_decoded(
         stored = session.exec(select(LiveTranscriptSegment).where(LiveTranscriptSegment.call_sid == SID)).all()
     # Nobody holds the call yet: nothing reached a desk, but the live transcript is stored.
     assert {s.speaker for s in stored} == {"customer", "agent"}
+
+
+async def test_a_desk_reopened_mid_call_gets_the_transcript_so_far(live_client: Any, org: Org, engine: Any) -> None:
+    _on_call(engine, org)
+    with Session(engine) as session:
+        session.add(LiveTranscriptSegment(call_sid=SID, speaker="agent", start=0.4, end=2.0, text="네 현대해상입니다"))
+        session.add(LiveTranscriptSegment(call_sid=SID, speaker="customer", start=2.5, end=4.0, text="사고가 났어요"))
+        session.add(LiveTranscriptSegment(call_sid="CA" + "ef" * 16, speaker="customer", start=1, end=2, text="남"))
+        session.commit()
+    async with live_client.ws_connect(DESK, headers=org.auth("agent.seocho")) as desk:
+        frames = await _desk_frames(desk, lambda got: len(got) == 3)
+    assert frames[0]["type"] == "state"
+    assert [(f["speaker"], f["text"], f["final"], f["call_sid"]) for f in frames[1:]] == [
+        ("agent", "네 현대해상입니다", True, SID),
+        ("customer", "사고가 났어요", True, SID),
+    ]
+    # Once the call is over (wrap-up done) the desk opens without it.
+    async with async_session_scope(live_client.app[SESSIONS]) as session:
+        agent = await session.get(DeskAgent, org.staff["agent.seocho"])
+        assert agent is not None and len(await stored_transcript_frames(session, agent)) == 2
+        agent.state = AgentState.AVAILABLE.value
+        assert await stored_transcript_frames(session, agent) == []
+        assert await stored_transcript_frames(session, None) == []

@@ -110,3 +110,19 @@ def test_load_engine_rejects_unknown_names_and_bad_paths(tmp_path: Path) -> None
         load_engine("vosk", vosk_model_path=str(tmp_path / "missing"))
     with pytest.raises(SpeechEngineError, match="cannot load the Vosk model"):
         load_engine("vosk", vosk_model_path=str(tmp_path))
+
+
+def test_the_live_engine_decodes_a_short_window(audio_fixtures: Path, reference_texts: dict[str, str]) -> None:
+    from workers.live_transcriber import load_live_engine
+
+    engine = load_live_engine("whisper", {"cpu_threads": 2})
+    assert isinstance(engine, WhisperEngine)
+    assert engine.beam_size == 5 and not engine.vad and engine.context_margin == 5.0
+    name = "zeroth_0294.16k.flac"
+    phone = mulaw_decode(to_telephone_band(decode_audio((audio_fixtures / name).read_bytes()).mono()))
+    seconds = phone.size / 8000
+    # The encoder sees the clip and 5 s after it, not 30 s; the text is as good as the full window's, bar a little.
+    assert engine._frames(phone.size * 2) == min(3000, int((seconds + 5.0) * 100))
+    transcript = engine.transcribe(phone, sample_rate=8000)
+    assert HANGUL.search(transcript.text) and not transcript.words
+    assert character_error_rate(reference_texts[name], transcript.text) < 0.5

@@ -134,3 +134,10 @@ def test_unwritable_cache_is_a_speech_engine_error(tmp_path: Path) -> None:
     blocker.write_text("not a folder")
     with pytest.raises(SpeechEngineError, match="cannot prepare"):
         ensure_whisper_model(blocker / "whisper-base")
+
+
+def test_the_short_context_is_the_audio_and_its_margin_within_whisper_s_window() -> None:
+    assert whisper._context_frames(16000 * 3, 5.0, 10.0) == 1000  # 3 s + 5 s is less than the 10 s minimum
+    assert whisper._context_frames(16000 * 8, 5.0, 10.0) == 1300
+    assert whisper._context_frames(16000 * 40, 5.0, 10.0) == 3000  # never more than Whisper's 30 s
+    assert whisper._max_tokens(16000 * 2) == 44 and whisper._max_tokens(16000 * 60) == 440
