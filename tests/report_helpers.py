@@ -26,7 +26,7 @@ SEPTEMBER_ROWS = {
     *((SEOCHO, dimension, value, calls) for dimension, value, calls in (
         ("type", "inquiry", 3), ("topic", "inquiry.coverage", 2), ("topic", "inquiry.claim_status", 1),
         ("hour", "10", 2), ("hour", "18", 1), ("weekday", "1", 2), ("weekday", "2", 1), ("segment", "quality", 3),
-        ("hotline", "unknown", 3), ("channel", "phone", 2), ("channel", "callback", 1))),
+        ("hotline", "unknown", 3), ("channel", "inbound", 2), ("channel", "outbound-api", 1))),
     *((HAEUNDAE, dimension, value, 1) for dimension, value in (
         ("type", "report"), ("topic", "report.auto_accident"), ("hour", "23"), ("weekday", "7"), ("segment", "key"),
         ("hotline", "unknown"), ("channel", "unknown"))),
@@ -51,6 +51,16 @@ def add_customer(engine: Any, unit_id: int, segment: str) -> int:
         session.add(customer)
         session.flush()
         return int(customer.id)  # type: ignore[arg-type]
+
+
+def make_quality(engine: Any, customer_ids: list[int]) -> None:
+    """These customers in the quality segment."""
+    with session_scope(engine) as session:
+        for customer_id in customer_ids:
+            customer = session.get(Customer, customer_id)
+            assert customer is not None
+            customer.segment = "quality"  # type: ignore[assignment]
+            session.add(customer)
 
 
 def add_calls(engine: Any, at: datetime, count: int = 1, *, customer_id: int | None = None,

@@ -33,19 +33,19 @@ class ReportNotFound(NotFound):
 
 
 class StoredReportSummary(Answer):
-    id: int
+    id: int = Field(description="the stored report's id")
     month: str = Field(description="YYYY-MM")
-    org_unit_id: int
-    org_unit_name: str
+    org_unit_id: int = Field(description="the unit reported on (with the units below it)")
+    org_unit_name: str = Field(description="its name")
     level: int = Field(description="the unit's level: 0 head office, 1 province, 2 city, 3 county")
-    calls: int
+    calls: int = Field(description="calls in the month")
     hot_spots: int = Field(description="how many topics rose significantly")
-    generated_at: Moment
-    generated_by: str
+    generated_at: Moment = Field(description="when it was generated")
+    generated_by: str = Field(description="'workers' (at the start of the month) or who generated it on demand")
 
 
 class StoredReportDetail(StoredReportSummary):
-    report: MonthlyReport
+    report: MonthlyReport = Field(description="the report as generated")
 
 
 def _readers(viewer: Viewer) -> None:

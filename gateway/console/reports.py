@@ -104,6 +104,11 @@ async def report_page(request: web.Request) -> web.Response:
 
 async def download(request: web.Request) -> web.StreamResponse:
     """GET /console/reports/{report_id}/{format}: the report as PDF or XLSX, the download in the audit trail."""
+    return await report_file(request)
+
+
+async def report_file(request: web.Request) -> web.Response:
+    """The stored report of the path's report_id as the path's format (PDF or XLSX), the download audited."""
     fmt = request.match_info["format"]
     viewer, now = request_viewer(request), utcnow()
     async with async_session_scope(request.config_dict[SESSIONS]) as session:
