@@ -24,7 +24,7 @@ from crm_store.reports.rollup import month_start
 from crm_store.reports.tables import ReportMessageSetting, ReportNotice, StoredReport
 from crm_store.types import Answer, Moment, iso
 from crm_store.upsert import insert_ignoring_conflict
-from crm_store.validation import InvalidInput
+from crm_store.validation import InvalidInput, NotAllowed
 
 PENDING, SENT, FAILED = "pending", "sent", "failed"
 # A message is given up after this many attempts (one per run of the workers' daily duty).
@@ -36,12 +36,12 @@ class NoticeNotFound(NotFound):
 
 
 class ReportNoticePublic(Answer):
-    id: int
+    id: int = Field(description="the notice's id")
     report_id: int = Field(description="the stored report announced (GET /reports/stored/{id})")
     month: str = Field(description="YYYY-MM")
-    org_unit_id: int
-    org_unit_name: str
-    created_at: Moment
+    org_unit_id: int = Field(description="the unit of the report")
+    org_unit_name: str = Field(description="its name")
+    created_at: Moment = Field(description="when the report was announced")
     read_at: Moment | None = Field(description="when the viewer opened the report or marked the notice read")
     message_status: str | None = Field(description="the text message: pending, sent, failed; null without one")
 
@@ -70,6 +70,11 @@ def announce_reports(session: Session, month: date, *, now: datetime) -> int:
     return added
 
 
+def _supervisor(viewer: Viewer) -> None:
+    if viewer.role not in SUPERVISORS:
+        raise NotAllowed(f"the role {viewer.role.value} reads no reports")
+
+
 def _public(notice: ReportNotice, report: StoredReport, unit: OrgUnit) -> ReportNoticePublic:
     assert notice.id is not None and unit.id is not None
     created = iso(notice.created_at)
@@ -89,7 +94,8 @@ def _public(notice: ReportNotice, report: StoredReport, unit: OrgUnit) -> Report
 def my_notices(
     session: Session, viewer: Viewer, *, unread_only: bool = False, limit: int = 12
 ) -> list[ReportNoticePublic]:
-    """The viewer's report notices, newest month first."""
+    """The viewer's report notices, newest month first (NotAllowed for roles that read no reports)."""
+    _supervisor(viewer)
     query = (
         select(ReportNotice, StoredReport, OrgUnit)
         .join(StoredReport, col(StoredReport.id) == col(ReportNotice.report_id))
@@ -105,6 +111,7 @@ def my_notices(
 
 def mark_read(session: Session, viewer: Viewer, notice_id: int, *, now: datetime) -> None:
     """Mark one of the viewer's notices read (NoticeNotFound for anyone else's)."""
+    _supervisor(viewer)
     notice = session.exec(
         select(ReportNotice).where(col(ReportNotice.id) == notice_id, col(ReportNotice.staff_id) == viewer.staff_id)
     ).first()
@@ -137,6 +144,7 @@ def message_number(session: Session, viewer: Viewer) -> str | None:
 def set_message_number(session: Session, viewer: Viewer, raw: str | None, *, now: datetime) -> None:
     """The viewer wants the month's reports told by text at this number (any common writing, normalised to
     E.164), or no more messages (empty); InvalidInput for a number that is none."""
+    _supervisor(viewer)
     setting = session.get(ReportMessageSetting, viewer.staff_id)
     if not (raw or "").strip():
         if setting is not None:
