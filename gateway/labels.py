@@ -79,8 +79,6 @@ ALERT_KINDS = {
     "repeat_complainant": "반복 민원",
 }
 WEEKDAYS = ("월", "화", "수", "목", "금", "토", "일")
-CALL_CHANNELS = {"phone": "대표번호 수신", "callback": "콜백(발신)", "unknown": "미상"}
-CALLBACK_REASONS = {"abandoned": "대기 중 포기", "after_hours": "업무 시간 외 메시지"}
 REPORT_FORMATS = {"pdf": "PDF", "xlsx": "엑셀(XLSX)", "csv": "CSV", "page": "화면"}
 POLICY_LINES = {
     "auto": "자동차",

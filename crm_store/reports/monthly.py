@@ -128,6 +128,16 @@ def _counts(
     return dict(sorted((value, int(calls)) for value, calls in rows))
 
 
+def _channels(directions: dict[str, int]) -> dict[str, int]:
+    """Calls per channel from calls per Twilio Direction: inbound came to a hotline number, outbound-* were agents
+    calling back."""
+    channels: dict[str, int] = {}
+    for direction, calls in directions.items():
+        channel = PHONE if direction == "inbound" else CALLBACK if direction.startswith("outbound") else UNKNOWN_CALLER
+        channels[channel] = channels.get(channel, 0) + calls
+    return dict(sorted(channels.items()))
+
+
 def _spread(counts: dict[Any, int], size: int, first: int) -> list[int]:
     spread = [0] * size
     for value, calls in counts.items():
@@ -187,7 +197,7 @@ def unit_report(session: Session, unit: OrgUnit, *, month: date, now: datetime) 
         hot_spots=spots,
         rolled_up_at=iso(taken),
         by_hotline=_counts(session, unit, [month], Dimension.HOTLINE),
-        by_channel=_counts(session, unit, [month], Dimension.CHANNEL),
+        by_channel=_channels(_counts(session, unit, [month], Dimension.CHANNEL)),
         waiting=sections.waiting_figures(session, unit, month),
         customer_changes=sections.change_figures(session, unit, month),
         alerts=sections.alert_figures(session, unit, month),

@@ -29,7 +29,7 @@ class Dimension(StrEnum):
     WEEKDAY = "weekday"  # 1 Monday to 7 Sunday, Korea time
     SEGMENT = "segment"  # the caller's at the roll-up
     HOTLINE = "hotline"  # the number called (Twilio's To), E.164
-    CHANNEL = "channel"  # how the call came: phone (an incoming call), callback (an outgoing one), unknown
+    CHANNEL = "channel"  # Twilio's Direction (inbound, outbound-api, outbound-dial): the report folds it to channels
 
 
 class CallRollup(SQLModel, table=True):

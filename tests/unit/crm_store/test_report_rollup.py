@@ -53,7 +53,7 @@ def test_rolling_up_again_replaces_the_month(engine: Any) -> None:
     with Session(engine) as session:
         assert roll_up_month(session, SEPTEMBER, now=AFTER) == 6
         session.commit()
-    added = {(SEOCHO, "topic", "inquiry.coverage", 3), (SEOCHO, "hour", "10", 3), (SEOCHO, "channel", "phone", 3)}
+    added = {(SEOCHO, "topic", "inquiry.coverage", 3), (SEOCHO, "hour", "10", 3), (SEOCHO, "channel", "inbound", 3)}
     assert added <= rolled_up(engine, org.units)
     assert len(rolled_up(engine, org.units)) == len(first)
 
