@@ -61,7 +61,8 @@ class Route:
 
     `path` is the aiohttp pattern below /api/v1 (`{customer_id:\\d{1,10}}`: a record id). `roles` are the roles
     that may get a success at all (scope and clearance still decide per record); `answer` None: any JSON object.
-    `also`: other success statuses answered with the same model, each with what it means."""
+    `also`: other success statuses answered with the same model, each with what it means. `files`: the media types
+    a download answers with instead of JSON (PDF, XLSX, CSV; `answer` None)."""
 
     method: str
     path: str
@@ -75,6 +76,7 @@ class Route:
     roles: frozenset[Role] = EVERY_ROLE
     public: bool = False
     also: tuple[tuple[int, str], ...] = ()
+    files: tuple[str, ...] = ()
 
     @property
     def template(self) -> str:
@@ -147,6 +149,8 @@ def _path_parameter(name: str, pattern: str | None) -> dict[str, Any]:
     if pattern is not None and pattern.startswith(r"\d"):
         schema: dict[str, Any] = {"type": "integer", "minimum": 1, "maximum": MAX_ID}
         description = "a record id"
+    elif pattern is not None and re.fullmatch(r"\w+(\|\w+)+", pattern):
+        schema, description = {"type": "string", "enum": pattern.split("|")}, "the file's format"
     elif name == "call_sid":
         schema, description = {"type": "string", "pattern": "^CA[0-9a-f]{32}$"}, "Twilio's CallSid"
     else:
@@ -212,9 +216,11 @@ def openapi_document(routes: Iterable[Route], *, title: str, version: str, prefi
     for route in rows:
         answer_schema = ref_of[route.answer] if route.answer is not None else {"type": "object"}
         # An informational status (101 of a WebSocket upgrade) has no body.
+        content = {"application/json": {"schema": answer_schema}}
+        if route.files:
+            content = {media: {"schema": {"type": "string", "contentMediaType": media}} for media in route.files}
         responses: dict[str, Any] = {
-            str(status): {"description": text}
-            | ({"content": {"application/json": {"schema": answer_schema}}} if status >= 200 else {})
+            str(status): {"description": text} | ({"content": content} if status >= 200 else {})
             for status, text in ((route.status, route.summary), *route.also)
         }
         for code in route.error_statuses():

@@ -12,6 +12,10 @@ from gateway import labels
 from gateway.console.render import kst
 from gateway.exports import Cell, Document, Section
 
+# The report's own codes: the channels of its calls and the reasons of call-back tasks.
+CALL_CHANNELS = {"phone": "대표번호 수신", "callback": "콜백(발신)", "unknown": "미상"}
+CALLBACK_REASONS = {"abandoned": "대기 중 포기", "after_hours": "업무 시간 외 메시지"}
+
 
 def _percent(share: float | None) -> str:
     return "" if share is None else f"{share * 100:.1f}%"
@@ -111,6 +115,12 @@ def report_document(stored: StoredReportDetail) -> Document:
             [("미상" if k == "unknown" else k, v) for k, v in r.by_hotline.items()],
             chart=True,
         ),
+        Section(
+            "채널별 통화",
+            ("채널", "통화 수"),
+            [(labels.label(CALL_CHANNELS, k), v) for k, v in r.by_channel.items()],
+            chart=True,
+        ),
     ]
     if r.waiting is not None:
         w = r.waiting
@@ -126,6 +136,9 @@ def report_document(stored: StoredReportDetail) -> Document:
                     ("포기율", _percent(w.abandonment_rate)),
                     ("평균 대기 (초)", "" if w.average_wait_seconds is None else w.average_wait_seconds),
                     ("최장 대기 (초)", "" if w.longest_wait_seconds is None else w.longest_wait_seconds),
+                    ("평균 상담 (초)", "" if w.average_handling_seconds is None else w.average_handling_seconds),
+                    *((f"콜백 요청: {labels.label(CALLBACK_REASONS, k)}", n) for k, n in w.callbacks.items()),
+                    ("콜백 완료", w.callbacks_done),
                 ],
             )
         )
@@ -146,6 +159,8 @@ def report_document(stored: StoredReportDetail) -> Document:
         c = r.complaints
         totals = [("접수 합계", c.received), ("종결", c.closed)]
         sections.append(_counted("민원", "구분", labels.COMPLAINT_CATEGORIES, c.by_category, totals))
+        if c.by_channel:
+            sections.append(_counted("채널별 민원", "채널", labels.COMPLAINT_CHANNELS, c.by_channel, []))
     if r.crm is not None:
         sections += crm_sections(r.crm)
     sections.append(

@@ -33,7 +33,9 @@ from crm_store.org import admin, auth
 from crm_store.org import directory as org
 from crm_store.org.scope import SUPERVISORS
 from crm_store.org.tables import Role
+from crm_store.reports import customer_lists
 from crm_store.reports import monthly as monthly_reports
+from crm_store.reports import stored as stored_reports
 from crm_store.review import queue as review
 from crm_store.review.tables import ReviewState
 from gateway import (
@@ -47,6 +49,7 @@ from gateway import (
     desk_calls_api,
     desk_socket,
     dispatch_api,
+    labels,
     reports_api,
     review_api,
     supervision_api,
@@ -54,6 +57,7 @@ from gateway import (
     wallboard,
 )
 from gateway.contract import Route, openapi_document
+from gateway.exports import CSV_TYPE, PDF_TYPE, XLSX_TYPE
 from gateway.inputs import MAX_ID, MAX_PAGE
 
 PREFIX = "/api/v1"
@@ -219,6 +223,31 @@ class MonthlyReportQuery(AnalysisQuery):
         default=None,
         description="an org unit of your part of the organisation, counted with the units below it; default your own",
     )
+
+
+class StoredReportsQuery(_Query):
+    month: Annotated[str, Field(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")] | Empty | None = Field(
+        default=None, description="only this month's reports (YYYY-MM); default every month, newest first"
+    )
+
+
+class CustomerListQuery(_Query):
+    list: Literal[tuple(labels.CUSTOMER_LISTS)] | Empty | None = Field(  # type: ignore[valid-type]
+        default=None, description="which list; default quality"
+    )
+    segment: Literal[tuple(labels.SEGMENTS)] | Empty | None = Field(  # type: ignore[valid-type]
+        default=None, description="the segment entered or left (lists entered and left); default quality"
+    )
+    unit: RecordId | Empty | None = Field(
+        default=None, description="an org unit of your part of the organisation, with the units below; default yours"
+    )
+    month: Annotated[str, Field(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")] | Empty | None = Field(
+        default=None, description="YYYY-MM (entrants, leavers, alerts of that month); default last month in Korea"
+    )
+
+
+class NoticesQuery(_Query):
+    unread: Literal["true", "false"] | Empty | None = Field(default=None, description="true: only those not read")
 
 
 # -- the document ------------------------------------------------------------------------------------------------
@@ -483,4 +512,23 @@ ROUTES: tuple[Route, ...] = (
           "The month's calls of a unit and its subtree by type, topic, hour, weekday and caller segment, the change "
           "against the month before and a year before, and the topics whose share rose significantly",
           monthly_reports.MonthlyReport, query=MonthlyReportQuery, roles=SUPERVISORS, errors=(404,)),
+    Route("GET", "/reports/stored", reports_api.stored_list,
+          "The stored monthly reports of your unit and the units below it, newest month first",
+          reports_api.StoredReportList, query=StoredReportsQuery, roles=SUPERVISORS),
+    Route("GET", "/reports/stored/" + ID % "report_id", reports_api.stored_report,
+          "A stored monthly report whole (your notice of it is marked read)", stored_reports.StoredReportDetail,
+          roles=SUPERVISORS),
+    Route("GET", "/reports/stored/" + ID % "report_id" + "/{format:pdf|xlsx}", reports_api.stored_download,
+          "A stored monthly report as PDF or XLSX (charts with a table under each); audited", None,
+          roles=SUPERVISORS, files=(PDF_TYPE, XLSX_TYPE)),
+    Route("GET", "/reports/customers", reports_api.customer_list,
+          "A customer list of a unit (quality, key, inferior, segment entrants and leavers, alerts): its first 200 "
+          "rows, masked by your clearance; audited", customer_lists.CustomerList, query=CustomerListQuery,
+          roles=SUPERVISORS, errors=(404,)),
+    Route("GET", "/reports/customers/{format:csv|xlsx}", reports_api.customer_export,
+          "A customer list exported whole (up to 5,000 rows) as CSV or XLSX, masked by your clearance; audited",
+          None, query=CustomerListQuery, roles=SUPERVISORS, errors=(404,), files=(CSV_TYPE, XLSX_TYPE)),
+    Route("GET", "/reports/notices", reports_api.notices,
+          "Your notices of the month's reports (read or not)", reports_api.ReportNoticeList, query=NoticesQuery,
+          roles=SUPERVISORS),
 )  # fmt: skip

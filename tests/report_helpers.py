@@ -26,13 +26,13 @@ SEPTEMBER_ROWS = {
     *((SEOCHO, dimension, value, calls) for dimension, value, calls in (
         ("type", "inquiry", 3), ("topic", "inquiry.coverage", 2), ("topic", "inquiry.claim_status", 1),
         ("hour", "10", 2), ("hour", "18", 1), ("weekday", "1", 2), ("weekday", "2", 1), ("segment", "quality", 3),
-        ("hotline", "unknown", 3))),
+        ("hotline", "unknown", 3), ("channel", "inbound", 2), ("channel", "outbound-api", 1))),
     *((HAEUNDAE, dimension, value, 1) for dimension, value in (
         ("type", "report"), ("topic", "report.auto_accident"), ("hour", "23"), ("weekday", "7"), ("segment", "key"),
-        ("hotline", "unknown"))),
+        ("hotline", "unknown"), ("channel", "unknown"))),
     *(("HQ", dimension, value, 1) for dimension, value in (
         ("type", "unclassified"), ("topic", "unclassified"), ("hour", "0"), ("weekday", "2"), ("segment", "unknown"),
-        ("hotline", "unknown"))),
+        ("hotline", "unknown"), ("channel", "unknown"))),
 }  # fmt: skip
 RISING_TOPIC = "complaint.claim_delay"
 # After September 2026: every month the tests read has ended.
@@ -53,25 +53,38 @@ def add_customer(engine: Any, unit_id: int, segment: str) -> int:
         return int(customer.id)  # type: ignore[arg-type]
 
 
+def make_quality(engine: Any, customer_ids: list[int]) -> None:
+    """These customers in the quality segment."""
+    with session_scope(engine) as session:
+        for customer_id in customer_ids:
+            customer = session.get(Customer, customer_id)
+            assert customer is not None
+            customer.segment = "quality"  # type: ignore[assignment]
+            session.add(customer)
+
+
 def add_calls(engine: Any, at: datetime, count: int = 1, *, customer_id: int | None = None,
-              topic: str | None = None) -> None:  # fmt: skip
+              topic: str | None = None, direction: str | None = None) -> None:  # fmt: skip
     """`count` calls received at `at` from the customer (unknown caller: None) on the topic (its type the topic's
-    first part; None: not classified)."""
+    first part; None: not classified), in Twilio's `direction` (None: not known)."""
     with session_scope(engine) as session:
         for _ in range(count):
             session.add(Call(call_sid=f"CA{next(_SIDS):032x}", customer_id=customer_id, created_at=at,
-                             type=topic.split(".")[0] if topic else None, topic=topic))  # fmt: skip
+                             type=topic.split(".")[0] if topic else None, topic=topic,
+                             direction=direction))  # fmt: skip
 
 
 def september(engine: Any, units: dict[str, int]) -> dict[str, int]:
-    """The fixed month: at Seocho two inquiries of a quality customer on Monday 7 September 10:15 and a claim inquiry
-    of theirs on Tuesday 29 September 18:40; at Haeundae a key customer's accident report on Sunday 13 September
-    23:30; an unknown caller's unclassified call on Tuesday 1 September 00:10 (in August in UTC); and, outside the
-    month, a call on 1 October 00:10. The customers' ids by unit code."""
+    """The fixed month: at Seocho two inquiries of a quality customer to the hotline on Monday 7 September 10:15 and
+    a claim inquiry of theirs on Tuesday 29 September 18:40 (an agent calling them back); at Haeundae a key
+    customer's accident report on Sunday 13 September 23:30; an unknown caller's unclassified call on Tuesday
+    1 September 00:10 (in August in UTC); and, outside the month, a call on 1 October 00:10. The customers' ids by
+    unit code."""
     seocho = add_customer(engine, units[SEOCHO], "quality")
     haeundae = add_customer(engine, units[HAEUNDAE], "key")
-    add_calls(engine, kst("2026-09-07", "10:15"), 2, customer_id=seocho, topic="inquiry.coverage")
-    add_calls(engine, kst("2026-09-29", "18:40"), customer_id=seocho, topic="inquiry.claim_status")
+    add_calls(engine, kst("2026-09-07", "10:15"), 2, customer_id=seocho, topic="inquiry.coverage", direction="inbound")
+    add_calls(engine, kst("2026-09-29", "18:40"), customer_id=seocho, topic="inquiry.claim_status",
+              direction="outbound-api")  # fmt: skip
     add_calls(engine, kst("2026-09-13", "23:30"), customer_id=haeundae, topic="report.auto_accident")
     add_calls(engine, kst("2026-09-01", "00:10"))
     add_calls(engine, kst("2026-10-01", "00:10"), customer_id=seocho, topic="inquiry.coverage")

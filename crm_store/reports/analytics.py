@@ -18,7 +18,7 @@ from sqlmodel import Session, col, select
 from crm_store.customers.tables import Claim, Customer, CustomerStats, Policy, SegmentChange
 from crm_store.managers.tables import ServiceTask
 from crm_store.org.tables import OrgUnit
-from crm_store.reports.rollup import add_months, month_bounds
+from crm_store.reports.rollup import add_months, month_bounds, subtree_ids
 from crm_store.types import Answer
 
 
@@ -54,10 +54,6 @@ class CrmAnalytics(Answer):
     duties: list[DutyCompletion] = Field(description="account managers' duties due in the month, per kind")
 
 
-def _subtree(unit: OrgUnit) -> Any:
-    return select(col(OrgUnit.id)).where(col(OrgUnit.path).startswith(unit.path, autoescape=True))
-
-
 def _ratio(name: str, premium: Any, paid: Any) -> LossRatio:
     premium, paid = int(premium or 0), int(paid or 0)
     return LossRatio(name=name, premium=premium, paid=paid, ratio=round(paid / premium, 4) if premium else None)
@@ -66,7 +62,8 @@ def _ratio(name: str, premium: Any, paid: Any) -> LossRatio:
 def crm_analytics(session: Session, unit: OrgUnit, month: date) -> CrmAnalytics:
     start, end = month_bounds(month)
     last_day = add_months(month, 1) - timedelta(days=1)
-    ours = col(Customer.org_unit_id).in_(_subtree(unit))
+    subtree = subtree_ids(session, unit)
+    ours = col(Customer.org_unit_id).in_(subtree)
     # One grouped pass over the subtree's customers and their running totals: per unit and segment.
     groups = session.exec(
         select(  # type: ignore[call-overload]
@@ -81,9 +78,7 @@ def crm_analytics(session: Session, unit: OrgUnit, month: date) -> CrmAnalytics:
         .where(ours)
         .group_by(col(Customer.org_unit_id), col(Customer.segment))
     ).all()
-    paths = dict(
-        session.exec(select(col(OrgUnit.id), col(OrgUnit.path)).where(col(OrgUnit.id).in_(_subtree(unit)))).all()
-    )
+    paths = dict(session.exec(select(col(OrgUnit.id), col(OrgUnit.path)).where(col(OrgUnit.id).in_(subtree))).all())
     children = session.exec(select(OrgUnit).where(col(OrgUnit.parent_id) == unit.id).order_by(col(OrgUnit.path))).all()
     segments: dict[str, int] = {}
     segment_money: dict[str, list[int]] = {}

@@ -41,28 +41,28 @@ class ListKind(StrEnum):
 
 
 class ListedCustomer(Answer):
-    customer_id: int
-    name: str
-    kind: str
+    customer_id: int = Field(description="the customer's id")
+    name: str = Field(description="the customer's name")
+    kind: str = Field(description="individual or corporate")
     registration_number: str | None = Field(description="masked below its grade")
-    segment: str
-    org_unit_name: str
-    premium_total: int
-    claim_count: int
-    paid_total: int
+    segment: str = Field(description="quality, key, ordinary or inferior (now)")
+    org_unit_name: str = Field(description="the customer's unit")
+    premium_total: int = Field(description="premium of the customer's policies (won)")
+    claim_count: int = Field(description="claims filed")
+    paid_total: int = Field(description="claims paid (won)")
     loss_ratio: float | None = Field(description="paid / premium, null without premium")
     detail: str = Field(description="the segment change or the alerts of the month (a graded reason masked)")
-    masked_fields: list[str]
+    masked_fields: list[str] = Field(description="the fields hidden below the viewer's clearance")
 
 
 class CustomerList(Answer):
-    kind: ListKind
-    segment: str | None
-    month: str
-    org_unit_id: int
-    org_unit_name: str
+    kind: ListKind = Field(description="quality, key, inferior, entered, left or alerts")
+    segment: str | None = Field(description="the segment entered or left (lists entered and left), else null")
+    month: str = Field(description="YYYY-MM: the month of the entrants, leavers or alerts")
+    org_unit_id: int = Field(description="the unit listed, with the units below it")
+    org_unit_name: str = Field(description="its name")
     total: int = Field(description="customers in the list (the rows stop at the limit asked)")
-    rows: list[ListedCustomer]
+    rows: list[ListedCustomer] = Field(description="highest premium first, masked by the viewer's clearance")
 
 
 def _query(kind: ListKind, segment: str | None, unit: OrgUnit, month: date) -> Any:

@@ -18,7 +18,16 @@ from crm_store.reports import sections
 from crm_store.reports.analytics import CrmAnalytics, crm_analytics
 from crm_store.reports.hot_spots import HotSpot, hot_spots
 from crm_store.reports.rollup import add_months, ensure_rolled_up, month_bounds, month_start
-from crm_store.reports.tables import UNCLASSIFIED, UNKNOWN_CALLER, CallRollup, CallRollupMonth, Dimension, StoredReport
+from crm_store.reports.tables import (
+    CALLBACK,
+    PHONE,
+    UNCLASSIFIED,
+    UNKNOWN_CALLER,
+    CallRollup,
+    CallRollupMonth,
+    Dimension,
+    StoredReport,
+)
 from crm_store.types import Answer, Moment, iso
 from crm_store.validation import NotAllowed
 
@@ -54,6 +63,11 @@ class MonthlyReport(Answer):
     rolled_up_at: Moment | None = Field(description="when the month's counts were taken; null for a month to come")
     by_hotline: dict[str, int] = Field(
         default_factory=dict, description=f"calls per hotline number called (E.164; '{UNKNOWN_CALLER}' without one)"
+    )
+    by_channel: dict[str, int] = Field(
+        default_factory=dict,
+        description=f"calls per channel: '{PHONE}' (to a hotline number), '{CALLBACK}' (an agent calling back), "
+        f"'{UNKNOWN_CALLER}' (no direction known)",
     )
     waiting: sections.WaitingFigures | None = Field(
         default=None, description="the desk's queues: offered, answered, abandoned, service level, waits"
@@ -112,6 +126,16 @@ def _counts(
         .group_by(key)
     ).all()
     return dict(sorted((value, int(calls)) for value, calls in rows))
+
+
+def _channels(directions: dict[str, int]) -> dict[str, int]:
+    """Calls per channel from calls per Twilio Direction: inbound came to a hotline number, outbound-* were agents
+    calling back."""
+    channels: dict[str, int] = {}
+    for direction, calls in directions.items():
+        channel = PHONE if direction == "inbound" else CALLBACK if direction.startswith("outbound") else UNKNOWN_CALLER
+        channels[channel] = channels.get(channel, 0) + calls
+    return dict(sorted(channels.items()))
 
 
 def _spread(counts: dict[Any, int], size: int, first: int) -> list[int]:
@@ -173,6 +197,7 @@ def unit_report(session: Session, unit: OrgUnit, *, month: date, now: datetime) 
         hot_spots=spots,
         rolled_up_at=iso(taken),
         by_hotline=_counts(session, unit, [month], Dimension.HOTLINE),
+        by_channel=_channels(_counts(session, unit, [month], Dimension.CHANNEL)),
         waiting=sections.waiting_figures(session, unit, month),
         customer_changes=sections.change_figures(session, unit, month),
         alerts=sections.alert_figures(session, unit, month),

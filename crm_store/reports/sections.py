@@ -22,10 +22,10 @@ from sqlmodel import Session, col, select
 from crm_store.calls.tables import Call
 from crm_store.complaints.tables import Complaint
 from crm_store.customers.tables import Customer, CustomerEvent, Policy
-from crm_store.desk.tables import WaitingCall
+from crm_store.desk.tables import CallbackTask, WaitingCall
 from crm_store.org.tables import OrgUnit
 from crm_store.reports.hot_spots import HotSpot, hot_spots
-from crm_store.reports.rollup import month_bounds
+from crm_store.reports.rollup import month_bounds, subtree_ids
 from crm_store.reports.tables import UNCLASSIFIED
 from crm_store.review.tables import ReviewEvent, ReviewItem
 from crm_store.types import Answer
@@ -54,6 +54,13 @@ class WaitingFigures(Answer):
     abandonment_rate: float | None = Field(description="abandoned / offered (null without calls)")
     average_wait_seconds: float | None = Field(description="mean wait of the calls that left the queue")
     longest_wait_seconds: int | None = Field(description="the longest wait")
+    average_handling_seconds: float | None = Field(
+        default=None, description="mean time from an agent answering to the conversation's end (null without any)"
+    )
+    callbacks: dict[str, int] = Field(
+        default_factory=dict, description="call-back tasks asked in the month per reason (abandoned, after_hours)"
+    )
+    callbacks_done: int = Field(default=0, description="of those, called back by now")
 
 
 class AlertFigures(Answer):
@@ -76,6 +83,7 @@ class ComplaintFigures(Answer):
 
     received: int = Field(description="complaints received in the month")
     by_category: dict[str, int] = Field(description="per disclosure category")
+    by_channel: dict[str, int] = Field(default_factory=dict, description="per channel (call, visit, letter, web, fss)")
     closed: int = Field(description="of those, closed by now")
 
 
@@ -107,44 +115,74 @@ class PotentialCustomer(Answer):
     calls: int = Field(description="their calls on it in the month")
 
 
-def _subtree(unit: OrgUnit) -> Any:
-    return select(col(OrgUnit.id)).where(col(OrgUnit.path).startswith(unit.path, autoescape=True))
-
-
-def _month_calls(unit: OrgUnit, month: date) -> Any:
+def _month_calls(session: Session, unit: OrgUnit, month: date) -> Any:
     """The month's calls of customers of the subtree (the call's own unit: its customer's)."""
     start, end = month_bounds(month)
     return (
         select(Call)
         .join(Customer, col(Customer.id) == col(Call.customer_id))
-        .where(col(Call.created_at) >= start, col(Call.created_at) < end, col(Customer.org_unit_id).in_(_subtree(unit)))
+        .where(
+            col(Call.created_at) >= start,
+            col(Call.created_at) < end,
+            col(Customer.org_unit_id).in_(subtree_ids(session, unit)),
+        )
     )
 
 
 # -- the desk's waiting calls ----------------------------------------------------------------------------------------
 
 
-def _waiting_rows(session: Session, unit: OrgUnit, month: date, *, head_office: bool) -> list[tuple[str, int | None]]:
-    """(state, wait in seconds) of the month's waiting calls of the subtree's customers (unknown callers count at
-    the head office). The one place that knows WaitingCall's columns."""
+def _waiting_rows(
+    session: Session, unit: OrgUnit, month: date, *, head_office: bool
+) -> list[tuple[str, int | None, datetime | None, datetime | None]]:
+    """(state, wait in seconds, answered, ended) of the month's waiting calls of the subtree's customers (unknown
+    callers count at the head office). The one place that knows WaitingCall's columns."""
     start, end = month_bounds(month)
-    in_subtree = col(Customer.org_unit_id).in_(_subtree(unit))
+    in_subtree = col(Customer.org_unit_id).in_(subtree_ids(session, unit))
     who = (in_subtree | col(WaitingCall.customer_id).is_(None)) if head_office else in_subtree
     rows = session.exec(
-        select(col(WaitingCall.state), col(WaitingCall.wait_seconds))
+        select(
+            col(WaitingCall.state),
+            col(WaitingCall.wait_seconds),
+            col(WaitingCall.answered_at),
+            col(WaitingCall.ended_at),
+        )
         .outerjoin(Customer, col(Customer.id) == col(WaitingCall.customer_id))
         .where(col(WaitingCall.enqueued_at) >= start, col(WaitingCall.enqueued_at) < end, who)
     ).all()
-    return [(str(state), wait) for state, wait in rows]
+    return [(str(state), wait, answered, ended) for state, wait, answered, ended in rows]
+
+
+def _callback_counts(session: Session, unit: OrgUnit, month: date, *, head_office: bool) -> list[tuple[str, bool, int]]:
+    """(reason, done, tasks) of the call-back tasks asked in the month for the subtree's callers (unknown callers at
+    the head office)."""
+    start, end = month_bounds(month)
+    in_subtree = col(Customer.org_unit_id).in_(subtree_ids(session, unit))
+    who = (in_subtree | col(CallbackTask.customer_id).is_(None)) if head_office else in_subtree
+    done = col(CallbackTask.done_at).is_not(None)
+    rows = session.exec(
+        select(col(CallbackTask.reason), done, func.count())
+        .outerjoin(Customer, col(Customer.id) == col(CallbackTask.customer_id))
+        .where(col(CallbackTask.requested_at) >= start, col(CallbackTask.requested_at) < end, who)
+        .group_by(col(CallbackTask.reason), done)
+    ).all()
+    return [(str(reason), bool(finished), int(count)) for reason, finished, count in rows]
 
 
 def waiting_figures(session: Session, unit: OrgUnit, month: date) -> WaitingFigures:
-    rows = _waiting_rows(session, unit, month, head_office=unit.parent_id is None)
+    head_office = unit.parent_id is None
+    rows = _waiting_rows(session, unit, month, head_office=head_office)
     offered = len(rows)
-    answered = [wait for state, wait in rows if state == "connected"]
-    abandoned = sum(1 for state, _ in rows if state == "abandoned")
-    waits = [wait for _, wait in rows if wait is not None]
+    answered = [wait for state, wait, _a, _e in rows if state == "connected"]
+    abandoned = sum(1 for state, *_ in rows if state == "abandoned")
+    waits = [wait for _, wait, _a, _e in rows if wait is not None]
     quick = sum(1 for wait in answered if wait is not None and wait <= SERVICE_LEVEL_SECONDS)
+    handled = [(e - a).total_seconds() for _s, _w, a, e in rows if a is not None and e is not None and e >= a]
+    callbacks: Counter[str] = Counter()
+    called_back = 0
+    for reason, done, count in _callback_counts(session, unit, month, head_office=head_office):
+        callbacks[reason] += count
+        called_back += count if done else 0
     return WaitingFigures(
         offered=offered,
         answered=len(answered),
@@ -153,6 +191,9 @@ def waiting_figures(session: Session, unit: OrgUnit, month: date) -> WaitingFigu
         abandonment_rate=round(abandoned / offered, 4) if offered else None,
         average_wait_seconds=round(sum(waits) / len(waits), 1) if waits else None,
         longest_wait_seconds=max(waits) if waits else None,
+        average_handling_seconds=round(sum(handled) / len(handled), 1) if handled else None,
+        callbacks=dict(sorted(callbacks.items())),
+        callbacks_done=called_back,
     )
 
 
@@ -167,7 +208,7 @@ def alert_figures(session: Session, unit: OrgUnit, month: date) -> AlertFigures:
         .where(
             col(CustomerEvent.created_at) >= start,
             col(CustomerEvent.created_at) < end,
-            col(Customer.org_unit_id).in_(_subtree(unit)),
+            col(Customer.org_unit_id).in_(subtree_ids(session, unit)),
         )
         .group_by(col(CustomerEvent.kind), col(CustomerEvent.account_manager_id).is_not(None))
     ).all()
@@ -191,7 +232,7 @@ def change_figures(session: Session, unit: OrgUnit, month: date) -> ChangeFigure
             col(ReviewEvent.created_at) >= start,
             col(ReviewEvent.created_at) < end,
             col(ReviewEvent.action).in_(("change_applied", "change_rejected")),
-            col(ReviewItem.org_unit_id).in_(_subtree(unit)),
+            col(ReviewItem.org_unit_id).in_(subtree_ids(session, unit)),
         )
         .group_by(col(ReviewEvent.action))
     ).all()
@@ -202,21 +243,26 @@ def change_figures(session: Session, unit: OrgUnit, month: date) -> ChangeFigure
 def complaint_figures(session: Session, unit: OrgUnit, month: date) -> ComplaintFigures:
     start, end = month_bounds(month)
     rows = session.exec(
-        select(col(Complaint.category), col(Complaint.state), func.count())
+        select(col(Complaint.category), col(Complaint.channel), col(Complaint.state), func.count())
         .where(
             col(Complaint.received_at) >= start,
             col(Complaint.received_at) < end,
-            col(Complaint.org_unit_id).in_(_subtree(unit)),
+            col(Complaint.org_unit_id).in_(subtree_ids(session, unit)),
         )
-        .group_by(col(Complaint.category), col(Complaint.state))
+        .group_by(col(Complaint.category), col(Complaint.channel), col(Complaint.state))
     ).all()
     categories: Counter[str] = Counter()
+    channels: Counter[str] = Counter()
     closed = 0
-    for category, state, count in rows:
+    for category, channel, state, count in rows:
         categories[category] += count
+        channels[channel] += count
         closed += count if state == "closed" else 0
     return ComplaintFigures(
-        received=sum(categories.values()), by_category=dict(sorted(categories.items())), closed=closed
+        received=sum(categories.values()),
+        by_category=dict(sorted(categories.items())),
+        by_channel=dict(sorted(channels.items())),
+        closed=closed,
     )
 
 
@@ -235,7 +281,7 @@ def _topic_counts(session: Session, units: list[OrgUnit], months: list[date]) ->
             .where(
                 col(CallRollup.month).in_(months),
                 col(CallRollup.dimension) == Dimension.TOPIC.value,
-                col(CallRollup.org_unit_id).in_(_subtree(unit)),
+                col(CallRollup.org_unit_id).in_(subtree_ids(session, unit)),
             )
             .group_by(col(CallRollup.value))
         ).all()
@@ -287,7 +333,7 @@ def hot_spot_details(session: Session, unit: OrgUnit, month: date, topics: list[
     details = []
     for topic in topics:
         calls = session.exec(
-            _month_calls(unit, month)
+            _month_calls(session, unit, month)
             .where(col(Call.topic) == topic, col(Call.transcript).is_not(None))
             .order_by(col(Call.created_at).desc())
             .limit(NOUN_SAMPLE)
@@ -324,7 +370,7 @@ def potential_customers(session: Session, unit: OrgUnit, month: date) -> list[Po
                 col(Call.created_at) >= start,
                 col(Call.created_at) < end,
                 col(Call.topic) == topic,
-                col(Customer.org_unit_id).in_(_subtree(unit)),
+                col(Customer.org_unit_id).in_(subtree_ids(session, unit)),
                 col(Customer.id).not_in(holds),
             )
             .group_by(col(Customer.id), col(Customer.name))

@@ -33,19 +33,19 @@ class ReportNotFound(NotFound):
 
 
 class StoredReportSummary(Answer):
-    id: int
+    id: int = Field(description="the stored report's id")
     month: str = Field(description="YYYY-MM")
-    org_unit_id: int
-    org_unit_name: str
+    org_unit_id: int = Field(description="the unit reported on (with the units below it)")
+    org_unit_name: str = Field(description="its name")
     level: int = Field(description="the unit's level: 0 head office, 1 province, 2 city, 3 county")
-    calls: int
+    calls: int = Field(description="calls in the month")
     hot_spots: int = Field(description="how many topics rose significantly")
-    generated_at: Moment
-    generated_by: str
+    generated_at: Moment = Field(description="when it was generated")
+    generated_by: str = Field(description="'workers' (at the start of the month) or who generated it on demand")
 
 
 class StoredReportDetail(StoredReportSummary):
-    report: MonthlyReport
+    report: MonthlyReport = Field(description="the report as generated")
 
 
 def _readers(viewer: Viewer) -> None:
@@ -60,20 +60,22 @@ def generate_reports(session: Session, month: date, *, now: datetime, by: str, t
     query = select(OrgUnit).where(col(OrgUnit.active)).order_by(col(OrgUnit.path))
     if top is not None:
         query = query.where(col(OrgUnit.path).startswith(top.path, autoescape=True))
-    units = list(session.exec(query).all())
-    ids = []
-    for unit in units:
-        assert unit.id is not None
-        body = unit_report(session, unit, month=month, now=now).model_dump(mode="json")
-        row = session.exec(
-            select(StoredReport).where(col(StoredReport.month) == month, col(StoredReport.org_unit_id) == unit.id)
-        ).first() or StoredReport(month=month, org_unit_id=unit.id, body=body, generated_at=now, generated_by=by)
-        row.body, row.generated_at, row.generated_by = body, now, by[:64]
-        session.add(row)
-        session.flush()
-        assert row.id is not None
-        ids.append(row.id)
-    return ids
+    return [store_report(session, unit, month, now=now, by=by) for unit in session.exec(query).all()]
+
+
+def store_report(session: Session, unit: OrgUnit, month: date, *, now: datetime, by: str) -> int:
+    """Generate `month`'s report of `unit` and store it (replacing the one stored before, which keeps its id)."""
+    assert unit.id is not None
+    month = month_start(month)
+    body = unit_report(session, unit, month=month, now=now).model_dump(mode="json")
+    row = session.exec(
+        select(StoredReport).where(col(StoredReport.month) == month, col(StoredReport.org_unit_id) == unit.id)
+    ).first() or StoredReport(month=month, org_unit_id=unit.id, body=body, generated_at=now, generated_by=by)
+    row.body, row.generated_at, row.generated_by = body, now, by[:64]
+    session.add(row)
+    session.flush()
+    assert row.id is not None
+    return row.id
 
 
 def generate_on_demand(

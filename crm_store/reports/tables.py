@@ -15,6 +15,9 @@ from crm_store.types import JsonDocument, UtcDateTime
 # What a count stands for when the call has no type or topic yet, or no known caller.
 UNCLASSIFIED = "unclassified"
 UNKNOWN_CALLER = "unknown"
+# The channels of the roll-up's `channel` dimension: a call to a hotline number, an agent's call back.
+PHONE = "phone"
+CALLBACK = "callback"
 
 
 class Dimension(StrEnum):
@@ -26,6 +29,7 @@ class Dimension(StrEnum):
     WEEKDAY = "weekday"  # 1 Monday to 7 Sunday, Korea time
     SEGMENT = "segment"  # the caller's at the roll-up
     HOTLINE = "hotline"  # the number called (Twilio's To), E.164
+    CHANNEL = "channel"  # Twilio's Direction (inbound, outbound-api, outbound-dial): the report folds it to channels
 
 
 class CallRollup(SQLModel, table=True):
@@ -68,3 +72,35 @@ class StoredReport(SQLModel, table=True):
     body: dict[str, Any] = Field(sa_type=JsonDocument)
     generated_at: datetime = Field(sa_type=UtcDateTime)
     generated_by: str = Field(max_length=64)  # a username, or "workers"
+
+
+class ReportNotice(SQLModel, table=True):
+    """The announcement of a stored report to one staff member of its unit (a console notice, unread until they
+    open it or mark it read) and, when they asked for one (`ReportMessageSetting`), the text message telling them:
+    `message_status` pending until the workers send it, then sent or failed; None without a message."""
+
+    __tablename__ = "report_notice"
+    __table_args__ = (
+        UniqueConstraint("staff_id", "report_id", name="ux_report_notice_staff_report"),
+        Index("ix_report_notice_staff_read", "staff_id", "read_at"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    staff_id: int = Field(foreign_key="staff.id")
+    report_id: int = Field(foreign_key="stored_report.id", index=True)
+    created_at: datetime = Field(sa_type=UtcDateTime)
+    read_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    message_status: str | None = Field(default=None, max_length=16, index=True)
+    message_to: str | None = Field(default=None, max_length=20)
+    message_sid: str | None = Field(default=None, max_length=34)
+    attempts: int = 0
+    error: str | None = Field(default=None, max_length=300)
+
+
+class ReportMessageSetting(SQLModel, table=True):
+    """A staff member's wish to be told of the month's reports by text message besides the console notice: the
+    mobile number (E.164) to send it to. No row: the console notice only."""
+
+    __tablename__ = "report_message_setting"
+    staff_id: int = Field(foreign_key="staff.id", primary_key=True, sa_column_kwargs={"autoincrement": False})
+    sms_to: str = Field(max_length=20)
+    updated_at: datetime = Field(sa_type=UtcDateTime)

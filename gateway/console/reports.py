@@ -14,6 +14,7 @@ from markupsafe import Markup
 from crm_store.customers.tables import Segment
 from crm_store.db import async_session_scope, run_async
 from crm_store.reports import customer_lists
+from crm_store.reports import notices as report_notices
 from crm_store.reports import stored as stored_reports
 from crm_store.reports.customer_lists import CustomerList, ListKind
 from crm_store.reports.rollup import add_months, month_start
@@ -48,8 +49,33 @@ async def reports_page(request: web.Request) -> web.Response:
     async with async_session_scope(request.config_dict[SESSIONS]) as session:
         reports = await run_async(session, stored_reports.list_reports, viewer, month=month)
         notice = await run_async(session, stored_reports.latest_notice, viewer)
-    context = {"reports": reports, "notice": notice, "month": month.strftime("%Y-%m") if month else ""}
+        announced = await run_async(session, report_notices.my_notices, viewer)
+        sms_to = await run_async(session, report_notices.message_number, viewer)
+    context = {
+        "reports": reports,
+        "notice": notice,
+        "notices": announced,
+        "sms_to": sms_to,
+        "month": month.strftime("%Y-%m") if month else "",
+    }
     return render(request, "reports.html", context)
+
+
+async def notice_read(request: web.Request) -> web.StreamResponse:
+    """POST /console/reports/notices/{notice_id}/read: one of the viewer's report notices marked read."""
+    viewer, now = request_viewer(request), utcnow()
+    async with async_session_scope(request.config_dict[SESSIONS]) as session:
+        await run_async(session, report_notices.mark_read, viewer, path_id(request, "notice_id"), now=now)
+    raise web.HTTPSeeOther("/console/reports")
+
+
+async def message_setting(request: web.Request) -> web.StreamResponse:
+    """POST /console/reports/messages: sms_to, the mobile number the month's reports are told at (empty: none)."""
+    form = await request.post()
+    viewer, now = request_viewer(request), utcnow()
+    async with async_session_scope(request.config_dict[SESSIONS]) as session:
+        await run_async(session, report_notices.set_message_number, viewer, str(form.get("sms_to") or ""), now=now)
+    raise web.HTTPSeeOther("/console/reports")
 
 
 async def generate(request: web.Request) -> web.StreamResponse:
@@ -70,6 +96,7 @@ async def report_page(request: web.Request) -> web.Response:
     viewer = request_viewer(request)
     async with async_session_scope(request.config_dict[SESSIONS]) as session:
         stored = await run_async(session, stored_reports.get_report, viewer, path_id(request, "report_id"))
+        await run_async(session, report_notices.report_opened, viewer, stored.id, now=utcnow())
     document = report_document(stored)
     parts = [(section, Markup(svg_bar_chart(section)) if section.chart else None) for section in document.sections]
     return render(request, "report.html", {"stored": stored, "document": document, "parts": parts})
@@ -77,6 +104,11 @@ async def report_page(request: web.Request) -> web.Response:
 
 async def download(request: web.Request) -> web.StreamResponse:
     """GET /console/reports/{report_id}/{format}: the report as PDF or XLSX, the download in the audit trail."""
+    return await report_file(request)
+
+
+async def report_file(request: web.Request) -> web.Response:
+    """The stored report of the path's report_id as the path's format (PDF or XLSX), the download audited."""
     fmt = request.match_info["format"]
     viewer, now = request_viewer(request), utcnow()
     async with async_session_scope(request.config_dict[SESSIONS]) as session:
@@ -114,7 +146,7 @@ LIST_HEADERS = (
 LIST_EXPORTS = {"xlsx": XLSX_TYPE, "csv": CSV_TYPE}
 
 
-def _list_wanted(request: web.Request) -> dict[str, Any]:
+def list_wanted(request: web.Request) -> dict[str, Any]:
     """The list asked for in the query: list, segment (entrants and leavers), unit, month (last month by default)."""
     kind = request.query.get("list") or ListKind.QUALITY.value
     segment = request.query.get("segment") or Segment.QUALITY.value
@@ -152,7 +184,7 @@ def _list_title(listed: CustomerList) -> str:
 
 
 async def _customer_list(request: web.Request, fmt: str, limit: int) -> CustomerList:
-    wanted = _list_wanted(request)
+    wanted = list_wanted(request)
     viewer, now = request_viewer(request), utcnow()
     async with async_session_scope(request.config_dict[SESSIONS]) as session:
         listed = await run_async(session, customer_lists.customer_list, viewer, limit=limit, **wanted)
@@ -176,7 +208,11 @@ async def customer_list_page(request: web.Request) -> web.Response:
 
 async def customer_list_export(request: web.Request) -> web.StreamResponse:
     """GET /console/reports/customers/{format}: the whole list (up to MAX_ROWS) as XLSX or CSV, masked, audited."""
-    fmt = request.match_info["format"]
+    return await customer_list_file(request, request.match_info["format"])
+
+
+async def customer_list_file(request: web.Request, fmt: str) -> web.Response:
+    """The list the query asks for, whole (up to MAX_ROWS), as a CSV or XLSX download; masked, audited."""
     listed = await _customer_list(request, fmt, customer_lists.MAX_ROWS)
     rows = _list_rows(listed)
     if fmt == "csv":
@@ -195,6 +231,8 @@ def setup_routes(app: web.Application) -> None:
     r = app.router
     r.add_get("/reports", reports_page)
     r.add_post("/reports/generate", generate)
+    r.add_post(r"/reports/notices/{notice_id:\d{1,10}}/read", notice_read)
+    r.add_post("/reports/messages", message_setting)
     r.add_get(r"/reports/{report_id:\d{1,10}}", report_page)
     r.add_get(r"/reports/{report_id:\d{1,10}}/{format:pdf|xlsx}", download)
     r.add_get("/reports/customers", customer_list_page)

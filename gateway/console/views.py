@@ -16,12 +16,13 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from crm_store.audit import record_read
 from crm_store.calls.tables import Recording
 from crm_store.customers.picture import customer_picture
-from crm_store.db import async_session_scope
+from crm_store.db import async_session_scope, run_async
 from crm_store.desk.call_work import call_entries
 from crm_store.errors import CustomerNotFound, NotFound
 from crm_store.org.clearance import mask_fields
-from crm_store.org.scope import Viewer
+from crm_store.org.scope import SUPERVISORS, Viewer
 from crm_store.org.tables import OrgUnit
+from crm_store.reports import notices as report_notices
 from crm_store.review import queue as review
 from crm_store.review.tables import ReviewState
 from crm_store.types import utcnow
@@ -65,7 +66,11 @@ async def _queue_page(request: web.Request, *, error: PageError | None = None) -
     async with request.config_dict[SESSIONS]() as session:
         unit = await session.get(OrgUnit, viewer.org_unit_id)
         rows = await review.review_queue(session, viewer, type_=type_, urgency=urgency, state=state)
+        notices = []
+        if viewer.role in SUPERVISORS:
+            notices = await run_async(session, report_notices.my_notices, viewer, unread_only=True, limit=3)
     context = {
+        "report_notices": notices,
         "unit_name": unit.name if unit else "",
         "type": type_,
         "urgency": urgency,

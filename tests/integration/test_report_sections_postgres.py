@@ -17,7 +17,7 @@ from crm_store.calls.tables import Call
 from crm_store.complaints.tables import Complaint
 from crm_store.customers.tables import Claim, CustomerEvent, CustomerStats, Policy, SegmentChange
 from crm_store.db import make_engine, session_scope
-from crm_store.desk.tables import DeskQueue, WaitingCall
+from crm_store.desk.tables import CallbackTask, DeskQueue, WaitingCall
 from crm_store.managers.tables import ServiceTask
 from crm_store.org.tables import OrgUnit
 from crm_store.reports.monthly import unit_report
@@ -90,8 +90,16 @@ def test_the_report_s_sections_from_the_desk_reviews_alerts_complaints_and_custo
         session.flush()
         assert queue.id is not None
         for n, (state, wait) in enumerate([("connected", 10), ("connected", 45), ("abandoned", 70), ("connected", 5)]):
+            # The connected calls talked 2, 4 and 6 minutes from the answer.
+            answered = kst("2026-09-10", "10:01") if state == "connected" else None
+            ended = answered + timedelta(minutes={0: 2, 1: 4, 3: 6}[n]) if answered else None
             session.add(WaitingCall(call_sid=f"CAw{n:031x}", queue_id=queue.id, customer_id=seocho, state=state,
-                                    wait_seconds=wait, enqueued_at=kst("2026-09-10", "10:00")))  # fmt: skip
+                                    wait_seconds=wait, enqueued_at=kst("2026-09-10", "10:00"), answered_at=answered,
+                                    ended_at=ended))  # fmt: skip
+        for n, (reason, done) in enumerate([("abandoned", True), ("abandoned", False), ("after_hours", True)]):
+            session.add(CallbackTask(call_sid=f"CAw{n:031x}", queue_id=queue.id, reason=reason, customer_id=seocho,
+                                     requested_at=kst("2026-09-10", "10:02"),
+                                     done_at=kst("2026-09-10", "11:00") if done else None))  # fmt: skip
         session.add(WaitingCall(call_sid=f"CAw{9:031x}", queue_id=queue.id, customer_id=busan, state="abandoned",
                                 wait_seconds=99, enqueued_at=kst("2026-09-10", "10:00")))  # fmt: skip
         item = ReviewItem(call_sid=f"CA{1:032x}", customer_id=seocho, org_unit_id=org.units[SEOCHO], due_at=AFTER)
@@ -147,6 +155,8 @@ def test_the_report_s_sections_from_the_desk_reviews_alerts_complaints_and_custo
     waiting = report.waiting
     assert waiting is not None and (waiting.offered, waiting.answered, waiting.abandoned) == (4, 3, 1)
     assert (waiting.service_level, waiting.abandonment_rate, waiting.longest_wait_seconds) == (0.5, 0.25, 70)
+    assert waiting.average_handling_seconds == 240.0  # (2 + 4 + 6) minutes / 3
+    assert (waiting.callbacks, waiting.callbacks_done) == ({"abandoned": 2, "after_hours": 1}, 2)
     assert company.waiting is not None and company.waiting.offered == 5
     assert report.customer_changes is not None and (
         report.customer_changes.applied,
@@ -156,7 +166,7 @@ def test_the_report_s_sections_from_the_desk_reviews_alerts_complaints_and_custo
     assert alerts is not None and alerts.by_kind == {"blacklist": 1, "frequent_claims": 1}
     assert (alerts.addressed, alerts.unaddressed) == (1, 1)
     assert report.complaints is not None and (report.complaints.received, report.complaints.closed) == (2, 1)
-    assert report.complaints.by_category == {"claims_payment": 2}
+    assert report.complaints.by_category == {"claims_payment": 2} and report.complaints.by_channel == {"call": 2}
     assert [(p.customer_id, p.calls) for p in report.potential_customers] == [(prospect, 2)]
     crm = report.crm
     assert crm is not None and crm.segments == {"ordinary": 1, "quality": 1}

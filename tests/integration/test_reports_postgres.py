@@ -46,7 +46,7 @@ def test_the_roll_up_counts_in_korea_time_and_a_reviewed_unknown_caller_at_the_r
         *SEPTEMBER_ROWS,
         *(("SEOUL-GANGNAM", dimension, value, 1) for dimension, value in (
             ("type", "inquiry"), ("topic", "inquiry.premium"), ("hour", "23"), ("weekday", "3"),
-            ("segment", "unknown"), ("hotline", "unknown"))),
+            ("segment", "unknown"), ("hotline", "unknown"), ("channel", "unknown"))),
     }  # fmt: skip
 
 

@@ -48,11 +48,13 @@ def test_rolling_up_again_replaces_the_month(engine: Any) -> None:
         assert roll_up_month(session, SEPTEMBER, now=AFTER) == 5
         session.commit()
     assert rolled_up(engine, org.units) == first
-    add_calls(engine, kst("2026-09-07", "10:50"), customer_id=customers[SEOCHO], topic="inquiry.coverage")
+    add_calls(engine, kst("2026-09-07", "10:50"), customer_id=customers[SEOCHO], topic="inquiry.coverage",
+              direction="inbound")  # fmt: skip
     with Session(engine) as session:
         assert roll_up_month(session, SEPTEMBER, now=AFTER) == 6
         session.commit()
-    assert {(SEOCHO, "topic", "inquiry.coverage", 3), (SEOCHO, "hour", "10", 3)} <= rolled_up(engine, org.units)
+    added = {(SEOCHO, "topic", "inquiry.coverage", 3), (SEOCHO, "hour", "10", 3), (SEOCHO, "channel", "inbound", 3)}
+    assert added <= rolled_up(engine, org.units)
     assert len(rolled_up(engine, org.units)) == len(first)
 
 

@@ -34,6 +34,7 @@ from tests.access_matrix import (
     add_reset_targets,
 )
 from tests.access_matrix_exports import add_complaint_reports
+from tests.access_matrix_reports import add_report_notices
 from tests.dispatch_api_helpers import add_dispatch_records
 from tests.review_helpers import (
     BLACKLIST_REASON,
@@ -179,6 +180,7 @@ async def test_access_matrix(aiohttp_client: Any, settings: Settings, engine: An
     add_complaints(world, engine)
     add_complaint_reports(world, engine)
     add_reports(world, engine)
+    add_report_notices(world, engine)
     routes = sorted(_routes(app))
     assert SESSION_PROBED <= set(routes)
     failures: list[str] = []

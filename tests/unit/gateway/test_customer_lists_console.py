@@ -14,11 +14,11 @@ import pytest
 from sqlmodel import Session, col, select
 
 from crm_store.audit import AuditEntry
-from crm_store.customers.tables import Customer, CustomerEvent, SegmentChange
+from crm_store.customers.tables import CustomerEvent, SegmentChange
 from crm_store.db import session_scope
 from crm_store.org.tables import Staff
 from tests.fake_clock import business_day
-from tests.report_helpers import kst
+from tests.report_helpers import kst, make_quality
 from tests.review_helpers import INSIDE_NAME, INSIDE_RRN, OUTSIDE_NAME, World, console_login
 
 TODAY = date(2026, 12, 7)
@@ -29,12 +29,8 @@ PATH = "/console/reports/customers"
 async def scene(world_client: tuple[World, Any], engine: Any) -> tuple[World, Any]:
     """Both customers quality; in November the inside one entered the quality segment and had an alert."""
     world, client = world_client
+    make_quality(engine, [world.customers["inside"], world.customers["outside"]])
     with session_scope(engine) as session:
-        for key in ("inside", "outside"):
-            customer = session.get(Customer, world.customers[key])
-            assert customer is not None
-            customer.segment = "quality"  # type: ignore[assignment]
-            session.add(customer)
         inside = world.customers["inside"]
         session.add(SegmentChange(customer_id=inside, old_segment="ordinary", new_segment="quality",
                                   reason="우량 기준 충족", changed_at=kst("2026-11-10", "09:00")))  # fmt: skip

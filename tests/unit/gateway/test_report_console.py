@@ -1,7 +1,8 @@
 """Stored monthly reports in the console (embedded defaults, SQLite): generated for every unit, listed and opened
 within the viewer's scope with charts and Korean labels, downloaded as PDF and XLSX whose content is the report's
 (the workbook opened with openpyxl, the PDF's text read with pypdf), every download audited; the notice of the
-month's report; the on-demand button; other roles refused."""
+month's report (on the landing page and the reports page until read, a message number set); the on-demand button;
+other roles refused."""
 
 from __future__ import annotations
 
@@ -17,9 +18,10 @@ from sqlmodel import Session, col, select
 
 from crm_store.audit import AuditEntry
 from crm_store.db import session_scope
+from crm_store.reports.notices import announce_reports
 from crm_store.reports.tables import StoredReport
 from tests.fake_clock import business_day
-from tests.report_helpers import HAEUNDAE, SEOCHO, rising_topic
+from tests.report_helpers import HAEUNDAE, SEOCHO, kst, rising_topic
 from tests.review_helpers import World, console_login
 
 TODAY = date(2026, 12, 7)
@@ -122,3 +124,33 @@ async def test_the_api_answers_a_stored_report_once_generated(scene: tuple[World
         api, params={"month": "2026-08", "unit": world.units[SEOCHO]}, headers=world.auth("executive.hq")
     )
     assert (await computed.json())["calls"] == 100
+
+
+@business_day(TODAY)
+async def test_the_month_s_report_is_announced_on_the_landing_page_until_read(
+    scene: tuple[World, Any], engine: Any
+) -> None:
+    world, client = scene
+    with session_scope(engine) as session:
+        announce_reports(session, SEPTEMBER, now=kst("2026-10-01", "00:05"))
+    seocho = _report_id(engine, world, SEOCHO)
+    csrf = await console_login(client, "center_manager.seocho")
+    landing = await (await client.get("/console/queue")).text()
+    assert 'id="landing-report-notices"' in landing and f'href="/console/reports/{seocho}"' in landing
+    page = await (await client.get("/console/reports")).text()
+    assert "읽지 않음" in page and "콘솔 알림만 받습니다" in page
+    saved = await client.post("/console/reports/messages", data={"csrf_token": csrf, "sms_to": "010-2345-6789"},
+                              allow_redirects=False)  # fmt: skip
+    assert saved.status == 303
+    assert "+8210****6789로 알림 문자를 보냅니다" in await (await client.get("/console/reports")).text()
+    assert (await client.get(f"/console/reports/{seocho}")).status == 200  # opened: read
+    assert 'id="landing-report-notices"' not in await (await client.get("/console/queue")).text()
+    assert "읽지 않음" not in await (await client.get("/console/reports")).text()
+    csrf = await console_login(client, "executive.hq")
+    [hq_notice] = re.findall(r'data-notice="(\d+)"', await (await client.get("/console/reports")).text())
+    marked = await client.post(f"/console/reports/notices/{hq_notice}/read", data={"csrf_token": csrf},
+                               allow_redirects=False)  # fmt: skip
+    assert marked.status == 303
+    assert "읽지 않음" not in await (await client.get("/console/reports")).text()
+    await console_login(client, "agent.seocho")
+    assert 'id="landing-report-notices"' not in await (await client.get("/console/queue")).text()

@@ -30,6 +30,7 @@ async def test_a_center_manager_gets_their_part_rolled_up_on_demand(client: Any,
     assert report["by_type"] == {"inquiry": 3}
     assert report["by_topic"] == {"inquiry.claim_status": 1, "inquiry.coverage": 2}
     assert report["segments"] == {"quality": 3} and report["by_weekday"] == [2, 1, 0, 0, 0, 0, 0]
+    assert report["by_channel"] == {"callback": 1, "phone": 2}  # two calls to the hotline, one call back
     assert (report["previous_month"], report["same_month_last_year"]) == (4, 2)
     assert report["hot_spots"] == [] and report["rolled_up_at"] is not None
     with Session(engine) as session:
