@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import random
 import secrets
 import sys
@@ -148,6 +149,9 @@ async def measure(args: argparse.Namespace, bases: list[str], tokens: list[str],
                   stand_in: TwilioStandIn) -> dict[str, Any]:  # fmt: skip
     run = Run(stand_in, bases)
     ready = asyncio.Event()
+    # This process's own full collections would add to the times it measures.
+    gc.collect()
+    gc.freeze()
     connector = aiohttp.TCPConnector(limit=0)
     async with aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=60)) as http:
         desks = [asyncio.create_task(run.agent(http, bases[n % len(bases)], token, ready))
