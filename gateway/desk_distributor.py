@@ -38,7 +38,7 @@ from crm_store.org.tables import Staff
 from crm_store.validation import Conflict, business_today
 from gateway import desk_frames
 from gateway.desk import CLOCK, DIRECTORY, DISTRIBUTION_DUE, TELL_DESKS, TWILIO_REST
-from gateway.desk_socket import OFFER_ANSWERS, DeskConnection, publish
+from gateway.desk_socket import OFFER_AGAIN, OFFER_ANSWERS, DeskConnection, publish
 from gateway.keys import METRICS, PICTURES, RULES, SESSIONS, SETTINGS
 from telephony import ivr
 from telephony.twilio_rest import TwilioRestError
@@ -211,6 +211,15 @@ class Distributor:
             "expires_at": offer.expires_at.isoformat(),
         }
 
+    async def offer_again(self, desk_connection: DeskConnection) -> None:
+        """The offer open to the agent, sent again to a desk they opened while it waits (a reload): the same frame,
+        the picture read again for them."""
+        async with async_session_scope(self.app[SESSIONS]) as session:
+            offer = await offers.open_offer_of(session, desk_connection.staff_id)
+        if offer is not None:
+            frame = await self.offer_frame(offer, desk_connection.viewer)
+            desk_connection.deliver(desk_frames.encode(frame))
+
     # -- the agent's answer -------------------------------------------------------------------------------
 
     async def answer(self, desk_connection: DeskConnection, frame: desk_frames.OfferAnswer) -> None:
@@ -320,6 +329,7 @@ async def _distributor(app: web.Application) -> AsyncIterator[None]:
     app[DISTRIBUTION_DUE] = distributor.due
     app[TELL_DESKS] = distributor.tell
     app[OFFER_ANSWERS] = distributor.answer
+    app[OFFER_AGAIN] = distributor.offer_again
     stop = asyncio.Event()
     running = asyncio.create_task(distributor.run(stop), name="desk-distributor")
     distributor.due.set()

@@ -67,6 +67,9 @@ TIMING = web.AppKey("desk_timing", DeskTiming)
 # The call distributor's handling of an agent's accept or decline (set by `gateway.desk_distributor`).
 OfferAnswers = Callable[["DeskConnection", desk_frames.OfferAnswer], Awaitable[None]]
 OFFER_ANSWERS: web.AppKey[OfferAnswers] = web.AppKey("desk_offer_answers")
+# The offer open to the agent sent again to a desk opened while it waits (a reload), by the call distributor.
+OfferAgain = Callable[["DeskConnection"], Awaitable[None]]
+OFFER_AGAIN: web.AppKey[OfferAgain] = web.AppKey("desk_offer_again")
 # The root application, or a request's view of it through a sub-application (`request.config_dict`).
 Config = web.Application | ChainMapProxy
 
@@ -105,6 +108,8 @@ class DeskConnection:
                 await agents.heartbeat(session, self.staff_id, now=self.app[CLOCK]())
                 agent = await agents.desk_agent(session, self.staff_id)
             self.deliver(desk_frames.encode(desk_frames.state_frame(agent)))
+            if agent is not None and agent.state == AgentState.OFFERED.value:
+                await self._offer_again()
             async for message in self.ws:
                 if message.type is WSMsgType.TEXT:
                     self._answer(message.data)
@@ -113,6 +118,15 @@ class DeskConnection:
         finally:
             writer.cancel()
             await asyncio.gather(writer, return_exceptions=True)
+
+    async def _offer_again(self) -> None:
+        offer_again = self.app.get(OFFER_AGAIN)
+        if offer_again is None:
+            return
+        try:
+            await offer_again(self)
+        except Exception:  # the offer stands: its reservation runs out and the call goes to the next agent
+            log.exception("the open offer of staff %d could not be sent again to their new desk", self.staff_id)
 
     def _answer(self, text: str) -> None:
         try:

@@ -287,24 +287,43 @@ async def distribute(
         )
         session.add_all([agent, waiting, offer])
         await session.flush()
-        offered.append(
-            Offered(
-                offer_id=int(offer.id),  # type: ignore[arg-type]
-                call_sid=waiting.call_sid,
-                staff_id=agent.staff_id,
-                queue=queue.name,
-                queue_label=queue.label,
-                priority=waiting.priority,
-                caller=waiting.caller,
-                customer_id=waiting.customer_id,
-                segment=waiting.segment,
-                blacklisted=waiting.blacklisted,
-                offered_at=now,
-                expires_at=offer.expires_at,
-                agent=moved,
-            )
-        )
+        offered.append(_offered(offer, waiting, queue, moved))
     return offered
+
+
+def _offered(offer: DeskOffer, waiting: WaitingCall, queue: DeskQueue, agent: Moved) -> Offered:
+    return Offered(
+        offer_id=int(offer.id),  # type: ignore[arg-type]
+        call_sid=waiting.call_sid,
+        staff_id=offer.staff_id,
+        queue=queue.name,
+        queue_label=queue.label,
+        priority=waiting.priority,
+        caller=waiting.caller,
+        customer_id=waiting.customer_id,
+        segment=waiting.segment,
+        blacklisted=waiting.blacklisted,
+        offered_at=offer.offered_at,
+        expires_at=offer.expires_at,
+        agent=agent,
+    )
+
+
+async def open_offer_of(session: AsyncSession, staff_id: int) -> Offered | None:
+    """The offer open to the agent now, as it was made (for a desk opened while it waits for an answer); None when
+    no offer is open to them."""
+    query = (
+        select(DeskOffer, WaitingCall, DeskQueue, DeskAgent)
+        .join(WaitingCall, col(WaitingCall.id) == col(DeskOffer.waiting_call_id))
+        .join(DeskQueue, col(DeskQueue.id) == col(DeskOffer.queue_id))
+        .join(DeskAgent, col(DeskAgent.staff_id) == col(DeskOffer.staff_id))
+        .where(col(DeskOffer.staff_id) == staff_id, col(DeskOffer.outcome).is_(None))
+    )
+    row = (await session.exec(query)).first()
+    if row is None:
+        return None
+    offer, waiting, queue, agent = row
+    return _offered(offer, waiting, queue, Moved.of(agent))
 
 
 async def _open_offer(session: AsyncSession, staff_id: int, call_sid: str) -> DeskOffer:
