@@ -35,10 +35,8 @@ import psycopg  # noqa: E402
 from sqlalchemy import make_url  # noqa: E402
 
 from bench.loadgen import SERVE, closed_loop, free_port, serving, write_results  # noqa: E402
-from bench.screen_pop import HOTLINE, seed  # noqa: E402
-from crm_store.migrate import upgrade  # noqa: E402
+from bench.screen_pop import HOTLINE, on_seeded_database  # noqa: E402
 from gateway.simulator import TwilioPlayer  # noqa: E402
-from tests.pg_helpers import create_database, drop_database, postgres_admin_url  # noqa: E402
 from workers.settings import DEV_ACCOUNT_SID, DEV_AUTH_TOKEN  # noqa: E402
 
 
@@ -99,26 +97,33 @@ async def webhooks(base: str, phones: list[str], count: int, concurrency: int) -
     return await closed_loop(send, count, concurrency)
 
 
-async def open_desks(base: str, tokens: list[str], opened: asyncio.Event, stop: asyncio.Event) -> int:
-    """Every agent's desk open and available until `stop`; how many opened."""
+async def open_desks(base: str, tokens: list[str], opened: asyncio.Event, stop: asyncio.Event) -> dict[str, int]:
+    """Every agent's desk open and available until `stop` (`opened` set once each desk opened or failed); how many
+    opened and how many failed."""
     connector = aiohttp.TCPConnector(limit=0)
-    ready = 0
+    counts = {"opened": 0, "failed": 0}
     async with aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=None)) as http:
 
+        def done(outcome: str) -> None:
+            counts[outcome] += 1
+            if counts["opened"] + counts["failed"] == len(tokens):
+                opened.set()
+
         async def desk(token: str) -> None:
-            nonlocal ready
             headers = {"Authorization": f"Bearer {token}"}
-            async with http.ws_connect(f"{base}/api/v1/desk/ws", headers=headers, autoping=True) as ws:
-                async with http.put(
-                    f"{base}/api/v1/agents/me/state", json={"state": "available"}, headers=headers
-                ) as answer:
-                    assert answer.status == 200, await answer.text()
-                ready += 1
-                if ready == len(tokens):
-                    opened.set()
-                reading = asyncio.create_task(_drain(ws))
-                await stop.wait()
-                reading.cancel()
+            try:
+                async with http.ws_connect(f"{base}/api/v1/desk/ws", headers=headers, autoping=True) as ws:
+                    async with http.put(
+                        f"{base}/api/v1/agents/me/state", json={"state": "available"}, headers=headers
+                    ) as answer:
+                        if answer.status != 200:
+                            raise RuntimeError(f"state answered {answer.status}")
+                    done("opened")
+                    reading = asyncio.create_task(_drain(ws))
+                    await stop.wait()
+                    reading.cancel()
+            except (aiohttp.ClientError, RuntimeError, TimeoutError):
+                done("failed")
 
         # Opened 50 at a time, as agents arriving at the start of a shift would (not all in one instant).
         tasks = []
@@ -126,7 +131,7 @@ async def open_desks(base: str, tokens: list[str], opened: asyncio.Event, stop: 
             tasks += [asyncio.create_task(desk(token)) for token in tokens[n : n + 50]]
             await asyncio.sleep(0.2)
         await asyncio.gather(*tasks, return_exceptions=True)
-    return ready
+    return counts
 
 
 async def _drain(ws: aiohttp.ClientWebSocketResponse) -> None:
@@ -153,10 +158,12 @@ async def measure(args: argparse.Namespace, database_url: str, tokens: list[str]
         after = await idle_cost(proc.pid, database_url, args.idle)
         after_hooks = await webhooks(base, phones, args.requests, args.concurrency)
         stop.set()
-        connected = await desks
+        counts = await desks
+        connected = counts["opened"]
     return {
         "agents": len(tokens),
         "desks_open": connected,
+        "desks_failed": counts["failed"],
         "without_desks": {**before, "voice_webhook": before_hooks},
         "with_desks": {**after, "voice_webhook": after_hooks},
         "rss_per_desk_kib": round((after["rss_mib"] - before["rss_mib"]) * 1024 / max(1, connected), 1),
@@ -173,16 +180,7 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/3")
     args = parser.parse_args()
-    admin = postgres_admin_url()
-    if admin is None:
-        raise SystemExit("no PostgreSQL reachable (HOTLINE_TEST_POSTGRES)")
-    database_url = create_database(admin)
-    try:
-        upgrade(database_url)
-        tokens, phones = seed(database_url, args.agents, args.customers)
-        results = asyncio.run(measure(args, database_url, tokens, phones))
-    finally:
-        drop_database(admin, database_url)
+    results = on_seeded_database(args, measure)
     results["load_average"] = os.getloadavg()
     write_results("desk_connections", results)
 
