@@ -96,9 +96,8 @@ class Distributor:
                 except Exception:
                     log.exception("desk distributor pass failed; trying again in %.1f s", tick)
                     continue
-                if made:
-                    # A pass that offered may have left calls for agents it found busy (or locked): once more.
-                    self.due.set()
+                if len(made) >= offers.PASS_CALLS:
+                    self.due.set()  # a full pass may have left calls waiting: once more at once
         finally:
             await asyncio.gather(sweeping, return_exceptions=True)
 

@@ -40,6 +40,8 @@ ABANDONED, SILENCED, FAILED = "abandoned", "silenced", "failed"
 # An agent who declined a call (or let it time out) is not offered the same call again for this long.
 DECLINE_COOLDOWN = timedelta(seconds=60)
 NOT_OFFERED = "no call is offered to you"
+# The waiting calls one pass takes at most.
+PASS_CALLS = 50
 
 
 @dataclass(frozen=True)
@@ -197,7 +199,7 @@ async def distribute(
     now: datetime,
     reservation: timedelta,
     gateway: str = "",
-    calls: int = 50,
+    calls: int = PASS_CALLS,
     agents: int = 200,
 ) -> list[Offered]:
     """One pass: offer the waiting calls nobody holds to the available agents; the offers made."""
