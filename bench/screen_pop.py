@@ -17,10 +17,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import random
 import secrets
 import sys
 import time
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -148,6 +150,9 @@ async def measure(args: argparse.Namespace, bases: list[str], tokens: list[str],
                   stand_in: TwilioStandIn) -> dict[str, Any]:  # fmt: skip
     run = Run(stand_in, bases)
     ready = asyncio.Event()
+    # This process's own full collections would add to the times it measures.
+    gc.collect()
+    gc.freeze()
     connector = aiohttp.TCPConnector(limit=0)
     async with aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=60)) as http:
         desks = [asyncio.create_task(run.agent(http, bases[n % len(bases)], token, ready))
@@ -191,6 +196,15 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=30.0)
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/3")
     args = parser.parse_args()
+    results = on_seeded_database(args, _serve_and_measure)
+    write_results(f"screen_pop_{args.gateways}", results)
+
+
+def on_seeded_database(
+    args: argparse.Namespace, measure: Callable[[argparse.Namespace, str, list[str], list[str]], Awaitable[Any]]
+) -> Any:
+    """`measure(args, database_url, tokens, phones)` on a throwaway database migrated and seeded with `args.agents`
+    agents and `args.customers` customers (dropped afterwards)."""
     admin = postgres_admin_url()
     if admin is None:
         raise SystemExit("no PostgreSQL reachable (HOTLINE_TEST_POSTGRES)")
@@ -198,10 +212,9 @@ def main() -> None:
     try:
         upgrade(database_url)
         tokens, phones = seed(database_url, args.agents, args.customers)
-        results = asyncio.run(_serve_and_measure(args, database_url, tokens, phones))
+        return asyncio.run(measure(args, database_url, tokens, phones))
     finally:
         drop_database(admin, database_url)
-    write_results(f"screen_pop_{args.gateways}", results)
 
 
 async def _serve_and_measure(args: argparse.Namespace, database_url: str, tokens: list[str],

@@ -21,7 +21,6 @@ import contextlib
 import logging
 import os
 import socket
-import time
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
@@ -39,7 +38,7 @@ from crm_store.org.tables import Staff
 from crm_store.validation import Conflict, business_today
 from gateway import desk_frames
 from gateway.desk import CLOCK, DIRECTORY, DISTRIBUTION_DUE, TELL_DESKS, TWILIO_REST
-from gateway.desk_socket import OFFER_ANSWERS, DeskConnection, publish
+from gateway.desk_socket import OFFER_AGAIN, OFFER_ANSWERS, DeskConnection, publish
 from gateway.keys import METRICS, PICTURES, RULES, SESSIONS, SETTINGS
 from telephony import ivr
 from telephony.twilio_rest import TwilioRestError
@@ -75,28 +74,44 @@ class Distributor:
         self.due = asyncio.Event()
         self.gateway = _gateway_name()
         self._pass = asyncio.Lock()
+        self._sweeping = asyncio.Lock()
         self._tasks: set[asyncio.Task[None]] = set()
 
     # -- passes -------------------------------------------------------------------------------------------
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Passes until `stop`: at once when due, else every tick."""
+        """Passes until `stop`: at once when due, else every tick; the sweep runs beside them, every tick."""
         tick = self.app[DISTRIBUTOR_TIMING].tick
-        swept = time.monotonic()
+        sweeping = asyncio.create_task(self._sweep_every(tick, stop), name="desk-distributor-sweep")
+        try:
+            while not stop.is_set():
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self.due.wait(), tick)
+                if stop.is_set():
+                    return
+                self.due.clear()
+                try:
+                    # The decision only: the offers' pictures are read and published while the next pass runs.
+                    made, _ = await self._offer_pass()
+                except Exception:
+                    log.exception("desk distributor pass failed; trying again in %.1f s", tick)
+                    continue
+                if len(made) >= offers.PASS_CALLS:
+                    self.due.set()  # a full pass may have left calls waiting: once more at once
+        finally:
+            await asyncio.gather(sweeping, return_exceptions=True)
+
+    async def _sweep_every(self, tick: float, stop: asyncio.Event) -> None:
+        # Beside the passes, not between them: a call queued while a sweep runs is offered at once.
         while not stop.is_set():
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.due.wait(), tick)
+                await asyncio.wait_for(stop.wait(), tick)
             if stop.is_set():
                 return
-            self.due.clear()
             try:
-                # Woken for a call or an agent: offer first (the screen pop waits on it), sweep when a tick is due.
-                await self.offer_calls()
-                if time.monotonic() - swept >= tick:
-                    swept = time.monotonic()
-                    await self.sweep()
+                await self.sweep()
             except Exception:
-                log.exception("desk distributor pass failed; trying again in %.1f s", tick)
+                log.exception("desk distributor sweep failed; trying again in %.1f s", tick)
 
     async def sweep(self) -> None:
         """Take back offers past their reservation and accepted calls never connected; agents whose after-call time
@@ -104,22 +119,27 @@ class Distributor:
         settings = self.app[SETTINGS]
         grace = timedelta(seconds=self.app[DISTRIBUTOR_TIMING].connect_grace)
         now = self.app[CLOCK]()
-        async with self._pass, async_session_scope(self.app[SESSIONS]) as session:
+        async with self._sweeping, async_session_scope(self.app[SESSIONS]) as session:
             expired = await offers.expire_offers(session, now=now)
             stale = await offers.stale_connections(session, now=now, grace=grace)
             wrapped = await offers.wrap_ups_done(
                 session, now=now, after_call=timedelta(seconds=settings.desk_after_call)
             )
-        for item in (*expired, *stale):
-            log.info("offer of call %s to staff %d taken back (%s)", item.call_sid, item.staff_id, item.outcome)
-            await self.tell(item)
-        for moved in wrapped:
-            await self._state(moved)
         if expired or stale or wrapped:
             self.due.set()
+        for item in (*expired, *stale):
+            log.info("offer of call %s to staff %d taken back (%s)", item.call_sid, item.staff_id, item.outcome)
+        await asyncio.gather(*(self.tell(item) for item in (*expired, *stale)), *(self._state(m) for m in wrapped))
 
     async def offer_calls(self) -> list[Offered]:
         """One distribution pass; the offers made (each published to its agent's desks)."""
+        made, publishing = await self._offer_pass()
+        if publishing is not None:
+            await publishing
+        return made
+
+    async def _offer_pass(self) -> tuple[list[Offered], asyncio.Task[None] | None]:
+        """One pass's decision, committed; the offers made and the task publishing them (pictures read meanwhile)."""
         settings = self.app[SETTINGS]
         async with self._pass, async_session_scope(self.app[SESSIONS]) as session:
             made = await offers.distribute(
@@ -129,9 +149,21 @@ class Distributor:
                 gateway=self.gateway,
             )
             staff = await _viewers(session, [offer.staff_id for offer in made])
-        if made:
-            await asyncio.gather(*(self._publish_offer(offer, staff[offer.staff_id]) for offer in made))
-        return made
+        if not made:
+            return made, None
+        publishing = asyncio.create_task(self._publish_offers(made, staff), name=f"desk-offers-{made[0].call_sid}")
+        self._tasks.add(publishing)
+        publishing.add_done_callback(self._tasks.discard)
+        return made, publishing
+
+    async def _publish_offers(self, made: list[Offered], staff: dict[int, Viewer]) -> None:
+        results = await asyncio.gather(
+            *(self._publish_offer(offer, staff[offer.staff_id]) for offer in made), return_exceptions=True
+        )
+        for offer, result in zip(made, results, strict=True):
+            if isinstance(result, BaseException):
+                # The offer stands (its reservation runs out, the sweep takes it back); the desk reads its state.
+                log.error("offer of call %s to staff %d not published", offer.call_sid, offer.staff_id, exc_info=result)
 
     async def _publish_offer(self, offer: Offered, viewer: Viewer) -> None:
         self.app[METRICS].desk_offers.labels(offer.queue, "made").inc()
@@ -177,6 +209,15 @@ class Distributor:
             "offered_at": offer.offered_at.isoformat(),
             "expires_at": offer.expires_at.isoformat(),
         }
+
+    async def offer_again(self, desk_connection: DeskConnection) -> None:
+        """The offer open to the agent, sent again to a desk they opened while it waits (a reload): the same frame,
+        the picture read again for them."""
+        async with async_session_scope(self.app[SESSIONS]) as session:
+            offer = await offers.open_offer_of(session, desk_connection.staff_id)
+        if offer is not None:
+            frame = await self.offer_frame(offer, desk_connection.viewer)
+            desk_connection.deliver(desk_frames.encode(frame))
 
     # -- the agent's answer -------------------------------------------------------------------------------
 
@@ -287,6 +328,7 @@ async def _distributor(app: web.Application) -> AsyncIterator[None]:
     app[DISTRIBUTION_DUE] = distributor.due
     app[TELL_DESKS] = distributor.tell
     app[OFFER_ANSWERS] = distributor.answer
+    app[OFFER_AGAIN] = distributor.offer_again
     stop = asyncio.Event()
     running = asyncio.create_task(distributor.run(stop), name="desk-distributor")
     distributor.due.set()

@@ -49,3 +49,10 @@ def send_to_agent(redis: Redis, staff_id: int, frame: Mapping[str, Any]) -> int:
     if not isinstance(frame.get("type"), str):
         raise ValueError("a desk frame needs its type")
     return int(redis.publish(agent_channel(redis, staff_id), orjson.dumps(dict(frame))))  # type: ignore[arg-type]
+
+
+async def send_to_agent_async(redis: AsyncRedis, staff_id: int, frame: Mapping[str, Any]) -> int:
+    """`send_to_agent` on an asyncio client."""
+    if not isinstance(frame.get("type"), str):
+        raise ValueError("a desk frame needs its type")
+    return int(await redis.publish(agent_channel(redis, staff_id), orjson.dumps(dict(frame))))

@@ -40,6 +40,8 @@ ABANDONED, SILENCED, FAILED = "abandoned", "silenced", "failed"
 # An agent who declined a call (or let it time out) is not offered the same call again for this long.
 DECLINE_COOLDOWN = timedelta(seconds=60)
 NOT_OFFERED = "no call is offered to you"
+# The waiting calls one pass takes at most.
+PASS_CALLS = 50
 
 
 @dataclass(frozen=True)
@@ -197,7 +199,7 @@ async def distribute(
     now: datetime,
     reservation: timedelta,
     gateway: str = "",
-    calls: int = 50,
+    calls: int = PASS_CALLS,
     agents: int = 200,
 ) -> list[Offered]:
     """One pass: offer the waiting calls nobody holds to the available agents; the offers made."""
@@ -287,24 +289,43 @@ async def distribute(
         )
         session.add_all([agent, waiting, offer])
         await session.flush()
-        offered.append(
-            Offered(
-                offer_id=int(offer.id),  # type: ignore[arg-type]
-                call_sid=waiting.call_sid,
-                staff_id=agent.staff_id,
-                queue=queue.name,
-                queue_label=queue.label,
-                priority=waiting.priority,
-                caller=waiting.caller,
-                customer_id=waiting.customer_id,
-                segment=waiting.segment,
-                blacklisted=waiting.blacklisted,
-                offered_at=now,
-                expires_at=offer.expires_at,
-                agent=moved,
-            )
-        )
+        offered.append(_offered(offer, waiting, queue, moved))
     return offered
+
+
+def _offered(offer: DeskOffer, waiting: WaitingCall, queue: DeskQueue, agent: Moved) -> Offered:
+    return Offered(
+        offer_id=int(offer.id),  # type: ignore[arg-type]
+        call_sid=waiting.call_sid,
+        staff_id=offer.staff_id,
+        queue=queue.name,
+        queue_label=queue.label,
+        priority=waiting.priority,
+        caller=waiting.caller,
+        customer_id=waiting.customer_id,
+        segment=waiting.segment,
+        blacklisted=waiting.blacklisted,
+        offered_at=offer.offered_at,
+        expires_at=offer.expires_at,
+        agent=agent,
+    )
+
+
+async def open_offer_of(session: AsyncSession, staff_id: int) -> Offered | None:
+    """The offer open to the agent now, as it was made (for a desk opened while it waits for an answer); None when
+    no offer is open to them."""
+    query = (
+        select(DeskOffer, WaitingCall, DeskQueue, DeskAgent)
+        .join(WaitingCall, col(WaitingCall.id) == col(DeskOffer.waiting_call_id))
+        .join(DeskQueue, col(DeskQueue.id) == col(DeskOffer.queue_id))
+        .join(DeskAgent, col(DeskAgent.staff_id) == col(DeskOffer.staff_id))
+        .where(col(DeskOffer.staff_id) == staff_id, col(DeskOffer.outcome).is_(None))
+    )
+    row = (await session.exec(query)).first()
+    if row is None:
+        return None
+    offer, waiting, queue, agent = row
+    return _offered(offer, waiting, queue, Moved.of(agent))
 
 
 async def _open_offer(session: AsyncSession, staff_id: int, call_sid: str) -> DeskOffer:

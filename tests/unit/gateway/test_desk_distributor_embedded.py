@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import aiohttp
@@ -115,6 +115,37 @@ async def test_a_simulated_caller_who_hangs_up_while_offered(world: tuple[Settin
     assert record["_simulation"]["outcome"] == "abandoned"
     assert waiting_calls(engine)[offer["call_sid"]].state == "abandoned"
     assert agent_row(engine, org.staff["agent.hq"]).state == "available"
+
+
+async def test_a_desk_reloaded_while_offered_shows_the_offer_again(
+    world: tuple[Settings, Any, int], engine: Any
+) -> None:
+    settings, org, api_port = world
+    headers = org.auth("agent.hq")
+    async with aiohttp.ClientSession() as http:
+        answer = await http.put(f"{settings.base_url}{STATE}", json={"state": "available"}, headers=headers)
+        assert answer.status == 200
+
+        async def agent() -> tuple[dict[str, Any], dict[str, Any]]:
+            async with http.ws_connect(f"{settings.base_url}{DESK}", headers=headers) as ws:
+                first = await next_frame(ws, "offer", seconds=15)
+            # The reload: the old desk closed, a new one opened while the offer waits for an answer.
+            async with http.ws_connect(f"{settings.base_url}{DESK}", headers=headers) as ws:
+                assert (await next_frame(ws, "state"))["state"] == "offered"
+                again = await next_frame(ws, "offer", seconds=15)
+                await ws.send_json({"type": "decline", "call_sid": again["call_sid"]})
+                await next_frame(ws, "state", state="available", seconds=15)
+            return first, again
+
+        call = _call(settings, api_port, wait=8.0, hang_up_waiting=True)
+        _, (first, again) = await asyncio.gather(run_simulated_call(call, log=lambda _line: None), agent())
+    # The same frame (its times the same instants, read back from the store in UTC).
+    times = ("offered_at", "expires_at")
+    assert {k: v for k, v in again.items() if k not in times} == {k: v for k, v in first.items() if k not in times}
+    assert all(datetime.fromisoformat(again[k]) == datetime.fromisoformat(first[k]) for k in times)
+    assert again["customer"]["segment"] == "key" and again["caller_status"] == "known"
+    [offer] = [o for o in offers_of(engine) if o.call_sid == first["call_sid"]]
+    assert (offer.staff_id, offer.outcome) == (org.staff["agent.hq"], "declined")
 
 
 async def test_an_offer_held_by_an_agent_gone_silent_goes_to_the_next_agent_at_once(
