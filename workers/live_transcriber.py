@@ -7,6 +7,7 @@ CTranslate2 model (the child hangs). Requests are `(key, float32 bytes, sample_r
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import os
 from multiprocessing.connection import Connection
@@ -22,6 +23,8 @@ from telephony.asr import SpeechEngine, load_engine
 LIVE_BEAM_SIZE = 5
 LIVE_CONTEXT_MARGIN = 5.0
 LIVE_MIN_CONTEXT = 10.0
+# How far below the gateway a transcriber's scheduling priority is (os.nice; 0 keeps it equal).
+NICENESS = 10
 
 
 def load_live_engine(spec: str, options: dict[str, Any]) -> SpeechEngine:
@@ -57,7 +60,12 @@ def load_live_engine(spec: str, options: dict[str, Any]) -> SpeechEngine:
 
 
 def serve(conn: Connection, spec: str, options: dict[str, Any]) -> None:
-    """The process's main: load the engine, say ready with the pid, decode until told to stop."""
+    """The process's main: load the engine, say ready with the pid, decode until told to stop.
+
+    The process runs `NICENESS` steps below the gateway that started it: recognition takes whatever CPU is left,
+    while the gateway's webhooks, screen pops and media sockets on the same cores come first."""
+    with contextlib.suppress(OSError):
+        os.nice(int(options.get("niceness", NICENESS)))
     engine = load_live_engine(spec, options)
     conn.send(("ready", os.getpid()))
     while True:
