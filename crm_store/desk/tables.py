@@ -70,6 +70,8 @@ class WaitingCall(SQLModel, table=True):
             "enqueued_at",
             where="state = 'waiting'",
         ),
+        # A period's waiting calls: the wallboard's day, the monthly report's service level and waits.
+        Index("ix_desk_waiting_call_enqueued_at", "enqueued_at"),
     )
     id: int | None = Field(default=None, primary_key=True)
     call_sid: str = Field(max_length=34, unique=True)

@@ -13,7 +13,7 @@ from crm_store.types import UtcDateTime
 
 revision: str = "0022_dispatch_vendors"
 # Follows 0021_desk_waiting once merged; 0020_claim_survey while that migration is not on this branch.
-down_revision: str | None = "0020_claim_survey"
+down_revision: str | None = "0021_desk_waiting"
 
 
 def upgrade() -> None:
