@@ -60,6 +60,10 @@ class SurveyReportPublic(Answer):
     request_id: int = Field(description="the survey request")
     claim_id: int | None = Field(description="the claim it is attached to")
     claim_number: str | None = Field(description="that claim's number")
+    claim_status: str | None = Field(default=None, description="that claim's status: open, paid, closed, rejected")
+    claim_stage: str | None = Field(
+        default=None, description="how far that claim's handling has come, e.g. survey_reported"
+    )
     damage: str = Field(description="the damage seen")
     liability_percent: int = Field(description="our insured's share of the liability, percent")
     estimate_won: int = Field(description="estimated cost, KRW")
@@ -203,14 +207,14 @@ async def report_of(session: AsyncSession, request_id: int) -> SurveyReportPubli
     """The report filed for a request, with its claim's number and its photos; None before it is filed."""
     row = (
         await session.exec(
-            select(SurveyReport, col(Claim.claim_number))
+            select(SurveyReport, col(Claim.claim_number), col(Claim.status), col(Claim.stage))
             .outerjoin(Claim, col(Claim.id) == col(SurveyReport.claim_id))
             .where(col(SurveyReport.request_id) == request_id)
         )
     ).first()
     if row is None:
         return None
-    report, claim_number = row
+    report, claim_number, claim_status, claim_stage = row
     photo_ids = (
         await session.exec(
             select(col(SurveyPhoto.id)).where(col(SurveyPhoto.report_id) == report.id).order_by(col(SurveyPhoto.id))
@@ -221,6 +225,8 @@ async def report_of(session: AsyncSession, request_id: int) -> SurveyReportPubli
         request_id=report.request_id,
         claim_id=report.claim_id,
         claim_number=claim_number,
+        claim_status=claim_status,
+        claim_stage=claim_stage,
         damage=report.damage,
         liability_percent=report.liability_percent,
         estimate_won=report.estimate_won,

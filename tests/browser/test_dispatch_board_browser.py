@@ -148,11 +148,13 @@ async def test_board_assign_accept_arrive_and_report(
         await phone.click("#submit-report")
         await phone.wait_for_selector("#survey-report")
         assert claim_number in await phone.inner_text("#report-claim")
+        assert await phone.inner_text("#report-claim-state") == "(진행 중 · 손해사정 보고 완료)"
         assert await phone.inner_text("#field-state") == "완료"
 
         # The request's page shows the report on the claim, its photo and signature served.
         await other.goto(f"{base}/console/dispatch/{request_id}")
         assert await other.inner_text("#report-claim") == claim_number
+        assert await other.inner_text("#report-claim-state") == "진행 중 · 손해사정 보고 완료"
         assert "앞 범퍼 파손" in await other.inner_text("#report-damage")
         signature = await other.request.get(f"{base}/console/dispatch/{request_id}/signature")
         assert signature.ok and (await signature.body()).startswith(b"\x89PNG")

@@ -85,6 +85,7 @@ async def test_the_open_claim_shows_the_survey_report(engine: Any, world: World,
         filed = await report_of(session, request_id)
         picture = await customer_picture(session, agent, rules=RULES, as_of=BUSINESS_DAY, customer_id=customer_id)
     assert filed is not None and filed.claim_number == claim.claim_number
+    assert (filed.claim_status, filed.claim_stage) == ("open", SURVEY_REPORTED)
     [pictured] = picture["claims"]
     assert (pictured["stage"], pictured["survey_report_id"]) == (SURVEY_REPORTED, report_id)
 
@@ -116,6 +117,7 @@ async def test_without_a_policy_in_force_the_report_stays_without_a_claim(
     async with sessions() as session:
         filed = await report_of(session, request_id)
     assert filed is not None and filed.claim_id is None
+    assert (filed.claim_status, filed.claim_stage) == (None, None)
 
 
 async def test_paying_the_claim_keeps_its_survey_and_patch_cannot_set_it(
