@@ -32,6 +32,7 @@ from crm_store.org.scope import Viewer
 from crm_store.types import utcnow
 from gateway.contract import Answered, Reply
 from gateway.desk import CLOCK
+from gateway.dispatch_live import tell_boards, unit_path
 from gateway.dispatch_messages import aftermath
 from gateway.inputs import MAX_PAGE, choice_param, int_param, json_body, path_id, request_viewer
 from gateway.keys import DISPATCH, RULES, SESSIONS
@@ -62,11 +63,14 @@ async def put_surveyor(request: web.Request) -> Answered:
     viewer, username = request_viewer(request), request.match_info["username"]
     async with async_session_scope(request.config_dict[SESSIONS]) as session:
         await access.check_surveyor_update(session, viewer, username, update)
-        await surveyors.put_surveyor(
+        changed = await surveyors.put_surveyor(
             session, viewer, username, update, config=request.config_dict[DISPATCH], now=now_of(request)
         )
         await session.flush()
         (profile,) = await surveyors.surveyors_of_province(session, None, username=username)
+        path = await unit_path(session, changed.home_unit_id)
+    # Committed: the boards that see the surveyor's unit put their row and marker in place.
+    await tell_boards(request.config_dict, "surveyor", changed.staff_id, path=path, surveyor=username)
     return profile
 
 

@@ -79,6 +79,14 @@ async def test_an_assignment_reaches_every_board_of_its_scope_through_redis(
             assigned = await _frame(board)
             assert (assigned["id"], assigned["state"]) == (request_id, "assigned")
 
+            # A surveyor's profile changed through the API moves their row and marker on the boards of their unit.
+            answer = await api.put(
+                "/api/v1/surveyors/surv.kim", json={"status": "en_route"}, headers=headers["surv.kim"]
+            )
+            assert answer.status == 200, await answer.text()
+            moved = await _frame(board)
+            assert (moved["type"], moved["surveyor"]) == ("surveyor", "surv.kim")
+
             # The board it lights up reads the request; the other province's saw neither frame.
             panels = await near.get("/console/dispatch/live")
             assert f'id="request-{request_id}"' in await panels.text()
