@@ -9,6 +9,7 @@ from sqlalchemy import Index, String, UniqueConstraint, true
 from sqlmodel import Field, SQLModel
 
 from crm_store.indexes import partial_index
+from crm_store.text_messages import OutgoingText
 from crm_store.types import JsonDocument, UtcDateTime, utcnow
 
 OPEN_CONDITION = "state <> 'closed'"
@@ -149,7 +150,7 @@ class ComplaintSubtask(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
 
 
-class ComplaintNotice(SQLModel, table=True):
+class ComplaintNotice(OutgoingText, table=True):
     """A text message to the complaining customer (receipt acknowledgement, extension notice, feedback), written in
     the step's transaction and sent by the workers through Twilio's REST API, retried with back-off."""
 
@@ -164,15 +165,6 @@ class ComplaintNotice(SQLModel, table=True):
     # The dossier entry it tells of (one notice per entry and kind).
     step_id: int = Field(default=0)
     kind: str = Field(max_length=16)
-    to_phone: str = Field(max_length=32)
-    body: str = Field(max_length=1000)
-    status: str = Field(default="pending", max_length=16)
-    attempts: int = Field(default=0)
-    next_attempt_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
-    message_sid: str | None = Field(default=None, max_length=64)
-    error: str | None = Field(default=None, max_length=300)
-    created_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
-    sent_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
 
 
 class ComplaintReminder(SQLModel, table=True):

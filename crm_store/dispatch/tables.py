@@ -9,6 +9,7 @@ from sqlalchemy import BigInteger, Index, LargeBinary
 from sqlmodel import Field, SQLModel
 
 from crm_store.indexes import partial_index
+from crm_store.text_messages import OutgoingText
 from crm_store.types import JsonDocument, UtcDateTime, utcnow
 
 
@@ -170,7 +171,7 @@ class SurveyPhoto(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
 
 
-class DispatchMessage(SQLModel, table=True):
+class DispatchMessage(OutgoingText, table=True):
     """A text message of dispatch (the surveyor's or vendor's assignment with its link, the customer's arrival
     estimate), written in the step's transaction and sent by the workers through Twilio's REST API: at once by its
     job, and retried with back-off by the dispatch timers' sweep until sent or given up. `status`: pending, sent,
@@ -184,13 +185,4 @@ class DispatchMessage(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     request_id: int = Field(foreign_key="dispatch_request.id", index=True)
     purpose: str = Field(max_length=16)
-    to_phone: str = Field(max_length=32)
     from_phone: str = Field(max_length=32)
-    body: str = Field(max_length=1000)
-    status: str = Field(default="pending", max_length=16)
-    attempts: int = Field(default=0)
-    next_attempt_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
-    message_sid: str | None = Field(default=None, max_length=64)
-    error: str | None = Field(default=None, max_length=300)
-    created_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
-    sent_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
