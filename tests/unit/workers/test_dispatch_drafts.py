@@ -37,3 +37,13 @@ def test_a_dispatch_call_leaves_one_draft_and_an_inquiry_none(context: Any) -> N
     assert [(d.state, d.kind, d.source) for d in drafts] == [("draft", "rescue", "call")]
     assert drafts[0].rescue_kind == "battery" and drafts[0].contact_phone == "+821012345678"
     assert _drafts(context, inquiry) == []
+
+
+def test_a_call_whose_dispatch_the_agent_opened_at_the_desk_gets_no_second_draft(context: Any) -> None:
+    sid = _transcribed(context, "차 배터리가 방전돼서 시동이 안 걸려요. 지금 긴급출동 배터리 충전 좀 보내주세요.")
+    with Session(context.engine) as session:
+        session.add(DispatchRequest(kind="rescue", rescue_kind="battery", skill="auto", state="open",
+                                    address="서울시 강남구 테헤란로 152", call_sid=sid, source="desk"))  # fmt: skip
+        session.commit()
+    assert jobs.classify_call(sid)["type"] == "dispatch"
+    assert [(d.state, d.source) for d in _drafts(context, sid)] == [("open", "desk")]
