@@ -29,6 +29,7 @@ from crm_store.desk.tables import DeskQueue, WaitingCall
 from crm_store.dispatch.requests import open_dispatch_request
 from crm_store.dispatch.wire import DispatchCreate
 from crm_store.org.scope import Viewer
+from crm_store.org.tables import OrgUnit
 from crm_store.types import utcnow
 from crm_store.validation import BUSINESS_TZ, Conflict, InvalidInput, business_today
 from gateway.contract import Answered, Reply
@@ -248,17 +249,32 @@ async def _queue_named(session: AsyncSession, name: str) -> DeskQueue:
     return queue
 
 
+async def _unit_coded(session: AsyncSession, code: str | None) -> OrgUnit | None:
+    if code is None:
+        return None
+    unit = (await session.exec(select(OrgUnit).where(col(OrgUnit.code) == code))).first()
+    if unit is None:
+        raise InvalidInput({"unit": f"no organisation unit with code {code}"})
+    return unit
+
+
 async def _transfer(w: Writing, form: call_work.CallTransfer) -> CallWork:
     queue = await _queue_named(w.session, form.queue)
+    unit = await _unit_coded(w.session, form.unit)
     waiting = (await w.session.exec(select(WaitingCall).where(col(WaitingCall.call_sid) == w.call.call_sid))).first()
     if waiting is not None:
-        # Waiting again, in the new queue, with the priority it had (the green channel stays green).
+        # Waiting again, in the new queue, with the priority it had (the green channel stays green), for the agents
+        # of the level it was transferred to, if one was named.
         waiting.queue_id, waiting.state, waiting.enqueued_at = queue.id or waiting.queue_id, "waiting", w.now
+        waiting.unit_id = None if unit is None else unit.id
         waiting.left_at, waiting.wait_seconds, waiting.queue_result = None, None, None
         w.session.add(waiting)
     if w.holder is not None and w.holder.state == AgentState.ON_CALL.value:
         await _moved(w, AgentState.WRAP_UP)
-    return await w.entry("transfer", form, {"queue_id": queue.id, "queue_label": queue.label})
+    records: dict[str, Any] = {"queue_id": queue.id, "queue_label": queue.label}
+    if unit is not None:
+        records |= {"unit_id": unit.id, "unit_name": unit.name}
+    return await w.entry("transfer", form, records)
 
 
 async def transfer_call(request: web.Request) -> Answered:
@@ -271,6 +287,7 @@ async def transfer_call(request: web.Request) -> Answered:
         await call_work.call_writer(session, request_viewer(request), sid)
         form = call_work.CallTransfer.model_validate_json(raw or b"null")
         queue = await _queue_named(session, form.queue)
+        await _unit_coded(session, form.unit)
     twiml = ivr.enqueue(request.config_dict[SETTINGS].base_url, queue_name=queue.name, label=queue.label)
     try:
         await request.config_dict[TWILIO_REST].redirect_call_async(sid, twiml)

@@ -169,6 +169,13 @@ class CallTransfer(Input):
 
     queue: str = PField(min_length=1, max_length=32, description="the name of the desk queue to transfer to")
     note: str = PField(min_length=1, max_length=1000, description="what the next agent should know")
+    unit: str | None = PField(
+        default=None,
+        min_length=1,
+        max_length=32,
+        description="the code of the organisation unit (a level: the provincial center, the head office) whose "
+        "agents, or those of the units below it, should take the call; none: any agent of the queue",
+    )
 
 
 class WrapUp(Input):

@@ -30,7 +30,7 @@ from crm_store.desk.agent_tables import AgentState, DeskAgent
 from crm_store.desk.tables import DeskOffer, DeskQueue, WaitingCall
 from crm_store.desk.waiting import CONNECTED, WAITING
 from crm_store.org.scope import CommandLine
-from crm_store.org.tables import Staff
+from crm_store.org.tables import OrgUnit, Staff
 from crm_store.validation import Conflict
 
 # Who moves an agent to break for an offer left unanswered, in the audit trail.
@@ -54,6 +54,8 @@ class CallInLine:
     skills: frozenset[str]
     branch_id: int | None = None
     excluded: frozenset[int] = frozenset()
+    # Transferred to a level: only agents whose unit's path starts with this one take it.
+    unit_path: str | None = None
 
 
 @dataclass(frozen=True)
@@ -63,17 +65,25 @@ class IdleAgent:
     staff_id: int
     org_unit_id: int
     skills: frozenset[str]
+    unit_path: str = "/"
 
 
 def match(calls: Sequence[CallInLine], agents: Sequence[IdleAgent]) -> list[tuple[CallInLine, IdleAgent]]:
     """Pair calls with agents: each call in serving order (highest priority, then longest wait) goes to the
     longest-idle agent having one of its queue's skills, an agent of the caller's customer's own branch first when
-    one is free; an agent who just declined the call is passed over. Each agent gets at most one call."""
+    one is free; an agent who just declined the call is passed over; a call transferred to a level goes only to
+    agents of that unit or below. Each agent gets at most one call."""
     ordered = sorted(calls, key=lambda c: (-c.priority, c.enqueued_at, c.waiting_id))
     free = list(agents)
     pairs: list[tuple[CallInLine, IdleAgent]] = []
     for call in ordered:
-        able = [a for a in free if a.staff_id not in call.excluded and (not call.skills or call.skills & a.skills)]
+        able = [
+            a
+            for a in free
+            if a.staff_id not in call.excluded
+            and (not call.skills or call.skills & a.skills)
+            and (call.unit_path is None or a.unit_path.startswith(call.unit_path))
+        ]
         if not able:
             continue
         own = [a for a in able if call.branch_id is not None and a.org_unit_id == call.branch_id]
@@ -221,8 +231,9 @@ async def distribute(
     # locked, re-checked as still available.
     agent_rows = (
         await session.exec(
-            select(col(DeskAgent.staff_id), col(DeskAgent.skills), col(Staff.org_unit_id))
+            select(col(DeskAgent.staff_id), col(DeskAgent.skills), col(Staff.org_unit_id), col(OrgUnit.path))
             .join(Staff, col(Staff.id) == col(DeskAgent.staff_id))
+            .join(OrgUnit, col(OrgUnit.id) == col(Staff.org_unit_id))
             .where(col(DeskAgent.state) == AgentState.AVAILABLE.value, col(DeskAgent.endpoint).is_not(None))
             .order_by(col(DeskAgent.last_call_ended_at), col(DeskAgent.state_since))
             .limit(agents)
@@ -243,6 +254,15 @@ async def distribute(
     ).all():
         excluded.setdefault(waiting_id, set()).add(staff_id)
     by_id = {int(w.id): (w, q) for w, q, _ in waiting_rows}  # type: ignore[arg-type]
+    levels = {int(w.unit_id) for w, _, _ in waiting_rows if w.unit_id is not None}
+    level_paths: dict[int, str] = {}
+    if levels:
+        level_paths = {
+            int(unit_id or 0): str(path)
+            for unit_id, path in (
+                await session.exec(select(col(OrgUnit.id), col(OrgUnit.path)).where(col(OrgUnit.id).in_(levels)))
+            ).all()
+        }
     lined = [
         CallInLine(
             waiting_id=int(w.id),  # type: ignore[arg-type]
@@ -251,10 +271,12 @@ async def distribute(
             skills=frozenset(q.skills),
             branch_id=branch,
             excluded=frozenset(excluded.get(int(w.id), ())),  # type: ignore[arg-type]
+            # A unit gone since the transfer: any agent of the queue, rather than a call nobody may take.
+            unit_path=None if w.unit_id is None else level_paths.get(int(w.unit_id)),
         )
         for w, q, branch in waiting_rows
     ]
-    idle = [IdleAgent(staff_id, unit, frozenset(skills)) for staff_id, skills, unit in agent_rows]
+    idle = [IdleAgent(staff_id, unit, frozenset(skills), path) for staff_id, skills, unit, path in agent_rows]
     pairs = match(lined, idle)
     if not pairs:
         return []

@@ -80,6 +80,8 @@ class WaitingCall(SQLModel, table=True):
     caller: str | None = Field(default=None, max_length=32)
     customer_id: int | None = Field(default=None, foreign_key="customer.id")
     segment: str | None = Field(default=None, max_length=16)
+    # Transferred to a level of the organisation: only agents of this unit or below take it (None: any agent).
+    unit_id: int | None = Field(default=None)
     # Kept for the agent: a blacklisted caller is served like anyone else.
     blacklisted: bool = Field(default=False)
     state: str = Field(default="waiting", max_length=16)

@@ -11,10 +11,12 @@ from typing import Any
 
 from aiohttp import web
 from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from crm_store.db import async_session_scope
 from crm_store.desk import agents
 from crm_store.desk.tables import DeskQueue
+from crm_store.org.tables import OrgUnit
 from crm_store.validation import NotAllowed
 from gateway import labels
 from gateway.console.render import kst, render
@@ -114,6 +116,19 @@ def desk_labels(queues: dict[str, str]) -> dict[str, Any]:
     }
 
 
+async def _levels_above(session: AsyncSession, unit_id: int | None) -> dict[str, str]:
+    """The agent's own unit and the levels above it (code -> name), head office first: where a call may be
+    transferred to."""
+    if unit_id is None:
+        return {}
+    own = await session.get(OrgUnit, unit_id)
+    if own is None:
+        return {}
+    ids = [int(part) for part in own.path.strip("/").split("/") if part.isdigit()] or [unit_id]
+    units = (await session.exec(select(OrgUnit).where(col(OrgUnit.id).in_(ids)).order_by(col(OrgUnit.level)))).all()
+    return {unit.code: unit.name for unit in units}
+
+
 async def desk_page(request: web.Request) -> web.Response:
     """GET /console/desk"""
     viewer = request_viewer(request)
@@ -122,10 +137,12 @@ async def desk_page(request: web.Request) -> web.Response:
     async with async_session_scope(request.config_dict[SESSIONS]) as session:
         agent = await agents.desk_agent(session, viewer.staff_id)
         rows = (await session.exec(select(DeskQueue.name, DeskQueue.label).order_by(col(DeskQueue.id)))).all()
+        levels = await _levels_above(session, viewer.org_unit_id)
     queues = {str(name): str(label) for name, label in rows}
     context = {
         "agent": agent,
         "queues": queues,
+        "levels": levels,
         "config": {
             "labels": desk_labels(queues),
             "state": agent.state if agent else "offline",

@@ -472,7 +472,9 @@
     },
     inquiry: function (form) { return { question: value(form, "question"), answer: value(form, "answer") }; },
     notes: function (form) { return { text: value(form, "text") }; },
-    transfer: function (form) { return { queue: value(form, "queue"), note: value(form, "note") }; },
+    transfer: function (form) {
+      return { queue: value(form, "queue"), note: value(form, "note"), unit: value(form, "unit") || null };
+    },
     "wrap-up": function (form) { return { disposition: value(form, "disposition"), note: value(form, "note") }; }
   };
 
@@ -483,7 +485,7 @@
     if (r.dispatch_id) { parts.push("출동 요청 " + r.dispatch_id + "번"); }
     if (r.complaint_number) { parts.push("민원번호 " + r.complaint_number + (r.repeat ? " (기존 민원에 연결)" : "")); }
     if (r.proposed_change_index !== undefined) { parts.push("운영자 검토 대기"); }
-    if (r.queue_label) { parts.push(r.queue_label + " 대기열로 전환"); }
+    if (r.queue_label) { parts.push(r.queue_label + " 대기열로 전환" + (r.unit_name ? " (" + r.unit_name + ")" : "")); }
     if (r.disposition) { parts.push(label(L.dispositions, r.disposition)); }
     if (entry.kind === "link") { parts.push("고객 " + r.customer_id + "번"); }
     return parts.join(", ");

@@ -44,6 +44,9 @@ async def test_an_agent_takes_a_call_at_the_desk(world_client: tuple[World, Any]
     # Signing in, an agent lands on the desk; the desk's socket opens (the page's CSP lets it).
     await sign_in_at_desk(page, base)
     assert await page.locator("#desk-link").count() == 1
+    # A call may be transferred to the agent's own unit or a level above it (head office first), or to no unit.
+    levels = await page.locator("#trf-unit option").all_text_contents()
+    assert levels == ["지정 없음 (대기열의 모든 상담원)", "본사", "서울지역본부", "서울강남지점", "서초구지점"]
     await page.click("#state-available")
     await _shows(page, "#agent-state", "대기")
     assert agent_state(engine, agent)[0] == "available"

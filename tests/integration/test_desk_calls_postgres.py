@@ -241,8 +241,27 @@ async def test_a_transfer_redirects_the_live_call_to_the_queue(desk: Desk) -> No
     assert agent_state(desk.engine, agent) == ("wrap_up", sid)
     with Session(desk.engine) as session:
         waiting = session.exec(select(WaitingCall).where(col(WaitingCall.call_sid) == sid)).one()
-        assert (waiting.state, waiting.queue_id, waiting.priority) == (
-            "waiting", queue_id(desk.engine, "complaint"), 10)  # fmt: skip
+        assert (waiting.state, waiting.queue_id, waiting.priority, waiting.unit_id) == (
+            "waiting", queue_id(desk.engine, "complaint"), 10, None)  # fmt: skip
+
+
+async def test_a_transfer_to_a_level_leaves_the_call_to_that_units_agents(desk: Desk) -> None:
+    agent = desk.staff_id("agent.seocho")
+    sid = desk.world.calls["inside"]
+    desk.twilio.add_call(sid)
+    with Session(desk.engine) as session:
+        session.add(WaitingCall(call_sid=sid, queue_id=queue_id(desk.engine, "consult"), state="connected"))
+        session.commit()
+    hold(desk.engine, agent, sid, "on_call")
+    wrong = {"queue": "consult", "note": "본부 이관", "unit": "NOWHERE"}
+    status, body = await desk.post("agent.seocho", sid, "transfer", wrong)
+    assert status == 422 and "unit" in body["fields"] and not desk.twilio.requests
+    status, body = await desk.post("agent.seocho", sid, "transfer", {**wrong, "unit": "SEOUL"})
+    assert status == 201, body
+    assert body["entry"]["records"]["unit_name"] == "서울지역본부"
+    with Session(desk.engine) as session:
+        waiting = session.exec(select(WaitingCall).where(col(WaitingCall.call_sid) == sid)).one()
+        assert (waiting.state, waiting.unit_id) == ("waiting", desk.world.units["SEOUL"])
 
 
 async def test_the_review_page_shows_what_the_desk_entered(desk: Desk) -> None:

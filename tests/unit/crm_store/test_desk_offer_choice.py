@@ -63,3 +63,15 @@ def test_each_agent_gets_one_call_and_each_call_one_agent() -> None:
     pairs = _pairs(calls, [_agent(7), _agent(8)])
     assert pairs == [(5, 7), (4, 8)]
     assert _pairs([], [_agent(7)]) == [] and _pairs(calls, []) == []
+
+
+def test_a_call_transferred_to_a_level_goes_only_to_agents_of_that_unit_or_below() -> None:
+    branch = IdleAgent(7, 3, frozenset({"accident"}), "/1/2/3/")
+    province = IdleAgent(8, 2, frozenset({"accident"}), "/1/2/")
+    other_province = IdleAgent(9, 4, frozenset({"accident"}), "/1/4/")
+    to_province = _call(1, waited=60, unit_path="/1/2/")
+    assert _pairs([to_province], [other_province]) == []
+    assert _pairs([to_province], [other_province, province, branch]) == [(1, 8)]
+    assert _pairs([to_province], [other_province, branch]) == [(1, 7)]
+    # Not transferred: any agent with the skill, longest idle first.
+    assert _pairs([_call(2)], [other_province, province]) == [(2, 9)]
