@@ -3,7 +3,8 @@ writes in its own transaction (complaint notices, dispatch messages) and the wor
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Sequence
+from datetime import datetime, timedelta
 
 from sqlmodel import Field, SQLModel
 
@@ -23,3 +24,19 @@ class OutgoingText(SQLModel):
     error: str | None = Field(default=None, max_length=300)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
     sent_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+
+    def attempted(
+        self, *, now: datetime, sid: str | None, error: str | None, retryable: bool, back_off: Sequence[int]
+    ) -> str:
+        """Count one attempt and keep its outcome: "sent" (Twilio's `sid`), "retry" (put off by the next of
+        `back_off`'s seconds while attempts remain and the `error` is one Twilio may recover from) or "failed"."""
+        self.attempts += 1
+        if sid is not None:
+            self.status, self.message_sid, self.sent_at, self.error = "sent", sid, now, None
+            return "sent"
+        self.error = (error or "")[:300]
+        if retryable and self.attempts <= len(back_off):
+            self.next_attempt_at = now + timedelta(seconds=back_off[self.attempts - 1])
+            return "retry"
+        self.status = "failed"
+        return "failed"

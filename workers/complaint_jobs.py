@@ -11,7 +11,7 @@ from sqlalchemy.engine import Engine
 
 from crm_store.complaints.escalation import remind_due_soon
 from crm_store.complaints.followup import generate_month_reports, month_reports_done, store_month_report
-from crm_store.complaints.notices import BACK_OFF, MAX_ATTEMPTS, due_notices, notice_entry, sender_number
+from crm_store.complaints.notices import BACK_OFF, due_notices, notice_entry, sender_number
 from crm_store.complaints.store import WORKERS, append_entry
 from crm_store.complaints.tables import Complaint, ComplaintNotice
 from crm_store.db import session_scope
@@ -41,24 +41,20 @@ def send_notices(engine: Engine, sender: Sender, *, now: datetime, limit: int = 
             complaint = session.get(Complaint, notice.complaint_id)
             assert complaint is not None
             sent_from = sender_number(session, complaint.org_unit_id)
-            notice.attempts += 1
             try:
                 if sent_from is None:
                     raise TwilioRestError("no hotline number to send from", status=400)
                 sent = sender.send_message(to=notice.to_phone, from_=sent_from, body=notice.body)
             except TwilioRestError as err:
-                notice.error = str(err)[:300]
-                if err.retryable and notice.attempts < MAX_ATTEMPTS:
-                    notice.next_attempt_at = now + timedelta(seconds=BACK_OFF[notice.attempts - 1])
-                    counts["retry"] += 1
-                    session.add(notice)
-                    continue
-                notice.status = "failed"
-                counts["failed"] += 1
+                outcome = notice.attempted(
+                    now=now, sid=None, error=str(err), retryable=err.retryable, back_off=BACK_OFF
+                )
             else:
-                notice.status, notice.message_sid, notice.sent_at, notice.error = "sent", sent.sid, now, None
-                counts["sent"] += 1
+                outcome = notice.attempted(now=now, sid=sent.sid, error=None, retryable=False, back_off=BACK_OFF)
+            counts[outcome] += 1
             session.add(notice)
+            if outcome == "retry":
+                continue
             append_entry(session, WORKERS, complaint, action="notice", from_state=complaint.state,
                          form=notice_entry(notice, sent_from), now=now)  # fmt: skip
     if any(counts.values()):

@@ -25,7 +25,6 @@ from crm_store.upsert import insert_ignoring_conflict
 
 # Seconds before the 2nd, 3rd, ... attempt; after the last the notice is given up (and the dossier says so).
 BACK_OFF = (60, 300, 1800, 7200)
-MAX_ATTEMPTS = len(BACK_OFF) + 1
 # Which step's form asks for a text, and by which field and value.
 BY_TEXT = {"acknowledgement": ("via", "sms"), "extension": ("notice_via", "sms"), "feedback": ("method", "message")}
 KINDS = {"acknowledgement": "receipt", "receipt": "receipt", "extension": "extension", "feedback": "feedback"}

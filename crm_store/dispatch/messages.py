@@ -5,7 +5,7 @@ logged whole."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Protocol
 
 from sqlmodel import Session, col, select
@@ -67,18 +67,13 @@ def send_one(session: Session, message_id: int, sender: Sender, *, now: datetime
     message = session.get(DispatchMessage, message_id, with_for_update=True)
     if message is None or message.status != "pending":
         return None
-    message.attempts += 1
     try:
         sid = sender(to=message.to_phone, from_=message.from_phone, body=message.body)
     except SendFailed as err:
-        message.error = f"{masked(message.to_phone)}: {err}"[:300]
-        if err.retryable and message.attempts < MAX_ATTEMPTS:
-            message.next_attempt_at = now + timedelta(seconds=BACK_OFF[message.attempts - 1])
-            outcome = "retry"
-        else:
-            message.status, outcome = "failed", "failed"
+        outcome = message.attempted(
+            now=now, sid=None, error=f"{masked(message.to_phone)}: {err}", retryable=err.retryable, back_off=BACK_OFF
+        )
     else:
-        message.status, message.message_sid, message.sent_at, message.error = "sent", sid, now, None
-        outcome = "sent"
+        outcome = message.attempted(now=now, sid=sid, error=None, retryable=False, back_off=BACK_OFF)
     session.add(message)
     return outcome
