@@ -219,10 +219,22 @@ async def silence_offline_agents(session: AsyncSession, *, now: datetime, silenc
     for agent in (await session.exec(quiet.execution_options(populate_existing=True))).all():
         was = AgentState(agent.state)
         offered = agent.call_sid if was is AgentState.OFFERED else None
-        _enter(agent, AgentState.OFFLINE, now, None)
-        session.add(agent)
-        silenced.append(SilencedAgent(agent.staff_id, was, offered))
-    await session.flush()
+        # Written only if the row is still as read: where the lock above is no lock (SQLite), a distributor pass
+        # may have offered the agent a call since, and that offer must not be left with an offline agent.
+        still = [
+            col(DeskAgent.staff_id) == agent.staff_id,
+            col(DeskAgent.state) == was.value,
+            col(DeskAgent.heartbeat_at) < now - silence,
+            col(DeskAgent.call_sid).is_(None) if agent.call_sid is None else col(DeskAgent.call_sid) == agent.call_sid,
+        ]
+        written: Any = await session.exec(
+            update(DeskAgent)  # type: ignore[call-overload]
+            .where(*still)
+            .values(state=AgentState.OFFLINE.value, state_since=now, call_sid=None)
+            .execution_options(synchronize_session=False)
+        )
+        if written.rowcount == 1:
+            silenced.append(SilencedAgent(agent.staff_id, was, offered))
     return silenced
 
 

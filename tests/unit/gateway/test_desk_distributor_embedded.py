@@ -18,13 +18,14 @@ from crm_store.types import utcnow
 from gateway import desk
 from gateway.app import create_app
 from gateway.desk_distributor import DISTRIBUTOR_TIMING, DistributorTiming
-from gateway.desk_socket import TIMING, DeskTiming
+from gateway.desk_socket import TIMING, DeskTiming, beat_open_desks, silence_quiet_desks
 from gateway.simulator import SimulatedCall, run_simulated_call
 from gateway.twilio_stand_in import TwilioStandIn
 from tests.customer_helpers import build_org
 from tests.desk_calls import agent_row, dial_and_choose, dial_ended, give_desks, next_frame, offers_of
 from tests.desk_helpers import BUSINESS_DAY, add_callers, caller_number, install_default_menu, kst, waiting_calls
 from tests.fake_clock import FakeClock
+from tests.live_helpers import until
 from tests.processes import free_port
 from tests.twilio_helpers import call_sid
 from workers.settings import Settings
@@ -154,10 +155,12 @@ async def test_an_offer_held_by_an_agent_gone_silent_goes_to_the_next_agent_at_o
     org = build_org(engine)
     install_default_menu(engine)
     add_callers(engine)
-    now = utcnow()
-    give_desks(engine, org.staff, {"agent.hq": now - timedelta(hours=1), "agent.seocho": now})
+    clock = FakeClock(kst(BUSINESS_DAY))
+    give_desks(engine, org.staff, {"agent.hq": clock.now - timedelta(hours=1), "agent.seocho": clock.now})
     app = create_app(settings, embedded_worker=False)
-    app[TIMING] = DeskTiming(ping=5.0, beat=0.1, check=0.2, silence=1.0)
+    app[desk.CLOCK] = clock
+    # The heartbeat and the silence check run when the test says (below), not on their own clocks.
+    app[TIMING] = DeskTiming(ping=5.0, beat=3600.0, check=3600.0, silence=1.0)
     app[DISTRIBUTOR_TIMING] = DistributorTiming(tick=0.05)
     client = await aiohttp_client(app)
     # The longest idle agent is available with no desk open (it went quiet); the other has their desk open.
@@ -166,6 +169,11 @@ async def test_an_offer_held_by_an_agent_gone_silent_goes_to_the_next_agent_at_o
         assert (await client.put(STATE, json={"state": "available"}, headers=org.auth("agent.seocho"))).status == 200
         sid = call_sid()
         await dial_and_choose(client, settings, sid, "ordinary")
+        await until(lambda: [o.staff_id for o in offers_of(engine)] == [org.staff["agent.hq"]])
+        clock.now += timedelta(seconds=2)
+        assert await beat_open_desks(app) == 1  # agent.seocho's desk is alive; agent.hq's has said nothing
+        silenced = await silence_quiet_desks(app)
+        assert [(s.staff_id, s.offered_call_sid) for s in silenced] == [(org.staff["agent.hq"], sid)]
         offer = await next_frame(ws, "offer", seconds=10)
         assert offer["call_sid"] == sid
     held = [(o.staff_id, o.outcome) for o in offers_of(engine)]
