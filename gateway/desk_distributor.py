@@ -3,10 +3,11 @@ answers, connects the caller through Twilio's REST API, and tells the desks what
 
 Every gateway process runs one `Distributor`: a pass (`crm_store.desk.offers.distribute`, row locks with SKIP
 LOCKED, so the processes' passes never take the same rows) runs at once when something may let a call be offered
-(a call queued, an agent available, an offer declined, timed out or withdrawn: `gateway.desk.wake_distributor`)
-and otherwise every `DistributorTiming.tick` seconds, after a sweep that takes back offers past their reservation
-and accepted calls whose connection never reached Twilio (a gateway that died between offer and connect). The
-database is the truth; a process's memory holds nothing another process would need.
+(a call queued, an agent available, an offer declined, timed out or withdrawn: `gateway.desk.wake_distributor`),
+shortly after a pass whose chosen agent another transaction held, and otherwise every `DistributorTiming.tick`
+seconds; beside the passes, every tick, a sweep takes back offers past their reservation and accepted calls whose
+connection never reached Twilio (a gateway that died between offer and connect). The database is the truth; a
+process's memory holds nothing another process would need.
 
 The offer frame carries the customer's picture as `GET /api/v1/customers/{id}` gives it to the agent offered the
 call (scope, clearance, masking), read and audited as serving the call; `null` when the caller is unknown or out of
@@ -60,6 +61,9 @@ class DistributorTiming:
 
 
 DISTRIBUTOR_TIMING = web.AppKey("desk_distributor_timing", DistributorTiming)
+# After a pass that found a chosen agent's row held by another transaction: the next pass this soon (the holder's
+# statement is short; at once would spin while it runs).
+REPASS_AFTER = 0.02
 
 
 def _gateway_name() -> str:
@@ -92,12 +96,16 @@ class Distributor:
                 self.due.clear()
                 try:
                     # The decision only: the offers' pictures are read and published while the next pass runs.
-                    made, _ = await self._offer_pass()
+                    made, _, passed_over = await self._offer_pass()
                 except Exception:
                     log.exception("desk distributor pass failed; trying again in %.1f s", tick)
                     continue
                 if len(made) >= offers.PASS_CALLS:
                     self.due.set()  # a full pass may have left calls waiting: once more at once
+                elif passed_over:
+                    # An agent chosen was held by another transaction (another gateway's pass, the heartbeat
+                    # statement): another pass shortly, not at the next call or tick.
+                    asyncio.get_running_loop().call_later(REPASS_AFTER, self.due.set)
         finally:
             await asyncio.gather(sweeping, return_exceptions=True)
 
@@ -133,28 +141,30 @@ class Distributor:
 
     async def offer_calls(self) -> list[Offered]:
         """One distribution pass; the offers made (each published to its agent's desks)."""
-        made, publishing = await self._offer_pass()
+        made, publishing, _ = await self._offer_pass()
         if publishing is not None:
             await publishing
         return made
 
-    async def _offer_pass(self) -> tuple[list[Offered], asyncio.Task[None] | None]:
-        """One pass's decision, committed; the offers made and the task publishing them (pictures read meanwhile)."""
+    async def _offer_pass(self) -> tuple[list[Offered], asyncio.Task[None] | None, int]:
+        """One pass's decision, committed; the offers made, the task publishing them (pictures read meanwhile), and
+        the calls passed over for an agent another transaction held."""
         settings = self.app[SETTINGS]
         async with self._pass, async_session_scope(self.app[SESSIONS]) as session:
-            made = await offers.distribute(
+            decided = await offers.distribute(
                 session,
                 now=self.app[CLOCK](),
                 reservation=timedelta(seconds=settings.desk_reservation),
                 gateway=self.gateway,
             )
+            made = decided.offered
             staff = await _viewers(session, [offer.staff_id for offer in made])
         if not made:
-            return made, None
+            return made, None, decided.passed_over
         publishing = asyncio.create_task(self._publish_offers(made, staff), name=f"desk-offers-{made[0].call_sid}")
         self._tasks.add(publishing)
         publishing.add_done_callback(self._tasks.discard)
-        return made, publishing
+        return made, publishing, decided.passed_over
 
     async def _publish_offers(self, made: list[Offered], staff: dict[int, Viewer]) -> None:
         results = await asyncio.gather(

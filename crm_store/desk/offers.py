@@ -127,6 +127,15 @@ class Offered:
 
 
 @dataclass(frozen=True)
+class Distribution:
+    """What one pass did: the offers made, and the calls matched to an agent whose row another transaction held
+    (SKIP LOCKED passed it over), which another pass at once may offer."""
+
+    offered: list[Offered]
+    passed_over: int
+
+
+@dataclass(frozen=True)
 class Accepted:
     """An accepted offer: where to connect the caller."""
 
@@ -211,8 +220,9 @@ async def distribute(
     gateway: str = "",
     calls: int = PASS_CALLS,
     agents: int = 200,
-) -> list[Offered]:
-    """One pass: offer the waiting calls nobody holds to the available agents; the offers made."""
+) -> Distribution:
+    """One pass: offer the waiting calls nobody holds to the available agents; the offers made, and how many calls
+    were matched to an agent another transaction held meanwhile."""
     waiting_rows = (
         await session.exec(
             select(WaitingCall, DeskQueue, col(Customer.org_unit_id))
@@ -226,7 +236,7 @@ async def distribute(
         )
     ).all()
     if not waiting_rows:
-        return []
+        return Distribution([], 0)
     # The available agents are read without a lock (their heartbeats keep writing them); only those chosen are
     # locked, re-checked as still available.
     agent_rows = (
@@ -240,7 +250,7 @@ async def distribute(
         )
     ).all()
     if not agent_rows:
-        return []
+        return Distribution([], 0)
     waiting_ids = [int(w.id) for w, _, _ in waiting_rows]  # type: ignore[arg-type]
     excluded: dict[int, set[int]] = {}
     for waiting_id, staff_id in (
@@ -279,7 +289,7 @@ async def distribute(
     idle = [IdleAgent(staff_id, unit, frozenset(skills), path) for staff_id, skills, unit, path in agent_rows]
     pairs = match(lined, idle)
     if not pairs:
-        return []
+        return Distribution([], 0)
     locked = (
         await session.exec(
             select(DeskAgent)
@@ -293,11 +303,13 @@ async def distribute(
     ).all()
     desk_agents = {agent.staff_id: agent for agent in locked}
     offered: list[Offered] = []
+    passed_over = 0
     for call, chosen in pairs:
         waiting, queue = by_id[call.waiting_id]
         agent = desk_agents.get(chosen.staff_id)
         if agent is None:
-            continue  # taken or busy meanwhile: the call waits for the next pass
+            passed_over += 1  # taken or held meanwhile (another process's pass, a heartbeat): the call waits
+            continue
         moved = _move(agent, AgentState.OFFERED, now, waiting.call_sid)
         waiting.offered_to_id = agent.staff_id
         offer = DeskOffer(
@@ -312,7 +324,7 @@ async def distribute(
         session.add_all([agent, waiting, offer])
         await session.flush()
         offered.append(_offered(offer, waiting, queue, moved))
-    return offered
+    return Distribution(offered, passed_over)
 
 
 def _offered(offer: DeskOffer, waiting: WaitingCall, queue: DeskQueue, agent: Moved) -> Offered:

@@ -1,10 +1,12 @@
 """The call distributor on PostgreSQL and Redis with two gateways in this process (each with its own distributor,
 both passing at once): agents on different gateways, a green-channel caller who overtakes, an offer declined, one
 left unanswered (the agent on break, audited), a caller who hangs up while offered, a connection Twilio refuses
-(the call offered again), the conversation connected through Twilio's REST stand-in and ended (wrap-up)."""
+(the call offered again), the conversation connected through Twilio's REST stand-in and ended (wrap-up); and a call
+whose chosen agent another transaction held, offered once the row is let go (not at the next tick)."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 from typing import Any
 
@@ -23,6 +25,7 @@ from tests.customer_helpers import SECRET, build_org
 from tests.desk_calls import agent_row, dial_and_choose, dial_ended, give_desks, hang_up, next_frame, offers_of
 from tests.desk_helpers import BUSINESS_DAY, add_callers, callbacks, install_default_menu, kst, waiting_calls
 from tests.fake_clock import FakeClock
+from tests.live_helpers import until
 from tests.twilio_helpers import call_sid
 from workers.settings import DEV_ACCOUNT_SID, DEV_AUTH_TOKEN, Settings
 
@@ -183,4 +186,42 @@ async def test_two_gateways_distribute_three_calls(
         for client in gateways:
             await client.close()
         await stand_in.stop()
+        engine.dispose()
+
+
+async def test_a_call_whose_agent_another_transaction_held_is_offered_once_it_is_let_go(
+    aiohttp_client: Any, postgres_url: str, tmp_path: Any
+) -> None:
+    settings = Settings.from_env(
+        {"DATABASE_URL": postgres_url, "HOTLINE_SECRET_KEY": SECRET, "HOTLINE_DATA_DIR": str(tmp_path)}
+    )
+    clock = FakeClock(kst(BUSINESS_DAY))
+    engine = make_engine(postgres_url)
+    try:
+        org = build_org(engine)
+        install_default_menu(engine)
+        add_callers(engine)
+        hq = org.staff["agent.hq"]
+        give_desks(engine, org.staff, {"agent.hq": clock.now - timedelta(hours=1)})
+        app = create_app(settings, embedded_worker=False)
+        app[desk.CLOCK] = clock
+        # No pass on the clock in this test: only a call queued, an agent available or the distributor's own
+        # "pass again" starts one.
+        app[DISTRIBUTOR_TIMING] = DistributorTiming(tick=3600.0)
+        client = await aiohttp_client(app)
+        assert (await client.put(STATE, json={"state": "available"}, headers=org.auth("agent.hq"))).status == 200
+        sid = call_sid()
+        # Another transaction (another gateway's pass, the heartbeat statement) holds the agent's row when the call
+        # is queued: the pass chooses the agent and passes over the row.
+        with engine.connect() as other:
+            held = other.begin()
+            other.exec_driver_sql("SELECT staff_id FROM desk_agent WHERE staff_id = %s FOR UPDATE", (hq,))
+            await dial_and_choose(client, settings, sid, "ordinary")
+            await asyncio.sleep(0.3)
+            assert offers_of(engine) == [] and waiting_calls(engine)[sid].state == "waiting"
+            held.commit()
+        # Let go: offered shortly, without another call, agent or tick to wake the distributor.
+        await until(lambda: [(o.call_sid, o.staff_id) for o in offers_of(engine)] == [(sid, hq)], seconds=5.0)
+        assert agent_row(engine, hq).state == "offered"
+    finally:
         engine.dispose()
