@@ -28,12 +28,13 @@ RETRIES = 1
 
 @dataclass(eq=False)
 class Recognition:
-    """One utterance to decode for a call."""
+    """One utterance to decode for a call (`stream`: the backlog it came from, one per media stream)."""
 
     key: int
     call_sid: str
     utterance: Utterance
     queued_at: float
+    stream: int = 0
     attempts: int = 0
     rate: int = RATE
 
@@ -57,11 +58,13 @@ StatusHandler = Callable[[BacklogStatus], None]
 
 @dataclass(eq=False)
 class CallBacklog:
-    """One call's waiting utterances."""
+    """One media stream's waiting utterances (a call whose stream starts again, as after a transfer, gets a second
+    one while the first drains)."""
 
     call_sid: str
     on_result: ResultHandler
     on_status: StatusHandler
+    stream: int = 0
     finals: deque[Recognition] = field(default_factory=deque)
     partials: dict[str, Recognition] = field(default_factory=dict)
     running: int = 0
@@ -94,14 +97,16 @@ class LiveBacklog:
         self.partials_beside_finals = partials_beside_finals
         self.partials_running = 0
         self.finals_running = 0
-        self._calls: dict[str, CallBacklog] = {}
+        self._calls: dict[int, CallBacklog] = {}
         self._keys = itertools.count(1)
+        self._streams = itertools.count(1)
         self._ready = asyncio.Event()
 
     def open(self, call_sid: str, on_result: ResultHandler, on_status: StatusHandler) -> CallBacklog:
-        """Start a call's queue (a stream started again for the same call gets its own)."""
-        call = CallBacklog(call_sid, on_result, on_status)
-        self._calls[call_sid] = call
+        """Start a stream's queue (a stream started again for the same call gets its own, the first one's finals
+        still decoded and handed to the first one's handler)."""
+        call = CallBacklog(call_sid, on_result, on_status, stream=next(self._streams))
+        self._calls[call.stream] = call
         return call
 
     def close(self, call: CallBacklog) -> asyncio.Event:
@@ -121,7 +126,7 @@ class LiveBacklog:
 
     def put(self, call: CallBacklog, utterance: Utterance) -> None:
         """Queue an utterance of the call, never waiting; see the module's docstring for what gives."""
-        job = Recognition(next(self._keys), call.call_sid, utterance, time.monotonic())
+        job = Recognition(next(self._keys), call.call_sid, utterance, time.monotonic(), stream=call.stream)
         if call.partials.pop(utterance.track, None) is not None:
             call.dropped_partials += 1
         if utterance.final:
@@ -136,7 +141,7 @@ class LiveBacklog:
 
     def retry(self, job: Recognition) -> None:
         """The process decoding `job` died: a final goes back to the front once; a partial is dropped."""
-        call = self._calls.get(job.call_sid)
+        call = self._calls.get(job.stream)
         if call is None:
             return
         self._release(call, job)
@@ -149,7 +154,7 @@ class LiveBacklog:
 
     def done(self, job: Recognition, text: str | None) -> None:
         """The text of `job` (None: it could not be decoded)."""
-        call = self._calls.get(job.call_sid)
+        call = self._calls.get(job.stream)
         if call is None:
             return
         self._release(call, job)
@@ -213,6 +218,5 @@ class LiveBacklog:
 
     def _forget_if_drained(self, call: CallBacklog) -> None:
         if call.closing and call.idle:
-            if self._calls.get(call.call_sid) is call:
-                del self._calls[call.call_sid]
+            self._calls.pop(call.stream, None)
             call.drained.set()

@@ -1,6 +1,6 @@
 """The live backlog: finals before partials and oldest first over every call, a partial replaced by a newer one or
-dropped by its final, the desk told when the transcript falls behind and when it catches up, bounded queues, and a
-final retried once when its transcriber dies."""
+dropped by its final, the desk told when the transcript falls behind and when it catches up, bounded queues, a
+final retried once when its transcriber dies, and a call's second stream kept apart from its first."""
 
 from __future__ import annotations
 
@@ -104,6 +104,26 @@ async def test_a_closed_call_is_forgotten_once_drained() -> None:
     assert not drained.is_set() and not call.partials
     backlog.done(await backlog.next(), "네")
     assert drained.is_set() and backlog.waiting() == 0
+
+
+async def test_a_stream_started_again_for_the_call_leaves_the_first_ones_finals_to_it() -> None:
+    # After a transfer Twilio starts a second stream for the same call while the first one's finals are decoded.
+    backlog = LiveBacklog()
+    first, first_desk = _open(backlog, "CA1")
+    backlog.put(first, _utterance("inbound", 0, final=True))
+    backlog.put(first, _utterance("inbound", 1, final=True))
+    running = await backlog.next()
+    drained = backlog.close(first)
+    second, second_desk = _open(backlog, "CA1")
+    backlog.put(second, _utterance("inbound", 0, final=True))
+    backlog.done(running, "사고 접수")
+    for _ in range(2):
+        job = await backlog.next()
+        backlog.done(job, f"{job.stream}:{job.utterance.number}")
+    assert [text for _, text in first_desk.results] == ["사고 접수", f"{first.stream}:1"]
+    assert [text for _, text in second_desk.results] == [f"{second.stream}:0"]
+    assert drained.is_set() and (first.running, second.running) == (0, 0)
+    assert backlog.waiting() == 0 and backlog.close(second).is_set()
 
 
 async def test_partials_leave_a_transcriber_free_for_finals() -> None:
