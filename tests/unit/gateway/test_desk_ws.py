@@ -198,7 +198,7 @@ async def test_binary_and_oversized_frames(desk_client: Any, org: Org) -> None:
         await ws.send_bytes(b"\x00\x01")
         assert (await _frame(ws))["error"] == "frames are JSON text"
         await ws.send_str('{"type": "accept", "call_sid": "' + "x" * MAX_FRAME + '"}')
-        closing = await asyncio.wait_for(ws.receive(), 5)
+        closing = await asyncio.wait_for(ws.receive(), 10)
         assert closing.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED)
         assert ws.close_code == aiohttp.WSCloseCode.MESSAGE_TOO_BIG
 
@@ -271,7 +271,7 @@ async def test_shutdown_closes_the_desks_with_going_away(
     assert (await client.put(STATE, json={"state": "break"}, headers=agent)).status == 200
     await _frame(ws)
     stopping = asyncio.create_task(client.server.close())
-    closing = await asyncio.wait_for(ws.receive(), 5)
+    closing = await asyncio.wait_for(ws.receive(), 10)
     assert (closing.type, closing.data) == (aiohttp.WSMsgType.CLOSE, aiohttp.WSCloseCode.GOING_AWAY)
     await asyncio.wait_for(stopping, 10)
     kept = _agent(engine, org.staff["agent.seocho"])
@@ -302,7 +302,7 @@ async def test_a_desk_that_reads_too_slowly_is_dropped(
         (desk,) = desk_client.app[CHANNELS].every_desk()
         for n in range(OUTBOX + 1):  # more than its outbox holds before the writer could send one
             desk.deliver(f'{{"type": "call", "n": {n}}}')
-        closing = await asyncio.wait_for(ws.receive(), 5)
+        closing = await asyncio.wait_for(ws.receive(), 10)
         assert (closing.type, closing.data) == (aiohttp.WSMsgType.CLOSE, aiohttp.WSCloseCode.POLICY_VIOLATION)
     # Dropped by the server: the agent's state is left to the silence check, not taken offline at once (the server
     # decides that as it forgets the desk, in the same step).
