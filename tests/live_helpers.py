@@ -47,7 +47,7 @@ def telephone_audio(name: str = "zeroth_0294.ulaw8k.wav") -> bytes:
     return to_telephone_band(decode_audio((AUDIO / name).read_bytes()).mono())
 
 
-async def until(check: Callable[[], bool], seconds: float = 5.0) -> None:
+async def until(check: Callable[[], bool], seconds: float = 15.0) -> None:
     """Wait for `check()` to hold, looking every 50 ms for at most `seconds` (then assert it)."""
     for _ in range(int(seconds / 0.05)):
         if check():

@@ -1,10 +1,13 @@
 """The desk's WebSocket across two gateway processes on one PostgreSQL database and one Redis: a frame sent from
 one reaches the agent's socket on the other, a state chosen through one reaches the desk on the other, and both
-processes' silence checks together make a quiet agent offline once."""
+processes' silence checks together make a quiet agent offline once. The desks' clock is a fixed one, moved by hand;
+the heartbeat and the silence checks run when the test says (real-time loops racing the test's steps on a loaded
+machine would decide what it asserts)."""
 
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -13,10 +16,13 @@ from sqlmodel import Session, col, select
 from crm_store.audit import AuditEntry
 from crm_store.db import make_engine
 from crm_store.desk.agent_tables import DeskAgent
+from crm_store.types import utcnow
+from gateway import desk
 from gateway.app import create_app
-from gateway.desk_socket import TIMING, DeskTiming
+from gateway.desk_socket import CHANNELS, TIMING, DeskTiming, beat_open_desks, silence_quiet_desks
 from gateway.keys import REDIS
 from tests.customer_helpers import SECRET, build_org
+from tests.fake_clock import FakeClock
 from workers.desk_channel import send_to_agent
 from workers.settings import Settings
 
@@ -25,11 +31,12 @@ pytestmark = pytest.mark.integration
 DESK = "/api/v1/desk/ws"
 STATE = "/api/v1/agents/me/state"
 SID = "CA" + "ab" * 16
-QUICK = DeskTiming(ping=5.0, beat=0.1, check=0.2, silence=1.0)
+# Silent after 1 s of the desks' clock; the heartbeat and the check run once at start, then when the test says.
+HELD = DeskTiming(ping=5.0, beat=3600.0, check=3600.0, silence=1.0)
 
 
 async def _frame(ws: Any) -> dict[str, Any]:
-    return dict(await asyncio.wait_for(ws.receive_json(), 5))
+    return dict(await asyncio.wait_for(ws.receive_json(), 10))
 
 
 async def _becomes_offline(engine: Any, staff_id: int, seconds: float) -> None:
@@ -53,12 +60,14 @@ async def test_two_gateways_share_the_agents_channels(
         }
     )
     engine = make_engine(postgres_url)
+    clock = FakeClock(utcnow())
     gateways: list[Any] = []
     try:
         org = build_org(engine)
         for _ in range(2):
             app = create_app(settings, embedded_worker=False)
-            app[TIMING] = QUICK
+            app[desk.CLOCK] = clock
+            app[TIMING] = HELD
             gateways.append(await aiohttp_client(app))
         one, other = gateways
         agent, staff_id = org.auth("agent.seocho"), org.staff["agent.seocho"]
@@ -73,17 +82,25 @@ async def test_two_gateways_share_the_agents_channels(
             offer = {"type": "offer", "call_sid": SID, "queue": "general", "priority": 1, "customer": None}
             assert send_to_agent(one.app[REDIS], staff_id, offer) == 2  # both processes listen
             assert await _frame(ws) == offer
-            # The desk on the second process beats: both processes' checks leave the agent available.
-            await asyncio.sleep(QUICK.silence * 1.5)
+            # Longer than the silence: the desk on the second process beats, and both processes' checks leave the
+            # agent available.
+            clock.now += timedelta(seconds=HELD.silence * 1.5)
+            assert (await beat_open_desks(one.app), await beat_open_desks(other.app)) == (0, 1)
+            assert await asyncio.gather(silence_quiet_desks(one.app), silence_quiet_desks(other.app)) == [[], []]
             with Session(engine) as session:
                 assert session.get(DeskAgent, staff_id).state == "available"  # type: ignore[union-attr]
-        await _becomes_offline(engine, staff_id, 0.5)  # closed by the agent: at once, before any silence
+        # Closed by the agent: at once (no check runs, the clock stands still: the closing did it).
+        await _becomes_offline(engine, staff_id, 10.0)
+        assert not other.app[CHANNELS].open_for(staff_id)
 
-        # No desk open: the silence checks of both processes make the agent offline, once.
+        # No desk open: the silence checks of both processes, at once, make the agent offline, once.
         quiet = org.staff["agent.haeundae"]
         answer = await other.put(STATE, json={"state": "available"}, headers=org.auth("agent.haeundae"))
         assert answer.status == 200, await answer.text()
-        await _becomes_offline(engine, quiet, 5.0)
+        clock.now += timedelta(seconds=HELD.silence * 2)
+        checks = await asyncio.gather(silence_quiet_desks(one.app), silence_quiet_desks(other.app))
+        assert [quiet_agent.staff_id for check in checks for quiet_agent in check] == [quiet]
+        await _becomes_offline(engine, quiet, 10.0)
         with Session(engine) as session:
             chosen = session.exec(
                 select(AuditEntry).where(

@@ -25,7 +25,7 @@ pytestmark = pytest.mark.integration
 BOARD = "/console/dispatch/ws"
 
 
-async def _frame(ws: Any, seconds: float = 5.0) -> dict[str, Any]:
+async def _frame(ws: Any, seconds: float = 10.0) -> dict[str, Any]:
     return dict(await asyncio.wait_for(ws.receive_json(), seconds))
 
 

@@ -15,10 +15,13 @@ from sqlmodel import Session, col, update
 from crm_store.desk.agent_tables import DeskAgent
 from crm_store.org.auth import hash_password
 from crm_store.org.tables import Staff
+from crm_store.types import utcnow
+from gateway import desk, desk_socket
 from gateway.app import create_app
-from gateway.desk_socket import CHANNELS, MAX_FRAME, OUTBOX, TIMING, DeskTiming
+from gateway.desk_socket import CHANNELS, MAX_FRAME, OUTBOX, TIMING, DeskTiming, silence_quiet_desks
 from gateway.keys import REDIS
 from tests.customer_helpers import Org
+from tests.fake_clock import FakeClock
 from tests.live_helpers import until as _until
 from tests.review_helpers import PASSWORD, console_login
 from workers.desk_channel import send_to_agent
@@ -27,8 +30,10 @@ from workers.settings import Settings
 DESK = "/api/v1/desk/ws"
 STATE = "/api/v1/agents/me/state"
 SID = "CA" + "0" * 31 + "1"
-# Quick clocks: a beat every 0.1 s, a check every 0.2 s, silent after 1 s.
-QUICK = DeskTiming(ping=5.0, beat=0.1, check=0.2, silence=1.0)
+# Silent after 1 s of the desks' clock (a `FakeClock` the tests move by hand). The heartbeat and the silence check
+# run once as the app starts and then only when a test runs them (or sets its own quick loop): a beat or a check on
+# real time, racing the test's steps on a loaded machine, would decide what the test asserts.
+HELD = DeskTiming(ping=5.0, beat=3600.0, check=3600.0, silence=1.0)
 
 
 @pytest.fixture
@@ -37,10 +42,35 @@ def redis_settings(settings: Settings, redis_url: str) -> Settings:
 
 
 @pytest.fixture
-async def desk_client(aiohttp_client: Any, redis_settings: Settings, org: Org) -> Any:
-    app = create_app(redis_settings, embedded_worker=False)
-    app[TIMING] = QUICK
-    return await aiohttp_client(app)
+def clock() -> FakeClock:
+    return FakeClock(utcnow())
+
+
+def _desk_app(settings: Settings, clock: FakeClock, timing: DeskTiming = HELD) -> Any:
+    app = create_app(settings, embedded_worker=False)
+    app[desk.CLOCK] = clock
+    app[TIMING] = timing
+    return app
+
+
+@pytest.fixture
+async def desk_client(aiohttp_client: Any, redis_settings: Settings, org: Org, clock: FakeClock) -> Any:
+    return await aiohttp_client(_desk_app(redis_settings, clock))
+
+
+@pytest.fixture
+def closings(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, int]]:
+    """The desk socket's closing of an agent's desk (`_close_desk`), as ("start", staff) and ("done", staff)."""
+    seen: list[tuple[str, int]] = []
+    close_desk = desk_socket._close_desk
+
+    async def noted(app: Any, viewer: Any) -> None:
+        seen.append(("start", viewer.staff_id))
+        await close_desk(app, viewer)
+        seen.append(("done", viewer.staff_id))
+
+    monkeypatch.setattr(desk_socket, "_close_desk", noted)
+    return seen
 
 
 def _agent(engine: Any, staff_id: int) -> DeskAgent | None:
@@ -49,7 +79,7 @@ def _agent(engine: Any, staff_id: int) -> DeskAgent | None:
 
 
 async def _frame(ws: Any) -> dict[str, Any]:
-    return dict(await asyncio.wait_for(ws.receive_json(), 5))
+    return dict(await asyncio.wait_for(ws.receive_json(), 10))
 
 
 @pytest.mark.parametrize(
@@ -122,8 +152,10 @@ async def test_a_frame_sent_to_the_agent_reaches_their_desks(desk_client: Any, o
             assert send_to_agent(redis, org.staff["agent.seocho"], offer) >= 1
             assert await _frame(first) == offer
             assert await _frame(second) == offer
-            with pytest.raises(TimeoutError):
-                await asyncio.wait_for(other.receive(), 0.3)
+            # The other agent's desk: the next frame it gets is one sent to it after the offer, not the offer.
+            mine = {"type": "call", "call_sid": SID, "state": "ended"}
+            assert send_to_agent(redis, org.staff["agent.haeundae"], mine) >= 1
+            assert await _frame(other) == mine
         with pytest.raises(ValueError, match="type"):
             send_to_agent(redis, org.staff["agent.seocho"], {"call_sid": SID})
     finally:
@@ -166,36 +198,52 @@ async def test_binary_and_oversized_frames(desk_client: Any, org: Org) -> None:
         await ws.send_bytes(b"\x00\x01")
         assert (await _frame(ws))["error"] == "frames are JSON text"
         await ws.send_str('{"type": "accept", "call_sid": "' + "x" * MAX_FRAME + '"}')
-        closing = await asyncio.wait_for(ws.receive(), 5)
+        closing = await asyncio.wait_for(ws.receive(), 10)
         assert closing.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED)
         assert ws.close_code == aiohttp.WSCloseCode.MESSAGE_TOO_BIG
 
 
-async def test_the_open_desk_beats_and_closing_it_goes_offline(desk_client: Any, org: Org, engine: Any) -> None:
+async def test_the_open_desk_beats_and_closing_it_goes_offline(
+    aiohttp_client: Any, redis_settings: Settings, org: Org, engine: Any, clock: FakeClock
+) -> None:
+    # The heartbeat runs on its own, every 0.1 s; the silence check only when the test runs it.
+    app = _desk_app(redis_settings, clock, DeskTiming(ping=5.0, beat=0.1, check=3600.0, silence=1.0))
+    desk_client = await aiohttp_client(app)
     agent, staff_id = org.auth("agent.seocho"), org.staff["agent.seocho"]
     async with desk_client.ws_connect(DESK, headers=agent) as ws:
         await _frame(ws)
         assert (await desk_client.put(STATE, json={"state": "available"}, headers=agent)).status == 200
         await _frame(ws)
         first = _agent(engine, staff_id)
-        assert first is not None and first.heartbeat_at is not None
-        # Longer than the silence: the beats keep the agent available.
-        await asyncio.sleep(QUICK.silence * 1.5)
+        assert first is not None and first.heartbeat_at == clock.now
+        # Longer than the silence on the desks' clock: the beat writes the heartbeat by itself, and the check then
+        # leaves the agent available.
+        clock.now += timedelta(seconds=HELD.silence * 1.5)
+        await _until(lambda: getattr(_agent(engine, staff_id), "heartbeat_at", None) == clock.now, seconds=10)
+        assert await silence_quiet_desks(app) == []
         later = _agent(engine, staff_id)
         assert later is not None and later.state == "available"
         assert later.heartbeat_at is not None and later.heartbeat_at - first.heartbeat_at >= timedelta(seconds=1)
-    # Closed by the agent: offline at once, well before the silence (1 s after the last beat) could tell.
-    await _until(lambda: getattr(_agent(engine, staff_id), "state", None) == "offline", seconds=0.5)
+    # Closed by the agent: offline at once. No silence check runs and the clock stands still: the closing did it.
+    await _until(lambda: getattr(_agent(engine, staff_id), "state", None) == "offline", seconds=10)
 
 
-async def test_a_desk_gone_quiet_makes_its_agent_offline(desk_client: Any, org: Org, engine: Any) -> None:
+async def test_a_desk_gone_quiet_makes_its_agent_offline(
+    aiohttp_client: Any, redis_settings: Settings, org: Org, engine: Any, clock: FakeClock
+) -> None:
+    # The silence check runs on its own, every 0.2 s; nothing beats.
+    app = _desk_app(redis_settings, clock, DeskTiming(ping=5.0, beat=3600.0, check=0.2, silence=1.0))
+    desk_client = await aiohttp_client(app)
     agent, staff_id = org.auth("agent.haeundae"), org.staff["agent.haeundae"]
-    # Available without any desk open: nothing beats, the periodic check takes the agent offline.
+    # Available without any desk open: once the silence has passed, the periodic check takes the agent offline.
     assert (await desk_client.put(STATE, json={"state": "available"}, headers=agent)).status == 200
-    await _until(lambda: getattr(_agent(engine, staff_id), "state", None) == "offline")
+    clock.now += timedelta(seconds=HELD.silence * 2)
+    await _until(lambda: getattr(_agent(engine, staff_id), "state", None) == "offline", seconds=10)
 
 
-async def test_an_agent_on_a_call_stays_when_the_desk_closes(desk_client: Any, org: Org, engine: Any) -> None:
+async def test_an_agent_on_a_call_stays_when_the_desk_closes(
+    desk_client: Any, org: Org, engine: Any, clock: FakeClock, closings: list[tuple[str, int]]
+) -> None:
     agent, staff_id = org.auth("agent.seocho"), org.staff["agent.seocho"]
     assert (await desk_client.put(STATE, json={"state": "available"}, headers=agent)).status == 200
     with Session(engine) as session:
@@ -205,33 +253,35 @@ async def test_an_agent_on_a_call_stays_when_the_desk_closes(desk_client: Any, o
         session.commit()
     async with desk_client.ws_connect(DESK, headers=agent) as ws:
         assert (await _frame(ws))["state"] == "on_call"
-    await asyncio.sleep(QUICK.silence + QUICK.check * 2)
+    # The server has closed the desk (and declined to take the agent offline), and the silence has passed.
+    await _until(lambda: closings == [("start", staff_id), ("done", staff_id)], seconds=10)
+    clock.now += timedelta(seconds=HELD.silence * 2)
+    assert await silence_quiet_desks(desk_client.app) == []
     held = _agent(engine, staff_id)
     assert held is not None and held.state == "on_call"
 
 
 async def test_shutdown_closes_the_desks_with_going_away(
-    aiohttp_client: Any, redis_settings: Settings, org: Org, engine: Any
+    aiohttp_client: Any, redis_settings: Settings, org: Org, engine: Any, clock: FakeClock
 ) -> None:
-    app = create_app(redis_settings, embedded_worker=False)
-    app[TIMING] = QUICK
-    client = await aiohttp_client(app)
+    client = await aiohttp_client(_desk_app(redis_settings, clock))
     agent = org.auth("agent.seocho")
     ws = await client.ws_connect(DESK, headers=agent)
     await _frame(ws)
     assert (await client.put(STATE, json={"state": "break"}, headers=agent)).status == 200
     await _frame(ws)
     stopping = asyncio.create_task(client.server.close())
-    closing = await asyncio.wait_for(ws.receive(), 5)
+    closing = await asyncio.wait_for(ws.receive(), 10)
     assert (closing.type, closing.data) == (aiohttp.WSMsgType.CLOSE, aiohttp.WSCloseCode.GOING_AWAY)
     await asyncio.wait_for(stopping, 10)
     kept = _agent(engine, org.staff["agent.seocho"])
     assert kept is not None and kept.state == "break"
 
 
-async def test_without_redis_the_stand_in_carries_the_frames(aiohttp_client: Any, settings: Settings, org: Org) -> None:
-    app = create_app(settings, embedded_worker=False)
-    app[TIMING] = QUICK
+async def test_without_redis_the_stand_in_carries_the_frames(
+    aiohttp_client: Any, settings: Settings, org: Org, clock: FakeClock
+) -> None:
+    app = _desk_app(settings, clock)
     client = await aiohttp_client(app)
     agent = org.auth("agent.seocho")
     async with client.ws_connect(DESK, headers=agent) as ws:
@@ -242,7 +292,9 @@ async def test_without_redis_the_stand_in_carries_the_frames(aiohttp_client: Any
         assert await _frame(ws) == {"type": "call", "call_sid": SID, "state": "ended"}
 
 
-async def test_a_desk_that_reads_too_slowly_is_dropped(desk_client: Any, org: Org, engine: Any) -> None:
+async def test_a_desk_that_reads_too_slowly_is_dropped(
+    desk_client: Any, org: Org, engine: Any, clock: FakeClock, closings: list[tuple[str, int]]
+) -> None:
     agent, staff_id = org.auth("agent.seocho"), org.staff["agent.seocho"]
     assert (await desk_client.put(STATE, json={"state": "available"}, headers=agent)).status == 200
     async with desk_client.ws_connect(DESK, headers=agent) as ws:
@@ -250,9 +302,13 @@ async def test_a_desk_that_reads_too_slowly_is_dropped(desk_client: Any, org: Or
         (desk,) = desk_client.app[CHANNELS].every_desk()
         for n in range(OUTBOX + 1):  # more than its outbox holds before the writer could send one
             desk.deliver(f'{{"type": "call", "n": {n}}}')
-        closing = await asyncio.wait_for(ws.receive(), 5)
+        closing = await asyncio.wait_for(ws.receive(), 10)
         assert (closing.type, closing.data) == (aiohttp.WSMsgType.CLOSE, aiohttp.WSCloseCode.POLICY_VIOLATION)
-    # Dropped by the server: the agent's state is left to the silence check, not taken offline at once.
-    await asyncio.sleep(0.2)
+    # Dropped by the server: the agent's state is left to the silence check, not taken offline at once (the server
+    # decides that as it forgets the desk, in the same step).
+    await _until(lambda: not desk_client.app[CHANNELS].open_for(staff_id), seconds=10)
+    assert closings == []
     kept = _agent(engine, staff_id)
     assert kept is not None and kept.state == "available"
+    clock.now += timedelta(seconds=HELD.silence * 2)
+    assert [quiet.staff_id for quiet in await silence_quiet_desks(desk_client.app)] == [staff_id]

@@ -42,7 +42,7 @@ async def board_client(aiohttp_client: Any, settings: Settings, org: Org, engine
 
 
 async def _board(ws: Any) -> dict[str, Any]:
-    frame = dict(await asyncio.wait_for(ws.receive_json(), 5))
+    frame = dict(await asyncio.wait_for(ws.receive_json(), 10))
     assert frame["type"] == "wallboard"
     return frame
 
@@ -103,7 +103,7 @@ async def test_shutdown_closes_the_boards_with_going_away(board_client: Any) -> 
     await _board(ws)
     stopping = asyncio.create_task(board_client.server.close())
     while True:
-        message = await asyncio.wait_for(ws.receive(), 5)
+        message = await asyncio.wait_for(ws.receive(), 10)
         if message.type is not aiohttp.WSMsgType.TEXT:
             break
     assert (message.type, message.data) == (aiohttp.WSMsgType.CLOSE, aiohttp.WSCloseCode.GOING_AWAY)
