@@ -138,6 +138,22 @@ async def test_open_suggest_assign_accept_and_step_to_done(client: Any, auth: He
     assert actions[:3] == ["dispatch_opened", "dispatch_assigned", "dispatch_accepted"]
 
 
+async def test_an_invalid_request_names_the_bad_field(client: Any, auth: Headers) -> None:
+    for body, field in (
+        (_survey(kind="rescue"), "rescue_kind"),
+        (_survey(rescue_kind="fuel"), "rescue_kind"),
+        (_survey(location={"lat": 200, "lon": 127.0}), "location.lat"),
+        (_survey(skill="marine"), "skill"),
+    ):
+        answer = await client.post("/api/v1/dispatches", json=body, headers=auth["disp.gangnam"])
+        assert answer.status == 422, body
+        assert list((await answer.json())["fields"]) == [field], body
+    rescue = await client.post(
+        "/api/v1/dispatches", json=_survey(kind="rescue", rescue_kind="fuel"), headers=auth["disp.gangnam"]
+    )
+    assert rescue.status == 201 and (await rescue.json())["rescue_kind"] == "fuel"
+
+
 async def test_decline_puts_it_back_on_the_board_and_a_busy_surveyor_is_refused(client: Any, auth: Headers) -> None:
     first, second = await _open(client, auth), await _open(client, auth)
     for request_id in (first["id"], second["id"]):
