@@ -63,6 +63,8 @@ async def test_scope_roles_and_parameters(client: Any, org: Org) -> None:
     assert (await client.get(PATH, params={"unit": 999999}, headers=org.auth("admin"))).status == 404
     for username in ("agent.seocho", "am.seocho"):
         assert (await client.get(PATH, headers=org.auth(username))).status == 403
+        # Refused whatever it asks for: no parameter is checked for a role that reads no report.
+        assert (await client.get(PATH, params={"month": "abc"}, headers=org.auth(username))).status == 403
     for name, bad in (("month", "2026-13"), ("month", "26-09"), ("month", "0001-01"), ("unit", "abc"), ("unit", "0")):
         answer = await client.get(PATH, params={name: bad}, headers=org.auth("cm.seoul"))
         assert answer.status == 400 and name in (await answer.json())["fields"]
