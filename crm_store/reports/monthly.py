@@ -110,7 +110,7 @@ def report_unit(session: Session, viewer: Viewer, unit_id: int | None) -> OrgUni
     wanted = viewer.org_unit_id if unit_id is None else unit_id
     unit = session.exec(select(OrgUnit).where(col(OrgUnit.id) == wanted, unit_in_scope(viewer, wanted))).first()
     if unit is None:
-        raise UnitNotFound(f"org unit {wanted}")
+        raise UnitNotFound(f"org unit {wanted} not found")
     return unit
 
 

@@ -60,7 +60,8 @@ async def test_a_topic_whose_share_rose_is_a_hot_spot(client: Any, org: Org, eng
 async def test_scope_roles_and_parameters(client: Any, org: Org) -> None:
     outside = await client.get(PATH, params={"unit": org.units[HAEUNDAE]}, headers=org.auth("cm.gangnam"))
     assert outside.status == 404
-    assert (await client.get(PATH, params={"unit": 999999}, headers=org.auth("admin"))).status == 404
+    unknown = await client.get(PATH, params={"unit": 999999}, headers=org.auth("admin"))
+    assert unknown.status == 404 and (await unknown.json())["error"] == "org unit 999999 not found"
     for username in ("agent.seocho", "am.seocho"):
         assert (await client.get(PATH, headers=org.auth(username))).status == 403
         # Refused whatever it asks for: no parameter is checked for a role that reads no report.
