@@ -59,8 +59,9 @@ async def _answer(session: AsyncSession, request: web.Request, changed: Dispatch
 
 async def put_surveyor(request: web.Request) -> Answered:
     """PUT /api/v1/surveyors/{username}"""
-    update = await json_body(request, SurveyorUpdate)
     viewer, username = request_viewer(request), request.match_info["username"]
+    access.may_update_surveyor(viewer, username)  # a role that may not is refused (403) before its body is read
+    update = await json_body(request, SurveyorUpdate)
     async with async_session_scope(request.config_dict[SESSIONS]) as session:
         await access.check_surveyor_update(session, viewer, username, update)
         changed = await surveyors.put_surveyor(
@@ -79,8 +80,8 @@ async def put_surveyor(request: web.Request) -> Answered:
 
 async def open_dispatch(request: web.Request) -> Answered:
     """POST /api/v1/dispatches"""
+    viewer = _board(request)  # not the board: 403 before the body is read
     data = await json_body(request, DispatchCreate)
-    viewer = request_viewer(request)
     async with async_session_scope(request.config_dict[SESSIONS]) as session:
         await access.check_new_request(session, viewer, data)
         opened = await open_dispatch_request(

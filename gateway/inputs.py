@@ -78,7 +78,7 @@ def choice_param(request: web.Request, name: str, choices: Iterable[str]) -> str
     return raw
 
 
-MONTH = re.compile(r"(\d{4})-(0[1-9]|1[0-2])")
+MONTH = re.compile(r"([0-9]{4})-(0[1-9]|1[0-2])")  # ASCII digits only, as the OpenAPI pattern reads `\d`
 
 
 def month_param(request: web.Request, name: str = "month") -> date:

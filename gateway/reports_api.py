@@ -13,7 +13,7 @@ from crm_store.db import async_session_scope, run_async
 from crm_store.reports import customer_lists
 from crm_store.reports import notices as report_notices
 from crm_store.reports import stored as stored_reports
-from crm_store.reports.monthly import monthly_report
+from crm_store.reports.monthly import check_reader, monthly_report
 from crm_store.reports.notices import ReportNoticePublic
 from crm_store.reports.stored import StoredReportDetail, StoredReportSummary
 from crm_store.types import Answer, utcnow
@@ -38,9 +38,10 @@ class ReportNoticeList(Answer):
 
 async def monthly(request: web.Request) -> Answered:
     """GET /api/v1/reports/monthly?month=YYYY-MM&unit=ID"""
+    viewer, now = viewer_of(request), utcnow()
+    check_reader(viewer)  # a role that reads no report is refused (403) whatever it asks for
     month = bounded_month_param(request)
     unit = int_param(request, "unit")
-    viewer, now = viewer_of(request), utcnow()
     async with async_session_scope(request.config_dict[SESSIONS]) as session:
         return await run_async(session, monthly_report, viewer, month=month, unit_id=unit, now=now)
 

@@ -65,16 +65,21 @@ async def _unit_in_reach(session: AsyncSession, viewer: Viewer, unit_id: int | N
         raise InvalidDispatch(f"{field}: {problem}", fields={field: problem})
 
 
+def may_update_surveyor(viewer: Viewer, username: str) -> None:
+    """NotAllowed unless the viewer works the board or is the surveyor `username` (what they may set aside)."""
+    if not (viewer.role is Role.SURVEYOR and viewer.username == username) and viewer.role not in BOARD_ROLES:
+        raise NotAllowed("only dispatchers and center managers set other surveyors' profiles")
+
+
 async def check_surveyor_update(session: AsyncSession, viewer: Viewer, username: str, update: SurveyorUpdate) -> None:
     """A surveyor sets their own status and position; the board any profile of a staff member in its scope
     (SurveyorNotFound outside it, NotAllowed for other roles or fields)."""
+    may_update_surveyor(viewer, username)
     if viewer.role is Role.SURVEYOR and viewer.username == username:
         others = update.model_fields_set - OWN_FIELDS
         if others:
             raise NotAllowed(f"a surveyor sets their own status and location only, not {', '.join(sorted(others))}")
         return
-    if viewer.role not in BOARD_ROLES:
-        raise NotAllowed("only dispatchers and center managers set other surveyors' profiles")
     query = select(col(Staff.id)).where(col(Staff.username) == username, unit_in_scope(viewer, col(Staff.org_unit_id)))
     if (await session.exec(query)).first() is None:
         raise SurveyorNotFound(f"{username!r} is not a surveyor")

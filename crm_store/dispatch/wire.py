@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal, get_args
 
-from pydantic import ConfigDict, Field, model_validator
+from pydantic import ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from crm_store.types import Answer, Input, Moment, RecordId
 
@@ -63,7 +63,9 @@ class DispatchCreate(_Strict):
     """A request to send someone: a surveyor (`survey`) or a roadside vendor (`tow`, `rescue`)."""
 
     kind: Kind = Field(description="survey: a surveyor to the scene; tow or rescue: a partner vendor")
-    rescue_kind: RescueKind | None = Field(default=None, description="for rescue: battery, tyre, fuel, lockout")
+    rescue_kind: RescueKind | None = Field(
+        default=None, validate_default=True, description="for rescue: battery, tyre, fuel, lockout"
+    )
     skill: Skill = Field(default="auto", description="what the surveyor must be able to assess")
     location: Place = Field(description="the scene")
     what_happened: str = Field(default="", max_length=2000, description="the accident or breakdown as told")
@@ -77,10 +79,13 @@ class DispatchCreate(_Strict):
         default=None, description="branch whose area the scene is in (decides city or county); the customer's if absent"
     )
 
-    @model_validator(mode="after")
-    def _rescue_needs_its_kind(self) -> DispatchCreate:
-        check_rescue_kind(self.kind, self.rescue_kind)
-        return self
+    @field_validator("rescue_kind")
+    @classmethod
+    def _rescue_needs_its_kind(cls, rescue_kind: str | None, info: ValidationInfo) -> str | None:
+        # A field's validator (run on the default too), so that a 422 names `rescue_kind`, not the whole body.
+        if "kind" in info.data:
+            check_rescue_kind(info.data["kind"], rescue_kind)
+        return rescue_kind
 
 
 class DispatchPublic(Answer):

@@ -97,15 +97,20 @@ def _label(month: date) -> str:
     return month.strftime("%Y-%m")
 
 
+def check_reader(viewer: Viewer) -> None:
+    """Reports are read by center managers, executives and administrators (NotAllowed for the other roles)."""
+    if viewer.role not in SUPERVISORS:
+        raise NotAllowed(f"the role {viewer.role.value} may not read reports")
+
+
 def report_unit(session: Session, viewer: Viewer, unit_id: int | None) -> OrgUnit:
     """The unit a report is asked for (the viewer's own by default) if the viewer sees it; UnitNotFound otherwise.
     Reports are read by center managers, executives and administrators (NotAllowed for the other roles)."""
-    if viewer.role not in SUPERVISORS:
-        raise NotAllowed(f"the role {viewer.role.value} may not read reports")
+    check_reader(viewer)
     wanted = viewer.org_unit_id if unit_id is None else unit_id
     unit = session.exec(select(OrgUnit).where(col(OrgUnit.id) == wanted, unit_in_scope(viewer, wanted))).first()
     if unit is None:
-        raise UnitNotFound(f"org unit {wanted}")
+        raise UnitNotFound(f"org unit {wanted} not found")
     return unit
 
 

@@ -81,6 +81,10 @@ async def test_a_surveyor_profile_by_the_board_and_by_the_surveyor(client: Any, 
     assert other.status == 403
     agent = await client.put("/api/v1/surveyors/kim", json={"status": "off_duty"}, headers=auth["agent.gangnam"])
     assert agent.status == 403
+    # A role that may not is refused whatever it sends (not told what is wrong with the body).
+    for junk in ({"status": "asleep"}, {"x": 1}):
+        agent = await client.put("/api/v1/surveyors/kim", json=junk, headers=auth["agent.gangnam"])
+        assert agent.status == 403, junk
     not_a_surveyor = await client.put("/api/v1/surveyors/agent.gangnam", json={}, headers=auth["disp.gangnam"])
     assert not_a_surveyor.status == 404
     for wrong in ({"status": "asleep"}, {"location": {"lat": 51.5, "lon": 0.0}}, {"skills": ["auto"], "x": 1}):
@@ -136,6 +140,28 @@ async def test_open_suggest_assign_accept_and_step_to_done(client: Any, auth: He
             select(col(AuditEntry.action)).where(col(AuditEntry.target) == f"dispatch:{request_id}")
         ).all()
     assert actions[:3] == ["dispatch_opened", "dispatch_assigned", "dispatch_accepted"]
+
+
+async def test_a_role_off_the_board_is_refused_before_its_body_is_read(client: Any, auth: Headers) -> None:
+    for body in ({}, _survey(kind="boat"), _survey()):
+        answer = await client.post("/api/v1/dispatches", json=body, headers=auth["agent.gangnam"])
+        assert answer.status == 403, body
+
+
+async def test_an_invalid_request_names_the_bad_field(client: Any, auth: Headers) -> None:
+    for body, field in (
+        (_survey(kind="rescue"), "rescue_kind"),
+        (_survey(rescue_kind="fuel"), "rescue_kind"),
+        (_survey(location={"lat": 200, "lon": 127.0}), "location.lat"),
+        (_survey(skill="marine"), "skill"),
+    ):
+        answer = await client.post("/api/v1/dispatches", json=body, headers=auth["disp.gangnam"])
+        assert answer.status == 422, body
+        assert list((await answer.json())["fields"]) == [field], body
+    rescue = await client.post(
+        "/api/v1/dispatches", json=_survey(kind="rescue", rescue_kind="fuel"), headers=auth["disp.gangnam"]
+    )
+    assert rescue.status == 201 and (await rescue.json())["rescue_kind"] == "fuel"
 
 
 async def test_decline_puts_it_back_on_the_board_and_a_busy_surveyor_is_refused(client: Any, auth: Headers) -> None:

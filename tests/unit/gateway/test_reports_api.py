@@ -60,10 +60,15 @@ async def test_a_topic_whose_share_rose_is_a_hot_spot(client: Any, org: Org, eng
 async def test_scope_roles_and_parameters(client: Any, org: Org) -> None:
     outside = await client.get(PATH, params={"unit": org.units[HAEUNDAE]}, headers=org.auth("cm.gangnam"))
     assert outside.status == 404
-    assert (await client.get(PATH, params={"unit": 999999}, headers=org.auth("admin"))).status == 404
+    unknown = await client.get(PATH, params={"unit": 999999}, headers=org.auth("admin"))
+    assert unknown.status == 404 and (await unknown.json())["error"] == "org unit 999999 not found"
     for username in ("agent.seocho", "am.seocho"):
         assert (await client.get(PATH, headers=org.auth(username))).status == 403
-    for name, bad in (("month", "2026-13"), ("month", "26-09"), ("month", "0001-01"), ("unit", "abc"), ("unit", "0")):
+        # Refused whatever it asks for: no parameter is checked for a role that reads no report.
+        assert (await client.get(PATH, params={"month": "abc"}, headers=org.auth(username))).status == 403
+    bad_ones = (("month", "2026-13"), ("month", "26-09"), ("month", "0001-01"), ("unit", "abc"), ("unit", "0"))
+    # Arabic-Indic digits are digits to Python's `\d`, not to the OpenAPI document's pattern: refused.
+    for name, bad in (*bad_ones, ("month", "\u0662\u0660\u0662\u0666-09")):
         answer = await client.get(PATH, params={name: bad}, headers=org.auth("cm.seoul"))
         assert answer.status == 400 and name in (await answer.json())["fields"]
     running = await (await client.get(PATH, headers=org.auth("cm.seoul"))).json()
