@@ -7,10 +7,12 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
+from crm_store.calls.tables import CallType
+from crm_store.customers.tables import Segment
 from crm_store.errors import NotFound
 from crm_store.org.scope import SUPERVISORS, Viewer, unit_in_scope
 from crm_store.org.tables import OrgUnit
@@ -92,6 +94,18 @@ class MonthlyReport(Answer):
         "account managers' visits and interviews",
     )
 
+    # Every call type and segment is a key, 0 when it had no call (a stored report of before included): a reader
+    # indexing `by_type["report"]` or `segments["key"]` finds it.
+    @field_validator("by_type")
+    @classmethod
+    def _every_type(cls, counts: dict[str, int]) -> dict[str, int]:
+        return _every(counts, [*CallType, UNCLASSIFIED])
+
+    @field_validator("segments")
+    @classmethod
+    def _every_segment(cls, counts: dict[str, int]) -> dict[str, int]:
+        return _every(counts, [*Segment, UNKNOWN_CALLER])
+
 
 def _label(month: date) -> str:
     return month.strftime("%Y-%m")
@@ -141,6 +155,11 @@ def _channels(directions: dict[str, int]) -> dict[str, int]:
         channel = PHONE if direction == "inbound" else CALLBACK if direction.startswith("outbound") else UNKNOWN_CALLER
         channels[channel] = channels.get(channel, 0) + calls
     return dict(sorted(channels.items()))
+
+
+def _every(counts: dict[str, int], keys: list[str]) -> dict[str, int]:
+    """The counts with each of `keys` present (0 when it had none), in the keys' order, then any other key."""
+    return {**{str(key): counts.get(str(key), 0) for key in keys}, **counts}
 
 
 def _spread(counts: dict[Any, int], size: int, first: int) -> list[int]:

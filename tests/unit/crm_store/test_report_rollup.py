@@ -88,8 +88,11 @@ def test_a_report_counts_the_unit_and_its_subtree_from_the_roll_up(engine: Any) 
         region = monthly_report(session, seoul, month=SEPTEMBER, now=AFTER)
         city = monthly_report(session, admin, month=SEPTEMBER, unit_id=org.units["SEOUL-GANGNAM"], now=AFTER)
     assert company.calls == 5 and company.org_unit_id == org.units["HQ"]
-    assert company.by_type == {"inquiry": 3, "report": 1, "unclassified": 1}
-    assert company.segments == {"key": 1, "quality": 3, "unknown": 1}
+    # Every type and segment is there, 0 when it had no call.
+    assert company.by_type == {
+        "report": 1, "inquiry": 3, "complaint": 0, "notification": 0, "dispatch": 0, "unclassified": 1
+    }  # fmt: skip
+    assert company.segments == {"quality": 3, "key": 1, "ordinary": 0, "inferior": 0, "unknown": 1}
     assert company.by_hour[10] == 2 and company.by_hour[0] == 1 and sum(company.by_hour) == 5
     assert company.by_weekday == [2, 2, 0, 0, 0, 0, 1]
     assert region.calls == city.calls == 3 and region.by_topic == {"inquiry.claim_status": 1, "inquiry.coverage": 2}

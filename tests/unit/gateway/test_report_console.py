@@ -80,7 +80,8 @@ async def test_downloads_carry_the_report_and_are_audited(scene: tuple[World, An
     book = openpyxl.load_workbook(io.BytesIO(await xlsx.read()))
     assert "유형별 통화" in book.sheetnames
     types = {row[0]: row[1] for row in book["유형별 통화"].iter_rows(min_row=2, values_only=True)}
-    assert types == {"불만·민원": 20, "상담·문의": 80, "사고 신고": 1}
+    # Every type has its row, 0 where there was no call.
+    assert types == {"불만·민원": 20, "상담·문의": 80, "사고 신고": 1, "변경 통보": 0, "출동 요청": 0, "미분류": 0}
     spot, *_ = book["상담 핫스팟 (유의한 비중 상승)"].iter_rows(min_row=2, values_only=True)
     assert spot[:3] == ("보상 처리 지연", "19.8%", "5.0%") and "지연" in str(spot[4])  # 20 of 101 calls
     with Session(engine) as session:
