@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal, get_args
 
-from pydantic import AwareDatetime, model_validator
+from pydantic import AwareDatetime, ValidationInfo, field_validator
 from pydantic import Field as PField
 from sqlalchemy import Index, text
 from sqlmodel import Field, SQLModel, col, select
@@ -105,14 +105,19 @@ class DispatchWanted(Input):
     """A dispatch request opened with the accident report: who to send, and where the scene is on the map."""
 
     kind: Kind = PField(description="survey: a surveyor to the scene; tow or rescue: a partner vendor")
-    rescue_kind: RescueKind | None = PField(default=None, description="for rescue: battery, tyre, fuel, lockout, other")
+    rescue_kind: RescueKind | None = PField(
+        default=None, validate_default=True, description="for rescue: battery, tyre, fuel, lockout, other"
+    )
     lat: float = PField(ge=33.0, le=39.0, description="latitude of the scene, within South Korea")
     lon: float = PField(ge=124.0, le=132.0, description="longitude of the scene, within South Korea")
 
-    @model_validator(mode="after")
-    def _rescue_needs_its_kind(self) -> DispatchWanted:
-        check_rescue_kind(self.kind, self.rescue_kind)
-        return self
+    @field_validator("rescue_kind")
+    @classmethod
+    def _rescue_needs_its_kind(cls, rescue_kind: str | None, info: ValidationInfo) -> str | None:
+        # A field's validator (run on the default too): the form's error names `dispatch.rescue_kind`.
+        if "kind" in info.data:
+            check_rescue_kind(info.data["kind"], rescue_kind)
+        return rescue_kind
 
 
 class AccidentReport(Input):

@@ -110,6 +110,9 @@ async def test_each_form_makes_its_record_and_is_read_with_the_call(desk: Desk) 
     bad_dispatch = accident(policy, day, dispatch={"kind": "tow", "lat": 10.0, "lon": 127.0})
     status, body = await desk.post("agent.seocho", sid, "accident-report", bad_dispatch)
     assert status == 422 and "dispatch.lat" in body["fields"]
+    rescue_of_nothing = accident(policy, day, dispatch={"kind": "rescue", "lat": 37.5, "lon": 127.0})
+    status, body = await desk.post("agent.seocho", sid, "accident-report", rescue_of_nothing)
+    assert status == 422 and list(body["fields"]) == ["dispatch.rescue_kind"], body
     dispatch = {"kind": "tow", "lat": 37.5, "lon": 127.0}
     status, body = await desk.post("agent.seocho", sid, "accident-report", accident(policy, day, dispatch=dispatch))
     assert status == 201, body
