@@ -109,6 +109,10 @@ async def open_dispatch_request(
         customer = await session.get(Customer, data.customer_id)
         if customer is None:
             raise CustomerNotFound(f"customer {data.customer_id} not found")
+    if data.call_sid is not None:
+        known = await session.exec(select(col(Call.id)).where(col(Call.call_sid) == data.call_sid))
+        if known.first() is None:
+            raise InvalidDispatch(f"no call {data.call_sid}", fields={"call_sid": "no call with this CallSid"})
     chosen_unit = data.org_unit_id or (customer.org_unit_id if customer is not None else None) or unit_id
     if chosen_unit is None:
         raise InvalidDispatch("no org unit to place the request in: give org_unit_id or customer_id")

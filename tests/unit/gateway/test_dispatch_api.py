@@ -154,6 +154,7 @@ async def test_an_invalid_request_names_the_bad_field(client: Any, auth: Headers
         (_survey(rescue_kind="fuel"), "rescue_kind"),
         (_survey(location={"lat": 200, "lon": 127.0}), "location.lat"),
         (_survey(skill="marine"), "skill"),
+        (_survey(call_sid="CA" + "0" * 32), "call_sid"),  # no such call stored
     ):
         answer = await client.post("/api/v1/dispatches", json=body, headers=auth["disp.gangnam"])
         assert answer.status == 422, body
