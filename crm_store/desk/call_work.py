@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal, get_args
 
-from pydantic import AwareDatetime, ValidationInfo, field_validator
+from pydantic import AwareDatetime, field_validator
 from pydantic import Field as PField
 from sqlalchemy import Index, text
 from sqlmodel import Field, SQLModel, col, select
@@ -19,7 +19,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from crm_store.calls.tables import Call
 from crm_store.desk.agent_tables import AgentState, DeskAgent
-from crm_store.dispatch.wire import InjuredPerson, Kind, RescueKind, VehicleInvolved, check_rescue_kind
+from crm_store.dispatch.wire import InjuredPerson, Kind, RescueKind, VehicleInvolved, rescue_kind_of_kind
 from crm_store.errors import CallNotFound
 from crm_store.org.scope import Viewer
 from crm_store.org.tables import Role, Staff
@@ -111,13 +111,7 @@ class DispatchWanted(Input):
     lat: float = PField(ge=33.0, le=39.0, description="latitude of the scene, within South Korea")
     lon: float = PField(ge=124.0, le=132.0, description="longitude of the scene, within South Korea")
 
-    @field_validator("rescue_kind")
-    @classmethod
-    def _rescue_needs_its_kind(cls, rescue_kind: str | None, info: ValidationInfo) -> str | None:
-        # A field's validator (run on the default too): the form's error names `dispatch.rescue_kind`.
-        if "kind" in info.data:
-            check_rescue_kind(info.data["kind"], rescue_kind)
-        return rescue_kind
+    _rescue_needs_its_kind = field_validator("rescue_kind")(rescue_kind_of_kind)
 
 
 class AccidentReport(Input):

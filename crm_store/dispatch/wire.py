@@ -18,12 +18,15 @@ Urgency = Literal["late", "soon", "ok", "closed"]
 Step = Literal["en_route", "on_site", "reporting", "done"]
 
 
-def check_rescue_kind(kind: str, rescue_kind: str | None) -> None:
-    """A rescue names its rescue kind; nothing else does (ValueError otherwise, for a model validator)."""
+def rescue_kind_of_kind(rescue_kind: str | None, info: ValidationInfo) -> str | None:
+    """The validator of a `rescue_kind` field declared after `kind` (and validated on its default too): a rescue
+    names its rescue kind, nothing else does; a 422 then names `rescue_kind`, not the whole body."""
+    kind = info.data.get("kind")
     if kind == "rescue" and rescue_kind is None:
         raise ValueError("a rescue request names its rescue_kind (battery, tyre, fuel, lockout, other)")
-    if kind != "rescue" and rescue_kind is not None:
+    if kind is not None and kind != "rescue" and rescue_kind is not None:
         raise ValueError("rescue_kind is only for rescue requests")
+    return rescue_kind
 
 
 class _Strict(Input):
@@ -79,13 +82,7 @@ class DispatchCreate(_Strict):
         default=None, description="branch whose area the scene is in (decides city or county); the customer's if absent"
     )
 
-    @field_validator("rescue_kind")
-    @classmethod
-    def _rescue_needs_its_kind(cls, rescue_kind: str | None, info: ValidationInfo) -> str | None:
-        # A field's validator (run on the default too), so that a 422 names `rescue_kind`, not the whole body.
-        if "kind" in info.data:
-            check_rescue_kind(info.data["kind"], rescue_kind)
-        return rescue_kind
+    _rescue_needs_its_kind = field_validator("rescue_kind")(rescue_kind_of_kind)
 
 
 class DispatchPublic(Answer):

@@ -12,16 +12,14 @@ from sqlmodel import Session, col, select
 
 from crm_store.calls.tables import LiveTranscriptSegment
 from tests.customer_helpers import SECRET, Org, build_org
-from tests.live_helpers import telephone_audio
 from tests.unit.gateway.test_media_socket import (
     DESK,
     SID,
-    _call_frames,
     _desk_frames,
     _finals,
     _live_app,
+    _live_call_on_desk,
     _on_call,
-    _signed,
 )
 from workers.settings import Settings
 
@@ -42,19 +40,7 @@ async def test_live_text_on_the_desk_and_stored_in_postgresql(
     org: Org = build_org(engine)
     _on_call(engine, org)
     client = await aiohttp_client(_live_app(settings))
-    opening, media, stop = _call_frames(telephone_audio(), telephone_audio("zeroth_0352.ulaw8k.wav"))
-    async with client.ws_connect(DESK, headers=org.auth("agent.seocho")) as desk:
-        assert (await desk.receive_json())["type"] == "state"
-        async with client.ws_connect("/twilio/media", headers=_signed(client)) as ws:
-            for frame in [*opening, *media, stop]:
-                await ws.send_str(frame)
-            frames = await _desk_frames(
-                desk,
-                lambda got: (
-                    {f["speaker"] for f in _finals(got)} == {"customer", "agent"}
-                    and any(f["type"] == "suggestion" for f in got)
-                ),
-            )
+    frames = await _live_call_on_desk(client, org)
     finals = _finals(frames)
     assert all(f["call_sid"] == SID and "[전화번호]" in f["text"] and "2345" not in f["text"] for f in finals)
     suggestion = next(f for f in frames if f["type"] == "suggestion")

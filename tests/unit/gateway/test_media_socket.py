@@ -88,6 +88,24 @@ def _finals(frames: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [f for f in frames if f["type"] == "transcript" and f["final"]]
 
 
+async def _live_call_on_desk(client: Any, org: Org) -> list[dict[str, Any]]:
+    """agent.seocho's desk open while a two-track call streams over the signed socket: the desk's frames until both
+    speakers' finals and a suggestion have come."""
+    opening, media, stop = _call_frames(telephone_audio(), telephone_audio("zeroth_0352.ulaw8k.wav"))
+    async with client.ws_connect(DESK, headers=org.auth("agent.seocho")) as desk:
+        assert (await desk.receive_json())["type"] == "state"
+        async with client.ws_connect(PATH, headers=_signed(client)) as ws:
+            for frame in [*opening, *media, stop]:
+                await ws.send_str(frame)
+            return await _desk_frames(
+                desk,
+                lambda got: (
+                    {f["speaker"] for f in _finals(got)} == {"customer", "agent"}
+                    and any(f["type"] == "suggestion" for f in got)
+                ),
+            )
+
+
 @pytest.mark.parametrize("signature", [None, "bm90IGEgc2lnbmF0dXJl", "over-http"])
 async def test_the_upgrade_needs_twilios_signature_over_the_wss_url(live_client: Any, signature: str | None) -> None:
     headers = {}
@@ -130,19 +148,7 @@ async def test_live_text_reaches_the_agents_desk_redacted_and_is_stored(
     live_client: Any, org: Org, engine: Any
 ) -> None:
     _on_call(engine, org)
-    opening, media, stop = _call_frames(telephone_audio(), telephone_audio("zeroth_0352.ulaw8k.wav"))
-    async with live_client.ws_connect(DESK, headers=org.auth("agent.seocho")) as desk:
-        assert (await desk.receive_json())["type"] == "state"
-        async with live_client.ws_connect(PATH, headers=_signed(live_client)) as ws:
-            for frame in [*opening, *media, stop]:
-                await ws.send_str(frame)
-            frames = await _desk_frames(
-                desk,
-                lambda got: (
-                    {f["speaker"] for f in _finals(got)} == {"customer", "agent"}
-                    and any(f["type"] == "suggestion" for f in got)
-                ),
-            )
+    frames = await _live_call_on_desk(live_client, org)
     finals = _finals(frames)
     for frame in finals:
         assert frame["call_sid"] == SID
