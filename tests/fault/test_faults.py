@@ -174,7 +174,9 @@ def test_worker_killed_during_transcription_and_the_job_completes_once_later(
         assert "소비자" in record["transcript"]
         from rq.job import Job
 
-        job = Job.fetch(f"transcribe-{record['call_sid']}", connection=redis)
-        assert job.get_status() == "finished"
+        job_id = f"transcribe-{record['call_sid']}"
+        # rq marks the job finished just after it returns, which may be after the call's record moved on.
+        wait_until(lambda: Job.fetch(job_id, connection=redis).get_status() == "finished", 30, "the job finished")
+        job = Job.fetch(job_id, connection=redis)
         assert job.retries_left is not None and job.retries_left < 3  # it was retried, not enqueued twice
         assert len(list(job.results())) == 1  # and it succeeded exactly once
