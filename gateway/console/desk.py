@@ -16,6 +16,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from crm_store.db import async_session_scope
 from crm_store.desk import agents
 from crm_store.desk.tables import DeskQueue
+from crm_store.org.chain import path_ids
 from crm_store.org.tables import OrgUnit
 from crm_store.validation import NotAllowed
 from gateway import labels
@@ -124,7 +125,7 @@ async def _levels_above(session: AsyncSession, unit_id: int | None) -> dict[str,
     own = await session.get(OrgUnit, unit_id)
     if own is None:
         return {}
-    ids = [int(part) for part in own.path.strip("/").split("/") if part.isdigit()] or [unit_id]
+    ids = path_ids(own.path) or [unit_id]
     units = (await session.exec(select(OrgUnit).where(col(OrgUnit.id).in_(ids)).order_by(col(OrgUnit.level)))).all()
     return {unit.code: unit.name for unit in units}
 
