@@ -282,3 +282,32 @@ async def test_the_review_page_shows_what_the_desk_entered(desk: Desk) -> None:
     assert "12가3456 소나타 (당사 차량)" in page and "변경 항목: 이메일" in page
     # The desk's proposed change waits for the operator with the classifier's own.
     assert 'data-field="email"' in page and 'data-field="address"' in page
+
+
+async def test_a_form_of_nothing_but_spaces_is_refused_and_nothing_written(desk: Desk) -> None:
+    world, engine = desk.world, desk.engine
+    sid = world.calls["inside"]
+    hold(engine, desk.staff_id("agent.seocho"), sid)
+    policy, day = policy_of(engine, world.customers["inside"])
+    blank = "  \n "
+    with Session(engine) as session:
+        claims = len(session.exec(select(Claim).where(col(Claim.policy_id) == policy)).all())
+    forms = [
+        ("accident-report", accident(policy, day, place=blank), "place"),
+        ("accident-report", accident(policy, day, what_happened=blank), "what_happened"),
+        ("complaint", {"category": "other", "summary": blank}, "summary"),
+        ("change", {"field": "address", "value": blank}, "value"),
+        ("inquiry", {"question": blank, "answer": "약관 안내"}, "question"),
+        ("inquiry", {"question": "보장 범위", "answer": blank}, "answer"),
+        ("notes", {"text": blank}, "text"),
+        ("transfer", {"queue": "consult", "note": blank}, "note"),
+    ]
+    for form, body, field in forms:
+        status, answer = await desk.post("agent.seocho", sid, form, body)
+        assert status == 422 and list(answer["fields"]) == [field], (form, answer)
+    with Session(engine) as session:
+        assert session.exec(select(CallWork).where(col(CallWork.call_sid) == sid)).all() == []
+        assert len(session.exec(select(Claim).where(col(Claim.policy_id) == policy)).all()) == claims
+    # Text around the words is dropped, not refused.
+    status, answer = await desk.post("agent.seocho", sid, "notes", {"text": "  고객 재통화 요청 "})
+    assert status == 201 and answer["entry"]["detail"]["text"] == "고객 재통화 요청", answer
