@@ -150,6 +150,15 @@ async def test_a_wrong_key_is_told_so(client: Any, settings: Settings) -> None:
     assert again.find("Gather") is not None
 
 
+async def test_words_not_understood_are_told_so_not_taken_for_a_key(client: Any, settings: Settings) -> None:
+    sid = call_sid()
+    menu = await _voice(client, settings, sid)
+    again = await _gather(client, settings, sid, menu.find("Gather").get("action"), SpeechResult="날씨가 좋네요")
+    assert any("이해하지 못했습니다" in text for text in says(again))
+    assert not any("누르셨습니다" in text for text in says(again))
+    assert again.find("Gather") is not None
+
+
 async def test_green_channel_callers_wait_with_priority_and_go_ahead_in_line(
     client: Any, settings: Settings, engine: Any, customers: dict[str, int], clock: FakeClock
 ) -> None:
