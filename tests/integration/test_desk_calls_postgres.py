@@ -311,3 +311,23 @@ async def test_a_form_of_nothing_but_spaces_is_refused_and_nothing_written(desk:
     # Text around the words is dropped, not refused.
     status, answer = await desk.post("agent.seocho", sid, "notes", {"text": "  고객 재통화 요청 "})
     assert status == 201 and answer["entry"]["detail"]["text"] == "고객 재통화 요청", answer
+
+
+async def test_personal_numbers_typed_in_a_form_are_never_shown_back(desk: Desk) -> None:
+    world, engine = desk.world, desk.engine
+    sid = world.calls["inside"]
+    hold(engine, desk.staff_id("agent.seocho"), sid)
+    typed = "주민번호 880315-1234567 카드 1234-5678-9012-3456 계좌 110-123-456789, 재통화 010-2222-3333"
+    shown = "주민번호 [주민번호] 카드 [카드번호] 계좌 [계좌번호], 재통화 010-2222-3333"
+    status, body = await desk.post("agent.seocho", sid, "notes", {"text": typed})
+    assert status == 201 and body["entry"]["detail"]["text"] == shown, body
+    question = {"question": f"환급 계좌 확인: {typed}", "answer": "확인했습니다"}
+    status, body = await desk.post("agent.seocho", sid, "inquiry", question)
+    assert status == 201 and body["entry"]["detail"]["question"] == f"환급 계좌 확인: {shown}", body
+    for username in ("agent.seocho", "center_manager.seocho", "operator.seocho"):
+        answer = await desk.client.get(f"/api/v1/calls/{sid}", headers=world.auth(username))
+        text = await answer.text()
+        assert answer.status == 200 and "1234567" not in text and "9012" not in text and "456789" not in text, text
+    with Session(engine) as session:
+        stored = session.exec(select(CallWork.detail).where(col(CallWork.call_sid) == sid)).all()
+    assert "880315" not in str(stored)
