@@ -35,6 +35,8 @@ MatchedOn = Literal["phone", "plate", "policy", "name"]
 _POLICY = re.compile(r"[A-Za-z]{2}-\d{4}-[0-9A-Za-z]{4,16}")
 # What a phone number is written with; a text of these is never taken for a name.
 _PHONE_TEXT = re.compile(r"[\d\s+().-]+")
+# Dashes a word processor or a phone's keyboard writes for a hyphen (‐ ‑ ‒ – — ― −, full-width -): read as "-".
+_DASHES = str.maketrans(dict.fromkeys("\u2010\u2011\u2012\u2013\u2014\u2015\u2212\uff0d", "-"))
 MIN_NAME = 2
 EXPECTED = "a phone number, vehicle plate, policy number or at least two letters of a name"
 
@@ -78,7 +80,7 @@ def _escaped_prefix(text: str) -> str:
 
 def match_condition(text: str) -> tuple[MatchedOn, Any]:
     """What `text` is and the condition on Customer.id (or its name) that finds it; UnsearchableText otherwise."""
-    text = text.strip()
+    text = text.strip().translate(_DASHES)
     plate = normalise_plate(text)
     if plate is not None:
         return "plate", col(Customer.id).in_(select(Vehicle.customer_id).where(col(Vehicle.plate) == plate))

@@ -64,8 +64,11 @@ async def _found(client: Any, org: Org, user: str, q: str) -> list[tuple[str, st
         ("01012345678", "phone"),
         ("+82 10 1234 5678", "phone"),
         ("(010) 1234.5678", "phone"),
+        ("010–1234–5678", "phone"),  # en dashes, as a word processor writes them
+        ("０１０-1234-5678", "phone"),  # full-width digits
         ("12가 3456", "plate"),
         ("12가-3456", "plate"),
+        ("12가–3456", "plate"),
         ("김민", "name"),
         ("김민준", "name"),
     ],
