@@ -8,16 +8,19 @@ request, a complaint, a proposed customer change for the operator's review) and 
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Any, Literal, get_args
 
-from pydantic import AwareDatetime, field_validator
+from pydantic import AwareDatetime, ValidationInfo, field_validator
 from pydantic import Field as PField
 from sqlalchemy import Index, text
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from crm_store.calls.tables import Call
+from crm_store.customers.blacklist import PLATE_EXPECTED, normalise_plate
+from crm_store.customers.phones import normalise_phone
 from crm_store.desk.agent_tables import AgentState, DeskAgent
 from crm_store.dispatch.wire import InjuredPerson, Kind, RescueKind, VehicleInvolved, rescue_kind_of_kind
 from crm_store.errors import CallNotFound
@@ -47,6 +50,8 @@ Disposition = Literal[
     "other",
 ]
 DISPOSITIONS: tuple[str, ...] = get_args(Disposition)
+PHONE_EXPECTED = "not a phone number (010-1234-5678, 02-123-4567, +82 10 ...)"
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 ChangeField = Literal[
     "address",
     "phone",
@@ -152,10 +157,34 @@ class ChangeNotice(Input):
     """변경 신고: a change of the customer's data, proposed for the operator's review."""
 
     field: ChangeField = PField(description="what changes (address, phone, email, vehicle_plate, ...)")
-    value: str = PField(**SOME_TEXT, min_length=1, max_length=300, description="the new value as told")
+    value: str = PField(
+        **SOME_TEXT,
+        min_length=1,
+        max_length=300,
+        description="the new value as told; a phone number, plate or e-mail address checked, kept in normal form",
+    )
     note: str = PField(default="", max_length=1000, description="anything the operator should know")
 
     _told = field_validator("value")(told)
+
+    @field_validator("value")
+    @classmethod
+    def _in_its_normal_form(cls, value: str, info: ValidationInfo) -> str:
+        """A new phone number, plate or e-mail address is checked and kept as the customer record keeps it."""
+        field = info.data.get("field")
+        if field == "phone":
+            phone = normalise_phone(value)
+            if phone is None:
+                raise ValueError(PHONE_EXPECTED)
+            return phone
+        if field == "vehicle_plate":
+            plate = normalise_plate(value)
+            if plate is None:
+                raise ValueError(PLATE_EXPECTED)
+            return plate
+        if field == "email" and not _EMAIL.fullmatch(value):
+            raise ValueError("not an e-mail address such as kim@example.com")
+        return value
 
 
 class InquiryAnswered(Input):

@@ -331,3 +331,23 @@ async def test_personal_numbers_typed_in_a_form_are_never_shown_back(desk: Desk)
     with Session(engine) as session:
         stored = session.exec(select(CallWork.detail).where(col(CallWork.call_sid) == sid)).all()
     assert "880315" not in str(stored)
+
+
+async def test_a_new_phone_plate_or_email_told_is_checked_and_kept_in_its_normal_form(desk: Desk) -> None:
+    world, engine = desk.world, desk.engine
+    sid = world.calls["inside"]
+    hold(engine, desk.staff_id("agent.seocho"), sid)
+    for field, value in (("phone", "없는 번호"), ("phone", "1234"), ("vehicle_plate", "ABC-123"), ("email", "kim")):
+        status, body = await desk.post("agent.seocho", sid, "change", {"field": field, "value": value})
+        assert status == 422 and list(body["fields"]) == ["value"], (field, value, body)
+    with Session(engine) as session:
+        assert session.exec(select(CallWork).where(col(CallWork.call_sid) == sid)).all() == []
+    told = (
+        ("phone", "010 9876 5432", "+821098765432"),
+        ("vehicle_plate", "34나 5678", "34나5678"),
+        ("email", " kim@example.com ", "kim@example.com"),
+        ("address", "서울 서초구 반포대로 58", None),
+    )
+    for field, value, kept in told:
+        status, body = await desk.post("agent.seocho", sid, "change", {"field": field, "value": value})
+        assert status == 201 and body["entry"]["detail"]["value"] == (kept or value), body

@@ -31,8 +31,9 @@ MASKS = {
     "phone": "[전화번호]",
     "number": "[번호]",
 }
-# What text a person typed loses: the numbers nobody reads back. Phone numbers stay (a call-back number is the point).
-_TYPED_KINDS = frozenset({"registration_number", "card_number", "account_number", "number"})
+# What text a person typed loses: the numbers nobody reads back. Phone numbers stay (a call-back number is the point),
+# and so do other long digit runs (a number in E.164, a claim number).
+_TYPED_KINDS = frozenset({"registration_number", "card_number", "account_number"})
 # Names a person may give a personal-number entity, with the kind whose mask it takes.
 _KIND_ALIASES = {"resident_number": "registration_number"}
 
@@ -173,8 +174,8 @@ def redact_entity(kind: str, value: str) -> str:
 
 
 def redact_typed(text: str) -> str:
-    """Text a person typed (a note, a form during the call) with its registration, card and account numbers (and
-    other long digit runs) masked; phone and policy numbers kept, and the text kept as typed when nothing is masked."""
+    """Text a person typed (a note, a form during the call) with its registration, card and account numbers masked;
+    phone, policy and other numbers kept, and the text kept as typed when nothing is masked."""
     normalised = normalise(text)
     protected = [(start, end) for start, end, _ in find_policy_numbers(normalised)]
     spans = [span for span in find_sensitive(normalised, protected) if span.kind in _TYPED_KINDS]
