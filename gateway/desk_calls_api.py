@@ -17,6 +17,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from crm_store.audit import record_change
+from crm_store.calls.store import TERMINAL_STATUSES
 from crm_store.calls.tables import Call
 from crm_store.complaints import store as complaints
 from crm_store.complaints.wire import ComplaintCreate
@@ -303,8 +304,11 @@ async def transfer_call(request: web.Request) -> Answered:
     raw = await request.read()
     sid = request.match_info["call_sid"]
     async with async_session_scope(request.config_dict[SESSIONS]) as session:
-        await call_work.call_writer(session, request_viewer(request), sid)
+        call, _holder = await call_work.call_writer(session, request_viewer(request), sid)
         form = call_work.CallTransfer.model_validate_json(raw or b"null")
+        if call.ended_at is not None or call.status in TERMINAL_STATUSES:
+            # Nobody is on the line: redirecting it would put a call nobody waits on back in a queue.
+            raise Conflict({"call_sid": "the call has ended: there is nobody to transfer"}, "call ended")
         queue = await _queue_named(session, form.queue)
         await _unit_coded(session, form.unit)
     twiml = ivr.enqueue(request.config_dict[SETTINGS].base_url, queue_name=queue.name, label=queue.label)

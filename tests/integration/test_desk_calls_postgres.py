@@ -220,9 +220,19 @@ async def test_wrap_up_ends_the_after_call_work(desk: Desk) -> None:
     assert (await desk.post("agent.seocho", sid, "notes", {"text": "늦은 메모"}))[0] == 403
 
 
+def _live(engine: Any, sid: str) -> None:
+    """The call still going: the caller on the line."""
+    with Session(engine) as session:
+        call = session.exec(select(Call).where(col(Call.call_sid) == sid)).one()
+        call.status, call.ended_at = "in-progress", None
+        session.add(call)
+        session.commit()
+
+
 async def test_a_transfer_redirects_the_live_call_to_the_queue(desk: Desk) -> None:
     agent = desk.staff_id("agent.seocho")
     sid = desk.world.calls["inside"]
+    _live(desk.engine, sid)
     desk.twilio.add_call(sid)
     with Session(desk.engine) as session:
         session.add(
@@ -251,6 +261,7 @@ async def test_a_transfer_redirects_the_live_call_to_the_queue(desk: Desk) -> No
 async def test_a_transfer_to_a_level_leaves_the_call_to_that_units_agents(desk: Desk) -> None:
     agent = desk.staff_id("agent.seocho")
     sid = desk.world.calls["inside"]
+    _live(desk.engine, sid)
     desk.twilio.add_call(sid)
     with Session(desk.engine) as session:
         session.add(WaitingCall(call_sid=sid, queue_id=queue_id(desk.engine, "consult"), state="connected"))
@@ -351,3 +362,20 @@ async def test_a_new_phone_plate_or_email_told_is_checked_and_kept_in_its_normal
     for field, value, kept in told:
         status, body = await desk.post("agent.seocho", sid, "change", {"field": field, "value": value})
         assert status == 201 and body["entry"]["detail"]["value"] == (kept or value), body
+
+
+async def test_a_call_that_has_ended_is_not_transferred(desk: Desk) -> None:
+    agent = desk.staff_id("agent.seocho")
+    sid = desk.world.calls["inside"]  # completed: the caller hung up
+    desk.twilio.add_call(sid)
+    with Session(desk.engine) as session:
+        session.add(WaitingCall(call_sid=sid, queue_id=queue_id(desk.engine, "consult"), state="connected"))
+        session.commit()
+    hold(desk.engine, agent, sid, "wrap_up")
+    status, body = await desk.post("agent.seocho", sid, "transfer", {"queue": "complaint", "note": "민원 이관"})
+    assert status == 409 and "call_sid" in body["fields"], body
+    assert not desk.twilio.requests and agent_state(desk.engine, agent)[0] == "wrap_up"
+    with Session(desk.engine) as session:
+        waiting = session.exec(select(WaitingCall).where(col(WaitingCall.call_sid) == sid)).one()
+        assert waiting.state == "connected"  # not waiting again for an agent: nobody is on the line
+        assert session.exec(select(CallWork).where(col(CallWork.call_sid) == sid)).all() == []
