@@ -12,6 +12,7 @@ from crm_store.calls.store import CallPage, CallPublic
 from crm_store.calls.tables import Call
 from crm_store.db import async_session_scope
 from crm_store.desk.call_work import CallWorkPublic, call_entries
+from crm_store.desk.waiting import call_wait
 from crm_store.org.clearance import mask_fields
 from crm_store.org.scope import Viewer
 from crm_store.review.queue import visible_call, visible_calls_page
@@ -82,12 +83,18 @@ def audit_call_reads(session: AsyncSession, viewer: Viewer, calls: list[Call]) -
             )
 
 
-def call_for_viewer(viewer: Viewer, call: Call, desk_work: list[CallWorkPublic] | None = None) -> CallPublic:
-    """A call as this viewer may see it (with what the desk entered during it), graded fields masked (the raw
-    transcript never leaves by the API)."""
+def call_for_viewer(
+    viewer: Viewer,
+    call: Call,
+    desk_work: list[CallWorkPublic] | None = None,
+    desk_queue: dict[str, Any] | None = None,
+) -> CallPublic:
+    """A call as this viewer may see it (with its time at the desk and what the desk entered during it), graded
+    fields masked (the raw transcript never leaves by the API)."""
     body = call_public(call)
     if desk_work:
         body["desk_work"] = [entry.model_dump(mode="json") for entry in desk_work]
+    body["desk_queue"] = desk_queue
     return CallPublic.model_validate(mask_fields(viewer, "call", body))
 
 
@@ -97,7 +104,8 @@ async def get_call_view(request: web.Request) -> CallPublic:
     async with async_session_scope(request.config_dict[SESSIONS]) as session:
         call = await visible_call(session, viewer, request.match_info["call_sid"])
         audit_call_reads(session, viewer, [call])
-        return call_for_viewer(viewer, call, await call_entries(session, call.call_sid))
+        entries = await call_entries(session, call.call_sid)
+        return call_for_viewer(viewer, call, entries, await call_wait(session, call.call_sid))
 
 
 async def list_calls(request: web.Request) -> CallPage:

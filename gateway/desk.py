@@ -224,13 +224,14 @@ async def gather_answer(request: web.Request, form: Mapping[str, str]) -> str | 
     option = menu.choose(digits=digits, speech=speech)
     attempt = _attempt(request)
     if option is None and attempt < MAX_ATTEMPTS:
+        notice = ivr.WRONG_KEY if digits else ivr.NOT_UNDERSTOOD if speech else ivr.NO_INPUT
         return ivr.menu(
             settings.base_url,
             greeting=None,
             prompt=menu.prompt,
             hints=menu.hints,
             attempt=attempt + 1,
-            notice=ivr.WRONG_KEY if (digits or speech) else ivr.NO_INPUT,
+            notice=notice,
             flag=flag,
         )
     queue = option.queue if option is not None else menu.default_queue

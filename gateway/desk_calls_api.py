@@ -17,6 +17,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from crm_store.audit import record_change
+from crm_store.calls.store import TERMINAL_STATUSES
 from crm_store.calls.tables import Call
 from crm_store.complaints import store as complaints
 from crm_store.complaints.wire import ComplaintCreate
@@ -39,6 +40,7 @@ from gateway.inputs import request_viewer
 from gateway.keys import DISPATCH, RULES, SESSIONS, SETTINGS
 from telephony import ivr
 from telephony.twilio_rest import TwilioRestError
+from workers.understanding.redaction import redact_typed
 
 log = logging.getLogger(__name__)
 Form = TypeVar("Form", bound=BaseModel)
@@ -84,13 +86,31 @@ async def _write(
     sid = request.match_info["call_sid"]
     async with async_session_scope(request.config_dict[SESSIONS]) as session:
         call, holder = await call_work.call_writer(session, viewer, sid)
-        form = model.model_validate_json(raw or b"null")
+        form = _numbers_masked(model.model_validate_json(raw or b"null"))
         writing = Writing(request, viewer, session, call, holder, _now(request))
         entry = await writer(writing, form)
         reply = _answer(writing, entry)
     if writing.moved and writing.holder is not None:
         await publish_state(request.config_dict, writing.holder)
     return reply
+
+
+def _masked(value: Any) -> Any:
+    if isinstance(value, str):
+        return redact_typed(value)
+    if isinstance(value, dict):
+        return {name: _masked(item) for name, item in value.items()}
+    if isinstance(value, list):
+        return [_masked(item) for item in value]
+    return value
+
+
+def _numbers_masked(form: Form) -> Form:
+    """The form with the registration, card and account numbers typed in its text masked before anything is made of
+    it: the entry, the claim, the complaint, the dispatch request never hold them, so no answer shows them back."""
+    typed = form.model_dump()
+    masked = _masked(typed)
+    return form if masked == typed else type(form).model_validate(masked)
 
 
 def _answer(writing: Writing, entry: CallWork) -> Reply:
@@ -284,8 +304,11 @@ async def transfer_call(request: web.Request) -> Answered:
     raw = await request.read()
     sid = request.match_info["call_sid"]
     async with async_session_scope(request.config_dict[SESSIONS]) as session:
-        await call_work.call_writer(session, request_viewer(request), sid)
+        call, _holder = await call_work.call_writer(session, request_viewer(request), sid)
         form = call_work.CallTransfer.model_validate_json(raw or b"null")
+        if call.ended_at is not None or call.status in TERMINAL_STATUSES:
+            # Nobody is on the line: redirecting it would put a call nobody waits on back in a queue.
+            raise Conflict({"call_sid": "the call has ended: there is nobody to transfer"}, "call ended")
         queue = await _queue_named(session, form.queue)
         await _unit_coded(session, form.unit)
     twiml = ivr.enqueue(request.config_dict[SETTINGS].base_url, queue_name=queue.name, label=queue.label)

@@ -95,6 +95,12 @@ class Metrics:
             ["queue"],
             registry=self.registry,
         )
+        self.wallboard_handling = Gauge(
+            "hotline_desk_average_handling_seconds",
+            "Average seconds from answer to the end of today's calls (Korea time) per desk queue (NaN: none ended)",
+            ["queue"],
+            registry=self.registry,
+        )
 
     def webhook_answered(self, endpoint: str, outcome: str, seconds: float) -> None:
         """Count a webhook and time it. The labelled children are looked up once: `labels()` takes a lock and

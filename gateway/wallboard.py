@@ -162,6 +162,9 @@ def export(metrics: Metrics, snapshot: Snapshot) -> None:
         metrics.wallboard_abandonment.labels(figures.queue).set(
             figures.abandonment_rate if figures.abandonment_rate is not None else float("nan")
         )
+        metrics.wallboard_handling.labels(figures.queue).set(
+            figures.average_handling if figures.average_handling is not None else float("nan")
+        )
 
 
 HUB = web.AppKey("wallboard_hub", WallboardHub)

@@ -13,6 +13,7 @@ from telephony.twiml import LANGUAGE, PRIORITY_GREETING, THANKS, VOICE, record_c
 
 NO_INPUT = "입력이 확인되지 않았습니다. 다시 한 번 안내해 드리겠습니다."
 WRONG_KEY = "잘못 누르셨습니다. 다시 한 번 안내해 드리겠습니다."
+NOT_UNDERSTOOD = "말씀하신 내용을 이해하지 못했습니다. 다시 한 번 안내해 드리겠습니다."
 CONNECTING = "{label} 담당 상담원에게 연결해 드리겠습니다. 잠시만 기다려 주십시오."
 DEFAULT_CONNECTING = "상담원에게 연결해 드리겠습니다. 잠시만 기다려 주십시오."
 POSITION = "현재 고객님의 대기 순서는 {ordinal}입니다. 잠시만 기다려 주시면 연결해 드리겠습니다."

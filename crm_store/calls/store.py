@@ -307,6 +307,12 @@ class CallPublic(Answer):
         description="what the desk entered during the call, in order (kind, by, customer_id, detail, records, at); "
         "read with one call, empty in the list",
     )
+    desk_queue: dict[str, Any] | None = PField(
+        default=None,
+        description="the call's time at the desk: `queue`, `state` (waiting, offered, connected, abandoned, left; "
+        "null when it only left a message), `priority`, `wait_seconds`, `callback` (`reason`, `requested_at`, "
+        "`done_at`; null if none); null when it never reached a desk queue; read with one call, null in the list",
+    )
     masked_fields: list[str] = PField(default_factory=list, description="fields hidden from the viewer's clearance")
 
 

@@ -11,7 +11,7 @@ revocation and the center managers' listing are in `crm_store.customers.blacklis
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from datetime import date
 from typing import Any
 
@@ -161,22 +161,31 @@ def customers_matching_entry(entry_id: int) -> Any:
 
 def matched_customers_query(low: int, high: int) -> Any:
     """Customers with ids in [low, high] that an entry in force lists or matches (for the segment run)."""
+    return _matched_customers(lambda customer_id: customer_id.between(low, high))
+
+
+def matched_among_query(customer_ids: Collection[int]) -> Any:
+    """Those of the customers that an entry in force lists or matches, as the picture's `blacklisted` says."""
+    return _matched_customers(lambda customer_id: customer_id.in_(customer_ids))
+
+
+def _matched_customers(among: Callable[[Any], Any]) -> Any:
     entry, key = BlacklistEntry, BlacklistKey
     active = in_force(entry)
     return union_all(
-        select(col(entry.customer_id)).where(active, col(entry.customer_id).between(low, high)),
+        select(col(entry.customer_id)).where(active, among(col(entry.customer_id))),
         select(col(Customer.id))
         .join(key, (col(key.kind) == "registration") & (col(key.value) == col(Customer.registration_hash)))
         .join(entry, col(entry.id) == col(key.entry_id))
-        .where(active, col(Customer.id).between(low, high)),
+        .where(active, among(col(Customer.id))),
         select(col(CustomerPhone.customer_id))
         .join(key, (col(key.kind) == "phone") & (col(key.value) == col(CustomerPhone.e164)))
         .join(entry, col(entry.id) == col(key.entry_id))
-        .where(active, col(CustomerPhone.customer_id).between(low, high)),
+        .where(active, among(col(CustomerPhone.customer_id))),
         select(col(Vehicle.customer_id))
         .join(key, (col(key.kind) == "plate") & (col(key.value) == col(Vehicle.plate)))
         .join(entry, col(entry.id) == col(key.entry_id))
-        .where(active, col(Vehicle.customer_id).between(low, high)),
+        .where(active, among(col(Vehicle.customer_id))),
     )
 
 

@@ -17,7 +17,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from crm_store.audit import record_read
-from crm_store.customers.blacklist import normalise_plate
+from crm_store.customers.blacklist import matched_among_query, normalise_plate
 from crm_store.customers.phones import normalise_phone
 from crm_store.customers.tables import Customer, CustomerPhone, Policy, Vehicle
 from crm_store.org.clearance import mask_fields, shown_fields
@@ -35,6 +35,8 @@ MatchedOn = Literal["phone", "plate", "policy", "name"]
 _POLICY = re.compile(r"[A-Za-z]{2}-\d{4}-[0-9A-Za-z]{4,16}")
 # What a phone number is written with; a text of these is never taken for a name.
 _PHONE_TEXT = re.compile(r"[\d\s+().-]+")
+# Dashes a word processor or a phone's keyboard writes for a hyphen (‐ ‑ ‒ – — ― −, full-width -): read as "-".
+_DASHES = str.maketrans(dict.fromkeys("\u2010\u2011\u2012\u2013\u2014\u2015\u2212\uff0d", "-"))
 MIN_NAME = 2
 EXPECTED = "a phone number, vehicle plate, policy number or at least two letters of a name"
 
@@ -51,7 +53,9 @@ class CustomerMatch(Answer):
     org_unit_id: int = PField(gt=0, description="the branch that owns the customer")
     org_unit_name: str = PField(description="its name")
     masked_fields: list[str] = PField(description="fields hidden at the viewer's clearance")
-    blacklisted: bool = PField(description="listed on the blacklist (the reason is in the customer picture)")
+    blacklisted: bool = PField(
+        description="listed or matched by a listing in force, as the customer picture says (the reason is there)"
+    )
     matched_on: MatchedOn = PField(description="what the text was taken for: phone, plate, policy or name")
 
 
@@ -76,7 +80,7 @@ def _escaped_prefix(text: str) -> str:
 
 def match_condition(text: str) -> tuple[MatchedOn, Any]:
     """What `text` is and the condition on Customer.id (or its name) that finds it; UnsearchableText otherwise."""
-    text = text.strip()
+    text = text.strip().translate(_DASHES)
     plate = normalise_plate(text)
     if plate is not None:
         return "plate", col(Customer.id).in_(select(Vehicle.customer_id).where(col(Vehicle.plate) == plate))
@@ -117,6 +121,8 @@ async def search_customers(
         numbers = select(CustomerPhone.customer_id, CustomerPhone.e164).where(col(CustomerPhone.customer_id).in_(ids))
         for customer_id, e164 in (await session.exec(numbers.order_by(col(CustomerPhone.id)))).all():
             phones[customer_id].append(e164)
+    # Matches are found at read time, like the picture's: a listing matches customers whose own record is not listed.
+    listed = {int(c) for (c,) in (await session.exec(matched_among_query(ids))).all()} if ids else set()
     audited = shown_fields(viewer.clearance, "customer", SEARCH_FIELDS)
     found = []
     for customer, unit_name in rows:
@@ -128,7 +134,7 @@ async def search_customers(
             "org_unit_name": unit_name,
             "registration_number": customer.registration_masked,
             "segment": customer.segment,
-            "blacklisted": customer.blacklisted,
+            "blacklisted": customer.id in listed,
             "phones": phones[customer.id],
             "matched_on": matched_on,
         }

@@ -8,23 +8,26 @@ request, a complaint, a proposed customer change for the operator's review) and 
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Any, Literal, get_args
 
-from pydantic import AwareDatetime, field_validator
+from pydantic import AwareDatetime, ValidationInfo, field_validator
 from pydantic import Field as PField
 from sqlalchemy import Index, text
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from crm_store.calls.tables import Call
+from crm_store.customers.blacklist import PLATE_EXPECTED, normalise_plate
+from crm_store.customers.phones import normalise_phone
 from crm_store.desk.agent_tables import AgentState, DeskAgent
 from crm_store.dispatch.wire import InjuredPerson, Kind, RescueKind, VehicleInvolved, rescue_kind_of_kind
 from crm_store.errors import CallNotFound
 from crm_store.org.scope import Viewer
 from crm_store.org.tables import Role, Staff
 from crm_store.review.queue import call_in_scope
-from crm_store.types import Answer, Input, JsonDocument, Moment, UtcDateTime, utcnow
+from crm_store.types import SOME_TEXT, Answer, Input, JsonDocument, Moment, UtcDateTime, stripped, utcnow
 from crm_store.validation import NotAllowed
 
 # Who may write to a call they do not hold: the desk's supervisors (a center manager, an administrator) in scope.
@@ -47,6 +50,8 @@ Disposition = Literal[
     "other",
 ]
 DISPOSITIONS: tuple[str, ...] = get_args(Disposition)
+PHONE_EXPECTED = "not a phone number (010-1234-5678, 02-123-4567, +82 10 ...)"
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 ChangeField = Literal[
     "address",
     "phone",
@@ -95,6 +100,11 @@ HOLDER_INDEX = Index(
 # -- the forms -------------------------------------------------------------------------------------------------
 
 
+def told(value: str) -> str:
+    """Text as told, without its surrounding white space; refused when there is nothing else."""
+    return stripped(value, "something besides white space is required")
+
+
 class CallerLink(Input):
     """Link the caller to the customer chosen in the search, for this call."""
 
@@ -118,12 +128,14 @@ class AccidentReport(Input):
     """사고 접수 (first notice of loss): when, where, what, who was hurt, which vehicles, the policy."""
 
     occurred_at: AwareDatetime = PField(description="when it happened (with its offset, e.g. +09:00)")
-    place: str = PField(min_length=1, max_length=300, description="where, as the caller told it")
-    what_happened: str = PField(min_length=1, max_length=2000, description="what happened")
+    place: str = PField(**SOME_TEXT, min_length=1, max_length=300, description="where, as the caller told it")
+    what_happened: str = PField(**SOME_TEXT, min_length=1, max_length=2000, description="what happened")
     injured: list[InjuredPerson] = PField(default_factory=list, max_length=50, description="people hurt")
     vehicles: list[VehicleInvolved] = PField(default_factory=list, max_length=20, description="vehicles involved")
     policy_id: int = PField(ge=1, le=2_147_483_647, description="the policy of the linked customer it falls under")
     dispatch: DispatchWanted | None = PField(default=None, description="open a dispatch request too")
+
+    _told = field_validator("place", "what_happened")(told)
 
 
 class ComplaintIntake(Input):
@@ -132,42 +144,74 @@ class ComplaintIntake(Input):
     category: Literal["sales", "maintenance", "claims_payment", "other"] = PField(
         description="disclosure class: sales, maintenance, claims_payment, other"
     )
-    summary: str = PField(min_length=1, max_length=2000, description="what the customer complains of")
+    summary: str = PField(**SOME_TEXT, min_length=1, max_length=2000, description="what the customer complains of")
     topic: str | None = PField(
         default=None, max_length=64, pattern=r"^complaint\.[a-z_]+$", description="a complaint topic of the taxonomy"
     )
     severity: Literal["low", "normal", "high"] = PField(default="normal", description="low, normal or high")
+
+    _told = field_validator("summary")(told)
 
 
 class ChangeNotice(Input):
     """변경 신고: a change of the customer's data, proposed for the operator's review."""
 
     field: ChangeField = PField(description="what changes (address, phone, email, vehicle_plate, ...)")
-    value: str = PField(min_length=1, max_length=300, description="the new value as told")
+    value: str = PField(
+        **SOME_TEXT,
+        min_length=1,
+        max_length=300,
+        description="the new value as told; a phone number, plate or e-mail address checked, kept in normal form",
+    )
     note: str = PField(default="", max_length=1000, description="anything the operator should know")
+
+    _told = field_validator("value")(told)
+
+    @field_validator("value")
+    @classmethod
+    def _in_its_normal_form(cls, value: str, info: ValidationInfo) -> str:
+        """A new phone number, plate or e-mail address is checked and kept as the customer record keeps it."""
+        field = info.data.get("field")
+        if field == "phone":
+            phone = normalise_phone(value)
+            if phone is None:
+                raise ValueError(PHONE_EXPECTED)
+            return phone
+        if field == "vehicle_plate":
+            plate = normalise_plate(value)
+            if plate is None:
+                raise ValueError(PLATE_EXPECTED)
+            return plate
+        if field == "email" and not _EMAIL.fullmatch(value):
+            raise ValueError("not an e-mail address such as kim@example.com")
+        return value
 
 
 class InquiryAnswered(Input):
     """보험 상담: the question and the answer given."""
 
-    question: str = PField(min_length=1, max_length=2000, description="what the caller asked")
-    answer: str = PField(min_length=1, max_length=2000, description="what the agent answered")
+    question: str = PField(**SOME_TEXT, min_length=1, max_length=2000, description="what the caller asked")
+    answer: str = PField(**SOME_TEXT, min_length=1, max_length=2000, description="what the agent answered")
     topic: str | None = PField(
         default=None, max_length=64, pattern=r"^inquiry\.[a-z_]+$", description="an inquiry topic of the taxonomy"
     )
+
+    _told = field_validator("question", "answer")(told)
 
 
 class CallNote(Input):
     """A note on the call."""
 
-    text: str = PField(min_length=1, max_length=2000, description="the note")
+    text: str = PField(**SOME_TEXT, min_length=1, max_length=2000, description="the note")
+
+    _told = field_validator("text")(told)
 
 
 class CallTransfer(Input):
     """Transfer the caller to another queue (or level) with a note for whoever takes the call next."""
 
     queue: str = PField(min_length=1, max_length=32, description="the name of the desk queue to transfer to")
-    note: str = PField(min_length=1, max_length=1000, description="what the next agent should know")
+    note: str = PField(**SOME_TEXT, min_length=1, max_length=1000, description="what the next agent should know")
     unit: str | None = PField(
         default=None,
         min_length=1,
@@ -175,6 +219,8 @@ class CallTransfer(Input):
         description="the code of the organisation unit (a level: the provincial center, the head office) whose "
         "agents, or those of the units below it, should take the call; none: any agent of the queue",
     )
+
+    _told = field_validator("note")(told)
 
 
 class WrapUp(Input):

@@ -16,7 +16,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from crm_store.calls.tables import Call
 from crm_store.customers.phones import normalise_phone
 from crm_store.customers.tables import Customer
-from crm_store.desk.tables import CallbackTask, WaitingCall
+from crm_store.desk.tables import CallbackTask, DeskQueue, WaitingCall
+from crm_store.types import iso
 from crm_store.upsert import insert_ignoring_conflict
 
 # The green channel: key and quality customers go ahead of everyone else in every queue.
@@ -263,6 +264,43 @@ async def open_callbacks(session: AsyncSession, queue_id: int, *, limit: int = 1
             )
         ).all()
     )
+
+
+async def call_wait(session: AsyncSession, call_sid: str) -> dict[str, Any] | None:
+    """The call's time at the desk as its record shows it: the queue, how the wait ended (waiting, offered,
+    connected, abandoned, left), the priority, the seconds waited, and the call-back task left for it (reason,
+    requested_at, done_at; null if none); None for a call that never reached a queue nor left a call-back."""
+    waited = (
+        await session.exec(
+            select(WaitingCall, DeskQueue.name)
+            .join(DeskQueue, col(DeskQueue.id) == col(WaitingCall.queue_id))
+            .where(col(WaitingCall.call_sid) == call_sid)
+        )
+    ).first()
+    task = (
+        await session.exec(
+            select(CallbackTask, DeskQueue.name)
+            .join(DeskQueue, col(DeskQueue.id) == col(CallbackTask.queue_id))
+            .where(col(CallbackTask.call_sid) == call_sid)
+            .order_by(col(CallbackTask.id).desc())
+        )
+    ).first()
+    if waited is None and task is None:
+        return None
+    callback = None
+    if task is not None:
+        callback = {
+            "reason": task[0].reason,
+            "requested_at": iso(task[0].requested_at),
+            "done_at": iso(task[0].done_at),
+        }
+    if waited is None:
+        assert task is not None
+        return {"queue": task[1], "state": None, "priority": None, "wait_seconds": task[0].wait_seconds,
+                "callback": callback}  # fmt: skip
+    waiting, queue = waited
+    return {"queue": queue, "state": waiting.state, "priority": waiting.priority, "wait_seconds": waiting.wait_seconds,
+            "callback": callback}  # fmt: skip
 
 
 async def _callback(session: AsyncSession, call_sid: str, reason: str) -> CallbackTask:

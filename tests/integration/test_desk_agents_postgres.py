@@ -49,7 +49,10 @@ async def test_two_offers_for_one_agent_at_once_only_one_wins(
 
             won = await asyncio.gather(*(offer(f"CA{n:032x}") for n in range(1, 5)))
             assert len([sid for sid in won if sid is not None]) == 1
-            # Its desk falls silent: offline, and the call it held is named to be offered again.
+            # Its desk falls silent: offline, and the call it held is named to be offered again. The last beat is
+            # on the test's clock (the PUT above beat on the gateway's, today's date).
+            async with async_session_scope(sessions) as session:
+                assert await agents.heartbeat(session, staff_id, now=NOW)
             async with async_session_scope(sessions) as session:
                 silenced = await agents.silence_offline_agents(
                     session, now=NOW + timedelta(days=1), silence=timedelta(seconds=15)

@@ -220,9 +220,19 @@ async def test_wrap_up_ends_the_after_call_work(desk: Desk) -> None:
     assert (await desk.post("agent.seocho", sid, "notes", {"text": "늦은 메모"}))[0] == 403
 
 
+def _live(engine: Any, sid: str) -> None:
+    """The call still going: the caller on the line."""
+    with Session(engine) as session:
+        call = session.exec(select(Call).where(col(Call.call_sid) == sid)).one()
+        call.status, call.ended_at = "in-progress", None
+        session.add(call)
+        session.commit()
+
+
 async def test_a_transfer_redirects_the_live_call_to_the_queue(desk: Desk) -> None:
     agent = desk.staff_id("agent.seocho")
     sid = desk.world.calls["inside"]
+    _live(desk.engine, sid)
     desk.twilio.add_call(sid)
     with Session(desk.engine) as session:
         session.add(
@@ -251,6 +261,7 @@ async def test_a_transfer_redirects_the_live_call_to_the_queue(desk: Desk) -> No
 async def test_a_transfer_to_a_level_leaves_the_call_to_that_units_agents(desk: Desk) -> None:
     agent = desk.staff_id("agent.seocho")
     sid = desk.world.calls["inside"]
+    _live(desk.engine, sid)
     desk.twilio.add_call(sid)
     with Session(desk.engine) as session:
         session.add(WaitingCall(call_sid=sid, queue_id=queue_id(desk.engine, "consult"), state="connected"))
@@ -282,3 +293,89 @@ async def test_the_review_page_shows_what_the_desk_entered(desk: Desk) -> None:
     assert "12가3456 소나타 (당사 차량)" in page and "변경 항목: 이메일" in page
     # The desk's proposed change waits for the operator with the classifier's own.
     assert 'data-field="email"' in page and 'data-field="address"' in page
+
+
+async def test_a_form_of_nothing_but_spaces_is_refused_and_nothing_written(desk: Desk) -> None:
+    world, engine = desk.world, desk.engine
+    sid = world.calls["inside"]
+    hold(engine, desk.staff_id("agent.seocho"), sid)
+    policy, day = policy_of(engine, world.customers["inside"])
+    blank = "  \n "
+    with Session(engine) as session:
+        claims = len(session.exec(select(Claim).where(col(Claim.policy_id) == policy)).all())
+    forms = [
+        ("accident-report", accident(policy, day, place=blank), "place"),
+        ("accident-report", accident(policy, day, what_happened=blank), "what_happened"),
+        ("complaint", {"category": "other", "summary": blank}, "summary"),
+        ("change", {"field": "address", "value": blank}, "value"),
+        ("inquiry", {"question": blank, "answer": "약관 안내"}, "question"),
+        ("inquiry", {"question": "보장 범위", "answer": blank}, "answer"),
+        ("notes", {"text": blank}, "text"),
+        ("transfer", {"queue": "consult", "note": blank}, "note"),
+    ]
+    for form, body, field in forms:
+        status, answer = await desk.post("agent.seocho", sid, form, body)
+        assert status == 422 and list(answer["fields"]) == [field], (form, answer)
+    with Session(engine) as session:
+        assert session.exec(select(CallWork).where(col(CallWork.call_sid) == sid)).all() == []
+        assert len(session.exec(select(Claim).where(col(Claim.policy_id) == policy)).all()) == claims
+    # Text around the words is dropped, not refused.
+    status, answer = await desk.post("agent.seocho", sid, "notes", {"text": "  고객 재통화 요청 "})
+    assert status == 201 and answer["entry"]["detail"]["text"] == "고객 재통화 요청", answer
+
+
+async def test_personal_numbers_typed_in_a_form_are_never_shown_back(desk: Desk) -> None:
+    world, engine = desk.world, desk.engine
+    sid = world.calls["inside"]
+    hold(engine, desk.staff_id("agent.seocho"), sid)
+    typed = "주민번호 880315-1234567 카드 1234-5678-9012-3456 계좌 110-123-456789, 재통화 010-2222-3333"
+    shown = "주민번호 [주민번호] 카드 [카드번호] 계좌 [계좌번호], 재통화 010-2222-3333"
+    status, body = await desk.post("agent.seocho", sid, "notes", {"text": typed})
+    assert status == 201 and body["entry"]["detail"]["text"] == shown, body
+    question = {"question": f"환급 계좌 확인: {typed}", "answer": "확인했습니다"}
+    status, body = await desk.post("agent.seocho", sid, "inquiry", question)
+    assert status == 201 and body["entry"]["detail"]["question"] == f"환급 계좌 확인: {shown}", body
+    for username in ("agent.seocho", "center_manager.seocho", "operator.seocho"):
+        answer = await desk.client.get(f"/api/v1/calls/{sid}", headers=world.auth(username))
+        text = await answer.text()
+        assert answer.status == 200 and "1234567" not in text and "9012" not in text and "456789" not in text, text
+    with Session(engine) as session:
+        stored = session.exec(select(CallWork.detail).where(col(CallWork.call_sid) == sid)).all()
+    assert "880315" not in str(stored)
+
+
+async def test_a_new_phone_plate_or_email_told_is_checked_and_kept_in_its_normal_form(desk: Desk) -> None:
+    world, engine = desk.world, desk.engine
+    sid = world.calls["inside"]
+    hold(engine, desk.staff_id("agent.seocho"), sid)
+    for field, value in (("phone", "없는 번호"), ("phone", "1234"), ("vehicle_plate", "ABC-123"), ("email", "kim")):
+        status, body = await desk.post("agent.seocho", sid, "change", {"field": field, "value": value})
+        assert status == 422 and list(body["fields"]) == ["value"], (field, value, body)
+    with Session(engine) as session:
+        assert session.exec(select(CallWork).where(col(CallWork.call_sid) == sid)).all() == []
+    told = (
+        ("phone", "010 9876 5432", "+821098765432"),
+        ("vehicle_plate", "34나 5678", "34나5678"),
+        ("email", " kim@example.com ", "kim@example.com"),
+        ("address", "서울 서초구 반포대로 58", None),
+    )
+    for field, value, kept in told:
+        status, body = await desk.post("agent.seocho", sid, "change", {"field": field, "value": value})
+        assert status == 201 and body["entry"]["detail"]["value"] == (kept or value), body
+
+
+async def test_a_call_that_has_ended_is_not_transferred(desk: Desk) -> None:
+    agent = desk.staff_id("agent.seocho")
+    sid = desk.world.calls["inside"]  # completed: the caller hung up
+    desk.twilio.add_call(sid)
+    with Session(desk.engine) as session:
+        session.add(WaitingCall(call_sid=sid, queue_id=queue_id(desk.engine, "consult"), state="connected"))
+        session.commit()
+    hold(desk.engine, agent, sid, "wrap_up")
+    status, body = await desk.post("agent.seocho", sid, "transfer", {"queue": "complaint", "note": "민원 이관"})
+    assert status == 409 and "call_sid" in body["fields"], body
+    assert not desk.twilio.requests and agent_state(desk.engine, agent)[0] == "wrap_up"
+    with Session(desk.engine) as session:
+        waiting = session.exec(select(WaitingCall).where(col(WaitingCall.call_sid) == sid)).one()
+        assert waiting.state == "connected"  # not waiting again for an agent: nobody is on the line
+        assert session.exec(select(CallWork).where(col(CallWork.call_sid) == sid)).all() == []

@@ -19,7 +19,8 @@ from crm_store.desk import wallboard
 from crm_store.desk.agent_tables import DeskAgent
 from crm_store.desk.tables import DeskQueue, WaitingCall
 from gateway.app import create_app
-from gateway.wallboard import HUB
+from gateway.keys import METRICS
+from gateway.wallboard import HUB, export
 from tests.customer_helpers import SECRET, gateway_on
 from tests.desk_helpers import install_default_menu
 from tests.pg_helpers import plan_without_seqscan
@@ -179,6 +180,14 @@ async def test_figures_scope_profiles_and_metrics(aiohttp_client: Any, postgres_
         assert head_office["accident"]["agents"]["available"] == 1 and head_office["consult"]["agents"]["on_call"] == 1
         answer = await client.get("/api/v1/desk/wallboard", headers=org.auth("agent.seocho"))
         assert answer.status == 403
+
+        # /metrics: today's figures of the board too, average handling time included.
+        export(client.server.app[METRICS], snapshot)
+        metrics = await (await client.get("/metrics")).text()
+        assert 'hotline_desk_service_level{queue="accident"} 0.6667' in metrics
+        assert 'hotline_desk_abandonment_rate{queue="accident"} 0.25' in metrics
+        assert 'hotline_desk_average_handling_seconds{queue="accident"} 90.0' in metrics
+        assert 'hotline_desk_average_handling_seconds{queue="complaint"} NaN' in metrics
 
         # /metrics: every queue with every agent, as the loop of this process read them (once more, now).
         await client.server.app[HUB].read()

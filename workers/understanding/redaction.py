@@ -21,6 +21,7 @@ __all__ = [
     "normalise",
     "redact",
     "redact_entity",
+    "redact_typed",
 ]
 
 MASKS = {
@@ -30,6 +31,9 @@ MASKS = {
     "phone": "[전화번호]",
     "number": "[번호]",
 }
+# What text a person typed loses: the numbers nobody reads back. Phone numbers stay (a call-back number is the point),
+# and so do other long digit runs (a number in E.164, a claim number).
+_TYPED_KINDS = frozenset({"registration_number", "card_number", "account_number"})
 # Names a person may give a personal-number entity, with the kind whose mask it takes.
 _KIND_ALIASES = {"resident_number": "registration_number"}
 
@@ -167,3 +171,12 @@ def redact_entity(kind: str, value: str) -> str:
     protected = [(start, end) for start, end, _ in find_policy_numbers(normalised)]
     spans = find_sensitive(normalised, protected)
     return mask_spans(normalised, spans) if spans else value
+
+
+def redact_typed(text: str) -> str:
+    """Text a person typed (a note, a form during the call) with its registration, card and account numbers masked;
+    phone, policy and other numbers kept, and the text kept as typed when nothing is masked."""
+    normalised = normalise(text)
+    protected = [(start, end) for start, end, _ in find_policy_numbers(normalised)]
+    spans = [span for span in find_sensitive(normalised, protected) if span.kind in _TYPED_KINDS]
+    return mask_spans(normalised, spans) if spans else text

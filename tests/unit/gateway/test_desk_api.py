@@ -64,8 +64,11 @@ async def _found(client: Any, org: Org, user: str, q: str) -> list[tuple[str, st
         ("01012345678", "phone"),
         ("+82 10 1234 5678", "phone"),
         ("(010) 1234.5678", "phone"),
+        ("010–1234–5678", "phone"),  # en dashes, as a word processor writes them
+        ("０１０-1234-5678", "phone"),  # full-width digits
         ("12가 3456", "plate"),
         ("12가-3456", "plate"),
+        ("12가–3456", "plate"),
         ("김민", "name"),
         ("김민준", "name"),
     ],
@@ -152,3 +155,23 @@ async def test_no_break_while_a_call_is_offered_or_connected(client: Any, org: O
     assert answer.status == 409
     body = await answer.json()
     assert held in body["error"] and "통화" in body["fields"]["state"]
+
+
+async def test_search_shows_a_blacklist_match_as_the_picture_does(
+    client: Any, org: Org, people: dict[str, Any]
+) -> None:
+    # 김민준 is listed with 이서연's plate as evidence: the listing matches 이서연, whose own record is not listed.
+    admin = org.auth("admin")
+    body = {"customer_id": people["김민준"]["id"], "reason": "허위 사고 접수", "plates": ["56다7890"]}
+    answer = await client.post("/api/v1/blacklist", json=body, headers=admin)
+    assert answer.status == 201, await answer.text()
+    entry_id = (await answer.json())["id"]
+    answer = await client.post(f"/api/v1/blacklist/{entry_id}/approve", headers=admin)
+    assert answer.status == 200, await answer.text()
+    answer = await client.get(f"/api/v1/customers/{people['이서연']['id']}", headers=org.auth("agent.hq"))
+    assert (await answer.json())["blacklisted"] is True
+    for q in ("56다7890", "이서연", "02-555-1234"):
+        items = (await (await _search(client, org, "agent.hq", q)).json())["items"]
+        assert [(i["name"], i["blacklisted"]) for i in items] == [("이서연", True)], q
+    items = (await (await _search(client, org, "agent.hq", "김민")).json())["items"]
+    assert {i["name"]: i["blacklisted"] for i in items} == {"김민서": False, "김민준": True}

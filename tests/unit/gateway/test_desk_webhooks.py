@@ -3,11 +3,16 @@ after hours, abandonment; a number without a menu keeps the voicemail."""
 
 from __future__ import annotations
 
+from datetime import UTC
 from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
+from sqlmodel import col, select
 
+from crm_store.db import session_scope
+from crm_store.org.staff import issue_token
+from crm_store.org.tables import OrgUnit, Staff
 from gateway import desk
 from gateway.app import create_app
 from tests.desk_helpers import (
@@ -147,6 +152,15 @@ async def test_a_wrong_key_is_told_so(client: Any, settings: Settings) -> None:
     menu = await _voice(client, settings, sid)
     again = await _gather(client, settings, sid, menu.find("Gather").get("action"), Digits="9")
     assert any("잘못 누르셨습니다" in text for text in says(again))
+    assert again.find("Gather") is not None
+
+
+async def test_words_not_understood_are_told_so_not_taken_for_a_key(client: Any, settings: Settings) -> None:
+    sid = call_sid()
+    menu = await _voice(client, settings, sid)
+    again = await _gather(client, settings, sid, menu.find("Gather").get("action"), SpeechResult="날씨가 좋네요")
+    assert any("이해하지 못했습니다" in text for text in says(again))
+    assert not any("누르셨습니다" in text for text in says(again))
     assert again.find("Gather") is not None
 
 
@@ -356,3 +370,37 @@ async def test_an_anonymous_caller_who_abandons_leaves_a_call_back_task_without_
     assert (await post_signed(client, settings, "/twilio/queue-result?queue=accident", hangup)).status == 200
     [task] = callbacks(engine)
     assert (task.caller, task.customer_id, task.wait_seconds) == (None, None, 9)
+
+
+def _admin_token(engine: Any) -> dict[str, str]:
+    """An administrator at the head office the callers belong to, with an API token."""
+    with session_scope(engine) as session:
+        unit = session.exec(select(OrgUnit).where(col(OrgUnit.code) == "HQ")).one()
+        session.add(Staff(username="admin.desk", full_name="홍길동", role="admin", org_unit_id=unit.id, clearance=3))
+        session.flush()
+        return {"Authorization": f"Bearer {issue_token(session, username='admin.desk')}"}
+
+
+async def test_the_call_record_says_how_its_wait_ended_and_the_call_back_left(
+    client: Any, settings: Settings, engine: Any, clock: FakeClock
+) -> None:
+    headers = _admin_token(engine)
+    sid = call_sid()
+    await _choose(client, settings, sid, "3", segment="quality")
+    clock.now = kst(BUSINESS_DAY).replace(second=47)
+    params = call_params(settings, sid, status="completed", caller=caller_number("quality"),
+                         QueueResult="hangup", QueueSid="QU" + "0" * 32, QueueTime="45")  # fmt: skip
+    assert (await post_signed(client, settings, "/twilio/queue-result?queue=complaint", params)).status == 200
+    answer = await client.get(f"/api/v1/calls/{sid}", headers=headers)
+    assert answer.status == 200, await answer.text()
+    wait = (await answer.json())["desk_queue"]
+    assert (wait["queue"], wait["state"], wait["priority"], wait["wait_seconds"]) == ("complaint", "abandoned", 10, 45)
+    assert wait["callback"] == {
+        "reason": "abandoned",
+        "requested_at": kst(BUSINESS_DAY).replace(second=47).astimezone(UTC).isoformat(),
+        "done_at": None,
+    }
+    # A call that never waited in a desk queue says so.
+    other = call_sid()
+    await _voice(client, settings, other)
+    assert (await (await client.get(f"/api/v1/calls/{other}", headers=headers)).json())["desk_queue"] is None

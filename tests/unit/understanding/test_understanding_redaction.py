@@ -8,7 +8,7 @@ import re
 import pytest
 
 from workers.understanding import extract_entities, redact, understand
-from workers.understanding.redaction import redact_entity
+from workers.understanding.redaction import redact_entity, redact_typed
 
 CASES = [
     # (text, mask, clear digits that must not survive)
@@ -75,3 +75,10 @@ def test_a_typed_personal_number_entity_keeps_only_its_mask_and_other_values_sta
     assert redact_entity("phone", "010-1234-5678") == "[전화번호]"
     for kept in ("이천 공장", "오십만 원", "AU-2024-0012345", "12가3456", "허리 디스크 수술"):
         assert redact_entity("note", kept) == kept
+
+
+def test_typed_text_loses_registration_card_and_account_numbers_but_keeps_phones() -> None:
+    typed = "주민번호 880315-1234567, 카드 1234-5678-9012-3456, 계좌 110-123-456789로 환급; 연락처 010-2222-3333"
+    assert redact_typed(typed) == ("주민번호 [주민번호], 카드 [카드번호], 계좌 [계좌번호]로 환급; 연락처 010-2222-3333")
+    kept = "증권번호 AU-2024-0000002 건,  서초구 반포대로 58"
+    assert redact_typed(kept) == kept
