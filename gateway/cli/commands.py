@@ -218,7 +218,8 @@ def service_duties(settings: Settings, as_of: date | None) -> None:
     type=float,
     default=5.0,
     show_default=True,
-    help="Seconds the caller waits in a queue, then hangs up (unless the REST stand-in connects the call).",
+    help="Seconds the caller waits in a queue, then hangs up. With --twilio-api-port the caller waits for an agent "
+    "instead (up to --timeout) unless --hang-up-waiting is given too.",
 )
 @click.option("--hang-up-waiting", is_flag=True, help="Hang up after --wait even when an agent could connect.")
 @click.option(
