@@ -23,7 +23,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from crm_store.audit import record_change, record_read
 from crm_store.customers.tables import Customer
-from crm_store.desk.agent_tables import DeskAgent
+from crm_store.desk.agent_tables import AgentState, DeskAgent
 from crm_store.desk.call_work import DESK_WRITERS, told
 from crm_store.desk.tables import CallbackTask, DeskQueue
 from crm_store.errors import NotFound
@@ -248,15 +248,16 @@ async def close_callback(
 
 
 async def desks_serving(session: AsyncSession, queue_id: int, *, since: datetime) -> tuple[str | None, list[int]]:
-    """The queue's name and the staff ids of the desks that show its tasks and beat since `since` (open now): its
-    agents, and the center managers at a desk. One statement over the desk profiles (a row per agent)."""
+    """The queue's name and the staff ids of the desks open now that show its tasks: its agents, and the center
+    managers at a desk; open: online (the silence check makes a quiet desk's agent offline) or beating since `since`
+    (a desk open while its agent chose offline). One statement over the desk profiles (a row per agent)."""
     queue = await session.get(DeskQueue, queue_id)
     if queue is None:
         return None, []
     rows = await session.exec(
         select(col(DeskAgent.staff_id), col(DeskAgent.skills), col(Staff.role))
         .join(Staff, col(Staff.id) == col(DeskAgent.staff_id))
-        .where(col(DeskAgent.heartbeat_at) >= since)
+        .where(or_(col(DeskAgent.state) != AgentState.OFFLINE.value, col(DeskAgent.heartbeat_at) >= since))
     )
     return queue.name, [
         int(staff_id)
