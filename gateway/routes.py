@@ -396,6 +396,7 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", "/desk/ws", desk_socket.desk_socket,
           "Open your desk: a WebSocket (101 Switching Protocols) of JSON text frames with `type`. Server to agent: "
           "`state` (`state`, `since`) at once and on every change, `offer`, `call`, `transcript`, `suggestion`, "
+          "`callbacks` (a call-back task of a queue you serve made or done: read the list again), "
           "`error` (a frame refused); agent to server: `accept`, `decline` (`call_sid`). Closing it takes you "
           "offline; so does a connection gone quiet. A console session must come from the console's origin.",
           None, status=101, roles=agents.DESK_ROLES, errors=(400,)),
