@@ -140,6 +140,19 @@ async def tell_desks(app: Mapping[Any, Any], news: Any) -> None:
         await tell(news)
 
 
+# Tells the open desks serving a queue that its call-back tasks changed (`gateway.desk_callbacks.announce`, set by
+# `gateway.desk_views`); absent, nobody is told.
+CallbackNews = Callable[[Any, int, int | None, str], Awaitable[None]]
+CALLBACK_NEWS: web.AppKey[CallbackNews] = web.AppKey("desk_callback_news")
+
+
+async def callback_requested(app: Mapping[Any, Any], task: CallbackTask | None) -> None:
+    """Tell the desks serving the task's queue that a call-back task was made (after its transaction)."""
+    tell = app.get(CALLBACK_NEWS)
+    if tell is not None and task is not None:
+        await tell(app, task.queue_id, task.id, "requested")
+
+
 def wake_distributor(app: Mapping[Any, Any]) -> None:
     """Ask this process's distributor for a pass now (no-op before it runs)."""
     due = app.get(DISTRIBUTION_DUE)
@@ -244,10 +257,11 @@ async def enter_queue(request: web.Request, *, call_sid: str, queue: QueueInfo, 
     now = _now(request)
     if not queue.is_open(now):
         log.info("call %s chose %s outside its hours; taking a message", call_sid, queue.name)
+        task = None
         try:
             async with async_session_scope(request.app[SESSIONS]) as session:
                 caller = await caller_of_call(session, call_sid)
-                await request_callback(
+                task = await request_callback(
                     session,
                     call_sid=call_sid,
                     queue_id=queue.id,
@@ -261,6 +275,7 @@ async def enter_queue(request: web.Request, *, call_sid: str, queue: QueueInfo, 
             log.exception("call-back task of call %s (%s, after hours) could not be stored", call_sid, queue.name)
         else:
             request.app[METRICS].desk_callbacks.labels(queue.name, CALLBACK_AFTER_HOURS).inc()
+            await callback_requested(request.app, task)
         message = queue.closed_message or ivr.closed_message(queue.label, describe_hours(queue.hours))
         return ivr.take_message(base_url, message=message, queue_name=queue.name)
     try:
@@ -297,4 +312,5 @@ async def call_status(request: web.Request, *, call_sid: str, status: str | None
     if ended is not None:
         waiting, task = ended
         request.app[DIRECTORY].wait_ended(request.app[METRICS], waiting, task)
+        await callback_requested(request.app, task)
         log.info("call %s abandoned after %ss in the queue; call-back task %s", call_sid, task.wait_seconds, task.id)

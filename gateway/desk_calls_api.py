@@ -86,7 +86,7 @@ async def _write(
     sid = request.match_info["call_sid"]
     async with async_session_scope(request.config_dict[SESSIONS]) as session:
         call, holder = await call_work.call_writer(session, viewer, sid)
-        form = _numbers_masked(model.model_validate_json(raw or b"null"))
+        form = numbers_masked(model.model_validate_json(raw or b"null"))
         writing = Writing(request, viewer, session, call, holder, _now(request))
         entry = await writer(writing, form)
         reply = _answer(writing, entry)
@@ -105,7 +105,7 @@ def _masked(value: Any) -> Any:
     return value
 
 
-def _numbers_masked(form: Form) -> Form:
+def numbers_masked(form: Form) -> Form:
     """The form with the registration, card and account numbers typed in its text masked before anything is made of
     it: the entry, the claim, the complaint, the dispatch request never hold them, so no answer shows them back."""
     typed = form.model_dump()

@@ -4,9 +4,10 @@ Server to agent: `state` (the agent's state and since when), `error` (a frame re
 (`gateway.desk_distributor`) publishes on the agent's channel, forwarded as published: `offer` (`call_sid`,
 `queue`, `priority`, `caller`, `customer`, then `queue_label`, `caller_status`: known / unknown / withheld /
 out_of_scope / unavailable, `caller_note`, `blacklisted`, `green_channel`, `offered_at`, `expires_at`), `call`
-(`call_sid`, `state`: connected / ended / abandoned) and `offer_withdrawn` (`call_sid`, `reason`: declined,
-timed_out, failed). Agent to server: `accept` and
-`decline` of an offered call, parsed strictly; anything else is answered with an `error` frame."""
+(`call_sid`, `state`: connected / ended / abandoned), `offer_withdrawn` (`call_sid`, `reason`: declined,
+timed_out, failed) and `callbacks` (`queue`, `callback_id`, `change`: requested / done; `gateway.desk_callbacks`).
+Agent to server: `accept` and `decline` of an offered call, parsed strictly; anything else is answered with an
+`error` frame."""
 
 from __future__ import annotations
 

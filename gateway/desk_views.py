@@ -15,6 +15,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from crm_store.customers.phones import normalise_phone
 from crm_store.db import async_session_scope
 from crm_store.desk import offers
+from crm_store.desk.tables import CallbackTask
 from crm_store.desk.waiting import (
     CALLBACK_UNSERVED,
     CONNECTED,
@@ -27,7 +28,7 @@ from crm_store.desk.waiting import (
     request_callback,
     waiting_call,
 )
-from gateway import desk, desk_distributor
+from gateway import desk, desk_callbacks, desk_distributor
 from gateway.keys import METRICS, SESSIONS, SETTINGS
 from gateway.twilio_views import observe, store_delivery, verified_form, xml
 from telephony import ivr, twiml
@@ -99,7 +100,9 @@ async def queue_result(request: web.Request) -> web.Response:
     try:
         async with async_session_scope(request.app[SESSIONS]) as session:
             await store_delivery(session, request, form, kind="queue-result", call_sid=call_sid)
-            news = await _wait_ended(request, session, form, call_sid=call_sid, result=result, waited=waited, now=now)
+            news, task = await _wait_ended(
+                request, session, form, call_sid=call_sid, result=result, waited=waited, now=now
+            )
     except Exception as err:
         log.exception("end of the wait of call %s (%s) could not be stored", call_sid, result)
         if result == "hangup":
@@ -107,6 +110,8 @@ async def queue_result(request: web.Request) -> web.Response:
             # status callback reports the hang-up again).
             observe(request, "queue_result", started, "unavailable")
             raise web.HTTPServiceUnavailable(text="the end of the wait could not be stored") from err
+    else:
+        await desk.callback_requested(request.app, task)
     await desk.tell_desks(request.app, news)
     observe(request, "queue_result", started, result or "none")
     return xml(answer)
@@ -121,9 +126,9 @@ async def _wait_ended(
     result: str,
     waited: int | None,
     now: datetime,
-) -> offers.Withdrawn | offers.Ended | None:
+) -> tuple[offers.Withdrawn | offers.Ended | None, CallbackTask | None]:
     """Close the wait as Twilio reported it; what the agents' desks are to be told (a caller who hung up while
-    offered or connected)."""
+    offered or connected), and the call-back task it made (a caller who hung up, or one the queue failed)."""
     directory = request.app[desk.DIRECTORY]
     metrics = request.app[METRICS]
     if result == "hangup":
@@ -132,7 +137,8 @@ async def _wait_ended(
             directory.wait_ended(metrics, *ended)
             log.info("call %s abandoned after %ss in the queue; call-back task %s", call_sid, waited, ended[1].id)
         # Told to the agent's desk after the commit.
-        return await offers.caller_gone(session, call_sid=call_sid, now=now)
+        gone = await offers.caller_gone(session, call_sid=call_sid, now=now)
+        return gone, ended[1] if ended is not None else None
     state = CONNECTED if result in _CONNECTED_RESULTS else LEFT
     waiting = await leave_queue(
         session, call_sid=call_sid, state=state, now=now, queue_result=result, wait_seconds=waited
@@ -140,11 +146,11 @@ async def _wait_ended(
     if waiting is not None:
         directory.wait_ended(metrics, waiting)
     if result not in _UNSERVED_RESULTS:
-        return None
+        return None, None
     queue = await request.app[desk.DIRECTORY].queue(request.query.get("queue"))
     queue_id = waiting.queue_id if waiting is not None else queue.id if queue is not None else None
     if queue_id is None:
-        return None
+        return None, None
     task = await request_callback(
         session,
         call_sid=call_sid,
@@ -156,7 +162,7 @@ async def _wait_ended(
         wait_seconds=waited,
     )
     metrics.desk_callbacks.labels(directory.queue_name(queue_id), task.reason).inc()
-    return None
+    return None, task
 
 
 async def desk_message(request: web.Request) -> web.Response:
@@ -167,13 +173,17 @@ async def desk_message(request: web.Request) -> web.Response:
     form = await verified_form(request, "desk_message")
     call_sid = _call_sid(form)
     recording_sid = form.get("RecordingSid", "")
+    task = None
     try:
         async with async_session_scope(request.app[SESSIONS]) as session:
             await store_delivery(session, request, form, kind="desk-message", call_sid=call_sid)
             if recording_sid:
-                await attach_message(session, call_sid=call_sid, recording_sid=recording_sid)
+                task = await attach_message(session, call_sid=call_sid, recording_sid=recording_sid)
     except Exception:
         log.exception("message of call %s could not be stored", call_sid)
+    else:
+        # The desks show that a message was left.
+        await desk.callback_requested(request.app, task)
     observe(request, "desk_message", started, "ok")
     return xml(ivr.goodbye())
 
@@ -225,6 +235,7 @@ async def hold_audio(_request: web.Request) -> web.Response:
 def setup_routes(app: web.Application) -> None:
     """The desk's webhooks and its directory of menus."""
     desk.setup_desk(app)
+    app[desk.CALLBACK_NEWS] = desk_callbacks.announce
     app.router.add_post("/twilio/wait", wait)
     app.router.add_post("/twilio/queue-result", queue_result)
     app.router.add_post("/twilio/desk-message", desk_message)

@@ -139,6 +139,7 @@ AUDIT_ACTIONS = {
     "blacklist_revoke": "블랙리스트 해제",
     "agent.state": "상담원 상태 변경",
     "desk.caller_linked": "통화 고객 연결",
+    "desk.callback_done": "회신 전화 처리 완료",
     "report.generated": "월간 보고서 생성",
     "report.downloaded": "월간 보고서 내려받기",
     "customer_list.exported": "고객 명단 조회·내보내기",
@@ -176,6 +177,8 @@ DISPOSITIONS = {
     "wrong_number": "잘못 걸린 전화",
     "other": "기타",
 }
+# Why a call-back task (회신 전화) was left for a queue's agents (crm_store.desk.waiting's CALLBACK_* reasons).
+CALLBACK_REASONS = {"abandoned": "대기 중 끊음", "after_hours": "업무시간 외 메시지", "unserved": "연결 실패 메시지"}
 # The desk's call frames (`call` frame `state`) and the caller as the screen pop knows them.
 CALL_STATES = {"offered": "호 제안", "connected": "통화 연결", "ended": "통화 종료", "abandoned": "고객 포기"}
 # Why an offer left the agent's desk (`offer_withdrawn` frame `reason`, crm_store.desk.offers), and a caller who hung

@@ -22,7 +22,7 @@ from crm_store.complaints.wire import State
 from crm_store.customers import blacklist, blacklist_decisions, events, search
 from crm_store.customers import records as customers
 from crm_store.customers import updates as customer_updates
-from crm_store.desk import agents, call_work, open_cases, profiles
+from crm_store.desk import agents, call_work, callbacks, open_cases, profiles
 from crm_store.desk import wallboard as desk_wallboard
 from crm_store.dispatch import vendors
 from crm_store.dispatch import wire as dispatch
@@ -46,6 +46,7 @@ from gateway import (
     complaints_api,
     customers_api,
     desk_api,
+    desk_callbacks,
     desk_calls_api,
     desk_socket,
     dispatch_api,
@@ -246,6 +247,15 @@ class CustomerListQuery(_Query):
     )
 
 
+class CallbacksQuery(_Query):
+    state: Literal["open", "done"] | Empty | None = Field(
+        default=None, description="open (default, oldest first) or done (most recently done first)"
+    )
+    queue: str | None = Field(default=None, max_length=32, description="one queue by name")
+    limit: PageSize | Empty | None = Field(default=None, description="at most this many (1 to 200, default 50)")
+    after: RecordId | Empty | None = Field(default=None, description="the last task seen: the next page")
+
+
 class NoticesQuery(_Query):
     unread: Literal["true", "false"] | Empty | None = Field(default=None, description="true: only those not read")
 
@@ -386,6 +396,7 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", "/desk/ws", desk_socket.desk_socket,
           "Open your desk: a WebSocket (101 Switching Protocols) of JSON text frames with `type`. Server to agent: "
           "`state` (`state`, `since`) at once and on every change, `offer`, `call`, `transcript`, `suggestion`, "
+          "`callbacks` (a call-back task of a queue you serve made or done: read the list again), "
           "`error` (a frame refused); agent to server: `accept`, `decline` (`call_sid`). Closing it takes you "
           "offline; so does a connection gone quiet. A console session must come from the console's origin.",
           None, status=101, roles=agents.DESK_ROLES, errors=(400,)),
@@ -415,6 +426,14 @@ ROUTES: tuple[Route, ...] = (
     Route("PUT", "/agents/{username}", agents_api.put_agent_profile,
           "Set an agent's desk profile: skills (the queues served) and endpoint (audited; your part of the "
           "organisation)", agents.AgentStatePublic, body=profiles.AgentProfileUpdate, roles=profiles.PROFILE_KEEPERS),
+    Route("GET", "/desk/callbacks", desk_callbacks.list_callbacks,
+          "Call-back tasks (회신 전화) of the queues you serve: callers who hung up while waiting or left a message "
+          "after hours; the customer named only within your scope (audited)", callbacks.CallbackPage,
+          query=CallbacksQuery, roles=callbacks.CALLBACK_WORKERS),
+    Route("POST", "/desk/callbacks/" + ID % "callback_id" + "/done", desk_callbacks.close_callback,
+          "Close a call-back task of your queues with what came of it (audited; typed registration, card and "
+          "account numbers masked)", callbacks.CallbackPublic, body=callbacks.CallbackDone,
+          roles=callbacks.CALLBACK_WORKERS, errors=(409,)),
     Route("GET", "/desk/wallboard", wallboard.get_wallboard,
           "The wallboard of your part of the organisation: per queue, calls waiting and the longest wait now, your "
           "agents by state, today's (Korea time) service level, abandonment rate and average handling time",

@@ -2,8 +2,12 @@
 socket, the forms of a live call, the desk page, the wallboard and the agents' desk profiles. Importing this module
 adds them to MATRIX and EXPECTED."""
 
+import secrets
 from collections.abc import Callable
+from typing import Any
 
+from crm_store.db import session_scope
+from crm_store.desk.tables import CallbackTask, DeskQueue
 from crm_store.org.tables import Role
 from tests.access_matrix import EXPECTED, MATRIX, Target, _c, _member, _unit
 from tests.review_helpers import INSIDE_NAME, OUTSIDE_NAME, World
@@ -84,3 +88,47 @@ EXPECTED[("GET", "/console/agents")] = lambda w, u, t: (
     200 if w.staff[u]["role"] in (Role.CENTER_MANAGER, Role.ADMIN) else 403)  # fmt: skip
 MATRIX[("POST", "/console/agents/{staff_id}")] = lambda w, t: (f"/console/agents/{_member(w, t)}", {}, {})
 EXPECTED[("POST", "/console/agents/{staff_id}")] = _desk_profile(303, 400, (Role.CENTER_MANAGER, Role.ADMIN))
+
+
+# Call-back tasks: the inside customer's in a queue nobody needs a skill for (every desk worker's), the outside
+# customer's in a queue of a skill no agent has (only the head office's supervisors see it). Their calls are not
+# the world's (a queue is company-wide: its calls are no secret of a branch), the customers' names are.
+CALLBACK_TASKS: dict[str, int] = {}
+_CALLBACK_WORKERS = (Role.AGENT, Role.CENTER_MANAGER, Role.ADMIN)
+
+
+def add_callback_tasks(world: World, engine: Any) -> None:
+    """One open call-back task per target customer (CALLBACK_TASKS)."""
+    with session_scope(engine) as session:
+        for target, skills in (("inside", []), ("outside", ["matrix_nobody"])):
+            queue = DeskQueue(name=f"matrix_{target}", label=f"점검 {target}", hours="24h", skills=skills)
+            session.add(queue)
+            session.flush()
+            task = CallbackTask(
+                call_sid="CA" + secrets.token_hex(16),
+                queue_id=queue.id,
+                reason="abandoned",
+                caller="+821055550000",
+                customer_id=world.customers[target],
+                wait_seconds=30,
+            )
+            session.add(task)
+            session.flush()
+            CALLBACK_TASKS[target] = int(task.id)  # type: ignore[arg-type]
+
+
+def _callback_answer(w: World, u: str, t: Target) -> int:
+    role = w.staff[u]["role"]
+    if role not in _CALLBACK_WORKERS:
+        return 403
+    head_office = w.staff[u]["unit"] == w.units["HQ"]
+    return 422 if t == "inside" or (head_office and role is not Role.AGENT) else 404
+
+
+MATRIX[("GET", "/api/v1/desk/callbacks")] = lambda w, t: (
+    "/api/v1/desk/callbacks", {} if t == "inside" else {"state": "done"}, None)  # fmt: skip
+EXPECTED[("GET", "/api/v1/desk/callbacks")] = lambda w, u, t: 200 if w.staff[u]["role"] in _CALLBACK_WORKERS else 403
+# An empty body: 422 for whoever sees the task (nothing is closed), 404 for the others.
+MATRIX[("POST", "/api/v1/desk/callbacks/{callback_id}/done")] = lambda w, t: (
+    f"/api/v1/desk/callbacks/{CALLBACK_TASKS[t]}/done", {}, {})  # fmt: skip
+EXPECTED[("POST", "/api/v1/desk/callbacks/{callback_id}/done")] = _callback_answer

@@ -93,6 +93,7 @@ def desk_labels(queues: dict[str, str]) -> dict[str, Any]:
         "alert_levels": labels.ALERT_LEVELS,
         "agent_states": labels.AGENT_STATES,
         "call_states": labels.CALL_STATES,
+        "callback_reasons": labels.CALLBACK_REASONS,
         "offer_withdrawn": labels.OFFER_WITHDRAWN,
         "work_kinds": labels.CALL_WORK_KINDS,
         "dispositions": labels.DISPOSITIONS,

@@ -533,6 +533,7 @@
       case "offer": onOffer(frame); break;
       case "call": onCall(frame); break;
       case "offer_withdrawn": onWithdrawn(frame); break;
+      case "callbacks": window.DeskCallbacks.load(); break;
       case "error":
         deskError(["요청이 거절되었습니다."].concat(frame.error ? [frame.error] : []).concat(
           Object.keys(frame.fields || {}).map(function (k) { return k + ": " + frame.fields[k]; })));
@@ -549,6 +550,7 @@
     socket.addEventListener("open", function () {
       retries = 0;
       text($("connection"), "실시간 연결됨");
+      window.DeskCallbacks.load(); // what changed while the socket was away
       $("connection").className = "note connected";
     });
     socket.addEventListener("message", function (event) {

@@ -4,7 +4,8 @@ TWILIO_API_BASE) presses the accident key and waits; the offer's screen pop show
 blacklist flag, the time left to accept) before the agent accepts; accepted, the caller is redirected to the <Dial>
 of the agent's endpoint and the desk shows the call connected; the agent files an accident report during the call
 (a claim, on the call's work); the conversation ends, the agent wraps up and is available again. And the offers that
-leave the desk: one not accepted in time, one whose caller hangs up, each clearing the screen pop with its reason."""
+leave the desk: one not accepted in time, one whose caller hangs up, each clearing the screen pop with its reason.
+And a caller who hangs up while waiting: the call-back task shows on the open desk at once, and the agent closes it."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from sqlmodel import Session, col, select
 from crm_store.customers.tables import Claim, Customer
 from crm_store.db import make_engine
 from crm_store.desk.call_work import CallWork
+from crm_store.desk.tables import CallbackTask
 from gateway import desk, labels
 from gateway.app import create_app
 from gateway.desk_distributor import DISTRIBUTOR_TIMING, DistributorTiming
@@ -31,11 +33,11 @@ from tests.browser.test_console_labels_browser import RAW_CODE
 from tests.customer_helpers import SECRET
 from tests.desk_call_helpers import agent_state, policy_of
 from tests.desk_calls import dial_and_choose, give_desks, hang_up
-from tests.desk_helpers import BUSINESS_DAY, install_default_menu, kst
+from tests.desk_helpers import BUSINESS_DAY, caller_number, install_default_menu, kst
 from tests.fake_clock import FakeClock
 from tests.processes import free_port
 from tests.review_helpers import INSIDE_NAME, PASSWORD, add_customers_and_calls, build_world
-from tests.twilio_helpers import call_sid
+from tests.twilio_helpers import call_params, call_sid, post_signed
 from workers.settings import DEV_ACCOUNT_SID, DEV_AUTH_TOKEN, Settings
 
 pytestmark = pytest.mark.integration
@@ -245,4 +247,53 @@ async def test_offers_that_leave_the_desk_clear_the_screen_pop_with_the_reason(w
     assert await page.locator("#screen-pop").is_hidden()
     await _shows(page, "#agent-state", "대기")
     assert agent_state(walk.engine, walk.agent) == ("available", None)
+    assert not failures, failures
+
+
+async def test_an_abandoned_call_is_a_call_back_on_the_open_desk_and_the_agent_closes_it(
+    walk: Walk, browser: Any
+) -> None:
+    page = await (await browser.new_context()).new_page()
+    failures: list[str] = []
+    page.on("pageerror", lambda err: failures.append(str(err)))
+    await page.goto(f"{walk.base}/console/login")
+    await page.fill("#username", AGENT)
+    await page.fill("#password", PASSWORD)
+    await page.click("#login")
+    await page.wait_for_url(f"{walk.base}/console/desk")
+    await page.wait_for_selector("#connection.connected")
+    await page.wait_for_selector("#callbacks-empty", state="visible")  # on break: no call is offered to them
+
+    # A caller waits in the accident queue and hangs up after 75 s: the task shows on the open desk, no reload.
+    gone = call_sid()
+    walk.stand_in.add_call(gone)
+    await dial_and_choose(walk.client, walk.settings, gone, "ordinary")
+    walk.clock.now += timedelta(seconds=75)
+    params = call_params(walk.settings, gone, status="completed", caller=caller_number("ordinary"),
+                         QueueResult="hangup", QueueSid="QU" + "0" * 32, QueueTime="75")  # fmt: skip
+    answer = await post_signed(walk.client, walk.settings, "/twilio/queue-result?queue=accident", params)
+    assert answer.status == 200
+    with Session(walk.engine) as session:
+        task = session.exec(select(CallbackTask).where(col(CallbackTask.call_sid) == gone)).one()
+    row = f"#callback-{task.id}"
+    await page.wait_for_selector(row)
+    cells = await page.locator(f"{row} td").all_inner_texts()
+    assert cells[:6] == ["12-07 10:01", "사고 접수·긴급 출동", "대기 중 끊음", "010-1000-0001", "미확인 고객",
+                         "1분 15초"]  # fmt: skip
+    panel = await page.inner_text("#callbacks")
+    assert not RAW_CODE.search(panel), RAW_CODE.search(panel)
+
+    # Closed without an outcome: refused on the page; with one, gone from the list and stored with who and when.
+    await page.click(f"{row} button[type=submit]")
+    error = page.locator(f"{row} .form-errors")
+    await error.wait_for(state="visible")
+    assert "처리 결과" in await error.inner_text()
+    await page.fill(f"#callback-outcome-{task.id}", "고객과 통화: 사고 접수 안내")
+    await page.click(f"{row} button[type=submit]")
+    await page.wait_for_selector(row, state="detached")
+    await page.wait_for_selector("#callbacks-empty", state="visible")
+    with Session(walk.engine) as session:
+        done = session.get(CallbackTask, task.id)
+        assert done is not None and done.outcome == "고객과 통화: 사고 접수 안내"
+        assert done.done_by_id == walk.agent and done.done_at == walk.clock.now
     assert not failures, failures

@@ -19,7 +19,7 @@ from crm_store.db import session_scope
 from crm_store.org.tables import ApiToken, Role
 from gateway.app import create_app
 from tests import (
-    access_matrix_desk,  # noqa: F401  (adds the live desk's routes to MATRIX and EXPECTED)
+    access_matrix_desk,  # adds the live desk's routes to MATRIX and EXPECTED
     access_matrix_dispatch,  # noqa: F401  (adds the board's change read and the vendors' routes)
 )
 from tests.access_matrix import (
@@ -181,6 +181,7 @@ async def test_access_matrix(aiohttp_client: Any, settings: Settings, engine: An
     add_complaint_reports(world, engine)
     add_reports(world, engine)
     add_report_notices(world, engine)
+    access_matrix_desk.add_callback_tasks(world, engine)
     routes = sorted(_routes(app))
     assert SESSION_PROBED <= set(routes)
     failures: list[str] = []
