@@ -7,7 +7,8 @@
 
   var config = JSON.parse(document.getElementById("desk-config").textContent);
   var L = config.labels;
-  var csrf = document.getElementById("csrf-token").value;
+  var C = window.DeskCommon;
+  var api = C.api, text = C.text, clear = C.clear;
   var SID = /^CA[0-9a-f]{32}$/;
   var FIELD_NAMES = {
     customer: "고객 연결", call_sid: "통화", dispatch: "긴급 출동", "dispatch.lat": "위도", "dispatch.lon": "경도",
@@ -55,9 +56,7 @@
     var m = /^\+82(1\d)(\d{3,4})(\d{4})$/.exec(e164 || "");
     return m ? "0" + m[1] + "-" + m[2] + "-" + m[3] : (e164 || "");
   }
-  function text(el, value) { el.textContent = value === null || value === undefined ? "" : String(value); return el; }
   function cell(row, value) { row.appendChild(text(document.createElement("td"), value)); }
-  function clear(el) { while (el.firstChild) { el.removeChild(el.firstChild); } }
   function show(el, visible) { el.hidden = !visible; }
 
   // -- errors on the page ------------------------------------------------------------------------------------------
@@ -90,24 +89,6 @@
     box.hidden = false;
   }
   function deskError(lines) { showLines($("desk-error"), lines); }
-
-  function api(method, path, body) {
-    var init = { method: method, credentials: "same-origin", headers: { "Accept": "application/json" } };
-    if (method !== "GET") { init.headers["X-CSRF-Token"] = csrf; }
-    if (body !== undefined) {
-      init.headers["Content-Type"] = "application/json";
-      init.body = JSON.stringify(body);
-    }
-    return fetch(path, init).then(function (answer) {
-      return answer.text().then(function (raw) {
-        var parsed = null;
-        try { parsed = raw ? JSON.parse(raw) : null; } catch (e) { parsed = null; }
-        return { ok: answer.ok, status: answer.status, body: parsed };
-      });
-    }, function () {
-      return { ok: false, status: 0, body: { error: "서버에 연결할 수 없습니다." } };
-    });
-  }
 
   // -- the agent's state -------------------------------------------------------------------------------------------
 

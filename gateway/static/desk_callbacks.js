@@ -6,15 +6,14 @@
   "use strict";
 
   var L = JSON.parse(document.getElementById("desk-config").textContent).labels;
-  var csrf = document.getElementById("csrf-token").value;
+  var C = window.DeskCommon;
+  var text = C.text, clear = C.clear;
   var PATH = "/api/v1/desk/callbacks";
   var loading = null;   // the read under way
   var again = false;    // another frame came during it: read once more after it
 
   function $(id) { return document.getElementById(id); }
-  function text(el, value) { el.textContent = value === null || value === undefined ? "" : String(value); return el; }
   function element(tag, value) { return text(document.createElement(tag), value); }
-  function clear(el) { while (el.firstChild) { el.removeChild(el.firstChild); } }
   function label(catalogue, code) {
     return Object.prototype.hasOwnProperty.call(catalogue, code) ? catalogue[code] : "기타";
   }
@@ -56,22 +55,6 @@
     box.hidden = !lines.length;
   }
 
-  function call(method, path, body) {
-    var init = { method: method, credentials: "same-origin", headers: { "Accept": "application/json" } };
-    if (method !== "GET") {
-      init.headers["X-CSRF-Token"] = csrf;
-      init.headers["Content-Type"] = "application/json";
-      init.body = JSON.stringify(body);
-    }
-    return fetch(path, init).then(function (answer) {
-      return answer.text().then(function (raw) {
-        var parsed = null;
-        try { parsed = raw ? JSON.parse(raw) : null; } catch (e) { parsed = null; }
-        return { ok: answer.ok, status: answer.status, body: parsed };
-      });
-    }, function () { return { ok: false, status: 0, body: { error: "서버에 연결할 수 없습니다." } }; });
-  }
-
   function closeForm(task) {
     var form = document.createElement("form");
     form.className = "callback-done";
@@ -96,7 +79,7 @@
     form.addEventListener("submit", function (event) {
       event.preventDefault();
       submit.disabled = true;
-      call("POST", PATH + "/" + task.id + "/done", { outcome: input.value }).then(function (answer) {
+      C.api("POST", PATH + "/" + task.id + "/done", { outcome: input.value }).then(function (answer) {
         submit.disabled = false;
         if (!answer.ok) { showLines(errors, problem(answer)); return; }
         load();
@@ -138,7 +121,7 @@
 
   function load() {
     if (loading) { again = true; return loading; }
-    loading = call("GET", PATH + "?state=open&limit=50").then(function (answer) {
+    loading = C.api("GET", PATH + "?state=open&limit=50").then(function (answer) {
       loading = null;
       if (!answer.ok) { showLines($("callbacks-errors"), problem(answer)); }
       else { showLines($("callbacks-errors"), []); show(answer.body); }

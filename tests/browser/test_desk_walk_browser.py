@@ -107,8 +107,8 @@ async def _shows(page: Any, selector: str, text: str) -> None:
     await page.wait_for_selector(f"{selector}:text-is('{text}')")
 
 
-async def _available_at_the_desk(browser: Any, walk: Walk) -> tuple[Any, list[str]]:
-    """agent.seocho signed in, landed on the desk, available; the page and its script errors."""
+async def _at_the_desk(browser: Any, walk: Walk) -> tuple[Any, list[str]]:
+    """agent.seocho signed in and landed on the desk, its socket connected; the page and its script errors."""
     page = await (await browser.new_context()).new_page()
     failures: list[str] = []
     page.on("pageerror", lambda err: failures.append(str(err)))
@@ -118,6 +118,12 @@ async def _available_at_the_desk(browser: Any, walk: Walk) -> tuple[Any, list[st
     await page.click("#login")
     await page.wait_for_url(f"{walk.base}/console/desk")
     await page.wait_for_selector("#connection.connected")
+    return page, failures
+
+
+async def _available_at_the_desk(browser: Any, walk: Walk) -> tuple[Any, list[str]]:
+    """agent.seocho at the desk and available; the page and its script errors."""
+    page, failures = await _at_the_desk(browser, walk)
     await page.click("#state-available")
     await _shows(page, "#agent-state", "대기")
     assert agent_state(walk.engine, walk.agent)[0] == "available"
@@ -253,15 +259,7 @@ async def test_offers_that_leave_the_desk_clear_the_screen_pop_with_the_reason(w
 async def test_an_abandoned_call_is_a_call_back_on_the_open_desk_and_the_agent_closes_it(
     walk: Walk, browser: Any
 ) -> None:
-    page = await (await browser.new_context()).new_page()
-    failures: list[str] = []
-    page.on("pageerror", lambda err: failures.append(str(err)))
-    await page.goto(f"{walk.base}/console/login")
-    await page.fill("#username", AGENT)
-    await page.fill("#password", PASSWORD)
-    await page.click("#login")
-    await page.wait_for_url(f"{walk.base}/console/desk")
-    await page.wait_for_selector("#connection.connected")
+    page, failures = await _at_the_desk(browser, walk)
     await page.wait_for_selector("#callbacks-empty", state="visible")  # on break: no call is offered to them
 
     # A caller waits in the accident queue and hangs up after 75 s: the task shows on the open desk, no reload.
