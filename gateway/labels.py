@@ -80,16 +80,6 @@ ALERT_KINDS = {
 }
 WEEKDAYS = ("월", "화", "수", "목", "금", "토", "일")
 REPORT_FORMATS = {"pdf": "PDF", "xlsx": "엑셀(XLSX)", "csv": "CSV", "page": "화면"}
-POLICY_LINES = {
-    "auto": "자동차",
-    "home": "주택",
-    "fire": "화재",
-    "cargo": "적하",
-    "liability": "배상책임",
-    "personal_accident": "상해",
-    "travel": "여행",
-    "property": "재산",
-}
 CUSTOMER_LISTS = {
     "quality": "우량 고객",
     "key": "중점 고객",
