@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection, Set
 from datetime import datetime
 from enum import StrEnum, auto
 
@@ -52,3 +53,9 @@ class DeskAgent(SQLModel, table=True):
     last_call_ended_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
     # The call offered to or taken by the agent while offered, on_call or wrap_up.
     call_sid: str | None = Field(default=None, max_length=34)
+
+
+def serves_queue(agent_skills: Set[str], queue_skills: Collection[str]) -> bool:
+    """Whether an agent with these skills serves a queue: one of its skills, or any agent for a queue without
+    skills. The distributor offers by it; the desk's call-back tasks are listed by it."""
+    return not queue_skills or not agent_skills.isdisjoint(queue_skills)

@@ -9,7 +9,6 @@ there is none."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -23,7 +22,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from crm_store.audit import record_change, record_read
 from crm_store.customers.tables import Customer
-from crm_store.desk.agent_tables import AgentState, DeskAgent
+from crm_store.desk.agent_tables import AgentState, DeskAgent, serves_queue
 from crm_store.desk.call_work import DESK_WRITERS, told
 from crm_store.desk.tables import CallbackTask, DeskQueue
 from crm_store.errors import NotFound
@@ -92,11 +91,6 @@ class ServedQueues:
 
     def serves(self, queue_id: int) -> bool:
         return self.ids is None or queue_id in self.ids
-
-
-def serves_queue(agent_skills: Iterable[str], queue_skills: Sequence[str]) -> bool:
-    """Whether an agent with these skills serves a queue (one without skills is everybody's)."""
-    return not queue_skills or bool(set(queue_skills).intersection(agent_skills))
 
 
 async def served_queues(session: AsyncSession, viewer: Viewer) -> ServedQueues:
@@ -262,5 +256,5 @@ async def desks_serving(session: AsyncSession, queue_id: int, *, since: datetime
     return queue.name, [
         int(staff_id)
         for staff_id, skills, role in rows.all()
-        if role == Role.CENTER_MANAGER.value or serves_queue(skills or (), queue.skills or ())
+        if role == Role.CENTER_MANAGER.value or serves_queue(set(skills or ()), queue.skills or ())
     ]

@@ -26,7 +26,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from crm_store.audit import record_change
 from crm_store.customers.tables import Customer
-from crm_store.desk.agent_tables import AgentState, DeskAgent
+from crm_store.desk.agent_tables import AgentState, DeskAgent, serves_queue
 from crm_store.desk.tables import DeskOffer, DeskQueue, WaitingCall
 from crm_store.desk.waiting import CONNECTED, WAITING
 from crm_store.org.scope import CommandLine
@@ -81,7 +81,7 @@ def match(calls: Sequence[CallInLine], agents: Sequence[IdleAgent]) -> list[tupl
             a
             for a in free
             if a.staff_id not in call.excluded
-            and (not call.skills or call.skills & a.skills)
+            and serves_queue(a.skills, call.skills)
             and (call.unit_path is None or a.unit_path.startswith(call.unit_path))
         ]
         if not able:
